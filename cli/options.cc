@@ -1,0 +1,51 @@
+#include "cli/options.h"
+
+#include "model/names.h"
+
+namespace kcb::cli {
+
+void add_trait_options(CLI::App* cmd, TraitOptions* o) {
+  cmd->add_option("--accessible,-a", o->accessible,
+                  "kSecAttrAccessible value in any spelling: WhenUnlocked, whenUnlocked, "
+                  "when-unlocked, kSecAttrAccessibleWhenUnlocked or the pdmn code ak")
+      ->capture_default_str();
+  cmd->add_option("--class", o->item_class, "Item class: genp, inet, cert or keys")
+      ->capture_default_str();
+  cmd->add_flag("--synchronizable,-s", o->synchronizable,
+                "kSecAttrSynchronizable: the item also lives in iCloud Keychain");
+  cmd->add_option("--token", o->token, "kSecAttrTokenID: none or secure-enclave")
+      ->capture_default_str();
+  cmd->add_flag("--auth-constraint", o->auth_constraint,
+                "kSecAttrAccessControl with user presence, biometry or passcode");
+}
+
+Result<Traits> parse_traits(const TraitOptions& o) {
+  Traits t;
+  KCB_ASSIGN_OR_RETURN(t.accessible, parse_accessibility(o.accessible));
+  KCB_ASSIGN_OR_RETURN(t.item_class, parse_item_class(o.item_class));
+  KCB_ASSIGN_OR_RETURN(t.token, parse_token(o.token));
+  t.synchronizable = o.synchronizable;
+  t.auth_constraint = o.auth_constraint;
+  return t;
+}
+
+void add_settings_options(CLI::App* cmd, SettingsOptions* o) {
+  cmd->add_option("--passcode", o->passcode, "Whether the source device has a passcode: on or off")
+      ->capture_default_str();
+  cmd->add_option("--icloud-keychain", o->icloud_keychain,
+                  "iCloud Keychain on both devices: on or off. Not given: answered for off, with a "
+                  "note on what changes when it is on");
+}
+
+Result<DeviceSettings> parse_settings(const SettingsOptions& o) {
+  DeviceSettings s;
+  KCB_ASSIGN_OR_RETURN(Switch passcode, parse_switch(o.passcode));
+  if (passcode == Switch::kUnspecified) {
+    return Status::InvalidArgument("--passcode takes on or off");
+  }
+  s.passcode = passcode == Switch::kOn;
+  KCB_ASSIGN_OR_RETURN(s.icloud_keychain, parse_switch(o.icloud_keychain));
+  return s;
+}
+
+}  // namespace kcb::cli

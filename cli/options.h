@@ -1,0 +1,33 @@
+// Options that several commands share, parsed through the one name table (model/names.h) so every
+// spelling a user has is accepted everywhere.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "model/model.h"
+#include "model/status.h"
+
+namespace kcb::cli {
+
+// --accessible, --class, --synchronizable, --token, --auth-constraint.
+struct TraitOptions {
+  std::string accessible = "WhenUnlocked";
+  std::string item_class = "genp";
+  std::string token = "none";
+  bool synchronizable = false;
+  bool auth_constraint = false;
+};
+void add_trait_options(CLI::App* cmd, TraitOptions* opts);
+Result<Traits> parse_traits(const TraitOptions& opts);
+
+// --passcode on|off and --icloud-keychain on|off (unspecified when absent).
+struct SettingsOptions {
+  std::string passcode = "on";
+  std::string icloud_keychain = "unspecified";
+};
+void add_settings_options(CLI::App* cmd, SettingsOptions* opts);
+Result<DeviceSettings> parse_settings(const SettingsOptions& opts);
+
+}  // namespace kcb::cli

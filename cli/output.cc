@@ -1,0 +1,110 @@
+#include "cli/output.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+namespace kcb::cli {
+
+void add_format_option(CLI::App* cmd, Format* format, bool tables) {
+  std::map<std::string, Format> names{{"text", Format::kText}, {"json", Format::kJson}};
+  if (tables) {
+    names.emplace("markdown", Format::kMarkdown);
+    names.emplace("csv", Format::kCsv);
+  }
+  cmd->add_option("--format", *format,
+                  tables ? "Output format: text, json, markdown or csv" : "Output format: text or json")
+      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+      ->default_str("text");
+}
+
+int exit_code_for(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk: return kExitOk;
+    case Code::kPermissionDenied: return kExitAuthFailed;
+    case Code::kIOError: return kExitIOError;
+    default: return kExitInvalidInput;
+  }
+}
+
+int report_error(const Status& status) {
+  std::cerr << "kcbackup: " << status.to_string() << "\n";
+  return exit_code_for(status);
+}
+
+Json json_envelope(std::string_view command) {
+  Json out;
+  out["schema"] = "kcbackup." + std::string(command) + ".v1";
+  out["version"] = KCB_VERSION;
+  return out;
+}
+
+void print_json(std::ostream& out, const Json& doc) { out << doc.dump(2) << "\n"; }
+
+bool use_colour() {
+  const char* no_colour = std::getenv("NO_COLOR");
+  if (no_colour != nullptr && no_colour[0] != '\0') return false;
+  return isatty(STDOUT_FILENO) == 1;
+}
+
+std::string paint(std::string_view text, std::string_view colour) {
+  if (!use_colour()) return std::string(text);
+  return "\x1b[" + std::string(colour) + "m" + std::string(text) + "\x1b[0m";
+}
+
+namespace {
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string markdown_cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += '\\';
+    out += c == '\n' ? ' ' : c;
+  }
+  return out;
+}
+
+void print_row(std::ostream& out, const std::vector<std::string>& row, Format format,
+               const std::vector<size_t>& widths) {
+  for (size_t i = 0; i < row.size(); ++i) {
+    switch (format) {
+      case Format::kCsv: out << (i ? "," : "") << csv_field(row[i]); break;
+      case Format::kMarkdown: out << "| " << markdown_cell(row[i]) << " "; break;
+      default:
+        out << row[i];
+        if (i + 1 < row.size()) out << std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+  }
+  out << (format == Format::kMarkdown ? "|\n" : "\n");
+}
+
+}  // namespace
+
+void print_table(std::ostream& out, const Table& table, Format format) {
+  std::vector<size_t> widths(table.headers.size());
+  for (size_t i = 0; i < widths.size(); ++i) widths[i] = table.headers[i].size();
+  for (const auto& row : table.rows) {
+    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], row[i].size());
+    }
+  }
+  print_row(out, table.headers, format, widths);
+  if (format == Format::kMarkdown) {
+    for (size_t i = 0; i < widths.size(); ++i) out << "|---";
+    out << "|\n";
+  }
+  for (const auto& row : table.rows) print_row(out, row, format, widths);
+}
+
+}  // namespace kcb::cli

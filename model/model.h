@@ -1,0 +1,133 @@
+// The shared vocabulary of kcbackup: the domain types that the oracle reasons about and the engine
+// simulates. Data only: no rule lives here (rules are in oracle/, mechanisms in engine/). Names,
+// pdmn codes and key-class numbers come from the one name table in model/names.h.
+#pragma once
+
+#include <cstdint>
+
+namespace kcb {
+
+// kSecAttrAccessible... in the order of rules.md's vocabulary table.
+enum class Accessibility : uint8_t {
+  kWhenUnlocked,                    // ak, class 6
+  kAfterFirstUnlock,                // ck, class 7
+  kAlways,                          // dk, class 8 (deprecated since iOS 12)
+  kWhenUnlockedThisDeviceOnly,      // aku, class 9
+  kAfterFirstUnlockThisDeviceOnly,  // cku, class 10
+  kAlwaysThisDeviceOnly,            // dku, class 11 (deprecated)
+  kWhenPasscodeSetThisDeviceOnly,   // akpu, class 12
+};
+inline constexpr Accessibility kAllAccessibilities[] = {
+    Accessibility::kWhenUnlocked,
+    Accessibility::kAfterFirstUnlock,
+    Accessibility::kAlways,
+    Accessibility::kWhenUnlockedThisDeviceOnly,
+    Accessibility::kAfterFirstUnlockThisDeviceOnly,
+    Accessibility::kAlwaysThisDeviceOnly,
+    Accessibility::kWhenPasscodeSetThisDeviceOnly,
+};
+
+enum class ItemClass : uint8_t { kGenp, kInet, kCert, kKeys };
+inline constexpr ItemClass kAllItemClasses[] = {ItemClass::kGenp, ItemClass::kInet,
+                                                ItemClass::kCert, ItemClass::kKeys};
+
+enum class Token : uint8_t { kNone, kSecureEnclave };
+
+// What an item is, as far as backup, restore and migration care.
+struct Traits {
+  Accessibility accessible = Accessibility::kWhenUnlocked;  // the OS default
+  ItemClass item_class = ItemClass::kGenp;
+  bool synchronizable = false;   // kSecAttrSynchronizable, column `sync`
+  Token token = Token::kNone;    // kSecAttrTokenID, column `tkid`
+  bool auth_constraint = false;  // kSecAttrAccessControl with user presence/biometry/passcode
+  bool system_bound = false;     // column `sysb`: items the OS keeps to the device
+  bool operator==(const Traits&) const = default;
+};
+
+enum class Journey : uint8_t {
+  kLocal,           // Finder/iTunes backup without a password
+  kLocalEncrypted,  // Finder/iTunes backup with a password
+  kIcloudBackup,    // iCloud Backup (with or without Advanced Data Protection)
+  kQuickStart,      // device-to-device migration while setting up a new phone
+  kIcloudKeychain,  // sync to the user's other devices
+};
+inline constexpr Journey kAllJourneys[] = {Journey::kLocal, Journey::kLocalEncrypted,
+                                           Journey::kIcloudBackup, Journey::kQuickStart,
+                                           Journey::kIcloudKeychain};
+
+enum class Target : uint8_t {
+  kSameDevice,   // same hardware UID, including after "Erase All Content and Settings"
+  kOtherDevice,  // a different phone
+};
+inline constexpr Target kAllTargets[] = {Target::kSameDevice, Target::kOtherDevice};
+
+// Whether the user's devices have iCloud Keychain on. Unspecified is a question that did not say.
+enum class Switch : uint8_t { kUnspecified, kOff, kOn };
+
+struct DeviceSettings {
+  bool passcode = true;                         // the source device has a passcode
+  Switch icloud_keychain = Switch::kUnspecified;  // on both devices, off, or not said
+  bool operator==(const DeviceSettings&) const = default;
+};
+
+enum class Outcome : uint8_t { kRestored, kLost };
+enum class Road : uint8_t { kBackup, kIcloudKeychain, kNone };
+
+// How we know. Ordered strongest first.
+enum class Confidence : uint8_t { kMeasured, kDocumented, kSourceCode, kInferred, kReported };
+
+// The rules of rules.md, by id.
+enum class RuleId : uint8_t { R1, R2, R3, R4, R5, R6, R7, R8, R9 };
+inline constexpr RuleId kAllRules[] = {RuleId::R1, RuleId::R2, RuleId::R3, RuleId::R4, RuleId::R5,
+                                       RuleId::R6, RuleId::R7, RuleId::R8, RuleId::R9};
+
+// Remarks a verdict can carry; their text is the oracle's (oracle/rules.h). An enum rather than
+// strings so that a prediction allocates nothing.
+enum class Note : uint8_t {
+  kIcloudKeychainAssumedOff,       // the question did not say; with it on the item would sync back
+  kIcloudKeychainOptedOut,         // the sync road exists for this item but the user turned it off
+  kIcloudKeychainJourneyAssumedOn, // icloud-keychain journey asked without saying: taken as on
+  kSyncThisDeviceOnlyNeverSyncs,   // R6: synchronizable + ThisDeviceOnly is accepted, never synced
+  kAdvancedDataProtection,         // R4: ADP does not change keychain survival
+  kReportedQuickStartThisDeviceOnly,   // R5 reported: seed's AlwaysThisDeviceOnly survived transfer
+  kReportedIcloudRestoreThisDeviceOnly,  // R5 reported: keychain-swift#153
+  kPasscodeRemovalDeletes,         // R8: turning the passcode off deletes akpu items
+  kAddFailsNoPasscode,             // R8: errSecAuthFailed, the item never exists
+  kAddFailsAuthSync,               // R9: errSecParam, access control + synchronizable
+  kAddFailsTokenClass,             // R9: errSecParam, Secure Enclave token outside class keys
+  kQuickStartRoadIsTransfer,       // road "backup" on quick-start means the direct transfer
+  kSecureEnclaveNeverLeaves,       // R1: the private key exists only in that Secure Enclave
+  kAuthConstraintSkipped,          // R1 (inferred): the export query skips auth-constrained items
+};
+inline constexpr int kNoteCount = 14;
+
+// A small set of rule ids or notes, as bits: order of iteration is the enum's order.
+template <typename E>
+struct EnumSet {
+  uint32_t bits = 0;
+  void add(E e) { bits |= 1u << static_cast<unsigned>(e); }
+  bool has(E e) const { return (bits >> static_cast<unsigned>(e)) & 1u; }
+  bool empty() const { return bits == 0; }
+  bool operator==(const EnumSet&) const = default;
+};
+using RuleSet = EnumSet<RuleId>;
+using NoteSet = EnumSet<Note>;
+
+struct Verdict {
+  Outcome outcome = Outcome::kLost;
+  Road road = Road::kNone;
+  RuleSet rules;  // the rules that decided
+  Confidence confidence = Confidence::kInferred;
+  NoteSet notes;  // context, including `reported` disagreements
+  bool operator==(const Verdict&) const = default;
+};
+
+// Outcome of SecItemAdd as the rules predict it (R8, R9). Values are Apple's OSStatus codes.
+enum class AddError : int32_t {
+  kNone = 0,
+  kParam = -50,                // errSecParam
+  kAuthFailed = -25293,        // errSecAuthFailed
+  kDuplicateItem = -25299,     // errSecDuplicateItem
+};
+
+}  // namespace kcb

@@ -1,0 +1,124 @@
+// The one error type of kcbackup. Every boundary that sees outside bytes or user input returns a
+// Status or a Result<T>; nothing throws across the library. The codes follow LevelDB/abseil usage:
+//   InvalidArgument    the caller's request is malformed (bad name, bad option, impossible question)
+//   Corruption         bytes that claim a format but break its rules (bad length, bad tag, bad order)
+//   DataLoss           bytes that parse but whose cryptography fails (integrity check, GCM tag)
+//   Unsupported        a well-formed thing we deliberately do not handle (blob version 7, ...)
+//   PermissionDenied   authentication failed (wrong backup password)
+//   ResourceExhausted  a cap was hit (iteration count, nesting depth, size)
+//   NotFound           a named thing does not exist
+//   AlreadyExists      a duplicate (errSecDuplicateItem)
+//   FailedPrecondition the system is not in a state that allows the operation (no passcode)
+//   IOError            the file system said no
+// The message names what and where ("keybag: record 'ITER' at offset 84: ...").
+#pragma once
+
+#include <cstdlib>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+
+namespace kcb {
+
+enum class Code {
+  kOk = 0,
+  kInvalidArgument,
+  kCorruption,
+  kDataLoss,
+  kUnsupported,
+  kPermissionDenied,
+  kResourceExhausted,
+  kNotFound,
+  kAlreadyExists,
+  kFailedPrecondition,
+  kIOError,
+};
+
+// Stable lower-case name of a code ("corruption"), used in messages and JSON.
+std::string_view code_name(Code code);
+
+class [[nodiscard]] Status {
+ public:
+  Status() = default;
+  static Status Ok() { return Status(); }
+  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
+  static Status DataLoss(std::string msg) { return {Code::kDataLoss, std::move(msg)}; }
+  static Status Unsupported(std::string msg) { return {Code::kUnsupported, std::move(msg)}; }
+  static Status PermissionDenied(std::string msg) { return {Code::kPermissionDenied, std::move(msg)}; }
+  static Status ResourceExhausted(std::string msg) {
+    return {Code::kResourceExhausted, std::move(msg)};
+  }
+  static Status NotFound(std::string msg) { return {Code::kNotFound, std::move(msg)}; }
+  static Status AlreadyExists(std::string msg) { return {Code::kAlreadyExists, std::move(msg)}; }
+  static Status FailedPrecondition(std::string msg) {
+    return {Code::kFailedPrecondition, std::move(msg)};
+  }
+  static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return message_; }
+  // "corruption: keybag: record 'ITER' at offset 84: length 2, expected 4"
+  std::string to_string() const;
+
+  // Prefixes the message with context, keeping the code: "restore: " + inner message.
+  Status with_context(std::string_view context) const;
+
+ private:
+  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  Code code_ = Code::kOk;
+  std::string message_;
+};
+
+// A value or the Status that explains why there is none.
+template <typename T>
+class [[nodiscard]] Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
+    if (std::get<Status>(v_).ok()) std::get<Status>(v_) = Status::InvalidArgument("Result<T> given an ok Status");
+  }
+
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<Status>(v_);
+  }
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+[[noreturn]] void assert_fail(const char* expr, const char* file, int line);
+
+}  // namespace kcb
+
+// Programmer errors only; never for bad input (the fuzzers prove it). On in every build.
+#define KCB_ASSERT(expr) ((expr) ? void(0) : ::kcb::assert_fail(#expr, __FILE__, __LINE__))
+
+// Early return of a failed Status from a function returning Status or Result<T>.
+#define KCB_RETURN_IF_ERROR(expr)            \
+  do {                                       \
+    ::kcb::Status kcb_status_ = (expr);      \
+    if (!kcb_status_.ok()) return kcb_status_; \
+  } while (0)
+
+#define KCB_CONCAT_INNER(a, b) a##b
+#define KCB_CONCAT(a, b) KCB_CONCAT_INNER(a, b)
+#define KCB_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                              \
+  if (!tmp.ok()) return tmp.status();             \
+  lhs = std::move(tmp).value()
+// KCB_ASSIGN_OR_RETURN(auto x, parse(...)); declares x or returns the error.
+#define KCB_ASSIGN_OR_RETURN(lhs, expr) \
+  KCB_ASSIGN_OR_RETURN_IMPL(KCB_CONCAT(kcb_result_, __LINE__), lhs, expr)

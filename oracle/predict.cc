@@ -1,0 +1,203 @@
+#include "oracle/predict.h"
+
+#include <algorithm>
+#include <string>
+
+#include "model/names.h"
+#include "oracle/rules.h"
+
+namespace kcb::oracle {
+
+bool is_migratory(Accessibility a) {
+  return a == Accessibility::kWhenUnlocked || a == Accessibility::kAfterFirstUnlock ||
+         a == Accessibility::kAlways;
+}
+
+bool is_this_device_only(Accessibility a) { return !is_migratory(a); }
+
+bool is_exportable(const Traits& t) {
+  return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
+         t.token == Token::kNone && !t.auth_constraint && !t.system_bound;
+}
+
+bool can_sync(const Traits& t) {
+  return t.synchronizable && is_migratory(t.accessible) && t.token == Token::kNone &&
+         !t.auth_constraint;
+}
+
+AddError check_add(const Traits& t, bool device_has_passcode) {
+  if (t.auth_constraint && t.synchronizable) return AddError::kParam;                 // R9
+  if (t.token != Token::kNone && t.item_class != ItemClass::kKeys) return AddError::kParam;  // R9
+  if (t.accessible == Accessibility::kWhenPasscodeSetThisDeviceOnly && !device_has_passcode) {
+    return AddError::kAuthFailed;  // R8
+  }
+  return AddError::kNone;
+}
+
+bool deleted_when_passcode_removed(const Traits& t) {
+  return t.accessible == Accessibility::kWhenPasscodeSetThisDeviceOnly;  // R8
+}
+
+bool replaced_by_restore(const Traits& t) { return !t.synchronizable && !t.system_bound; }  // R7
+
+namespace {
+
+// A verdict under construction: each decisive rule is recorded with the confidence of the clause
+// that applied, and the verdict is only as strong as its weakest clause.
+struct Builder {
+  Verdict v{Outcome::kLost, Road::kNone, {}, Confidence::kMeasured, {}};
+
+  void apply(RuleId id, Confidence c) {
+    v.rules.add(id);
+    v.confidence = std::max(v.confidence, c);
+  }
+  void restored(Road road) {
+    v.outcome = Outcome::kRestored;
+    v.road = road;
+  }
+  bool is_restored() const { return v.outcome == Outcome::kRestored; }
+};
+
+// R8/R9: an item that SecItemAdd refuses never exists, so there is nothing to restore.
+bool refused_at_add(const Question& q, Builder& b) {
+  switch (check_add(q.traits, q.settings.passcode)) {
+    case AddError::kNone:
+    case AddError::kDuplicateItem: return false;
+    case AddError::kAuthFailed:
+      b.apply(RuleId::R8, Confidence::kSourceCode);
+      b.v.notes.add(Note::kAddFailsNoPasscode);
+      return true;
+    case AddError::kParam:
+      b.apply(RuleId::R9, Confidence::kSourceCode);
+      b.v.notes.add(q.traits.auth_constraint && q.traits.synchronizable ? Note::kAddFailsAuthSync
+                                                                        : Note::kAddFailsTokenClass);
+      return true;
+  }
+  return false;
+}
+
+// R1: true when the backup (or transfer) carries the item; otherwise records why not.
+bool passes_export_filter(const Traits& t, Builder& b) {
+  if (is_exportable(t)) return true;
+  const bool only_auth = t.auth_constraint && t.token == Token::kNone && !t.system_bound &&
+                         t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly;
+  b.apply(RuleId::R1, only_auth ? Confidence::kInferred : Confidence::kSourceCode);
+  if (t.token != Token::kNone) b.v.notes.add(Note::kSecureEnclaveNeverLeaves);
+  if (t.auth_constraint) b.v.notes.add(Note::kAuthConstraintSkipped);
+  if (t.accessible == Accessibility::kWhenPasscodeSetThisDeviceOnly) {
+    b.v.notes.add(Note::kPasscodeRemovalDeletes);
+  }
+  return false;
+}
+
+// R6 as a second road onto another device, used when the backup road did not bring the item back.
+// `assume_on` is for the icloud-keychain journey itself, where "not said" means on.
+void try_sync_road(const Question& q, bool assume_on, Builder& b) {
+  if (!can_sync(q.traits)) {
+    if (q.traits.synchronizable && is_this_device_only(q.traits.accessible)) {
+      b.apply(RuleId::R6, Confidence::kSourceCode);
+      b.v.notes.add(Note::kSyncThisDeviceOnlyNeverSyncs);
+    } else if (assume_on) {
+      b.apply(RuleId::R6, Confidence::kDocumented);
+    }
+    return;
+  }
+  Switch on = q.settings.icloud_keychain;
+  if (on == Switch::kUnspecified && assume_on) {
+    on = Switch::kOn;
+    b.v.notes.add(Note::kIcloudKeychainJourneyAssumedOn);
+  }
+  switch (on) {
+    case Switch::kOn:
+      b.apply(RuleId::R6, Confidence::kDocumented);
+      b.restored(Road::kIcloudKeychain);
+      return;
+    case Switch::kOff:
+      b.apply(RuleId::R6, Confidence::kDocumented);
+      b.v.notes.add(Note::kIcloudKeychainOptedOut);
+      return;
+    case Switch::kUnspecified:
+      // The conservative answer is "off"; the note says what changes with it on.
+      b.v.notes.add(Note::kIcloudKeychainAssumedOff);
+      return;
+  }
+}
+
+// R2 (local) and R4 (iCloud Backup): every class key keeps the source UID's layer, so the backup
+// restores only onto the same device.
+void predict_uid_wrapped(const Question& q, RuleId rule, Builder& b) {
+  const bool exported = passes_export_filter(q.traits, b);
+  if (exported) b.apply(rule, Confidence::kDocumented);
+  if (exported && q.target == Target::kSameDevice) {
+    b.restored(Road::kBackup);
+    return;
+  }
+  if (q.target == Target::kSameDevice) return;
+  if (exported && q.journey == Journey::kIcloudBackup) {
+    b.v.notes.add(Note::kAdvancedDataProtection);
+    if (is_this_device_only(q.traits.accessible)) {
+      b.v.notes.add(Note::kReportedIcloudRestoreThisDeviceOnly);
+    }
+  }
+  try_sync_road(q, /*assume_on=*/false, b);
+}
+
+// R3: migratory class keys are wrapped by the password alone; ThisDeviceOnly keys keep the UID
+// layer as well.
+void predict_encrypted(const Question& q, Builder& b) {
+  const bool exported = passes_export_filter(q.traits, b);
+  if (exported) b.apply(RuleId::R3, Confidence::kDocumented);
+  if (exported && (q.target == Target::kSameDevice || is_migratory(q.traits.accessible))) {
+    b.restored(Road::kBackup);
+    return;
+  }
+  if (q.target == Target::kOtherDevice) try_sync_road(q, /*assume_on=*/false, b);
+}
+
+// R5: Quick Start moves what an encrypted backup would move to another device.
+void predict_quick_start(const Question& q, Builder& b) {
+  const bool exported = passes_export_filter(q.traits, b);
+  if (exported) b.apply(RuleId::R5, Confidence::kDocumented);
+  if (exported && is_migratory(q.traits.accessible)) {
+    b.restored(Road::kBackup);
+    b.v.notes.add(Note::kQuickStartRoadIsTransfer);
+    return;
+  }
+  if (exported && q.traits.accessible == Accessibility::kAlwaysThisDeviceOnly) {
+    b.v.notes.add(Note::kReportedQuickStartThisDeviceOnly);
+  }
+  try_sync_road(q, /*assume_on=*/false, b);
+}
+
+bool matches_measured_row(const Question& q, const Verdict& v) {
+  const Traits plain{q.traits.accessible, ItemClass::kGenp};
+  if (!(q.traits == plain)) return false;
+  return std::any_of(measured_table().begin(), measured_table().end(), [&](const MeasuredRow& r) {
+    return r.accessible == q.traits.accessible && r.journey == q.journey && r.target == q.target &&
+           r.measured == v.outcome;
+  });
+}
+
+}  // namespace
+
+Result<Verdict> predict(const Question& q) {
+  const bool needs_other_device =
+      q.journey == Journey::kQuickStart || q.journey == Journey::kIcloudKeychain;
+  if (needs_other_device && q.target == Target::kSameDevice) {
+    return Status::InvalidArgument("journey '" + std::string(name_of(q.journey)) +
+                                   "' has no same-device form: ask with target other-device");
+  }
+  Builder b;
+  if (refused_at_add(q, b)) return b.v;
+  switch (q.journey) {
+    case Journey::kLocal: predict_uid_wrapped(q, RuleId::R2, b); break;
+    case Journey::kIcloudBackup: predict_uid_wrapped(q, RuleId::R4, b); break;
+    case Journey::kLocalEncrypted: predict_encrypted(q, b); break;
+    case Journey::kQuickStart: predict_quick_start(q, b); break;
+    case Journey::kIcloudKeychain: try_sync_road(q, /*assume_on=*/true, b); break;
+  }
+  if (matches_measured_row(q, b.v)) b.v.confidence = Confidence::kMeasured;
+  return b.v;
+}
+
+}  // namespace kcb::oracle
