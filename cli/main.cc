@@ -1,28 +1,6 @@
 // kcbackup: which keychain items survive which backup, restore or migration, and why.
-#include <cstdio>
-
-#include "cli/commands.h"
-#include "cli/output.h"
+#include "cli/app.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{
-      "kcbackup: which iOS keychain items survive which backup, restore or migration, and why.\n"
-      "Ask the oracle (predict, table, rules), audit an app's items, or run simulated devices.",
-      "kcbackup"};
-  app.set_version_flag("--version", std::string("kcbackup ") + KCB_VERSION);
-  app.require_subcommand(1);
-  app.footer("Exit codes: 0 ok, 1 a check said no, 2 invalid input, 3 authentication failed, "
-             "4 I/O error.\nRun `kcbackup COMMAND --help` for a command's options and an example.");
-  int exit_code = 0;
-  kcb::cli::add_predict_command(app, exit_code);
-  kcb::cli::add_table_command(app, exit_code);
-  kcb::cli::add_rules_command(app, exit_code);
-  kcb::cli::add_demo_command(app, exit_code);
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : kcb::cli::kExitInvalidInput;
-  }
-  return exit_code;
+  return kcb::cli::run_kcbackup(std::vector<std::string>(argv + 1, argv + argc));
 }

@@ -109,9 +109,8 @@ int run_table(const TableOptions& o) {
                               std::string(name_of(t)), std::string(name_of(verdict->outcome)),
                               std::string(name_of(verdict->road)), rules_text(verdict->rules),
                               std::string(name_of(verdict->confidence))});
-        Json row = {{"accessible", names_of(a).name},
-                    {"journey", name_of(j)},
-                    {"target", name_of(t)}};
+        Json row = {
+            {"accessible", names_of(a).name}, {"journey", name_of(j)}, {"target", name_of(t)}};
         row.update(verdict_json(*verdict));
         rows.push_back(row);
       }

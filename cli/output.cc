@@ -14,18 +14,23 @@ void add_format_option(CLI::App* cmd, Format* format, bool tables) {
     names.emplace("markdown", Format::kMarkdown);
     names.emplace("csv", Format::kCsv);
   }
-  cmd->add_option("--format", *format,
-                  tables ? "Output format: text, json, markdown or csv" : "Output format: text or json")
+  cmd->add_option(
+         "--format", *format,
+         tables ? "Output format: text, json, markdown or csv" : "Output format: text or json")
       ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
       ->default_str("text");
 }
 
 int exit_code_for(const Status& status) {
   switch (status.code()) {
-    case Code::kOk: return kExitOk;
-    case Code::kPermissionDenied: return kExitAuthFailed;
-    case Code::kIOError: return kExitIOError;
-    default: return kExitInvalidInput;
+    case Code::kOk:
+      return kExitOk;
+    case Code::kPermissionDenied:
+      return kExitAuthFailed;
+    case Code::kIOError:
+      return kExitIOError;
+    default:
+      return kExitInvalidInput;
   }
 }
 
@@ -41,7 +46,9 @@ Json json_envelope(std::string_view command) {
   return out;
 }
 
-void print_json(std::ostream& out, const Json& doc) { out << doc.dump(2) << "\n"; }
+void print_json(std::ostream& out, const Json& doc) {
+  out << doc.dump(2) << "\n";
+}
 
 bool use_colour() {
   const char* no_colour = std::getenv("NO_COLOR");
@@ -79,8 +86,12 @@ void print_row(std::ostream& out, const std::vector<std::string>& row, Format fo
                const std::vector<size_t>& widths) {
   for (size_t i = 0; i < row.size(); ++i) {
     switch (format) {
-      case Format::kCsv: out << (i ? "," : "") << csv_field(row[i]); break;
-      case Format::kMarkdown: out << "| " << markdown_cell(row[i]) << " "; break;
+      case Format::kCsv:
+        out << (i ? "," : "") << csv_field(row[i]);
+        break;
+      case Format::kMarkdown:
+        out << "| " << markdown_cell(row[i]) << " ";
+        break;
       default:
         out << row[i];
         if (i + 1 < row.size()) out << std::string(widths[i] - row[i].size() + 2, ' ');
@@ -93,7 +104,8 @@ void print_row(std::ostream& out, const std::vector<std::string>& row, Format fo
 
 void print_table(std::ostream& out, const Table& table, Format format) {
   std::vector<size_t> widths(table.headers.size());
-  for (size_t i = 0; i < widths.size(); ++i) widths[i] = table.headers[i].size();
+  for (size_t i = 0; i < widths.size(); ++i)
+    widths[i] = table.headers[i].size();
   for (const auto& row : table.rows) {
     for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
       widths[i] = std::max(widths[i], row[i].size());
@@ -101,10 +113,12 @@ void print_table(std::ostream& out, const Table& table, Format format) {
   }
   print_row(out, table.headers, format, widths);
   if (format == Format::kMarkdown) {
-    for (size_t i = 0; i < widths.size(); ++i) out << "|---";
+    for (size_t i = 0; i < widths.size(); ++i)
+      out << "|---";
     out << "|\n";
   }
-  for (const auto& row : table.rows) print_row(out, row, format, widths);
+  for (const auto& row : table.rows)
+    print_row(out, row, format, widths);
 }
 
 }  // namespace kcb::cli

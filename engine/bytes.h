@@ -25,16 +25,26 @@ class SecretBytes {
   SecretBytes(const SecretBytes& o) : b_(o.b_) {}
   SecretBytes(SecretBytes&& o) noexcept : b_(std::move(o.b_)) { o.b_.clear(); }
   SecretBytes& operator=(const SecretBytes& o) {
-    if (this != &o) { clear(); b_ = o.b_; }
+    if (this != &o) {
+      clear();
+      b_ = o.b_;
+    }
     return *this;
   }
   SecretBytes& operator=(SecretBytes&& o) noexcept {
-    if (this != &o) { clear(); b_ = std::move(o.b_); o.b_.clear(); }
+    if (this != &o) {
+      clear();
+      b_ = std::move(o.b_);
+      o.b_.clear();
+    }
     return *this;
   }
   ~SecretBytes() { clear(); }
 
-  void clear() { wipe(b_); b_.clear(); }
+  void clear() {
+    wipe(b_);
+    b_.clear();
+  }
   void resize(size_t n) { b_.resize(n); }
   size_t size() const { return b_.size(); }
   bool empty() const { return b_.empty(); }
@@ -48,7 +58,7 @@ class SecretBytes {
   Bytes b_;
 };
 
-std::string to_hex(ByteView bytes);      // lower case
+std::string to_hex(ByteView bytes);               // lower case
 bool from_hex(std::string_view hex, Bytes* out);  // false on odd length or a non-hex digit
 
 inline ByteView as_bytes(std::string_view s) {

@@ -65,7 +65,7 @@ inline constexpr Target kAllTargets[] = {Target::kSameDevice, Target::kOtherDevi
 enum class Switch : uint8_t { kUnspecified, kOff, kOn };
 
 struct DeviceSettings {
-  bool passcode = true;                         // the source device has a passcode
+  bool passcode = true;                           // the source device has a passcode
   Switch icloud_keychain = Switch::kUnspecified;  // on both devices, off, or not said
   bool operator==(const DeviceSettings&) const = default;
 };
@@ -84,20 +84,20 @@ inline constexpr RuleId kAllRules[] = {RuleId::R1, RuleId::R2, RuleId::R3, RuleI
 // Remarks a verdict can carry; their text is the oracle's (oracle/rules.h). An enum rather than
 // strings so that a prediction allocates nothing.
 enum class Note : uint8_t {
-  kIcloudKeychainAssumedOff,       // the question did not say; with it on the item would sync back
-  kIcloudKeychainOptedOut,         // the sync road exists for this item but the user turned it off
-  kIcloudKeychainJourneyAssumedOn, // icloud-keychain journey asked without saying: taken as on
-  kSyncThisDeviceOnlyNeverSyncs,   // R6: synchronizable + ThisDeviceOnly is accepted, never synced
-  kAdvancedDataProtection,         // R4: ADP does not change keychain survival
-  kReportedQuickStartThisDeviceOnly,   // R5 reported: seed's AlwaysThisDeviceOnly survived transfer
+  kIcloudKeychainAssumedOff,        // the question did not say; with it on the item would sync back
+  kIcloudKeychainOptedOut,          // the sync road exists for this item but the user turned it off
+  kIcloudKeychainJourneyAssumedOn,  // icloud-keychain journey asked without saying: taken as on
+  kSyncThisDeviceOnlyNeverSyncs,    // R6: synchronizable + ThisDeviceOnly is accepted, never synced
+  kAdvancedDataProtection,          // R4: ADP does not change keychain survival
+  kReportedQuickStartThisDeviceOnly,  // R5 reported: seed's AlwaysThisDeviceOnly survived transfer
   kReportedIcloudRestoreThisDeviceOnly,  // R5 reported: keychain-swift#153
-  kPasscodeRemovalDeletes,         // R8: turning the passcode off deletes akpu items
-  kAddFailsNoPasscode,             // R8: errSecAuthFailed, the item never exists
-  kAddFailsAuthSync,               // R9: errSecParam, access control + synchronizable
-  kAddFailsTokenClass,             // R9: errSecParam, Secure Enclave token outside class keys
-  kQuickStartRoadIsTransfer,       // road "backup" on quick-start means the direct transfer
-  kSecureEnclaveNeverLeaves,       // R1: the private key exists only in that Secure Enclave
-  kAuthConstraintSkipped,          // R1 (inferred): the export query skips auth-constrained items
+  kPasscodeRemovalDeletes,               // R8: turning the passcode off deletes akpu items
+  kAddFailsNoPasscode,                   // R8: errSecAuthFailed, the item never exists
+  kAddFailsAuthSync,                     // R9: errSecParam, access control + synchronizable
+  kAddFailsTokenClass,                   // R9: errSecParam, Secure Enclave token outside class keys
+  kQuickStartRoadIsTransfer,             // road "backup" on quick-start means the direct transfer
+  kSecureEnclaveNeverLeaves,             // R1: the private key exists only in that Secure Enclave
+  kAuthConstraintSkipped,  // R1 (inferred): the export query skips auth-constrained items
 };
 inline constexpr int kNoteCount = 14;
 
@@ -125,9 +125,9 @@ struct Verdict {
 // Outcome of SecItemAdd as the rules predict it (R8, R9). Values are Apple's OSStatus codes.
 enum class AddError : int32_t {
   kNone = 0,
-  kParam = -50,                // errSecParam
-  kAuthFailed = -25293,        // errSecAuthFailed
-  kDuplicateItem = -25299,     // errSecDuplicateItem
+  kParam = -50,             // errSecParam
+  kAuthFailed = -25293,     // errSecAuthFailed
+  kDuplicateItem = -25299,  // errSecDuplicateItem
 };
 
 }  // namespace kcb

@@ -49,7 +49,9 @@ constexpr Spelling<Journey> kJourneys[] = {
 };
 constexpr Spelling<Target> kTargets[] = {
     {Target::kSameDevice, "same-device", {"same", "", "", ""}},
-    {Target::kOtherDevice, "other-device", {"other", "different-device", "different", "new-device"}},
+    {Target::kOtherDevice,
+     "other-device",
+     {"other", "different-device", "different", "new-device"}},
 };
 constexpr Spelling<Switch> kSwitches[] = {
     {Switch::kUnspecified, "unspecified", {"", "", "", ""}},
@@ -78,7 +80,8 @@ Result<T> parse_spelling(const Spelling<T> (&table)[N], std::string_view what,
       if (!alias.empty() && folded == fold(alias)) return s.value;
     }
   }
-  std::string msg = "unknown " + std::string(what) + " '" + std::string(text) + "'; expected one of:";
+  std::string msg =
+      "unknown " + std::string(what) + " '" + std::string(text) + "'; expected one of:";
   for (const auto& s : table) {
     if (s.canonical == "unspecified") continue;
     msg += " ";
@@ -130,53 +133,84 @@ std::optional<Accessibility> accessibility_from_key_class(uint32_t key_class) {
   return std::nullopt;
 }
 
-std::string_view name_of(ItemClass c) { return canonical_of(kItemClasses, c); }
+std::string_view name_of(ItemClass c) {
+  return canonical_of(kItemClasses, c);
+}
 Result<ItemClass> parse_item_class(std::string_view t) {
   return parse_spelling(kItemClasses, "item class", t);
 }
-std::string_view name_of(Token t) { return canonical_of(kTokens, t); }
-Result<Token> parse_token(std::string_view t) { return parse_spelling(kTokens, "token", t); }
-std::string_view name_of(Journey j) { return canonical_of(kJourneys, j); }
-Result<Journey> parse_journey(std::string_view t) { return parse_spelling(kJourneys, "journey", t); }
-std::string_view name_of(Target t) { return canonical_of(kTargets, t); }
-Result<Target> parse_target(std::string_view t) { return parse_spelling(kTargets, "target", t); }
-std::string_view name_of(Switch s) { return canonical_of(kSwitches, s); }
-Result<Switch> parse_switch(std::string_view t) { return parse_spelling(kSwitches, "switch", t); }
+std::string_view name_of(Token t) {
+  return canonical_of(kTokens, t);
+}
+Result<Token> parse_token(std::string_view t) {
+  return parse_spelling(kTokens, "token", t);
+}
+std::string_view name_of(Journey j) {
+  return canonical_of(kJourneys, j);
+}
+Result<Journey> parse_journey(std::string_view t) {
+  return parse_spelling(kJourneys, "journey", t);
+}
+std::string_view name_of(Target t) {
+  return canonical_of(kTargets, t);
+}
+Result<Target> parse_target(std::string_view t) {
+  return parse_spelling(kTargets, "target", t);
+}
+std::string_view name_of(Switch s) {
+  return canonical_of(kSwitches, s);
+}
+Result<Switch> parse_switch(std::string_view t) {
+  return parse_spelling(kSwitches, "switch", t);
+}
 
-std::string_view name_of(Outcome o) { return o == Outcome::kRestored ? "restored" : "lost"; }
+std::string_view name_of(Outcome o) {
+  return o == Outcome::kRestored ? "restored" : "lost";
+}
 
 std::string_view name_of(Road r) {
   switch (r) {
-    case Road::kBackup: return "backup";
-    case Road::kIcloudKeychain: return "icloud-keychain";
-    case Road::kNone: return "none";
+    case Road::kBackup:
+      return "backup";
+    case Road::kIcloudKeychain:
+      return "icloud-keychain";
+    case Road::kNone:
+      return "none";
   }
   return "?";
 }
 
 std::string_view name_of(Confidence c) {
   switch (c) {
-    case Confidence::kMeasured: return "measured";
-    case Confidence::kDocumented: return "documented";
-    case Confidence::kSourceCode: return "source-code";
-    case Confidence::kInferred: return "inferred";
-    case Confidence::kReported: return "reported";
+    case Confidence::kMeasured:
+      return "measured";
+    case Confidence::kDocumented:
+      return "documented";
+    case Confidence::kSourceCode:
+      return "source-code";
+    case Confidence::kInferred:
+      return "inferred";
+    case Confidence::kReported:
+      return "reported";
   }
   return "?";
 }
 
 std::string_view name_of(RuleId r) {
-  static constexpr std::string_view kIds[] = {"R1", "R2", "R3", "R4", "R5",
-                                              "R6", "R7", "R8", "R9"};
+  static constexpr std::string_view kIds[] = {"R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9"};
   return kIds[static_cast<size_t>(r)];
 }
 
 std::string_view name_of(AddError e) {
   switch (e) {
-    case AddError::kNone: return "errSecSuccess";
-    case AddError::kParam: return "errSecParam";
-    case AddError::kAuthFailed: return "errSecAuthFailed";
-    case AddError::kDuplicateItem: return "errSecDuplicateItem";
+    case AddError::kNone:
+      return "errSecSuccess";
+    case AddError::kParam:
+      return "errSecParam";
+    case AddError::kAuthFailed:
+      return "errSecAuthFailed";
+    case AddError::kDuplicateItem:
+      return "errSecDuplicateItem";
   }
   return "?";
 }

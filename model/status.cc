@@ -4,17 +4,28 @@ namespace kcb {
 
 std::string_view code_name(Code code) {
   switch (code) {
-    case Code::kOk: return "ok";
-    case Code::kInvalidArgument: return "invalid argument";
-    case Code::kCorruption: return "corruption";
-    case Code::kDataLoss: return "data loss";
-    case Code::kUnsupported: return "unsupported";
-    case Code::kPermissionDenied: return "permission denied";
-    case Code::kResourceExhausted: return "resource exhausted";
-    case Code::kNotFound: return "not found";
-    case Code::kAlreadyExists: return "already exists";
-    case Code::kFailedPrecondition: return "failed precondition";
-    case Code::kIOError: return "I/O error";
+    case Code::kOk:
+      return "ok";
+    case Code::kInvalidArgument:
+      return "invalid argument";
+    case Code::kCorruption:
+      return "corruption";
+    case Code::kDataLoss:
+      return "data loss";
+    case Code::kUnsupported:
+      return "unsupported";
+    case Code::kPermissionDenied:
+      return "permission denied";
+    case Code::kResourceExhausted:
+      return "resource exhausted";
+    case Code::kNotFound:
+      return "not found";
+    case Code::kAlreadyExists:
+      return "already exists";
+    case Code::kFailedPrecondition:
+      return "failed precondition";
+    case Code::kIOError:
+      return "I/O error";
   }
   return "unknown";
 }

@@ -1,10 +1,10 @@
 // The one error type of kcbackup. Every boundary that sees outside bytes or user input returns a
 // Status or a Result<T>; nothing throws across the library. The codes follow LevelDB/abseil usage:
-//   InvalidArgument    the caller's request is malformed (bad name, bad option, impossible question)
-//   Corruption         bytes that claim a format but break its rules (bad length, bad tag, bad order)
-//   DataLoss           bytes that parse but whose cryptography fails (integrity check, GCM tag)
-//   Unsupported        a well-formed thing we deliberately do not handle (blob version 7, ...)
-//   PermissionDenied   authentication failed (wrong backup password)
+//   InvalidArgument    the caller's request is malformed (bad name, bad option, impossible
+//   question) Corruption         bytes that claim a format but break its rules (bad length, bad
+//   tag, bad order) DataLoss           bytes that parse but whose cryptography fails (integrity
+//   check, GCM tag) Unsupported        a well-formed thing we deliberately do not handle (blob
+//   version 7, ...) PermissionDenied   authentication failed (wrong backup password)
 //   ResourceExhausted  a cap was hit (iteration count, nesting depth, size)
 //   NotFound           a named thing does not exist
 //   AlreadyExists      a duplicate (errSecDuplicateItem)
@@ -13,8 +13,8 @@
 // The message names what and where ("keybag: record 'ITER' at offset 84: ...").
 #pragma once
 
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,11 +43,15 @@ class [[nodiscard]] Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status InvalidArgument(std::string msg) { return {Code::kInvalidArgument, std::move(msg)}; }
+  static Status InvalidArgument(std::string msg) {
+    return {Code::kInvalidArgument, std::move(msg)};
+  }
   static Status Corruption(std::string msg) { return {Code::kCorruption, std::move(msg)}; }
   static Status DataLoss(std::string msg) { return {Code::kDataLoss, std::move(msg)}; }
   static Status Unsupported(std::string msg) { return {Code::kUnsupported, std::move(msg)}; }
-  static Status PermissionDenied(std::string msg) { return {Code::kPermissionDenied, std::move(msg)}; }
+  static Status PermissionDenied(std::string msg) {
+    return {Code::kPermissionDenied, std::move(msg)};
+  }
   static Status ResourceExhausted(std::string msg) {
     return {Code::kResourceExhausted, std::move(msg)};
   }
@@ -77,9 +81,10 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
-    if (std::get<Status>(v_).ok()) std::get<Status>(v_) = Status::InvalidArgument("Result<T> given an ok Status");
+    if (std::get<Status>(v_).ok())
+      std::get<Status>(v_) = Status::InvalidArgument("Result<T> given an ok Status");
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -107,9 +112,9 @@ class [[nodiscard]] Result {
 #define KCB_ASSERT(expr) ((expr) ? void(0) : ::kcb::assert_fail(#expr, __FILE__, __LINE__))
 
 // Early return of a failed Status from a function returning Status or Result<T>.
-#define KCB_RETURN_IF_ERROR(expr)            \
-  do {                                       \
-    ::kcb::Status kcb_status_ = (expr);      \
+#define KCB_RETURN_IF_ERROR(expr)              \
+  do {                                         \
+    ::kcb::Status kcb_status_ = (expr);        \
     if (!kcb_status_.ok()) return kcb_status_; \
   } while (0)
 

@@ -13,11 +13,13 @@ bool is_migratory(Accessibility a) {
          a == Accessibility::kAlways;
 }
 
-bool is_this_device_only(Accessibility a) { return !is_migratory(a); }
+bool is_this_device_only(Accessibility a) {
+  return !is_migratory(a);
+}
 
 bool is_exportable(const Traits& t) {
-  return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
-         t.token == Token::kNone && !t.auth_constraint && !t.system_bound;
+  return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly && t.token == Token::kNone &&
+         !t.auth_constraint && !t.system_bound;
 }
 
 bool can_sync(const Traits& t) {
@@ -26,7 +28,7 @@ bool can_sync(const Traits& t) {
 }
 
 AddError check_add(const Traits& t, bool device_has_passcode) {
-  if (t.auth_constraint && t.synchronizable) return AddError::kParam;                 // R9
+  if (t.auth_constraint && t.synchronizable) return AddError::kParam;                        // R9
   if (t.token != Token::kNone && t.item_class != ItemClass::kKeys) return AddError::kParam;  // R9
   if (t.accessible == Accessibility::kWhenPasscodeSetThisDeviceOnly && !device_has_passcode) {
     return AddError::kAuthFailed;  // R8
@@ -38,7 +40,9 @@ bool deleted_when_passcode_removed(const Traits& t) {
   return t.accessible == Accessibility::kWhenPasscodeSetThisDeviceOnly;  // R8
 }
 
-bool replaced_by_restore(const Traits& t) { return !t.synchronizable && !t.system_bound; }  // R7
+bool replaced_by_restore(const Traits& t) {
+  return !t.synchronizable && !t.system_bound;
+}  // R7
 
 namespace {
 
@@ -62,15 +66,17 @@ struct Builder {
 bool refused_at_add(const Question& q, Builder& b) {
   switch (check_add(q.traits, q.settings.passcode)) {
     case AddError::kNone:
-    case AddError::kDuplicateItem: return false;
+    case AddError::kDuplicateItem:
+      return false;
     case AddError::kAuthFailed:
       b.apply(RuleId::R8, Confidence::kSourceCode);
       b.v.notes.add(Note::kAddFailsNoPasscode);
       return true;
     case AddError::kParam:
       b.apply(RuleId::R9, Confidence::kSourceCode);
-      b.v.notes.add(q.traits.auth_constraint && q.traits.synchronizable ? Note::kAddFailsAuthSync
-                                                                        : Note::kAddFailsTokenClass);
+      b.v.notes.add(q.traits.auth_constraint && q.traits.synchronizable
+                        ? Note::kAddFailsAuthSync
+                        : Note::kAddFailsTokenClass);
       return true;
   }
   return false;
@@ -190,11 +196,21 @@ Result<Verdict> predict(const Question& q) {
   Builder b;
   if (refused_at_add(q, b)) return b.v;
   switch (q.journey) {
-    case Journey::kLocal: predict_uid_wrapped(q, RuleId::R2, b); break;
-    case Journey::kIcloudBackup: predict_uid_wrapped(q, RuleId::R4, b); break;
-    case Journey::kLocalEncrypted: predict_encrypted(q, b); break;
-    case Journey::kQuickStart: predict_quick_start(q, b); break;
-    case Journey::kIcloudKeychain: try_sync_road(q, /*assume_on=*/true, b); break;
+    case Journey::kLocal:
+      predict_uid_wrapped(q, RuleId::R2, b);
+      break;
+    case Journey::kIcloudBackup:
+      predict_uid_wrapped(q, RuleId::R4, b);
+      break;
+    case Journey::kLocalEncrypted:
+      predict_encrypted(q, b);
+      break;
+    case Journey::kQuickStart:
+      predict_quick_start(q, b);
+      break;
+    case Journey::kIcloudKeychain:
+      try_sync_road(q, /*assume_on=*/true, b);
+      break;
   }
   if (matches_measured_row(q, b.v)) b.v.confidence = Confidence::kMeasured;
   return b.v;

@@ -26,12 +26,16 @@ constexpr std::array<Rule, 9> kRules = {{
      "password is set'); measured table (seed)"},
     {RuleId::R3, "Encrypted local backup",
      "Migratory class keys (6-8) are wrapped with the password key only and restore to any device "
-     "given the password; ThisDeviceOnly class keys (9-11) also keep the UID layer and restore only "
+     "given the password; ThisDeviceOnly class keys (9-11) also keep the UID layer and restore "
+     "only "
      "to the source device. A wrong password restores nothing.",
-     Confidence::kDocumented, "SecItem.h header comments; Apple developer docs; measured table (seed)"},
+     Confidence::kDocumented,
+     "SecItem.h header comments; Apple developer docs; measured table (seed)"},
     {RuleId::R4, "iCloud Backup",
-     "For the keychain, iCloud Backup acts like an unencrypted local backup: items are wrapped with "
-     "a UID-derived key and restore only to the source device. Advanced Data Protection changes who "
+     "For the keychain, iCloud Backup acts like an unencrypted local backup: items are wrapped "
+     "with "
+     "a UID-derived key and restore only to the source device. Advanced Data Protection changes "
+     "who "
      "can read the backup, not this.",
      Confidence::kDocumented,
      "Apple Platform Security guide, iCloud Backup section; DTS correction in the seed thread; "
@@ -109,15 +113,15 @@ constexpr std::array<NoteEntry, kNoteCount> kNotes = {{
      "engine skips device-bound items (R6)."},
     {Note::kAdvancedDataProtection, false,
      "Advanced Data Protection does not change this: it changes who can read the backup, not the "
-     "UID wrapping of the keychain (R4; the seed's last post reports items still lost with it on)."},
+     "UID wrapping of the keychain (R4; the seed's last post reports items still lost with it "
+     "on)."},
     {Note::kReportedQuickStartThisDeviceOnly, true,
      "reported: the seed thread reports an AlwaysThisDeviceOnly item surviving a phone-to-phone "
      "transfer; not reproduced by a first-party source, so not the verdict (R5)."},
     {Note::kReportedIcloudRestoreThisDeviceOnly, true,
      "reported: keychain-swift#153 reports ThisDeviceOnly items present after an iCloud restore; "
      "kept as a note, not the verdict (R5)."},
-    {Note::kPasscodeRemovalDeletes, false,
-     "Turning the passcode off deletes this item (R8)."},
+    {Note::kPasscodeRemovalDeletes, false, "Turning the passcode off deletes this item (R8)."},
     {Note::kAddFailsNoPasscode, false,
      "SecItemAdd fails with errSecAuthFailed (-25293) on a device without a passcode: the item "
      "never exists (R8)."},
@@ -139,10 +143,20 @@ constexpr std::array<NoteEntry, kNoteCount> kNotes = {{
 
 }  // namespace
 
-std::span<const Rule> rules() { return kRules; }
-const Rule& rule(RuleId id) { return kRules[static_cast<size_t>(id)]; }
-std::string_view note_text(Note note) { return kNotes[static_cast<size_t>(note)].text; }
-bool note_is_reported(Note note) { return kNotes[static_cast<size_t>(note)].reported; }
-std::span<const MeasuredRow> measured_table() { return kMeasured; }
+std::span<const Rule> rules() {
+  return kRules;
+}
+const Rule& rule(RuleId id) {
+  return kRules[static_cast<size_t>(id)];
+}
+std::string_view note_text(Note note) {
+  return kNotes[static_cast<size_t>(note)].text;
+}
+bool note_is_reported(Note note) {
+  return kNotes[static_cast<size_t>(note)].reported;
+}
+std::span<const MeasuredRow> measured_table() {
+  return kMeasured;
+}
 
 }  // namespace kcb::oracle

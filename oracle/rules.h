@@ -25,8 +25,9 @@ std::string_view note_text(Note note);
 bool note_is_reported(Note note);
 
 struct MeasuredRow {
-  Accessibility accessible;  // "Normal" = WhenUnlocked, "ThisDeviceOnly" = WhenUnlockedThisDeviceOnly
-  Journey journey;           // iTunes = local, iTunes encrypted = local-encrypted, iCloud = icloud-backup
+  Accessibility
+      accessible;   // "Normal" = WhenUnlocked, "ThisDeviceOnly" = WhenUnlockedThisDeviceOnly
+  Journey journey;  // iTunes = local, iTunes encrypted = local-encrypted, iCloud = icloud-backup
   Target target;
   Outcome measured;
   std::string_view source;

@@ -1,0 +1,34 @@
+#include "cli/app.h"
+
+#include "cli/commands.h"
+#include "cli/output.h"
+
+namespace kcb::cli {
+
+int run_kcbackup(const std::vector<std::string>& args) {
+  CLI::App app{
+      "kcbackup: which iOS keychain items survive which backup, restore or migration, and why.\n"
+      "Ask the oracle (predict, table, rules), audit an app's items, or run simulated devices.",
+      "kcbackup"};
+  app.set_version_flag("--version", std::string("kcbackup ") + KCB_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 ok, 1 a check said no, 2 invalid input, 3 authentication failed, "
+      "4 I/O error.\nRun `kcbackup COMMAND --help` for a command's options and an example.");
+  int exit_code = kExitOk;
+  add_predict_command(app, exit_code);
+  add_table_command(app, exit_code);
+  add_rules_command(app, exit_code);
+  add_demo_command(app, exit_code);
+  try {
+    // CLI11 wants the arguments in reverse order when given as a vector.
+    std::vector<std::string> reversed(args.rbegin(), args.rend());
+    app.parse(reversed);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitInvalidInput;
+  }
+  return exit_code;
+}
+
+}  // namespace kcb::cli

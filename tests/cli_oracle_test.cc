@@ -1,0 +1,112 @@
+// The oracle's commands run in-process: predict answers every combination rules.md covers in text
+// and JSON, the measured table agrees, bad input exits 2 with a one-line error.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "model/names.h"
+#include "tests/cli_run.h"
+
+namespace kcb::cli {
+namespace {
+
+TEST(CliTable, MeasuredJsonShowsTwelveRowsWhereOracleEqualsMeasured) {
+  const CliRun r = run_cli({"table", "--measured", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["schema"], "kcbackup.table.measured.v1");
+  ASSERT_EQ(doc["rows"].size(), 12u);
+  for (const auto& row : doc["rows"]) {
+    EXPECT_EQ(row["oracle"], row["measured"]) << row.dump();
+    for (const char* key : {"accessible", "journey", "target"})
+      EXPECT_TRUE(row.contains(key));
+  }
+}
+
+TEST(CliTable, EveryFormatPrintsTheFullMatrix) {
+  for (const char* format : {"text", "markdown", "csv"}) {
+    const CliRun r = run_cli({"table", "--format", format});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // 7 classes x (3 journeys x 2 targets + 2 other-device-only journeys) rows, plus headers.
+    size_t lines = 0;
+    for (char c : r.out)
+      lines += c == '\n';
+    EXPECT_EQ(lines, 7u * 8u + (std::string(format) == "markdown" ? 2u : 1u)) << format;
+  }
+}
+
+TEST(CliPredict, AnswersEveryCombinationInTextAndJson) {
+  int asked = 0;
+  for (Accessibility a : kAllAccessibilities) {
+    for (Journey j : kAllJourneys) {
+      for (Target t : kAllTargets) {
+        for (int traits = 0; traits < 8; ++traits) {
+          for (const char* icloud : {"on", "off", ""}) {
+            std::vector<std::string> args = {"predict",
+                                             "--accessible",
+                                             std::string(names_of(a).pdmn),
+                                             "--journey",
+                                             std::string(name_of(j)),
+                                             "--target",
+                                             std::string(name_of(t))};
+            if (traits & 1) args.push_back("--synchronizable");
+            if (traits & 2)
+              args.insert(args.end(), {"--token", "secure-enclave", "--class", "keys"});
+            if (traits & 4) args.push_back("--auth-constraint");
+            if (*icloud) args.insert(args.end(), {"--icloud-keychain", icloud});
+            const bool invalid = t == Target::kSameDevice &&
+                                 (j == Journey::kQuickStart || j == Journey::kIcloudKeychain);
+            const CliRun text = run_cli(args);
+            args.insert(args.end(), {"--format", "json"});
+            const CliRun json = run_cli(args);
+            ++asked;
+            if (invalid) {
+              EXPECT_EQ(text.exit_code, 2);
+              EXPECT_NE(text.err.find("no same-device form"), std::string::npos) << text.err;
+              continue;
+            }
+            ASSERT_EQ(text.exit_code, 0) << text.err;
+            ASSERT_EQ(json.exit_code, 0) << json.err;
+            const auto doc = nlohmann::json::parse(json.out);
+            EXPECT_EQ(doc["schema"], "kcbackup.predict.v1");
+            EXPECT_TRUE(doc["outcome"] == "restored" || doc["outcome"] == "lost");
+            EXPECT_EQ(text.out.rfind(doc["outcome"].get<std::string>(), 0), 0u) << text.out;
+            EXPECT_FALSE(doc["rules"].empty()) << json.out;
+          }
+        }
+      }
+    }
+  }
+  EXPECT_EQ(asked, 7 * 5 * 2 * 8 * 3);
+}
+
+TEST(CliPredict, AcceptsEverySpellingOfAName) {
+  for (const char* a :
+       {"kSecAttrAccessibleWhenUnlocked", "WhenUnlocked", "whenUnlocked", "when-unlocked", "ak"}) {
+    const CliRun r = run_cli(
+        {"predict", "-a", a, "-j", "local-encrypted", "-t", "other-device", "--format", "json"});
+    ASSERT_EQ(r.exit_code, 0) << a << ": " << r.err;
+    EXPECT_EQ(nlohmann::json::parse(r.out)["outcome"], "restored") << a;
+  }
+}
+
+TEST(CliPredict, BadInputExitsTwoWithOneLineNamingTheValue) {
+  const CliRun r = run_cli({"predict", "-a", "whenever", "-j", "local", "-t", "same-device"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("'whenever'"), std::string::npos);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "dropbox", "-t", "same-device"}).exit_code, 2);
+  EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "local"}).exit_code, 2);  // --target missing
+  EXPECT_EQ(run_cli({"frobnicate"}).exit_code, 2);
+}
+
+TEST(CliRules, ListsNineRulesInJson) {
+  const CliRun r = run_cli({"rules", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0);
+  const auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["rules"].size(), 9u);
+  EXPECT_EQ(doc["rules"][0]["id"], "R1");
+}
+
+}  // namespace
+}  // namespace kcb::cli
