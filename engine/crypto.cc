@@ -1,0 +1,311 @@
+// OpenSSL 3 behind the small interface of crypto.h. GCM goes through the low-level CRYPTO_gcm128_*
+// API because EVP refuses a zero-length IV; its block and counter functions are fed by an AES-ECB
+// EVP context so that AES still runs on the provider's accelerated code.
+#include "engine/crypto.h"
+
+#include <openssl/evp.h>
+#include <openssl/modes.h>
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <memory>
+#include <string>
+
+namespace kcb {
+namespace {
+
+struct Algorithms {
+  EVP_CIPHER* ecb[3];   // AES-128/192/256-ECB
+  EVP_CIPHER* wrap[3];  // AES-128/192/256-WRAP (RFC 3394)
+  EVP_CIPHER* cbc128;
+  EVP_MD* sha256;
+  EVP_MD* sha1;
+};
+
+EVP_CIPHER* fetch_cipher(const char* name) {
+  EVP_CIPHER* c = EVP_CIPHER_fetch(nullptr, name, nullptr);
+  KCB_ASSERT(c != nullptr);  // the default provider always has these
+  return c;
+}
+
+EVP_MD* fetch_digest(const char* name) {
+  EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  KCB_ASSERT(md != nullptr);
+  return md;
+}
+
+// Fetched once and kept for the life of the process: fetching per call costs a provider lookup.
+const Algorithms& algorithms() {
+  static const Algorithms kAlgorithms{
+      {fetch_cipher("AES-128-ECB"), fetch_cipher("AES-192-ECB"), fetch_cipher("AES-256-ECB")},
+      {fetch_cipher("AES-128-WRAP"), fetch_cipher("AES-192-WRAP"), fetch_cipher("AES-256-WRAP")},
+      fetch_cipher("AES-128-CBC"),
+      fetch_digest("SHA2-256"),
+      fetch_digest("SHA1"),
+  };
+  return kAlgorithms;
+}
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+CipherCtx new_cipher_ctx() {
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  KCB_ASSERT(ctx != nullptr);
+  return ctx;
+}
+
+// Index into Algorithms::ecb / ::wrap for an AES key length, or -1.
+int aes_key_index(size_t key_len) {
+  switch (key_len) {
+    case 16:
+      return 0;
+    case 24:
+      return 1;
+    case 32:
+      return 2;
+    default:
+      return -1;
+  }
+}
+
+Status check_aes_key(std::string_view what, ByteView key) {
+  if (aes_key_index(key.size()) >= 0) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) + ": key of " + std::to_string(key.size()) +
+                                 " bytes, expected 16, 24 or 32");
+}
+
+bool fits_int(size_t n) {
+  return n <= static_cast<size_t>(INT_MAX) - 64;
+}
+
+Status check_key_wrap_input(std::string_view what, size_t len, size_t min_len) {
+  if (len % 8 == 0 && len >= min_len && fits_int(len)) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) + ": " + std::to_string(len) +
+                                 " bytes, expected a multiple of 8 of at least " +
+                                 std::to_string(min_len));
+}
+
+// One cipher operation over the whole input: init, update, final. Returns false when OpenSSL says
+// no (for unwrap that means the integrity check failed).
+bool run_cipher(const EVP_CIPHER* cipher, bool encrypt, ByteView key, const uint8_t* iv,
+                ByteView in, uint8_t* out, size_t expected_out) {
+  CipherCtx ctx = new_cipher_ctx();
+  EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+  if (EVP_CipherInit_ex2(ctx.get(), cipher, key.data(), iv, encrypt ? 1 : 0, nullptr) != 1) {
+    return false;
+  }
+  EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
+  int n = 0;
+  int tail = 0;
+  if (EVP_CipherUpdate(ctx.get(), out, &n, in.data(), static_cast<int>(in.size())) != 1) {
+    return false;
+  }
+  if (EVP_CipherFinal_ex(ctx.get(), out + n, &tail) != 1) return false;
+  return static_cast<size_t>(n) + static_cast<size_t>(tail) == expected_out;
+}
+
+// ---- GCM on CRYPTO_gcm128 with an ECB context as its block cipher ----
+
+void ecb_block(const unsigned char in[16], unsigned char out[16], const void* key) {
+  auto* ctx = static_cast<EVP_CIPHER_CTX*>(const_cast<void*>(key));
+  int n = 0;
+  KCB_ASSERT(EVP_EncryptUpdate(ctx, out, &n, in, 16) == 1 && n == 16);
+}
+
+// GCM's counter mode increments only the low 32 bits of the counter block (inc32), so the counter
+// blocks are built here and encrypted in batches by ECB.
+void ecb_ctr32(const unsigned char* in, unsigned char* out, size_t blocks, const void* key,
+               const unsigned char ivec[16]) {
+  auto* ctx = static_cast<EVP_CIPHER_CTX*>(const_cast<void*>(key));
+  constexpr size_t kBatch = 32;
+  std::array<uint8_t, kBatch * 16> stream;
+  uint32_t counter = uint32_t(ivec[12]) << 24 | uint32_t(ivec[13]) << 16 | uint32_t(ivec[14]) << 8 |
+                     uint32_t(ivec[15]);
+  while (blocks > 0) {
+    const size_t batch = std::min(blocks, kBatch);
+    for (size_t b = 0; b < batch; ++b, ++counter) {
+      uint8_t* block = stream.data() + 16 * b;
+      std::copy(ivec, ivec + 12, block);
+      block[12] = uint8_t(counter >> 24);
+      block[13] = uint8_t(counter >> 16);
+      block[14] = uint8_t(counter >> 8);
+      block[15] = uint8_t(counter);
+    }
+    const int len = static_cast<int>(16 * batch);
+    int n = 0;
+    KCB_ASSERT(EVP_EncryptUpdate(ctx, stream.data(), &n, stream.data(), len) == 1 && n == len);
+    for (int i = 0; i < len; ++i)
+      out[i] = in[i] ^ stream[i];
+    in += len;
+    out += len;
+    blocks -= batch;
+  }
+  wipe(stream);
+}
+
+struct GcmFree {
+  void operator()(GCM128_CONTEXT* g) const { CRYPTO_gcm128_release(g); }
+};
+
+// Key schedule in an ECB context plus a gcm128 context bound to it, IV and AAD absorbed.
+struct Gcm {
+  CipherCtx ecb;
+  std::unique_ptr<GCM128_CONTEXT, GcmFree> gcm;
+};
+
+Result<Gcm> start_gcm(ByteView key, ByteView iv, ByteView aad) {
+  KCB_RETURN_IF_ERROR(check_aes_key("AES-GCM", key));
+  Gcm g{new_cipher_ctx(), nullptr};
+  const EVP_CIPHER* ecb = algorithms().ecb[aes_key_index(key.size())];
+  KCB_ASSERT(EVP_EncryptInit_ex2(g.ecb.get(), ecb, key.data(), nullptr, nullptr) == 1);
+  EVP_CIPHER_CTX_set_padding(g.ecb.get(), 0);
+  g.gcm.reset(CRYPTO_gcm128_new(g.ecb.get(), ecb_block));
+  KCB_ASSERT(g.gcm != nullptr);
+  // CRYPTO_gcm128_setiv follows SP 800-38D for every length: with an empty IV, J0 = GHASH_H of the
+  // single length block 0^64 || 0^64, which is the zero block.
+  CRYPTO_gcm128_setiv(g.gcm.get(), iv.data(), iv.size());
+  if (!aad.empty() && CRYPTO_gcm128_aad(g.gcm.get(), aad.data(), aad.size()) != 0) {
+    return Status::InvalidArgument("AES-GCM: AAD too long");
+  }
+  return g;
+}
+
+Status check_same_size(std::string_view what, size_t in, size_t out) {
+  if (in == out) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) + ": output buffer of " + std::to_string(out) +
+                                 " bytes for " + std::to_string(in) + " input bytes");
+}
+
+Result<SecretBytes> pbkdf2(const EVP_MD* md, ByteView password, ByteView salt, uint32_t iterations,
+                           size_t out_len) {
+  if (iterations == 0 || iterations > static_cast<uint32_t>(INT_MAX)) {
+    return Status::InvalidArgument("PBKDF2: iteration count " + std::to_string(iterations) +
+                                   " out of range 1.." + std::to_string(INT_MAX));
+  }
+  if (out_len == 0 || out_len > 1024) {
+    return Status::InvalidArgument("PBKDF2: output length " + std::to_string(out_len) +
+                                   " out of range 1..1024");
+  }
+  if (!fits_int(password.size()) || !fits_int(salt.size())) {
+    return Status::InvalidArgument("PBKDF2: password or salt too long");
+  }
+  static const char kEmpty[1] = {0};
+  const char* pass = password.empty() ? kEmpty : reinterpret_cast<const char*>(password.data());
+  static const uint8_t kNoSalt[1] = {0};
+  const uint8_t* salt_bytes = salt.empty() ? kNoSalt : salt.data();
+  SecretBytes out(out_len);
+  KCB_ASSERT(PKCS5_PBKDF2_HMAC(pass, static_cast<int>(password.size()), salt_bytes,
+                               static_cast<int>(salt.size()), static_cast<int>(iterations), md,
+                               static_cast<int>(out_len), out.data()) == 1);
+  return out;
+}
+
+Status check_cbc_input(std::string_view what, ByteView key, size_t len) {
+  if (key.size() != 16) {
+    return Status::InvalidArgument(std::string(what) + ": key of " + std::to_string(key.size()) +
+                                   " bytes, expected 16");
+  }
+  if (len == 0 || len % kAesBlockSize != 0 || !fits_int(len)) {
+    return Status::InvalidArgument(std::string(what) + ": " + std::to_string(len) +
+                                   " bytes, expected a non-empty multiple of 16");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data) {
+  KCB_RETURN_IF_ERROR(check_aes_key("AES key wrap", kek));
+  KCB_RETURN_IF_ERROR(check_key_wrap_input("AES key wrap: key data", key_data.size(), 16));
+  Bytes out(key_data.size() + kKeyWrapOverhead);
+  const EVP_CIPHER* wrap = algorithms().wrap[aes_key_index(kek.size())];
+  KCB_ASSERT(run_cipher(wrap, true, kek, nullptr, key_data, out.data(), out.size()));
+  return out;
+}
+
+Result<SecretBytes> aes_key_unwrap(ByteView kek, ByteView wrapped) {
+  KCB_RETURN_IF_ERROR(check_aes_key("AES key unwrap", kek));
+  KCB_RETURN_IF_ERROR(check_key_wrap_input("AES key unwrap: wrapped key", wrapped.size(), 24));
+  SecretBytes out(wrapped.size() - kKeyWrapOverhead);
+  const EVP_CIPHER* wrap = algorithms().wrap[aes_key_index(kek.size())];
+  if (!run_cipher(wrap, false, kek, nullptr, wrapped, out.data(), out.size())) {
+    return Status::DataLoss("AES key unwrap: integrity check failed (wrong key or altered bytes)");
+  }
+  return out;
+}
+
+Status aes_gcm_seal(ByteView key, ByteView iv, ByteView aad, ByteView plaintext,
+                    std::span<uint8_t> ciphertext_out, std::span<uint8_t, kGcmTagSize> tag_out) {
+  KCB_RETURN_IF_ERROR(check_same_size("AES-GCM seal", plaintext.size(), ciphertext_out.size()));
+  KCB_ASSIGN_OR_RETURN(Gcm g, start_gcm(key, iv, aad));
+  if (CRYPTO_gcm128_encrypt_ctr32(g.gcm.get(), plaintext.data(), ciphertext_out.data(),
+                                  plaintext.size(), ecb_ctr32) != 0) {
+    return Status::InvalidArgument("AES-GCM seal: plaintext of " +
+                                   std::to_string(plaintext.size()) + " bytes is too long");
+  }
+  CRYPTO_gcm128_tag(g.gcm.get(), tag_out.data(), tag_out.size());
+  return Status::Ok();
+}
+
+Status aes_gcm_open(ByteView key, ByteView iv, ByteView aad, ByteView ciphertext,
+                    std::span<const uint8_t, kGcmTagSize> tag, std::span<uint8_t> plaintext_out) {
+  KCB_RETURN_IF_ERROR(check_same_size("AES-GCM open", ciphertext.size(), plaintext_out.size()));
+  KCB_ASSIGN_OR_RETURN(Gcm g, start_gcm(key, iv, aad));
+  if (CRYPTO_gcm128_decrypt_ctr32(g.gcm.get(), ciphertext.data(), plaintext_out.data(),
+                                  ciphertext.size(), ecb_ctr32) != 0) {
+    wipe(plaintext_out);
+    return Status::InvalidArgument("AES-GCM open: ciphertext of " +
+                                   std::to_string(ciphertext.size()) + " bytes is too long");
+  }
+  if (CRYPTO_gcm128_finish(g.gcm.get(), tag.data(), tag.size()) != 0) {
+    wipe(plaintext_out);
+    return Status::DataLoss("AES-GCM open: tag mismatch (wrong key or altered bytes)");
+  }
+  return Status::Ok();
+}
+
+Result<SecretBytes> pbkdf2_hmac_sha256(ByteView password, ByteView salt, uint32_t iterations,
+                                       size_t out_len) {
+  return pbkdf2(algorithms().sha256, password, salt, iterations, out_len);
+}
+
+Result<SecretBytes> pbkdf2_hmac_sha1(ByteView password, ByteView salt, uint32_t iterations,
+                                     size_t out_len) {
+  return pbkdf2(algorithms().sha1, password, salt, iterations, out_len);
+}
+
+Result<Bytes> aes128_cbc_encrypt_zero_iv(ByteView key, ByteView plaintext) {
+  KCB_RETURN_IF_ERROR(check_cbc_input("AES-128-CBC encrypt", key, plaintext.size()));
+  static constexpr uint8_t kZeroIv[kAesBlockSize] = {};
+  Bytes out(plaintext.size());
+  KCB_ASSERT(
+      run_cipher(algorithms().cbc128, true, key, kZeroIv, plaintext, out.data(), out.size()));
+  return out;
+}
+
+Result<SecretBytes> aes128_cbc_decrypt_zero_iv(ByteView key, ByteView ciphertext) {
+  KCB_RETURN_IF_ERROR(check_cbc_input("AES-128-CBC decrypt", key, ciphertext.size()));
+  static constexpr uint8_t kZeroIv[kAesBlockSize] = {};
+  SecretBytes out(ciphertext.size());
+  KCB_ASSERT(
+      run_cipher(algorithms().cbc128, false, key, kZeroIv, ciphertext, out.data(), out.size()));
+  return out;
+}
+
+Result<SecretBytes> derive_device_key_835(ByteView uid) {
+  if (uid.size() != kUidSize) {
+    return Status::InvalidArgument("key 0x835: UID of " + std::to_string(uid.size()) +
+                                   " bytes, expected 32");
+  }
+  std::array<uint8_t, kAesBlockSize> ones;
+  ones.fill(0x01);
+  SecretBytes key(kDeviceKeySize);
+  KCB_ASSERT(run_cipher(algorithms().ecb[2], true, uid, nullptr, ones, key.data(), key.size()));
+  return key;
+}
+
+}  // namespace kcb
