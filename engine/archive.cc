@@ -1,0 +1,251 @@
+#include "engine/archive.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <system_error>
+
+#include "engine/property_list.h"
+#include "model/names.h"
+
+namespace kcb {
+namespace {
+
+constexpr const char* kArchiveName = "keychain-backup.plist";
+constexpr const char* kManifestName = "Manifest.plist";
+
+plist_t new_data(ByteView bytes) {
+  return plist_new_data(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+std::string item_path(ItemClass c, size_t index, const char* field) {
+  return std::string(kArchiveName) + ": " + std::string(name_of(c)) + "[" + std::to_string(index) +
+         "]." + field;
+}
+
+Status read_class_array(plist_t array, ItemClass c, const ArchiveLimits& limits,
+                        size_t* total_items, std::vector<ArchivedItem>* out) {
+  const std::string path = std::string(kArchiveName) + ": " + std::string(name_of(c));
+  KCB_RETURN_IF_ERROR(expect_plist_type(array, PLIST_ARRAY, path));
+  const uint32_t n = plist_array_get_size(array);
+  *total_items += n;
+  if (*total_items > limits.max_items) {
+    return Status::ResourceExhausted(path + ": more than " + std::to_string(limits.max_items) +
+                                     " items");
+  }
+  out->reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    plist_t entry = plist_array_get_item(array, i);
+    KCB_RETURN_IF_ERROR(expect_plist_type(entry, PLIST_DICT, item_path(c, i, "")));
+    KCB_ASSIGN_OR_RETURN(
+        ByteView blob, plist_data(plist_dict_get_item(entry, "v_Data"), item_path(c, i, "v_Data")));
+    if (blob.size() > limits.max_blob_bytes) {
+      return Status::ResourceExhausted(item_path(c, i, "v_Data") + ": " +
+                                       std::to_string(blob.size()) + " bytes is over the cap");
+    }
+    ArchivedItem item{Bytes(blob.begin(), blob.end()), {}};
+    plist_t ref = plist_dict_get_item(entry, "v_PersistentRef");
+    if (ref != nullptr) {
+      KCB_ASSIGN_OR_RETURN(ByteView r, plist_data(ref, item_path(c, i, "v_PersistentRef")));
+      item.persistent_ref.assign(r.begin(), r.end());
+    }
+    out->push_back(std::move(item));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Bytes make_persistent_ref(ItemClass item_class, int64_t rowid) {
+  const std::string_view name = name_of(item_class);
+  Bytes ref(name.begin(), name.end());
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    ref.push_back(static_cast<uint8_t>(static_cast<uint64_t>(rowid) >> shift));
+  }
+  return ref;
+}
+
+std::string uuid_text(ByteView uuid) {
+  KCB_ASSERT(uuid.size() == 16);
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kDigits[uuid[i] >> 4]);
+    out.push_back(kDigits[uuid[i] & 0xF]);
+  }
+  return out;
+}
+
+Result<Bytes> parse_uuid_text(std::string_view text) {
+  const auto bad = [&] {
+    return Status::Corruption("UUID '" + std::string(text.substr(0, 64)) +
+                              "' is not in 8-4-4-4-12 hexadecimal form");
+  };
+  if (text.size() != 36) return bad();
+  std::string hex;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
+    if ((text[i] == '-') != dash_here) return bad();
+    if (!dash_here) hex.push_back(text[i]);
+  }
+  Bytes out;
+  if (!from_hex(hex, &out)) return bad();
+  return out;
+}
+
+Bytes write_keychain_archive(const KeychainArchive& archive) {
+  PlistPtr root(plist_new_dict());
+  for (ItemClass c : kAllItemClasses) {
+    plist_t array = plist_new_array();
+    for (const ArchivedItem& item : archive.items[static_cast<size_t>(c)]) {
+      plist_t entry = plist_new_dict();
+      plist_dict_set_item(entry, "v_Data", new_data(item.blob));
+      plist_dict_set_item(entry, "v_PersistentRef", new_data(item.persistent_ref));
+      plist_array_append_item(array, entry);
+    }
+    plist_dict_set_item(root.get(), std::string(name_of(c)).c_str(), array);
+  }
+  plist_dict_set_item(root.get(), "keybag-uuid", plist_new_string(archive.keybag_uuid.c_str()));
+  return to_binary_plist(root.get());
+}
+
+Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
+  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kArchiveName));
+  KeychainArchive archive;
+  size_t total = 0;
+  bool have_uuid = false;
+  plist_dict_iter it = nullptr;
+  plist_dict_new_iter(root.get(), &it);
+  for (;;) {
+    char* raw_key = nullptr;
+    plist_t value = nullptr;
+    plist_dict_next_item(root.get(), it, &raw_key, &value);
+    if (raw_key == nullptr) break;
+    const std::string key(raw_key);
+    std::free(raw_key);
+    Status st;
+    if (key == "keybag-uuid") {
+      auto text = plist_string(value, std::string(kArchiveName) + ": keybag-uuid");
+      st = text.status();
+      if (st.ok())
+        st = parse_uuid_text(*text).status().with_context("keychain-backup.plist: keybag-uuid");
+      if (st.ok()) archive.keybag_uuid = std::string(*text);
+      have_uuid = st.ok();
+    } else if (key == "idnt") {
+      st = Status::Corruption(std::string(kArchiveName) +
+                              ": 'idnt' is not a stored class (an identity is a cert plus a key)");
+    } else if (auto c = parse_item_class(key); c.ok() && key == name_of(*c)) {
+      st = read_class_array(value, *c, limits, &total, &archive.items[static_cast<size_t>(*c)]);
+    } else {
+      archive.warnings.push_back(std::string(kArchiveName) + ": unknown top-level key '" +
+                                 key.substr(0, 64) + "' ignored");
+    }
+    if (!st.ok()) {
+      std::free(it);
+      return st;
+    }
+  }
+  std::free(it);
+  if (!have_uuid) return Status::Corruption(std::string(kArchiveName) + ": no keybag-uuid");
+  return archive;
+}
+
+Bytes write_manifest(const Manifest& m) {
+  PlistPtr root(plist_new_dict());
+  plist_dict_set_item(root.get(), "BackupKeyBag", new_data(m.backup_keybag));
+  plist_dict_set_item(root.get(), "IsEncrypted", plist_new_bool(m.is_encrypted));
+  plist_t lockdown = plist_new_dict();
+  plist_dict_set_item(lockdown, "UniqueDeviceID", plist_new_string(m.unique_device_id.c_str()));
+  plist_dict_set_item(root.get(), "Lockdown", lockdown);
+  plist_dict_set_item(root.get(), "Journey", plist_new_string(m.journey.c_str()));
+  return to_binary_plist(root.get());
+}
+
+Result<Manifest> read_manifest(ByteView bytes) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kManifestName));
+  const std::string p = std::string(kManifestName) + ": ";
+  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kManifestName));
+  Manifest m;
+  KCB_ASSIGN_OR_RETURN(ByteView bag, plist_data(plist_dict_get_item(root.get(), "BackupKeyBag"),
+                                                p + "BackupKeyBag"));
+  m.backup_keybag.assign(bag.begin(), bag.end());
+  KCB_ASSIGN_OR_RETURN(m.is_encrypted, plist_bool(plist_dict_get_item(root.get(), "IsEncrypted"),
+                                                  p + "IsEncrypted"));
+  plist_t lockdown = plist_dict_get_item(root.get(), "Lockdown");
+  KCB_RETURN_IF_ERROR(expect_plist_type(lockdown, PLIST_DICT, p + "Lockdown"));
+  KCB_ASSIGN_OR_RETURN(
+      std::string_view udid,
+      plist_string(plist_dict_get_item(lockdown, "UniqueDeviceID"), p + "Lockdown.UniqueDeviceID"));
+  m.unique_device_id = std::string(udid);
+  plist_t journey = plist_dict_get_item(root.get(), "Journey");
+  if (journey != nullptr) {
+    KCB_ASSIGN_OR_RETURN(std::string_view j, plist_string(journey, p + "Journey"));
+    m.journey = std::string(j);
+  }
+  return m;
+}
+
+Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return Status::IOError(path.string() + ": " + ec.message());
+  if (size > max_bytes) {
+    return Status::ResourceExhausted(path.string() + ": " + std::to_string(size) +
+                                     " bytes is over the cap of " + std::to_string(max_bytes));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError(path.string() + ": cannot open for reading");
+  Bytes out(size);
+  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(size));
+  if (static_cast<size_t>(in.gcount()) != size) {
+    return Status::IOError(path.string() + ": short read");
+  }
+  return out;
+}
+
+Status write_file_atomically(const std::filesystem::path& path, ByteView bytes) {
+  const std::filesystem::path tmp = path.string() + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return Status::IOError(tmp.string() + ": cannot open for writing");
+    out.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) return Status::IOError(tmp.string() + ": write failed");
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) return Status::IOError(path.string() + ": " + ec.message());
+  return Status::Ok();
+}
+
+Status write_bundle(const std::filesystem::path& dir, const Bundle& bundle) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    return Status::AlreadyExists(dir.string() +
+                                 ": exists and is not empty; choose a new directory");
+  }
+  std::filesystem::create_directories(dir / "KeychainDomain", ec);
+  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
+  KCB_RETURN_IF_ERROR(
+      write_file_atomically(dir / kKeychainFile, write_keychain_archive(bundle.archive)));
+  return write_file_atomically(dir / kManifestFile, write_manifest(bundle.manifest));
+}
+
+Result<Bundle> read_bundle(const std::filesystem::path& dir, const ArchiveLimits& limits) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return Status::IOError(dir.string() + ": not a backup bundle directory");
+  }
+  Bundle bundle;
+  KCB_ASSIGN_OR_RETURN(Bytes manifest, read_file(dir / kManifestFile, 64 << 20));
+  KCB_ASSIGN_OR_RETURN(bundle.manifest, read_manifest(manifest));
+  KCB_ASSIGN_OR_RETURN(Bytes archive, read_file(dir / kKeychainFile, kMaxPlistBytes));
+  KCB_ASSIGN_OR_RETURN(bundle.archive, read_keychain_archive(archive, limits));
+  return bundle;
+}
+
+}  // namespace kcb

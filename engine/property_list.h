@@ -1,0 +1,38 @@
+// A thin, safe layer over libplist: owned nodes, parsing with a size cap, and typed getters whose
+// errors name the path of the offending node ("Manifest.plist: Lockdown.UniqueDeviceID: expected
+// a string, found data"). Used by the archive and bundle readers and writers.
+#pragma once
+
+#include <plist/plist.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine/bytes.h"
+#include "model/status.h"
+
+namespace kcb {
+
+struct PlistFree {
+  void operator()(void* node) const { plist_free(static_cast<plist_t>(node)); }
+};
+using PlistPtr = std::unique_ptr<void, PlistFree>;
+
+// Larger documents are refused before libplist sees them.
+inline constexpr size_t kMaxPlistBytes = size_t{1} << 30;
+
+// Parses XML or binary property-list bytes. `what` names the document in errors.
+Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what);
+Bytes to_binary_plist(plist_t node);
+Bytes to_xml_plist(plist_t node);
+
+std::string_view plist_type_name(plist_t node);  // "string", "data", "dict", ... or "nothing"
+
+// Typed getters: `path` is how the node is named in an error message.
+Result<ByteView> plist_data(plist_t node, std::string_view path);
+Result<std::string_view> plist_string(plist_t node, std::string_view path);
+Result<bool> plist_bool(plist_t node, std::string_view path);
+Status expect_plist_type(plist_t node, plist_type type, std::string_view path);
+
+}  // namespace kcb

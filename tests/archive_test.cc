@@ -1,0 +1,131 @@
+// Archive, manifest and bundle files: round trips, and precise refusals of malformed plists.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "engine/archive.h"
+#include "engine/property_list.h"
+
+namespace kcb {
+namespace {
+
+KeychainArchive sample_archive() {
+  KeychainArchive a;
+  a.keybag_uuid = "00112233-4455-6677-8899-AABBCCDDEEFF";
+  a.items[0].push_back({Bytes{1, 2, 3}, make_persistent_ref(ItemClass::kGenp, 1)});
+  a.items[0].push_back({Bytes{4, 5}, make_persistent_ref(ItemClass::kGenp, 2)});
+  a.items[3].push_back({Bytes(100, 7), make_persistent_ref(ItemClass::kKeys, 9)});
+  return a;
+}
+
+TEST(Archive, RoundTripsEveryClass) {
+  const KeychainArchive a = sample_archive();
+  auto back = read_keychain_archive(write_keychain_archive(a));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->keybag_uuid, a.keybag_uuid);
+  for (size_t c = 0; c < 4; ++c) {
+    ASSERT_EQ(back->items[c].size(), a.items[c].size());
+    for (size_t i = 0; i < a.items[c].size(); ++i) {
+      EXPECT_EQ(back->items[c][i].blob, a.items[c][i].blob);
+      EXPECT_EQ(back->items[c][i].persistent_ref, a.items[c][i].persistent_ref);
+    }
+  }
+  EXPECT_TRUE(back->warnings.empty());
+}
+
+TEST(Archive, PersistentRefIsClassNameAndBigEndianRowid) {
+  const Bytes ref = make_persistent_ref(ItemClass::kInet, 0x0102);
+  EXPECT_EQ(ref, (Bytes{'i', 'n', 'e', 't', 0, 0, 0, 0, 0, 0, 1, 2}));
+}
+
+TEST(Archive, UuidTextIsCanonicalUpperCase) {
+  Bytes raw(16);
+  for (int i = 0; i < 16; ++i)
+    raw[i] = static_cast<uint8_t>(i * 17);
+  EXPECT_EQ(uuid_text(raw), "00112233-4455-6677-8899-AABBCCDDEEFF");
+  EXPECT_EQ(*parse_uuid_text("00112233-4455-6677-8899-aabbccddeeff"), raw);
+  EXPECT_FALSE(parse_uuid_text("00112233445566778899AABBCCDDEEFF").ok());
+  EXPECT_FALSE(parse_uuid_text("0011223-34455-6677-8899-AABBCCDDEEFF").ok());
+  EXPECT_FALSE(parse_uuid_text("0011223G-4455-6677-8899-AABBCCDDEEFF").ok());
+}
+
+Bytes archive_with(const std::function<void(plist_t)>& edit) {
+  PlistPtr root;
+  {
+    auto parsed = parse_plist(write_keychain_archive(sample_archive()), "test");
+    root = std::move(parsed).value();
+  }
+  edit(root.get());
+  return to_binary_plist(root.get());
+}
+
+TEST(Archive, RefusesMalformedDocumentsNamingTheField) {
+  auto no_uuid = read_keychain_archive(
+      archive_with([](plist_t r) { plist_dict_remove_item(r, "keybag-uuid"); }));
+  ASSERT_FALSE(no_uuid.ok());
+  EXPECT_NE(no_uuid.status().message().find("keybag-uuid"), std::string::npos);
+
+  auto bad_type = read_keychain_archive(archive_with([](plist_t r) {
+    plist_t item = plist_array_get_item(plist_dict_get_item(r, "genp"), 1);
+    plist_dict_set_item(item, "v_Data", plist_new_string("not data"));
+  }));
+  ASSERT_FALSE(bad_type.ok());
+  EXPECT_EQ(bad_type.status().code(), Code::kCorruption);
+  EXPECT_NE(bad_type.status().message().find("genp[1].v_Data: expected data, found a string"),
+            std::string::npos)
+      << bad_type.status().message();
+
+  auto identity = read_keychain_archive(
+      archive_with([](plist_t r) { plist_dict_set_item(r, "idnt", plist_new_array()); }));
+  ASSERT_FALSE(identity.ok());
+  EXPECT_NE(identity.status().message().find("idnt"), std::string::npos);
+
+  auto unknown = read_keychain_archive(
+      archive_with([](plist_t r) { plist_dict_set_item(r, "extra", plist_new_bool(1)); }));
+  ASSERT_TRUE(unknown.ok());
+  ASSERT_EQ(unknown->warnings.size(), 1u);
+
+  EXPECT_FALSE(read_keychain_archive(Bytes{}).ok());
+  EXPECT_FALSE(read_keychain_archive(Bytes{'b', 'p', 'l', 'i', 's', 't', '0', '0', 1}).ok());
+}
+
+TEST(Archive, ItemCountCapIsEnforced) {
+  ArchiveLimits limits;
+  limits.max_items = 2;
+  auto r = read_keychain_archive(write_keychain_archive(sample_archive()), limits);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kResourceExhausted);
+}
+
+TEST(Manifest, RoundTripsAndNamesMissingFields) {
+  Manifest m{Bytes{9, 9, 9}, true, "udid-1", "local-encrypted"};
+  auto back = read_manifest(write_manifest(m));
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->backup_keybag, m.backup_keybag);
+  EXPECT_TRUE(back->is_encrypted);
+  EXPECT_EQ(back->unique_device_id, "udid-1");
+  EXPECT_EQ(back->journey, "local-encrypted");
+
+  auto parsed = parse_plist(write_manifest(m), "test");
+  ASSERT_TRUE(parsed.ok());
+  plist_dict_remove_item(plist_dict_get_item(parsed->get(), "Lockdown"), "UniqueDeviceID");
+  auto broken = read_manifest(to_binary_plist(parsed->get()));
+  ASSERT_FALSE(broken.ok());
+  EXPECT_NE(broken.status().message().find("Lockdown.UniqueDeviceID"), std::string::npos);
+}
+
+TEST(Bundle, WritesAndReadsADirectoryAndRefusesToOverwrite) {
+  const auto dir = std::filesystem::temp_directory_path() / "kcb_archive_test_bundle";
+  std::filesystem::remove_all(dir);
+  const Bundle b{{Bytes{1}, false, "udid", "local"}, sample_archive()};
+  ASSERT_TRUE(write_bundle(dir, b).ok());
+  auto back = read_bundle(dir);
+  ASSERT_TRUE(back.ok()) << back.status().to_string();
+  EXPECT_EQ(back->archive.items[0].size(), 2u);
+  EXPECT_EQ(write_bundle(dir, b).code(), Code::kAlreadyExists);
+  EXPECT_EQ(read_bundle(dir / "missing").status().code(), Code::kIOError);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace kcb
