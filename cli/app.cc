@@ -20,6 +20,7 @@ int run_kcbackup(const std::vector<std::string>& args) {
   add_table_command(app, exit_code);
   add_rules_command(app, exit_code);
   add_demo_command(app, exit_code);
+  add_audit_command(app, exit_code);
   try {
     // CLI11 wants the arguments in reverse order when given as a vector.
     std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -1,0 +1,594 @@
+#include "cli/audit_input.h"
+
+#include <plist/plist.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+
+#include "model/names.h"
+
+namespace kcb::cli {
+namespace {
+
+// What wrappers do when the app passes no kSecAttrAccessible: rules.md, "What developers hit in
+// practice" (KeychainAccess `.afterFirstUnlock`; keychain-swift `accessibleWhenUnlocked`;
+// SwiftKeychainWrapper and SAMKeychain leave it to the OS; auth0 SimpleKeychain
+// `.afterFirstUnlock`; react-native-keychain `AfterFirstUnlock`; flutter_secure_storage `unlocked`;
+// expo-secure-store `whenUnlocked`; Valet makes it a required choice). This is the only copy of
+// that table.
+constexpr Wrapper kWrappers[] = {
+    {"keychainaccess", "KeychainAccess", Accessibility::kAfterFirstUnlock},
+    {"keychain-swift", "keychain-swift", Accessibility::kWhenUnlocked},
+    {"swiftkeychainwrapper", "SwiftKeychainWrapper", Accessibility::kWhenUnlocked},
+    {"samkeychain", "SAMKeychain", Accessibility::kWhenUnlocked},
+    {"simplekeychain", "SimpleKeychain (auth0)", Accessibility::kAfterFirstUnlock},
+    {"react-native-keychain", "react-native-keychain", Accessibility::kAfterFirstUnlock},
+    {"flutter_secure_storage", "flutter_secure_storage", Accessibility::kWhenUnlocked},
+    {"expo-secure-store", "expo-secure-store", Accessibility::kWhenUnlocked},
+    {"valet", "Valet", std::nullopt},
+};
+
+std::string fold_wrapper_name(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '-' || c == '_' || c == ' ') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+// ---- Decoding: JSON text, XML plist or binary plist into one Json value. ----
+
+enum class Encoding { kJson, kXmlPlist, kBinaryPlist };
+
+Encoding sniff_encoding(std::string_view bytes) {
+  if (bytes.substr(0, 6) == "bplist") return Encoding::kBinaryPlist;
+  size_t i = bytes.substr(0, 3) == "\xEF\xBB\xBF" ? 3 : 0;
+  while (i < bytes.size() && std::isspace(static_cast<unsigned char>(bytes[i])))
+    ++i;
+  return i < bytes.size() && bytes[i] == '<' ? Encoding::kXmlPlist : Encoding::kJson;
+}
+
+// Nesting is checked before any parser sees the bytes, so no parser recurses deeper than the cap.
+Status check_json_nesting(std::string_view text) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    if (c == '[' || c == '{') ++depth;
+    if ((c == ']' || c == '}') && depth > 0) --depth;
+    if (depth > kMaxAuditNesting) {
+      return Status::ResourceExhausted("JSON nested deeper than " +
+                                       std::to_string(kMaxAuditNesting) + " at byte " +
+                                       std::to_string(i));
+    }
+  }
+  return Status::Ok();
+}
+
+Status check_xml_nesting(std::string_view text) {
+  size_t depth = 0;
+  for (size_t i = text.find('<'); i != std::string_view::npos; i = text.find('<', i + 1)) {
+    const std::string_view tag = text.substr(i + 1);
+    const bool opens = tag.starts_with("array>") || tag.starts_with("dict>");
+    const bool closes = tag.starts_with("/array>") || tag.starts_with("/dict>");
+    if (opens) ++depth;
+    if (closes && depth > 0) --depth;
+    if (depth > kMaxAuditNesting) {
+      return Status::ResourceExhausted("property list nested deeper than " +
+                                       std::to_string(kMaxAuditNesting) + " at byte " +
+                                       std::to_string(i));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Json> decode_json(std::string_view text) {
+  KCB_RETURN_IF_ERROR(check_json_nesting(text));
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& e) {
+    std::string what = e.what();
+    const size_t tag_end = what.find("] ");
+    if (tag_end != std::string::npos) what.erase(0, tag_end + 2);
+    return Status::InvalidArgument("invalid JSON: " + what);
+  }
+}
+
+// libplist 2.2 expands every reference of a binary plist into a fresh copy and does not bound
+// recursion, so a 200-byte file whose arrays reference each other twice per level expands
+// exponentially (it crashes). This walk computes the expanded size from the object table, memoised,
+// before libplist sees the bytes. Format: Apple's CFBinaryPList.c (trailer, offset table, markers).
+class BinaryPlistShape {
+ public:
+  explicit BinaryPlistShape(std::string_view b) : b_(b) {}
+
+  Status check() {
+    if (b_.size() < 8 + 32 || b_.substr(0, 8) != "bplist00") {
+      return Status::InvalidArgument("invalid binary property list: bad header or too short");
+    }
+    const size_t t = b_.size() - 32;
+    offset_size_ = byte_at(t + 6);
+    ref_size_ = byte_at(t + 7);
+    const uint64_t count = read_be(t + 8, 8);
+    const uint64_t root = read_be(t + 16, 8);
+    const uint64_t table = read_be(t + 24, 8);
+    if (offset_size_ < 1 || offset_size_ > 8 || ref_size_ < 1 || ref_size_ > 8 || count == 0 ||
+        count > b_.size() || root >= count || table < 8 || table > t ||
+        (t - table) / offset_size_ < count) {
+      return Status::InvalidArgument("invalid binary property list: bad trailer");
+    }
+    table_ = table;
+    count_ = count;
+    cost_.assign(count, kUnknown);
+    KCB_ASSIGN_OR_RETURN(uint64_t total, cost_of(root, 0));
+    (void)total;
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr uint64_t kUnknown = ~uint64_t{0};
+  static constexpr uint64_t kBudget = 4 * kMaxAuditFileBytes;
+
+  uint8_t byte_at(size_t at) const { return static_cast<uint8_t>(b_[at]); }
+  uint64_t read_be(size_t at, size_t n) const {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i)
+      v = (v << 8) | byte_at(at + i);
+    return v;
+  }
+  Status bad(uint64_t object, std::string_view what) const {
+    return Status::InvalidArgument("invalid binary property list: object " +
+                                   std::to_string(object) + ": " + std::string(what));
+  }
+
+  // The count of an object whose marker's low nibble is 0xF: an int object follows the marker.
+  Result<uint64_t> read_count(uint64_t object, size_t& at, uint8_t nibble) const {
+    if (nibble != 0xF) return uint64_t{nibble};
+    if (at >= table_ || (byte_at(at) >> 4) != 0x1) return bad(object, "bad length marker");
+    const size_t n = size_t{1} << (byte_at(at) & 0x3);
+    if (table_ - at - 1 < n) return bad(object, "length runs past the object table");
+    const uint64_t v = read_be(at + 1, n);
+    at += 1 + n;
+    return v;
+  }
+
+  Result<uint64_t> cost_of(uint64_t object, size_t depth) {
+    if (depth > kMaxAuditNesting) return bad(object, "nested too deep");
+    if (cost_[object] != kUnknown) return cost_[object];
+    size_t at = static_cast<size_t>(read_be(table_ + object * offset_size_, offset_size_));
+    if (at < 8 || at >= table_) return bad(object, "offset outside the object area");
+    const uint8_t type = byte_at(at) >> 4;
+    const uint8_t nibble = byte_at(at) & 0xF;
+    ++at;
+    uint64_t cost = 1;
+    switch (type) {
+      case 0x0:
+        break;
+      case 0x1:
+      case 0x2:
+        cost += uint64_t{1} << (nibble & 0x7);
+        break;
+      case 0x3:
+        cost += 8;
+        break;
+      case 0x8:
+        cost += nibble + 1u;
+        break;
+      case 0x4:
+      case 0x5:
+      case 0x6: {
+        KCB_ASSIGN_OR_RETURN(uint64_t n, read_count(object, at, nibble));
+        if (n > table_ - at) return bad(object, "length runs past the object table");
+        cost += type == 0x6 ? 2 * n : n;
+        break;
+      }
+      case 0xA:
+      case 0xC:
+      case 0xD: {
+        KCB_ASSIGN_OR_RETURN(uint64_t n, read_count(object, at, nibble));
+        const uint64_t refs = type == 0xD ? 2 * n : n;
+        if (refs > (table_ - at) / ref_size_) return bad(object, "references run past the table");
+        for (uint64_t i = 0; i < refs && cost <= kBudget; ++i) {
+          const uint64_t child = read_be(at + i * ref_size_, ref_size_);
+          if (child >= count_) return bad(object, "reference out of range");
+          KCB_ASSIGN_OR_RETURN(uint64_t c, cost_of(child, depth + 1));
+          cost += c;
+        }
+        break;
+      }
+      default:
+        return bad(object, "unknown marker");
+    }
+    if (cost > kBudget) {
+      return Status::ResourceExhausted("binary property list expands past " +
+                                       std::to_string(kBudget) + " bytes");
+    }
+    cost_[object] = cost;
+    return cost;
+  }
+
+  std::string_view b_;
+  size_t offset_size_ = 0, ref_size_ = 0;
+  uint64_t table_ = 0, count_ = 0;
+  std::vector<uint64_t> cost_;
+};
+
+struct PlistFree {
+  void operator()(void* p) const { plist_free(p); }
+};
+using PlistPtr = std::unique_ptr<void, PlistFree>;
+
+Result<Json> plist_to_json(plist_t node, const std::string& path, size_t depth);
+
+Result<Json> plist_dict_to_json(plist_t node, const std::string& path, size_t depth) {
+  Json out = Json::object();
+  plist_dict_iter it = nullptr;
+  plist_dict_new_iter(node, &it);
+  std::unique_ptr<void, decltype(&std::free)> iter(it, &std::free);
+  for (uint32_t i = 0, n = plist_dict_get_size(node); i < n; ++i) {
+    char* raw_key = nullptr;
+    plist_t value = nullptr;
+    plist_dict_next_item(node, it, &raw_key, &value);
+    if (raw_key == nullptr || value == nullptr) break;
+    const std::string key(raw_key);
+    std::free(raw_key);
+    KCB_ASSIGN_OR_RETURN(out[key],
+                         plist_to_json(value, path + (path.empty() ? "" : ".") + key, depth + 1));
+  }
+  return out;
+}
+
+Result<Json> plist_to_json(plist_t node, const std::string& path, size_t depth) {
+  const std::string where = path.empty() ? "document" : path;
+  if (depth > kMaxAuditNesting) return Status::ResourceExhausted(where + ": nested too deep");
+  switch (plist_get_node_type(node)) {
+    case PLIST_DICT:
+      return plist_dict_to_json(node, path, depth);
+    case PLIST_ARRAY: {
+      Json out = Json::array();
+      for (uint32_t i = 0, n = plist_array_get_size(node); i < n; ++i) {
+        KCB_ASSIGN_OR_RETURN(Json v,
+                             plist_to_json(plist_array_get_item(node, i),
+                                           path + "[" + std::to_string(i) + "]", depth + 1));
+        out.push_back(std::move(v));
+      }
+      return out;
+    }
+    case PLIST_STRING: {
+      uint64_t length = 0;
+      const char* s = plist_get_string_ptr(node, &length);
+      return Json(std::string(s == nullptr ? "" : s, s == nullptr ? 0 : length));
+    }
+    case PLIST_BOOLEAN: {
+      uint8_t v = 0;
+      plist_get_bool_val(node, &v);
+      return Json(v != 0);
+    }
+    case PLIST_UINT: {
+      uint64_t v = 0;
+      plist_get_uint_val(node, &v);
+      return Json(v);
+    }
+    case PLIST_REAL: {
+      double v = 0;
+      plist_get_real_val(node, &v);
+      return Json(v);
+    }
+    default:
+      return Status::InvalidArgument(where +
+                                     ": a property list <date>, <data> or UID is not "
+                                     "accepted here");
+  }
+}
+
+Result<Json> decode_plist(std::string_view bytes, Encoding encoding) {
+  plist_t raw = nullptr;
+  const auto length = static_cast<uint32_t>(bytes.size());
+  if (encoding == Encoding::kBinaryPlist) {
+    KCB_RETURN_IF_ERROR(BinaryPlistShape(bytes).check());
+    plist_from_bin(bytes.data(), length, &raw);
+  } else {
+    KCB_RETURN_IF_ERROR(check_xml_nesting(bytes));
+    plist_from_xml(bytes.data(), length, &raw);
+  }
+  PlistPtr plist(raw);
+  if (plist == nullptr) {
+    return Status::InvalidArgument(encoding == Encoding::kBinaryPlist
+                                       ? "invalid binary property list"
+                                       : "invalid XML property list");
+  }
+  return plist_to_json(plist.get(), "", 0);
+}
+
+// ---- Parsing: the Json value into AuditInput, with the path of every offending field. ----
+
+Status field_error(const std::string& path, std::string_view message) {
+  return Status::InvalidArgument(path + ": " + std::string(message));
+}
+
+std::string_view type_name(const Json& v) {
+  switch (v.type()) {
+    case Json::value_t::object:
+      return "an object";
+    case Json::value_t::array:
+      return "an array";
+    case Json::value_t::string:
+      return "a string";
+    case Json::value_t::boolean:
+      return "a boolean";
+    case Json::value_t::null:
+      return "null";
+    default:
+      return "a number";
+  }
+}
+
+Status expect_type(const Json& v, Json::value_t type, std::string_view wanted,
+                   const std::string& path) {
+  if (v.type() == type) return Status::Ok();
+  return field_error(path,
+                     "expected " + std::string(wanted) + ", got " + std::string(type_name(v)));
+}
+
+Result<std::string> read_string(const Json& v, const std::string& path) {
+  KCB_RETURN_IF_ERROR(expect_type(v, Json::value_t::string, "a string", path));
+  const auto& s = v.get_ref<const std::string&>();
+  if (s.size() > kMaxAuditStringBytes) {
+    return field_error(path, "longer than " + std::to_string(kMaxAuditStringBytes) + " bytes");
+  }
+  return s;
+}
+
+Result<bool> read_bool(const Json& v, const std::string& path) {
+  KCB_RETURN_IF_ERROR(expect_type(v, Json::value_t::boolean, "a boolean (true or false)", path));
+  return v.get<bool>();
+}
+
+// Unknown keys are errors, not warnings: a misspelt "survives" would silently turn a CI gate off.
+// "comment" and keys starting with "x-" are left for people.
+Status check_keys(const Json& object, std::initializer_list<std::string_view> known,
+                  const std::string& path) {
+  for (const auto& [key, value] : object.items()) {
+    if (key == "comment" || key.starts_with("x-")) continue;
+    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
+    std::string accepted;
+    for (std::string_view k : known)
+      accepted += " " + std::string(k);
+    return field_error(path.empty() ? key : path + "." + key,
+                       "unknown field; expected one of:" + accepted +
+                           " (or \"comment\", or a key starting with \"x-\")");
+  }
+  return Status::Ok();
+}
+
+// Prefixes a names.h error with the field's path.
+template <typename T>
+Result<T> parse_named(Result<T> (*parse)(std::string_view), const Json& v,
+                      const std::string& path) {
+  KCB_ASSIGN_OR_RETURN(std::string text, read_string(v, path));
+  auto parsed = parse(text);
+  if (!parsed.ok()) return field_error(path, parsed.status().message());
+  return parsed;
+}
+
+Status parse_expectations(const Json& v, const std::string& path, AuditItem& item) {
+  KCB_RETURN_IF_ERROR(expect_type(v, Json::value_t::object, "an object", path));
+  KCB_RETURN_IF_ERROR(check_keys(v, {"survives", "never_leaves_device"}, path));
+  if (v.contains("never_leaves_device")) {
+    KCB_ASSIGN_OR_RETURN(item.never_leaves_device,
+                         read_bool(v["never_leaves_device"], path + ".never_leaves_device"));
+  }
+  if (!v.contains("survives")) return Status::Ok();
+  const std::string list_path = path + ".survives";
+  const Json& list = v["survives"];
+  KCB_RETURN_IF_ERROR(
+      expect_type(list, Json::value_t::array, "an array of \"journey:target\"", list_path));
+  if (list.size() > kMaxAuditExpectations) {
+    return field_error(list_path,
+                       "more than " + std::to_string(kMaxAuditExpectations) + " entries");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    KCB_ASSIGN_OR_RETURN(
+        Form form, parse_named(&parse_form, list[i], list_path + "[" + std::to_string(i) + "]"));
+    if (std::find(item.survives.begin(), item.survives.end(), form) == item.survives.end()) {
+      item.survives.push_back(form);
+    }
+  }
+  return Status::Ok();
+}
+
+Status resolve_accessible(const Json& v, const std::string& path, const Wrapper* wrapper,
+                          AuditItem& item) {
+  if (v.contains("accessible")) {
+    KCB_ASSIGN_OR_RETURN(item.traits.accessible,
+                         parse_named(&parse_accessibility, v["accessible"], path + ".accessible"));
+    item.accessible_from = AccessibleFrom::kExplicit;
+    return Status::Ok();
+  }
+  if (wrapper == nullptr) {
+    item.traits.accessible = Accessibility::kWhenUnlocked;  // rules.md: the OS default
+    item.accessible_from = AccessibleFrom::kOsDefault;
+    return Status::Ok();
+  }
+  if (!wrapper->default_accessible) {
+    return field_error(path + ".accessible",
+                       "missing, and " + std::string(wrapper->library) +
+                           " has no default: the app must choose one, so name it here");
+  }
+  item.traits.accessible = *wrapper->default_accessible;
+  item.accessible_from = AccessibleFrom::kWrapperDefault;
+  return Status::Ok();
+}
+
+// One item; `pair_name` receives the raw "pair" value, resolved once every name is known.
+Result<AuditItem> parse_item(const Json& v, const std::string& path, const Wrapper* wrapper,
+                             std::string& pair_name) {
+  KCB_RETURN_IF_ERROR(expect_type(v, Json::value_t::object, "an object", path));
+  KCB_RETURN_IF_ERROR(check_keys(v,
+                                 {"name", "class", "accessible", "synchronizable", "token",
+                                  "auth_constraint", "expect", "pair"},
+                                 path));
+  AuditItem item;
+  if (!v.contains("name")) return field_error(path + ".name", "missing: every item needs a name");
+  KCB_ASSIGN_OR_RETURN(item.name, read_string(v["name"], path + ".name"));
+  if (item.name.empty()) return field_error(path + ".name", "empty");
+  if (v.contains("class")) {
+    KCB_ASSIGN_OR_RETURN(item.traits.item_class,
+                         parse_named(&parse_item_class, v["class"], path + ".class"));
+  }
+  KCB_RETURN_IF_ERROR(resolve_accessible(v, path, wrapper, item));
+  if (v.contains("synchronizable")) {
+    KCB_ASSIGN_OR_RETURN(item.traits.synchronizable,
+                         read_bool(v["synchronizable"], path + ".synchronizable"));
+  }
+  if (v.contains("token")) {
+    KCB_ASSIGN_OR_RETURN(item.traits.token, parse_named(&parse_token, v["token"], path + ".token"));
+  }
+  if (v.contains("auth_constraint")) {
+    KCB_ASSIGN_OR_RETURN(item.traits.auth_constraint,
+                         read_bool(v["auth_constraint"], path + ".auth_constraint"));
+  }
+  if (v.contains("expect")) {
+    KCB_RETURN_IF_ERROR(parse_expectations(v["expect"], path + ".expect", item));
+  }
+  if (v.contains("pair")) {
+    KCB_ASSIGN_OR_RETURN(pair_name, read_string(v["pair"], path + ".pair"));
+  }
+  return item;
+}
+
+// A pair is symmetric and one-to-one; declaring it on one half is enough.
+Status resolve_pairs(const std::vector<std::string>& pair_names, AuditInput& input) {
+  std::map<std::string, size_t> index;
+  for (size_t i = 0; i < input.items.size(); ++i)
+    index.emplace(input.items[i].name, i);
+  for (size_t i = 0; i < pair_names.size(); ++i) {
+    if (pair_names[i].empty()) continue;
+    const std::string path = "items[" + std::to_string(i) + "].pair";
+    const auto found = index.find(pair_names[i]);
+    if (found == index.end()) return field_error(path, "no item named '" + pair_names[i] + "'");
+    const size_t j = found->second;
+    if (j == i) return field_error(path, "an item cannot pair with itself");
+    for (const auto& [half, other] : {std::pair{i, j}, std::pair{j, i}}) {
+      const auto& existing = input.items[half].pair;
+      if (existing && *existing != other) {
+        return field_error(path, "'" + input.items[half].name + "' is already paired with '" +
+                                     input.items[*existing].name + "'");
+      }
+    }
+    input.items[i].pair = j;
+    input.items[j].pair = i;
+  }
+  return Status::Ok();
+}
+
+Result<Switch> parse_icloud_keychain(const Json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? Switch::kOn : Switch::kOff;
+  return parse_named(&parse_switch, v, "icloud_keychain");
+}
+
+}  // namespace
+
+std::span<const Wrapper> wrappers() {
+  return kWrappers;
+}
+
+Result<const Wrapper*> find_wrapper(std::string_view name) {
+  const std::string folded = fold_wrapper_name(name);
+  std::string known;
+  for (const Wrapper& w : kWrappers) {
+    if (fold_wrapper_name(w.name) == folded || fold_wrapper_name(w.library) == folded) return &w;
+    known += " " + std::string(w.name);
+  }
+  return Status::InvalidArgument("--wrapper: unknown wrapper '" + std::string(name) +
+                                 "'; expected one of:" + known);
+}
+
+Result<Form> parse_form(std::string_view text) {
+  const size_t colon = text.find(':');
+  if (colon == std::string_view::npos) {
+    return Status::InvalidArgument("'" + std::string(text) +
+                                   "' is not journey:target (e.g. local-encrypted:other-device)");
+  }
+  Form f{};
+  KCB_ASSIGN_OR_RETURN(f.journey, parse_journey(text.substr(0, colon)));
+  KCB_ASSIGN_OR_RETURN(f.target, parse_target(text.substr(colon + 1)));
+  const bool other_only =
+      f.journey == Journey::kQuickStart || f.journey == Journey::kIcloudKeychain;
+  if (other_only && f.target == Target::kSameDevice) {
+    return Status::InvalidArgument("'" + std::string(text) + "': journey '" +
+                                   std::string(name_of(f.journey)) + "' has no same-device form");
+  }
+  return f;
+}
+
+std::string form_name(const Form& f) {
+  return std::string(name_of(f.journey)) + ":" + std::string(name_of(f.target));
+}
+
+Result<Json> decode_audit_document(std::string_view bytes) {
+  if (bytes.size() > kMaxAuditFileBytes) {
+    return Status::ResourceExhausted("larger than " + std::to_string(kMaxAuditFileBytes) +
+                                     " bytes");
+  }
+  const Encoding encoding = sniff_encoding(bytes);
+  if (encoding == Encoding::kJson) return decode_json(bytes);
+  return decode_plist(bytes, encoding);
+}
+
+Result<AuditInput> parse_audit_input(const Json& doc, const Wrapper* wrapper) {
+  KCB_RETURN_IF_ERROR(expect_type(doc, Json::value_t::object, "an object", "document"));
+  KCB_RETURN_IF_ERROR(check_keys(doc, {"items", "icloud_keychain"}, ""));
+  AuditInput input;
+  if (doc.contains("icloud_keychain")) {
+    KCB_ASSIGN_OR_RETURN(input.icloud_keychain, parse_icloud_keychain(doc["icloud_keychain"]));
+  }
+  if (!doc.contains("items")) return field_error("items", "missing: the list of keychain items");
+  const Json& items = doc["items"];
+  KCB_RETURN_IF_ERROR(expect_type(items, Json::value_t::array, "an array", "items"));
+  if (items.size() > kMaxAuditItems) {
+    return field_error("items", "more than " + std::to_string(kMaxAuditItems) + " items");
+  }
+  std::vector<std::string> pair_names(items.size());
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const std::string path = "items[" + std::to_string(i) + "]";
+    KCB_ASSIGN_OR_RETURN(AuditItem item, parse_item(items[i], path, wrapper, pair_names[i]));
+    const auto [at, fresh] = seen.emplace(item.name, i);
+    if (!fresh) {
+      return field_error(path + ".name", "duplicate name '" + item.name + "' (also items[" +
+                                             std::to_string(at->second) + "].name)");
+    }
+    input.items.push_back(std::move(item));
+  }
+  KCB_RETURN_IF_ERROR(resolve_pairs(pair_names, input));
+  return input;
+}
+
+Result<AuditInput> load_audit_input(const std::string& path, const Wrapper* wrapper) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return Status::IOError(path + ": is a directory");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::IOError(path + ": cannot open for reading");
+  std::string bytes(kMaxAuditFileBytes + 1, '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (in.bad()) return Status::IOError(path + ": read failed");
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  auto doc = decode_audit_document(bytes);
+  if (!doc.ok()) return doc.status().with_context(path);
+  return parse_audit_input(*doc, wrapper);
+}
+
+}  // namespace kcb::cli
