@@ -96,7 +96,9 @@ bool passes_export_filter(const Traits& t, Builder& b) {
   return false;
 }
 
-// R6 as a second road onto another device, used when the backup road did not bring the item back.
+// R6 as a second road, used when the backup road did not bring the item back. It also serves the
+// same device: after an erase, an opted-in phone gets its synchronizable items back from the account
+// (this matters only for items the backup cannot carry, such as system-bound ones).
 // `assume_on` is for the icloud-keychain journey itself, where "not said" means on.
 void try_sync_road(const Question& q, bool assume_on, Builder& b) {
   if (!can_sync(q.traits)) {
@@ -138,7 +140,6 @@ void predict_uid_wrapped(const Question& q, RuleId rule, Builder& b) {
     b.restored(Road::kBackup);
     return;
   }
-  if (q.target == Target::kSameDevice) return;
   if (exported && q.journey == Journey::kIcloudBackup) {
     b.v.notes.add(Note::kAdvancedDataProtection);
     if (is_this_device_only(q.traits.accessible)) {
@@ -157,7 +158,7 @@ void predict_encrypted(const Question& q, Builder& b) {
     b.restored(Road::kBackup);
     return;
   }
-  if (q.target == Target::kOtherDevice) try_sync_road(q, /*assume_on=*/false, b);
+  try_sync_road(q, /*assume_on=*/false, b);
 }
 
 // R5: Quick Start moves what an encrypted backup would move to another device.
