@@ -1,0 +1,488 @@
+#include "engine/keybag.h"
+
+#include <map>
+
+#include "engine/crypto.h"
+
+namespace kcb {
+namespace {
+
+constexpr size_t kRecordHeaderSize = 8;
+constexpr size_t kUuidSize = 16;
+constexpr size_t kSaltSize = 20;
+constexpr size_t kWrappedHmacKeySize = 40;
+constexpr size_t kPasswordKeySize = 32;
+// What this writer puts in VERS (iOS 12+) and DPWT (the value real backups carry).
+constexpr uint32_t kWrittenVersion = 4;
+constexpr uint32_t kWrittenDpWrapType = 1;
+
+uint32_t load_be32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
+}
+
+void append_be32(Bytes& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(uint8_t(v >> shift));
+}
+
+void append_record(Bytes& out, std::string_view tag, ByteView value) {
+  KCB_ASSERT(tag.size() == 4);
+  out.insert(out.end(), tag.begin(), tag.end());
+  append_be32(out, static_cast<uint32_t>(value.size()));
+  out.insert(out.end(), value.begin(), value.end());
+}
+
+void append_u32_record(Bytes& out, std::string_view tag, uint32_t v) {
+  Bytes value;
+  append_be32(value, v);
+  append_record(out, tag, value);
+}
+
+std::string where(const KeybagRecord& r) {
+  return "keybag: record '" + r.tag + "' at offset " + std::to_string(r.offset) + ": ";
+}
+
+Status corrupt(const KeybagRecord& r, const std::string& what) {
+  return Status::Corruption(where(r) + what);
+}
+
+bool is_printable_tag(const uint8_t* p) {
+  for (int i = 0; i < 4; ++i) {
+    if (p[i] < 0x20 || p[i] > 0x7E) return false;
+  }
+  return true;
+}
+
+Result<std::vector<KeybagRecord>> split_records(ByteView bytes, const KeybagLimits& limits) {
+  if (bytes.size() > limits.max_size) {
+    return Status::ResourceExhausted("keybag: " + std::to_string(bytes.size()) +
+                                     " bytes, more than the cap of " +
+                                     std::to_string(limits.max_size));
+  }
+  std::vector<KeybagRecord> records;
+  size_t offset = 0;
+  while (offset < bytes.size()) {
+    const size_t left = bytes.size() - offset;
+    if (left < kRecordHeaderSize) {
+      return Status::Corruption("keybag: truncated record header at offset " +
+                                std::to_string(offset) + ": " + std::to_string(left) +
+                                " bytes left, need 8");
+    }
+    if (records.size() == limits.max_records) {
+      return Status::ResourceExhausted("keybag: more than " + std::to_string(limits.max_records) +
+                                       " records (at offset " + std::to_string(offset) + ")");
+    }
+    const uint8_t* p = bytes.data() + offset;
+    if (!is_printable_tag(p)) {
+      return Status::Corruption("keybag: record at offset " + std::to_string(offset) + ": tag " +
+                                to_hex(ByteView(p, 4)) + " is not 4 ASCII characters");
+    }
+    KeybagRecord r{std::string(reinterpret_cast<const char*>(p), 4), {}, offset};
+    const uint32_t length = load_be32(p + 4);
+    if (length > left - kRecordHeaderSize) {
+      return corrupt(r, "length " + std::to_string(length) + " runs past the end (" +
+                            std::to_string(left - kRecordHeaderSize) + " bytes left)");
+    }
+    if (length > limits.max_record_length) {
+      return Status::ResourceExhausted(where(r) + "length " + std::to_string(length) +
+                                       " is more than the cap of " +
+                                       std::to_string(limits.max_record_length));
+    }
+    r.value.assign(p + kRecordHeaderSize, p + kRecordHeaderSize + length);
+    records.push_back(std::move(r));
+    offset += kRecordHeaderSize + length;
+  }
+  return records;
+}
+
+Status expect_length(const KeybagRecord& r, size_t n) {
+  if (r.value.size() == n) return Status::Ok();
+  return corrupt(r, "length " + std::to_string(r.value.size()) + ", expected " + std::to_string(n));
+}
+
+Result<uint32_t> read_u32(const KeybagRecord& r) {
+  KCB_RETURN_IF_ERROR(expect_length(r, 4));
+  return load_be32(r.value.data());
+}
+
+Result<uint32_t> read_rounds(const KeybagRecord& r, uint32_t cap) {
+  KCB_ASSIGN_OR_RETURN(uint32_t rounds, read_u32(r));
+  if (rounds == 0) return corrupt(r, "0 rounds");
+  if (rounds > cap) {
+    return Status::ResourceExhausted(where(r) + std::to_string(rounds) +
+                                     " rounds, more than the cap of " + std::to_string(cap));
+  }
+  return rounds;
+}
+
+// Known tags may appear once per header or group; unknown tags may repeat (they are only kept).
+using SeenTags = std::map<std::string, size_t>;
+
+Status note_once(SeenTags& seen, const KeybagRecord& r) {
+  auto [it, inserted] = seen.emplace(r.tag, r.offset);
+  if (inserted) return Status::Ok();
+  return corrupt(r, "duplicate (first at offset " + std::to_string(it->second) + ")");
+}
+
+bool is_header_only_tag(std::string_view tag) {
+  return tag == "VERS" || tag == "TYPE" || tag == "HMCK" || tag == "SALT" || tag == "ITER" ||
+         tag == "DPWT" || tag == "DPIC" || tag == "DPSL";
+}
+
+bool is_class_only_tag(std::string_view tag) {
+  return tag == "CLAS" || tag == "KTYP" || tag == "WPKY" || tag == "PBKY";
+}
+
+Status decode_header_record(const KeybagRecord& r, const KeybagLimits& limits, SeenTags& seen,
+                            Keybag& bag) {
+  if (is_class_only_tag(r.tag)) {
+    return corrupt(r, "class record before any class UUID (a class group starts with its UUID)");
+  }
+  if (!is_header_only_tag(r.tag) && r.tag != "UUID" && r.tag != "WRAP") return Status::Ok();
+  KCB_RETURN_IF_ERROR(note_once(seen, r));
+  if (r.tag == "VERS") {
+    KCB_ASSIGN_OR_RETURN(bag.version, read_u32(r));
+  } else if (r.tag == "TYPE") {
+    KCB_ASSIGN_OR_RETURN(bag.type_field, read_u32(r));
+  } else if (r.tag == "UUID") {
+    KCB_RETURN_IF_ERROR(expect_length(r, kUuidSize));
+    bag.uuid = r.value;
+  } else if (r.tag == "HMCK") {
+    KCB_RETURN_IF_ERROR(expect_length(r, kWrappedHmacKeySize));
+    bag.hmac_key = r.value;
+  } else if (r.tag == "WRAP") {
+    KCB_ASSIGN_OR_RETURN(bag.wrap, read_u32(r));
+  } else if (r.tag == "SALT") {
+    KCB_RETURN_IF_ERROR(expect_length(r, kSaltSize));
+    bag.salt = r.value;
+  } else if (r.tag == "ITER") {
+    KCB_ASSIGN_OR_RETURN(bag.iterations, read_rounds(r, limits.max_iterations));
+  } else if (r.tag == "DPWT") {
+    KCB_ASSIGN_OR_RETURN(bag.dp_wrap_type, read_u32(r));
+  } else if (r.tag == "DPIC") {
+    KCB_ASSIGN_OR_RETURN(bag.dp_iterations, read_rounds(r, limits.max_dp_iterations));
+  } else if (r.tag == "DPSL") {
+    KCB_RETURN_IF_ERROR(expect_length(r, kSaltSize));
+    bag.dp_salt = r.value;
+  }
+  return Status::Ok();
+}
+
+Status check_header_complete(const SeenTags& seen, Keybag& bag) {
+  for (const char* tag : {"VERS", "TYPE", "UUID", "WRAP", "SALT", "ITER"}) {
+    if (!seen.count(tag)) {
+      return Status::Corruption(std::string("keybag: header has no '") + tag + "' record");
+    }
+  }
+  const size_t dp = seen.count("DPWT") + seen.count("DPIC") + seen.count("DPSL");
+  if (dp != 0 && dp != 3) {
+    return Status::Corruption("keybag: header has only some of 'DPWT', 'DPIC', 'DPSL'");
+  }
+  bag.double_protection = dp == 3;
+  return Status::Ok();
+}
+
+std::string group_where(const KeybagClass& c) {
+  return "keybag: class group at offset " + std::to_string(c.offset) + ": ";
+}
+
+Status decode_class_record(const KeybagRecord& r, SeenTags& seen, KeybagClass& c) {
+  if (is_header_only_tag(r.tag)) {
+    return corrupt(r, "header record inside the class group at offset " + std::to_string(c.offset));
+  }
+  if (!is_class_only_tag(r.tag) && r.tag != "WRAP") return Status::Ok();
+  KCB_RETURN_IF_ERROR(note_once(seen, r));
+  if (r.tag == "CLAS") {
+    KCB_ASSIGN_OR_RETURN(c.class_number, read_u32(r));
+  } else if (r.tag == "WRAP") {
+    KCB_ASSIGN_OR_RETURN(c.wrap, read_u32(r));
+  } else if (r.tag == "KTYP") {
+    KCB_ASSIGN_OR_RETURN(c.key_type, read_u32(r));
+  } else if (r.tag == "WPKY") {
+    c.wrapped_key = r.value;
+  }
+  return Status::Ok();
+}
+
+Status check_class_complete(const SeenTags& seen, const KeybagClass& c) {
+  for (const char* tag : {"CLAS", "WRAP", "WPKY"}) {
+    if (!seen.count(tag)) {
+      return Status::Corruption(group_where(c) + "no '" + tag + "' record");
+    }
+  }
+  const std::string which = group_where(c) + "CLAS " + std::to_string(c.class_number) + ": ";
+  if (c.wrap < 1 || c.wrap > 3) {
+    return Status::Unsupported(which + "WRAP " + std::to_string(c.wrap) + " is not 1, 2 or 3");
+  }
+  // A 32-byte class key is 40 bytes after RFC 3394 and stays 32 after the CBC layer alone.
+  const size_t expected =
+      (c.wrap & kWrapPassword) ? kClassKeySize + kKeyWrapOverhead : kClassKeySize;
+  if (c.wrapped_key.size() != expected) {
+    return Status::Corruption(which + "WPKY of " + std::to_string(c.wrapped_key.size()) +
+                              " bytes, expected " + std::to_string(expected) + " for WRAP " +
+                              std::to_string(c.wrap));
+  }
+  return Status::Ok();
+}
+
+// Decodes the class group whose UUID is records[*i]; leaves *i at the next group's UUID or the end.
+Result<KeybagClass> decode_class_group(const std::vector<KeybagRecord>& records, size_t* i) {
+  KeybagClass c;
+  const KeybagRecord& uuid = records[*i];
+  KCB_RETURN_IF_ERROR(expect_length(uuid, kUuidSize));
+  c.uuid = uuid.value;
+  c.offset = uuid.offset;
+  c.records.push_back(uuid);
+  SeenTags seen{{"UUID", uuid.offset}};
+  for (++*i; *i < records.size() && records[*i].tag != "UUID"; ++*i) {
+    KCB_RETURN_IF_ERROR(decode_class_record(records[*i], seen, c));
+    c.records.push_back(records[*i]);
+  }
+  KCB_RETURN_IF_ERROR(check_class_complete(seen, c));
+  return c;
+}
+
+Status check_class_unique(const Keybag& bag, const KeybagClass& c) {
+  const KeybagClass* earlier = bag.find_class(c.class_number);
+  if (earlier == nullptr) return Status::Ok();
+  return Status::Corruption(group_where(c) + "CLAS " + std::to_string(c.class_number) +
+                            " already defined by the group at offset " +
+                            std::to_string(earlier->offset));
+}
+
+Result<SecretBytes> derive_key(ByteView password, bool double_protection, ByteView dp_salt,
+                               uint32_t dp_iterations, ByteView salt, uint32_t iterations) {
+  if (!double_protection) {
+    return pbkdf2_hmac_sha1(password, salt, iterations, kPasswordKeySize);
+  }
+  KCB_ASSIGN_OR_RETURN(SecretBytes k1,
+                       pbkdf2_hmac_sha256(password, dp_salt, dp_iterations, kPasswordKeySize));
+  return pbkdf2_hmac_sha1(k1.view(), salt, iterations, kPasswordKeySize);
+}
+
+Status check_device_key(std::optional<ByteView> device_key) {
+  if (!device_key || device_key->size() == kDeviceKeySize) return Status::Ok();
+  return Status::InvalidArgument("keybag: device key of " + std::to_string(device_key->size()) +
+                                 " bytes, expected 16");
+}
+
+bool needs_password_key(const Keybag& bag) {
+  for (const KeybagClass& c : bag.classes) {
+    if (c.wrap & kWrapPassword) return true;
+  }
+  return false;
+}
+
+// ---- writer ----
+
+Status check_new_classes(const std::vector<NewClassKey>& classes,
+                         std::optional<ByteView> device_key) {
+  std::map<uint32_t, int> seen;
+  for (const NewClassKey& c : classes) {
+    const std::string which = "create keybag: class " + std::to_string(c.class_number) + ": ";
+    if (!seen.emplace(c.class_number, 0).second) {
+      return Status::InvalidArgument(which + "given twice");
+    }
+    if (c.wrap < 1 || c.wrap > 3) {
+      return Status::InvalidArgument(which + "WRAP " + std::to_string(c.wrap) +
+                                     " is not 1, 2 or 3");
+    }
+    if ((c.wrap & kWrapDevice) && !device_key) {
+      return Status::InvalidArgument(which + "WRAP " + std::to_string(c.wrap) +
+                                     " needs a device key");
+    }
+    if (c.key && c.key->size() != kClassKeySize) {
+      return Status::InvalidArgument(which + "key of " + std::to_string(c.key->size()) +
+                                     " bytes, expected 32");
+    }
+  }
+  return Status::Ok();
+}
+
+Status check_kdf(const KeybagKdf& kdf) {
+  const KeybagLimits limits;
+  if (kdf.iterations == 0 || kdf.iterations > limits.max_iterations) {
+    return Status::InvalidArgument("create keybag: ITER " + std::to_string(kdf.iterations) +
+                                   " outside 1.." + std::to_string(limits.max_iterations));
+  }
+  if (kdf.double_protection &&
+      (kdf.dp_iterations == 0 || kdf.dp_iterations > limits.max_dp_iterations)) {
+    return Status::InvalidArgument("create keybag: DPIC " + std::to_string(kdf.dp_iterations) +
+                                   " outside 1.." + std::to_string(limits.max_dp_iterations));
+  }
+  return Status::Ok();
+}
+
+Bytes random_bytes(Random& random, size_t n) {
+  Bytes b(n);
+  random.fill(b);
+  return b;
+}
+
+// Writer order of layers: device (CBC) first, then password (RFC 3394); unlock undoes them.
+Result<Bytes> wrap_class_key(ByteView key, uint32_t wrap, ByteView password_key,
+                             std::optional<ByteView> device_key) {
+  SecretBytes inner(key);
+  if (wrap & kWrapDevice) {
+    KCB_ASSIGN_OR_RETURN(Bytes device_layer, aes128_cbc_encrypt_zero_iv(*device_key, key));
+    inner = SecretBytes(device_layer);
+  }
+  if (wrap & kWrapPassword) return aes_key_wrap(password_key, inner.view());
+  return Bytes(inner.view().begin(), inner.view().end());
+}
+
+}  // namespace
+
+const KeybagClass* Keybag::find_class(uint32_t class_number) const {
+  for (const KeybagClass& c : classes) {
+    if (c.class_number == class_number) return &c;
+  }
+  return nullptr;
+}
+
+const SecretBytes* UnlockedKeybag::key_for(uint32_t class_number) const {
+  for (const UnlockedClass& c : classes) {
+    if (c.class_number == class_number) return c.unlocked ? &c.key : nullptr;
+  }
+  return nullptr;
+}
+
+Result<Keybag> parse_keybag(ByteView bytes, const KeybagLimits& limits) {
+  KCB_ASSIGN_OR_RETURN(std::vector<KeybagRecord> records, split_records(bytes, limits));
+  Keybag bag;
+  SeenTags seen;
+  size_t i = 0;
+  // The header runs to the second UUID: its own UUID comes after VERS and TYPE, before HMCK.
+  for (; i < records.size() && !(records[i].tag == "UUID" && seen.count("UUID")); ++i) {
+    KCB_RETURN_IF_ERROR(decode_header_record(records[i], limits, seen, bag));
+    bag.header_records.push_back(records[i]);
+  }
+  KCB_RETURN_IF_ERROR(check_header_complete(seen, bag));
+  while (i < records.size()) {
+    if (bag.classes.size() == limits.max_classes) {
+      return Status::ResourceExhausted("keybag: more than " + std::to_string(limits.max_classes) +
+                                       " class groups (at offset " +
+                                       std::to_string(records[i].offset) + ")");
+    }
+    KCB_ASSIGN_OR_RETURN(KeybagClass c, decode_class_group(records, &i));
+    KCB_RETURN_IF_ERROR(check_class_unique(bag, c));
+    bag.classes.push_back(std::move(c));
+  }
+  return bag;
+}
+
+Bytes serialize_keybag(const Keybag& bag) {
+  Bytes out;
+  for (const KeybagRecord& r : bag.header_records)
+    append_record(out, r.tag, r.value);
+  for (const KeybagClass& c : bag.classes) {
+    for (const KeybagRecord& r : c.records)
+      append_record(out, r.tag, r.value);
+  }
+  return out;
+}
+
+Result<SecretBytes> derive_password_key(const Keybag& bag, ByteView password) {
+  return derive_key(password, bag.double_protection, bag.dp_salt, bag.dp_iterations, bag.salt,
+                    bag.iterations);
+}
+
+Result<UnlockedKeybag> unlock_keybag(const Keybag& bag, ByteView password,
+                                     std::optional<ByteView> device_key) {
+  KCB_RETURN_IF_ERROR(check_device_key(device_key));
+  SecretBytes password_key;
+  if (needs_password_key(bag)) {
+    KCB_ASSIGN_OR_RETURN(password_key, derive_password_key(bag, password));
+  }
+  return unlock_keybag_with_password_key(bag, password_key.view(), device_key);
+}
+
+Result<UnlockedKeybag> unlock_keybag_with_password_key(const Keybag& bag, ByteView password_key,
+                                                       std::optional<ByteView> device_key) {
+  KCB_RETURN_IF_ERROR(check_device_key(device_key));
+  if (needs_password_key(bag) && password_key.size() != kPasswordKeySize) {
+    return Status::InvalidArgument("keybag: password key of " +
+                                   std::to_string(password_key.size()) + " bytes, expected 32");
+  }
+  UnlockedKeybag out;
+  for (const KeybagClass& c : bag.classes) {
+    UnlockedClass u;
+    u.class_number = c.class_number;
+    SecretBytes key(c.wrapped_key);
+    if (c.wrap & kWrapPassword) {
+      auto unwrapped = aes_key_unwrap(password_key, c.wrapped_key);
+      if (!unwrapped.ok()) {
+        return Status::PermissionDenied("keybag: wrong password: the class " +
+                                        std::to_string(c.class_number) + " key (group at offset " +
+                                        std::to_string(c.offset) +
+                                        ") failed the RFC 3394 integrity check");
+      }
+      key = std::move(*unwrapped);
+    }
+    // The CBC layer cannot tell a wrong device key: it yields a wrong class key, whose item keys
+    // later fail their RFC 3394 unwrap (items of ThisDeviceOnly classes are lost, not refused).
+    if (c.wrap & kWrapDevice) {
+      if (!device_key) {
+        out.classes.push_back(std::move(u));
+        continue;
+      }
+      KCB_ASSIGN_OR_RETURN(key, aes128_cbc_decrypt_zero_iv(*device_key, key.view()));
+    }
+    u.unlocked = true;
+    u.key = std::move(key);
+    out.classes.push_back(std::move(u));
+  }
+  return out;
+}
+
+Result<NewKeybag> create_keybag(KeybagType type, const std::vector<NewClassKey>& classes,
+                                ByteView password, std::optional<ByteView> device_key,
+                                const KeybagKdf& kdf, Random& random) {
+  KCB_RETURN_IF_ERROR(check_device_key(device_key));
+  KCB_RETURN_IF_ERROR(check_new_classes(classes, device_key));
+  KCB_RETURN_IF_ERROR(check_kdf(kdf));
+  const Bytes uuid = random_bytes(random, kUuidSize);
+  const Bytes salt = random_bytes(random, kSaltSize);
+  const Bytes dp_salt = kdf.double_protection ? random_bytes(random, kSaltSize) : Bytes();
+  KCB_ASSIGN_OR_RETURN(SecretBytes password_key,
+                       derive_key(password, kdf.double_protection, dp_salt, kdf.dp_iterations, salt,
+                                  kdf.iterations));
+  SecretBytes hmac_key(kClassKeySize);
+  random.fill(hmac_key.span());
+  KCB_ASSIGN_OR_RETURN(Bytes wrapped_hmac_key, aes_key_wrap(password_key.view(), hmac_key.view()));
+  uint32_t header_wrap = 0;
+  for (const NewClassKey& c : classes)
+    header_wrap |= c.wrap;
+
+  Bytes out;
+  append_u32_record(out, "VERS", kWrittenVersion);
+  append_u32_record(out, "TYPE", static_cast<uint32_t>(type));
+  append_record(out, "UUID", uuid);
+  append_record(out, "HMCK", wrapped_hmac_key);
+  append_u32_record(out, "WRAP", header_wrap);
+  append_record(out, "SALT", salt);
+  append_u32_record(out, "ITER", kdf.iterations);
+  if (kdf.double_protection) {
+    append_u32_record(out, "DPWT", kWrittenDpWrapType);
+    append_u32_record(out, "DPIC", kdf.dp_iterations);
+    append_record(out, "DPSL", dp_salt);
+  }
+  UnlockedKeybag keys;
+  for (const NewClassKey& c : classes) {
+    SecretBytes key = c.key ? *c.key : SecretBytes(kClassKeySize);
+    if (!c.key) random.fill(key.span());
+    KCB_ASSIGN_OR_RETURN(Bytes wpky,
+                         wrap_class_key(key.view(), c.wrap, password_key.view(), device_key));
+    append_record(out, "UUID", uuid);
+    append_u32_record(out, "CLAS", c.class_number);
+    append_u32_record(out, "WRAP", c.wrap);
+    append_u32_record(out, "KTYP", 0);  // AES
+    append_record(out, "WPKY", wpky);
+    keys.classes.push_back(UnlockedClass{c.class_number, true, std::move(key)});
+  }
+  // Parsing what was just written keeps one decoder and proves the reader accepts the writer.
+  KCB_ASSIGN_OR_RETURN(Keybag bag, parse_keybag(out));
+  return NewKeybag{std::move(bag), std::move(keys)};
+}
+
+}  // namespace kcb
