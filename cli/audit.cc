@@ -113,34 +113,22 @@ void warn_about_traits(ItemReport& r) {
   }
 }
 
-// Users can turn iCloud Keychain off; an item that reaches a new phone only that way is one
-// switch away from being lost (rules.md: wrong beliefs about `synchronizable`).
+// Users can turn iCloud Keychain off; an item that reaches a new phone on a backup journey only
+// through it is one switch away from being lost (rules.md: wrong beliefs about `synchronizable`).
 void warn_about_sync_dependence(ItemReport& r) {
-  bool by_sync = false, by_backup = false;
+  std::vector<Form> by_sync, expected;
   for (const Fate& f : r.fates) {
-    if (!to_other_device(f) || !restored(f)) continue;
-    by_sync = by_sync || f.verdict.road == Road::kIcloudKeychain;
-    by_backup = by_backup || f.verdict.road == Road::kBackup;
+    if (!to_other_device(f) || f.form.journey == Journey::kIcloudKeychain) continue;
+    if (!restored(f) || f.verdict.road != Road::kIcloudKeychain) continue;
+    by_sync.push_back(f.form);
+    const auto& s = r.item.survives;
+    if (std::find(s.begin(), s.end(), f.form) != s.end()) expected.push_back(f.form);
   }
-  if (by_sync && !by_backup) {
-    r.warnings.push_back({"icloud-keychain-only",
-                          "reaches another device only through iCloud Keychain (R6): no backup or "
-                          "Quick Start carries it, and users can turn iCloud Keychain off"});
-    return;
-  }
-  std::vector<Form> held_by_sync;
-  for (const Form& form : r.item.survives) {
-    const Fate& f = fate_at(r.fates, form);
-    if (form.journey != Journey::kIcloudKeychain && f.verdict.road == Road::kIcloudKeychain) {
-      held_by_sync.push_back(form);
-    }
-  }
-  if (!held_by_sync.empty()) {
-    r.warnings.push_back(
-        {"icloud-keychain-only",
-         "the expectation " + join_forms(held_by_sync) +
-             " holds only through iCloud Keychain (R6), which users can turn off"});
-  }
+  if (by_sync.empty()) return;
+  std::string message = "comes back on " + join_forms(by_sync) +
+                        " only through iCloud Keychain (R6), which users can turn off";
+  if (!expected.empty()) message += "; the expectation " + join_forms(expected) + " rests on it";
+  r.warnings.push_back({"icloud-keychain-only", message});
 }
 
 // The journeys that bring an app's files to a new phone (zodl-ios#1024,
