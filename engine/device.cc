@@ -1,0 +1,285 @@
+#include "engine/device.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+
+#include <system_error>
+
+#include "engine/archive.h"
+#include "engine/blob.h"
+#include "engine/crypto.h"
+#include "engine/property_list.h"
+#include "model/names.h"
+
+namespace kcb {
+namespace {
+
+constexpr const char* kUidFile = "uid";
+constexpr const char* kKeybagFile = "keybag";
+constexpr const char* kSettingsFile = "device.plist";
+constexpr const char* kKeychainDbFile = "keychain-2.db";
+
+// Keychain key classes of a system keybag: 6..11 always, 12 (akpu) only while a passcode is set.
+constexpr uint32_t kFirstKeychainClass = 6;
+constexpr uint32_t kLastMigratableClass = 11;
+constexpr uint32_t kPasscodeClass = 12;
+
+uint32_t key_class_for(Accessibility a) {
+  return names_of(a).key_class;
+}
+
+// The system bag's class keys carry only the device layer: they are readable on this hardware and
+// nowhere else. The bag is never written with a password, so the KDF is nominal.
+constexpr KeybagKdf kSystemBagKdf{1, false, 0};
+
+std::string udid_from_uid(ByteView uid) {
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  KCB_ASSERT(EVP_Digest(uid.data(), uid.size(), digest, &len, EVP_sha1(), nullptr) == 1);
+  return to_hex(ByteView(digest, len));
+}
+
+}  // namespace
+
+AddError sec_error_of(const Status& status) {
+  switch (status.code()) {
+    case Code::kOk:
+      return AddError::kNone;
+    case Code::kFailedPrecondition:
+      return AddError::kAuthFailed;
+    case Code::kAlreadyExists:
+      return AddError::kDuplicateItem;
+    default:
+      return AddError::kParam;
+  }
+}
+
+Traits traits_of(const Item& item) {
+  Traits t;
+  t.accessible = item.accessibility();
+  t.item_class = item.item_class();
+  t.synchronizable = item.synchronizable();
+  t.token = item.has_token() ? Token::kSecureEnclave : Token::kNone;
+  t.auth_constraint = item.auth_constraint();
+  t.system_bound = item.system_bound();
+  return t;
+}
+
+Device::~Device() = default;
+
+Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
+  std::vector<NewClassKey> classes;
+  const uint32_t last = with_passcode_class ? kPasscodeClass : kLastMigratableClass;
+  for (uint32_t c = kFirstKeychainClass; c <= last; ++c) {
+    NewClassKey k{c, kWrapDevice, std::nullopt};
+    // Keep existing class keys, so existing items stay readable.
+    if (const SecretBytes* existing = keys_.key_for(c)) k.key = *existing;
+    classes.push_back(std::move(k));
+  }
+  KCB_ASSIGN_OR_RETURN(NewKeybag bag, create_keybag(KeybagType::kSystem, classes, {},
+                                                    device_key_.view(), kSystemBagKdf, random));
+  keybag_ = std::move(bag.bag);
+  keys_ = std::move(bag.keys);
+  if (dir_) {
+    KCB_RETURN_IF_ERROR(write_file_atomically(*dir_ / kKeybagFile, serialize_keybag(keybag_)));
+  }
+  return Status::Ok();
+}
+
+Status Device::init_keys(const Bytes& uid, Random& random) {
+  if (uid.size() != kUidSize) {
+    return Status::InvalidArgument("device UID must be " + std::to_string(kUidSize) +
+                                   " bytes, got " + std::to_string(uid.size()));
+  }
+  uid_ = SecretBytes(uid);
+  KCB_ASSIGN_OR_RETURN(device_key_, derive_device_key_835(uid_.view()));
+  udid_ = udid_from_uid(uid_.view());
+  return rebuild_keybag(passcode_, random);
+}
+
+Status Device::load_keys(const Bytes& uid, ByteView keybag_bytes) {
+  if (uid.size() != kUidSize) return Status::Corruption("device uid file: wrong size");
+  uid_ = SecretBytes(uid);
+  KCB_ASSIGN_OR_RETURN(device_key_, derive_device_key_835(uid_.view()));
+  udid_ = udid_from_uid(uid_.view());
+  KCB_ASSIGN_OR_RETURN(keybag_, parse_keybag(keybag_bytes));
+  KCB_ASSIGN_OR_RETURN(keys_, unlock_keybag(keybag_, {}, device_key_.view()));
+  return Status::Ok();
+}
+
+Status Device::save_settings() const {
+  if (!dir_) return Status::Ok();
+  PlistPtr root(plist_new_dict());
+  plist_dict_set_item(root.get(), "Passcode", plist_new_bool(passcode_));
+  plist_dict_set_item(root.get(), "ICloudKeychain", plist_new_bool(icloud_keychain_));
+  plist_dict_set_item(root.get(), "UniqueDeviceID", plist_new_string(udid_.c_str()));
+  return write_file_atomically(*dir_ / kSettingsFile, to_xml_plist(root.get()));
+}
+
+Result<std::unique_ptr<Device>> Device::create_in_memory(const DeviceConfig& config,
+                                                         Random& random) {
+  std::unique_ptr<Device> d(new Device());
+  d->passcode_ = config.passcode;
+  d->icloud_keychain_ = config.icloud_keychain;
+  Bytes uid(kUidSize);
+  if (config.uid) {
+    uid = *config.uid;
+  } else {
+    random.fill(uid);
+  }
+  KCB_RETURN_IF_ERROR(d->init_keys(uid, random));
+  wipe(uid);
+  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open_in_memory());
+  return d;
+}
+
+Result<std::unique_ptr<Device>> Device::create_at(const std::filesystem::path& dir,
+                                                  const DeviceConfig& config, Random& random) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    return Status::AlreadyExists(dir.string() + ": exists and is not empty");
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
+  std::unique_ptr<Device> d(new Device());
+  d->dir_ = dir;
+  d->passcode_ = config.passcode;
+  d->icloud_keychain_ = config.icloud_keychain;
+  Bytes uid(kUidSize);
+  if (config.uid) {
+    uid = *config.uid;
+  } else {
+    random.fill(uid);
+  }
+  KCB_RETURN_IF_ERROR(write_file_atomically(dir / kUidFile, uid));
+  KCB_RETURN_IF_ERROR(d->init_keys(uid, random));
+  wipe(uid);
+  KCB_RETURN_IF_ERROR(d->save_settings());
+  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open((dir / kKeychainDbFile).string()));
+  return d;
+}
+
+Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(dir / kUidFile, ec)) {
+    return Status::IOError(dir.string() +
+                           ": not a device directory (no uid file; create one with "
+                           "`kcbackup device init`)");
+  }
+  std::unique_ptr<Device> d(new Device());
+  d->dir_ = dir;
+  KCB_ASSIGN_OR_RETURN(Bytes uid, read_file(dir / kUidFile, 64));
+  KCB_ASSIGN_OR_RETURN(Bytes bag, read_file(dir / kKeybagFile, 1 << 20));
+  KCB_RETURN_IF_ERROR(d->load_keys(uid, bag).with_context(dir.string()));
+  wipe(uid);
+  KCB_ASSIGN_OR_RETURN(Bytes settings_bytes, read_file(dir / kSettingsFile, 1 << 20));
+  KCB_ASSIGN_OR_RETURN(PlistPtr settings, parse_plist(settings_bytes, kSettingsFile));
+  KCB_ASSIGN_OR_RETURN(d->passcode_,
+                       plist_bool(plist_dict_get_item(settings.get(), "Passcode"), "Passcode"));
+  KCB_ASSIGN_OR_RETURN(
+      d->icloud_keychain_,
+      plist_bool(plist_dict_get_item(settings.get(), "ICloudKeychain"), "ICloudKeychain"));
+  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open((dir / kKeychainDbFile).string()));
+  return d;
+}
+
+Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
+  const uint32_t key_class = key_class_for(item.accessibility());
+  const SecretBytes* class_key = keys_.key_for(key_class);
+  if (class_key == nullptr) {
+    // R8, by mechanism: without a passcode there is no akpu class key to encrypt under.
+    return Status::FailedPrecondition("errSecAuthFailed: no class key for class " +
+                                      std::to_string(key_class) +
+                                      " on this device (akpu items need a passcode)");
+  }
+  KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, item.encode());
+  return seal_blob(key_class, class_key->view(), plaintext.view(), random);
+}
+
+Result<Item> Device::open_row(ItemClass item_class, ByteView blob) const {
+  KCB_ASSIGN_OR_RETURN(ParsedBlob parsed, parse_blob(blob));
+  const SecretBytes* class_key = keys_.key_for(parsed.key_class);
+  if (class_key == nullptr) {
+    return Status::NotFound("no class key for class " + std::to_string(parsed.key_class));
+  }
+  KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, open_blob(parsed, class_key->view()));
+  return Item::decode(item_class, plaintext.view());
+}
+
+Result<int64_t> Device::add_item(const Item& item, Random& random) {
+  // R9: SecItemAdd's parameter checks come before anything touches a key.
+  if (item.auth_constraint() && item.synchronizable()) {
+    return Status::InvalidArgument(
+        "errSecParam: an item with an access-control constraint cannot be synchronizable");
+  }
+  if (item.has_token() && item.item_class() != ItemClass::kKeys) {
+    return Status::InvalidArgument("errSecParam: a token item must be of class keys");
+  }
+  KCB_ASSIGN_OR_RETURN(Bytes blob, seal_item(item, random));
+  return store_->insert(keychain_row_for(item, std::move(blob)));
+}
+
+Result<int64_t> Device::add(const NewItem& n, Random& random) {
+  Item item(n.item_class, n.accessible, n.secret);
+  item.set_synchronizable(n.synchronizable);
+  if (n.token == Token::kSecureEnclave) item.set_token_id(std::string(kSecureEnclaveTokenId));
+  item.set_auth_constraint(n.auth_constraint);
+  if (n.system_bound) item.set_system_bound_flags(1);
+  KCB_RETURN_IF_ERROR(item.set_account(n.account));
+  KCB_RETURN_IF_ERROR(item.set_service(n.service));
+  if (!n.access_group.empty()) item.set_access_group(n.access_group);
+  if (!n.label.empty()) item.set_label(n.label);
+  const DerDate now = der_date_from_unix_seconds(random.now_unix_seconds());
+  item.set_creation_date(now);
+  item.set_modification_date(now);
+  return add_item(item, random);
+}
+
+Status Device::remove(ItemClass item_class, int64_t rowid) {
+  return store_->remove(item_class, rowid);
+}
+
+Result<std::vector<StoredItem>> Device::list() const {
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store_->list_all());
+  std::vector<StoredItem> out;
+  out.reserve(rows.size());
+  for (const KeychainRow& row : rows) {
+    auto item = open_row(row.item_class, row.data);
+    if (item.ok()) out.push_back({row.rowid, std::move(item).value()});
+  }
+  return out;
+}
+
+Status Device::set_passcode(bool on, Random& random) {
+  if (on == passcode_) return Status::Ok();
+  if (!on) {
+    // R8: the items go first, then the key that could read them.
+    KCB_RETURN_IF_ERROR(
+        store_->delete_accessibility(Accessibility::kWhenPasscodeSetThisDeviceOnly).status());
+    keys_.classes.erase(
+        std::remove_if(keys_.classes.begin(), keys_.classes.end(),
+                       [](const UnlockedClass& c) { return c.class_number == kPasscodeClass; }),
+        keys_.classes.end());
+  }
+  passcode_ = on;
+  KCB_RETURN_IF_ERROR(rebuild_keybag(on, random));
+  return save_settings();
+}
+
+Status Device::set_icloud_keychain(bool on) {
+  icloud_keychain_ = on;
+  return save_settings();
+}
+
+Status Device::erase(Random& random) {
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store_->list_all());
+  KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store_->transaction());
+  for (const KeychainRow& row : rows)
+    KCB_RETURN_IF_ERROR(store_->remove(row.item_class, row.rowid));
+  KCB_RETURN_IF_ERROR(tx.commit());
+  keys_ = UnlockedKeybag{};  // fresh class keys: nothing of the old keychain stays readable
+  return rebuild_keybag(passcode_, random);
+}
+
+}  // namespace kcb

@@ -1,0 +1,122 @@
+// A simulated iPhone: a hardware UID that never leaves it, a system keybag whose class keys are
+// wrapped with the UID-derived key 0x835, and a SQLite keychain (keychain-2.db) whose rows hold
+// each item encrypted as a v3 blob under its class key. On disk a device is a directory:
+//   DIR/uid            the 32-byte UID (simulated hardware; only this process reads it)
+//   DIR/keybag         the system keybag (TLV)
+//   DIR/device.plist   settings: passcode, iCloud Keychain, UniqueDeviceID
+//   DIR/keychain-2.db  the keychain
+// SecItem semantics: add fails with errSecAuthFailed for akpu without a passcode (R8), errSecParam
+// for an auth-constrained synchronizable item or a Secure Enclave token outside class keys (R9),
+// errSecDuplicateItem for a duplicate primary key. The device decides these by its own checks and
+// its keybag; it never asks the oracle.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/bytes.h"
+#include "engine/item.h"
+#include "engine/keybag.h"
+#include "engine/keychain_store.h"
+#include "engine/random.h"
+#include "model/model.h"
+#include "model/status.h"
+
+namespace kcb {
+
+struct DeviceConfig {
+  bool passcode = true;
+  bool icloud_keychain = false;
+  std::optional<Bytes> uid;  // 32 bytes; random when absent
+};
+
+// What SecItemAdd is given.
+struct NewItem {
+  ItemClass item_class = ItemClass::kGenp;
+  Accessibility accessible = Accessibility::kWhenUnlocked;
+  bool synchronizable = false;
+  Token token = Token::kNone;
+  bool auth_constraint = false;
+  bool system_bound = false;
+  std::string account;
+  std::string service;
+  std::string access_group = "kcbackup.example";
+  std::string label;
+  SecretBytes secret;
+};
+
+// An item as the device can read it: its row id and the decrypted item.
+struct StoredItem {
+  int64_t rowid = 0;
+  Item item;
+};
+
+// The OSStatus an add failure maps to: FailedPrecondition -> errSecAuthFailed, InvalidArgument ->
+// errSecParam, AlreadyExists -> errSecDuplicateItem.
+AddError sec_error_of(const Status& status);
+
+// The traits of a stored item, as the backup rules see them.
+Traits traits_of(const Item& item);
+
+class Device {
+ public:
+  static Result<std::unique_ptr<Device>> create_in_memory(const DeviceConfig& config,
+                                                          Random& random);
+  // Creates DIR (which must not exist or be empty).
+  static Result<std::unique_ptr<Device>> create_at(const std::filesystem::path& dir,
+                                                   const DeviceConfig& config, Random& random);
+  static Result<std::unique_ptr<Device>> open(const std::filesystem::path& dir);
+  ~Device();
+
+  // The Lockdown UniqueDeviceID: 40 hex digits derived from the UID (one-way).
+  const std::string& unique_device_id() const { return udid_; }
+  bool has_passcode() const { return passcode_; }
+  bool icloud_keychain() const { return icloud_keychain_; }
+  // Key 0x835: 16 bytes. Backup and restore need it for the device layer; it never leaves the
+  // engine.
+  ByteView device_key() const { return device_key_.view(); }
+  const UnlockedKeybag& class_keys() const { return keys_; }
+  KeychainStore& store() { return *store_; }
+
+  // SecItemAdd. Returns the new row id.
+  Result<int64_t> add(const NewItem& item, Random& random);
+  // Adds a decoded item as it is (restore and sync use this): same checks as add.
+  Result<int64_t> add_item(const Item& item, Random& random);
+  Status remove(ItemClass item_class, int64_t rowid);
+  // Every item the device can decrypt, in a deterministic order (class, then row id). A row whose
+  // class key is gone or whose blob does not open is skipped: it is not readable.
+  Result<std::vector<StoredItem>> list() const;
+
+  // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).
+  Status set_passcode(bool on, Random& random);
+  Status set_icloud_keychain(bool on);
+  // "Erase All Content and Settings": an empty keychain and a fresh keybag; the UID stays.
+  Status erase(Random& random);
+
+  // Seals an item under this device's class key for its accessibility.
+  Result<Bytes> seal_item(const Item& item, Random& random) const;
+  // Opens a row's blob under this device's class keys.
+  Result<Item> open_row(ItemClass item_class, ByteView blob) const;
+
+ private:
+  Device() = default;
+  Status init_keys(const Bytes& uid, Random& random);
+  Status load_keys(const Bytes& uid, ByteView keybag);
+  Status rebuild_keybag(bool with_passcode_class, Random& random);
+  Status save_settings() const;
+
+  std::optional<std::filesystem::path> dir_;
+  SecretBytes uid_;
+  SecretBytes device_key_;
+  std::string udid_;
+  bool passcode_ = true;
+  bool icloud_keychain_ = false;
+  Keybag keybag_;
+  UnlockedKeybag keys_;
+  std::unique_ptr<KeychainStore> store_;
+};
+
+}  // namespace kcb

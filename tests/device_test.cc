@@ -1,0 +1,118 @@
+// Devices: SecItem add semantics (R8/R9 by mechanism), passcode removal, erase, persistence.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "engine/device.h"
+
+namespace kcb {
+namespace {
+
+NewItem item(Accessibility a, std::string account = "alice") {
+  NewItem n;
+  n.accessible = a;
+  n.account = std::move(account);
+  n.service = "svc";
+  n.secret = SecretBytes(as_bytes("s3cret"));
+  return n;
+}
+
+std::unique_ptr<Device> device(Random& r, bool passcode = true) {
+  auto d = Device::create_in_memory({passcode, false, std::nullopt}, r);
+  EXPECT_TRUE(d.ok()) << d.status().to_string();
+  return std::move(d).value();
+}
+
+TEST(Device, AddedItemsAreReadableWithTheirTraits) {
+  auto r = make_seeded_random(1);
+  auto d = device(*r);
+  ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlocked), *r).ok());
+  NewItem key = item(Accessibility::kWhenUnlockedThisDeviceOnly);
+  key.item_class = ItemClass::kKeys;
+  key.token = Token::kSecureEnclave;
+  ASSERT_TRUE(d->add(key, *r).ok());
+  auto items = d->list();
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 2u);
+  EXPECT_EQ((*items)[0].item.secret(), SecretBytes(as_bytes("s3cret")));
+  EXPECT_EQ(traits_of((*items)[1].item).token, Token::kSecureEnclave);
+  EXPECT_EQ(traits_of((*items)[1].item).item_class, ItemClass::kKeys);
+}
+
+TEST(Device, AddErrorsFollowSecItemAdd) {
+  auto r = make_seeded_random(2);
+  auto no_passcode = device(*r, false);
+  auto akpu = no_passcode->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly), *r);
+  EXPECT_EQ(sec_error_of(akpu.status()), AddError::kAuthFailed);
+
+  auto d = device(*r);
+  NewItem auth_sync = item(Accessibility::kWhenUnlocked);
+  auth_sync.auth_constraint = true;
+  auth_sync.synchronizable = true;
+  EXPECT_EQ(sec_error_of(d->add(auth_sync, *r).status()), AddError::kParam);
+  NewItem token_genp = item(Accessibility::kWhenUnlocked);
+  token_genp.token = Token::kSecureEnclave;
+  EXPECT_EQ(sec_error_of(d->add(token_genp, *r).status()), AddError::kParam);
+  ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlocked), *r).ok());
+  EXPECT_EQ(sec_error_of(d->add(item(Accessibility::kWhenUnlocked), *r).status()),
+            AddError::kDuplicateItem);
+}
+
+TEST(Device, PasscodeOffDeletesExactlyTheAkpuItems) {
+  auto r = make_seeded_random(3);
+  auto d = device(*r);
+  ASSERT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "a"), *r).ok());
+  ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlockedThisDeviceOnly, "b"), *r).ok());
+  ASSERT_TRUE(d->set_passcode(false, *r).ok());
+  auto items = d->list();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].item.accessibility(), Accessibility::kWhenUnlockedThisDeviceOnly);
+  EXPECT_FALSE(d->class_keys().is_unlocked(12));
+  ASSERT_TRUE(d->set_passcode(true, *r).ok());
+  EXPECT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "c"), *r).ok());
+}
+
+TEST(Device, EraseEmptiesTheKeychainAndChangesClassKeysButKeepsTheUid) {
+  auto r = make_seeded_random(4);
+  auto d = device(*r);
+  const std::string udid = d->unique_device_id();
+  const SecretBytes old_key = *d->class_keys().key_for(6);
+  ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlocked), *r).ok());
+  ASSERT_TRUE(d->erase(*r).ok());
+  EXPECT_TRUE(d->list()->empty());
+  EXPECT_EQ(d->unique_device_id(), udid);
+  EXPECT_FALSE(*d->class_keys().key_for(6) == old_key);
+}
+
+TEST(Device, PersistsInADirectory) {
+  auto r = make_seeded_random(5);
+  const auto dir = std::filesystem::temp_directory_path() / "kcb_device_test";
+  std::filesystem::remove_all(dir);
+  std::string udid;
+  {
+    auto d = Device::create_at(dir, {true, true, std::nullopt}, *r);
+    ASSERT_TRUE(d.ok()) << d.status().to_string();
+    ASSERT_TRUE((*d)->add(item(Accessibility::kAfterFirstUnlock), *r).ok());
+    udid = (*d)->unique_device_id();
+  }
+  auto d = Device::open(dir);
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_EQ((*d)->unique_device_id(), udid);
+  EXPECT_TRUE((*d)->icloud_keychain());
+  ASSERT_EQ((*d)->list()->size(), 1u);
+  EXPECT_FALSE(Device::open(dir / "nope").ok());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Device, SameUidGivesTheSameDeviceKeyAndUdid) {
+  auto r = make_seeded_random(6);
+  Bytes uid(32, 0x42);
+  auto a = Device::create_in_memory({true, false, uid}, *r);
+  auto b = Device::create_in_memory({true, false, uid}, *r);
+  EXPECT_EQ((*a)->unique_device_id(), (*b)->unique_device_id());
+  EXPECT_TRUE(std::equal((*a)->device_key().begin(), (*a)->device_key().end(),
+                         (*b)->device_key().begin(), (*b)->device_key().end()));
+}
+
+}  // namespace
+}  // namespace kcb
