@@ -1,0 +1,518 @@
+// keychain-2.db over the sqlite3 C API; see keychain_store.h for the contract. Every statement is
+// prepared once at open and reused (bulk restore inserts run at prepared-insert speed).
+#include "engine/keychain_store.h"
+
+#include <sqlite3.h>
+
+#include <array>
+#include <string_view>
+#include <utility>
+
+#include "model/names.h"
+
+namespace kcb {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+// Primary keys, modeled on Apple's (SecItemSchema.c). Apple's cert key (ctyp, issr, slnr) and keys
+// key (kcls, klbl, atag, type, bsiz, esiz, ...) use attributes we do not model: a label stands
+// in for them.
+std::string_view unique_columns(ItemClass c) {
+  switch (c) {
+    case ItemClass::kGenp:
+      return "acct, svce, agrp, sync, tkid";
+    case ItemClass::kInet:
+      return "acct, srvr, ptcl, port, path, agrp, sync, tkid";
+    case ItemClass::kCert:
+    case ItemClass::kKeys:
+      return "labl, agrp, sync, tkid";
+  }
+  return "";
+}
+
+// In the order rows are read and bound (rowid first).
+constexpr std::string_view kColumns =
+    "rowid, cdat, mdat, labl, agrp, acct, svce, srvr, ptcl, port, path, pdmn, sync, tkid, sysb, "
+    "accc, data";
+constexpr int kColumnCount = 17;
+
+// rowid without AUTOINCREMENT (Apple has it): that costs a sqlite_sequence update per insert, and
+// the only difference is that SQLite may reuse the rowid of a deleted highest row.
+std::string create_table_sql(ItemClass c) {
+  std::string t(name_of(c));
+  return "CREATE TABLE IF NOT EXISTS " + t +
+         " (rowid INTEGER PRIMARY KEY,"
+         " cdat INTEGER NOT NULL DEFAULT 0, mdat INTEGER NOT NULL DEFAULT 0,"
+         " labl TEXT NOT NULL DEFAULT '', agrp TEXT NOT NULL DEFAULT '',"
+         " acct BLOB NOT NULL DEFAULT x'', svce BLOB NOT NULL DEFAULT x'',"
+         " srvr TEXT NOT NULL DEFAULT '', ptcl INTEGER NOT NULL DEFAULT 0,"
+         " port INTEGER NOT NULL DEFAULT 0, path TEXT NOT NULL DEFAULT '',"
+         " pdmn TEXT NOT NULL, sync INTEGER NOT NULL DEFAULT 0, tkid TEXT NOT NULL DEFAULT '',"
+         " sysb INTEGER NOT NULL DEFAULT 0, accc INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL,"
+         " UNIQUE (" +
+         std::string(unique_columns(c)) + "));";
+}
+
+Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
+  const int primary = rc & 0xFF;
+  std::string msg = "keychain-store: " + std::string(what) + ": " +
+                    (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+    return Status::AlreadyExists(std::move(msg));
+  }
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+    return Status::Corruption(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
+struct StatementDeleter {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementDeleter>;
+
+// Resets a reused statement when the call is done with it, whatever the path out.
+class StatementUse {
+ public:
+  explicit StatementUse(sqlite3_stmt* s) : s_(s) {}
+  ~StatementUse() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  StatementUse(const StatementUse&) = delete;
+  StatementUse& operator=(const StatementUse&) = delete;
+
+ private:
+  sqlite3_stmt* s_;
+};
+
+size_t class_index(ItemClass c) {
+  return static_cast<size_t>(c);
+}
+
+}  // namespace
+
+struct KeychainStore::Impl {
+  struct ClassStatements {
+    Statement insert, update, remove, get, list, count, delete_unbound, delete_pdmn;
+  };
+
+  sqlite3* db = nullptr;
+  std::array<ClassStatements, 4> by_class;
+  Statement begin, commit, rollback, savepoint, release, rollback_to;
+
+  ~Impl() {
+    by_class = {};
+    begin.reset(), commit.reset(), rollback.reset();
+    savepoint.reset(), release.reset(), rollback_to.reset();
+    sqlite3_close(db);
+  }
+
+  Status exec(const std::string& sql, std::string_view what) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+    sqlite3_free(err);
+    if (rc != SQLITE_OK) return sqlite_error(db, sqlite3_extended_errcode(db), what);
+    return Status::Ok();
+  }
+
+  Status prepare(const std::string& sql, Statement* out) {
+    sqlite3_stmt* s = nullptr;
+    const int rc = sqlite3_prepare_v3(db, sql.c_str(), static_cast<int>(sql.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &s, nullptr);
+    if (rc != SQLITE_OK) {
+      // A statement of ours that does not prepare means the file holds some other schema.
+      return Status::Corruption("keychain-store: unexpected schema: " +
+                                std::string(sqlite3_errmsg(db)));
+    }
+    out->reset(s);
+    return Status::Ok();
+  }
+
+  // Runs a statement that returns no rows.
+  Status run(sqlite3_stmt* s, std::string_view what) {
+    const int rc = sqlite3_step(s);
+    if (rc != SQLITE_DONE) return sqlite_error(db, sqlite3_extended_errcode(db), what);
+    return Status::Ok();
+  }
+
+  Status run_simple(const Statement& s, std::string_view what) {
+    StatementUse use(s.get());
+    return run(s.get(), what);
+  }
+};
+
+namespace {
+
+void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
+  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+}
+
+void bind_blob(sqlite3_stmt* s, int i, const Bytes& v) {
+  // A null pointer would bind NULL, which NOT NULL refuses: an empty blob is a zero blob.
+  if (v.empty()) {
+    sqlite3_bind_zeroblob(s, i, 0);
+  } else {
+    sqlite3_bind_blob(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+  }
+}
+
+// Binds columns 2..17 (everything but rowid) in kColumns order.
+void bind_columns(sqlite3_stmt* s, const KeychainRow& r, const std::string& pdmn) {
+  sqlite3_bind_int64(s, 2, r.cdat.unix_millis);
+  sqlite3_bind_int64(s, 3, r.mdat.unix_millis);
+  bind_text(s, 4, r.labl);
+  bind_text(s, 5, r.agrp);
+  bind_blob(s, 6, r.acct);
+  bind_blob(s, 7, r.svce);
+  bind_text(s, 8, r.srvr);
+  sqlite3_bind_int64(s, 9, r.ptcl);
+  sqlite3_bind_int64(s, 10, r.port);
+  bind_text(s, 11, r.path);
+  bind_text(s, 12, pdmn);
+  sqlite3_bind_int(s, 13, r.sync ? 1 : 0);
+  bind_text(s, 14, r.tkid);
+  sqlite3_bind_int64(s, 15, r.sysb);
+  sqlite3_bind_int(s, 16, r.accc ? 1 : 0);
+  bind_blob(s, 17, r.data);
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  const unsigned char* p = sqlite3_column_text(s, i);
+  const int n = sqlite3_column_bytes(s, i);
+  return p == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(p), n);
+}
+
+Bytes column_blob(sqlite3_stmt* s, int i) {
+  const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
+  const int n = sqlite3_column_bytes(s, i);
+  return p == nullptr ? Bytes() : Bytes(p, p + n);
+}
+
+Status read_row(sqlite3_stmt* s, ItemClass c, KeychainRow* r) {
+  r->item_class = c;
+  r->rowid = sqlite3_column_int64(s, 0);
+  r->cdat.unix_millis = sqlite3_column_int64(s, 1);
+  r->mdat.unix_millis = sqlite3_column_int64(s, 2);
+  r->labl = column_text(s, 3);
+  r->agrp = column_text(s, 4);
+  r->acct = column_blob(s, 5);
+  r->svce = column_blob(s, 6);
+  r->srvr = column_text(s, 7);
+  r->ptcl = sqlite3_column_int64(s, 8);
+  r->port = sqlite3_column_int64(s, 9);
+  r->path = column_text(s, 10);
+  const std::string pdmn = column_text(s, 11);
+  auto a = accessibility_from_pdmn(pdmn);
+  if (!a) {
+    return Status::Corruption("keychain-store: " + std::string(name_of(c)) + " rowid " +
+                              std::to_string(r->rowid) + ": unknown pdmn '" + pdmn + "'");
+  }
+  r->pdmn = *a;
+  r->sync = sqlite3_column_int64(s, 12) != 0;
+  r->tkid = column_text(s, 13);
+  r->sysb = sqlite3_column_int64(s, 14);
+  r->accc = sqlite3_column_int64(s, 15) != 0;
+  r->data = column_blob(s, 16);
+  return Status::Ok();
+}
+
+Status prepare_class(KeychainStore::Impl* impl, ItemClass c) {
+  const std::string t(name_of(c));
+  auto& st = impl->by_class[class_index(c)];
+  std::string placeholders = "?1";
+  for (int i = 2; i <= kColumnCount; ++i)
+    placeholders += ", ?" + std::to_string(i);
+  KCB_RETURN_IF_ERROR(impl->prepare(
+      "INSERT INTO " + t + " (" + std::string(kColumns) + ") VALUES (" + placeholders + ")",
+      &st.insert));
+  KCB_RETURN_IF_ERROR(impl->prepare(
+      "UPDATE " + t +
+          " SET cdat = ?2, mdat = ?3, labl = ?4, agrp = ?5, acct = ?6, svce = ?7, srvr = ?8,"
+          " ptcl = ?9, port = ?10, path = ?11, pdmn = ?12, sync = ?13, tkid = ?14, sysb = ?15,"
+          " accc = ?16, data = ?17 WHERE rowid = ?1",
+      &st.update));
+  KCB_RETURN_IF_ERROR(impl->prepare("DELETE FROM " + t + " WHERE rowid = ?1", &st.remove));
+  KCB_RETURN_IF_ERROR(impl->prepare(
+      "SELECT " + std::string(kColumns) + " FROM " + t + " WHERE rowid = ?1", &st.get));
+  KCB_RETURN_IF_ERROR(impl->prepare(
+      "SELECT " + std::string(kColumns) + " FROM " + t + " ORDER BY rowid", &st.list));
+  KCB_RETURN_IF_ERROR(impl->prepare("SELECT count(*) FROM " + t, &st.count));
+  KCB_RETURN_IF_ERROR(
+      impl->prepare("DELETE FROM " + t + " WHERE sync = 0 AND sysb = 0", &st.delete_unbound));
+  KCB_RETURN_IF_ERROR(impl->prepare("DELETE FROM " + t + " WHERE pdmn = ?1", &st.delete_pdmn));
+  return Status::Ok();
+}
+
+Status check_schema_version(KeychainStore::Impl* impl, const std::string& where) {
+  sqlite3_stmt* raw = nullptr;
+  // The first read of the file: a non-database fails here with SQLITE_NOTADB -> Corruption.
+  int rc = sqlite3_prepare_v2(impl->db, "PRAGMA user_version", -1, &raw, nullptr);
+  Statement s(raw);
+  if (rc == SQLITE_OK) rc = sqlite3_step(s.get());
+  if (rc != SQLITE_ROW) return sqlite_error(impl->db, sqlite3_extended_errcode(impl->db), where);
+  const int64_t version = sqlite3_column_int64(s.get(), 0);
+  if (version != 0 && version != kSchemaVersion) {
+    return Status::Corruption("keychain-store: " + where + ": schema version " +
+                              std::to_string(version) + ", expected " +
+                              std::to_string(kSchemaVersion));
+  }
+  return Status::Ok();
+}
+
+Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOptions& options,
+              const std::string& where) {
+  KCB_RETURN_IF_ERROR(check_schema_version(impl, where));
+  if (!in_memory) KCB_RETURN_IF_ERROR(impl->exec("PRAGMA journal_mode=DELETE", where));
+  KCB_RETURN_IF_ERROR(
+      impl->exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", where));
+  KCB_RETURN_IF_ERROR(impl->exec("PRAGMA secure_delete=ON", where));
+  std::string schema = "BEGIN;";
+  for (ItemClass c : kAllItemClasses)
+    schema += create_table_sql(c);
+  schema += "PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";COMMIT;";
+  Status created = impl->exec(schema, where + ": create schema");
+  if (!created.ok()) {
+    if (sqlite3_get_autocommit(impl->db) == 0) (void)impl->exec("ROLLBACK", where);
+    return created;
+  }
+  for (ItemClass c : kAllItemClasses)
+    KCB_RETURN_IF_ERROR(prepare_class(impl, c));
+  KCB_RETURN_IF_ERROR(impl->prepare("BEGIN IMMEDIATE", &impl->begin));
+  KCB_RETURN_IF_ERROR(impl->prepare("COMMIT", &impl->commit));
+  KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK", &impl->rollback));
+  KCB_RETURN_IF_ERROR(impl->prepare("SAVEPOINT kcb_multi_row", &impl->savepoint));
+  KCB_RETURN_IF_ERROR(impl->prepare("RELEASE kcb_multi_row", &impl->release));
+  KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK TO kcb_multi_row", &impl->rollback_to));
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<KeychainStore::Impl>> open_impl(const std::string& path, bool in_memory,
+                                                       const KeychainStoreOptions& options) {
+  auto impl = std::make_unique<KeychainStore::Impl>();
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  const std::string where = "open '" + path + "'";
+  if (rc != SQLITE_OK) return sqlite_error(impl->db, rc, where);
+  sqlite3_extended_result_codes(impl->db, 1);
+  KCB_RETURN_IF_ERROR(set_up(impl.get(), in_memory, options, where));
+  return impl;
+}
+
+}  // namespace
+
+KeychainStore::KeychainStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+KeychainStore::~KeychainStore() = default;
+
+Result<std::unique_ptr<KeychainStore>> KeychainStore::open(const std::string& path,
+                                                           const KeychainStoreOptions& options) {
+  KCB_ASSIGN_OR_RETURN(auto impl, open_impl(path, false, options));
+  return std::unique_ptr<KeychainStore>(new KeychainStore(std::move(impl)));
+}
+
+Result<std::unique_ptr<KeychainStore>> KeychainStore::open_in_memory() {
+  KCB_ASSIGN_OR_RETURN(auto impl, open_impl(":memory:", true, KeychainStoreOptions{}));
+  return std::unique_ptr<KeychainStore>(new KeychainStore(std::move(impl)));
+}
+
+bool KeychainStore::in_transaction() const {
+  return sqlite3_get_autocommit(impl_->db) == 0;
+}
+
+Status KeychainStore::begin() {
+  if (in_transaction())
+    return Status::FailedPrecondition("keychain-store: already in a transaction");
+  return impl_->run_simple(impl_->begin, "begin");
+}
+
+Status KeychainStore::commit() {
+  if (!in_transaction()) return Status::FailedPrecondition("keychain-store: commit without begin");
+  return impl_->run_simple(impl_->commit, "commit");
+}
+
+Status KeychainStore::rollback() {
+  if (!in_transaction())
+    return Status::FailedPrecondition("keychain-store: rollback without begin");
+  return impl_->run_simple(impl_->rollback, "rollback");
+}
+
+Result<KeychainTransaction> KeychainStore::transaction() {
+  KCB_RETURN_IF_ERROR(begin());
+  return KeychainTransaction(this);
+}
+
+Result<int64_t> KeychainStore::insert(const KeychainRow& row) {
+  sqlite3_stmt* s = impl_->by_class[class_index(row.item_class)].insert.get();
+  StatementUse use(s);
+  const std::string pdmn(names_of(row.pdmn).pdmn);
+  if (row.rowid != 0) sqlite3_bind_int64(s, 1, row.rowid);  // else NULL: SQLite assigns one
+  bind_columns(s, row, pdmn);
+  KCB_RETURN_IF_ERROR(impl_->run(s, "insert into " + std::string(name_of(row.item_class))));
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(impl_->db));
+}
+
+Status KeychainStore::update(const KeychainRow& row) {
+  sqlite3_stmt* s = impl_->by_class[class_index(row.item_class)].update.get();
+  StatementUse use(s);
+  const std::string pdmn(names_of(row.pdmn).pdmn);
+  sqlite3_bind_int64(s, 1, row.rowid);
+  bind_columns(s, row, pdmn);
+  const std::string table(name_of(row.item_class));
+  KCB_RETURN_IF_ERROR(impl_->run(s, "update " + table));
+  if (sqlite3_changes(impl_->db) == 0) {
+    return Status::NotFound("keychain-store: " + table + " rowid " + std::to_string(row.rowid));
+  }
+  return Status::Ok();
+}
+
+Status KeychainStore::remove(ItemClass item_class, int64_t rowid) {
+  sqlite3_stmt* s = impl_->by_class[class_index(item_class)].remove.get();
+  StatementUse use(s);
+  sqlite3_bind_int64(s, 1, rowid);
+  const std::string table(name_of(item_class));
+  KCB_RETURN_IF_ERROR(impl_->run(s, "delete from " + table));
+  if (sqlite3_changes(impl_->db) == 0) {
+    return Status::NotFound("keychain-store: " + table + " rowid " + std::to_string(rowid));
+  }
+  return Status::Ok();
+}
+
+Result<KeychainRow> KeychainStore::get(ItemClass item_class, int64_t rowid) {
+  sqlite3_stmt* s = impl_->by_class[class_index(item_class)].get.get();
+  StatementUse use(s);
+  sqlite3_bind_int64(s, 1, rowid);
+  const int rc = sqlite3_step(s);
+  const std::string table(name_of(item_class));
+  if (rc == SQLITE_DONE) {
+    return Status::NotFound("keychain-store: " + table + " rowid " + std::to_string(rowid));
+  }
+  if (rc != SQLITE_ROW) {
+    return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db), "read " + table);
+  }
+  KeychainRow row;
+  KCB_RETURN_IF_ERROR(read_row(s, item_class, &row));
+  return row;
+}
+
+namespace {
+
+// Runs one bound-or-unbound delete per class inside a savepoint, so that the whole is atomic
+// whether or not the caller holds a transaction.
+template <typename Bind>
+Result<int64_t> delete_in_all_classes(KeychainStore::Impl* impl,
+                                      Statement KeychainStore::Impl::ClassStatements::*which,
+                                      Bind bind) {
+  KCB_RETURN_IF_ERROR(impl->run_simple(impl->savepoint, "savepoint"));
+  int64_t deleted = 0;
+  for (ItemClass c : kAllItemClasses) {
+    sqlite3_stmt* s = (impl->by_class[class_index(c)].*which).get();
+    StatementUse use(s);
+    bind(s);
+    Status st = impl->run(s, "delete from " + std::string(name_of(c)));
+    if (!st.ok()) {
+      (void)impl->run_simple(impl->rollback_to, "rollback to savepoint");
+      (void)impl->run_simple(impl->release, "release savepoint");
+      return st;
+    }
+    deleted += sqlite3_changes(impl->db);
+  }
+  KCB_RETURN_IF_ERROR(impl->run_simple(impl->release, "release savepoint"));
+  return deleted;
+}
+
+}  // namespace
+
+Result<int64_t> KeychainStore::delete_unbound_non_synchronizable() {
+  return delete_in_all_classes(impl_.get(), &Impl::ClassStatements::delete_unbound,
+                               [](sqlite3_stmt*) {});
+}
+
+Result<int64_t> KeychainStore::delete_accessibility(Accessibility a) {
+  const std::string pdmn(names_of(a).pdmn);
+  return delete_in_all_classes(impl_.get(), &Impl::ClassStatements::delete_pdmn,
+                               [&pdmn](sqlite3_stmt* s) { bind_text(s, 1, pdmn); });
+}
+
+Result<std::vector<KeychainRow>> KeychainStore::list_all() {
+  std::vector<KeychainRow> rows;
+  KCB_ASSIGN_OR_RETURN(const int64_t total, count());
+  rows.reserve(static_cast<size_t>(total));
+  for (ItemClass c : kAllItemClasses) {
+    sqlite3_stmt* s = impl_->by_class[class_index(c)].list.get();
+    StatementUse use(s);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      KCB_RETURN_IF_ERROR(read_row(s, c, &rows.emplace_back()));
+    }
+    if (rc != SQLITE_DONE) {
+      return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db),
+                          "list " + std::string(name_of(c)));
+    }
+  }
+  return rows;
+}
+
+Result<int64_t> KeychainStore::count(ItemClass item_class) {
+  sqlite3_stmt* s = impl_->by_class[class_index(item_class)].count.get();
+  StatementUse use(s);
+  if (sqlite3_step(s) != SQLITE_ROW) {
+    return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db),
+                        "count " + std::string(name_of(item_class)));
+  }
+  return static_cast<int64_t>(sqlite3_column_int64(s, 0));
+}
+
+Result<int64_t> KeychainStore::count() {
+  int64_t total = 0;
+  for (ItemClass c : kAllItemClasses) {
+    KCB_ASSIGN_OR_RETURN(const int64_t n, count(c));
+    total += n;
+  }
+  return total;
+}
+
+KeychainTransaction::KeychainTransaction(KeychainTransaction&& other) noexcept
+    : store_(std::exchange(other.store_, nullptr)) {}
+
+KeychainTransaction::~KeychainTransaction() {
+  if (store_ != nullptr) (void)store_->rollback();
+}
+
+Status KeychainTransaction::commit() {
+  if (store_ == nullptr) return Status::FailedPrecondition("keychain-store: transaction is over");
+  KeychainStore* store = std::exchange(store_, nullptr);
+  Status s = store->commit();
+  // A failed COMMIT (busy, disk full) can leave the transaction open: all or nothing.
+  if (!s.ok() && store->in_transaction()) (void)store->rollback();
+  return s;
+}
+
+Status KeychainTransaction::rollback() {
+  if (store_ == nullptr) return Status::FailedPrecondition("keychain-store: transaction is over");
+  return std::exchange(store_, nullptr)->rollback();
+}
+
+KeychainRow keychain_row_for(const Item& item, Bytes data) {
+  KeychainRow r;
+  r.item_class = item.item_class();
+  r.cdat = item.creation_date();
+  r.mdat = item.modification_date();
+  r.labl = std::string(item.label());
+  r.agrp = std::string(item.access_group());
+  r.acct = Bytes(item.account().begin(), item.account().end());
+  r.svce = Bytes(item.service().begin(), item.service().end());
+  r.srvr = std::string(item.server());
+  r.ptcl = item.protocol();
+  r.port = item.port();
+  r.path = std::string(item.path());
+  r.pdmn = item.accessibility();
+  r.sync = item.synchronizable();
+  r.tkid = std::string(item.token_id());
+  r.sysb = item.system_bound_flags();
+  r.accc = item.auth_constraint();
+  r.data = std::move(data);
+  return r;
+}
+
+}  // namespace kcb

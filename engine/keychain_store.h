@@ -1,0 +1,126 @@
+// A device's keychain-2.db: one SQLite table per item class (genp, inet, cert, keys) with Apple's
+// column names. Contract:
+//   - `data` holds the encrypted item exactly as the device layer hands it over; the store never
+//     looks inside. The other columns are the plaintext attributes the device queries by.
+//   - A duplicate primary key within a class is Status::AlreadyExists (errSecDuplicateItem); the
+//     per-class keys are listed in keychain_store.cc and docs/der.md.
+//   - Every multi-row change (delete_unbound_non_synchronizable, delete_accessibility) is atomic
+//     on its own; begin/commit/rollback or a KeychainTransaction make a sequence of calls atomic
+//     (restore is all or nothing, R7). Nested transactions are FailedPrecondition.
+//   - SQLite errors become IOError, or Corruption for a file that is not a database or is
+//     malformed, with SQLite's message. Durability: journal_mode=DELETE and synchronous=FULL by
+//     default (a committed transaction survives power loss; the main file alone is always a
+//     complete database between transactions); secure_delete=ON so that deleted secrets' bytes
+//     are overwritten in the file.
+//   - Not thread-safe: one store, one thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/bytes.h"
+#include "engine/der.h"
+#include "engine/item.h"
+#include "model/model.h"
+#include "model/status.h"
+
+namespace kcb {
+
+// One row of any of the four tables. Strings and blobs are '' / empty when the item has no such
+// attribute (never NULL, so that the uniqueness constraints compare them).
+struct KeychainRow {
+  ItemClass item_class = ItemClass::kGenp;
+  int64_t rowid = 0;  // 0 on insert: the store assigns one
+  DerDate cdat;       // stored as Unix milliseconds (Apple: REAL seconds since 2001)
+  DerDate mdat;
+  std::string labl;
+  std::string agrp;
+  Bytes acct;  // string or data attribute: its bytes
+  Bytes svce;
+  std::string srvr;
+  int64_t ptcl = 0;
+  int64_t port = 0;
+  std::string path;
+  Accessibility pdmn = Accessibility::kWhenUnlocked;  // stored as its pdmn code ("ak")
+  bool sync = false;
+  std::string tkid;
+  int64_t sysb = 0;
+  bool accc = false;  // the auth constraint (Apple stores the ACL itself here)
+  Bytes data;         // the encrypted item, opaque to the store
+  bool operator==(const KeychainRow&) const = default;
+};
+
+// The columns of `item` with `data` as the encrypted item; rowid 0.
+KeychainRow keychain_row_for(const Item& item, Bytes data);
+
+struct KeychainStoreOptions {
+  // false: synchronous=OFF, for tests and benchmarks that do not care about power loss.
+  bool durable = true;
+};
+
+class KeychainStore;
+
+// Rolls back on destruction unless committed or rolled back. The store must outlive it.
+class KeychainTransaction {
+ public:
+  KeychainTransaction(KeychainTransaction&& other) noexcept;
+  KeychainTransaction& operator=(KeychainTransaction&&) = delete;
+  KeychainTransaction(const KeychainTransaction&) = delete;
+  ~KeychainTransaction();
+
+  Status commit();
+  Status rollback();
+  bool active() const { return store_ != nullptr; }
+
+ private:
+  friend class KeychainStore;
+  explicit KeychainTransaction(KeychainStore* store) : store_(store) {}
+  KeychainStore* store_;
+};
+
+class KeychainStore {
+ public:
+  // Creates the file and the schema when absent. Corruption when the file is not a keychain
+  // database of ours (not SQLite, or an unknown schema version).
+  static Result<std::unique_ptr<KeychainStore>> open(const std::string& path,
+                                                     const KeychainStoreOptions& options = {});
+  static Result<std::unique_ptr<KeychainStore>> open_in_memory();
+  ~KeychainStore();
+  KeychainStore(const KeychainStore&) = delete;
+  KeychainStore& operator=(const KeychainStore&) = delete;
+
+  Status begin();
+  Status commit();
+  Status rollback();
+  bool in_transaction() const;
+  // begin() wrapped in a guard that rolls back unless committed.
+  Result<KeychainTransaction> transaction();
+
+  // Returns the rowid (row.rowid if non-zero, else a fresh one). AlreadyExists on a duplicate
+  // primary key or rowid.
+  Result<int64_t> insert(const KeychainRow& row);
+  // Replaces every column of the row (row.item_class, row.rowid). NotFound, AlreadyExists.
+  Status update(const KeychainRow& row);
+  Status remove(ItemClass item_class, int64_t rowid);            // NotFound
+  Result<KeychainRow> get(ItemClass item_class, int64_t rowid);  // NotFound
+
+  // R7: deletes every row with sync = 0 and sysb = 0, in all classes. Returns how many.
+  Result<int64_t> delete_unbound_non_synchronizable();
+  // R8: deletes every row whose pdmn is `a`, in all classes. Returns how many.
+  Result<int64_t> delete_accessibility(Accessibility a);
+
+  // All rows: classes in kAllItemClasses order (genp, inet, cert, keys), then by rowid.
+  Result<std::vector<KeychainRow>> list_all();
+  Result<int64_t> count();
+  Result<int64_t> count(ItemClass item_class);
+
+  struct Impl;  // internal: SQLite handle and prepared statements
+
+ private:
+  explicit KeychainStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace kcb

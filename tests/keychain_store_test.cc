@@ -1,0 +1,352 @@
+// keychain-2.db store: CRUD, per-class duplicates, all-or-nothing transactions, R7/R8 deletes,
+// files (reopen, not-a-database, secure delete).
+#include "engine/keychain_store.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace kcb {
+namespace {
+
+std::unique_ptr<KeychainStore> memory_store() {
+  auto s = KeychainStore::open_in_memory();
+  KCB_ASSERT(s.ok());
+  return std::move(s).value();
+}
+
+KeychainRow genp(std::string acct, std::string svce, std::string data = "blob") {
+  KeychainRow r;
+  r.item_class = ItemClass::kGenp;
+  r.acct.assign(acct.begin(), acct.end());
+  r.svce.assign(svce.begin(), svce.end());
+  r.agrp = "TEAM.app";
+  r.pdmn = Accessibility::kAfterFirstUnlock;
+  r.data.assign(data.begin(), data.end());
+  return r;
+}
+
+std::string temp_path(const std::string& name) {
+  std::string p = ::testing::TempDir() + "kcb_store_" + std::to_string(getpid()) + "_" + name;
+  std::remove(p.c_str());
+  std::remove((p + "-journal").c_str());
+  return p;
+}
+
+TEST(KeychainStore, InsertGetUpdateRemove) {
+  auto store = memory_store();
+  KeychainRow r = genp("alice", "mail");
+  r.cdat = DerDate{1'700'000'000'123};
+  r.mdat = DerDate{-5};
+  r.labl = "Mail";
+  r.tkid = "";
+  r.sysb = 3;
+  r.accc = true;
+  r.ptcl = 7;
+  r.port = 993;
+  r.srvr = "imap.example.com";
+  r.path = "/";
+  auto id = store->insert(r);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  EXPECT_GT(*id, 0);
+  r.rowid = *id;
+  auto got = store->get(ItemClass::kGenp, *id);
+  ASSERT_TRUE(got.ok()) << got.status().to_string();
+  EXPECT_EQ(*got, r);
+
+  r.data = Bytes{9, 9};
+  r.sync = true;
+  ASSERT_TRUE(store->update(r).ok());
+  EXPECT_EQ(*store->get(ItemClass::kGenp, *id), r);
+
+  // Same rowid in another class is another row.
+  EXPECT_EQ(store->get(ItemClass::kInet, *id).status().code(), Code::kNotFound);
+  ASSERT_TRUE(store->remove(ItemClass::kGenp, *id).ok());
+  EXPECT_EQ(store->get(ItemClass::kGenp, *id).status().code(), Code::kNotFound);
+  EXPECT_EQ(store->remove(ItemClass::kGenp, *id).code(), Code::kNotFound);
+  r.rowid = 12345;
+  EXPECT_EQ(store->update(r).code(), Code::kNotFound);
+  EXPECT_EQ(*store->count(), 0);
+}
+
+TEST(KeychainStore, EmptyBlobsAndStringsRoundTrip) {
+  auto store = memory_store();
+  KeychainRow r;
+  r.item_class = ItemClass::kKeys;
+  auto id = store->insert(r);
+  ASSERT_TRUE(id.ok()) << id.status().to_string();
+  r.rowid = *id;
+  EXPECT_EQ(*store->get(ItemClass::kKeys, *id), r);
+}
+
+TEST(KeychainStore, DuplicatePrimaryKeyIsAlreadyExists) {
+  auto store = memory_store();
+  ASSERT_TRUE(store->insert(genp("alice", "mail", "one")).ok());
+  auto dup = store->insert(genp("alice", "mail", "two"));
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.status().code(), Code::kAlreadyExists) << dup.status().to_string();
+  EXPECT_NE(dup.status().message().find("genp"), std::string::npos);
+
+  // Any part of genp's key makes another item: sync, tkid, agrp, svce.
+  KeychainRow synced = genp("alice", "mail");
+  synced.sync = true;
+  EXPECT_TRUE(store->insert(synced).ok());
+  KeychainRow token = genp("alice", "mail");
+  token.tkid = "com.apple.setoken";
+  EXPECT_TRUE(store->insert(token).ok());
+  KeychainRow group = genp("alice", "mail");
+  group.agrp = "TEAM.other";
+  EXPECT_TRUE(store->insert(group).ok());
+  // The label is not part of genp's key.
+  KeychainRow relabeled = genp("alice", "mail");
+  relabeled.labl = "another label";
+  EXPECT_EQ(store->insert(relabeled).status().code(), Code::kAlreadyExists);
+  // The same key in another class is no duplicate.
+  KeychainRow as_inet = genp("alice", "mail");
+  as_inet.item_class = ItemClass::kInet;
+  EXPECT_TRUE(store->insert(as_inet).ok());
+}
+
+TEST(KeychainStore, InetKeyIncludesServerPortAndPath) {
+  auto store = memory_store();
+  KeychainRow r = genp("bob", "");
+  r.item_class = ItemClass::kInet;
+  r.srvr = "example.com";
+  r.port = 443;
+  ASSERT_TRUE(store->insert(r).ok());
+  r.port = 8443;
+  ASSERT_TRUE(store->insert(r).ok());
+  r.path = "/x";
+  ASSERT_TRUE(store->insert(r).ok());
+  r.svce = Bytes{1};  // not part of inet's key
+  EXPECT_EQ(store->insert(r).status().code(), Code::kAlreadyExists);
+}
+
+TEST(KeychainStore, CertAndKeysKeyOnLabel) {
+  auto store = memory_store();
+  for (ItemClass c : {ItemClass::kCert, ItemClass::kKeys}) {
+    KeychainRow r;
+    r.item_class = c;
+    r.labl = "k1";
+    ASSERT_TRUE(store->insert(r).ok());
+    EXPECT_EQ(store->insert(r).status().code(), Code::kAlreadyExists);
+    r.labl = "k2";
+    EXPECT_TRUE(store->insert(r).ok());
+  }
+}
+
+TEST(KeychainStore, ExplicitRowidKeptAndDuplicateRowidRefused) {
+  auto store = memory_store();
+  KeychainRow r = genp("a", "s");
+  r.rowid = 77;
+  ASSERT_EQ(*store->insert(r), 77);
+  KeychainRow other = genp("b", "s");
+  other.rowid = 77;
+  EXPECT_EQ(store->insert(other).status().code(), Code::kAlreadyExists);
+}
+
+TEST(KeychainStore, RolledBackTransactionLeavesTheDatabaseUnchanged) {
+  auto store = memory_store();
+  const int64_t first = *store->insert(genp("keep", "s"));
+  ASSERT_TRUE(store->insert(genp("also", "s")).ok());
+  const auto before = *store->list_all();
+  {
+    auto tx = store->transaction();
+    ASSERT_TRUE(tx.ok()) << tx.status().to_string();
+    ASSERT_TRUE(store->remove(ItemClass::kGenp, first).ok());
+    ASSERT_EQ(*store->delete_unbound_non_synchronizable(), 1);
+    ASSERT_TRUE(store->insert(genp("new", "s")).ok());
+    // A failed statement inside does not end the transaction.
+    EXPECT_EQ(store->insert(genp("new", "s")).status().code(), Code::kAlreadyExists);
+    EXPECT_TRUE(store->in_transaction());
+  }  // dropped without commit
+  EXPECT_FALSE(store->in_transaction());
+  EXPECT_EQ(*store->list_all(), before);
+
+  ASSERT_TRUE(store->begin().ok());
+  ASSERT_TRUE(store->insert(genp("new", "s")).ok());
+  ASSERT_TRUE(store->rollback().ok());
+  EXPECT_EQ(*store->list_all(), before);
+}
+
+TEST(KeychainStore, CommittedTransactionPersists) {
+  auto store = memory_store();
+  auto tx = store->transaction();
+  ASSERT_TRUE(tx.ok());
+  ASSERT_TRUE(store->insert(genp("a", "s")).ok());
+  ASSERT_TRUE(tx->commit().ok());
+  EXPECT_FALSE(tx->active());
+  EXPECT_EQ(tx->commit().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(*store->count(), 1);
+}
+
+TEST(KeychainStore, NestedOrUnpairedTransactionCallsAreFailedPrecondition) {
+  auto store = memory_store();
+  EXPECT_EQ(store->commit().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(store->rollback().code(), Code::kFailedPrecondition);
+  ASSERT_TRUE(store->begin().ok());
+  EXPECT_EQ(store->begin().code(), Code::kFailedPrecondition);
+  EXPECT_EQ(store->transaction().status().code(), Code::kFailedPrecondition);
+  EXPECT_TRUE(store->commit().ok());
+}
+
+TEST(KeychainStore, DeleteNonSynchronizableKeepsSyncAndSystemBoundRows) {
+  auto store = memory_store();
+  KeychainRow plain = genp("plain", "s");
+  KeychainRow synced = genp("synced", "s");
+  synced.sync = true;
+  KeychainRow bound = genp("bound", "s");
+  bound.sysb = 1;
+  KeychainRow plain_key;
+  plain_key.item_class = ItemClass::kKeys;
+  plain_key.labl = "k";
+  KeychainRow bound_cert;
+  bound_cert.item_class = ItemClass::kCert;
+  bound_cert.sysb = 2;
+  for (KeychainRow* r : {&plain, &synced, &bound, &plain_key, &bound_cert}) {
+    auto id = store->insert(*r);
+    ASSERT_TRUE(id.ok());
+    r->rowid = *id;
+  }
+  auto deleted = store->delete_unbound_non_synchronizable();
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(*deleted, 2);
+  const std::vector<KeychainRow> expected = {synced, bound, bound_cert};
+  EXPECT_EQ(*store->list_all(), expected);
+}
+
+TEST(KeychainStore, DeleteAccessibilityRemovesOnlyThatClass) {
+  auto store = memory_store();
+  KeychainRow akpu = genp("a", "s");
+  akpu.pdmn = Accessibility::kWhenPasscodeSetThisDeviceOnly;
+  KeychainRow akpu_key;
+  akpu_key.item_class = ItemClass::kKeys;
+  akpu_key.pdmn = Accessibility::kWhenPasscodeSetThisDeviceOnly;
+  KeychainRow aku = genp("b", "s");
+  aku.pdmn = Accessibility::kWhenUnlockedThisDeviceOnly;
+  ASSERT_TRUE(store->insert(akpu).ok());
+  ASSERT_TRUE(store->insert(akpu_key).ok());
+  const int64_t kept = *store->insert(aku);
+  EXPECT_EQ(*store->delete_accessibility(Accessibility::kWhenPasscodeSetThisDeviceOnly), 2);
+  auto rows = *store->list_all();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].rowid, kept);
+}
+
+TEST(KeychainStore, ListAllOrdersByClassThenRowid) {
+  auto store = memory_store();
+  const ItemClass order[] = {ItemClass::kKeys, ItemClass::kGenp, ItemClass::kCert, ItemClass::kInet,
+                             ItemClass::kGenp};
+  int n = 0;
+  for (ItemClass c : order) {
+    KeychainRow r = genp("acct" + std::to_string(n), "s");
+    r.labl = "l" + std::to_string(n++);
+    r.item_class = c;
+    ASSERT_TRUE(store->insert(r).ok());
+  }
+  auto rows = *store->list_all();
+  ASSERT_EQ(rows.size(), 5u);
+  EXPECT_EQ(*store->count(ItemClass::kGenp), 2);
+  EXPECT_TRUE(std::is_sorted(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+    return std::pair(a.item_class, a.rowid) < std::pair(b.item_class, b.rowid);
+  }));
+  EXPECT_EQ(rows.front().item_class, ItemClass::kGenp);
+  EXPECT_EQ(rows.back().item_class, ItemClass::kKeys);
+}
+
+TEST(KeychainStore, RowFromItem) {
+  Item item(ItemClass::kInet, Accessibility::kAlwaysThisDeviceOnly, SecretBytes(as_bytes("pw")));
+  item.set_synchronizable(true);
+  item.set_account_data(Bytes{0, 1});
+  ASSERT_TRUE(item.set_service("svc").ok());
+  item.set_server("example.com");
+  item.set_port(21);
+  item.set_auth_constraint(true);
+  item.set_creation_date(DerDate{42});
+  KeychainRow r = keychain_row_for(item, Bytes{0xEE});
+  EXPECT_EQ(r.item_class, ItemClass::kInet);
+  EXPECT_EQ(r.pdmn, Accessibility::kAlwaysThisDeviceOnly);
+  EXPECT_TRUE(r.sync);
+  EXPECT_TRUE(r.accc);
+  EXPECT_EQ(r.acct, (Bytes{0, 1}));
+  EXPECT_EQ(r.svce, (Bytes{'s', 'v', 'c'}));
+  EXPECT_EQ(r.srvr, "example.com");
+  EXPECT_EQ(r.port, 21);
+  EXPECT_EQ(r.cdat, DerDate{42});
+  EXPECT_EQ(r.data, Bytes{0xEE});
+}
+
+std::string file_contents(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(KeychainStoreFile, ReopenKeepsRowsAndDeletedBytesAreOverwritten) {
+  const std::string path = temp_path("reopen.db");
+  const std::string marker = "SECRET-MARKER-0123456789";
+  {
+    auto store = KeychainStore::open(path);
+    ASSERT_TRUE(store.ok()) << store.status().to_string();
+    ASSERT_TRUE((*store)->insert(genp("kept", "s", "kept-data")).ok());
+    const int64_t doomed = *(*store)->insert(genp("doomed", "s", marker));
+    ASSERT_NE(file_contents(path).find(marker), std::string::npos);
+    ASSERT_TRUE((*store)->remove(ItemClass::kGenp, doomed).ok());
+  }
+  // secure_delete: the removed row's bytes are gone from the file, not only unlinked.
+  EXPECT_EQ(file_contents(path).find(marker), std::string::npos);
+  auto store = KeychainStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  auto rows = *(*store)->list_all();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].data, (Bytes{'k', 'e', 'p', 't', '-', 'd', 'a', 't', 'a'}));
+  std::remove(path.c_str());
+}
+
+TEST(KeychainStoreFile, NotADatabaseIsCorruption) {
+  const std::string path = temp_path("garbage.db");
+  {
+    std::ofstream out(path, std::ios::binary);
+    out << std::string(4096, 'x');
+  }
+  auto store = KeychainStore::open(path);
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kCorruption) << store.status().to_string();
+  EXPECT_NE(store.status().message().find(path), std::string::npos);
+  std::remove(path.c_str());
+}
+
+TEST(KeychainStoreFile, MissingDirectoryIsIOError) {
+  auto store = KeychainStore::open("/nonexistent-dir-kcb/keychain-2.db");
+  ASSERT_FALSE(store.ok());
+  EXPECT_EQ(store.status().code(), Code::kIOError) << store.status().to_string();
+}
+
+// Not a benchmark (bench/ measures against the floor): a smoke check that bulk insert stays on
+// the prepared-statement path, with the per-row time printed for the report.
+TEST(KeychainStore, BulkInsertInOneTransaction) {
+  auto store = memory_store();
+  constexpr int kRows = 50'000;
+  std::vector<KeychainRow> rows;
+  rows.reserve(kRows);
+  for (int i = 0; i < kRows; ++i)
+    rows.push_back(genp("acct" + std::to_string(i), "svc", std::string(200, 'd')));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto tx = store->transaction();
+  ASSERT_TRUE(tx.ok());
+  for (const KeychainRow& r : rows)
+    ASSERT_TRUE(store->insert(r).ok());
+  ASSERT_TRUE(tx->commit().ok());
+  const auto t1 = std::chrono::steady_clock::now();
+  EXPECT_EQ(*store->count(), kRows);
+  const double us = std::chrono::duration<double, std::micro>(t1 - t0).count() / kRows;
+  std::printf("bulk insert: %.2f us/row (%d rows, in memory)\n", us, kRows);
+}
+
+}  // namespace
+}  // namespace kcb
