@@ -1,0 +1,312 @@
+// kcb_make_seed_corpus OUT_DIR: writes seed inputs for every fuzz target from real engine output,
+// one folder per target (OUT_DIR/der_item, OUT_DIR/item_blob, OUT_DIR/archive): attribute
+// dictionaries of every item class and accessibility and of every DER value kind, blobs of every
+// key class 6..12 sealed under fuzz/fixed_keys.h's class key, keychain archives and manifests in
+// binary and XML form, and keybags of every wrap (when engine/keybag.cc exists). Deterministic: the
+// same build writes the same bytes. scripts/make-seed-corpus runs it, minimizes the result with
+// libFuzzer's -merge=1 and names each file by its SHA-1.
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "engine/archive.h"
+#include "engine/blob.h"
+#include "engine/der.h"
+#include "engine/property_list.h"
+#include "engine/random.h"
+#include "fuzz/fixed_keys.h"
+#ifdef KCB_FUZZ_HAVE_KEYBAG
+#include "engine/keybag.h"
+#endif
+#include "model/names.h"
+
+namespace kcb {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SeedWriter {
+ public:
+  explicit SeedWriter(fs::path root) : root_(std::move(root)) {}
+
+  void write(const std::string& target, const std::string& name, ByteView bytes) {
+    const fs::path dir = root_ / target;
+    fs::create_directories(dir);
+    KCB_ASSERT(write_file_atomically(dir / name, bytes).ok());
+    ++count_;
+  }
+  int count() const { return count_; }
+
+ private:
+  fs::path root_;
+  int count_ = 0;
+};
+
+Bytes random_bytes(Random& random, size_t n) {
+  Bytes out(n);
+  random.fill(out);
+  return out;
+}
+
+DerValue date_now(Random& random) {
+  return DerValue::Date(der_date_from_unix_seconds(random.now_unix_seconds()));
+}
+
+// The attributes every stored item has, as securityd writes them.
+DerDict common_attributes(ItemClass item_class, Accessibility a, Random& random) {
+  DerDict d;
+  d.set("class", DerValue::String(std::string(name_of(item_class))));
+  d.set("pdmn", DerValue::String(std::string(names_of(a).pdmn)));
+  d.set("agrp", DerValue::String("ABCDE12345.com.example.app"));
+  d.set("cdat", date_now(random));
+  d.set("mdat", date_now(random));
+  d.set("sync", DerValue::Integer(0));
+  d.set("tomb", DerValue::Integer(0));
+  d.set("musr", DerValue::Data(Bytes{}));
+  d.set("sha1", DerValue::Data(random_bytes(random, 20)));
+  d.set("UUID", DerValue::String("8A3C1B2E-4F5D-4E6A-9B7C-0D1E2F3A4B5C"));
+  d.set("v_Data", DerValue::Data(as_bytes("correct horse battery staple")));
+  return d;
+}
+
+DerDict item_attributes(ItemClass item_class, Accessibility a, Random& random) {
+  DerDict d = common_attributes(item_class, a, random);
+  switch (item_class) {
+    case ItemClass::kGenp:
+      d.set("acct", DerValue::String("user@example.com"));
+      d.set("svce", DerValue::String("com.example.app.token"));
+      d.set("labl", DerValue::String("Example token"));
+      break;
+    case ItemClass::kInet:
+      d.set("acct", DerValue::String("alice"));
+      d.set("srvr", DerValue::String("example.com"));
+      d.set("ptcl", DerValue::Integer(0x68747073));  // 'htps'
+      d.set("port", DerValue::Integer(443));
+      d.set("path", DerValue::String("/login"));
+      d.set("sdmn", DerValue::String(""));
+      d.set("atyp", DerValue::Integer(0x666f726d));  // 'form'
+      break;
+    case ItemClass::kCert:
+      d.set("ctyp", DerValue::Integer(3));
+      d.set("cenc", DerValue::Integer(3));
+      d.set("subj", DerValue::Data(random_bytes(random, 48)));
+      d.set("issr", DerValue::Data(random_bytes(random, 48)));
+      d.set("slnb", DerValue::Data(random_bytes(random, 9)));
+      d.set("pkhh", DerValue::Data(random_bytes(random, 20)));
+      break;
+    case ItemClass::kKeys:
+      d.set("kcls", DerValue::Integer(1));
+      d.set("type", DerValue::Integer(73));
+      d.set("bsiz", DerValue::Integer(256));
+      d.set("esiz", DerValue::Integer(256));
+      d.set("perm", DerValue::Boolean(true));
+      d.set("priv", DerValue::Boolean(true));
+      d.set("decr", DerValue::Boolean(true));
+      d.set("encr", DerValue::Boolean(false));
+      d.set("klbl", DerValue::Data(random_bytes(random, 20)));
+      break;
+  }
+  return d;
+}
+
+// One dictionary holding every value kind at its encoding edges.
+DerDict every_value_kind() {
+  DerDict d;
+  d.set("null", DerValue::Null());
+  d.set("true", DerValue::Boolean(true));
+  d.set("false", DerValue::Boolean(false));
+  const int64_t ints[] = {0,
+                          1,
+                          -1,
+                          127,
+                          128,
+                          -128,
+                          -129,
+                          255,
+                          256,
+                          65535,
+                          -65536,
+                          std::numeric_limits<int64_t>::max(),
+                          std::numeric_limits<int64_t>::min()};
+  DerArray integers;
+  for (int64_t i : ints)
+    integers.push_back(DerValue::Integer(i));
+  d.set("integers", DerValue::Array(integers));
+  d.set("string", DerValue::String("keychain"));
+  d.set("empty string", DerValue::String(""));
+  d.set("utf8", DerValue::String("p\xC3\xA4ssw\xC3\xB6rd \xE2\x82\xAC \xF0\x9F\x94\x91"));
+  d.set("data", DerValue::Data(Bytes{0x00, 0xff, 0x80, 0x7f}));
+  d.set("empty data", DerValue::Data(Bytes{}));
+  d.set("long data", DerValue::Data(Bytes(300, 0xa5)));  // a two-byte length
+  DerArray dates{DerValue::Date(DerDate{0}), DerValue::Date(DerDate{1704067200123}),
+                 DerValue::Date(DerDate{-62167219200000}),   // 0000-01-01T00:00:00Z
+                 DerValue::Date(DerDate{253402300799999})};  // 9999-12-31T23:59:59.999Z
+  d.set("dates", DerValue::Array(dates));
+  DerDict inner;
+  inner.set("a", DerValue::Array({}));
+  inner.set("b", DerValue::Dictionary({}));
+  inner.set("c", DerValue::Array({DerValue::Array({DerValue::Integer(7)})}));
+  d.set("nested", DerValue::Dictionary(inner));
+  d.set("", DerValue::String("empty key"));
+  return d;
+}
+
+Bytes encode(const DerValue& value) {
+  auto bytes = encode_der(value);
+  KCB_ASSERT(bytes.ok());
+  return *bytes;
+}
+
+Bytes encode(const DerDict& dict) {
+  Bytes out;
+  KCB_ASSERT(encode_der_dictionary(dict, &out).ok());
+  return out;
+}
+
+std::string accessibility_tag(Accessibility a) {
+  return std::string(names_of(a).pdmn);
+}
+
+void write_der_seeds(SeedWriter& out, Random& random) {
+  for (ItemClass c : kAllItemClasses) {
+    for (Accessibility a : kAllAccessibilities) {
+      out.write("der_item", std::string(name_of(c)) + "-" + accessibility_tag(a) + ".der",
+                encode(item_attributes(c, a, random)));
+    }
+  }
+  out.write("der_item", "every-kind.der", encode(every_value_kind()));
+  out.write("der_item", "empty-dict.der", encode(DerDict{}));
+  const DerValue scalars[] = {DerValue::Null(),
+                              DerValue::Boolean(true),
+                              DerValue::Integer(-200),
+                              DerValue::String("acct"),
+                              DerValue::Data(as_bytes("v_Data")),
+                              DerValue::Date(DerDate{1704067200000}),
+                              DerValue::Array({DerValue::String("x"), DerValue::Integer(1)})};
+  for (const DerValue& v : scalars) {
+    out.write("der_item", "value-" + std::string(der_kind_name(v.kind())) + ".der", encode(v));
+  }
+}
+
+// Blobs of every key class, plus the shapes the parser must refuse or fail to open.
+std::vector<Bytes> write_blob_seeds(SeedWriter& out, Random& random) {
+  std::vector<Bytes> blobs;
+  for (Accessibility a : kAllAccessibilities) {
+    const uint32_t key_class = names_of(a).key_class;
+    const Bytes plaintext = encode(item_attributes(ItemClass::kGenp, a, random));
+    auto blob = seal_blob(key_class, fuzz::kClassKey, plaintext, random);
+    KCB_ASSERT(blob.ok());
+    out.write("item_blob", "class-" + std::to_string(key_class) + ".blob", *blob);
+    blobs.push_back(*blob);
+  }
+  auto empty = seal_blob(6, fuzz::kClassKey, {}, random);
+  KCB_ASSERT(empty.ok());
+  out.write("item_blob", "empty-plaintext.blob", *empty);
+  auto flagged = seal_blob(0x80000009, fuzz::kClassKey, as_bytes("flags"), random);
+  KCB_ASSERT(flagged.ok());
+  out.write("item_blob", "flagged-keyclass.blob", *flagged);
+  const Bytes other_key = random_bytes(random, 32);
+  auto foreign = seal_blob(7, other_key, as_bytes("another class key"), random);
+  KCB_ASSERT(foreign.ok());
+  out.write("item_blob", "wrong-class-key.blob", *foreign);
+  Bytes tampered = blobs.front();
+  tampered.back() ^= 0x01;
+  out.write("item_blob", "tampered-tag.blob", tampered);
+  return blobs;
+}
+
+KeychainArchive sample_archive(const std::vector<Bytes>& blobs, Random& random) {
+  KeychainArchive archive;
+  int64_t rowid = 1;
+  for (ItemClass c : kAllItemClasses) {
+    for (size_t i = 0; i < 2 && i < blobs.size(); ++i) {
+      archive.items[static_cast<size_t>(c)].push_back(
+          {blobs[(rowid + i) % blobs.size()], make_persistent_ref(c, rowid)});
+      ++rowid;
+    }
+  }
+  archive.keybag_uuid = uuid_text(random_bytes(random, 16));
+  return archive;
+}
+
+// The same document as XML: the readers take both.
+Bytes as_xml(ByteView binary_plist) {
+  auto node = parse_plist(binary_plist, "seed");
+  KCB_ASSERT(node.ok());
+  return to_xml_plist(node->get());
+}
+
+void write_archive_seeds(SeedWriter& out, const std::vector<Bytes>& blobs, Random& random) {
+  const Bytes full = write_keychain_archive(sample_archive(blobs, random));
+  out.write("archive", "archive.bplist", full);
+  out.write("archive", "archive.xml", as_xml(full));
+  KeychainArchive empty;
+  empty.keybag_uuid = uuid_text(random_bytes(random, 16));
+  out.write("archive", "archive-empty.bplist", write_keychain_archive(empty));
+  for (Journey j : kAllJourneys) {
+    Manifest m;
+    m.backup_keybag = random_bytes(random, 64);
+    m.is_encrypted = j == Journey::kLocalEncrypted;
+    m.unique_device_id = to_hex(random_bytes(random, 20));
+    m.journey = std::string(name_of(j));
+    const Bytes bytes = write_manifest(m);
+    out.write("archive", "manifest-" + m.journey + ".bplist", bytes);
+    out.write("archive", "manifest-" + m.journey + ".xml", as_xml(bytes));
+  }
+}
+
+#ifdef KCB_FUZZ_HAVE_KEYBAG
+// Bags from the writer with the target's password and device key and cheap KDF parameters.
+void write_keybag(SeedWriter& out, const std::string& name, KeybagType type, uint32_t wrap,
+                  ByteView password, bool double_protection, Random& random) {
+  std::vector<NewClassKey> classes;
+  for (Accessibility a : kAllAccessibilities) {
+    NewClassKey c;
+    c.class_number = names_of(a).key_class;
+    c.wrap =
+        wrap == 0 ? (c.class_number % 2 == 0 ? kWrapPassword : kWrapPassword | kWrapDevice) : wrap;
+    classes.push_back(std::move(c));
+  }
+  const KeybagKdf kdf{2, double_protection, 2};
+  auto bag = create_keybag(type, classes, password, ByteView(fuzz::kDeviceKey), kdf, random);
+  KCB_ASSERT(bag.ok());
+  out.write("keybag", name, serialize_keybag(bag->bag));
+}
+
+void write_keybag_seeds(SeedWriter& out, Random& random) {
+  const ByteView password(fuzz::kPassword);
+  write_keybag(out, "backup-password.kb", KeybagType::kBackup, kWrapPassword, password, true,
+               random);
+  write_keybag(out, "backup-mixed.kb", KeybagType::kBackup, 0, password, true, random);
+  write_keybag(out, "system-device.kb", KeybagType::kSystem, kWrapPassword | kWrapDevice, password,
+               false, random);
+  write_keybag(out, "system-device-only.kb", KeybagType::kSystem, kWrapDevice, password, false,
+               random);
+  write_keybag(out, "escrow-empty-password.kb", KeybagType::kEscrow, kWrapPassword, {}, true,
+               random);
+}
+#endif
+
+}  // namespace
+}  // namespace kcb
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n  writes seed inputs for every fuzz target\n",
+                 argv[0]);
+    return 2;
+  }
+  auto random = kcb::make_seeded_random(kcb::fuzz::kSeed);
+  kcb::SeedWriter out{std::filesystem::path(argv[1])};
+  kcb::write_der_seeds(out, *random);
+  const auto blobs = kcb::write_blob_seeds(out, *random);
+  kcb::write_archive_seeds(out, blobs, *random);
+#ifdef KCB_FUZZ_HAVE_KEYBAG
+  kcb::write_keybag_seeds(out, *random);
+#endif
+  std::printf("make_seed_corpus: wrote %d seed files under %s\n", out.count(), argv[1]);
+  return 0;
+}
