@@ -1,0 +1,88 @@
+// Backup, restore and Quick Start: how keychain items leave one device and arrive on another.
+//
+// Backup: the export filter drops akpu items, Secure Enclave (token) keys, auth-constrained and
+// system-bound items (the query Apple's export runs); every other item is decrypted with the
+// device's class key and re-sealed as a v3 blob under a fresh backup keybag. The journey decides
+// only how that bag's class keys are wrapped:
+//   local, icloud-backup     every class WRAP 3 (device layer + empty password): readable only with
+//                            the source device's key 0x835
+//   local-encrypted,         classes 6-8 WRAP 2 (password only); classes 9-11 WRAP 3 (password and
+//   quick-start              the source device's key)
+// Whether an item comes back anywhere is then decided by cryptography alone.
+//
+// Restore validates everything it can before changing anything (bag structure and caps, UUID,
+// password), then decrypts item by item — a failure drops that item alone, with its reason — and
+// replaces the target's non-synchronizable, non-system-bound items with the survivors in one SQLite
+// transaction, so an error leaves the target exactly as it was.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/archive.h"
+#include "engine/device.h"
+#include "engine/keybag.h"
+#include "engine/random.h"
+#include "model/model.h"
+#include "model/status.h"
+
+namespace kcb {
+
+struct BackupOptions {
+  Journey journey = Journey::kLocal;  // local, local-encrypted, icloud-backup or quick-start
+  std::string password;               // required (non-empty) for local-encrypted and quick-start
+  // Real counts by default (DPIC 10,000,000, ITER 10,000): what protects the user's password.
+  // Tests and the demo pass small counts through the same code path.
+  KeybagKdf kdf;
+};
+
+// KDF parameters small enough for tests and the demo (the same derivation, cheap counts).
+inline constexpr KeybagKdf kFastKdf{10, true, 10};
+
+Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random& random);
+
+// Why an item did not come back.
+enum class LossReason {
+  kNone,
+  kCorrupt,              // the blob or its dictionary is malformed
+  kNoClassKey,           // the backup has no key for the item's class
+  kClassKeyUnavailable,  // the class key does not open the item key here (wrong device, altered)
+  kRefusedByDevice,      // the target's SecItemAdd refused it (no passcode, duplicate, ...)
+};
+std::string_view loss_reason_name(LossReason reason);
+
+struct ItemFate {
+  ItemClass item_class = ItemClass::kGenp;
+  size_t index = 0;  // position in its class array of the archive
+  std::string account;
+  std::string service;
+  std::string label;
+  std::optional<Accessibility> accessible;  // when the item could be decoded
+  bool restored = false;
+  LossReason reason = LossReason::kNone;
+  std::string detail;  // the precise error for a lost item
+};
+
+struct RestoreReport {
+  std::vector<ItemFate> items;
+  int64_t replaced = 0;               // target items deleted by R7
+  std::vector<std::string> warnings;  // from the archive reader
+  size_t restored_count() const;
+};
+
+struct RestoreOptions {
+  std::string password;  // ignored for bundles that are not encrypted
+  KeybagLimits keybag_limits;
+};
+
+// PermissionDenied for a wrong or missing password; Corruption for a bundle that fails validation
+// (keybag, UUID mismatch); IOError from the store. On any error the target is unchanged.
+Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
+                                     const RestoreOptions& options, Random& random);
+
+// Quick Start (R5): a one-time encrypted transfer from `from` to a new device `to`, wrapped like an
+// encrypted backup under a random one-time password.
+Result<RestoreReport> quick_start(Device& from, Device& to, const KeybagKdf& kdf, Random& random);
+
+}  // namespace kcb
