@@ -21,6 +21,16 @@ Bytes hex(std::string_view h) {
 
 // ---- RFC 3394 ----
 
+TEST(KeyWrap, Rfc3394Section4_1_128BitKeyData128BitKek) {
+  const Bytes kek = hex("000102030405060708090a0b0c0d0e0f");
+  auto wrapped = aes_key_wrap(kek, hex("00112233445566778899aabbccddeeff"));
+  ASSERT_TRUE(wrapped.ok());
+  EXPECT_EQ(to_hex(*wrapped), "1fa68b0a8112b447aef34bd8fb5a7b829d3e862371d2cfe5");
+  auto unwrapped = aes_key_unwrap(kek, *wrapped);
+  ASSERT_TRUE(unwrapped.ok());
+  EXPECT_EQ(to_hex(unwrapped->view()), "00112233445566778899aabbccddeeff");
+}
+
 TEST(KeyWrap, Rfc3394Section4_3_128BitKeyData256BitKek) {
   const Bytes kek = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   const Bytes data = hex("00112233445566778899aabbccddeeff");
