@@ -1,0 +1,311 @@
+// RapidCheck generators for the property suites: one generator per domain type (testing.md).
+// Every value a suite needs is drawn here, so a suite reads as "for all X, Y: claim". Generators
+// only build values: they never touch a device. Items carry unique account names within a batch
+// ("item-<index>-<tag>"), used as the label too (cert and keys are unique by label), because two
+// items with one primary key are a duplicate add, not two items.
+#pragma once
+
+#include <rapidcheck.h>
+
+#include <cstdint>
+#include <iterator>
+#include <ostream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "engine/bytes.h"
+#include "engine/device.h"
+#include "model/model.h"
+#include "model/names.h"
+#include "oracle/predict.h"
+
+namespace kcb {
+
+// How counterexamples print the vocabulary: its canonical names (found by argument lookup).
+inline void showValue(Accessibility a, std::ostream& os) {
+  os << names_of(a).name;
+}
+inline void showValue(ItemClass c, std::ostream& os) {
+  os << name_of(c);
+}
+inline void showValue(Journey j, std::ostream& os) {
+  os << name_of(j);
+}
+inline void showValue(Target t, std::ostream& os) {
+  os << name_of(t);
+}
+inline void showValue(Switch s, std::ostream& os) {
+  os << name_of(s);
+}
+inline void showValue(const Traits& t, std::ostream& os) {
+  os << "{" << names_of(t.accessible).pdmn << " " << name_of(t.item_class)
+     << (t.synchronizable ? " sync" : "") << (t.token == Token::kSecureEnclave ? " token" : "")
+     << (t.auth_constraint ? " auth" : "") << (t.system_bound ? " sysb" : "") << "}";
+}
+inline void showValue(const DeviceSettings& s, std::ostream& os) {
+  os << "{passcode " << (s.passcode ? "on" : "off") << ", icloud-keychain "
+     << name_of(s.icloud_keychain) << "}";
+}
+
+}  // namespace kcb
+
+namespace kcb::props {
+
+inline rc::Gen<Accessibility> gen_accessibility() {
+  return rc::gen::elementOf(
+      std::vector(std::begin(kAllAccessibilities), std::end(kAllAccessibilities)));
+}
+
+inline rc::Gen<ItemClass> gen_item_class() {
+  return rc::gen::elementOf(std::vector(std::begin(kAllItemClasses), std::end(kAllItemClasses)));
+}
+
+inline rc::Gen<Journey> gen_journey() {
+  return rc::gen::elementOf(std::vector(std::begin(kAllJourneys), std::end(kAllJourneys)));
+}
+
+// The journeys that produce a backup bundle (make_backup accepts them as a backup).
+inline rc::Gen<Journey> gen_backup_journey() {
+  return rc::gen::element(Journey::kLocal, Journey::kLocalEncrypted, Journey::kIcloudBackup);
+}
+
+// A target the journey has: quick-start and icloud-keychain only go to another device.
+inline rc::Gen<Target> gen_target_for(Journey j) {
+  if (j == Journey::kQuickStart || j == Journey::kIcloudKeychain) {
+    return rc::gen::just(Target::kOtherDevice);
+  }
+  return rc::gen::elementOf(std::vector(std::begin(kAllTargets), std::end(kAllTargets)));
+}
+
+// Every combination of accessibility x class x sync x token x auth (x system-bound, rarely),
+// addable or not: suites that need an addable item filter with oracle::check_add or accept the add
+// error.
+inline rc::Gen<Traits> gen_traits() {
+  return rc::gen::apply(
+      [](Accessibility a, ItemClass c, bool sync, bool token, bool auth, bool sysb) {
+        return Traits{a, c, sync, token ? Token::kSecureEnclave : Token::kNone, auth, sysb};
+      },
+      gen_accessibility(), gen_item_class(), rc::gen::arbitrary<bool>(),
+      rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}}),
+      rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}}),
+      rc::gen::weightedOneOf<bool>({{7, rc::gen::just(false)}, {1, rc::gen::just(true)}}));
+}
+
+// Traits SecItemAdd accepts on a device with or without a passcode (R8/R9 by the oracle).
+inline rc::Gen<Traits> gen_addable_traits(bool passcode) {
+  return rc::gen::suchThat(gen_traits(), [passcode](const Traits& t) {
+    return oracle::check_add(t, passcode) == AddError::kNone;
+  });
+}
+
+inline rc::Gen<DeviceSettings> gen_settings() {
+  return rc::gen::apply(
+      [](bool passcode, Switch s) {
+        return DeviceSettings{passcode, s};
+      },
+      rc::gen::weightedOneOf<bool>({{3, rc::gen::just(true)}, {1, rc::gen::just(false)}}),
+      rc::gen::element(Switch::kOff, Switch::kOn, Switch::kUnspecified));
+}
+
+// UTF-8 text from code points of several scripts (ASCII, Latin-1, Greek, CJK, emoji); never a
+// surrogate, so always valid UTF-8.
+inline std::string utf8_of(const std::vector<uint32_t>& code_points) {
+  std::string out;
+  for (uint32_t cp : code_points) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (cp >> 18));
+      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  return out;
+}
+
+inline rc::Gen<uint32_t> gen_code_point() {
+  return rc::gen::weightedOneOf<uint32_t>({
+      {6, rc::gen::inRange<uint32_t>(0x20, 0x7F)},
+      {1, rc::gen::inRange<uint32_t>(0x1, 0x20)},
+      {2, rc::gen::inRange<uint32_t>(0xA0, 0x100)},
+      {1, rc::gen::inRange<uint32_t>(0x391, 0x3CA)},
+      {1, rc::gen::inRange<uint32_t>(0x4E00, 0x9FB0)},
+      {1, rc::gen::inRange<uint32_t>(0x1F600, 0x1F650)},
+  });
+}
+
+inline rc::Gen<std::string> gen_utf8_text(size_t max_code_points) {
+  return rc::gen::map(rc::gen::container<std::vector<uint32_t>>(gen_code_point()),
+                      [max_code_points](std::vector<uint32_t> cps) {
+                        if (cps.size() > max_code_points) cps.resize(max_code_points);
+                        return utf8_of(cps);
+                      });
+}
+
+// A backup password a user might choose: short ASCII, unicode, or long (up to 1 KiB). Never empty:
+// an encrypted journey requires one.
+inline rc::Gen<std::string> gen_password() {
+  return rc::gen::weightedOneOf<std::string>({
+      {4, rc::gen::map(rc::gen::nonEmpty(rc::gen::container<std::vector<uint32_t>>(
+                           rc::gen::inRange<uint32_t>(0x21, 0x7F))),
+                       [](const std::vector<uint32_t>& cps) { return utf8_of(cps); })},
+      {2, rc::gen::suchThat(gen_utf8_text(24), [](const std::string& s) { return !s.empty(); })},
+      {1, rc::gen::map(rc::gen::inRange<size_t>(64, 1025),
+                       [](size_t n) { return std::string(n, 'p') + "!"; })},
+  });
+}
+
+// A password that is not `right`: empty, one byte changed, a prefix, an extension, or unrelated.
+inline rc::Gen<std::string> gen_wrong_password(const std::string& right) {
+  return rc::gen::suchThat(rc::gen::weightedOneOf<std::string>({
+                               {1, rc::gen::just(std::string())},
+                               {2, rc::gen::map(rc::gen::inRange<size_t>(0, right.size()),
+                                                [right](size_t i) {
+                                                  std::string w = right;
+                                                  w[i] = static_cast<char>(w[i] ^ 0x01);
+                                                  return w;
+                                                })},
+                               {1, rc::gen::just(right.substr(0, right.size() - 1))},
+                               {1, rc::gen::just(right + "x")},
+                               {1, gen_password()},
+                           }),
+                           [right](const std::string& w) { return w != right; });
+}
+
+// Secret bytes: empty, small, or large (up to 16 KiB).
+inline rc::Gen<Bytes> gen_secret() {
+  return rc::gen::weightedOneOf<Bytes>({
+      {1, rc::gen::just(Bytes{})},
+      {6, rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>())},
+      {1, rc::gen::map(
+              rc::gen::pair(rc::gen::inRange<size_t>(1024, 16385), rc::gen::arbitrary<uint8_t>()),
+              [](const std::pair<size_t, uint8_t>& p) {
+                Bytes b(p.first);
+                for (size_t i = 0; i < b.size(); ++i)
+                  b[i] = static_cast<uint8_t>(p.second + i * 31);
+                return b;
+              })},
+  });
+}
+
+// Bytes that occur nowhere by chance: 16..64 bytes expanded from a seed and an index with
+// SplitMix64, so that even a shrunk seed (0) gives distinct, non-degenerate bytes per item.
+inline Bytes distinctive_bytes(uint64_t seed, uint64_t index, size_t length) {
+  Bytes out;
+  uint64_t x = seed ^ (0x9E3779B97F4A7C15ull * (index + 1));
+  while (out.size() < length) {
+    x += 0x9E3779B97F4A7C15ull;
+    uint64_t z = x;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    for (int i = 0; i < 8 && out.size() < length; ++i)
+      out.push_back(static_cast<uint8_t>(z >> (8 * i)));
+  }
+  return out;
+}
+
+// One item to add: traits, a unique account and its secret.
+struct ItemSpec {
+  Traits traits;
+  std::string account;
+  Bytes secret;
+};
+
+inline void showValue(const ItemSpec& s, std::ostream& os) {
+  showValue(s.traits, os);
+  os << " acct=" << s.account << " secret=" << s.secret.size() << "B";
+}
+
+// A batch of 0..max_items items with unique accounts. Accounts mix an index (uniqueness) with
+// generated unicode (encoding coverage).
+inline rc::Gen<std::vector<ItemSpec>> gen_item_batch(size_t min_items, size_t max_items,
+                                                     rc::Gen<Traits> traits = gen_traits()) {
+  using Part = std::tuple<Traits, std::string, Bytes>;
+  auto part = rc::gen::tuple(traits, gen_utf8_text(8), gen_secret());
+  return rc::gen::map(
+      rc::gen::mapcat(rc::gen::inRange(min_items, max_items + 1),
+                      [part](size_t n) { return rc::gen::container<std::vector<Part>>(n, part); }),
+      [](const std::vector<Part>& parts) {
+        std::vector<ItemSpec> out;
+        for (size_t i = 0; i < parts.size(); ++i) {
+          const auto& [t, tag, secret] = parts[i];
+          out.push_back({t, "item-" + std::to_string(i) + "-" + tag, secret});
+        }
+        return out;
+      });
+}
+
+// A batch whose secrets are distinctive (see distinctive_bytes) and whose accounts carry a
+// distinctive hex tag too, for searching files for them.
+inline rc::Gen<std::vector<ItemSpec>> gen_distinctive_batch(size_t min_items, size_t max_items) {
+  return rc::gen::map(
+      rc::gen::pair(gen_item_batch(min_items, max_items), rc::gen::arbitrary<uint64_t>()),
+      [](std::pair<std::vector<ItemSpec>, uint64_t> p) {
+        for (size_t i = 0; i < p.first.size(); ++i) {
+          p.first[i].secret = distinctive_bytes(p.second, i, 16 + (i * 7) % 49);
+          p.first[i].account =
+              "acct-" + std::to_string(i) + "-" + to_hex(distinctive_bytes(~p.second, i, 8));
+        }
+        return std::move(p.first);
+      });
+}
+
+// What SecItemAdd is given for a spec.
+inline NewItem new_item_of(const ItemSpec& s) {
+  NewItem n;
+  n.item_class = s.traits.item_class;
+  n.accessible = s.traits.accessible;
+  n.synchronizable = s.traits.synchronizable;
+  n.token = s.traits.token;
+  n.auth_constraint = s.traits.auth_constraint;
+  n.system_bound = s.traits.system_bound;
+  n.account = s.account;
+  n.service = "props";
+  n.label = s.account;  // cert and keys are unique by label, not account
+  n.secret = SecretBytes(ByteView(s.secret));
+  return n;
+}
+
+// One bit flipped or the bytes cut short: the two byte mutations of the tamper suite.
+struct ByteMutation {
+  bool truncate = false;
+  size_t offset = 0;  // reduced modulo the length of the bytes it is applied to
+  uint8_t bit = 0;    // 0..7
+};
+
+inline void showValue(const ByteMutation& m, std::ostream& os) {
+  os << (m.truncate ? "truncate at " : "flip bit ") << (m.truncate ? "" : std::to_string(m.bit))
+     << (m.truncate ? "" : " of byte ") << m.offset;
+}
+
+inline rc::Gen<ByteMutation> gen_byte_mutation() {
+  return rc::gen::apply(
+      [](bool truncate, size_t offset, uint8_t bit) {
+        return ByteMutation{truncate, offset, static_cast<uint8_t>(bit % 8)};
+      },
+      rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}}),
+      rc::gen::inRange<size_t>(0, 1u << 20), rc::gen::inRange<uint8_t>(0, 8));
+}
+
+inline Bytes apply_mutation(Bytes bytes, const ByteMutation& m) {
+  if (bytes.empty()) return bytes;
+  const size_t at = m.offset % bytes.size();
+  if (m.truncate) {
+    bytes.resize(at);
+  } else {
+    bytes[at] ^= static_cast<uint8_t>(1u << m.bit);
+  }
+  return bytes;
+}
+
+}  // namespace kcb::props
