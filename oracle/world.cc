@@ -1,0 +1,142 @@
+#include "oracle/world.h"
+
+#include <algorithm>
+
+#include "oracle/predict.h"
+
+namespace kcb::oracle {
+namespace {
+
+std::vector<WorldItem>::iterator find_in(std::vector<WorldItem>& items, std::string_view account) {
+  return std::find_if(items.begin(), items.end(),
+                      [&](const WorldItem& i) { return i.account == account; });
+}
+
+void insert_sorted(std::vector<WorldItem>& items, WorldItem item) {
+  auto at = std::lower_bound(
+      items.begin(), items.end(), item,
+      [](const WorldItem& a, const WorldItem& b) { return a.account < b.account; });
+  items.insert(at, std::move(item));
+}
+
+}  // namespace
+
+size_t World::add_device(bool passcode) {
+  devices_.push_back({passcode, false, {}});
+  return devices_.size() - 1;
+}
+
+AddError World::add_item(size_t device, const WorldItem& item) {
+  WorldDevice& d = devices_.at(device);
+  accounts_.insert(item.account);
+  const AddError e = check_add(item.traits, d.passcode);
+  if (e != AddError::kNone) return e;
+  if (find_in(d.items, item.account) != d.items.end()) return AddError::kDuplicateItem;
+  insert_sorted(d.items, item);
+  return AddError::kNone;
+}
+
+bool World::remove_item(size_t device, std::string_view account) {
+  WorldDevice& d = devices_.at(device);
+  auto it = find_in(d.items, account);
+  if (it == d.items.end()) return false;
+  if (d.icloud_keychain && it->traits.synchronizable) cloud_.erase(it->account);
+  d.items.erase(it);
+  return true;
+}
+
+void World::set_passcode(size_t device, bool on) {
+  WorldDevice& d = devices_.at(device);
+  if (!on) {
+    std::erase_if(d.items,
+                  [](const WorldItem& i) { return deleted_when_passcode_removed(i.traits); });
+  }
+  d.passcode = on;
+}
+
+void World::set_icloud_keychain(size_t device, bool on) {
+  devices_.at(device).icloud_keychain = on;
+  if (on) sync(device);
+}
+
+size_t World::back_up(size_t device, Journey journey) {
+  const WorldDevice& d = devices_.at(device);
+  WorldBackup b{device, journey, d.passcode, {}};
+  for (const WorldItem& i : d.items) {
+    if (is_exportable(i.traits)) b.items.push_back(i);
+  }
+  backups_.push_back(std::move(b));
+  return backups_.size() - 1;
+}
+
+void World::erase(size_t device) {
+  devices_.at(device).items.clear();
+}
+
+bool World::carried(const WorldItem& item, Journey journey, bool source_passcode,
+                    bool same_hardware) {
+  // The backup road alone: iCloud Keychain off, so a restored verdict means the backup brought it.
+  Question q{item.traits, journey, same_hardware ? Target::kSameDevice : Target::kOtherDevice,
+             DeviceSettings{source_passcode, Switch::kOff}};
+  auto v = predict(q);
+  return v.ok() && v->outcome == Outcome::kRestored && v->road == Road::kBackup;
+}
+
+void World::receive(WorldDevice& d, const WorldItem& item) {
+  if (check_add(item.traits, d.passcode) != AddError::kNone) return;
+  if (find_in(d.items, item.account) != d.items.end()) return;  // duplicate: the one there stays
+  insert_sorted(d.items, item);
+}
+
+bool World::restore(size_t backup, size_t device, bool right_password) {
+  const WorldBackup& b = backups_.at(backup);
+  if (b.journey == Journey::kLocalEncrypted && !right_password) return false;
+  WorldDevice& d = devices_.at(device);
+  std::erase_if(d.items, [](const WorldItem& i) { return replaced_by_restore(i.traits); });  // R7
+  for (const WorldItem& i : b.items) {
+    if (carried(i, b.journey, b.source_passcode, b.source == device)) receive(d, i);
+  }
+  return true;
+}
+
+size_t World::quick_start(size_t from, bool new_device_passcode) {
+  const size_t to = add_device(new_device_passcode);
+  const WorldDevice& source = devices_.at(from);
+  WorldDevice& target = devices_.at(to);
+  for (const WorldItem& i : source.items) {
+    if (is_exportable(i.traits) &&
+        carried(i, Journey::kQuickStart, source.passcode, /*same_hardware=*/false)) {
+      receive(target, i);
+    }
+  }
+  return to;
+}
+
+void World::sync(size_t device) {
+  WorldDevice& d = devices_.at(device);
+  if (!d.icloud_keychain) return;
+  for (const WorldItem& i : d.items) {
+    if (can_sync(i.traits)) cloud_[i.account] = i;
+  }
+  for (const auto& [account, record] : cloud_) {
+    if (find_in(d.items, account) == d.items.end()) receive(d, record);
+  }
+}
+
+void World::sync_members() {
+  for (size_t i = 0; i < devices_.size(); ++i)
+    sync(i);
+}
+
+const WorldItem* World::find(size_t device, std::string_view account) const {
+  const auto& items = devices_.at(device).items;
+  auto it = std::find_if(items.begin(), items.end(),
+                         [&](const WorldItem& i) { return i.account == account; });
+  return it == items.end() ? nullptr : &*it;
+}
+
+bool World::account_in_use(std::string_view account) const {
+  return accounts_.count(account) != 0;
+}
+
+}  // namespace kcb::oracle
