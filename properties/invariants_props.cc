@@ -1,0 +1,314 @@
+// Invariants: each rule of testing.md as its own property, checked on the engine alone (no
+// prediction involved), so that a failure names the rule the engine broke.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <unistd.h>
+
+#include "engine/backup.h"
+#include "engine/blob.h"
+#include "engine/icloud_keychain.h"
+#include "model/names.h"
+#include "oracle/predict.h"
+#include "properties/generators.h"
+
+namespace kcb {
+namespace {
+
+using props::ItemSpec;
+
+constexpr std::string_view kEscrow = "apple-id-secret";
+
+std::unique_ptr<Device> new_device(bool passcode, Random& random) {
+  auto d = Device::create_in_memory({passcode, false, std::nullopt}, random);
+  RC_ASSERT(d.ok());
+  return std::move(d).value();
+}
+
+// Adds every spec; returns those the device accepted.
+std::vector<ItemSpec> add_all(Device& d, const std::vector<ItemSpec>& specs, Random& r) {
+  std::vector<ItemSpec> added;
+  for (const ItemSpec& s : specs) {
+    if (d.add(props::new_item_of(s), r).ok()) added.push_back(s);
+  }
+  return added;
+}
+
+std::string account_of(const Item& item) {
+  return std::string(item.account().begin(), item.account().end());
+}
+
+bool has_account(Device& d, const std::string& account) {
+  auto listed = d.list();
+  RC_ASSERT(listed.ok());
+  return std::any_of(listed->begin(), listed->end(),
+                     [&](const StoredItem& s) { return account_of(s.item) == account; });
+}
+
+std::string password_for(Journey j, const std::string& password) {
+  return j == Journey::kLocalEncrypted || j == Journey::kQuickStart ? password : "";
+}
+
+// The readable keychain as comparable values: class, every attribute, secret.
+std::vector<Item> readable(Device& d) {
+  auto listed = d.list();
+  RC_ASSERT(listed.ok());
+  std::vector<Item> out;
+  for (auto& s : *listed)
+    out.push_back(std::move(s.item));
+  return out;
+}
+
+// ThisDeviceOnly (classes 9-12) never reaches another device: not by a backup of any journey,
+// whatever password the restore is given, not by Quick Start, not by iCloud Keychain.
+RC_GTEST_PROP(Invariants, ThisDeviceOnlyNeverRestoresToAnotherDevice, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const Journey journey = *props::gen_journey().as("journey");
+  const std::string password = *props::gen_password().as("backup password");
+  const bool right = *rc::gen::arbitrary<bool>().as("restore with the right password");
+  const bool sync_on = *rc::gen::arbitrary<bool>().as("iCloud Keychain on both");
+  const auto specs = *props::gen_item_batch(1, 8).as("items");
+  auto source = new_device(true, *r);
+  auto target = new_device(true, *r);
+  auto account = CloudAccount::create(kEscrow, *r);
+  RC_ASSERT(account.ok());
+  if (sync_on) RC_ASSERT(account->join(*source, kEscrow, *r).ok());
+  const auto added = add_all(*source, specs, *r);
+  if (sync_on) RC_ASSERT(account->sync(*source, *r).ok());
+  if (journey == Journey::kQuickStart) {
+    RC_ASSERT(quick_start(*source, *target, kFastKdf, *r).ok());
+  } else if (journey != Journey::kIcloudKeychain) {
+    auto bundle = make_backup(*source, {journey, password_for(journey, password), kFastKdf}, *r);
+    RC_ASSERT(bundle.ok());
+    const std::string given = right ? password : *props::gen_wrong_password(password);
+    (void)restore_backup(*bundle, *target, {given, {}}, *r);
+  }
+  if (sync_on) RC_ASSERT(account->join(*target, kEscrow, *r).ok());
+  for (const ItemSpec& s : added) {
+    if (oracle::is_this_device_only(s.traits.accessible)) {
+      RC_ASSERT(!has_account(*target, s.account));
+    }
+  }
+}
+
+// akpu items, Secure Enclave keys and auth-constrained items never appear in any backup: the
+// bundle is opened with the source's own keys and every item in it is looked at. Every other
+// item is in it (so the property cannot pass by exporting nothing).
+RC_GTEST_PROP(Invariants, AkpuTokenAndAuthItemsNeverInAnyBackup, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const Journey journey = *rc::gen::element(Journey::kLocal, Journey::kLocalEncrypted,
+                                            Journey::kIcloudBackup, Journey::kQuickStart)
+                               .as("journey");
+  const std::string password = *props::gen_password().as("password");
+  const auto specs = *props::gen_item_batch(1, 10).as("items");
+  auto source = new_device(true, *r);
+  const auto added = add_all(*source, specs, *r);
+  const std::string pw = password_for(journey, password);
+  auto bundle = make_backup(*source, {journey, pw, kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  auto bag = parse_keybag(bundle->manifest.backup_keybag);
+  RC_ASSERT(bag.ok());
+  RC_ASSERT(bag->find_class(names_of(Accessibility::kWhenPasscodeSetThisDeviceOnly).key_class) ==
+            nullptr);
+  auto keys = unlock_keybag(*bag, as_bytes(pw), source->device_key());
+  RC_ASSERT(keys.ok());
+  std::vector<std::string> in_backup;
+  for (ItemClass c : kAllItemClasses) {
+    for (const ArchivedItem& a : bundle->archive.items[static_cast<size_t>(c)]) {
+      auto parsed = parse_blob(a.blob);
+      RC_ASSERT(parsed.ok());
+      const SecretBytes* key = keys->key_for(parsed->key_class);
+      RC_ASSERT(key != nullptr);
+      auto plain = open_blob(*parsed, key->view());
+      RC_ASSERT(plain.ok());
+      auto item = Item::decode(c, plain->view());
+      RC_ASSERT(item.ok());
+      RC_ASSERT(item->accessibility() != Accessibility::kWhenPasscodeSetThisDeviceOnly);
+      RC_ASSERT(!item->has_token());
+      RC_ASSERT(!item->auth_constraint());
+      in_backup.push_back(account_of(*item));
+    }
+  }
+  size_t exportable = 0;
+  for (const ItemSpec& s : added) {
+    if (!oracle::is_exportable(s.traits)) continue;
+    ++exportable;
+    RC_ASSERT(std::count(in_backup.begin(), in_backup.end(), s.account) == 1);
+  }
+  RC_ASSERT(in_backup.size() == exportable);
+}
+
+// A password-less backup (local, icloud-backup) restores nothing onto another device: only
+// iCloud Keychain could bring items there, and here it is off.
+RC_GTEST_PROP(Invariants, PasswordlessBackupRestoresNothingToAnotherDevice, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const Journey journey = *rc::gen::element(Journey::kLocal, Journey::kIcloudBackup).as("journey");
+  const std::string given = *rc::gen::oneOf(rc::gen::just(std::string()), props::gen_password())
+                                 .as("password given at restore");
+  const auto specs = *props::gen_item_batch(1, 8).as("items");
+  auto source = new_device(true, *r);
+  auto target = new_device(true, *r);
+  const auto added = add_all(*source, specs, *r);
+  auto bundle = make_backup(*source, {journey, "", kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  auto report = restore_backup(*bundle, *target, {given, {}}, *r);
+  RC_ASSERT(report.ok());
+  RC_ASSERT(report->restored_count() == 0u);
+  for (const ItemSpec& s : added)
+    RC_ASSERT(!has_account(*target, s.account));
+}
+
+// A wrong password restores nothing and leaves the target's store exactly as it was, row for row
+// (encrypted data included), whether the target is the source itself or another device.
+RC_GTEST_PROP(Invariants, WrongPasswordRestoresNothingAndChangesNothing, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const std::string password = *props::gen_password().as("password");
+  const std::string wrong = *props::gen_wrong_password(password).as("wrong password");
+  const bool same = *rc::gen::arbitrary<bool>().as("onto the source itself");
+  const auto specs = *props::gen_item_batch(0, 8).as("items");
+  const auto target_specs = *props::gen_item_batch(0, 4).as("target's own items");
+  auto source = new_device(true, *r);
+  add_all(*source, specs, *r);
+  auto bundle = make_backup(*source, {Journey::kLocalEncrypted, password, kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  std::unique_ptr<Device> other;
+  Device* target = source.get();
+  if (!same) {
+    other = new_device(true, *r);
+    std::vector<ItemSpec> own = target_specs;
+    for (ItemSpec& s : own)
+      s.account = "own-" + s.account;
+    add_all(*other, own, *r);
+    target = other.get();
+  }
+  auto before = target->store().list_all();
+  RC_ASSERT(before.ok());
+  auto report = restore_backup(*bundle, *target, {wrong, {}}, *r);
+  RC_ASSERT(!report.ok());
+  RC_ASSERT(report.status().code() == Code::kPermissionDenied);
+  auto after = target->store().list_all();
+  RC_ASSERT(after.ok());
+  RC_ASSERT(*after == *before);
+}
+
+// Turning the passcode off deletes exactly the akpu items: every other row stays, byte for byte.
+RC_GTEST_PROP(Invariants, PasscodeOffDeletesExactlyTheAkpuItems, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const auto specs = *props::gen_item_batch(0, 12).as("items");
+  auto d = new_device(true, *r);
+  add_all(*d, specs, *r);
+  auto before = d->store().list_all();
+  RC_ASSERT(before.ok());
+  const auto readable_before = readable(*d);
+  RC_ASSERT(d->set_passcode(false, *r).ok());
+  auto after = d->store().list_all();
+  RC_ASSERT(after.ok());
+  std::vector<KeychainRow> expected;
+  for (const KeychainRow& row : *before) {
+    if (!oracle::deleted_when_passcode_removed(Traits{row.pdmn})) expected.push_back(row);
+  }
+  RC_ASSERT(*after == expected);
+  std::vector<Item> readable_expected;
+  for (const Item& i : readable_before) {
+    if (i.accessibility() != Accessibility::kWhenPasscodeSetThisDeviceOnly) {
+      readable_expected.push_back(i);
+    }
+  }
+  RC_ASSERT(readable(*d) == readable_expected);
+}
+
+// Restore is deterministic and idempotent: restoring one bundle twice gives the same readable
+// keychain as restoring it once, and the same seed gives the same bundle bytes.
+RC_GTEST_PROP(Invariants, RestoreIsDeterministicAndIdempotent, ()) {
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>().as("seed");
+  const Journey journey = *props::gen_backup_journey().as("journey");
+  const bool same = *rc::gen::arbitrary<bool>().as("onto the source itself");
+  const auto specs = *props::gen_item_batch(0, 8).as("items");
+  const std::string password = "hunter2";
+  Bytes first_bytes;
+  for (int run = 0; run < 2; ++run) {
+    auto r = make_seeded_random(seed);
+    auto source = new_device(true, *r);
+    add_all(*source, specs, *r);
+    auto bundle = make_backup(*source, {journey, password_for(journey, password), kFastKdf}, *r);
+    RC_ASSERT(bundle.ok());
+    Bytes bytes = write_manifest(bundle->manifest);
+    const Bytes archive = write_keychain_archive(bundle->archive);
+    bytes.insert(bytes.end(), archive.begin(), archive.end());
+    if (run == 0) {
+      first_bytes = bytes;
+    } else {
+      RC_ASSERT(bytes == first_bytes);
+    }
+    std::unique_ptr<Device> other = same ? nullptr : new_device(true, *r);
+    Device& target = same ? *source : *other;
+    RC_ASSERT(restore_backup(*bundle, target, {password, {}}, *r).ok());
+    const auto once = readable(target);
+    RC_ASSERT(restore_backup(*bundle, target, {password, {}}, *r).ok());
+    RC_ASSERT(readable(target) == once);
+  }
+}
+
+Bytes file_bytes(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+bool contains(const Bytes& hay, ByteView needle) {
+  return !needle.empty() &&
+         std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+// A lost item leaves no trace in the target's keychain-2.db: neither its secret nor its (plaintext
+// column) account, even on the same device where the item lived before the erase.
+RC_GTEST_PROP(Invariants, LostItemsSecretsAppearNowhereInTheTargetDatabase, ()) {
+  const uint64_t seed = *rc::gen::arbitrary<uint64_t>().as("seed");
+  auto r = make_seeded_random(seed);
+  const Journey journey = *props::gen_backup_journey().as("journey");
+  const bool same = *rc::gen::arbitrary<bool>().as("onto the source itself (after an erase)");
+  const auto specs = *props::gen_distinctive_batch(1, 8).as("items");
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("kcb-props-" + std::to_string(::getpid()) + "-" +
+                                                to_hex(props::distinctive_bytes(seed, 0, 4)));
+  std::filesystem::remove_all(dir);
+  struct Cleanup {
+    std::filesystem::path p;
+    ~Cleanup() { std::filesystem::remove_all(p); }
+  } cleanup{dir};
+  auto source = Device::create_at(dir / "source", {true, false, std::nullopt}, *r);
+  RC_ASSERT(source.ok());
+  add_all(**source, specs, *r);
+  const std::string password = "hunter2";
+  auto bundle = make_backup(**source, {journey, password_for(journey, password), kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  std::unique_ptr<Device> target;
+  std::filesystem::path db;
+  if (same) {
+    RC_ASSERT((*source)->erase(*r).ok());
+    target = std::move(*source);
+    db = dir / "source" / "keychain-2.db";
+  } else {
+    auto t = Device::create_at(dir / "target", {true, false, std::nullopt}, *r);
+    RC_ASSERT(t.ok());
+    target = std::move(t).value();
+    db = dir / "target" / "keychain-2.db";
+  }
+  RC_ASSERT(restore_backup(*bundle, *target, {password, {}}, *r).ok());
+  const Bytes file = file_bytes(db);
+  RC_ASSERT(!file.empty());
+  for (const ItemSpec& s : specs) {
+    if (has_account(*target, s.account)) continue;  // restored: not lost
+    RC_ASSERT(!contains(file, s.secret));
+    RC_ASSERT(!contains(file, as_bytes(s.account)));
+  }
+  RC_TAG(same ? "same device" : "other device");
+}
+
+}  // namespace
+}  // namespace kcb
