@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 
+#include "engine/property_list.h"
 #include "model/names.h"
 
 namespace kcb::cli {
@@ -77,23 +78,6 @@ Status check_json_nesting(std::string_view text) {
   return Status::Ok();
 }
 
-Status check_xml_nesting(std::string_view text) {
-  size_t depth = 0;
-  for (size_t i = text.find('<'); i != std::string_view::npos; i = text.find('<', i + 1)) {
-    const std::string_view tag = text.substr(i + 1);
-    const bool opens = tag.starts_with("array>") || tag.starts_with("dict>");
-    const bool closes = tag.starts_with("/array>") || tag.starts_with("/dict>");
-    if (opens) ++depth;
-    if (closes && depth > 0) --depth;
-    if (depth > kMaxAuditNesting) {
-      return Status::ResourceExhausted("property list nested deeper than " +
-                                       std::to_string(kMaxAuditNesting) + " at byte " +
-                                       std::to_string(i));
-    }
-  }
-  return Status::Ok();
-}
-
 Result<Json> decode_json(std::string_view text) {
   KCB_RETURN_IF_ERROR(check_json_nesting(text));
   try {
@@ -105,130 +89,6 @@ Result<Json> decode_json(std::string_view text) {
     return Status::InvalidArgument("invalid JSON: " + what);
   }
 }
-
-// libplist 2.2 expands every reference of a binary plist into a fresh copy and does not bound
-// recursion, so a 200-byte file whose arrays reference each other twice per level expands
-// exponentially (it crashes). This walk computes the expanded size from the object table, memoised,
-// before libplist sees the bytes. Format: Apple's CFBinaryPList.c (trailer, offset table, markers).
-class BinaryPlistShape {
- public:
-  explicit BinaryPlistShape(std::string_view b) : b_(b) {}
-
-  Status check() {
-    if (b_.size() < 8 + 32 || b_.substr(0, 8) != "bplist00") {
-      return Status::InvalidArgument("invalid binary property list: bad header or too short");
-    }
-    const size_t t = b_.size() - 32;
-    offset_size_ = byte_at(t + 6);
-    ref_size_ = byte_at(t + 7);
-    const uint64_t count = read_be(t + 8, 8);
-    const uint64_t root = read_be(t + 16, 8);
-    const uint64_t table = read_be(t + 24, 8);
-    if (offset_size_ < 1 || offset_size_ > 8 || ref_size_ < 1 || ref_size_ > 8 || count == 0 ||
-        count > b_.size() || root >= count || table < 8 || table > t ||
-        (t - table) / offset_size_ < count) {
-      return Status::InvalidArgument("invalid binary property list: bad trailer");
-    }
-    table_ = table;
-    count_ = count;
-    cost_.assign(count, kUnknown);
-    KCB_ASSIGN_OR_RETURN(uint64_t total, cost_of(root, 0));
-    (void)total;
-    return Status::Ok();
-  }
-
- private:
-  static constexpr uint64_t kUnknown = ~uint64_t{0};
-  static constexpr uint64_t kBudget = 4 * kMaxAuditFileBytes;
-
-  uint8_t byte_at(size_t at) const { return static_cast<uint8_t>(b_[at]); }
-  uint64_t read_be(size_t at, size_t n) const {
-    uint64_t v = 0;
-    for (size_t i = 0; i < n; ++i)
-      v = (v << 8) | byte_at(at + i);
-    return v;
-  }
-  Status bad(uint64_t object, std::string_view what) const {
-    return Status::InvalidArgument("invalid binary property list: object " +
-                                   std::to_string(object) + ": " + std::string(what));
-  }
-
-  // The count of an object whose marker's low nibble is 0xF: an int object follows the marker.
-  Result<uint64_t> read_count(uint64_t object, size_t& at, uint8_t nibble) const {
-    if (nibble != 0xF) return uint64_t{nibble};
-    if (at >= table_ || (byte_at(at) >> 4) != 0x1) return bad(object, "bad length marker");
-    const size_t n = size_t{1} << (byte_at(at) & 0x3);
-    if (table_ - at - 1 < n) return bad(object, "length runs past the object table");
-    const uint64_t v = read_be(at + 1, n);
-    at += 1 + n;
-    return v;
-  }
-
-  Result<uint64_t> cost_of(uint64_t object, size_t depth) {
-    if (depth > kMaxAuditNesting) return bad(object, "nested too deep");
-    if (cost_[object] != kUnknown) return cost_[object];
-    size_t at = static_cast<size_t>(read_be(table_ + object * offset_size_, offset_size_));
-    if (at < 8 || at >= table_) return bad(object, "offset outside the object area");
-    const uint8_t type = byte_at(at) >> 4;
-    const uint8_t nibble = byte_at(at) & 0xF;
-    ++at;
-    uint64_t cost = 1;
-    switch (type) {
-      case 0x0:
-        break;
-      case 0x1:
-      case 0x2:
-        cost += uint64_t{1} << (nibble & 0x7);
-        break;
-      case 0x3:
-        cost += 8;
-        break;
-      case 0x8:
-        cost += nibble + 1u;
-        break;
-      case 0x4:
-      case 0x5:
-      case 0x6: {
-        KCB_ASSIGN_OR_RETURN(uint64_t n, read_count(object, at, nibble));
-        if (n > table_ - at) return bad(object, "length runs past the object table");
-        cost += type == 0x6 ? 2 * n : n;
-        break;
-      }
-      case 0xA:
-      case 0xC:
-      case 0xD: {
-        KCB_ASSIGN_OR_RETURN(uint64_t n, read_count(object, at, nibble));
-        const uint64_t refs = type == 0xD ? 2 * n : n;
-        if (refs > (table_ - at) / ref_size_) return bad(object, "references run past the table");
-        for (uint64_t i = 0; i < refs && cost <= kBudget; ++i) {
-          const uint64_t child = read_be(at + i * ref_size_, ref_size_);
-          if (child >= count_) return bad(object, "reference out of range");
-          KCB_ASSIGN_OR_RETURN(uint64_t c, cost_of(child, depth + 1));
-          cost += c;
-        }
-        break;
-      }
-      default:
-        return bad(object, "unknown marker");
-    }
-    if (cost > kBudget) {
-      return Status::ResourceExhausted("binary property list expands past " +
-                                       std::to_string(kBudget) + " bytes");
-    }
-    cost_[object] = cost;
-    return cost;
-  }
-
-  std::string_view b_;
-  size_t offset_size_ = 0, ref_size_ = 0;
-  uint64_t table_ = 0, count_ = 0;
-  std::vector<uint64_t> cost_;
-};
-
-struct PlistFree {
-  void operator()(void* p) const { plist_free(p); }
-};
-using PlistPtr = std::unique_ptr<void, PlistFree>;
 
 Result<Json> plist_to_json(plist_t node, const std::string& path, size_t depth);
 
@@ -293,23 +153,17 @@ Result<Json> plist_to_json(plist_t node, const std::string& path, size_t depth) 
   }
 }
 
-Result<Json> decode_plist(std::string_view bytes, Encoding encoding) {
-  plist_t raw = nullptr;
-  const auto length = static_cast<uint32_t>(bytes.size());
-  if (encoding == Encoding::kBinaryPlist) {
-    KCB_RETURN_IF_ERROR(BinaryPlistShape(bytes).check());
-    plist_from_bin(bytes.data(), length, &raw);
-  } else {
-    KCB_RETURN_IF_ERROR(check_xml_nesting(bytes));
-    plist_from_xml(bytes.data(), length, &raw);
+Result<Json> decode_plist(std::string_view bytes) {
+  // The engine's reader bounds nesting and expansion before libplist sees the bytes.
+  PlistLimits limits;
+  limits.max_depth = kMaxAuditNesting;
+  auto plist = parse_plist(as_bytes(bytes), "property list", limits);
+  if (!plist.ok()) {
+    return plist.status().code() == Code::kResourceExhausted
+               ? plist.status()
+               : Status::InvalidArgument(plist.status().message());
   }
-  PlistPtr plist(raw);
-  if (plist == nullptr) {
-    return Status::InvalidArgument(encoding == Encoding::kBinaryPlist
-                                       ? "invalid binary property list"
-                                       : "invalid XML property list");
-  }
-  return plist_to_json(plist.get(), "", 0);
+  return plist_to_json(plist->get(), "", 0);
 }
 
 // ---- Parsing: the Json value into AuditInput, with the path of every offending field. ----
@@ -545,7 +399,7 @@ Result<Json> decode_audit_document(std::string_view bytes) {
   }
   const Encoding encoding = sniff_encoding(bytes);
   if (encoding == Encoding::kJson) return decode_json(bytes);
-  return decode_plist(bytes, encoding);
+  return decode_plist(bytes);
 }
 
 Result<AuditInput> parse_audit_input(const Json& doc, const Wrapper* wrapper) {

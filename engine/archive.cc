@@ -6,6 +6,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "engine/der.h"
 #include "engine/property_list.h"
 #include "model/names.h"
 
@@ -140,8 +141,9 @@ Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimit
     } else if (auto c = parse_item_class(key); c.ok() && key == name_of(*c)) {
       st = read_class_array(value, *c, limits, &total, &archive.items[static_cast<size_t>(*c)]);
     } else {
-      archive.warnings.push_back(std::string(kArchiveName) + ": unknown top-level key '" +
-                                 key.substr(0, 64) + "' ignored");
+      const std::string shown = is_valid_utf8(key) ? key.substr(0, 64) : "(not UTF-8)";
+      archive.warnings.push_back(std::string(kArchiveName) + ": unknown top-level key '" + shown +
+                                 "' ignored");
     }
     if (!st.ok()) {
       std::free(it);

@@ -682,8 +682,9 @@ DerDict::~DerDict() = default;
 namespace {
 template <typename Entries>
 auto lower_bound_key(Entries& entries, std::string_view key) {
-  return std::lower_bound(entries.begin(), entries.end(), key,
-                          [](const DerEntry& e, std::string_view k) { return e.key < k; });
+  return std::lower_bound(
+      entries.begin(), entries.end(), key,
+      [](const DerEntry& e, std::string_view k) { return std::string_view(e.key) < k; });
 }
 }  // namespace
 

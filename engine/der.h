@@ -66,8 +66,8 @@ class DerDict {
   DerDict& operator=(DerDict&&) noexcept;
   ~DerDict();
 
-  size_t size() const { return entries_.size(); }
-  bool empty() const { return entries_.empty(); }
+  size_t size() const;  // defined below, once DerEntry is complete (clang insists)
+  bool empty() const;
   const DerValue* find(std::string_view key) const;
   DerValue* find(std::string_view key);
   bool contains(std::string_view key) const { return find(key) != nullptr; }
@@ -137,6 +137,13 @@ struct DerEntry {
   DerValue value;
   bool operator==(const DerEntry&) const = default;
 };
+
+inline size_t DerDict::size() const {
+  return entries_.size();
+}
+inline bool DerDict::empty() const {
+  return entries_.empty();
+}
 
 // Caps for hostile input. The defaults fit any real keychain item with a wide margin.
 struct DerLimits {

@@ -1,15 +1,203 @@
 #include "engine/property_list.h"
 
+#include <cctype>
+
 #include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "engine/der.h"
 
 namespace kcb {
 
-Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what) {
+namespace {
+
+// libplist 2.2 expands every reference of a binary plist into a fresh copy and does not bound
+// recursion, so a 200-byte file whose arrays reference each other twice per level expands
+// exponentially (it crashes). This walk computes the expanded size from the object table, memoised,
+// before libplist sees the bytes. Format: Apple's CFBinaryPList.c (trailer, offset table, markers).
+class BinaryPlistShape {
+ public:
+  BinaryPlistShape(std::string_view b, const PlistLimits& limits) : b_(b), limits_(limits) {}
+
+  Status check() {
+    if (b_.size() < 8 + 32 || b_.substr(0, 8) != "bplist00") {
+      return Status::Corruption("invalid binary property list: bad header or too short");
+    }
+    const size_t t = b_.size() - 32;
+    offset_size_ = byte_at(t + 6);
+    ref_size_ = byte_at(t + 7);
+    const uint64_t count = read_be(t + 8, 8);
+    const uint64_t root = read_be(t + 16, 8);
+    const uint64_t table = read_be(t + 24, 8);
+    if (offset_size_ < 1 || offset_size_ > 8 || ref_size_ < 1 || ref_size_ > 8 || count == 0 ||
+        count > b_.size() || root >= count || table < 8 || table > t ||
+        (t - table) / offset_size_ < count) {
+      return Status::Corruption("invalid binary property list: bad trailer");
+    }
+    table_ = table;
+    count_ = count;
+    cost_.assign(count, kUnknown);
+    KCB_ASSIGN_OR_RETURN(uint64_t total, cost_of(root, 0));
+    (void)total;
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr uint64_t kUnknown = ~uint64_t{0};
+
+  uint8_t byte_at(size_t at) const { return static_cast<uint8_t>(b_[at]); }
+  uint64_t read_be(size_t at, size_t n) const {
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; ++i)
+      v = (v << 8) | byte_at(at + i);
+    return v;
+  }
+  Status bad(uint64_t object, std::string_view what) const {
+    return Status::Corruption("invalid binary property list: object " + std::to_string(object) +
+                              ": " + std::string(what));
+  }
+
+  bool has_nul(size_t at, uint64_t bytes, size_t unit) const {
+    for (uint64_t i = 0; i + unit <= bytes; i += unit) {
+      if (byte_at(at + i) == 0 && (unit == 1 || byte_at(at + i + 1) == 0)) return true;
+    }
+    return false;
+  }
+
+  // The count of an object whose marker's low nibble is 0xF: an int object follows the marker.
+  Result<uint64_t> read_count(uint64_t object, size_t& at, uint8_t nibble) const {
+    if (nibble != 0xF) return uint64_t{nibble};
+    if (at >= table_ || (byte_at(at) >> 4) != 0x1) return bad(object, "bad length marker");
+    const size_t n = size_t{1} << (byte_at(at) & 0x3);
+    if (table_ - at - 1 < n) return bad(object, "length runs past the object table");
+    const uint64_t v = read_be(at + 1, n);
+    at += 1 + n;
+    return v;
+  }
+
+  Result<uint64_t> cost_of(uint64_t object, size_t depth) {
+    if (depth > limits_.max_depth) return bad(object, "nested too deep");
+    if (cost_[object] != kUnknown) return cost_[object];
+    size_t at = static_cast<size_t>(read_be(table_ + object * offset_size_, offset_size_));
+    if (at < 8 || at >= table_) return bad(object, "offset outside the object area");
+    const uint8_t type = byte_at(at) >> 4;
+    const uint8_t nibble = byte_at(at) & 0xF;
+    ++at;
+    uint64_t cost = 1;
+    switch (type) {
+      case 0x0:
+        break;
+      case 0x1:
+      case 0x2:
+        cost += uint64_t{1} << (nibble & 0x7);
+        break;
+      case 0x3:
+        cost += 8;
+        break;
+      case 0x8:
+        cost += nibble + 1u;
+        break;
+      case 0x4:
+      case 0x5:
+      case 0x6: {
+        KCB_ASSIGN_OR_RETURN(uint64_t n, read_count(object, at, nibble));
+        const uint64_t bytes = type == 0x6 ? 2 * n : n;
+        if (n > table_ - at || bytes > table_ - at) {
+          return bad(object, "length runs past the object table");
+        }
+        // libplist asserts (aborts) on a dictionary key with an embedded NUL.
+        if (type != 0x4 && has_nul(at, bytes, type == 0x6 ? 2 : 1)) {
+          return bad(object, "string with an embedded NUL");
+        }
+        cost += type == 0x6 ? 2 * n : n;
+        break;
+      }
+      case 0xA:
+      case 0xC:
+      case 0xD: {
+        KCB_ASSIGN_OR_RETURN(uint64_t n, read_count(object, at, nibble));
+        const uint64_t refs = type == 0xD ? 2 * n : n;
+        if (refs > (table_ - at) / ref_size_) return bad(object, "references run past the table");
+        for (uint64_t i = 0; i < refs && cost <= limits_.max_expanded; ++i) {
+          const uint64_t child = read_be(at + i * ref_size_, ref_size_);
+          if (child >= count_) return bad(object, "reference out of range");
+          KCB_ASSIGN_OR_RETURN(uint64_t c, cost_of(child, depth + 1));
+          cost += c;
+        }
+        break;
+      }
+      default:
+        return bad(object, "unknown marker");
+    }
+    if (cost > limits_.max_expanded) {
+      return Status::ResourceExhausted("binary property list expands past " +
+                                       std::to_string(limits_.max_expanded) + " bytes");
+    }
+    cost_[object] = cost;
+    return cost;
+  }
+
+  std::string_view b_;
+  size_t offset_size_ = 0, ref_size_ = 0;
+  uint64_t table_ = 0, count_ = 0;
+  std::vector<uint64_t> cost_;
+  PlistLimits limits_;
+};
+
+// libplist decodes numeric character references; one that decodes to NUL inside a key aborts it.
+Status check_xml_nul_references(std::string_view text) {
+  for (size_t i = text.find("&#"); i != std::string_view::npos; i = text.find("&#", i + 2)) {
+    size_t j = i + 2;
+    const bool hex = j < text.size() && (text[j] == 'x' || text[j] == 'X');
+    if (hex) ++j;
+    bool nonzero = false;
+    size_t digits = 0;
+    for (; j < text.size() && std::isxdigit(static_cast<unsigned char>(text[j])); ++j, ++digits) {
+      nonzero = nonzero || text[j] != '0';
+    }
+    if (digits > 0 && !nonzero) {
+      return Status::Corruption("XML property list: a character reference to NUL at byte " +
+                                std::to_string(i));
+    }
+  }
+  return Status::Ok();
+}
+
+Status check_xml_nesting(std::string_view text, size_t max_depth) {
+  size_t depth = 0;
+  for (size_t i = text.find('<'); i != std::string_view::npos; i = text.find('<', i + 1)) {
+    const std::string_view tag = text.substr(i + 1);
+    const bool opens = tag.starts_with("array>") || tag.starts_with("dict>");
+    const bool closes = tag.starts_with("/array>") || tag.starts_with("/dict>");
+    if (opens) ++depth;
+    if (closes && depth > 0) --depth;
+    if (depth > max_depth) {
+      return Status::ResourceExhausted("property list nested deeper than " +
+                                       std::to_string(max_depth) + " at byte " + std::to_string(i));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what, const PlistLimits& limits) {
   if (bytes.size() > kMaxPlistBytes) {
     return Status::ResourceExhausted(std::string(what) + ": " + std::to_string(bytes.size()) +
                                      " bytes is over the cap of " + std::to_string(kMaxPlistBytes));
   }
   if (bytes.empty()) return Status::Corruption(std::string(what) + ": empty file");
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (text.starts_with("bplist")) {
+    PlistLimits bounded = limits;
+    // A legitimate document expands to about its own size; the cap stops reference bombs.
+    if (bounded.max_expanded == 0) bounded.max_expanded = 4 * uint64_t{bytes.size()} + (64 << 10);
+    KCB_RETURN_IF_ERROR(BinaryPlistShape(text, bounded).check().with_context(what));
+  } else {
+    KCB_RETURN_IF_ERROR(check_xml_nesting(text, limits.max_depth).with_context(what));
+    KCB_RETURN_IF_ERROR(check_xml_nul_references(text).with_context(what));
+  }
   plist_t root = nullptr;
   plist_from_memory(reinterpret_cast<const char*>(bytes.data()),
                     static_cast<uint32_t>(bytes.size()), &root);
@@ -94,7 +282,12 @@ Result<std::string_view> plist_string(plist_t node, std::string_view path) {
   KCB_RETURN_IF_ERROR(expect_plist_type(node, PLIST_STRING, path));
   uint64_t len = 0;
   const char* ptr = plist_get_string_ptr(node, &len);
-  return std::string_view(ptr, len);
+  const std::string_view text(ptr, len);
+  // Our writers go through c_str(), and every consumer expects text: refuse what would not survive.
+  if (!is_valid_utf8(text) || text.find('\0') != std::string_view::npos) {
+    return Status::Corruption(std::string(path) + ": not valid UTF-8 text");
+  }
+  return text;
 }
 
 Result<bool> plist_bool(plist_t node, std::string_view path) {

@@ -22,8 +22,16 @@ using PlistPtr = std::unique_ptr<void, PlistFree>;
 // Larger documents are refused before libplist sees them.
 inline constexpr size_t kMaxPlistBytes = size_t{1} << 30;
 
+// libplist 2.2 copies an object once per reference and recurses without a bound, so a few hundred
+// hostile bytes can expand exponentially or overflow the stack. parse_plist walks a binary plist's
+// object table (memoised) and an XML plist's nesting before libplist sees the bytes.
+struct PlistLimits {
+  size_t max_depth = 16;
+  uint64_t max_expanded = 0;  // expanded size in bytes; 0: 4x the input plus 64 KiB
+};
+
 // Parses XML or binary property-list bytes. `what` names the document in errors.
-Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what);
+Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what, const PlistLimits& limits = {});
 Bytes to_binary_plist(plist_t node);
 Bytes to_xml_plist(plist_t node);
 
