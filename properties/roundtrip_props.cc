@@ -1,0 +1,206 @@
+// Round trips: DER values <-> bytes (equal and byte-stable), blob seal/open, keybag
+// create -> serialize -> parse -> serialize (identical) -> unlock (same class keys), and archive,
+// manifest and bundle write -> read (equal).
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <filesystem>
+#include <set>
+
+#include <unistd.h>
+
+#include "engine/archive.h"
+#include "engine/blob.h"
+#include "engine/der.h"
+#include "engine/keybag.h"
+#include "properties/generators.h"
+
+namespace kcb {
+
+void showValue(const DerValue& v, std::ostream& os) {
+  auto bytes = encode_der(v);
+  os << der_kind_name(v.kind()) << " " << (bytes.ok() ? to_hex(*bytes) : "<unencodable>");
+}
+
+namespace {
+
+// Years 0000..9999 at millisecond precision (der.h).
+constexpr int64_t kMinDateMillis = -62167219200000;
+constexpr int64_t kMaxDateMillis = 253402300799999;
+
+rc::Gen<DerValue> gen_der_scalar() {
+  return rc::gen::oneOf(rc::gen::just(DerValue::Null()),
+                        rc::gen::map(rc::gen::arbitrary<bool>(), DerValue::Boolean),
+                        rc::gen::map(rc::gen::arbitrary<int64_t>(), DerValue::Integer),
+                        rc::gen::map(props::gen_utf8_text(16), DerValue::String),
+                        rc::gen::map(rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>()),
+                                     [](Bytes b) { return DerValue::Data(std::move(b)); }),
+                        rc::gen::map(rc::gen::inRange<int64_t>(kMinDateMillis, kMaxDateMillis + 1),
+                                     [](int64_t ms) { return DerValue::Date(DerDate{ms}); }));
+}
+
+// Trees of bounded depth (and so bounded size: containers hold at most a few elements).
+rc::Gen<DerValue> gen_der_value(int depth) {
+  if (depth == 0) return gen_der_scalar();
+  auto child = rc::gen::lazy([depth] { return gen_der_value(depth - 1); });
+  auto small = [](auto g) {
+    return rc::gen::mapcat(rc::gen::inRange<size_t>(0, 5), [g](size_t n) {
+      return rc::gen::container<std::vector<typename decltype(g)::ValueType>>(n, g);
+    });
+  };
+  return rc::gen::weightedOneOf<DerValue>({
+      {3, gen_der_scalar()},
+      {1, rc::gen::map(small(child), [](DerArray a) { return DerValue::Array(std::move(a)); })},
+      {1, rc::gen::map(small(rc::gen::pair(props::gen_utf8_text(8), child)),
+                       [](const std::vector<std::pair<std::string, DerValue>>& entries) {
+                         DerDict d;
+                         for (const auto& [k, v] : entries)
+                           d.set(k, v);
+                         return DerValue::Dictionary(std::move(d));
+                       })},
+  });
+}
+
+RC_GTEST_PROP(RoundTrip, DerValueEncodesDecodesEqualAndByteStable, ()) {
+  const DerValue value = *gen_der_value(3).as("value");
+  auto bytes = encode_der(value);
+  RC_ASSERT(bytes.ok());
+  auto decoded = decode_der(*bytes);
+  RC_ASSERT(decoded.ok());
+  RC_ASSERT(*decoded == value);
+  auto again = encode_der(*decoded);
+  RC_ASSERT(again.ok());
+  RC_ASSERT(*again == *bytes);
+}
+
+RC_GTEST_PROP(RoundTrip, BlobSealsAndOpens, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const uint32_t key_class = *rc::gen::inRange<uint32_t>(6, 13).as("key class");
+  const Bytes plaintext = *props::gen_secret().as("plaintext");
+  Bytes class_key(kClassKeySize);
+  r->fill(class_key);
+  auto blob = seal_blob(key_class, class_key, plaintext, *r);
+  RC_ASSERT(blob.ok());
+  RC_ASSERT(blob->size() == plaintext.size() + kBlobOverhead);
+  auto parsed = parse_blob(*blob);
+  RC_ASSERT(parsed.ok());
+  RC_ASSERT(parsed->key_class == key_class);
+  auto opened = open_blob(*parsed, class_key);
+  RC_ASSERT(opened.ok());
+  RC_ASSERT(Bytes(opened->view().begin(), opened->view().end()) == plaintext);
+  class_key[*rc::gen::inRange<size_t>(0, kClassKeySize)] ^= 0x80;
+  RC_ASSERT(!open_blob(*parsed, class_key).ok());
+}
+
+RC_GTEST_PROP(RoundTrip, KeybagWriteParseSerializeIdenticalAndUnlocks, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const auto class_set = *rc::gen::container<std::set<uint32_t>>(rc::gen::inRange<uint32_t>(1, 14))
+                              .as("class numbers");
+  const auto wraps =
+      *rc::gen::container<std::vector<uint32_t>>(class_set.size(), rc::gen::inRange<uint32_t>(1, 4))
+           .as("wraps");
+  const std::string password = *props::gen_password().as("password");
+  const auto type = *rc::gen::element(KeybagType::kSystem, KeybagType::kBackup).as("type");
+  std::vector<NewClassKey> classes;
+  size_t i = 0;
+  for (uint32_t c : class_set)
+    classes.push_back({c, wraps[i++], std::nullopt});
+  Bytes device_key(16);
+  r->fill(device_key);
+  auto made = create_keybag(type, classes, as_bytes(password), ByteView(device_key),
+                            KeybagKdf{2, true, 3}, *r);
+  RC_ASSERT(made.ok());
+  const Bytes bytes = serialize_keybag(made->bag);
+  auto parsed = parse_keybag(bytes);
+  RC_ASSERT(parsed.ok());
+  RC_ASSERT(serialize_keybag(*parsed) == bytes);
+  RC_ASSERT(parsed->classes.size() == class_set.size());
+  auto keys = unlock_keybag(*parsed, as_bytes(password), ByteView(device_key));
+  RC_ASSERT(keys.ok());
+  for (uint32_t c : class_set) {
+    const SecretBytes* got = keys->key_for(c);
+    const SecretBytes* want = made->keys.key_for(c);
+    RC_ASSERT(got != nullptr);
+    RC_ASSERT(want != nullptr);
+    RC_ASSERT(*got == *want);
+  }
+}
+
+rc::Gen<KeychainArchive> gen_archive() {
+  auto item = rc::gen::apply(
+      [](ItemClass c, Bytes blob, int64_t rowid) {
+        return std::pair<ItemClass, ArchivedItem>(
+            c, ArchivedItem{std::move(blob), make_persistent_ref(c, rowid)});
+      },
+      props::gen_item_class(), rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>()),
+      rc::gen::inRange<int64_t>(1, int64_t{1} << 40));
+  return rc::gen::map(
+      rc::gen::pair(rc::gen::container<std::vector<std::pair<ItemClass, ArchivedItem>>>(item),
+                    rc::gen::container<Bytes>(16, rc::gen::arbitrary<uint8_t>())),
+      [](const std::pair<std::vector<std::pair<ItemClass, ArchivedItem>>, Bytes>& p) {
+        KeychainArchive a;
+        for (const auto& [c, it] : p.first)
+          a.items[static_cast<size_t>(c)].push_back(it);
+        a.keybag_uuid = uuid_text(p.second);
+        return a;
+      });
+}
+
+rc::Gen<Manifest> gen_manifest() {
+  return rc::gen::apply(
+      [](Bytes bag, bool encrypted, Bytes udid, Journey j) {
+        return Manifest{std::move(bag), encrypted, to_hex(udid), std::string(name_of(j))};
+      },
+      rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>()), rc::gen::arbitrary<bool>(),
+      rc::gen::container<Bytes>(20, rc::gen::arbitrary<uint8_t>()),
+      rc::gen::element(Journey::kLocal, Journey::kLocalEncrypted, Journey::kIcloudBackup,
+                       Journey::kQuickStart));
+}
+
+bool same_archive(const KeychainArchive& a, const KeychainArchive& b) {
+  for (size_t c = 0; c < a.items.size(); ++c) {
+    if (a.items[c].size() != b.items[c].size()) return false;
+    for (size_t i = 0; i < a.items[c].size(); ++i) {
+      if (a.items[c][i].blob != b.items[c][i].blob) return false;
+      if (a.items[c][i].persistent_ref != b.items[c][i].persistent_ref) return false;
+    }
+  }
+  return a.keybag_uuid == b.keybag_uuid;
+}
+
+bool same_manifest(const Manifest& a, const Manifest& b) {
+  return a.backup_keybag == b.backup_keybag && a.is_encrypted == b.is_encrypted &&
+         a.unique_device_id == b.unique_device_id && a.journey == b.journey;
+}
+
+RC_GTEST_PROP(RoundTrip, ArchiveWritesAndReadsEqual, ()) {
+  const KeychainArchive archive = *gen_archive().as("archive");
+  auto read = read_keychain_archive(write_keychain_archive(archive));
+  RC_ASSERT(read.ok());
+  RC_ASSERT(same_archive(*read, archive));
+  RC_ASSERT(read->warnings.empty());
+}
+
+RC_GTEST_PROP(RoundTrip, ManifestWritesAndReadsEqual, ()) {
+  const Manifest manifest = *gen_manifest().as("manifest");
+  auto read = read_manifest(write_manifest(manifest));
+  RC_ASSERT(read.ok());
+  RC_ASSERT(same_manifest(*read, manifest));
+}
+
+RC_GTEST_PROP(RoundTrip, BundleWritesAndReadsEqual, ()) {
+  Bundle bundle{*gen_manifest().as("manifest"), *gen_archive().as("archive")};
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("kcb-props-bundle-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  RC_ASSERT(write_bundle(dir, bundle).ok());
+  auto read = read_bundle(dir);
+  std::filesystem::remove_all(dir);
+  RC_ASSERT(read.ok());
+  RC_ASSERT(same_manifest(read->manifest, bundle.manifest));
+  RC_ASSERT(same_archive(read->archive, bundle.archive));
+}
+
+}  // namespace
+}  // namespace kcb
