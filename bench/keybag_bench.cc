@@ -89,7 +89,7 @@ void BM_unlock_real(benchmark::State& state) {
   static const Bag bag = make_bag(KeybagKdf{10'000, true, 10'000'000});
   run_pairs(state, bag);
 }
-BENCHMARK(BM_unlock_real)->Iterations(4)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_unlock_real)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 void BM_unlock_tiny_kdf(benchmark::State& state) {
   static const Bag bag = make_bag(KeybagKdf{10, true, 10});

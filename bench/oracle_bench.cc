@@ -51,7 +51,7 @@ void BM_oracle_predict(benchmark::State& state) {
   state.counters["questions"] = static_cast<double>(qs.size());
   state.counters["answered_share"] = static_cast<double>(answered) / n;
 }
-BENCHMARK(BM_oracle_predict)->MinTime(2.0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_oracle_predict)->MinTime(0.5)->Unit(benchmark::kMillisecond);
 
 // The same over the questions that have an answer only (no Status string is built).
 void BM_oracle_predict_answerable(benchmark::State& state) {
@@ -67,7 +67,7 @@ void BM_oracle_predict_answerable(benchmark::State& state) {
   state.counters["target_per_s"] = kTargetPerSecond;
   state.counters["questions"] = static_cast<double>(qs.size());
 }
-BENCHMARK(BM_oracle_predict_answerable)->MinTime(2.0)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_oracle_predict_answerable)->MinTime(0.5)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace kcb::bench
