@@ -1,11 +1,12 @@
 // Restore and backup throughput (items/s) beside their floor, measured in the same run and
-// interleaved iteration by iteration so that the load of this shared machine hits both alike.
+// interleaved iteration by iteration so that the load of this shared machine hits both alike; both
+// timed in thread CPU time.
 //   restore/N: restore_backup of an N-item local-encrypted bundle into a fresh in-memory device of
 //              the same hardware UID. The bundle's keybag uses kFastKdf (10 + 10 PBKDF2 rounds),
 //              so the unlock inside restore_backup costs microseconds: see restore_fixed_cost.
-//   floor:     per item AES key unwrap + GCM open + GCM seal + AES key wrap (EVP, fetched once,
-//              contexts reused) and a prepared INSERT of the same row into the same table layout,
-//              all in one transaction.
+//   floor:     per item AES key unwrap + GCM open + GCM seal + AES key wrap (KeyWrapper and
+//              GcmFloor of keychain_fixture.h: fetched once, contexts reused) and a prepared INSERT
+//              of the same row into the same table layout, all in one transaction.
 //   backup/N:  make_backup of an N-item device; floor: a prepared SELECT of every row plus the same
 //              four crypto calls, each new blob kept in memory like the bundle's.
 // Counters: ours_us_per_item, floor_us_per_item, ratio (ours / floor; target <= 2).
