@@ -55,13 +55,17 @@ std::string password_for(Journey j, const std::string& password) {
   return j == Journey::kLocalEncrypted || j == Journey::kQuickStart ? password : "";
 }
 
-// The readable keychain as comparable values: class, every attribute, secret.
+// The readable keychain as comparable values: class, every attribute, secret. Sorted by class and
+// account, because list() orders by row id, which a second restore legitimately renumbers.
 std::vector<Item> readable(Device& d) {
   auto listed = d.list();
   RC_ASSERT(listed.ok());
   std::vector<Item> out;
   for (auto& s : *listed)
     out.push_back(std::move(s.item));
+  std::stable_sort(out.begin(), out.end(), [](const Item& a, const Item& b) {
+    return std::pair(a.item_class(), account_of(a)) < std::pair(b.item_class(), account_of(b));
+  });
   return out;
 }
 
