@@ -3,7 +3,8 @@
 // unchanged, or the restore succeeds and (a) every item on the target equals an original item,
 // attributes and secret, so a modified secret is never restored, and (b) every item whose bytes
 // were not touched (its blob, its class's keybag group and the keybag header unchanged) and that
-// the unmodified bundle restores is still restored.
+// the unmodified bundle restores is still restored. A changed keybag UUID on either side fails the
+// whole restore (R7).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -107,6 +108,16 @@ RC_GTEST_PROP(Tamper, AFlippedBitOrTruncationFailsCleanlyOrDropsOnlyTouchedItems
   auto before = s.target->store().list_all();
   RC_ASSERT(before.ok());
   auto report = restore_backup(tampered, *s.target, {kPassword, {}}, *s.r);
+  // R7: an archive that no longer names its keybag's UUID (or a bag with another UUID) is refused
+  // as a whole.
+  auto original_bag = parse_keybag(s.bundle.manifest.backup_keybag);
+  auto new_bag = parse_keybag(tampered.manifest.backup_keybag);
+  auto new_uuid = parse_uuid_text(tampered.archive.keybag_uuid);
+  RC_ASSERT(original_bag.ok());
+  if (new_bag.ok() && new_uuid.ok() &&
+      (*new_uuid != original_bag->uuid || new_bag->uuid != original_bag->uuid)) {
+    RC_ASSERT(!report.ok());
+  }
   if (!report.ok()) {
     RC_TAG("restore failed");
     RC_ASSERT(*s.target->store().list_all() == *before);
