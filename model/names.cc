@@ -111,10 +111,10 @@ Result<Accessibility> parse_accessibility(std::string_view text) {
   for (const auto& n : kAccessibility) {
     if (!folded.empty() && (folded == fold(n.name) || folded == n.pdmn)) return n.value;
   }
-  std::string msg = "unknown accessibility '" + std::string(text) +
-                    "'; expected a kSecAttrAccessible... name or pdmn code:";
+  std::string msg = "unknown accessibility '";
+  msg.append(text).append("'; expected a kSecAttrAccessible... name or pdmn code:");
   for (const auto& n : kAccessibility) {
-    msg += " " + std::string(n.name) + " (" + std::string(n.pdmn) + ")";
+    msg.append(" ").append(n.name).append(" (").append(n.pdmn).append(")");
   }
   return Status::InvalidArgument(std::move(msg));
 }
