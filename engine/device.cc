@@ -117,21 +117,30 @@ Status Device::save_settings() const {
   return write_file_atomically(*dir_ / kSettingsFile, to_xml_plist(root.get()));
 }
 
-Result<std::unique_ptr<Device>> Device::create_in_memory(const DeviceConfig& config,
-                                                         Random& random) {
+Result<std::unique_ptr<Device>> Device::create(std::optional<std::filesystem::path> dir,
+                                               const DeviceConfig& config, Random& random) {
   std::unique_ptr<Device> d(new Device());
+  d->dir_ = std::move(dir);
   d->passcode_ = config.passcode;
   d->icloud_keychain_ = config.icloud_keychain;
-  Bytes uid(kUidSize);
-  if (config.uid) {
-    uid = *config.uid;
-  } else {
-    random.fill(uid);
-  }
-  KCB_RETURN_IF_ERROR(d->init_keys(uid, random));
+  Bytes uid = config.uid.value_or(Bytes(kUidSize));
+  if (!config.uid) random.fill(uid);
+  Status st = d->dir_ ? write_file_atomically(*d->dir_ / kUidFile, uid) : Status::Ok();
+  if (st.ok()) st = d->init_keys(uid, random);
   wipe(uid);
-  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open_in_memory());
+  KCB_RETURN_IF_ERROR(st);
+  KCB_RETURN_IF_ERROR(d->save_settings());
+  if (d->dir_) {
+    KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open((*d->dir_ / kKeychainDbFile).string()));
+  } else {
+    KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open_in_memory());
+  }
   return d;
+}
+
+Result<std::unique_ptr<Device>> Device::create_in_memory(const DeviceConfig& config,
+                                                         Random& random) {
+  return create(std::nullopt, config, random);
 }
 
 Result<std::unique_ptr<Device>> Device::create_at(const std::filesystem::path& dir,
@@ -142,22 +151,7 @@ Result<std::unique_ptr<Device>> Device::create_at(const std::filesystem::path& d
   }
   std::filesystem::create_directories(dir, ec);
   if (ec) return Status::IOError(dir.string() + ": " + ec.message());
-  std::unique_ptr<Device> d(new Device());
-  d->dir_ = dir;
-  d->passcode_ = config.passcode;
-  d->icloud_keychain_ = config.icloud_keychain;
-  Bytes uid(kUidSize);
-  if (config.uid) {
-    uid = *config.uid;
-  } else {
-    random.fill(uid);
-  }
-  KCB_RETURN_IF_ERROR(write_file_atomically(dir / kUidFile, uid));
-  KCB_RETURN_IF_ERROR(d->init_keys(uid, random));
-  wipe(uid);
-  KCB_RETURN_IF_ERROR(d->save_settings());
-  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open((dir / kKeychainDbFile).string()));
-  return d;
+  return create(dir, config, random);
 }
 
 Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {

@@ -103,6 +103,9 @@ class Device {
 
  private:
   Device() = default;
+  // In memory when `dir` is empty; otherwise DIR exists and is empty.
+  static Result<std::unique_ptr<Device>> create(std::optional<std::filesystem::path> dir,
+                                                const DeviceConfig& config, Random& random);
   Status init_keys(const Bytes& uid, Random& random);
   Status load_keys(const Bytes& uid, ByteView keybag);
   Status rebuild_keybag(bool with_passcode_class, Random& random);
