@@ -105,9 +105,14 @@ Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random&
 
 namespace {
 
+struct OpenedItem {
+  Item item;
+  SecretBytes plaintext;  // the canonical DER the item was decoded from
+};
+
 // Decrypts one archived item; on failure fills the fate's reason and returns nothing.
-std::optional<Item> open_archived_item(const ArchivedItem& archived, const UnlockedKeybag& keys,
-                                       ItemFate& fate) {
+std::optional<OpenedItem> open_archived_item(const ArchivedItem& archived,
+                                             const UnlockedKeybag& keys, ItemFate& fate) {
   auto lose = [&](LossReason reason, const Status& st) {
     fate.reason = reason;
     fate.detail = st.message();
@@ -135,7 +140,7 @@ std::optional<Item> open_archived_item(const ArchivedItem& archived, const Unloc
         Status::Corruption("pdmn '" + std::string(names_of(item->accessibility()).pdmn) +
                            "' does not match key class " + std::to_string(parsed->key_class)));
   }
-  return std::move(item).value();
+  return OpenedItem{std::move(item).value(), std::move(plaintext).value()};
 }
 
 Result<UnlockedKeybag> unlock_backup_keybag(const Bundle& bundle, const Device& target,
@@ -172,31 +177,27 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
   KCB_ASSIGN_OR_RETURN(UnlockedKeybag keys, unlock_backup_keybag(bundle, target, options));
   RestoreReport report;
   report.warnings = bundle.archive.warnings;
-  std::vector<std::pair<size_t, Item>> survivors;  // index into report.items
-  for (ItemClass c : kAllItemClasses) {
-    const auto& archived = bundle.archive.items[static_cast<size_t>(c)];
-    for (size_t i = 0; i < archived.size(); ++i) {
-      ItemFate fate;
-      fate.item_class = c;
-      fate.index = i;
-      std::optional<Item> item = open_archived_item(archived[i], keys, fate);
-      if (item) survivors.emplace_back(report.items.size(), std::move(*item));
-      report.items.push_back(std::move(fate));
-    }
-  }
   KeychainStore& store = target.store();
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store.transaction());
   KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
-  for (auto& [index, item] : survivors) {
-    ItemFate& fate = report.items[index];
-    auto added = target.add_item(item, random);
-    if (added.ok()) {
-      fate.restored = true;
-    } else if (is_refusal(added.status())) {
-      fate.reason = LossReason::kRefusedByDevice;
-      fate.detail = added.status().message();
-    } else {
-      return added.status().with_context("restore");  // tx rolls back
+  // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.
+  for (ItemClass c : kAllItemClasses) {
+    const auto& archived = bundle.archive.items[static_cast<size_t>(c)];
+    for (size_t i = 0; i < archived.size(); ++i) {
+      ItemFate& fate = report.items.emplace_back();
+      fate.item_class = c;
+      fate.index = i;
+      std::optional<OpenedItem> opened = open_archived_item(archived[i], keys, fate);
+      if (!opened) continue;
+      auto added = target.add_item(opened->item, opened->plaintext.view(), random);
+      if (added.ok()) {
+        fate.restored = true;
+      } else if (is_refusal(added.status())) {
+        fate.reason = LossReason::kRefusedByDevice;
+        fate.detail = added.status().message();
+      } else {
+        return added.status().with_context("restore");  // tx rolls back
+      }
     }
   }
   KCB_RETURN_IF_ERROR(tx.commit());

@@ -178,8 +178,9 @@ Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {
   return d;
 }
 
-Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
-  const uint32_t key_class = key_class_for(item.accessibility());
+Result<Bytes> Device::seal_plaintext(Accessibility accessible, ByteView plaintext,
+                                     Random& random) const {
+  const uint32_t key_class = key_class_for(accessible);
   const SecretBytes* class_key = keys_.key_for(key_class);
   if (class_key == nullptr) {
     // R8, by mechanism: without a passcode there is no akpu class key to encrypt under.
@@ -187,8 +188,12 @@ Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
                                       std::to_string(key_class) +
                                       " on this device (akpu items need a passcode)");
   }
+  return seal_blob(key_class, class_key->view(), plaintext, random);
+}
+
+Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
   KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, item.encode());
-  return seal_blob(key_class, class_key->view(), plaintext.view(), random);
+  return seal_plaintext(item.accessibility(), plaintext.view(), random);
 }
 
 Result<Item> Device::open_row(ItemClass item_class, ByteView blob) const {
@@ -202,6 +207,11 @@ Result<Item> Device::open_row(ItemClass item_class, ByteView blob) const {
 }
 
 Result<int64_t> Device::add_item(const Item& item, Random& random) {
+  KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, item.encode());
+  return add_item(item, plaintext.view(), random);
+}
+
+Result<int64_t> Device::add_item(const Item& item, ByteView canonical_plaintext, Random& random) {
   // R9: SecItemAdd's parameter checks come before anything touches a key.
   if (item.auth_constraint() && item.synchronizable()) {
     return Status::InvalidArgument(
@@ -210,7 +220,8 @@ Result<int64_t> Device::add_item(const Item& item, Random& random) {
   if (item.has_token() && item.item_class() != ItemClass::kKeys) {
     return Status::InvalidArgument("errSecParam: a token item must be of class keys");
   }
-  KCB_ASSIGN_OR_RETURN(Bytes blob, seal_item(item, random));
+  KCB_ASSIGN_OR_RETURN(Bytes blob,
+                       seal_plaintext(item.accessibility(), canonical_plaintext, random));
   return store_->insert(keychain_row_for(item, std::move(blob)));
 }
 

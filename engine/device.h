@@ -85,6 +85,10 @@ class Device {
   Result<int64_t> add(const NewItem& item, Random& random);
   // Adds a decoded item as it is (restore and sync use this): same checks as add.
   Result<int64_t> add_item(const Item& item, Random& random);
+  // The same, sealing `canonical_plaintext`, which must be item.encode()'s bytes — such as the
+  // bytes the item was decoded from: the decoder accepts canonical DER only, so re-encoding would
+  // reproduce them (restore saves that work per item).
+  Result<int64_t> add_item(const Item& item, ByteView canonical_plaintext, Random& random);
   Status remove(ItemClass item_class, int64_t rowid);
   // Every item the device can decrypt, in a deterministic order (class, then row id). A row whose
   // class key is gone or whose blob does not open is skipped: it is not readable.
@@ -98,6 +102,8 @@ class Device {
 
   // Seals an item under this device's class key for its accessibility.
   Result<Bytes> seal_item(const Item& item, Random& random) const;
+  // Seals the plaintext dictionary of an item of this accessibility under its class key.
+  Result<Bytes> seal_plaintext(Accessibility accessible, ByteView plaintext, Random& random) const;
   // Opens a row's blob under this device's class keys.
   Result<Item> open_row(ItemClass item_class, ByteView blob) const;
 
