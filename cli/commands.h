@@ -12,5 +12,11 @@ void add_table_command(CLI::App& app, int& exit_code);
 void add_rules_command(CLI::App& app, int& exit_code);
 void add_demo_command(CLI::App& app, int& exit_code);
 void add_audit_command(CLI::App& app, int& exit_code);
+// device init|add|list|passcode|erase
+void add_device_command(CLI::App& app, int& exit_code);
+// backup, restore, migrate
+void add_backup_commands(CLI::App& app, int& exit_code);
+// inspect keybag|blob|archive|bundle
+void add_inspect_command(CLI::App& app, int& exit_code);
 
 }  // namespace kcb::cli

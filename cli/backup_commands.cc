@@ -1,0 +1,324 @@
+// `kcbackup backup`, `restore` and `migrate`: the engine's journeys (engine/backup.h) over device
+// directories and bundle directories. Real KDF counts by default; --fast-kdf uses kFastKdf, which
+// protects nothing and exists for tests and demos. Exit codes: 3 for a wrong or missing password,
+// 2 for a malformed bundle, 4 for I/O; on any error the target device is unchanged (the engine
+// validates before it writes).
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/item_format.h"
+#include "cli/output.h"
+#include "cli/password.h"
+#include "cli/seed.h"
+#include "engine/archive.h"
+#include "engine/backup.h"
+#include "engine/blob.h"
+#include "engine/device.h"
+#include "model/names.h"
+
+namespace kcb::cli {
+namespace {
+
+std::string with_commas(uint64_t n) {
+  std::string digits = std::to_string(n);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
+    digits.insert(static_cast<size_t>(i), ",");
+  return digits;
+}
+
+// Real counts take seconds: say so, but only to a person watching.
+void note_kdf_cost(uint32_t iterations, uint32_t dp_iterations) {
+  if (isatty(STDERR_FILENO) != 1) return;
+  std::cerr << "Deriving the backup key (PBKDF2, " << with_commas(dp_iterations) << " + "
+            << with_commas(iterations) << " rounds); this takes a few seconds..." << std::endl;
+}
+
+std::string fate_text(const ItemFate& f) {
+  if (f.restored) return paint("restored", "32");
+  return paint("lost", "31") + ": " + std::string(loss_reason_name(f.reason));
+}
+
+// An item that did not decode has no attributes; its blob header still names its key class (not
+// authenticated, so it is marked as coming from there).
+std::optional<Accessibility> header_accessibility(const Bundle* bundle, const ItemFate& f) {
+  if (bundle == nullptr) return std::nullopt;
+  const auto& items = bundle->archive.items[static_cast<size_t>(f.item_class)];
+  if (f.index >= items.size()) return std::nullopt;
+  auto parsed = parse_blob(items[f.index].blob);
+  if (!parsed.ok()) return std::nullopt;
+  return accessibility_from_key_class(parsed->key_class);
+}
+
+Json fate_json(const ItemFate& f, const Bundle* bundle) {
+  std::optional<Accessibility> accessible = f.accessible;
+  std::string source = "item";
+  if (!accessible) {
+    accessible = header_accessibility(bundle, f);
+    source = "blob-header";
+  }
+  Json out = {{"class", name_of(f.item_class)},
+              {"index", f.index},
+              {"account", json_text(as_bytes(f.account))},
+              {"service", json_text(as_bytes(f.service))},
+              {"accessible", accessible ? Json(names_of(*accessible).pdmn) : Json(nullptr)},
+              {"accessible_from", accessible ? Json(source) : Json(nullptr)},
+              {"outcome", f.restored ? "restored" : "lost"},
+              {"reason", f.restored ? "" : std::string(loss_reason_name(f.reason))}};
+  if (!f.restored) out["detail"] = json_text(as_bytes(f.detail));
+  return out;
+}
+
+// The per-item fates of a restore or a migration, and a one-line summary.
+// `bundle`: the restored bundle, to name undecoded items by their blob header (nullptr: migrate).
+void print_report(const RestoreReport& report, const Bundle* bundle, Format format, Json doc) {
+  if (format == Format::kJson) {
+    Json items = Json::array();
+    for (const ItemFate& f : report.items)
+      items.push_back(fate_json(f, bundle));
+    doc["items"] = items;
+    doc["restored"] = report.restored_count();
+    doc["replaced"] = report.replaced;
+    Json warnings = Json::array();
+    for (const std::string& w : report.warnings)
+      warnings.push_back(json_text(as_bytes(w)));
+    doc["warnings"] = warnings;
+    print_json(std::cout, doc);
+    return;
+  }
+  Table table{{"class", "account", "service", "accessible", "fate"}, {}};
+  for (const ItemFate& f : report.items) {
+    table.rows.push_back({std::string(name_of(f.item_class)), display_text(f.account),
+                          display_text(f.service),
+                          f.accessible ? accessible_text(*f.accessible) : "?", fate_text(f)});
+  }
+  if (!report.items.empty()) print_table(std::cout, table, Format::kText);
+  std::cout << report.restored_count() << " of " << report.items.size() << " item(s) restored; "
+            << report.replaced << " item(s) already on the device were replaced (R7)\n";
+  for (const std::string& w : report.warnings)
+    std::cout << "warning: " << display_text(w) << "\n";
+  if (std::any_of(report.items.begin(), report.items.end(), [&](const ItemFate& f) {
+        return !f.accessible && header_accessibility(bundle, f);
+      })) {
+    std::cout << "* from the blob header: the item did not decode\n";
+  }
+}
+
+// ---- backup ----
+
+struct BackupCommandOptions {
+  std::string device;
+  std::string out;
+  std::string journey;
+  PasswordOptions password;
+  bool fast_kdf = false;
+  std::string seed;
+  Format format = Format::kText;
+};
+
+Result<Journey> backup_journey(const std::string& text) {
+  KCB_ASSIGN_OR_RETURN(Journey j, parse_journey(text));
+  if (j == Journey::kQuickStart) {
+    return Status::InvalidArgument("--journey quick-start: use `kcbackup migrate FROM TO`");
+  }
+  if (j == Journey::kIcloudKeychain) {
+    return Status::InvalidArgument("--journey icloud-keychain is a sync road, not a backup");
+  }
+  return j;
+}
+
+Status run_backup(BackupCommandOptions& o) {
+  KCB_ASSIGN_OR_RETURN(Journey journey, backup_journey(o.journey));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.device));
+  BackupOptions options;
+  options.journey = journey;
+  options.kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
+  const bool encrypted = journey == Journey::kLocalEncrypted;
+  if (encrypted) {
+    KCB_ASSIGN_OR_RETURN(auto password,
+                         read_password(o.password, "New backup password", Ask::kTwice));
+    if (!password || password->empty()) {
+      return Status::InvalidArgument(
+          "local-encrypted needs a password: --password-file, --password, " +
+          std::string(kPasswordEnvVar) + " or a terminal to type it on");
+    }
+    options.password = password_string(*password);
+    if (!o.fast_kdf) note_kdf_cost(options.kdf.iterations, options.kdf.dp_iterations);
+  }
+  auto bundle = make_backup(*device, options, *random);
+  wipe_password(options.password);
+  if (!bundle.ok()) return bundle.status().with_context("backup");
+  KCB_RETURN_IF_ERROR(write_bundle(o.out, *bundle));
+  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> on_device, device->list());
+  size_t archived = 0;
+  for (const auto& items : bundle->archive.items)
+    archived += items.size();
+  const size_t kept = on_device.size() > archived ? on_device.size() - archived : 0;
+  if (o.format == Format::kJson) {
+    Json doc = json_envelope("backup");
+    doc["bundle"] = o.out;
+    doc["journey"] = name_of(journey);
+    doc["encrypted"] = bundle->manifest.is_encrypted;
+    doc["unique_device_id"] = bundle->manifest.unique_device_id;
+    doc["items"] = archived;
+    doc["left_on_device"] = kept;
+    doc["fast_kdf"] = o.fast_kdf;
+    print_json(std::cout, doc);
+  } else {
+    std::cout << "Wrote " << display_text(o.out) << " (" << name_of(journey)
+              << (encrypted ? ", encrypted" : ", not encrypted")
+              << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << archived
+              << " item(s) backed up, " << kept
+              << " left on the device by the export filter (R1)\n";
+  }
+  return Status::Ok();
+}
+
+// ---- restore ----
+
+struct RestoreCommandOptions {
+  std::string bundle;
+  std::string device;
+  PasswordOptions password;
+  std::string seed;
+  Format format = Format::kText;
+};
+
+void note_restore_kdf_cost(const Bundle& bundle) {
+  auto bag = parse_keybag(bundle.manifest.backup_keybag);
+  if (bag.ok() && bag->dp_iterations + uint64_t{bag->iterations} > 100'000) {
+    note_kdf_cost(bag->iterations, bag->dp_iterations);
+  }
+}
+
+Status run_restore(RestoreCommandOptions& o) {
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(o.bundle));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.device));
+  RestoreOptions options;
+  if (bundle.manifest.is_encrypted) {
+    KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, "Backup password"));
+    if (password) options.password = password_string(*password);
+    note_restore_kdf_cost(bundle);
+  }
+  wipe_password(o.password.value);
+  auto report = restore_backup(bundle, *device, options, *random);
+  wipe_password(options.password);
+  if (!report.ok()) return report.status().with_context("restore");
+  Json doc = json_envelope("restore");
+  doc["bundle"] = o.bundle;
+  doc["device"] = o.device;
+  doc["journey"] = json_text(as_bytes(bundle.manifest.journey));
+  print_report(*report, &bundle, o.format, doc);
+  return Status::Ok();
+}
+
+// ---- migrate ----
+
+struct MigrateOptions {
+  std::string from;
+  std::string to;
+  bool fast_kdf = false;
+  std::string seed;
+  Format format = Format::kText;
+};
+
+Status run_migrate(const MigrateOptions& o) {
+  std::error_code ec;
+  if (std::filesystem::equivalent(o.from, o.to, ec)) {
+    return Status::InvalidArgument("migrate: FROM and TO are the same device");
+  }
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(auto from, Device::open(o.from));
+  KCB_ASSIGN_OR_RETURN(auto to, Device::open(o.to));
+  const KeybagKdf kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
+  if (!o.fast_kdf) note_kdf_cost(kdf.iterations, kdf.dp_iterations);
+  auto report = quick_start(*from, *to, kdf, *random);
+  if (!report.ok()) return report.status().with_context("migrate");
+  Json doc = json_envelope("migrate");
+  doc["from"] = o.from;
+  doc["to"] = o.to;
+  print_report(*report, nullptr, o.format, doc);
+  return Status::Ok();
+}
+
+void add_backup(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<BackupCommandOptions>();
+  CLI::App* cmd =
+      app.add_subcommand("backup", "Back up a simulated device into a bundle directory");
+  cmd->add_option("DIR", o->device, "The device directory")->required();
+  cmd->add_option("OUT", o->out, "The bundle directory to write (new or empty)")->required();
+  cmd->add_option("--journey,-j", o->journey, "local, local-encrypted or icloud-backup")
+      ->required();
+  add_password_options(cmd, &o->password);
+  cmd->add_flag("--fast-kdf", o->fast_kdf,
+                "Tiny PBKDF2 counts (10 + 10) instead of 10,000,000 + 10,000: for tests and "
+                "demos only; such a backup's password protects nothing");
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer(
+      "The password (local-encrypted only) comes from --password-file, --password, "
+      "KCBACKUP_PASSWORD, or a prompt on the terminal, in that order.\n\nExample:\n"
+      "  kcbackup backup phone phone.backup --journey local-encrypted --password-file pw.txt\n"
+      "  Wrote phone.backup (local-encrypted, encrypted): 2 item(s) backed up, 0 left on the "
+      "device by the export filter (R1)");
+  cmd->callback([o, &exit_code] {
+    const Status st = run_backup(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+void add_restore(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<RestoreCommandOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "restore", "Restore a bundle onto a simulated device and print each item's fate");
+  cmd->add_option("BUNDLE", o->bundle, "The bundle directory")->required();
+  cmd->add_option("DIR", o->device, "The target device directory")->required();
+  add_password_options(cmd, &o->password);
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer(
+      "Exit 3 for a wrong or missing password, 2 for a malformed bundle, 4 for an I/O error; in "
+      "every such case the device is unchanged.\n\nExample:\n"
+      "  kcbackup restore phone.backup new-phone --password-file pw.txt\n"
+      "  class  account  service      accessible                        fate\n"
+      "  genp   alice    example.com  WhenUnlocked (ak)                 restored\n"
+      "  genp   bob      example.com  WhenUnlockedThisDeviceOnly (aku)  lost: class key "
+      "unavailable on this device");
+  cmd->callback([o, &exit_code] {
+    const Status st = run_restore(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+void add_migrate(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<MigrateOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "migrate", "Quick Start: a one-time encrypted transfer from one device to another");
+  cmd->add_option("FROM", o->from, "The old device directory")->required();
+  cmd->add_option("TO", o->to, "The new device directory")->required();
+  cmd->add_flag("--fast-kdf", o->fast_kdf,
+                "Tiny PBKDF2 counts for tests and demos (the transfer is simulated in-process)");
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer("Example:\n  kcbackup migrate old-phone new-phone --fast-kdf");
+  cmd->callback([o, &exit_code] {
+    const Status st = run_migrate(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+}  // namespace
+
+void add_backup_commands(CLI::App& app, int& exit_code) {
+  add_backup(app, exit_code);
+  add_restore(app, exit_code);
+  add_migrate(app, exit_code);
+}
+
+}  // namespace kcb::cli

@@ -1,0 +1,373 @@
+// `kcbackup device init|add|list|passcode|erase`: simulated devices in directories
+// (engine/device.h). A refused SecItemAdd is invalid input for that device (exit 2) and its message
+// carries Apple's OSStatus; the store failing is an I/O error (exit 4).
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "cli/item_format.h"
+#include "cli/options.h"
+#include "cli/output.h"
+#include "cli/seed.h"
+#include "engine/archive.h"
+#include "engine/device.h"
+#include "model/names.h"
+
+namespace kcb::cli {
+namespace {
+
+inline constexpr size_t kUidHexDigits = 64;
+// Keychain secrets are small; a larger file is almost certainly the wrong file.
+inline constexpr size_t kMaxSecretFileBytes = 1 << 20;
+
+std::string on_off(bool on) {
+  return on ? "on" : "off";
+}
+
+Result<bool> parse_on_off(const std::string& option, const std::string& text) {
+  auto parsed = parse_switch(text);
+  if (!parsed.ok()) return parsed.status().with_context(option);
+  const Switch s = *parsed;
+  if (s == Switch::kUnspecified) return Status::InvalidArgument(option + " takes on or off");
+  return s == Switch::kOn;
+}
+
+// ---- init ----
+
+struct InitOptions {
+  std::string dir;
+  std::string passcode = "on";
+  std::string icloud_keychain = "off";
+  std::string uid_hex;
+  std::string seed;
+  Format format = Format::kText;
+};
+
+Result<DeviceConfig> config_from(const InitOptions& o) {
+  DeviceConfig config;
+  KCB_ASSIGN_OR_RETURN(config.passcode, parse_on_off("--passcode", o.passcode));
+  KCB_ASSIGN_OR_RETURN(config.icloud_keychain,
+                       parse_on_off("--icloud-keychain", o.icloud_keychain));
+  if (!o.uid_hex.empty()) {
+    Bytes uid;
+    if (o.uid_hex.size() != kUidHexDigits || !from_hex(o.uid_hex, &uid)) {
+      return Status::InvalidArgument("--uid-hex: expected " + std::to_string(kUidHexDigits) +
+                                     " hex digits (a 32-byte UID), got " +
+                                     std::to_string(o.uid_hex.size()) + " characters");
+    }
+    config.uid = std::move(uid);
+  }
+  return config;
+}
+
+Status run_init(const InitOptions& o) {
+  KCB_ASSIGN_OR_RETURN(DeviceConfig config, config_from(o));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::create_at(o.dir, config, *random));
+  if (config.uid) wipe(*config.uid);
+  if (o.format == Format::kJson) {
+    Json doc = json_envelope("device.init");
+    doc["device"] = o.dir;
+    doc["unique_device_id"] = device->unique_device_id();
+    doc["passcode"] = device->has_passcode();
+    doc["icloud_keychain"] = device->icloud_keychain();
+    print_json(std::cout, doc);
+  } else {
+    std::cout << "Created device " << display_text(o.dir) << "\n  UniqueDeviceID  "
+              << device->unique_device_id() << "\n  passcode        "
+              << on_off(device->has_passcode()) << "\n  iCloud Keychain "
+              << on_off(device->icloud_keychain()) << "\n";
+  }
+  return Status::Ok();
+}
+
+// ---- add ----
+
+struct AddOptions {
+  std::string dir;
+  TraitOptions traits;
+  std::string account;
+  std::string service;
+  std::string label;
+  std::string secret;
+  std::string secret_file;
+  std::string seed;
+  Format format = Format::kText;
+};
+
+Result<SecretBytes> secret_from(AddOptions& o) {
+  if (!o.secret_file.empty()) {
+    auto bytes = read_file(o.secret_file, kMaxSecretFileBytes);
+    if (!bytes.ok()) return bytes.status().with_context("--secret-file");
+    SecretBytes secret(*bytes);
+    wipe(*bytes);
+    return secret;
+  }
+  SecretBytes secret(as_bytes(o.secret));
+  wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(o.secret.data()), o.secret.size()));
+  return secret;
+}
+
+// "SecItemAdd refused the item: errSecDuplicateItem (-25299): ..." with the engine's code kept,
+// so a refusal exits 2 and a store failure exits 4.
+Status add_failure(const Status& st) {
+  const bool refused = st.code() == Code::kInvalidArgument ||
+                       st.code() == Code::kFailedPrecondition || st.code() == Code::kAlreadyExists;
+  if (!refused) return st.with_context("device add");
+  const AddError e = sec_error_of(st);
+  return st.with_context("device add: SecItemAdd refused the item: " + std::string(name_of(e)) +
+                         " (" + std::to_string(static_cast<int32_t>(e)) + ")");
+}
+
+Status run_add(AddOptions& o) {
+  KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
+  KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  NewItem item;
+  item.item_class = traits.item_class;
+  item.accessible = traits.accessible;
+  item.synchronizable = traits.synchronizable;
+  item.token = traits.token;
+  item.auth_constraint = traits.auth_constraint;
+  item.account = o.account;
+  item.service = o.service;
+  item.label = o.label;
+  item.secret = std::move(secret);
+  auto rowid = device->add(item, *random);
+  if (!rowid.ok()) return add_failure(rowid.status());
+  if (o.format == Format::kJson) {
+    Json doc = json_envelope("device.add");
+    doc["device"] = o.dir;
+    doc["rowid"] = *rowid;
+    doc["class"] = name_of(traits.item_class);
+    doc["account"] = json_text(as_bytes(o.account));
+    doc["service"] = json_text(as_bytes(o.service));
+    doc["accessible"] = names_of(traits.accessible).pdmn;
+    print_json(std::cout, doc);
+  } else {
+    std::cout << "Added " << name_of(traits.item_class) << " item " << display_text(o.account)
+              << " / " << display_text(o.service) << " (" << accessible_text(traits.accessible)
+              << ") as row " << *rowid << "\n";
+  }
+  return Status::Ok();
+}
+
+// ---- list ----
+
+struct ListOptions {
+  std::string dir;
+  bool show_secrets = false;
+  Format format = Format::kText;
+};
+
+std::string flags_text(const Traits& t) {
+  std::string out;
+  auto add = [&](const char* flag) { out += (out.empty() ? "" : ",") + std::string(flag); };
+  if (t.synchronizable) add("sync");
+  if (t.token != Token::kNone) add(std::string(name_of(t.token)).c_str());
+  if (t.auth_constraint) add("auth");
+  if (t.system_bound) add("system-bound");
+  return out.empty() ? "-" : out;
+}
+
+Status run_list(const ListOptions& o) {
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device->list());
+  if (o.format == Format::kJson) {
+    Json doc = json_envelope("device.list");
+    doc["device"] = o.dir;
+    doc["unique_device_id"] = device->unique_device_id();
+    doc["passcode"] = device->has_passcode();
+    doc["icloud_keychain"] = device->icloud_keychain();
+    Json list = Json::array();
+    for (const StoredItem& s : items)
+      list.push_back(item_json(s.item, o.show_secrets));
+    doc["items"] = list;
+    print_json(std::cout, doc);
+    return Status::Ok();
+  }
+  Table table{{"row", "class", "account", "service", "accessible", "flags"}, {}};
+  if (o.show_secrets) table.headers.push_back("secret (hex)");
+  for (const StoredItem& s : items) {
+    const Traits t = traits_of(s.item);
+    table.rows.push_back({std::to_string(s.rowid), std::string(name_of(t.item_class)),
+                          display_text(s.item.account()), display_text(s.item.service()),
+                          accessible_text(t.accessible), flags_text(t)});
+    if (o.show_secrets) table.rows.back().push_back(to_hex(s.item.secret().view()));
+  }
+  std::cout << display_text(o.dir) << ": passcode " << on_off(device->has_passcode())
+            << ", iCloud Keychain " << on_off(device->icloud_keychain()) << ", " << items.size()
+            << " item" << (items.size() == 1 ? "" : "s") << "\n";
+  if (!items.empty()) print_table(std::cout, table, Format::kText);
+  return Status::Ok();
+}
+
+// ---- passcode, erase ----
+
+struct ChangeOptions {
+  std::string dir;
+  std::string passcode;  // passcode only: on or off
+  std::string seed;
+  Format format = Format::kText;
+};
+
+Status run_passcode(const ChangeOptions& o) {
+  KCB_ASSIGN_OR_RETURN(bool on, parse_on_off("passcode", o.passcode));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> before, device->list());
+  KCB_RETURN_IF_ERROR(device->set_passcode(on, *random));
+  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> after, device->list());
+  const size_t deleted = before.size() - after.size();
+  if (o.format == Format::kJson) {
+    Json doc = json_envelope("device.passcode");
+    doc["device"] = o.dir;
+    doc["passcode"] = on;
+    doc["deleted"] = deleted;
+    print_json(std::cout, doc);
+  } else {
+    std::cout << "Passcode " << on_off(on) << " on " << display_text(o.dir);
+    if (!on) std::cout << ": " << deleted << " WhenPasscodeSetThisDeviceOnly item(s) deleted (R8)";
+    std::cout << "\n";
+  }
+  return Status::Ok();
+}
+
+Status run_erase(const ChangeOptions& o) {
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, device->store().list_all());
+  KCB_RETURN_IF_ERROR(device->erase(*random));
+  if (o.format == Format::kJson) {
+    Json doc = json_envelope("device.erase");
+    doc["device"] = o.dir;
+    doc["removed"] = rows.size();
+    doc["unique_device_id"] = device->unique_device_id();
+    print_json(std::cout, doc);
+  } else {
+    std::cout << "Erased " << display_text(o.dir) << ": " << rows.size()
+              << " item(s) removed, fresh class keys; the UID (UniqueDeviceID "
+              << device->unique_device_id() << ") stays\n";
+  }
+  return Status::Ok();
+}
+
+void add_dir(CLI::App* cmd, std::string* dir) {
+  cmd->add_option("DIR", *dir, "The device directory")->required();
+}
+
+void add_init(CLI::App* device, int& exit_code) {
+  auto o = std::make_shared<InitOptions>();
+  CLI::App* cmd = device->add_subcommand(
+      "init", "Create a simulated device in DIR: a hardware UID, a system keybag, a keychain");
+  cmd->add_option("DIR", o->dir, "A new or empty directory")->required();
+  cmd->add_option("--passcode", o->passcode, "on or off")->capture_default_str();
+  cmd->add_option("--icloud-keychain", o->icloud_keychain, "on or off")->capture_default_str();
+  cmd->add_option("--uid-hex", o->uid_hex,
+                  "The hardware UID, 64 hex digits, for reproducible simulations (random when "
+                  "absent)");
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer(
+      "Example:\n  kcbackup device init phone --passcode on\n  Created device phone\n"
+      "    UniqueDeviceID  5c1d...\n    passcode        on\n    iCloud Keychain off");
+  cmd->callback([o, &exit_code] {
+    const Status st = run_init(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+void add_add(CLI::App* device, int& exit_code) {
+  auto o = std::make_shared<AddOptions>();
+  CLI::App* cmd = device->add_subcommand("add", "SecItemAdd: store one keychain item on a device");
+  add_dir(cmd, &o->dir);
+  add_trait_options(cmd, &o->traits);
+  cmd->add_option("--account", o->account, "kSecAttrAccount")->required();
+  cmd->add_option("--service", o->service, "kSecAttrService")->required();
+  cmd->add_option("--label", o->label, "kSecAttrLabel");
+  auto* secret = cmd->add_option("--secret", o->secret, "The secret (kSecValueData) as text");
+  auto* file =
+      cmd->add_option("--secret-file", o->secret_file, "Read the secret's bytes from a file");
+  secret->excludes(file);
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer(
+      "A refused add exits 2 with Apple's OSStatus: errSecAuthFailed (-25293) for "
+      "WhenPasscodeSetThisDeviceOnly without a passcode, errSecParam (-50) for an auth-constrained "
+      "synchronizable item or a token item outside class keys, errSecDuplicateItem (-25299) for a "
+      "duplicate.\n\nExample:\n  kcbackup device add phone --account alice --service "
+      "example.com --accessible WhenUnlockedThisDeviceOnly --secret hunter2\n  Added genp item "
+      "alice / example.com (WhenUnlockedThisDeviceOnly (aku)) as row 1");
+  cmd->callback([o, secret, file, &exit_code] {
+    if (secret->count() == 0 && file->count() == 0) {
+      exit_code =
+          report_error(Status::InvalidArgument("device add: --secret or --secret-file "
+                                               "is required"));
+      return;
+    }
+    const Status st = run_add(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+void add_list(CLI::App* device, int& exit_code) {
+  auto o = std::make_shared<ListOptions>();
+  CLI::App* cmd = device->add_subcommand("list", "The items a device can read");
+  add_dir(cmd, &o->dir);
+  cmd->add_flag("--show-secrets", o->show_secrets, "Also print each secret in hex");
+  add_format_option(cmd, &o->format, false);
+  cmd->footer(
+      "Example:\n  kcbackup device list phone\n  phone: passcode on, iCloud Keychain off, 1 item"
+      "\n  row  class  account  service      accessible                        flags\n"
+      "  1    genp   alice    example.com  WhenUnlockedThisDeviceOnly (aku)  -");
+  cmd->callback([o, &exit_code] {
+    const Status st = run_list(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+void add_passcode(CLI::App* device, int& exit_code) {
+  auto o = std::make_shared<ChangeOptions>();
+  CLI::App* cmd = device->add_subcommand(
+      "passcode", "Turn the passcode on or off (off deletes WhenPasscodeSetThisDeviceOnly items)");
+  add_dir(cmd, &o->dir);
+  cmd->add_option("STATE", o->passcode, "on or off")->required();
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer("Example:\n  kcbackup device passcode phone off");
+  cmd->callback([o, &exit_code] {
+    const Status st = run_passcode(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+void add_erase(CLI::App* device, int& exit_code) {
+  auto o = std::make_shared<ChangeOptions>();
+  CLI::App* cmd = device->add_subcommand(
+      "erase", "Erase All Content and Settings: an empty keychain, fresh class keys, same UID");
+  add_dir(cmd, &o->dir);
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer("Example:\n  kcbackup device erase phone");
+  cmd->callback([o, &exit_code] {
+    const Status st = run_erase(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+}  // namespace
+
+void add_device_command(CLI::App& app, int& exit_code) {
+  CLI::App* device = app.add_subcommand(
+      "device",
+      "Simulated devices: init, add, list, passcode, erase (see `device COMMAND --help`)");
+  device->require_subcommand(1);
+  add_init(device, exit_code);
+  add_add(device, exit_code);
+  add_list(device, exit_code);
+  add_passcode(device, exit_code);
+  add_erase(device, exit_code);
+}
+
+}  // namespace kcb::cli

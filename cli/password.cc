@@ -1,0 +1,123 @@
+#include "cli/password.h"
+
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "engine/archive.h"
+
+namespace kcb::cli {
+namespace {
+
+// Restores the terminal's echo on every way out of the prompt.
+class EchoOff {
+ public:
+  EchoOff() {
+    if (tcgetattr(STDIN_FILENO, &saved_) != 0) return;
+    termios quiet = saved_;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    active_ = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+  }
+  ~EchoOff() {
+    if (active_) tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_);
+  }
+  EchoOff(const EchoOff&) = delete;
+  EchoOff& operator=(const EchoOff&) = delete;
+
+ private:
+  termios saved_{};
+  bool active_ = false;
+};
+
+std::optional<SecretBytes> ask_terminal(std::string_view question) {
+  if (isatty(STDIN_FILENO) != 1) return std::nullopt;
+  std::cerr << question << ": " << std::flush;
+  SecretBytes line;
+  {
+    EchoOff echo_off;
+    for (int c = std::getchar(); c != EOF && c != '\n'; c = std::getchar()) {
+      if (line.size() >= kMaxPasswordFileBytes) break;
+      line.resize(line.size() + 1);
+      line.data()[line.size() - 1] = static_cast<uint8_t>(c);
+    }
+  }
+  std::cerr << "\n";
+  return line;
+}
+
+PasswordPrompt& current_prompt() {
+  static PasswordPrompt prompt = ask_terminal;
+  return prompt;
+}
+
+// One line: a final "\n" or "\r\n" is the file's, not the password's.
+SecretBytes strip_line_end(SecretBytes text) {
+  size_t n = text.size();
+  if (n > 0 && text.data()[n - 1] == '\n') --n;
+  if (n > 0 && text.data()[n - 1] == '\r') --n;
+  return SecretBytes(text.view().first(n));
+}
+
+Result<SecretBytes> read_password_file(const std::string& path) {
+  auto bytes = kcb::read_file(path, kMaxPasswordFileBytes);
+  if (!bytes.ok()) return bytes.status().with_context("--password-file");
+  SecretBytes secret(*bytes);
+  wipe(*bytes);
+  return strip_line_end(std::move(secret));
+}
+
+}  // namespace
+
+void add_password_options(CLI::App* cmd, PasswordOptions* o) {
+  cmd->add_option("--password-file", o->file,
+                  "Read the backup password from this file (one line; first of the sources)");
+  cmd->add_option("--password", o->value,
+                  "The backup password (visible to other users in the process list: prefer "
+                  "--password-file, KCBACKUP_PASSWORD or the prompt)")
+      ->each([o](const std::string&) { o->value_given = true; });
+}
+
+PasswordPrompt set_password_prompt(PasswordPrompt prompt) {
+  PasswordPrompt previous = std::move(current_prompt());
+  current_prompt() = std::move(prompt);
+  return previous;
+}
+
+std::string password_string(const SecretBytes& password) {
+  return std::string(password.view().begin(), password.view().end());
+}
+
+void wipe_password(std::string& password) {
+  wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(password.data()), password.size()));
+  password.clear();
+}
+
+Result<std::optional<SecretBytes>> read_password(PasswordOptions& o, std::string_view question,
+                                                 Ask ask) {
+  std::optional<SecretBytes> out;
+  if (!o.file.empty()) {
+    auto from_file = read_password_file(o.file);
+    wipe_password(o.value);
+    if (!from_file.ok()) return from_file.status();
+    out = std::move(*from_file);
+  } else if (o.value_given) {
+    out = SecretBytes(as_bytes(o.value));
+    wipe_password(o.value);
+  } else if (const char* env = std::getenv(kPasswordEnvVar); env != nullptr && env[0] != '\0') {
+    out = SecretBytes(as_bytes(env));
+  } else if (ask != Ask::kNever && current_prompt()) {
+    out = current_prompt()(question);
+    if (out && ask == Ask::kTwice) {
+      std::optional<SecretBytes> again = current_prompt()("Again, to confirm");
+      if (!again || !(*again == *out)) {
+        return Status::InvalidArgument("the two passwords typed differ");
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace kcb::cli

@@ -1,0 +1,199 @@
+// `kcbackup device ...` in-process: init/add/list/passcode/erase round trip with the JSON schema,
+// SecItemAdd refusals carrying their OSStatus (exit 2), bad options naming themselves.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli_run.h"
+
+namespace kcb::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kUid = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("kcb-cli-device-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+json run_json(std::vector<std::string> args) {
+  args.insert(args.end(), {"--format", "json"});
+  const CliRun r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? json::parse(r.out) : json();
+}
+
+TEST(CliDevice, InitAddListPasscodeEraseRoundTrip) {
+  TempDir tmp;
+  const std::string phone = tmp / "phone";
+  const json init = run_json({"device", "init", phone, "--uid-hex", kUid, "--seed", "1"});
+  EXPECT_EQ(init["schema"], "kcbackup.device.init.v1");
+  EXPECT_EQ(init["passcode"], true);
+  EXPECT_EQ(init["icloud_keychain"], false);
+  const std::string udid = init["unique_device_id"];
+  EXPECT_EQ(udid.size(), 40u);
+
+  {
+    std::ofstream f(tmp / "secret.bin", std::ios::binary);
+    f << std::string("\x00\x01\xff", 3);
+  }
+  const json added = run_json({"device", "add", phone, "--account", "alice", "--service",
+                               "example.com", "--secret", "hunter2"});
+  EXPECT_EQ(added["schema"], "kcbackup.device.add.v1");
+  EXPECT_EQ(added["accessible"], "ak");
+  run_json({"device", "add", phone, "--account", "bob", "--service", "example.com", "--accessible",
+            "kSecAttrAccessibleWhenUnlockedThisDeviceOnly", "--secret-file", tmp / "secret.bin",
+            "--label", "Bob"});
+  run_json({"device", "add", phone, "--class", "inet", "--account", "carol", "--service", "s", "-a",
+            "akpu", "--secret", "x"});
+  run_json({"device", "add", phone, "--account", "dave", "--service", "s", "-a", "ck",
+            "--synchronizable", "--secret", "y"});
+
+  const json list = run_json({"device", "list", phone});
+  EXPECT_EQ(list["schema"], "kcbackup.device.list.v1");
+  ASSERT_EQ(list["items"].size(), 4u);
+  const json& alice = list["items"][0];
+  for (const char* key : {"class", "account", "service", "access_group", "accessible",
+                          "synchronizable", "token", "auth_constraint"}) {
+    EXPECT_TRUE(alice.contains(key)) << key;
+  }
+  EXPECT_FALSE(alice.contains("secret_hex"));
+  EXPECT_EQ(alice["class"], "genp");
+  EXPECT_EQ(alice["account"], "alice");
+  EXPECT_EQ(alice["accessible"], "ak");
+  EXPECT_EQ(list["items"][1]["accessible"], "aku");
+  EXPECT_EQ(list["items"][2]["accessible"], "ck");
+  EXPECT_EQ(list["items"][2]["synchronizable"], true);
+  EXPECT_EQ(list["items"][3]["class"], "inet");
+  EXPECT_EQ(list["items"][3]["accessible"], "akpu");
+
+  const json secrets = run_json({"device", "list", phone, "--show-secrets"});
+  EXPECT_EQ(secrets["items"][0]["secret_hex"], "68756e74657232");  // "hunter2"
+  EXPECT_EQ(secrets["items"][1]["secret_hex"], "0001ff");
+
+  const CliRun text = run_cli({"device", "list", phone});
+  ASSERT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("WhenUnlockedThisDeviceOnly (aku)"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("68756e74657232"), std::string::npos) << "secret shown without asking";
+
+  const json off = run_json({"device", "passcode", phone, "off"});
+  EXPECT_EQ(off["deleted"], 1);  // R8: the akpu item goes with the passcode
+  EXPECT_EQ(run_json({"device", "list", phone})["items"].size(), 3u);
+  run_json({"device", "passcode", phone, "on"});
+
+  const json erased = run_json({"device", "erase", phone});
+  EXPECT_EQ(erased["removed"], 3);
+  EXPECT_EQ(erased["unique_device_id"], udid);  // the UID stays
+  EXPECT_TRUE(run_json({"device", "list", phone})["items"].empty());
+}
+
+TEST(CliDevice, TheSameUidGivesTheSameUniqueDeviceId) {
+  TempDir tmp;
+  const json a = run_json({"device", "init", tmp / "a", "--uid-hex", kUid});
+  const json b = run_json({"device", "init", tmp / "b", "--uid-hex", kUid, "--passcode", "off"});
+  const json c = run_json({"device", "init", tmp / "c"});
+  EXPECT_EQ(a["unique_device_id"], b["unique_device_id"]);
+  EXPECT_NE(a["unique_device_id"], c["unique_device_id"]);
+  EXPECT_EQ(b["passcode"], false);
+}
+
+TEST(CliDevice, BadInitOptionsExitTwoNamingTheOption) {
+  TempDir tmp;
+  for (const std::string& uid :
+       {std::string("abcd"), std::string(kUid).substr(2) + "zz", std::string(kUid) + "00"}) {
+    const CliRun r = run_cli({"device", "init", tmp / "x", "--uid-hex", uid});
+    EXPECT_EQ(r.exit_code, 2) << uid;
+    EXPECT_NE(r.err.find("--uid-hex"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(tmp / "x"));
+  const CliRun passcode = run_cli({"device", "init", tmp / "y", "--passcode", "maybe"});
+  EXPECT_EQ(passcode.exit_code, 2);
+  EXPECT_NE(passcode.err.find("--passcode"), std::string::npos) << passcode.err;
+  ASSERT_EQ(run_cli({"device", "init", tmp / "z"}).exit_code, 0);
+  EXPECT_EQ(run_cli({"device", "init", tmp / "z"}).exit_code, 2);  // not empty
+}
+
+TEST(CliDevice, RefusedAddsExitTwoWithTheirOsStatus) {
+  TempDir tmp;
+  const std::string phone = tmp / "phone";
+  ASSERT_EQ(run_cli({"device", "init", phone, "--passcode", "off"}).exit_code, 0);
+  struct Case {
+    std::vector<std::string> extra;
+    const char* status;
+  };
+  const Case cases[] = {
+      {{"-a", "WhenPasscodeSetThisDeviceOnly"}, "errSecAuthFailed (-25293)"},
+      {{"--auth-constraint", "--synchronizable"}, "errSecParam (-50)"},
+      {{"--token", "secure-enclave"}, "errSecParam (-50)"},  // a token item must be a key
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"device",    "add", phone,      "--account", "a",
+                                     "--service", "s",   "--secret", "x"};
+    args.insert(args.end(), c.extra.begin(), c.extra.end());
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << c.status;
+    EXPECT_NE(r.err.find(c.status), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  const std::vector<std::string> add = {"device",    "add", phone,      "--account", "a",
+                                        "--service", "s",   "--secret", "x"};
+  ASSERT_EQ(run_cli(add).exit_code, 0);
+  const CliRun dup = run_cli(add);
+  EXPECT_EQ(dup.exit_code, 2);
+  EXPECT_NE(dup.err.find("errSecDuplicateItem (-25299)"), std::string::npos) << dup.err;
+  EXPECT_EQ(run_json({"device", "list", phone})["items"].size(), 1u);
+}
+
+TEST(CliDevice, AddNeedsExactlyOneSecretSourceAndAnExistingDevice) {
+  TempDir tmp;
+  const std::string phone = tmp / "phone";
+  ASSERT_EQ(run_cli({"device", "init", phone}).exit_code, 0);
+  EXPECT_EQ(run_cli({"device", "add", phone, "--account", "a", "--service", "s"}).exit_code, 2);
+  EXPECT_EQ(run_cli({"device", "add", phone, "--account", "a", "--service", "s", "--secret", "x",
+                     "--secret-file", tmp / "f"})
+                .exit_code,
+            2);
+  const CliRun missing_file = run_cli(
+      {"device", "add", phone, "--account", "a", "--service", "s", "--secret-file", tmp / "nope"});
+  EXPECT_EQ(missing_file.exit_code, 4);
+  EXPECT_NE(missing_file.err.find("--secret-file"), std::string::npos) << missing_file.err;
+  const CliRun no_device = run_cli({"device", "list", tmp / "nowhere"});
+  EXPECT_EQ(no_device.exit_code, 4);
+  EXPECT_NE(no_device.err.find("device init"), std::string::npos) << no_device.err;
+  EXPECT_EQ(run_cli({"device", "passcode", phone, "sometimes"}).exit_code, 2);
+}
+
+TEST(CliDevice, EveryCommandHasHelpWithAnExample) {
+  for (const char* sub : {"init", "add", "list", "passcode", "erase"}) {
+    const CliRun r = run_cli({"device", sub, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ": " << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace kcb::cli

@@ -1,0 +1,353 @@
+// `kcbackup inspect keybag|blob|archive|bundle` in-process: a Manifest.plist with and without the
+// password and the device key, a wrong password (exit 3), hostile bags refused fast (exit 2, long
+// before any key derivation could run), a blob opened with its class key from `inspect keybag
+// --show-secrets`, and a bundle's items with the oracle's fate for each.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <unistd.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/password.h"
+#include "engine/archive.h"
+#include "engine/keybag.h"
+#include "tests/cli_run.h"
+
+namespace kcb::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+class TempDir {
+ public:
+  TempDir() {
+    static std::atomic<int> counter{0};
+    path_ = fs::temp_directory_path() /
+            ("kcb-cli-inspect-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), {}};
+}
+void spit(const std::string& path, ByteView bytes) {
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// One keybag TLV record: tag, big-endian length, value.
+void put_record(Bytes& out, std::string_view tag, ByteView value) {
+  out.insert(out.end(), tag.begin(), tag.end());
+  const uint32_t n = static_cast<uint32_t>(value.size());
+  for (int shift = 24; shift >= 0; shift -= 8)
+    out.push_back(static_cast<uint8_t>(n >> shift));
+  out.insert(out.end(), value.begin(), value.end());
+}
+void put_u32(Bytes& out, std::string_view tag, uint32_t v) {
+  const Bytes value = {static_cast<uint8_t>(v >> 24), static_cast<uint8_t>(v >> 16),
+                       static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v)};
+  put_record(out, tag, value);
+}
+
+// A backup bag with every required record, and the given ITER and DPIC.
+Bytes backup_bag(uint32_t iter, uint32_t dpic) {
+  Bytes bag;
+  put_u32(bag, "VERS", 4);
+  put_u32(bag, "TYPE", 1);
+  put_record(bag, "UUID", Bytes(16, 0x11));
+  put_u32(bag, "WRAP", 0);
+  put_record(bag, "SALT", Bytes(20, 0x22));
+  put_u32(bag, "ITER", iter);
+  put_u32(bag, "DPWT", 1);
+  put_u32(bag, "DPIC", dpic);
+  put_record(bag, "DPSL", Bytes(20, 0x33));
+  put_record(bag, "UUID", Bytes(16, 0x44));
+  put_u32(bag, "CLAS", 6);
+  put_u32(bag, "WRAP", 2);
+  put_u32(bag, "KTYP", 0);
+  put_record(bag, "WPKY", Bytes(40, 0x55));
+  return bag;
+}
+
+class CliInspect : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    previous_ = set_password_prompt([](std::string_view) { return std::optional<SecretBytes>(); });
+    unsetenv(kPasswordEnvVar);
+    phone_ = tmp_ / "phone";
+    ASSERT_EQ(run_cli({"device", "init", phone_}).exit_code, 0);
+    ASSERT_EQ(run_cli({"device", "add", phone_, "--account", "alice", "--service", "example.com",
+                       "-a", "ak", "--secret", "s1", "--label", "Alice"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(run_cli({"device", "add", phone_, "--account", "bob", "--service", "example.com",
+                       "-a", "aku", "--secret", "s2"})
+                  .exit_code,
+              0);
+    encrypted_ = tmp_ / "encrypted";
+    plain_ = tmp_ / "plain";
+    ASSERT_EQ(run_cli({"backup", phone_, encrypted_, "-j", "local-encrypted", "--fast-kdf",
+                       "--password", "pw"})
+                  .exit_code,
+              0);
+    ASSERT_EQ(run_cli({"backup", phone_, plain_, "-j", "local"}).exit_code, 0);
+  }
+  void TearDown() override { set_password_prompt(previous_); }
+
+  json inspect(std::vector<std::string> args) {
+    args.insert(args.begin(), "inspect");
+    args.insert(args.end(), {"--format", "json"});
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.exit_code == 0 ? json::parse(r.out) : json();
+  }
+  // class number -> unlocked
+  static std::map<int, bool> unlocked(const json& doc) {
+    std::map<int, bool> out;
+    for (const json& c : doc["classes"])
+      out[c["class"].get<int>()] = c["unlocked"].get<bool>();
+    return out;
+  }
+
+  TempDir tmp_;
+  PasswordPrompt previous_;
+  std::string phone_, encrypted_, plain_;
+};
+
+TEST_F(CliInspect, KeybagOfAnEncryptedBackupUnlocksWithWhatIsGiven) {
+  const std::string manifest = encrypted_ + "/" + kManifestFile;
+  const json bare = inspect({"keybag", manifest});
+  EXPECT_EQ(bare["schema"], "kcbackup.inspect.keybag.v1");
+  EXPECT_EQ(bare["manifest"]["encrypted"], true);
+  EXPECT_EQ(bare["header"]["version"], 4);
+  EXPECT_EQ(bare["header"]["type"], 1);
+  EXPECT_EQ(bare["header"]["iterations"], 10);  // kFastKdf
+  EXPECT_EQ(bare["header"]["dp_iterations"], 10);
+  EXPECT_EQ(bare["header"]["uuid"].get<std::string>().size(), 36u);
+  EXPECT_EQ(bare["password"], "none");
+  ASSERT_EQ(bare["classes"].size(), 6u);  // 6..11
+  for (const json& c : bare["classes"]) {
+    EXPECT_EQ(c["unlocked"], false);
+    EXPECT_EQ(c["locked_reason"], "needs the password");
+    EXPECT_EQ(c["wrap"], c["class"].get<int>() >= 9 ? 3 : 2);
+    EXPECT_FALSE(c.contains("key_hex"));
+  }
+
+  const json with_password = inspect({"keybag", manifest, "--password", "pw"});
+  for (auto [c, open] : unlocked(with_password))
+    EXPECT_EQ(open, c <= 8) << c;  // 9-11 keep the device layer
+  EXPECT_EQ(with_password["classes"][3]["locked_reason"], "needs --device");
+
+  const json with_both =
+      inspect({"keybag", manifest, "--password", "pw", "--device", phone_, "--show-secrets"});
+  for (auto [c, open] : unlocked(with_both))
+    EXPECT_TRUE(open) << c;
+  for (const json& c : with_both["classes"])
+    EXPECT_EQ(c["key_hex"].get<std::string>().size(), 64u);
+
+  const CliRun wrong = run_cli({"inspect", "keybag", manifest, "--password", "nope"});
+  EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
+  EXPECT_EQ(std::count(wrong.err.begin(), wrong.err.end(), '\n'), 1);
+
+  const CliRun text = run_cli({"inspect", "keybag", manifest, "--password", "pw"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("no: needs --device"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("dp_iterations"), std::string::npos) << text.out;
+}
+
+TEST_F(CliInspect, KeybagOfAPlainBackupNeedsOnlyTheDevice) {
+  const std::string manifest = plain_ + "/" + kManifestFile;
+  const json bare = inspect({"keybag", manifest});
+  EXPECT_EQ(bare["password"], "empty");
+  for (auto [c, open] : unlocked(bare))
+    EXPECT_FALSE(open) << c;
+  for (auto [c, open] : unlocked(inspect({"keybag", manifest, "--device", phone_})))
+    EXPECT_TRUE(open) << c;
+}
+
+TEST_F(CliInspect, RawKeybagFromAManifestGivesTheSameAnswer) {
+  const Bytes bag = read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestFile)))->backup_keybag;
+  spit(tmp_ / "bag", bag);
+  const json raw = inspect({"keybag", tmp_ / "bag", "--password", "pw", "--device", phone_});
+  EXPECT_FALSE(raw.contains("manifest"));
+  for (auto [c, open] : unlocked(raw))
+    EXPECT_TRUE(open) << c;
+  // The device's own system bag: device layer only.
+  const json system = inspect({"keybag", phone_ + "/keybag", "--device", phone_});
+  EXPECT_EQ(system["header"]["type"], 0);
+  EXPECT_EQ(system["password"], "not-needed");
+  for (auto [c, open] : unlocked(system))
+    EXPECT_TRUE(open) << c;
+}
+
+TEST_F(CliInspect, HostileKeybagsExitTwoFast) {
+  const Bytes real =
+      read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestFile)))->backup_keybag;
+  Bytes past_end = backup_bag(10, 10);
+  past_end[4] = 0xff;  // VERS claims 4 GiB
+  std::vector<std::pair<std::string, Bytes>> bags = {
+      {"ITER 2^31", backup_bag(0x80000000u, 10)},
+      {"DPIC 2^31", backup_bag(10, 0x80000000u)},
+      {"ITER 2^32-1", backup_bag(0xffffffffu, 0xffffffffu)},
+      {"truncated", Bytes(real.begin(), real.begin() + static_cast<long>(real.size() / 2))},
+      {"length past the end", past_end},
+      {"empty", Bytes{}},
+  };
+  int n = 0;
+  for (const auto& [what, bag] : bags) {
+    SCOPED_TRACE(what);
+    const std::string raw = tmp_ / ("bag" + std::to_string(n));
+    const std::string manifest = tmp_ / ("manifest" + std::to_string(n++));
+    spit(raw, bag);
+    spit(manifest, write_manifest({bag, true, "00", "local-encrypted"}));
+    for (const std::string& file : {raw, manifest}) {
+      const auto start = std::chrono::steady_clock::now();
+      const CliRun r = run_cli({"inspect", "keybag", file, "--password", "pw"});
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      EXPECT_EQ(r.exit_code, 2) << r.err;
+      EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+      EXPECT_LT(seconds, 0.25);
+    }
+  }
+}
+
+TEST_F(CliInspect, RestoreOfABundleWithAHostileBagExitsTwoFast) {
+  const std::string bundle = tmp_ / "hostile";
+  fs::copy(encrypted_, bundle, fs::copy_options::recursive);
+  spit(bundle + "/" + kManifestFile,
+       write_manifest({backup_bag(0x80000000u, 0x80000000u), true, "00", "local-encrypted"}));
+  const auto start = std::chrono::steady_clock::now();
+  const CliRun r = run_cli({"restore", bundle, phone_, "--password", "pw"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), 0.25);
+}
+
+TEST_F(CliInspect, BlobOpensWithItsClassKey) {
+  const json bag =
+      inspect({"keybag", encrypted_ + "/" + kManifestFile, "--password", "pw", "--show-secrets"});
+  const std::string class6 = bag["classes"][0]["key_hex"];
+  ASSERT_EQ(bag["classes"][0]["class"], 6);
+  const auto archive = read_keychain_archive(as_bytes(slurp(encrypted_ + "/" + kKeychainFile)));
+  ASSERT_TRUE(archive.ok());
+  const std::string blob = tmp_ / "alice.blob";
+  spit(blob, archive->items[0][0].blob);  // genp #0: alice, WhenUnlocked
+
+  const json header = inspect({"blob", blob});
+  EXPECT_EQ(header["schema"], "kcbackup.inspect.blob.v1");
+  EXPECT_EQ(header["header"]["version"], 3);
+  EXPECT_EQ(header["header"]["key_class"], 6);
+  EXPECT_EQ(header["header"]["wrapped_key_bytes"], 40);
+  EXPECT_EQ(header["header"]["tag_bytes"], 16);
+  EXPECT_FALSE(header.contains("attributes"));
+
+  const json opened = inspect({"blob", blob, "--class-key", class6});
+  EXPECT_EQ(opened["attributes"]["acct"], "alice");
+  EXPECT_EQ(opened["attributes"]["svce"], "example.com");
+  EXPECT_EQ(opened["attributes"]["labl"], "Alice");
+  EXPECT_EQ(opened["attributes"]["pdmn"], "ak");
+  EXPECT_EQ(opened["attributes"]["v_Data"]["data_bytes"], 2);
+  EXPECT_TRUE(opened["warnings"].empty()) << opened["warnings"].dump();
+  const json secret = inspect({"blob", blob, "--class-key", class6, "--show-secrets"});
+  EXPECT_EQ(secret["attributes"]["v_Data"]["data_hex"], "7331");  // "s1"
+
+  const CliRun text = run_cli({"inspect", "blob", blob, "--class-key", class6});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("\"alice\""), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("7331"), std::string::npos) << "secret shown without asking";
+
+  std::string other = class6;
+  other[0] = other[0] == '0' ? '1' : '0';
+  EXPECT_EQ(run_cli({"inspect", "blob", blob, "--class-key", other}).exit_code, 2);
+  const CliRun bad_hex = run_cli({"inspect", "blob", blob, "--class-key", "abc"});
+  EXPECT_EQ(bad_hex.exit_code, 2);
+  EXPECT_NE(bad_hex.err.find("--class-key"), std::string::npos) << bad_hex.err;
+  spit(tmp_ / "short.blob",
+       Bytes(archive->items[0][0].blob.begin(), archive->items[0][0].blob.begin() + 20));
+  EXPECT_EQ(run_cli({"inspect", "blob", tmp_ / "short.blob"}).exit_code, 2);
+}
+
+TEST_F(CliInspect, ArchiveListsItemsWithTheirKeyClasses) {
+  const json doc = inspect({"archive", encrypted_ + "/" + kKeychainFile});
+  EXPECT_EQ(doc["schema"], "kcbackup.inspect.archive.v1");
+  ASSERT_EQ(doc["items"].size(), 2u);
+  EXPECT_EQ(doc["items"][0]["class"], "genp");
+  EXPECT_EQ(doc["items"][0]["key_class"], 6);
+  EXPECT_EQ(doc["items"][1]["key_class"], 9);
+  EXPECT_EQ(doc["items"][0]["status"], "sealed");
+  EXPECT_GT(doc["items"][0]["blob_bytes"].get<int>(), 68);
+  const std::string bytes = slurp(encrypted_ + "/" + kKeychainFile);
+  spit(tmp_ / "cut.plist", as_bytes(std::string_view(bytes).substr(0, bytes.size() / 2)));
+  EXPECT_EQ(run_cli({"inspect", "archive", tmp_ / "cut.plist"}).exit_code, 2);
+}
+
+TEST_F(CliInspect, BundleShowsItemsAndTheOraclesFates) {
+  const json locked = inspect({"bundle", encrypted_});
+  EXPECT_EQ(locked["schema"], "kcbackup.inspect.bundle.v1");
+  ASSERT_EQ(locked["items"].size(), 2u);
+  EXPECT_EQ(locked["items"][0]["status"], "locked");
+  EXPECT_FALSE(locked["items"][0].contains("fates"));
+
+  const json partly = inspect({"bundle", encrypted_, "--password", "pw"});
+  EXPECT_EQ(partly["items"][0]["status"], "decoded");
+  EXPECT_EQ(partly["items"][1]["status"], "locked");  // class 9 needs the device too
+
+  const json open = inspect({"bundle", encrypted_, "--password", "pw", "--device", phone_});
+  ASSERT_EQ(open["items"].size(), 2u);
+  auto fate = [&](int item, const char* journey, const char* target) {
+    for (const json& f : open["items"][item]["fates"]) {
+      if (f["journey"] == journey && f["target"] == target) return f["outcome"].get<std::string>();
+    }
+    return std::string("(missing)");
+  };
+  EXPECT_EQ(open["items"][0]["item"]["account"], "alice");
+  EXPECT_EQ(open["items"][0]["item"]["accessible"], "ak");
+  EXPECT_FALSE(open["items"][0]["item"].contains("secret_hex"));
+  EXPECT_EQ(fate(0, "local-encrypted", "other-device"), "restored");
+  EXPECT_EQ(fate(0, "local", "other-device"), "lost");
+  EXPECT_EQ(fate(1, "local-encrypted", "other-device"), "lost");
+  EXPECT_EQ(fate(1, "local", "same-device"), "restored");
+  EXPECT_EQ(open["items"][0]["fates"].size(), 8u);  // 3 journeys x 2 targets + 2 other-only
+
+  // Another device's key opens the CBC layer to a wrong class key: the item does not open.
+  const std::string other = tmp_ / "other";
+  ASSERT_EQ(run_cli({"device", "init", other}).exit_code, 0);
+  const json wrong_device = inspect({"bundle", encrypted_, "--password", "pw", "--device", other});
+  EXPECT_EQ(wrong_device["items"][0]["status"], "decoded");
+  EXPECT_EQ(wrong_device["items"][1]["status"], "does-not-open");
+
+  const CliRun text = run_cli({"inspect", "bundle", plain_, "--device", phone_});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("according to the oracle"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("alice"), std::string::npos) << text.out;
+  EXPECT_EQ(run_cli({"inspect", "bundle", encrypted_, "--password", "nope"}).exit_code, 3);
+}
+
+TEST_F(CliInspect, EveryCommandHasHelpWithAnExample) {
+  for (const char* sub : {"keybag", "blob", "archive", "bundle"}) {
+    const CliRun r = run_cli({"inspect", sub, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << sub;
+    EXPECT_NE(r.out.find("Example"), std::string::npos) << sub;
+  }
+}
+
+}  // namespace
+}  // namespace kcb::cli
