@@ -157,6 +157,16 @@ def check_keybag_fast(ctx):
 
     ctx.kcb("inspect", "keybag", bag, "--password", WRONG, "--device", ctx.path("devA"),
             "--format", "json", expect_rc=3)
+    # A bag from before iOS 10.2 has no DPWT/DPIC/DPSL: then k1 is the password itself.
+    old_bag = ctx.path("python-no-dp.keybag")
+    made = ctx.ref("make-keybag", old_bag, "--password", PASSWORD, "--uid-hex", UID_A,
+                   "--classes", "6:2,9:3", "--iter", "10", "--dpic", "0")
+    got = keys_by_class(ctx.kcb("inspect", "keybag", old_bag, "--password", PASSWORD, "--device",
+                                ctx.path("devA"), "--show-secrets", "--format", "json"))
+    for c in made["classes"]:
+        expect(got[c["class"]].get("key_hex") == c["key_hex"],
+               "no double protection, class %d: %s" % (c["class"], got[c["class"]]))
+
     # And the reference reads its own bag the same way.
     mine = {c["class"]: c for c in ctx.ref("unlock-keybag", bag, "--password", PASSWORD,
                                             "--uid-hex", UID_A)["classes"]}
