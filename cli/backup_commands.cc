@@ -92,9 +92,17 @@ void print_report(const RestoreReport& report, const Bundle* bundle, Format form
   }
   Table table{{"class", "account", "service", "accessible", "fate"}, {}};
   for (const ItemFate& f : report.items) {
-    table.rows.push_back({std::string(name_of(f.item_class)), display_text(f.account),
-                          display_text(f.service),
-                          f.accessible ? accessible_text(*f.accessible) : "?", fate_text(f)});
+    const auto from_header = header_accessibility(bundle, f);
+    std::string accessible = "?";
+    if (f.accessible) {
+      accessible = accessible_text(*f.accessible);
+    } else if (from_header) {
+      accessible = accessible_text(*from_header) + "*";
+    }
+    const bool decoded = f.accessible.has_value();
+    table.rows.push_back({std::string(name_of(f.item_class)) + " #" + std::to_string(f.index),
+                          decoded ? display_text(f.account) : "?",
+                          decoded ? display_text(f.service) : "?", accessible, fate_text(f)});
   }
   if (!report.items.empty()) print_table(std::cout, table, Format::kText);
   std::cout << report.restored_count() << " of " << report.items.size() << " item(s) restored; "
