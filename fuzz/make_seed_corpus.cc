@@ -2,25 +2,29 @@
 // one folder per target (OUT_DIR/der_item, OUT_DIR/item_blob, OUT_DIR/archive): attribute
 // dictionaries of every item class and accessibility and of every DER value kind, blobs of every
 // key class 6..12 sealed under fuzz/fixed_keys.h's class key, keychain archives and manifests in
-// binary and XML form, and keybags of every wrap (when engine/keybag.cc exists). Deterministic: the
-// same build writes the same bytes. scripts/make-seed-corpus runs it, minimizes the result with
-// libFuzzer's -merge=1 and names each file by its SHA-1.
+// binary and XML form, keybags of every wrap, whole bundles of every backup journey for the restore
+// target (same-device ones made on the fixed target itself, others on another UID), and byte
+// strings for the journey target. Deterministic: the same build writes the same bytes.
+// scripts/make-seed-corpus runs it, minimizes the result with libFuzzer's -merge=1 and names each
+// file by its SHA-1.
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include "engine/archive.h"
+#include "engine/backup.h"
 #include "engine/blob.h"
 #include "engine/der.h"
+#include "engine/keybag.h"
 #include "engine/property_list.h"
 #include "engine/random.h"
+#include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
-#ifdef KCB_FUZZ_HAVE_KEYBAG
-#include "engine/keybag.h"
-#endif
+#include "fuzz/restore_target.h"
 #include "model/names.h"
 
 namespace kcb {
@@ -258,7 +262,6 @@ void write_archive_seeds(SeedWriter& out, const std::vector<Bytes>& blobs, Rando
   }
 }
 
-#ifdef KCB_FUZZ_HAVE_KEYBAG
 // Bags from the writer with the target's password and device key and cheap KDF parameters.
 void write_keybag(SeedWriter& out, const std::string& name, KeybagType type, uint32_t wrap,
                   ByteView password, bool double_protection, Random& random) {
@@ -288,7 +291,105 @@ void write_keybag_seeds(SeedWriter& out, Random& random) {
   write_keybag(out, "escrow-empty-password.kb", KeybagType::kEscrow, kWrapPassword, {}, true,
                random);
 }
-#endif
+
+// Which items a seed's source device holds besides the fixed target's own (same hardware only).
+enum class SeedItems {
+  kOne,       // one genp item of class 6: small and fast
+  kRotating,  // one item per accessibility, the item class rotating, plus the special items
+  kEvery,     // every item class x accessibility, plus the special items
+};
+
+// The special items: a synchronizable, a token, an auth-constrained and a system-bound one; the
+// export filter drops the token and auth ones, restore keeps the target's sync and sysb rows.
+void add_special_items(Device& device, Random& random) {
+  NewItem synced = fuzz::target_item(ItemClass::kGenp, Accessibility::kAlways, "seed-sync");
+  synced.synchronizable = true;
+  NewItem token = fuzz::target_item(ItemClass::kKeys, Accessibility::kWhenUnlocked, "seed-token");
+  token.token = Token::kSecureEnclave;
+  NewItem auth = fuzz::target_item(ItemClass::kInet, Accessibility::kAfterFirstUnlock, "seed-auth");
+  auth.auth_constraint = true;
+  NewItem bound = fuzz::target_item(ItemClass::kCert, Accessibility::kWhenUnlocked, "seed-sysb");
+  bound.system_bound = true;
+  for (const NewItem* item : {&synced, &token, &auth, &bound})
+    KCB_ASSERT(device.add(*item, random).ok());
+}
+
+// A source device on the fixed target's hardware (then holding the target's own items too, so its
+// synchronizable one comes back as a duplicate) or on another UID.
+std::unique_ptr<Device> seed_source(bool same_device, bool passcode, SeedItems which,
+                                    Random& random) {
+  std::unique_ptr<Device> device;
+  if (same_device) {
+    device = fuzz::make_target_device(passcode);
+  } else {
+    DeviceConfig config;
+    config.passcode = passcode;
+    config.uid = Bytes(fuzz::kOtherUid.begin(), fuzz::kOtherUid.end());
+    auto created = Device::create_in_memory(config, random);
+    KCB_ASSERT(created.ok());
+    device = std::move(created).value();
+  }
+  if (which == SeedItems::kOne) {
+    NewItem one = fuzz::target_item(ItemClass::kGenp, Accessibility::kWhenUnlocked, "seed-one");
+    KCB_ASSERT(device->add(one, random).ok());
+    return device;
+  }
+  size_t n = 0;
+  for (size_t ai = 0; ai < std::size(kAllAccessibilities); ++ai) {
+    const Accessibility a = kAllAccessibilities[ai];
+    if (!passcode && a == Accessibility::kWhenPasscodeSetThisDeviceOnly) continue;
+    for (ItemClass c : kAllItemClasses) {
+      if (which == SeedItems::kRotating && static_cast<size_t>(c) != ai % 4) continue;
+      KCB_ASSERT(device->add(fuzz::target_item(c, a, "seed-" + std::to_string(n++)), random).ok());
+    }
+  }
+  add_special_items(*device, random);
+  return device;
+}
+
+void write_bundle_seed(SeedWriter& out, const std::string& name, Device& source, Journey j,
+                       bool passcode_target, Random& random) {
+  const std::string password(fuzz::kPassword.begin(), fuzz::kPassword.end());
+  const bool encrypted = j == Journey::kLocalEncrypted || j == Journey::kQuickStart;
+  const BackupOptions options{j, encrypted ? password : "", KeybagKdf{2, true, 2}};
+  auto bundle = make_backup(source, options, random);
+  KCB_ASSERT(bundle.ok());
+  const uint8_t target = passcode_target ? 0 : fuzz::kTargetWithoutPasscode;
+  out.write("restore", name + "-" + std::string(name_of(j)) + ".bundle",
+            fuzz::join_bundle_input(target, write_manifest(bundle->manifest),
+                                    write_keychain_archive(bundle->archive)));
+}
+
+// Bundles of every backup journey with the restore target's password and KDF counts of 2, so that
+// they open under its caps of 16: same-device and other-device sources, with and without a
+// passcode (restored onto the target variant of the same setting), and small one-item bundles.
+void write_restore_seeds(SeedWriter& out, Random& random) {
+  const Journey journeys[] = {Journey::kLocal, Journey::kLocalEncrypted, Journey::kIcloudBackup,
+                              Journey::kQuickStart};
+  for (bool same_device : {true, false}) {
+    for (bool passcode : {true, false}) {
+      const SeedItems which = same_device && passcode ? SeedItems::kEvery : SeedItems::kRotating;
+      auto source = seed_source(same_device, passcode, which, random);
+      const std::string name = std::string(same_device ? "same" : "other") + "-" +
+                               (passcode ? "passcode" : "no-passcode");
+      for (Journey j : journeys)
+        write_bundle_seed(out, name, *source, j, passcode, random);
+    }
+    auto small = seed_source(same_device, true, SeedItems::kOne, random);
+    for (Journey j : journeys) {
+      write_bundle_seed(out, std::string(same_device ? "same" : "other") + "-one", *small, j, true,
+                        random);
+    }
+  }
+}
+
+// The journey target reads its case with FuzzedDataProvider: any bytes are a case, so a spread of
+// lengths from the seeded stream is enough to start from every journey.
+void write_journey_seeds(SeedWriter& out, Random& random) {
+  for (int i = 0; i < 24; ++i) {
+    out.write("journey", "case-" + std::to_string(i), random_bytes(random, 24 + 16 * i));
+  }
+}
 
 }  // namespace
 }  // namespace kcb
@@ -304,9 +405,9 @@ int main(int argc, char** argv) {
   kcb::write_der_seeds(out, *random);
   const auto blobs = kcb::write_blob_seeds(out, *random);
   kcb::write_archive_seeds(out, blobs, *random);
-#ifdef KCB_FUZZ_HAVE_KEYBAG
   kcb::write_keybag_seeds(out, *random);
-#endif
+  kcb::write_restore_seeds(out, *random);
+  kcb::write_journey_seeds(out, *random);
   std::printf("make_seed_corpus: wrote %d seed files under %s\n", out.count(), argv[1]);
   return 0;
 }

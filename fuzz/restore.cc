@@ -1,0 +1,427 @@
+// Fuzz target restore: a whole backup bundle (fuzz/bundle_input.h) restored onto a fixed device
+// (fuzz/restore_target.h) with a fixed password and KDF caps of 16 rounds, so no input buys time.
+// After every input:
+//   - restore_backup failed: the target's rows are exactly what they were;
+//   - it succeeded: every row on the target is readable, every item the report calls restored is
+//     there, the pre-existing synchronizable and system-bound rows are untouched, the others were
+//     replaced (R7), and no akpu item is on the target without a passcode (R8).
+// The target is then reset to its snapshot in one transaction (cheaper than a new device).
+//
+// LLVMFuzzerCustomMutator decodes one file of the bundle, changes one field the restore path
+// decides on (blob keyclass or header, keybag records and lengths, the two UUIDs, IsEncrypted,
+// items dropped, duplicated, reordered or moved to another class) and re-encodes it; a file it
+// cannot decode, and one input in ten, gets libFuzzer's byte mutations instead.
+#include <algorithm>
+#include <cctype>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/archive.h"
+#include "engine/backup.h"
+#include "engine/keychain_store.h"
+#include "fuzz/bundle_input.h"
+#include "fuzz/fixed_keys.h"
+#include "fuzz/restore_target.h"
+#include "model/names.h"
+
+// libFuzzer's byte mutations. Weak: the replay build has no libFuzzer and never mutates.
+extern "C" __attribute__((weak)) size_t LLVMFuzzerMutate(uint8_t* data, size_t size,
+                                                         size_t max_size);
+
+namespace kcb::fuzz {
+namespace {
+
+struct FixedTarget {
+  std::unique_ptr<Device> device;
+  std::vector<KeychainRow> snapshot;
+};
+
+FixedTarget& fixed_target(bool passcode) {
+  auto make = [](bool p) {
+    FixedTarget t{make_target_device(p), {}};
+    auto rows = t.device->store().list_all();
+    KCB_ASSERT(rows.ok());
+    t.snapshot = std::move(rows).value();
+    return t;
+  };
+  static FixedTarget with_passcode = make(true);
+  static FixedTarget without_passcode = make(false);
+  return passcode ? with_passcode : without_passcode;
+}
+
+RestoreOptions restore_options() {
+  RestoreOptions options;
+  options.password.assign(kPassword.begin(), kPassword.end());
+  options.keybag_limits.max_iterations = 16;
+  options.keybag_limits.max_dp_iterations = 16;
+  return options;
+}
+
+bool kept_by_restore(const KeychainRow& row) {
+  return row.sync || row.sysb != 0;
+}
+
+bool has_row(const std::vector<KeychainRow>& rows, const KeychainRow& row) {
+  return std::find(rows.begin(), rows.end(), row) != rows.end();
+}
+
+bool is_listed(const ItemFate& fate, const std::vector<StoredItem>& listed) {
+  for (const StoredItem& s : listed) {
+    const Item& item = s.item;
+    if (item.item_class() != fate.item_class || item.accessibility() != fate.accessible) continue;
+    const std::string account(item.account().begin(), item.account().end());
+    if (account == fate.account && item.label() == fate.label) return true;
+  }
+  return false;
+}
+
+void check_success(const RestoreReport& report, const Bundle& bundle, const FixedTarget& target,
+                   const std::vector<KeychainRow>& rows) {
+  size_t archived = 0;
+  for (const auto& items : bundle.archive.items)
+    archived += items.size();
+  KCB_ASSERT(report.items.size() == archived);
+
+  size_t kept = 0;
+  for (const KeychainRow& row : target.snapshot) {
+    if (!kept_by_restore(row)) continue;
+    KCB_ASSERT(has_row(rows, row));
+    ++kept;
+  }
+  KCB_ASSERT(report.replaced == static_cast<int64_t>(target.snapshot.size() - kept));
+  KCB_ASSERT(rows.size() == kept + report.restored_count());
+
+  auto listed = target.device->list();
+  KCB_ASSERT(listed.ok());
+  KCB_ASSERT(listed->size() == rows.size());  // every row is readable
+  for (const ItemFate& fate : report.items) {
+    KCB_ASSERT(fate.restored == (fate.reason == LossReason::kNone));
+    if (fate.restored) KCB_ASSERT(is_listed(fate, *listed));
+  }
+  if (!target.device->has_passcode()) {
+    for (const KeychainRow& row : rows)
+      KCB_ASSERT(row.pdmn != Accessibility::kWhenPasscodeSetThisDeviceOnly);
+  }
+}
+
+// Back to the snapshot: same rows, same row ids (the tables have no AUTOINCREMENT).
+void reset(FixedTarget& target, const std::vector<KeychainRow>& rows) {
+  KeychainStore& store = target.device->store();
+  auto tx = store.transaction();
+  KCB_ASSERT(tx.ok());
+  for (const KeychainRow& row : rows)
+    KCB_ASSERT(store.remove(row.item_class, row.rowid).ok());
+  for (const KeychainRow& row : target.snapshot)
+    KCB_ASSERT(store.insert(row).ok());
+  KCB_ASSERT(tx->commit().ok());
+  auto now = store.list_all();
+  KCB_ASSERT(now.ok() && *now == target.snapshot);
+}
+
+void run_restore(const BundleInput& in) {
+  ArchiveLimits limits;
+  limits.max_items = 256;
+  auto manifest = read_manifest(in.manifest);
+  if (!manifest.ok()) return;
+  auto archive = read_keychain_archive(in.archive, limits);
+  if (!archive.ok()) return;
+  const Bundle bundle{std::move(manifest).value(), std::move(archive).value()};
+
+  FixedTarget& target = fixed_target((in.target & kTargetWithoutPasscode) == 0);
+  auto random = make_seeded_random(kSeed);
+  auto report = restore_backup(bundle, *target.device, restore_options(), *random);
+  auto rows = target.device->store().list_all();
+  KCB_ASSERT(rows.ok());
+  if (!report.ok()) {
+    KCB_ASSERT(*rows == target.snapshot);  // an error changes nothing
+    return;
+  }
+  check_success(*report, bundle, target, *rows);
+  reset(target, *rows);
+}
+
+// ---- The custom mutator ----
+
+// Draws from the seed libFuzzer gives, through the engine's one source of randomness.
+class Dice {
+ public:
+  explicit Dice(unsigned int seed) : random_(make_seeded_random(seed)) {}
+  uint32_t u32() {
+    uint8_t b[4];
+    random_->fill(b);
+    return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
+  }
+  size_t below(size_t n) { return n == 0 ? 0 : u32() % n; }
+  bool one_in(size_t n) { return below(n) == 0; }
+
+ private:
+  std::unique_ptr<Random> random_;
+};
+
+// Values the restore path branches on: key classes, WRAP bits, keybag TYPEs, iteration caps,
+// lengths around the blob's fixed sizes, flag bits.
+uint32_t interesting_u32(Dice& dice) {
+  static constexpr uint32_t kValues[] = {
+      0,  1,  2,  3,   4,           5,           6,           7,           8,     9,
+      10, 11, 12, 13,  14,          15,          16,          17,          31,    32,
+      39, 40, 41, 255, 0x80000000u, 0x8000000Bu, 0x7FFFFFFFu, 0xFFFFFFFFu, 10000, 10000000};
+  if (dice.one_in(8)) return dice.u32();
+  return kValues[dice.below(std::size(kValues))];
+}
+
+void put_le32(Bytes& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    b[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+void put_be32(Bytes& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    b[at + i] = static_cast<uint8_t>(v >> (24 - 8 * i));
+}
+
+// libFuzzer's own byte mutations on one field, with room to grow.
+void mutate_bytes(Bytes& b, size_t max_growth) {
+  const size_t size = b.size();
+  b.resize(size + max_growth);
+  b.resize(LLVMFuzzerMutate(b.data(), size, b.size()));
+}
+
+// A keybag as a flat record list, read leniently (a broken bag is still mutated structurally).
+struct RawRecord {
+  Bytes tag;
+  Bytes value;
+};
+
+std::vector<RawRecord> split_records(ByteView bag) {
+  std::vector<RawRecord> out;
+  size_t at = 0;
+  while (bag.size() - at >= 8) {
+    const size_t n = size_t{bag[at + 4]} << 24 | size_t{bag[at + 5]} << 16 |
+                     size_t{bag[at + 6]} << 8 | size_t{bag[at + 7]};
+    const size_t take = std::min(n, bag.size() - at - 8);
+    out.push_back({Bytes(bag.begin() + at, bag.begin() + at + 4),
+                   Bytes(bag.begin() + at + 8, bag.begin() + at + 8 + take)});
+    at += 8 + take;
+  }
+  return out;
+}
+
+Bytes join_records(const std::vector<RawRecord>& records) {
+  Bytes out;
+  for (const RawRecord& r : records) {
+    out.insert(out.end(), r.tag.begin(), r.tag.end());
+    out.resize(out.size() + 4);
+    put_be32(out, out.size() - 4, static_cast<uint32_t>(r.value.size()));
+    out.insert(out.end(), r.value.begin(), r.value.end());
+  }
+  return out;
+}
+
+bool tag_is(const RawRecord& r, const char* tag) {
+  return r.tag.size() == 4 && std::memcmp(r.tag.data(), tag, 4) == 0;
+}
+
+// The bag's header UUID (the first UUID record), if any.
+Bytes* bag_uuid(std::vector<RawRecord>& records) {
+  for (RawRecord& r : records) {
+    if (tag_is(r, "UUID")) return &r.value;
+  }
+  return nullptr;
+}
+
+// Returns the bag's new UUID as text when the archive's keybag-uuid should follow it.
+std::optional<std::string> mutate_keybag(Manifest& manifest, Dice& dice) {
+  std::optional<std::string> follow;
+  Bytes& bag = manifest.backup_keybag;
+  std::vector<RawRecord> records = split_records(bag);
+  if (records.empty() || dice.one_in(6)) {
+    mutate_bytes(bag, 64);
+    return follow;
+  }
+  RawRecord& r = records[dice.below(records.size())];
+  switch (dice.below(6)) {
+    case 0:  // a 4-byte field (WRAP, CLAS, TYPE, ITER, DPIC, KTYP, VERS) to a value that matters
+      r.value.resize(4);
+      put_be32(r.value, 0, interesting_u32(dice));
+      break;
+    case 1:  // a wrong value length
+      r.value.resize(dice.below(2) ? r.value.size() + 1 + dice.below(8)
+                                   : dice.below(r.value.size() + 1));
+      break;
+    case 2:  // duplicate or drop a record
+      if (dice.one_in(2)) {
+        records.insert(records.begin() + dice.below(records.size() + 1), r);
+      } else {
+        records.erase(records.begin() + dice.below(records.size()));
+      }
+      break;
+    case 3:  // swap two records (class groups change shape)
+      std::swap(r, records[dice.below(records.size())]);
+      break;
+    case 4:  // a record's bytes (e.g. WPKY, SALT) through libFuzzer
+      mutate_bytes(r.value, 16);
+      break;
+    default: {  // a new header UUID, with the archive following it half of the time
+      Bytes* uuid = bag_uuid(records);
+      if (uuid == nullptr || uuid->size() != 16) break;
+      (*uuid)[dice.below(16)] ^= static_cast<uint8_t>(1 + dice.below(255));
+      if (dice.one_in(2)) follow = uuid_text(*uuid);
+      break;
+    }
+  }
+  bag = join_records(records);
+  // A length field that does not match what follows, after the fact.
+  if (dice.one_in(10) && bag.size() >= 8) {
+    const std::vector<RawRecord> again = split_records(bag);
+    size_t at = 0;
+    const size_t pick = dice.below(again.size());
+    for (size_t i = 0; i < pick; ++i)
+      at += 8 + again[i].value.size();
+    put_be32(bag, at + 4, interesting_u32(dice));
+  }
+  return follow;
+}
+
+std::vector<ArchivedItem>* some_class(KeychainArchive& archive, Dice& dice, bool non_empty) {
+  std::vector<std::vector<ArchivedItem>*> candidates;
+  for (auto& items : archive.items) {
+    if (!non_empty || !items.empty()) candidates.push_back(&items);
+  }
+  if (candidates.empty()) return nullptr;
+  return candidates[dice.below(candidates.size())];
+}
+
+void mutate_blob(Bytes& blob, Dice& dice) {
+  switch (dice.below(5)) {
+    case 0:  // keyclass: another class number, or flag bits
+      if (blob.size() >= 8) put_le32(blob, 4, interesting_u32(dice));
+      break;
+    case 1:  // version or wrapped_key_len
+      if (blob.size() >= 12) put_le32(blob, dice.one_in(2) ? 0 : 8, interesting_u32(dice));
+      break;
+    case 2:  // truncated
+      blob.resize(dice.below(blob.size() + 1));
+      break;
+    case 3:  // one byte of the wrapped key, ciphertext or tag
+      if (!blob.empty()) blob[dice.below(blob.size())] ^= static_cast<uint8_t>(1 + dice.below(255));
+      break;
+    default:
+      mutate_bytes(blob, 32);
+      break;
+  }
+}
+
+void mutate_items(KeychainArchive& archive, Dice& dice) {
+  std::vector<ArchivedItem>* from = some_class(archive, dice, true);
+  if (from == nullptr) return;
+  const size_t i = dice.below(from->size());
+  switch (dice.below(6)) {
+    case 0:
+      mutate_blob((*from)[i].blob, dice);
+      break;
+    case 1:  // drop
+      from->erase(from->begin() + i);
+      break;
+    case 2:  // duplicate (a duplicate primary key on restore)
+      from->insert(from->begin() + dice.below(from->size() + 1), (*from)[i]);
+      break;
+    case 3:  // reorder
+      std::swap((*from)[i], (*from)[dice.below(from->size())]);
+      break;
+    case 4: {  // into another class array (the item's class comes from the array)
+      std::vector<ArchivedItem>* to = some_class(archive, dice, false);
+      ArchivedItem moved = std::move((*from)[i]);
+      from->erase(from->begin() + i);
+      to->insert(to->begin() + dice.below(to->size() + 1), std::move(moved));
+      break;
+    }
+    default:  // the persistent ref, which restore does not trust
+      mutate_bytes((*from)[i].persistent_ref, 8);
+      break;
+  }
+}
+
+void mutate_keybag_uuid_text(std::string& uuid, Dice& dice) {
+  if (!uuid.empty() && dice.one_in(2)) {
+    char& c = uuid[dice.below(uuid.size())];
+    c = dice.one_in(2) ? static_cast<char>(std::tolower(static_cast<unsigned char>(c)))
+                       : "0123456789ABCDEF-x"[dice.below(18)];
+    return;
+  }
+  Bytes text(uuid.begin(), uuid.end());
+  mutate_bytes(text, 8);
+  uuid.assign(text.begin(), text.end());
+}
+
+// Encoding a plist costs more than the restore itself (libplist's writer), so a mutation decodes
+// and re-encodes only the file it changes.
+void mutate_manifest_file(Bytes& manifest_file, Bytes& archive_file, Dice& dice) {
+  auto manifest = read_manifest(manifest_file);
+  if (!manifest.ok()) {
+    mutate_bytes(manifest_file, 64);
+    return;
+  }
+  std::optional<std::string> follow;
+  if (dice.one_in(4)) {
+    manifest->is_encrypted = !manifest->is_encrypted;
+  } else {
+    follow = mutate_keybag(*manifest, dice);
+  }
+  manifest_file = write_manifest(*manifest);
+  if (!follow) return;
+  auto archive = read_keychain_archive(archive_file);
+  if (!archive.ok()) return;
+  archive->keybag_uuid = *follow;
+  archive_file = write_keychain_archive(*archive);
+}
+
+void mutate_archive_file(Bytes& archive_file, Dice& dice) {
+  auto archive = read_keychain_archive(archive_file);
+  if (!archive.ok()) {
+    mutate_bytes(archive_file, 64);
+    return;
+  }
+  if (dice.one_in(6)) {
+    mutate_keybag_uuid_text(archive->keybag_uuid, dice);
+  } else {
+    mutate_items(*archive, dice);
+  }
+  archive_file = write_keychain_archive(*archive);
+}
+
+}  // namespace
+}  // namespace kcb::fuzz
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto input = kcb::fuzz::split_bundle_input(kcb::ByteView(data, size));
+  if (input) kcb::fuzz::run_restore(*input);
+  return 0;
+}
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  using namespace kcb::fuzz;
+  Dice dice(seed);
+  auto input = split_bundle_input(kcb::ByteView(data, size));
+  if (!input || dice.one_in(10)) return LLVMFuzzerMutate(data, size, max_size);
+  uint8_t target = input->target;
+  kcb::Bytes manifest(input->manifest.begin(), input->manifest.end());
+  kcb::Bytes archive(input->archive.begin(), input->archive.end());
+  const size_t pick = dice.below(10);
+  if (pick == 0) {
+    target ^= kTargetWithoutPasscode;
+  } else if (pick < 5) {
+    mutate_manifest_file(manifest, archive, dice);
+  } else {
+    mutate_archive_file(archive, dice);
+  }
+  const kcb::Bytes out = join_bundle_input(target, manifest, archive);
+  if (out.size() > max_size) return LLVMFuzzerMutate(data, size, max_size);
+  std::memcpy(data, out.data(), out.size());
+  return out.size();
+}
