@@ -24,6 +24,7 @@ int run_kcbackup(const std::vector<std::string>& args) {
   add_device_command(app, exit_code);
   add_backup_commands(app, exit_code);
   add_inspect_command(app, exit_code);
+  add_simulate_command(app, exit_code);
   try {
     // CLI11 wants the arguments in reverse order when given as a vector.
     std::vector<std::string> reversed(args.rbegin(), args.rend());

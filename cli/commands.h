@@ -18,5 +18,6 @@ void add_device_command(CLI::App& app, int& exit_code);
 void add_backup_commands(CLI::App& app, int& exit_code);
 // inspect keybag|blob|archive|bundle
 void add_inspect_command(CLI::App& app, int& exit_code);
+void add_simulate_command(CLI::App& app, int& exit_code);
 
 }  // namespace kcb::cli
