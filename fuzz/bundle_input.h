@@ -1,7 +1,8 @@
 // The restore target's input: a backup bundle as one byte string, shared by the target, its custom
 // mutator and the seed generator.
 //   u8 target | u32 little-endian n | Manifest.plist (n bytes) | keychain-backup.plist (the rest)
-// Bit 0 of `target` picks the fixed device without a passcode; the other bits are ignored.
+// Bit 0 of `target` picks the fixed device without a passcode; bit 1 restores without the password
+// (an encrypted bundle must then fail and change nothing); the other bits are ignored.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +15,7 @@ namespace kcb::fuzz {
 
 inline constexpr size_t kBundleInputHeader = 5;
 inline constexpr uint8_t kTargetWithoutPasscode = 1;
+inline constexpr uint8_t kRestoreWithoutPassword = 2;
 
 struct BundleInput {
   uint8_t target = 0;

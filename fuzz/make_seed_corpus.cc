@@ -348,13 +348,12 @@ std::unique_ptr<Device> seed_source(bool same_device, bool passcode, SeedItems w
 }
 
 void write_bundle_seed(SeedWriter& out, const std::string& name, Device& source, Journey j,
-                       bool passcode_target, Random& random) {
+                       uint8_t target, Random& random) {
   const std::string password(fuzz::kPassword.begin(), fuzz::kPassword.end());
   const bool encrypted = j == Journey::kLocalEncrypted || j == Journey::kQuickStart;
   const BackupOptions options{j, encrypted ? password : "", KeybagKdf{2, true, 2}};
   auto bundle = make_backup(source, options, random);
   KCB_ASSERT(bundle.ok());
-  const uint8_t target = passcode_target ? 0 : fuzz::kTargetWithoutPasscode;
   out.write("restore", name + "-" + std::string(name_of(j)) + ".bundle",
             fuzz::join_bundle_input(target, write_manifest(bundle->manifest),
                                     write_keychain_archive(bundle->archive)));
@@ -362,7 +361,8 @@ void write_bundle_seed(SeedWriter& out, const std::string& name, Device& source,
 
 // Bundles of every backup journey with the restore target's password and KDF counts of 2, so that
 // they open under its caps of 16: same-device and other-device sources, with and without a
-// passcode (restored onto the target variant of the same setting), and small one-item bundles.
+// passcode (restored onto the target variant of the same setting), and small one-item bundles,
+// also restored without the password.
 void write_restore_seeds(SeedWriter& out, Random& random) {
   const Journey journeys[] = {Journey::kLocal, Journey::kLocalEncrypted, Journey::kIcloudBackup,
                               Journey::kQuickStart};
@@ -373,11 +373,15 @@ void write_restore_seeds(SeedWriter& out, Random& random) {
       const std::string name = std::string(same_device ? "same" : "other") + "-" +
                                (passcode ? "passcode" : "no-passcode");
       for (Journey j : journeys)
-        write_bundle_seed(out, name, *source, j, passcode, random);
+        write_bundle_seed(out, name, *source, j, passcode ? 0 : fuzz::kTargetWithoutPasscode,
+                          random);
     }
     auto small = seed_source(same_device, true, SeedItems::kOne, random);
+    const std::string one = std::string(same_device ? "same" : "other") + "-one";
     for (Journey j : journeys) {
-      write_bundle_seed(out, std::string(same_device ? "same" : "other") + "-one", *small, j, true,
+      write_bundle_seed(out, one, *small, j, 0, random);
+      // Restored without the password: only the bundles that are not encrypted open.
+      write_bundle_seed(out, one + "-no-password", *small, j, fuzz::kRestoreWithoutPassword,
                         random);
     }
   }

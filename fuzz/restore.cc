@@ -1,5 +1,6 @@
 // Fuzz target restore: a whole backup bundle (fuzz/bundle_input.h) restored onto a fixed device
-// (fuzz/restore_target.h) with a fixed password and KDF caps of 16 rounds, so no input buys time.
+// (fuzz/restore_target.h) with a fixed password (or none, by one input bit) and KDF caps of 16
+// rounds, so no input buys time.
 // After every input:
 //   - restore_backup failed: the target's rows are exactly what they were;
 //   - it succeeded: every row on the target is readable, every item the report calls restored is
@@ -54,9 +55,9 @@ FixedTarget& fixed_target(bool passcode) {
   return passcode ? with_passcode : without_passcode;
 }
 
-RestoreOptions restore_options() {
+RestoreOptions restore_options(bool with_password) {
   RestoreOptions options;
-  options.password.assign(kPassword.begin(), kPassword.end());
+  if (with_password) options.password.assign(kPassword.begin(), kPassword.end());
   options.keybag_limits.max_iterations = 16;
   options.keybag_limits.max_dp_iterations = 16;
   return options;
@@ -101,6 +102,7 @@ void check_success(const RestoreReport& report, const Bundle& bundle, const Fixe
   KCB_ASSERT(listed->size() == rows.size());  // every row is readable
   for (const ItemFate& fate : report.items) {
     KCB_ASSERT(fate.restored == (fate.reason == LossReason::kNone));
+    KCB_ASSERT(loss_reason_name(fate.reason) != "?");
     if (fate.restored) KCB_ASSERT(is_listed(fate, *listed));
   }
   if (!target.device->has_passcode()) {
@@ -134,13 +136,16 @@ void run_restore(const BundleInput& in) {
 
   FixedTarget& target = fixed_target((in.target & kTargetWithoutPasscode) == 0);
   auto random = make_seeded_random(kSeed);
-  auto report = restore_backup(bundle, *target.device, restore_options(), *random);
+  auto report = restore_backup(
+      bundle, *target.device, restore_options((in.target & kRestoreWithoutPassword) == 0), *random);
   auto rows = target.device->store().list_all();
   KCB_ASSERT(rows.ok());
   if (!report.ok()) {
     KCB_ASSERT(*rows == target.snapshot);  // an error changes nothing
     return;
   }
+  // Without the password only a bundle that is not encrypted restores.
+  KCB_ASSERT(!bundle.manifest.is_encrypted || (in.target & kRestoreWithoutPassword) == 0);
   check_success(*report, bundle, target, *rows);
   reset(target, *rows);
 }
@@ -414,7 +419,7 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   kcb::Bytes archive(input->archive.begin(), input->archive.end());
   const size_t pick = dice.below(10);
   if (pick == 0) {
-    target ^= kTargetWithoutPasscode;
+    target ^= dice.one_in(3) ? kRestoreWithoutPassword : kTargetWithoutPasscode;
   } else if (pick < 5) {
     mutate_manifest_file(manifest, archive, dice);
   } else {
