@@ -387,6 +387,31 @@ void write_restore_seeds(SeedWriter& out, Random& random) {
   }
 }
 
+// An item re-sealed under class 7's key with 7 in its keyclass field: the blob opens, but its pdmn
+// (ak, class 6) does not match the class, so restore must drop it as corrupt.
+void write_forged_class_seed(SeedWriter& out, Random& random) {
+  const std::string password(fuzz::kPassword.begin(), fuzz::kPassword.end());
+  auto source = seed_source(false, true, SeedItems::kOne, random);
+  auto bundle =
+      make_backup(*source, {Journey::kLocalEncrypted, password, KeybagKdf{2, true, 2}}, random);
+  KCB_ASSERT(bundle.ok());
+  auto bag = parse_keybag(bundle->manifest.backup_keybag);
+  KCB_ASSERT(bag.ok());
+  auto keys = unlock_keybag(*bag, as_bytes(password), source->device_key());
+  KCB_ASSERT(keys.ok() && keys->key_for(6) != nullptr && keys->key_for(7) != nullptr);
+  ArchivedItem& item = bundle->archive.items[static_cast<size_t>(ItemClass::kGenp)].front();
+  auto parsed = parse_blob(item.blob);
+  KCB_ASSERT(parsed.ok());
+  auto plaintext = open_blob(*parsed, keys->key_for(6)->view());
+  KCB_ASSERT(plaintext.ok());
+  auto forged = seal_blob(7, keys->key_for(7)->view(), plaintext->view(), random);
+  KCB_ASSERT(forged.ok());
+  item.blob = std::move(forged).value();
+  out.write("restore", "forged-class.bundle",
+            fuzz::join_bundle_input(0, write_manifest(bundle->manifest),
+                                    write_keychain_archive(bundle->archive)));
+}
+
 // The journey target reads its case with FuzzedDataProvider: any bytes are a case, so a spread of
 // lengths from the seeded stream is enough to start from every journey.
 void write_journey_seeds(SeedWriter& out, Random& random) {
@@ -411,6 +436,7 @@ int main(int argc, char** argv) {
   kcb::write_archive_seeds(out, blobs, *random);
   kcb::write_keybag_seeds(out, *random);
   kcb::write_restore_seeds(out, *random);
+  kcb::write_forged_class_seed(out, *random);
   kcb::write_journey_seeds(out, *random);
   std::printf("make_seed_corpus: wrote %d seed files under %s\n", out.count(), argv[1]);
   return 0;
