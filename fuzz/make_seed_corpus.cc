@@ -262,6 +262,53 @@ void write_archive_seeds(SeedWriter& out, const std::vector<Bytes>& blobs, Rando
   }
 }
 
+// Documents the plist guard must refuse before libplist sees them (engine/property_list.cc):
+// character references to NUL, nesting past the depth cap, a binary plist whose references expand
+// far past its size, and a manifest whose IsEncrypted is a dictionary.
+Bytes xml_manifest(const std::string& body) {
+  const std::string text =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n<dict>\n" + body +
+      "</dict>\n</plist>\n";
+  return Bytes(text.begin(), text.end());
+}
+
+Bytes expanding_bplist() {
+  constexpr size_t kRefs = 200;
+  constexpr size_t kDataBytes = 1000;
+  Bytes b = {'b', 'p', 'l', 'i', 's', 't', '0', '0'};
+  const size_t array_at = b.size();
+  b.insert(b.end(), {0xAF, 0x10, static_cast<uint8_t>(kRefs)});  // array of kRefs refs
+  b.insert(b.end(), kRefs, 0x01);                                // all to object 1
+  const size_t data_at = b.size();
+  b.insert(b.end(), {0x4F, 0x11, kDataBytes >> 8, kDataBytes & 0xFF});  // data, 2-byte length
+  b.insert(b.end(), kDataBytes, 0xA5);
+  const size_t table_at = b.size();
+  for (size_t at : {array_at, data_at})
+    b.insert(b.end(), {static_cast<uint8_t>(at >> 8), static_cast<uint8_t>(at)});
+  b.insert(b.end(), {0, 0, 0, 0, 0, 0, 2, 1});  // unused, offset size 2, ref size 1
+  for (uint64_t v : {uint64_t{2}, uint64_t{0}, uint64_t{table_at}}) {
+    for (int shift = 56; shift >= 0; shift -= 8)
+      b.push_back(static_cast<uint8_t>(v >> shift));
+  }
+  return b;
+}
+
+void write_plist_guard_seeds(SeedWriter& out) {
+  out.write("archive", "nul-reference.xml",
+            xml_manifest("<key>Journey</key><string>lo&#0;cal</string>\n"
+                         "<key>a&#x00;b</key><string>x</string>\n"));
+  std::string deep;
+  for (int i = 0; i < 20; ++i)
+    deep += "<array>";
+  for (int i = 0; i < 20; ++i)
+    deep += "</array>";
+  out.write("archive", "too-deep.xml", xml_manifest("<key>genp</key>" + deep + "\n"));
+  out.write("archive", "expanding.bplist", expanding_bplist());
+  out.write("archive", "is-encrypted-dict.xml",
+            xml_manifest("<key>BackupKeyBag</key><data>AAAA</data>\n"
+                         "<key>IsEncrypted</key><dict/>\n"));
+}
+
 // Bags from the writer with the target's password and device key and cheap KDF parameters.
 void write_keybag(SeedWriter& out, const std::string& name, KeybagType type, uint32_t wrap,
                   ByteView password, bool double_protection, Random& random) {
@@ -434,6 +481,7 @@ int main(int argc, char** argv) {
   kcb::write_der_seeds(out, *random);
   const auto blobs = kcb::write_blob_seeds(out, *random);
   kcb::write_archive_seeds(out, blobs, *random);
+  kcb::write_plist_guard_seeds(out);
   kcb::write_keybag_seeds(out, *random);
   kcb::write_restore_seeds(out, *random);
   kcb::write_forged_class_seed(out, *random);
