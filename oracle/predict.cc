@@ -97,8 +97,8 @@ bool passes_export_filter(const Traits& t, Builder& b) {
 }
 
 // R6 as a second road, used when the backup road did not bring the item back. It also serves the
-// same device: after an erase, an opted-in phone gets its synchronizable items back from the account
-// (this matters only for items the backup cannot carry, such as system-bound ones).
+// same device: after an erase, an opted-in phone gets its synchronizable items back from the
+// account (this matters only for items the backup cannot carry, such as system-bound ones).
 // `assume_on` is for the icloud-keychain journey itself, where "not said" means on.
 void try_sync_road(const Question& q, bool assume_on, Builder& b) {
   if (!can_sync(q.traits)) {

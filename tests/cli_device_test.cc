@@ -19,26 +19,6 @@ using nlohmann::json;
 
 constexpr const char* kUid = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
-// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    path_ = fs::temp_directory_path() /
-            ("kcb-cli-device-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
-
 json run_json(std::vector<std::string> args) {
   args.insert(args.end(), {"--format", "json"});
   const CliRun r = run_cli(args);
