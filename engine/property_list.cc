@@ -110,7 +110,7 @@ class BinaryPlistShape {
         if (type != 0x4 && has_nul(at, bytes, type == 0x6 ? 2 : 1)) {
           return bad(object, "string with an embedded NUL");
         }
-        cost += type == 0x6 ? 2 * n : n;
+        cost += bytes;
         break;
       }
       case 0xA:
