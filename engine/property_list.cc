@@ -216,14 +216,6 @@ Bytes take_plist_buffer(char* buf, uint32_t len, void (*release)(char*)) {
 }
 }  // namespace
 
-Bytes to_binary_plist(plist_t node) {
-  char* buf = nullptr;
-  uint32_t len = 0;
-  plist_to_bin(node, &buf, &len);
-  KCB_ASSERT(buf != nullptr);
-  return take_plist_buffer(buf, len, plist_to_bin_free);
-}
-
 Bytes to_xml_plist(plist_t node) {
   char* buf = nullptr;
   uint32_t len = 0;

@@ -32,6 +32,8 @@ struct PlistLimits {
 
 // Parses XML or binary property-list bytes. `what` names the document in errors.
 Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what, const PlistLimits& limits = {});
+// Deterministic: the bytes depend on the tree only (engine/binary_plist_writer.cc says why this is
+// not libplist's writer). Writes dictionaries, arrays, strings, data and booleans.
 Bytes to_binary_plist(plist_t node);
 Bytes to_xml_plist(plist_t node);
 
