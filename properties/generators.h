@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/bytes.h"
+#include "engine/der.h"
 #include "engine/device.h"
 #include "model/model.h"
 #include "model/names.h"
@@ -42,6 +43,10 @@ inline void showValue(const Traits& t, std::ostream& os) {
   os << "{" << names_of(t.accessible).pdmn << " " << name_of(t.item_class)
      << (t.synchronizable ? " sync" : "") << (t.token == Token::kSecureEnclave ? " token" : "")
      << (t.auth_constraint ? " auth" : "") << (t.system_bound ? " sysb" : "") << "}";
+}
+inline void showValue(const DerValue& v, std::ostream& os) {
+  auto bytes = encode_der(v);
+  os << der_kind_name(v.kind()) << " " << (bytes.ok() ? to_hex(*bytes) : "<unencodable>");
 }
 inline void showValue(const DeviceSettings& s, std::ostream& os) {
   os << "{passcode " << (s.passcode ? "on" : "off") << ", icloud-keychain "
@@ -149,6 +154,43 @@ inline rc::Gen<std::string> gen_utf8_text(size_t max_code_points) {
                         if (cps.size() > max_code_points) cps.resize(max_code_points);
                         return utf8_of(cps);
                       });
+}
+
+// Years 0000..9999 at millisecond precision (der.h).
+inline constexpr int64_t kMinDerDateMillis = -62167219200000;
+inline constexpr int64_t kMaxDerDateMillis = 253402300799999;
+
+inline rc::Gen<DerValue> gen_der_scalar() {
+  return rc::gen::oneOf(
+      rc::gen::just(DerValue::Null()), rc::gen::map(rc::gen::arbitrary<bool>(), DerValue::Boolean),
+      rc::gen::map(rc::gen::arbitrary<int64_t>(), DerValue::Integer),
+      rc::gen::map(gen_utf8_text(16), DerValue::String),
+      rc::gen::map(rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>()),
+                   [](Bytes b) { return DerValue::Data(std::move(b)); }),
+      rc::gen::map(rc::gen::inRange<int64_t>(kMinDerDateMillis, kMaxDerDateMillis + 1),
+                   [](int64_t ms) { return DerValue::Date(DerDate{ms}); }));
+}
+
+// DER value trees of bounded depth (and so bounded size: containers hold at most a few elements).
+inline rc::Gen<DerValue> gen_der_value(int depth) {
+  if (depth == 0) return gen_der_scalar();
+  auto child = rc::gen::lazy([depth] { return gen_der_value(depth - 1); });
+  auto small = [](auto g) {
+    return rc::gen::mapcat(rc::gen::inRange<size_t>(0, 5), [g](size_t n) {
+      return rc::gen::container<std::vector<typename decltype(g)::ValueType>>(n, g);
+    });
+  };
+  return rc::gen::weightedOneOf<DerValue>({
+      {3, gen_der_scalar()},
+      {1, rc::gen::map(small(child), [](DerArray a) { return DerValue::Array(std::move(a)); })},
+      {1, rc::gen::map(small(rc::gen::pair(gen_utf8_text(8), child)),
+                       [](const std::vector<std::pair<std::string, DerValue>>& entries) {
+                         DerDict d;
+                         for (const auto& [k, v] : entries)
+                           d.set(k, v);
+                         return DerValue::Dictionary(std::move(d));
+                       })},
+  });
 }
 
 // A backup password a user might choose: short ASCII, unicode, or long (up to 1 KiB). Never empty:

@@ -18,52 +18,10 @@
 
 namespace kcb {
 
-void showValue(const DerValue& v, std::ostream& os) {
-  auto bytes = encode_der(v);
-  os << der_kind_name(v.kind()) << " " << (bytes.ok() ? to_hex(*bytes) : "<unencodable>");
-}
-
 namespace {
 
-// Years 0000..9999 at millisecond precision (der.h).
-constexpr int64_t kMinDateMillis = -62167219200000;
-constexpr int64_t kMaxDateMillis = 253402300799999;
-
-rc::Gen<DerValue> gen_der_scalar() {
-  return rc::gen::oneOf(rc::gen::just(DerValue::Null()),
-                        rc::gen::map(rc::gen::arbitrary<bool>(), DerValue::Boolean),
-                        rc::gen::map(rc::gen::arbitrary<int64_t>(), DerValue::Integer),
-                        rc::gen::map(props::gen_utf8_text(16), DerValue::String),
-                        rc::gen::map(rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>()),
-                                     [](Bytes b) { return DerValue::Data(std::move(b)); }),
-                        rc::gen::map(rc::gen::inRange<int64_t>(kMinDateMillis, kMaxDateMillis + 1),
-                                     [](int64_t ms) { return DerValue::Date(DerDate{ms}); }));
-}
-
-// Trees of bounded depth (and so bounded size: containers hold at most a few elements).
-rc::Gen<DerValue> gen_der_value(int depth) {
-  if (depth == 0) return gen_der_scalar();
-  auto child = rc::gen::lazy([depth] { return gen_der_value(depth - 1); });
-  auto small = [](auto g) {
-    return rc::gen::mapcat(rc::gen::inRange<size_t>(0, 5), [g](size_t n) {
-      return rc::gen::container<std::vector<typename decltype(g)::ValueType>>(n, g);
-    });
-  };
-  return rc::gen::weightedOneOf<DerValue>({
-      {3, gen_der_scalar()},
-      {1, rc::gen::map(small(child), [](DerArray a) { return DerValue::Array(std::move(a)); })},
-      {1, rc::gen::map(small(rc::gen::pair(props::gen_utf8_text(8), child)),
-                       [](const std::vector<std::pair<std::string, DerValue>>& entries) {
-                         DerDict d;
-                         for (const auto& [k, v] : entries)
-                           d.set(k, v);
-                         return DerValue::Dictionary(std::move(d));
-                       })},
-  });
-}
-
 RC_GTEST_PROP(RoundTrip, DerValueEncodesDecodesEqualAndByteStable, ()) {
-  const DerValue value = *gen_der_value(3).as("value");
+  const DerValue value = *props::gen_der_value(3).as("value");
   auto bytes = encode_der(value);
   RC_ASSERT(bytes.ok());
   auto decoded = decode_der(*bytes);
