@@ -12,6 +12,11 @@ std::vector<WorldItem>::iterator find_in(std::vector<WorldItem>& items, std::str
                       [&](const WorldItem& i) { return i.account == account; });
 }
 
+// The device talks to the account: it holds the sync key and its setting is on.
+bool syncs(const WorldDevice& d) {
+  return d.member && d.icloud_keychain;
+}
+
 void insert_sorted(std::vector<WorldItem>& items, WorldItem item) {
   auto at = std::lower_bound(
       items.begin(), items.end(), item,
@@ -22,7 +27,7 @@ void insert_sorted(std::vector<WorldItem>& items, WorldItem item) {
 }  // namespace
 
 size_t World::add_device(bool passcode) {
-  devices_.push_back({passcode, false, {}});
+  devices_.push_back({passcode, false, false, {}});
   return devices_.size() - 1;
 }
 
@@ -40,7 +45,7 @@ bool World::remove_item(size_t device, std::string_view account) {
   WorldDevice& d = devices_.at(device);
   auto it = find_in(d.items, account);
   if (it == d.items.end()) return false;
-  if (d.icloud_keychain && it->traits.synchronizable) cloud_.erase(it->account);
+  if (syncs(d) && it->traits.synchronizable) cloud_.erase(it->account);
   d.items.erase(it);
   return true;
 }
@@ -55,8 +60,14 @@ void World::set_passcode(size_t device, bool on) {
 }
 
 void World::set_icloud_keychain(size_t device, bool on) {
-  devices_.at(device).icloud_keychain = on;
+  WorldDevice& d = devices_.at(device);
+  d.icloud_keychain = on;
+  d.member = on;
   if (on) sync(device);
+}
+
+void World::switch_icloud_keychain(size_t device, bool on) {
+  devices_.at(device).icloud_keychain = on;
 }
 
 size_t World::back_up(size_t device, Journey journey) {
@@ -114,7 +125,7 @@ size_t World::quick_start(size_t from, bool new_device_passcode) {
 
 void World::sync(size_t device) {
   WorldDevice& d = devices_.at(device);
-  if (!d.icloud_keychain) return;
+  if (!syncs(d)) return;
   for (const WorldItem& i : d.items) {
     if (can_sync(i.traits)) cloud_[i.account] = i;
   }

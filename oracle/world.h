@@ -10,6 +10,8 @@
 //   - sync is explicit: sync(d) pushes d's syncable items into the account (replacing records of
 //     the same account), then gives d every record whose account it lacks; sync_members() syncs
 //     every member device once, in device order;
+//   - only a member whose iCloud Keychain setting is on syncs; a synchronizable item deleted on
+//     such a device is forgotten by the account (on any other device, it is not);
 //   - erase keeps the device's settings and its iCloud Keychain membership (same hardware);
 //   - a password-less backup ignores the password given at restore.
 #pragma once
@@ -34,7 +36,8 @@ struct WorldItem {
 
 struct WorldDevice {
   bool passcode = true;
-  bool icloud_keychain = false;  // a member of the account
+  bool icloud_keychain = false;  // the device's iCloud Keychain setting (Settings switch)
+  bool member = false;           // holds the account's sync key: joined, not left since
   std::vector<WorldItem> items;  // sorted by account
 };
 
@@ -51,12 +54,17 @@ class World {
 
   // SecItemAdd: the oracle's add checks, then a duplicate check by account.
   AddError add_item(size_t device, const WorldItem& item);
-  // Deletes the item; a synchronizable item deleted on a member device is forgotten by the account.
+  // Deletes the item; a synchronizable item deleted on a syncing device (a member whose setting is
+  // on) is forgotten by the account.
   // False when the device has no such item.
   bool remove_item(size_t device, std::string_view account);
   void set_passcode(size_t device, bool on);
-  // On: join (and sync that device). Off: leave; the device keeps its items.
+  // On: join (the setting goes on, and that device syncs). Off: leave (the setting goes off and
+  // membership ends); the device keeps its items.
   void set_icloud_keychain(size_t device, bool on);
+  // The device's setting alone, without joining or leaving: a member switched off does not sync
+  // until it is switched on again; a non-member switched on still does not sync.
+  void switch_icloud_keychain(size_t device, bool on);
   // local, local-encrypted or icloud-backup. Returns the backup's index.
   size_t back_up(size_t device, Journey journey);
   void erase(size_t device);

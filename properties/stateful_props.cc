@@ -2,8 +2,13 @@
 // against oracle::World, the model. After every command every device's readable items (traits,
 // account, secret) equal the model's.
 //
-// Sync policy (the same in model and engine): after every command, every member device syncs once,
-// in device order. Joining also syncs the joining device first, as CloudAccount::join does.
+// After every command the devices' settings (passcode, iCloud Keychain switch, membership) equal
+// the model's too.
+//
+// Sync policy (the same in model and engine): after every command, every device is asked to sync
+// once, in device order; members whose iCloud Keychain setting is on sync, every other device must
+// be refused (FailedPrecondition). Joining also syncs the joining device first, as
+// CloudAccount::join does. The switch alone (no join/leave) changes the setting, not membership.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -62,16 +67,41 @@ std::vector<WorldItem> readable_items(const Device& d) {
   return out;
 }
 
-void sync_members(Engine& e) {
-  for (auto& d : e.devices) {
-    if (e.account->is_member(*d) && d->icloud_keychain()) {
-      RC_ASSERT(e.account->sync(*d, *e.random).ok());
+// Every device is asked to sync, in device order: the model says which may (members whose
+// setting is on); every other one must be refused, so a switched-off member cannot slip through.
+void sync_members(const World& model, Engine& e) {
+  RC_ASSERT(model.devices().size() == e.devices.size());
+  for (size_t i = 0; i < e.devices.size(); ++i) {
+    const oracle::WorldDevice& m = model.devices()[i];
+    auto synced = e.account->sync(*e.devices[i], *e.random);
+    if (m.member && m.icloud_keychain) {
+      RC_ASSERT(synced.ok());
+    } else if (synced.ok() || synced.status().code() != Code::kFailedPrecondition) {
+      RC_FAIL("device " + std::to_string(i) + " (member " + std::to_string(m.member) +
+              ", iCloud Keychain " + std::to_string(m.icloud_keychain) +
+              ") was not refused a sync: " + synced.status().to_string());
+    }
+  }
+}
+
+void expect_same_settings(const World& model, Engine& e) {
+  for (size_t i = 0; i < e.devices.size(); ++i) {
+    const oracle::WorldDevice& m = model.devices()[i];
+    const Device& d = *e.devices[i];
+    if (d.has_passcode() != m.passcode || d.icloud_keychain() != m.icloud_keychain ||
+        e.account->is_member(d) != m.member) {
+      RC_FAIL("device " + std::to_string(i) + " settings: engine passcode " +
+              std::to_string(d.has_passcode()) + ", iCloud Keychain " +
+              std::to_string(d.icloud_keychain()) + ", member " +
+              std::to_string(e.account->is_member(d)) + "; model " + std::to_string(m.passcode) +
+              ", " + std::to_string(m.icloud_keychain) + ", " + std::to_string(m.member));
     }
   }
 }
 
 void expect_same(const World& model, Engine& e) {
   RC_ASSERT(model.devices().size() == e.devices.size());
+  expect_same_settings(model, e);
   for (size_t i = 0; i < e.devices.size(); ++i) {
     const auto got = readable_items(*e.devices[i]);
     if (got != model.devices()[i].items) {
@@ -93,8 +123,10 @@ struct WorldCommand : rc::state::Command<World, Engine> {
   }
   void run(const World& before, Engine& e) const override {
     engine(before, e);
-    sync_members(e);
-    expect_same(nextState(before), e);
+    const World after = nextState(before);
+    expect_same_settings(after, e);
+    sync_members(after, e);
+    expect_same(after, e);
   }
 };
 
@@ -152,7 +184,9 @@ struct DeleteItem : WorldCommand {
     for (const StoredItem& s : *listed) {
       if (std::string(s.item.account().begin(), s.item.account().end()) != account) continue;
       RC_ASSERT(d.remove(s.item.item_class(), s.rowid).ok());
-      if (s.item.synchronizable() && e.account->is_member(d)) e.account->forget(s.item);
+      if (s.item.synchronizable() && e.account->is_member(d) && d.icloud_keychain()) {
+        e.account->forget(s.item);
+      }
       return;
     }
     RC_FAIL("the engine has no item " + account);
@@ -192,6 +226,23 @@ struct SetIcloudKeychain : WorldCommand {
   }
   void show(std::ostream& os) const override {
     os << "iCloud Keychain " << (on ? "on (join)" : "off (leave)") << " on device " << device;
+  }
+};
+
+// The Settings switch alone, without joining or leaving the account.
+struct SwitchIcloudKeychain : WorldCommand {
+  size_t device;
+  bool on;
+  explicit SwitchIcloudKeychain(const World& w)
+      : device(pick_device(w)), on(*rc::gen::arbitrary<bool>()) {}
+  void checkPreconditions(const World& w) const override { RC_PRE(device < w.devices().size()); }
+  void model(World& w) const override { w.switch_icloud_keychain(device, on); }
+  void engine(const World&, Engine& e) const override {
+    RC_ASSERT(e.devices[device]->set_icloud_keychain(on).ok());
+  }
+  void show(std::ostream& os) const override {
+    os << "iCloud Keychain switch " << (on ? "on" : "off") << " (no join/leave) on device "
+       << device;
   }
 };
 
@@ -290,8 +341,8 @@ RC_GTEST_PROP(Stateful, EveryDeviceEqualsTheWorldModel, ()) {
   rc::state::check(
       world, engine,
       rc::state::gen::execOneOfWithArgs<AddItem, AddItem, AddItem, DeleteItem, SetPasscode,
-                                        SetIcloudKeychain, SetIcloudKeychain, BackUp, Erase,
-                                        Restore, Restore, QuickStart>());
+                                        SetIcloudKeychain, SetIcloudKeychain, SwitchIcloudKeychain,
+                                        BackUp, Erase, Restore, Restore, QuickStart>());
 }
 
 }  // namespace
