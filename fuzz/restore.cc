@@ -24,6 +24,7 @@
 
 #include "engine/archive.h"
 #include "engine/backup.h"
+#include "engine/der.h"
 #include "engine/keychain_store.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
@@ -363,8 +364,26 @@ void mutate_keybag_uuid_text(std::string& uuid, Dice& dice) {
   uuid.assign(text.begin(), text.end());
 }
 
-// Encoding a plist costs more than the restore itself (libplist's writer), so a mutation decodes
-// and re-encodes only the file it changes.
+// The writer takes text only (valid UTF-8), but a hostile archive's uuid string may hold any bytes
+// (the reader must refuse them). Such a uuid is written as an ASCII placeholder of its length whose
+// bytes are then overwritten: the string object the old libplist writer produced for it. The uuid
+// is the last object written, so the placeholder is found from the end.
+void write_archive_with_any_uuid_bytes(KeychainArchive& archive, Bytes& archive_file) {
+  const std::string uuid = archive.keybag_uuid;
+  if (is_valid_utf8(uuid)) {
+    archive_file = write_keychain_archive(archive);
+    return;
+  }
+  archive.keybag_uuid.assign(uuid.size(), '~');
+  archive_file = write_keychain_archive(archive);
+  const auto at = std::find_end(archive_file.begin(), archive_file.end(),
+                                archive.keybag_uuid.begin(), archive.keybag_uuid.end());
+  KCB_ASSERT(at != archive_file.end());
+  std::copy(uuid.begin(), uuid.end(), at);
+}
+
+// A mutation decodes and re-encodes only the file it changes: encoding a plist is a large part of
+// one execution.
 void mutate_manifest_file(Bytes& manifest_file, Bytes& archive_file, Dice& dice) {
   auto manifest = read_manifest(manifest_file);
   if (!manifest.ok()) {
@@ -382,7 +401,7 @@ void mutate_manifest_file(Bytes& manifest_file, Bytes& archive_file, Dice& dice)
   auto archive = read_keychain_archive(archive_file);
   if (!archive.ok()) return;
   archive->keybag_uuid = *follow;
-  archive_file = write_keychain_archive(*archive);
+  write_archive_with_any_uuid_bytes(*archive, archive_file);
 }
 
 void mutate_archive_file(Bytes& archive_file, Dice& dice) {
@@ -396,7 +415,7 @@ void mutate_archive_file(Bytes& archive_file, Dice& dice) {
   } else {
     mutate_items(*archive, dice);
   }
-  archive_file = write_keychain_archive(*archive);
+  write_archive_with_any_uuid_bytes(*archive, archive_file);
 }
 
 }  // namespace
