@@ -6,6 +6,7 @@
 #include <fstream>
 #include <system_error>
 
+#include "engine/binary_plist_writer.h"
 #include "engine/der.h"
 #include "engine/property_list.h"
 #include "model/names.h"
@@ -15,10 +16,6 @@ namespace {
 
 constexpr const char* kArchiveName = "keychain-backup.plist";
 constexpr const char* kManifestName = "Manifest.plist";
-
-plist_t new_data(ByteView bytes) {
-  return plist_new_data(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-}
 
 std::string item_path(ItemClass c, size_t index, const char* field) {
   return std::string(kArchiveName) + ": " + std::string(name_of(c)) + "[" + std::to_string(index) +
@@ -96,20 +93,28 @@ Result<Bytes> parse_uuid_text(std::string_view text) {
   return out;
 }
 
+// Written straight from the archive (no libplist tree, no copy of the blobs) by the deterministic
+// writer: a backup of a million items is mostly this file.
 Bytes write_keychain_archive(const KeychainArchive& archive) {
-  PlistPtr root(plist_new_dict());
+  BinaryPlistWriter w;
+  using Ref = BinaryPlistWriter::Ref;
+  const Ref data_key = w.string("v_Data");
+  const Ref ref_key = w.string("v_PersistentRef");
+  std::vector<std::pair<Ref, Ref>> root;
+  std::vector<Ref> entries;
   for (ItemClass c : kAllItemClasses) {
-    plist_t array = plist_new_array();
+    entries.clear();
     for (const ArchivedItem& item : archive.items[static_cast<size_t>(c)]) {
-      plist_t entry = plist_new_dict();
-      plist_dict_set_item(entry, "v_Data", new_data(item.blob));
-      plist_dict_set_item(entry, "v_PersistentRef", new_data(item.persistent_ref));
-      plist_array_append_item(array, entry);
+      const std::pair<Ref, Ref> fields[] = {{data_key, w.data(item.blob)},
+                                            {ref_key, w.data(item.persistent_ref)}};
+      entries.push_back(w.dict(fields));
     }
-    plist_dict_set_item(root.get(), std::string(name_of(c)).c_str(), array);
+    const Ref class_key = w.string(name_of(c));
+    root.emplace_back(class_key, w.array(entries));
   }
-  plist_dict_set_item(root.get(), "keybag-uuid", plist_new_string(archive.keybag_uuid.c_str()));
-  return to_binary_plist(root.get());
+  const Ref uuid_key = w.string("keybag-uuid");
+  root.emplace_back(uuid_key, w.string(archive.keybag_uuid));
+  return w.finish(w.dict(root));
 }
 
 Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits) {
@@ -156,14 +161,15 @@ Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimit
 }
 
 Bytes write_manifest(const Manifest& m) {
-  PlistPtr root(plist_new_dict());
-  plist_dict_set_item(root.get(), "BackupKeyBag", new_data(m.backup_keybag));
-  plist_dict_set_item(root.get(), "IsEncrypted", plist_new_bool(m.is_encrypted));
-  plist_t lockdown = plist_new_dict();
-  plist_dict_set_item(lockdown, "UniqueDeviceID", plist_new_string(m.unique_device_id.c_str()));
-  plist_dict_set_item(root.get(), "Lockdown", lockdown);
-  plist_dict_set_item(root.get(), "Journey", plist_new_string(m.journey.c_str()));
-  return to_binary_plist(root.get());
+  BinaryPlistWriter w;
+  using Ref = BinaryPlistWriter::Ref;
+  const std::pair<Ref, Ref> lockdown[] = {
+      {w.string("UniqueDeviceID"), w.string(m.unique_device_id)}};
+  const std::pair<Ref, Ref> root[] = {{w.string("BackupKeyBag"), w.data(m.backup_keybag)},
+                                      {w.string("IsEncrypted"), w.boolean(m.is_encrypted)},
+                                      {w.string("Lockdown"), w.dict(lockdown)},
+                                      {w.string("Journey"), w.string(m.journey)}};
+  return w.finish(w.dict(root));
 }
 
 Result<Manifest> read_manifest(ByteView bytes) {

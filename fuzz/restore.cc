@@ -365,9 +365,44 @@ void mutate_keybag_uuid_text(std::string& uuid, Dice& dice) {
 }
 
 // The writer takes text only (valid UTF-8), but a hostile archive's uuid string may hold any bytes
-// (the reader must refuse them). Such a uuid is written as an ASCII placeholder of its length whose
-// bytes are then overwritten: the string object the old libplist writer produced for it. The uuid
-// is the last object written, so the placeholder is found from the end.
+// (the reader must refuse them). Such a uuid is written as an ASCII placeholder of its length, and
+// the placeholder's string object, found through the offset table, is overwritten in place: what
+// the old libplist writer produced for it.
+uint64_t read_be(const Bytes& b, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i)
+    v = v << 8 | b[at + i];
+  return v;
+}
+
+Bytes ascii_string_object(const std::string& text) {
+  const size_t n = text.size();
+  KCB_ASSERT(n < 0x10000);
+  Bytes out = n < 15    ? Bytes{static_cast<uint8_t>(0x50 | n)}
+              : n < 256 ? Bytes{0x5F, 0x10, static_cast<uint8_t>(n)}
+                        : Bytes{0x5F, 0x11, static_cast<uint8_t>(n >> 8), static_cast<uint8_t>(n)};
+  out.insert(out.end(), text.begin(), text.end());
+  return out;
+}
+
+void overwrite_string_object(Bytes& file, const std::string& placeholder,
+                             const std::string& bytes) {
+  const Bytes object = ascii_string_object(placeholder);
+  const size_t trailer = file.size() - 32;
+  const size_t offset_size = file[trailer + 6];
+  const uint64_t count = read_be(file, trailer + 8, 8);
+  const uint64_t table = read_be(file, trailer + 24, 8);
+  for (uint64_t i = 0; i < count; ++i) {
+    const size_t at = read_be(file, table + i * offset_size, offset_size);
+    if (at + object.size() <= table &&
+        std::equal(object.begin(), object.end(), file.begin() + at)) {
+      std::copy(bytes.begin(), bytes.end(), file.begin() + at + (object.size() - bytes.size()));
+      return;
+    }
+  }
+  KCB_ASSERT(!"the placeholder string object was not written");
+}
+
 void write_archive_with_any_uuid_bytes(KeychainArchive& archive, Bytes& archive_file) {
   const std::string uuid = archive.keybag_uuid;
   if (is_valid_utf8(uuid)) {
@@ -376,10 +411,7 @@ void write_archive_with_any_uuid_bytes(KeychainArchive& archive, Bytes& archive_
   }
   archive.keybag_uuid.assign(uuid.size(), '~');
   archive_file = write_keychain_archive(archive);
-  const auto at = std::find_end(archive_file.begin(), archive_file.end(),
-                                archive.keybag_uuid.begin(), archive.keybag_uuid.end());
-  KCB_ASSERT(at != archive_file.end());
-  std::copy(uuid.begin(), uuid.end(), at);
+  overwrite_string_object(archive_file, archive.keybag_uuid, uuid);
 }
 
 // A mutation decodes and re-encodes only the file it changes: encoding a plist is a large part of

