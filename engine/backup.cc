@@ -81,20 +81,19 @@ Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random&
                                    " needs a non-empty password");
   }
   KCB_ASSIGN_OR_RETURN(NewKeybag bag, create_backup_keybag(source, options, random));
-  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, source.list());
   Bundle bundle;
-  for (const StoredItem& stored : items) {
-    if (!passes_export_filter(stored.item)) continue;
-    const uint32_t key_class = names_of(stored.item.accessibility()).key_class;
+  // Streamed: one decrypted row at a time, resealed from the plaintext it was read from.
+  KCB_RETURN_IF_ERROR(source.for_each_item([&](int64_t rowid, Item& item, ByteView plaintext) {
+    if (!passes_export_filter(item)) return Status::Ok();
+    const uint32_t key_class = names_of(item.accessibility()).key_class;
     const SecretBytes* class_key = bag.keys.key_for(key_class);
     KCB_ASSERT(class_key != nullptr);
-    KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, stored.item.encode());
-    KCB_ASSIGN_OR_RETURN(Bytes blob,
-                         seal_blob(key_class, class_key->view(), plaintext.view(), random));
-    const ItemClass c = stored.item.item_class();
+    KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, class_key->view(), plaintext, random));
+    const ItemClass c = item.item_class();
     bundle.archive.items[static_cast<size_t>(c)].push_back(
-        {std::move(blob), make_persistent_ref(c, stored.rowid)});
-  }
+        {std::move(blob), make_persistent_ref(c, rowid)});
+    return Status::Ok();
+  }));
   bundle.archive.keybag_uuid = uuid_text(bag.bag.uuid);
   bundle.manifest.backup_keybag = serialize_keybag(bag.bag);
   bundle.manifest.is_encrypted = is_encrypted_journey(options.journey);

@@ -196,13 +196,17 @@ Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
   return seal_plaintext(item.accessibility(), plaintext.view(), random);
 }
 
-Result<Item> Device::open_row(ItemClass item_class, ByteView blob) const {
+Result<SecretBytes> Device::open_row_plaintext(ByteView blob) const {
   KCB_ASSIGN_OR_RETURN(ParsedBlob parsed, parse_blob(blob));
   const SecretBytes* class_key = keys_.key_for(parsed.key_class);
   if (class_key == nullptr) {
     return Status::NotFound("no class key for class " + std::to_string(parsed.key_class));
   }
-  KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, open_blob(parsed, class_key->view()));
+  return open_blob(parsed, class_key->view());
+}
+
+Result<Item> Device::open_row(ItemClass item_class, ByteView blob) const {
+  KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, open_row_plaintext(blob));
   return Item::decode(item_class, plaintext.view());
 }
 
@@ -246,14 +250,22 @@ Status Device::remove(ItemClass item_class, int64_t rowid) {
 }
 
 Result<std::vector<StoredItem>> Device::list() const {
-  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store_->list_all());
   std::vector<StoredItem> out;
-  out.reserve(rows.size());
-  for (const KeychainRow& row : rows) {
-    auto item = open_row(row.item_class, row.data);
-    if (item.ok()) out.push_back({row.rowid, std::move(item).value()});
-  }
+  KCB_RETURN_IF_ERROR(for_each_item([&out](int64_t rowid, Item& item, ByteView) {
+    out.push_back({rowid, std::move(item)});
+    return Status::Ok();
+  }));
   return out;
+}
+
+Status Device::for_each_item(const ItemVisitor& fn) const {
+  return store_->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView blob) {
+    auto plaintext = open_row_plaintext(blob);
+    if (!plaintext.ok()) return Status::Ok();  // not readable on this device: skipped
+    auto item = Item::decode(c, plaintext->view());
+    if (!item.ok()) return Status::Ok();
+    return fn(rowid, *item, plaintext->view());
+  });
 }
 
 Status Device::set_passcode(bool on, Random& random) {

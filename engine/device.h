@@ -12,6 +12,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,6 +94,12 @@ class Device {
   // Every item the device can decrypt, in a deterministic order (class, then row id). A row whose
   // class key is gone or whose blob does not open is skipped: it is not readable.
   Result<std::vector<StoredItem>> list() const;
+  // list()'s items streamed one row at a time, each with the canonical plaintext it was decoded
+  // from (Item::decode accepts canonical DER only, so item.encode() would rebuild exactly these
+  // bytes): a backup seals them as they are. `item` may be moved from; `plaintext` is valid during
+  // the call. An error from fn stops the walk and is returned.
+  using ItemVisitor = std::function<Status(int64_t rowid, Item& item, ByteView plaintext)>;
+  Status for_each_item(const ItemVisitor& fn) const;
 
   // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).
   Status set_passcode(bool on, Random& random);
@@ -106,6 +113,8 @@ class Device {
   Result<Bytes> seal_plaintext(Accessibility accessible, ByteView plaintext, Random& random) const;
   // Opens a row's blob under this device's class keys.
   Result<Item> open_row(ItemClass item_class, ByteView blob) const;
+  // The blob's plaintext (the item's DER dictionary), not yet decoded.
+  Result<SecretBytes> open_row_plaintext(ByteView blob) const;
 
  private:
   Device() = default;

@@ -37,6 +37,7 @@ constexpr std::string_view kColumns =
     "rowid, cdat, mdat, labl, agrp, acct, svce, srvr, ptcl, port, path, pdmn, sync, tkid, sysb, "
     "accc, data";
 constexpr int kColumnCount = 17;
+constexpr int kDataColumn = 16;
 
 // rowid without AUTOINCREMENT (Apple has it): that costs a sqlite_sequence update per insert, and
 // the only difference is that SQLite may reuse the rowid of a deleted highest row.
@@ -214,7 +215,7 @@ Status read_row(sqlite3_stmt* s, ItemClass c, KeychainRow* r) {
   r->tkid = column_text(s, 13);
   r->sysb = sqlite3_column_int64(s, 14);
   r->accc = sqlite3_column_int64(s, 15) != 0;
-  r->data = column_blob(s, 16);
+  r->data = column_blob(s, kDataColumn);
   return Status::Ok();
 }
 
@@ -451,6 +452,24 @@ Result<std::vector<KeychainRow>> KeychainStore::list_all() {
     }
   }
   return rows;
+}
+
+Status KeychainStore::for_each_encrypted_item(const EncryptedItemVisitor& fn) {
+  for (ItemClass c : kAllItemClasses) {
+    sqlite3_stmt* s = impl_->by_class[class_index(c)].list.get();
+    StatementUse use(s);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+      const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(s, kDataColumn));
+      const auto size = static_cast<size_t>(sqlite3_column_bytes(s, kDataColumn));
+      KCB_RETURN_IF_ERROR(fn(c, sqlite3_column_int64(s, 0), ByteView(data, size)));
+    }
+    if (rc != SQLITE_DONE) {
+      return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db),
+                          "list " + std::string(name_of(c)));
+    }
+  }
+  return Status::Ok();
 }
 
 Result<int64_t> KeychainStore::count(ItemClass item_class) {

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -113,6 +114,11 @@ class KeychainStore {
 
   // All rows: classes in kAllItemClasses order (genp, inet, cert, keys), then by rowid.
   Result<std::vector<KeychainRow>> list_all();
+  // The encrypted items only, in list_all()'s order, streamed: fn(class, rowid, data) with `data`
+  // valid during the call. A backup of a million items reads them this way, one row in memory at a
+  // time. An error from fn stops the walk and is returned.
+  using EncryptedItemVisitor = std::function<Status(ItemClass, int64_t rowid, ByteView data)>;
+  Status for_each_encrypted_item(const EncryptedItemVisitor& fn);
   Result<int64_t> count();
   Result<int64_t> count(ItemClass item_class);
 

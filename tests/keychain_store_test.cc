@@ -260,6 +260,42 @@ TEST(KeychainStore, ListAllOrdersByClassThenRowid) {
   EXPECT_EQ(rows.back().item_class, ItemClass::kKeys);
 }
 
+TEST(KeychainStore, EncryptedItemsStreamInListOrderAndAVisitorErrorStops) {
+  auto store = memory_store();
+  for (int n = 0; n < 3; ++n) {
+    KeychainRow r = genp("acct" + std::to_string(n), "s", "blob" + std::to_string(n));
+    r.item_class = n == 1 ? ItemClass::kKeys : ItemClass::kGenp;
+    r.labl = "l" + std::to_string(n);
+    ASSERT_TRUE(store->insert(r).ok());
+  }
+  const auto rows = *store->list_all();
+  std::vector<KeychainRow> seen;
+  ASSERT_TRUE(store
+                  ->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView data) {
+                    KeychainRow r;
+                    r.item_class = c;
+                    r.rowid = rowid;
+                    r.data.assign(data.begin(), data.end());
+                    seen.push_back(r);
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_EQ(seen.size(), rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(seen[i].item_class, rows[i].item_class);
+    EXPECT_EQ(seen[i].rowid, rows[i].rowid);
+    EXPECT_EQ(seen[i].data, rows[i].data);
+  }
+  int calls = 0;
+  const Status stopped = store->for_each_encrypted_item([&](ItemClass, int64_t, ByteView) {
+    ++calls;
+    return Status::DataLoss("stop here");
+  });
+  EXPECT_EQ(stopped.code(), Code::kDataLoss);
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(store->transaction().ok()) << "the walk left its statement in use";
+}
+
 TEST(KeychainStore, RowFromItem) {
   Item item(ItemClass::kInet, Accessibility::kAlwaysThisDeviceOnly, SecretBytes(as_bytes("pw")));
   item.set_synchronizable(true);
