@@ -20,6 +20,7 @@
 #include "model/model.h"
 #include "model/names.h"
 #include "oracle/predict.h"
+#include "properties/journey_run.h"
 
 namespace kcb {
 
@@ -256,13 +257,6 @@ inline Bytes distinctive_bytes(uint64_t seed, uint64_t index, size_t length) {
   return out;
 }
 
-// One item to add: traits, a unique account and its secret.
-struct ItemSpec {
-  Traits traits;
-  std::string account;
-  Bytes secret;
-};
-
 inline void showValue(const ItemSpec& s, std::ostream& os) {
   showValue(s.traits, os);
   os << " acct=" << s.account << " secret=" << s.secret.size() << "B";
@@ -300,22 +294,6 @@ inline rc::Gen<std::vector<ItemSpec>> gen_distinctive_batch(size_t min_items, si
         }
         return std::move(p.first);
       });
-}
-
-// What SecItemAdd is given for a spec.
-inline NewItem new_item_of(const ItemSpec& s) {
-  NewItem n;
-  n.item_class = s.traits.item_class;
-  n.accessible = s.traits.accessible;
-  n.synchronizable = s.traits.synchronizable;
-  n.token = s.traits.token;
-  n.auth_constraint = s.traits.auth_constraint;
-  n.system_bound = s.traits.system_bound;
-  n.account = s.account;
-  n.service = "props";
-  n.label = s.account;  // cert and keys are unique by label, not account
-  n.secret = SecretBytes(ByteView(s.secret));
-  return n;
 }
 
 // One bit flipped or the bytes cut short: the two byte mutations of the tamper suite.
