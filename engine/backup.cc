@@ -86,9 +86,9 @@ Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random&
   KCB_RETURN_IF_ERROR(source.for_each_item([&](int64_t rowid, Item& item, ByteView plaintext) {
     if (!passes_export_filter(item)) return Status::Ok();
     const uint32_t key_class = names_of(item.accessibility()).key_class;
-    const SecretBytes* class_key = bag.keys.key_for(key_class);
+    const KeyWrapKey* class_key = bag.keys.kek_for(key_class);
     KCB_ASSERT(class_key != nullptr);
-    KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, class_key->view(), plaintext, random));
+    KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, *class_key, plaintext, random));
     const ItemClass c = item.item_class();
     bundle.archive.items[static_cast<size_t>(c)].push_back(
         {std::move(blob), make_persistent_ref(c, rowid)});
@@ -119,12 +119,12 @@ std::optional<OpenedItem> open_archived_item(const ArchivedItem& archived,
   };
   auto parsed = parse_blob(archived.blob);
   if (!parsed.ok()) return lose(LossReason::kCorrupt, parsed.status());
-  const SecretBytes* class_key = keys.key_for(parsed->key_class);
+  const KeyWrapKey* class_key = keys.kek_for(parsed->key_class);
   if (class_key == nullptr) {
     return lose(LossReason::kNoClassKey,
                 Status::NotFound("no key for class " + std::to_string(parsed->key_class)));
   }
-  auto plaintext = open_blob(*parsed, class_key->view());
+  auto plaintext = open_blob(*parsed, *class_key);
   if (!plaintext.ok()) return lose(LossReason::kClassKeyUnavailable, plaintext.status());
   auto item = Item::decode(fate.item_class, plaintext->view());
   if (!item.ok()) return lose(LossReason::kCorrupt, item.status());

@@ -82,6 +82,12 @@ Result<ParsedBlob> parse_blob(ByteView blob) {
 Result<Bytes> seal_blob(uint32_t keyclass_field, ByteView class_key, ByteView plaintext,
                         Random& random) {
   KCB_RETURN_IF_ERROR(check_class_key(class_key));
+  KCB_ASSIGN_OR_RETURN(KeyWrapKey kek, KeyWrapKey::create(class_key));
+  return seal_blob(keyclass_field, kek, plaintext, random);
+}
+
+Result<Bytes> seal_blob(uint32_t keyclass_field, const KeyWrapKey& class_key, ByteView plaintext,
+                        Random& random) {
   if (plaintext.size() > kMaxBlobSize - kBlobOverhead) {
     return Status::ResourceExhausted("blob: plaintext of " + std::to_string(plaintext.size()) +
                                      " bytes does not fit the blob cap");
@@ -105,6 +111,11 @@ Result<Bytes> seal_blob(uint32_t keyclass_field, ByteView class_key, ByteView pl
 
 Result<SecretBytes> open_blob(const ParsedBlob& blob, ByteView class_key) {
   KCB_RETURN_IF_ERROR(check_class_key(class_key));
+  KCB_ASSIGN_OR_RETURN(KeyWrapKey kek, KeyWrapKey::create(class_key));
+  return open_blob(blob, kek);
+}
+
+Result<SecretBytes> open_blob(const ParsedBlob& blob, const KeyWrapKey& class_key) {
   KCB_ASSERT(blob.wrapped_key.size() == kWrappedItemKeySize && blob.tag.size() == kBlobTagSize);
   auto item_key = aes_key_unwrap(class_key, blob.wrapped_key);
   if (!item_key.ok()) {

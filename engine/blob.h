@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "engine/bytes.h"
+#include "engine/crypto.h"
 #include "engine/random.h"
 #include "model/status.h"
 
@@ -43,10 +44,14 @@ Result<ParsedBlob> parse_blob(ByteView blob);
 // class_key: 32 bytes.
 Result<Bytes> seal_blob(uint32_t keyclass_field, ByteView class_key, ByteView plaintext,
                         Random& random);
+// The same with the class key's schedules prepared (UnlockedKeybag::kek_for), for loops over items.
+Result<Bytes> seal_blob(uint32_t keyclass_field, const KeyWrapKey& class_key, ByteView plaintext,
+                        Random& random);
 
 // DataLoss when the item key fails its RFC 3394 integrity check (a wrong class key: the item is
 // "gone") or when the GCM tag does not match (altered bytes). The keyclass field is not
 // authenticated, as in Apple's format.
 Result<SecretBytes> open_blob(const ParsedBlob& blob, ByteView class_key);
+Result<SecretBytes> open_blob(const ParsedBlob& blob, const KeyWrapKey& class_key);
 
 }  // namespace kcb

@@ -271,23 +271,47 @@ Status check_cbc_input(std::string_view what, ByteView key, size_t len) {
 
 }  // namespace
 
-Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data) {
+struct KeyWrapKey::Schedules {
+  CipherCtx encrypt;
+  CipherCtx decrypt;
+};
+
+Result<KeyWrapKey> KeyWrapKey::create(ByteView kek) {
   KCB_RETURN_IF_ERROR(check_aes_key("AES key wrap", kek));
+  KeyWrapKey k;
+  k.schedules_ =
+      std::make_shared<const Schedules>(Schedules{new_ecb_ctx(kek, true), new_ecb_ctx(kek, false)});
+  return k;
+}
+
+Result<Bytes> aes_key_wrap(const KeyWrapKey& kek, ByteView key_data) {
+  KCB_ASSERT(!kek.empty());
   KCB_RETURN_IF_ERROR(check_key_wrap_input("AES key wrap: key data", key_data.size(), 16));
   Bytes out(key_data.size() + kKeyWrapOverhead);
-  key_wrap_blocks(new_ecb_ctx(kek, true).get(), key_data, out.data());
+  key_wrap_blocks(kek.schedules_->encrypt.get(), key_data, out.data());
   return out;
 }
 
-Result<SecretBytes> aes_key_unwrap(ByteView kek, ByteView wrapped) {
-  KCB_RETURN_IF_ERROR(check_aes_key("AES key unwrap", kek));
+Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped) {
+  KCB_ASSERT(!kek.empty());
   KCB_RETURN_IF_ERROR(check_key_wrap_input("AES key unwrap: wrapped key", wrapped.size(), 24));
   SecretBytes out(wrapped.size() - kKeyWrapOverhead);
-  if (!key_unwrap_blocks(new_ecb_ctx(kek, false).get(), wrapped, out.data())) {
+  if (!key_unwrap_blocks(kek.schedules_->decrypt.get(), wrapped, out.data())) {
     out.clear();
     return Status::DataLoss("AES key unwrap: integrity check failed (wrong key or altered bytes)");
   }
   return out;
+}
+
+Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data) {
+  KCB_ASSIGN_OR_RETURN(KeyWrapKey prepared, KeyWrapKey::create(kek));
+  return aes_key_wrap(prepared, key_data);
+}
+
+Result<SecretBytes> aes_key_unwrap(ByteView kek, ByteView wrapped) {
+  KCB_RETURN_IF_ERROR(check_aes_key("AES key unwrap", kek));
+  KCB_ASSIGN_OR_RETURN(KeyWrapKey prepared, KeyWrapKey::create(kek));
+  return aes_key_unwrap(prepared, wrapped);
 }
 
 Status aes_gcm_seal(ByteView key, ByteView iv, ByteView aad, ByteView plaintext,

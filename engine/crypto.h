@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 
 #include "engine/bytes.h"
@@ -24,6 +25,28 @@ inline constexpr size_t kDeviceKeySize = 16;
 Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data);
 // The inverse. DataLoss when the integrity check fails (wrong KEK or altered bytes).
 Result<SecretBytes> aes_key_unwrap(ByteView kek, ByteView wrapped);
+
+// A key-encryption key prepared once for many RFC 3394 calls: its AES encrypt and decrypt key
+// schedules. A restore or a backup wraps or unwraps one item key per item under the same few class
+// keys, and building the schedule was half of each call. Copies share the schedules, which are
+// wiped (EVP_CIPHER_CTX_free cleanses) when the last copy goes. An empty KeyWrapKey is not usable;
+// one KeyWrapKey must not be used by two threads at once (the engine is single-threaded).
+class KeyWrapKey {
+ public:
+  KeyWrapKey() = default;
+  static Result<KeyWrapKey> create(ByteView kek);  // 16, 24 or 32 bytes
+  bool empty() const { return schedules_ == nullptr; }
+
+  struct Schedules;  // internal: OpenSSL contexts
+
+ private:
+  friend Result<Bytes> aes_key_wrap(const KeyWrapKey& kek, ByteView key_data);
+  friend Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped);
+  std::shared_ptr<const Schedules> schedules_;
+};
+
+Result<Bytes> aes_key_wrap(const KeyWrapKey& kek, ByteView key_data);
+Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped);
 
 // AES-GCM (key 16, 24 or 32 bytes) with an IV of ANY length, the empty IV included (Apple's backup
 // export uses it; J0 is then GHASH of the lone length block, i.e. the zero block). 16-byte tags.

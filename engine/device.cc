@@ -181,14 +181,14 @@ Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {
 Result<Bytes> Device::seal_plaintext(Accessibility accessible, ByteView plaintext,
                                      Random& random) const {
   const uint32_t key_class = key_class_for(accessible);
-  const SecretBytes* class_key = keys_.key_for(key_class);
+  const KeyWrapKey* class_key = keys_.kek_for(key_class);
   if (class_key == nullptr) {
     // R8, by mechanism: without a passcode there is no akpu class key to encrypt under.
     return Status::FailedPrecondition("errSecAuthFailed: no class key for class " +
                                       std::to_string(key_class) +
                                       " on this device (akpu items need a passcode)");
   }
-  return seal_blob(key_class, class_key->view(), plaintext, random);
+  return seal_blob(key_class, *class_key, plaintext, random);
 }
 
 Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
@@ -198,11 +198,11 @@ Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
 
 Result<SecretBytes> Device::open_row_plaintext(ByteView blob) const {
   KCB_ASSIGN_OR_RETURN(ParsedBlob parsed, parse_blob(blob));
-  const SecretBytes* class_key = keys_.key_for(parsed.key_class);
+  const KeyWrapKey* class_key = keys_.kek_for(parsed.key_class);
   if (class_key == nullptr) {
     return Status::NotFound("no class key for class " + std::to_string(parsed.key_class));
   }
-  return open_blob(parsed, class_key->view());
+  return open_blob(parsed, *class_key);
 }
 
 Result<Item> Device::open_row(ItemClass item_class, ByteView blob) const {

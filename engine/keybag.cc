@@ -340,6 +340,22 @@ const KeybagClass* Keybag::find_class(uint32_t class_number) const {
   return nullptr;
 }
 
+Result<UnlockedClass> UnlockedClass::unlocked_with(uint32_t class_number, SecretBytes key) {
+  UnlockedClass u;
+  u.class_number = class_number;
+  u.unlocked = true;
+  KCB_ASSIGN_OR_RETURN(u.kek, KeyWrapKey::create(key.view()));
+  u.key = std::move(key);
+  return u;
+}
+
+const KeyWrapKey* UnlockedKeybag::kek_for(uint32_t class_number) const {
+  for (const UnlockedClass& c : classes) {
+    if (c.class_number == class_number) return c.unlocked ? &c.kek : nullptr;
+  }
+  return nullptr;
+}
+
 const SecretBytes* UnlockedKeybag::key_for(uint32_t class_number) const {
   for (const UnlockedClass& c : classes) {
     if (c.class_number == class_number) return c.unlocked ? &c.key : nullptr;
@@ -428,8 +444,7 @@ Result<UnlockedKeybag> unlock_keybag_with_password_key(const Keybag& bag, ByteVi
       }
       KCB_ASSIGN_OR_RETURN(key, aes128_cbc_decrypt_zero_iv(*device_key, key.view()));
     }
-    u.unlocked = true;
-    u.key = std::move(key);
+    KCB_ASSIGN_OR_RETURN(u, UnlockedClass::unlocked_with(c.class_number, std::move(key)));
     out.classes.push_back(std::move(u));
   }
   return out;
@@ -478,7 +493,9 @@ Result<NewKeybag> create_keybag(KeybagType type, const std::vector<NewClassKey>&
     append_u32_record(out, "WRAP", c.wrap);
     append_u32_record(out, "KTYP", 0);  // AES
     append_record(out, "WPKY", wpky);
-    keys.classes.push_back(UnlockedClass{c.class_number, true, std::move(key)});
+    KCB_ASSIGN_OR_RETURN(UnlockedClass unlocked,
+                         UnlockedClass::unlocked_with(c.class_number, std::move(key)));
+    keys.classes.push_back(std::move(unlocked));
   }
   // Parsing what was just written keeps one decoder and proves the reader accepts the writer.
   KCB_ASSIGN_OR_RETURN(Keybag bag, parse_keybag(out));

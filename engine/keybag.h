@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/bytes.h"
+#include "engine/crypto.h"
 #include "engine/random.h"
 #include "model/status.h"
 
@@ -92,12 +93,17 @@ struct UnlockedClass {
   // False only when the class has the device layer (WRAP & 1) and no device key was given.
   bool unlocked = false;
   SecretBytes key;  // 32 bytes when unlocked
+  KeyWrapKey kek;   // `key` prepared for RFC 3394, when unlocked
+
+  // An unlocked class.
+  static Result<UnlockedClass> unlocked_with(uint32_t class_number, SecretBytes key);
 };
 
 struct UnlockedKeybag {
   std::vector<UnlockedClass> classes;  // in the bag's order
   // nullptr when the class is absent or was not unlocked.
   const SecretBytes* key_for(uint32_t class_number) const;
+  const KeyWrapKey* kek_for(uint32_t class_number) const;  // the same class key, prepared
   bool is_unlocked(uint32_t class_number) const { return key_for(class_number) != nullptr; }
 };
 

@@ -42,6 +42,29 @@ TEST(KeyWrap, Rfc3394Section4_3_128BitKeyData256BitKek) {
   EXPECT_EQ(to_hex(unwrapped->view()), to_hex(data));
 }
 
+TEST(KeyWrap, PreparedKekGivesTheRfcVectorsOverAndOverAndRefusesTheWrongKey) {
+  // One KeyWrapKey serves every item of a restore: its schedules must carry no state from one
+  // call to the next, in either direction.
+  auto kek =
+      KeyWrapKey::create(hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"));
+  ASSERT_TRUE(kek.ok());
+  const Bytes data = hex("00112233445566778899aabbccddeeff");
+  for (int i = 0; i < 3; ++i) {
+    auto wrapped = aes_key_wrap(*kek, data);
+    ASSERT_TRUE(wrapped.ok());
+    EXPECT_EQ(to_hex(*wrapped), "64e8c3f9ce0f5ba263e9777905818a2a93c8191e7d6e8ae7");
+    auto unwrapped = aes_key_unwrap(*kek, *wrapped);
+    ASSERT_TRUE(unwrapped.ok());
+    EXPECT_EQ(to_hex(unwrapped->view()), to_hex(data));
+  }
+  auto other = KeyWrapKey::create(Bytes(32, 0x55));
+  ASSERT_TRUE(other.ok());
+  auto refused = aes_key_unwrap(*other, hex("64e8c3f9ce0f5ba263e9777905818a2a93c8191e7d6e8ae7"));
+  EXPECT_EQ(refused.status().code(), Code::kDataLoss);
+  EXPECT_FALSE(KeyWrapKey::create(Bytes(20, 1)).ok());
+  EXPECT_TRUE(KeyWrapKey().empty());
+}
+
 TEST(KeyWrap, Rfc3394Section4_6_256BitKeyData256BitKek) {
   const Bytes kek = hex("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f");
   const Bytes data = hex("00112233445566778899aabbccddeeff000102030405060708090a0b0c0d0e0f");
