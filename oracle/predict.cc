@@ -185,14 +185,25 @@ bool matches_measured_row(const Question& q, const Verdict& v) {
   });
 }
 
+// Built once per journey: a sweep over the whole question space asks this thousands of times, and
+// building the message each time was most of the cost of an unanswerable question.
+const std::string& no_same_device_form(Journey j) {
+  static const auto message = [](Journey journey) {
+    return "journey '" + std::string(name_of(journey)) +
+           "' has no same-device form: ask with target other-device";
+  };
+  static const std::string quick_start = message(Journey::kQuickStart);
+  static const std::string icloud_keychain = message(Journey::kIcloudKeychain);
+  return j == Journey::kQuickStart ? quick_start : icloud_keychain;
+}
+
 }  // namespace
 
 Result<Verdict> predict(const Question& q) {
   const bool needs_other_device =
       q.journey == Journey::kQuickStart || q.journey == Journey::kIcloudKeychain;
   if (needs_other_device && q.target == Target::kSameDevice) {
-    return Status::InvalidArgument("journey '" + std::string(name_of(q.journey)) +
-                                   "' has no same-device form: ask with target other-device");
+    return Status::InvalidArgument(no_same_device_form(q.journey));
   }
   Builder b;
   if (refused_at_add(q, b)) return b.v;
