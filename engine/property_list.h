@@ -33,7 +33,9 @@ struct PlistLimits {
 // Parses XML or binary property-list bytes. `what` names the document in errors.
 Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what, const PlistLimits& limits = {});
 // Deterministic: the bytes depend on the tree only (engine/binary_plist_writer.cc says why this is
-// not libplist's writer). Writes dictionaries, arrays, strings, data and booleans.
+// not libplist's writer). Writes dictionaries, arrays, strings, data and booleans. The engine
+// writes its own files straight from their structs (BinaryPlistWriter); this tree form lets tests
+// edit a parsed document and write it back (how they forge malformed files).
 Bytes to_binary_plist(plist_t node);
 Bytes to_xml_plist(plist_t node);
 
