@@ -1,5 +1,6 @@
 #include "engine/property_list.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include <cstdlib>
@@ -125,6 +126,10 @@ class BinaryPlistShape {
           KCB_ASSIGN_OR_RETURN(uint64_t c, cost_of(child, depth + 1));
           cost += c;
         }
+        // Only once every key was checked in bounds (the loop stops early past the cap).
+        if (type == 0xD && cost <= limits_.max_expanded) {
+          KCB_RETURN_IF_ERROR(check_unique_keys(object, at, n));
+        }
         break;
       }
       default:
@@ -136,6 +141,44 @@ class BinaryPlistShape {
     }
     cost_[object] = cost;
     return cost;
+  }
+
+  // A key's text for comparison: ASCII bytes as they are, UTF-16 code units each as one char32
+  // widened into the string, so "keys" compares equal in either encoding. Keys were checked by
+  // cost_of already (in bounds); a key that is not a string is libplist's to refuse.
+  std::u32string key_text(uint64_t key) const {
+    size_t at = static_cast<size_t>(read_be(table_ + key * offset_size_, offset_size_));
+    const uint8_t type = byte_at(at) >> 4;
+    const uint8_t nibble = byte_at(at) & 0xF;
+    ++at;
+    auto n = read_count(key, at, nibble);
+    if (!n.ok() || (type != 0x5 && type != 0x6))
+      return U"\uFFFF" + std::u32string(1, char32_t(key));
+    std::u32string text;
+    for (uint64_t i = 0; i < *n; ++i) {
+      text.push_back(type == 0x5 ? byte_at(at + i)
+                                 : (byte_at(at + 2 * i) << 8 | byte_at(at + 2 * i + 1)));
+    }
+    return text;
+  }
+
+  // libplist keeps both entries of a dictionary with a repeated key, and readers that look keys up
+  // or iterate would then see one field twice (a flipped bit in an archive's key references made
+  // its cert array read as the keys array: the items changed class). Refused here, once per
+  // dictionary object.
+  Status check_unique_keys(uint64_t object, size_t at, uint64_t pairs) const {
+    std::vector<std::u32string> keys;
+    keys.reserve(pairs);
+    for (uint64_t i = 0; i < pairs; ++i)
+      keys.push_back(key_text(read_be(at + i * ref_size_, ref_size_)));
+    std::sort(keys.begin(), keys.end());
+    const auto twice = std::adjacent_find(keys.begin(), keys.end());
+    if (twice == keys.end()) return Status::Ok();
+    std::string shown;
+    for (char32_t c : *twice)
+      shown.push_back(c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c));
+    return Status::Corruption("invalid binary property list: object " + std::to_string(object) +
+                              ": dictionary key '" + shown + "' appears twice");
   }
 
   std::string_view b_;

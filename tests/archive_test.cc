@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "engine/archive.h"
+#include "engine/binary_plist_writer.h"
 #include "engine/property_list.h"
 
 namespace kcb {
@@ -87,6 +88,34 @@ TEST(Archive, RefusesMalformedDocumentsNamingTheField) {
 
   EXPECT_FALSE(read_keychain_archive(Bytes{}).ok());
   EXPECT_FALSE(read_keychain_archive(Bytes{'b', 'p', 'l', 'i', 's', 't', '0', '0', 1}).ok());
+}
+
+TEST(Archive, ADictionaryKeyThatAppearsTwiceIsRefused) {
+  // The soak of the tamper property found it: one flipped bit in the top-level key references
+  // made "cert" read "keys", and the cert array was restored as keys items.
+  BinaryPlistWriter w;
+  using Ref = BinaryPlistWriter::Ref;
+  const Ref keys = w.string("keys");
+  const Ref empty[] = {0};
+  const std::pair<Ref, Ref> root[] = {
+      {keys, w.array(std::span<const Ref>(empty, 0))},
+      {keys, w.array(std::span<const Ref>(empty, 0))},
+      {w.string("keybag-uuid"), w.string(sample_archive().keybag_uuid)}};
+  auto twice = read_keychain_archive(w.finish(w.dict(root)));
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().code(), Code::kCorruption);
+  EXPECT_NE(twice.status().message().find("dictionary key 'keys' appears twice"), std::string::npos)
+      << twice.status().message();
+
+  // libplist's XML parser keeps one entry of a repeated key itself (the last one), so an XML
+  // document never reaches the readers with a key twice.
+  const std::string xml =
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?><plist version=\"1.0\"><dict>"
+      "<key>b</key><true/><key>b</key><false/></dict></plist>";
+  auto parsed = parse_plist(as_bytes(xml), "doc");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+  EXPECT_EQ(plist_dict_get_size(parsed->get()), 1u);
+  EXPECT_FALSE(*plist_bool(plist_dict_get_item(parsed->get(), "b"), "b"));
 }
 
 TEST(Archive, ItemCountCapIsEnforced) {
