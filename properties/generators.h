@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <iterator>
 #include <ostream>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "engine/bytes.h"
 #include "engine/der.h"
 #include "engine/device.h"
+#include "engine/keybag.h"
 #include "model/model.h"
 #include "model/names.h"
 #include "oracle/predict.h"
@@ -293,6 +295,25 @@ inline rc::Gen<std::vector<ItemSpec>> gen_distinctive_batch(size_t min_items, si
               "acct-" + std::to_string(i) + "-" + to_hex(distinctive_bytes(~p.second, i, 8));
         }
         return std::move(p.first);
+      });
+}
+
+// A keybag's classes for create_keybag: distinct class numbers 1..13 (none, or at least one when
+// non_empty), each with a WRAP of 1..3 (device layer, password layer, both); create_keybag draws
+// the keys.
+inline rc::Gen<std::vector<NewClassKey>> gen_keybag_classes(bool non_empty) {
+  auto numbers = rc::gen::container<std::set<uint32_t>>(rc::gen::inRange<uint32_t>(1, 14));
+  return rc::gen::mapcat(
+      non_empty ? rc::gen::nonEmpty(numbers) : numbers, [](const std::set<uint32_t>& classes) {
+        return rc::gen::map(rc::gen::container<std::vector<uint32_t>>(
+                                classes.size(), rc::gen::inRange<uint32_t>(1, 4)),
+                            [classes](const std::vector<uint32_t>& wraps) {
+                              std::vector<NewClassKey> out;
+                              size_t i = 0;
+                              for (uint32_t c : classes)
+                                out.push_back({c, wraps[i++], std::nullopt});
+                              return out;
+                            });
       });
 }
 

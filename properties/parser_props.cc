@@ -407,18 +407,9 @@ struct RealBag {
 // without double protection. The KDF counts are tiny; only parsing is exercised.
 RealBag real_bag() {
   auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
-  const auto class_set =
-      *rc::gen::nonEmpty(rc::gen::container<std::set<uint32_t>>(rc::gen::inRange<uint32_t>(1, 14)))
-           .as("class numbers");
-  const auto wraps =
-      *rc::gen::container<std::vector<uint32_t>>(class_set.size(), rc::gen::inRange<uint32_t>(1, 4))
-           .as("wraps");
+  const auto classes = *props::gen_keybag_classes(true).as("classes");
   const bool double_protection = *rc::gen::arbitrary<bool>().as("double protection");
   const auto type = *rc::gen::element(KeybagType::kSystem, KeybagType::kBackup).as("type");
-  std::vector<NewClassKey> classes;
-  size_t i = 0;
-  for (uint32_t c : class_set)
-    classes.push_back({c, wraps[i++], std::nullopt});
   Bytes device_key(16);
   r->fill(device_key);
   auto made = create_keybag(type, classes, as_bytes(std::string("pw")), ByteView(device_key),

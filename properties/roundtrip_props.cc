@@ -53,17 +53,9 @@ RC_GTEST_PROP(RoundTrip, BlobSealsAndOpens, ()) {
 
 RC_GTEST_PROP(RoundTrip, KeybagWriteParseSerializeIdenticalAndUnlocks, ()) {
   auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
-  const auto class_set = *rc::gen::container<std::set<uint32_t>>(rc::gen::inRange<uint32_t>(1, 14))
-                              .as("class numbers");
-  const auto wraps =
-      *rc::gen::container<std::vector<uint32_t>>(class_set.size(), rc::gen::inRange<uint32_t>(1, 4))
-           .as("wraps");
+  const auto classes = *props::gen_keybag_classes(false).as("classes");
   const std::string password = *props::gen_password().as("password");
   const auto type = *rc::gen::element(KeybagType::kSystem, KeybagType::kBackup).as("type");
-  std::vector<NewClassKey> classes;
-  size_t i = 0;
-  for (uint32_t c : class_set)
-    classes.push_back({c, wraps[i++], std::nullopt});
   Bytes device_key(16);
   r->fill(device_key);
   auto made = create_keybag(type, classes, as_bytes(password), ByteView(device_key),
@@ -73,12 +65,12 @@ RC_GTEST_PROP(RoundTrip, KeybagWriteParseSerializeIdenticalAndUnlocks, ()) {
   auto parsed = parse_keybag(bytes);
   RC_ASSERT(parsed.ok());
   RC_ASSERT(serialize_keybag(*parsed) == bytes);
-  RC_ASSERT(parsed->classes.size() == class_set.size());
+  RC_ASSERT(parsed->classes.size() == classes.size());
   auto keys = unlock_keybag(*parsed, as_bytes(password), ByteView(device_key));
   RC_ASSERT(keys.ok());
-  for (uint32_t c : class_set) {
-    const SecretBytes* got = keys->key_for(c);
-    const SecretBytes* want = made->keys.key_for(c);
+  for (const NewClassKey& c : classes) {
+    const SecretBytes* got = keys->key_for(c.class_number);
+    const SecretBytes* want = made->keys.key_for(c.class_number);
     RC_ASSERT(got != nullptr);
     RC_ASSERT(want != nullptr);
     RC_ASSERT(*got == *want);
