@@ -22,6 +22,8 @@ namespace kcb {
 struct ArchivedItem {
   Bytes blob;            // v_Data: a v3 item blob
   Bytes persistent_ref;  // v_PersistentRef: 4-byte class name + 8-byte big-endian rowid
+
+  bool operator==(const ArchivedItem&) const = default;
 };
 
 struct KeychainArchive {
@@ -44,6 +46,8 @@ struct Manifest {
   bool is_encrypted = false;
   std::string unique_device_id;  // Lockdown.UniqueDeviceID of the source device
   std::string journey;           // our own key: local, local-encrypted, icloud-backup, quick-start
+
+  bool operator==(const Manifest&) const = default;
 };
 
 Bytes write_manifest(const Manifest& manifest);

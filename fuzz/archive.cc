@@ -8,29 +8,13 @@
 
 namespace {
 
-bool same_items(const kcb::KeychainArchive& a, const kcb::KeychainArchive& b) {
-  for (size_t c = 0; c < a.items.size(); ++c) {
-    if (a.items[c].size() != b.items[c].size()) return false;
-    for (size_t i = 0; i < a.items[c].size(); ++i) {
-      if (a.items[c][i].blob != b.items[c][i].blob) return false;
-      if (a.items[c][i].persistent_ref != b.items[c][i].persistent_ref) return false;
-    }
-  }
-  return a.keybag_uuid == b.keybag_uuid;
-}
-
-bool same_manifest(const kcb::Manifest& a, const kcb::Manifest& b) {
-  return a.backup_keybag == b.backup_keybag && a.is_encrypted == b.is_encrypted &&
-         a.unique_device_id == b.unique_device_id && a.journey == b.journey;
-}
-
 void check_archive(kcb::ByteView input) {
   auto archive = kcb::read_keychain_archive(input);
   if (!archive.ok()) return;
   const kcb::Bytes written = kcb::write_keychain_archive(*archive);
   auto reread = kcb::read_keychain_archive(written);
   KCB_ASSERT(reread.ok());
-  KCB_ASSERT(same_items(*archive, *reread));
+  KCB_ASSERT(archive->items == reread->items && archive->keybag_uuid == reread->keybag_uuid);
   KCB_ASSERT(reread->warnings.empty());
   KCB_ASSERT(kcb::write_keychain_archive(*reread) == written);
 }
@@ -41,7 +25,7 @@ void check_manifest(kcb::ByteView input) {
   const kcb::Bytes written = kcb::write_manifest(*manifest);
   auto reread = kcb::read_manifest(written);
   KCB_ASSERT(reread.ok());
-  KCB_ASSERT(same_manifest(*manifest, *reread));
+  KCB_ASSERT(*manifest == *reread);
   KCB_ASSERT(kcb::write_manifest(*reread) == written);
 }
 
