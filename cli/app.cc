@@ -4,6 +4,23 @@
 #include "cli/output.h"
 
 namespace kcb::cli {
+namespace {
+
+// CLI11 answers an unknown command word with "A subcommand is required"; a user who typed
+// `kcbackup devise list` deserves to hear which word was wrong and what the choices are.
+std::string unknown_command(const CLI::App& app, const std::vector<std::string>& args,
+                            std::size_t at) {
+  const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
+  if (commands.empty() || at >= args.size() || args[at].empty() || args[at][0] == '-') return "";
+  std::string names;
+  for (const CLI::App* command : commands) {
+    if (command->check_name(args[at])) return unknown_command(*command, args, at + 1);
+    names += (names.empty() ? "" : ", ") + command->get_name();
+  }
+  return "unknown command '" + args[at] + "'; expected one of: " + names;
+}
+
+}  // namespace
 
 int run_kcbackup(const std::vector<std::string>& args) {
   CLI::App app{
@@ -25,6 +42,9 @@ int run_kcbackup(const std::vector<std::string>& args) {
   add_backup_commands(app, exit_code);
   add_inspect_command(app, exit_code);
   add_simulate_command(app, exit_code);
+  if (const std::string message = unknown_command(app, args, 0); !message.empty()) {
+    return report_error(Status::InvalidArgument(message));
+  }
   try {
     // CLI11 wants the arguments in reverse order when given as a vector.
     std::vector<std::string> reversed(args.rbegin(), args.rend());

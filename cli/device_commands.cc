@@ -1,8 +1,12 @@
-// `kcbackup device init|add|list|passcode|erase`: simulated devices in directories
+// `kcbackup device init|add|update|delete|list|passcode|erase`: simulated devices in directories
 // (engine/device.h). A refused SecItemAdd is invalid input for that device (exit 2) and its message
 // carries Apple's OSStatus; the store failing is an I/O error (exit 4).
+#include <algorithm>
 #include <iostream>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/item_format.h"
@@ -95,33 +99,36 @@ struct AddOptions {
   Format format = Format::kText;
 };
 
-Result<SecretBytes> secret_from(AddOptions& o) {
-  if (!o.secret_file.empty()) {
-    auto bytes = read_file(o.secret_file, kMaxSecretFileBytes);
+// --secret-file wins when both are empty-or-not; the option text is wiped once copied.
+Result<SecretBytes> secret_from(std::string& secret_text, const std::string& secret_file) {
+  if (!secret_file.empty()) {
+    auto bytes = read_file(secret_file, kMaxSecretFileBytes);
     if (!bytes.ok()) return bytes.status().with_context("--secret-file");
     SecretBytes secret(*bytes);
     wipe(*bytes);
     return secret;
   }
-  SecretBytes secret(as_bytes(o.secret));
-  wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(o.secret.data()), o.secret.size()));
+  SecretBytes secret(as_bytes(secret_text));
+  wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(secret_text.data()), secret_text.size()));
   return secret;
 }
 
-// "SecItemAdd refused the item: errSecDuplicateItem (-25299): ..." with the engine's code kept,
-// so a refusal exits 2 and a store failure exits 4.
-Status add_failure(const Status& st) {
+// "device add: SecItemAdd refused the item: errSecDuplicateItem (-25299): ..." with the engine's
+// code kept, so a refusal exits 2 and a store failure exits 4.
+Status sec_item_failure(const Status& st, std::string_view command, std::string_view call) {
   const bool refused = st.code() == Code::kInvalidArgument ||
-                       st.code() == Code::kFailedPrecondition || st.code() == Code::kAlreadyExists;
-  if (!refused) return st.with_context("device add");
+                       st.code() == Code::kFailedPrecondition ||
+                       st.code() == Code::kAlreadyExists || st.code() == Code::kNotFound;
+  if (!refused) return st.with_context(std::string(command));
   const AddError e = sec_error_of(st);
-  return st.with_context("device add: SecItemAdd refused the item: " + std::string(name_of(e)) +
-                         " (" + std::to_string(static_cast<int32_t>(e)) + ")");
+  return st.with_context(std::string(command) + ": " + std::string(call) +
+                         " refused the item: " + std::string(name_of(e)) + " (" +
+                         std::to_string(static_cast<int32_t>(e)) + ")");
 }
 
 Status run_add(AddOptions& o) {
   KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
-  KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o));
+  KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o.secret, o.secret_file));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
   NewItem item;
@@ -135,7 +142,7 @@ Status run_add(AddOptions& o) {
   item.label = o.label;
   item.secret = std::move(secret);
   auto rowid = device->add(item, *random);
-  if (!rowid.ok()) return add_failure(rowid.status());
+  if (!rowid.ok()) return sec_item_failure(rowid.status(), "device add", "SecItemAdd");
   if (o.format == Format::kJson) {
     Json doc = json_envelope("device.add");
     doc["device"] = o.dir;
@@ -150,6 +157,150 @@ Status run_add(AddOptions& o) {
               << " / " << display_text(o.service) << " (" << accessible_text(traits.accessible)
               << ") as row " << *rowid << "\n";
   }
+  return Status::Ok();
+}
+
+// ---- update, delete ----
+
+// Which item: a row (from `device list`) or the account and service of one item of the class.
+struct ItemSelector {
+  std::string item_class = "genp";
+  int64_t row = 0;
+  std::string account;
+  std::string service;
+  bool by_account = false;  // --account or --service given
+};
+
+void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
+  cmd->add_option("--class", sel->item_class, "genp, inet, cert or keys")->capture_default_str();
+  auto* row = cmd->add_option("--row", sel->row, "The item's row, as `device list` prints it");
+  auto* account = cmd->add_option("--account", sel->account, "kSecAttrAccount of the item");
+  auto* service = cmd->add_option("--service", sel->service, "kSecAttrService of the item");
+  row->excludes(account)->excludes(service);
+}
+
+std::string selector_text(ItemClass c, const ItemSelector& sel) {
+  if (!sel.by_account) return std::string(name_of(c)) + " row " + std::to_string(sel.row);
+  return std::string(name_of(c)) + " item with account '" + display_text(sel.account) +
+         "' and service '" + display_text(sel.service) + "'";
+}
+
+bool same_text(const Bytes& column, std::string_view text) {
+  return std::equal(column.begin(), column.end(), text.begin(), text.end(),
+                    [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
+}
+
+// The row the selector names. NotFound (errSecItemNotFound) when none matches; InvalidArgument
+// when account and service match several rows (a synchronizable twin, another access group).
+Result<int64_t> select_row(Device& device, const ItemSelector& sel) {
+  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(sel.item_class));
+  if (!sel.by_account && sel.row <= 0) {
+    return Status::InvalidArgument("name the item with --row N or --account A --service S");
+  }
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, device.store().list_all());
+  std::vector<int64_t> matches;
+  for (const KeychainRow& r : rows) {
+    if (r.item_class != c) continue;
+    const bool match = sel.by_account
+                           ? same_text(r.acct, sel.account) && same_text(r.svce, sel.service)
+                           : r.rowid == sel.row;
+    if (match) matches.push_back(r.rowid);
+  }
+  if (matches.empty()) return Status::NotFound("no " + selector_text(c, sel));
+  if (matches.size() > 1) {
+    std::string list;
+    for (int64_t m : matches)
+      list += (list.empty() ? "" : ", ") + std::to_string(m);
+    return Status::InvalidArgument("account '" + display_text(sel.account) + "' and service '" +
+                                   display_text(sel.service) + "' match " +
+                                   std::to_string(matches.size()) + " " + std::string(name_of(c)) +
+                                   " rows (" + list + "); name one with --row");
+  }
+  return matches.front();
+}
+
+// No match is what SecItemUpdate/SecItemDelete would answer (errSecItemNotFound); an ambiguous
+// or missing selector is a usage error of ours.
+Status selection_failure(const Status& st, std::string_view command, std::string_view call) {
+  if (st.code() == Code::kNotFound) return sec_item_failure(st, command, call);
+  return st.with_context(std::string(command));
+}
+
+struct UpdateOptions {
+  std::string dir;
+  ItemSelector selector;
+  std::string accessible;
+  std::string synchronizable;
+  std::optional<std::string> label;
+  std::string secret;
+  std::string secret_file;
+  bool secret_given = false;
+  std::string seed;
+  Format format = Format::kText;
+};
+
+Result<ItemUpdate> changes_from(UpdateOptions& o) {
+  ItemUpdate changes;
+  if (!o.accessible.empty()) {
+    KCB_ASSIGN_OR_RETURN(changes.accessible, parse_accessibility(o.accessible));
+  }
+  if (!o.synchronizable.empty()) {
+    KCB_ASSIGN_OR_RETURN(changes.synchronizable,
+                         parse_on_off("--synchronizable", o.synchronizable));
+  }
+  changes.label = o.label;
+  if (o.secret_given) {
+    KCB_ASSIGN_OR_RETURN(changes.secret, secret_from(o.secret, o.secret_file));
+  }
+  if (!changes.accessible && !changes.synchronizable && !changes.label && !changes.secret) {
+    return Status::InvalidArgument(
+        "nothing to change: give --accessible, --synchronizable, --label, --secret or "
+        "--secret-file");
+  }
+  return changes;
+}
+
+void print_changed(const char* schema, const char* verb, const std::string& dir, ItemClass c,
+                   int64_t rowid, Format format) {
+  if (format == Format::kJson) {
+    Json doc = json_envelope(schema);
+    doc["device"] = dir;
+    doc["class"] = name_of(c);
+    doc["rowid"] = rowid;
+    print_json(std::cout, doc);
+  } else {
+    std::cout << verb << " " << name_of(c) << " row " << rowid << " on " << display_text(dir)
+              << "\n";
+  }
+}
+
+Status run_update(UpdateOptions& o) {
+  KCB_ASSIGN_OR_RETURN(ItemUpdate changes, changes_from(o));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
+  auto rowid = select_row(*device, o.selector);
+  if (!rowid.ok()) return selection_failure(rowid.status(), "device update", "SecItemUpdate");
+  const Status st = device->update(c, *rowid, changes, *random);
+  if (!st.ok()) return sec_item_failure(st, "device update", "SecItemUpdate");
+  print_changed("device.update", "Updated", o.dir, c, *rowid, o.format);
+  return Status::Ok();
+}
+
+struct DeleteOptions {
+  std::string dir;
+  ItemSelector selector;
+  Format format = Format::kText;
+};
+
+Status run_delete(const DeleteOptions& o) {
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
+  auto rowid = select_row(*device, o.selector);
+  if (!rowid.ok()) return selection_failure(rowid.status(), "device delete", "SecItemDelete");
+  const Status st = device->remove(c, *rowid);
+  if (!st.ok()) return sec_item_failure(st, "device delete", "SecItemDelete");
+  print_changed("device.delete", "Deleted", o.dir, c, *rowid, o.format);
   return Status::Ok();
 }
 
@@ -311,6 +462,56 @@ void add_add(CLI::App* device, int& exit_code) {
   });
 }
 
+// --account and --service name an item together; --row alone does.
+void bind_selector(CLI::App* cmd, ItemSelector* sel) {
+  sel->by_account = cmd->count("--account") + cmd->count("--service") > 0;
+}
+
+void add_update(CLI::App* device, int& exit_code) {
+  auto o = std::make_shared<UpdateOptions>();
+  CLI::App* cmd = device->add_subcommand(
+      "update",
+      "SecItemUpdate: change one item's accessibility, synchronizable flag, label or "
+      "secret");
+  add_dir(cmd, &o->dir);
+  add_selector_options(cmd, &o->selector);
+  cmd->add_option("-a,--accessible", o->accessible, "The new accessibility class (any spelling)");
+  cmd->add_option("--synchronizable", o->synchronizable, "on or off");
+  cmd->add_option("--label", o->label, "The new kSecAttrLabel");
+  auto* secret = cmd->add_option("--secret", o->secret, "The new secret as text");
+  auto* file = cmd->add_option("--secret-file", o->secret_file, "Read the new secret from a file");
+  secret->excludes(file);
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer(
+      "The item is sealed again under the class key of its (new) accessibility. Refusals exit 2 "
+      "with Apple's OSStatus, as for add; errSecItemNotFound (-25300) when no item matches.\n\n"
+      "Example:\n  kcbackup device update phone --account alice --service example.com "
+      "--accessible AfterFirstUnlock\n  Updated genp row 1 on phone");
+  cmd->callback([o, cmd, secret, file, &exit_code] {
+    bind_selector(cmd, &o->selector);
+    o->secret_given = secret->count() + file->count() > 0;
+    const Status st = run_update(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
+void add_delete(CLI::App* device, int& exit_code) {
+  auto o = std::make_shared<DeleteOptions>();
+  CLI::App* cmd = device->add_subcommand("delete", "SecItemDelete: remove one item");
+  add_dir(cmd, &o->dir);
+  add_selector_options(cmd, &o->selector);
+  add_format_option(cmd, &o->format, false);
+  cmd->footer(
+      "Exits 2 with errSecItemNotFound (-25300) when no item matches.\n\nExample:\n  kcbackup "
+      "device delete phone --row 1\n  Deleted genp row 1 on phone");
+  cmd->callback([o, cmd, &exit_code] {
+    bind_selector(cmd, &o->selector);
+    const Status st = run_delete(*o);
+    exit_code = st.ok() ? kExitOk : report_error(st);
+  });
+}
+
 void add_list(CLI::App* device, int& exit_code) {
   auto o = std::make_shared<ListOptions>();
   CLI::App* cmd = device->add_subcommand("list", "The items a device can read");
@@ -361,10 +562,13 @@ void add_erase(CLI::App* device, int& exit_code) {
 void add_device_command(CLI::App& app, int& exit_code) {
   CLI::App* device = app.add_subcommand(
       "device",
-      "Simulated devices: init, add, list, passcode, erase (see `device COMMAND --help`)");
+      "Simulated devices: init, add, update, delete, list, passcode, erase (see `device COMMAND "
+      "--help`)");
   device->require_subcommand(1);
   add_init(device, exit_code);
   add_add(device, exit_code);
+  add_update(device, exit_code);
+  add_delete(device, exit_code);
   add_list(device, exit_code);
   add_passcode(device, exit_code);
   add_erase(device, exit_code);

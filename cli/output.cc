@@ -3,21 +3,42 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace kcb::cli {
 
 void add_format_option(CLI::App* cmd, Format* format, bool tables) {
-  std::map<std::string, Format> names{{"text", Format::kText}, {"json", Format::kJson}};
+  std::vector<std::pair<std::string, Format>> names{{"text", Format::kText},
+                                                    {"json", Format::kJson}};
   if (tables) {
-    names.emplace("markdown", Format::kMarkdown);
-    names.emplace("csv", Format::kCsv);
+    names.emplace_back("markdown", Format::kMarkdown);
+    names.emplace_back("csv", Format::kCsv);
   }
-  cmd->add_option(
-         "--format", *format,
-         tables ? "Output format: text, json, markdown or csv" : "Output format: text or json")
-      ->transform(CLI::CheckedTransformer(names, CLI::ignore_case))
+  std::string accepted;
+  for (const auto& [name, value] : names)
+    accepted += (accepted.empty() ? "" : "|") + name;
+  // CLI11's CheckedTransformer would print the enum's numbers in --help and in its error; this
+  // one names the accepted words and hands CLI11 the number it stores into the enum.
+  auto to_number = [names, accepted](std::string& input) -> std::string {
+    std::string lower = input;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    for (const auto& [name, value] : names) {
+      if (lower == name) {
+        input = std::to_string(static_cast<int>(value));
+        return "";
+      }
+    }
+    return "unknown format '" + input + "'; expected " + accepted;
+  };
+  cmd->add_option("--format", *format, "Output format")
+      ->transform(CLI::Validator(to_number, "", "format"))
+      ->type_name(accepted)
       ->default_str("text");
 }
 

@@ -50,6 +50,8 @@ AddError sec_error_of(const Status& status) {
       return AddError::kAuthFailed;
     case Code::kAlreadyExists:
       return AddError::kDuplicateItem;
+    case Code::kNotFound:
+      return AddError::kItemNotFound;
     default:
       return AddError::kParam;
   }
@@ -215,8 +217,10 @@ Result<int64_t> Device::add_item(const Item& item, Random& random) {
   return add_item(item, plaintext.view(), random);
 }
 
-Result<int64_t> Device::add_item(const Item& item, ByteView canonical_plaintext, Random& random) {
-  // R9: SecItemAdd's parameter checks come before anything touches a key.
+namespace {
+
+// R9: SecItemAdd's and SecItemUpdate's parameter checks come before anything touches a key.
+Status check_item_parameters(const Item& item) {
   if (item.auth_constraint() && item.synchronizable()) {
     return Status::InvalidArgument(
         "errSecParam: an item with an access-control constraint cannot be synchronizable");
@@ -224,6 +228,13 @@ Result<int64_t> Device::add_item(const Item& item, ByteView canonical_plaintext,
   if (item.has_token() && item.item_class() != ItemClass::kKeys) {
     return Status::InvalidArgument("errSecParam: a token item must be of class keys");
   }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<int64_t> Device::add_item(const Item& item, ByteView canonical_plaintext, Random& random) {
+  KCB_RETURN_IF_ERROR(check_item_parameters(item));
   KCB_ASSIGN_OR_RETURN(Bytes blob,
                        seal_plaintext(item.accessibility(), canonical_plaintext, random));
   return store_->insert(keychain_row_for(item, std::move(blob)));
@@ -243,6 +254,34 @@ Result<int64_t> Device::add(const NewItem& n, Random& random) {
   item.set_creation_date(now);
   item.set_modification_date(now);
   return add_item(item, random);
+}
+
+namespace {
+
+Status apply_update(const ItemUpdate& changes, Item& item) {
+  if (changes.accessible) item.set_accessibility(*changes.accessible);
+  if (changes.synchronizable) item.set_synchronizable(*changes.synchronizable);
+  if (changes.account) KCB_RETURN_IF_ERROR(item.set_account(*changes.account));
+  if (changes.service) KCB_RETURN_IF_ERROR(item.set_service(*changes.service));
+  if (changes.label) item.set_label(*changes.label);
+  if (changes.secret) item.set_secret(*changes.secret);
+  return check_item_parameters(item);
+}
+
+}  // namespace
+
+Status Device::update(ItemClass item_class, int64_t rowid, const ItemUpdate& changes,
+                      Random& random) {
+  KCB_ASSIGN_OR_RETURN(KeychainRow row, store_->get(item_class, rowid));
+  auto opened = open_row(item_class, row.data);
+  if (!opened.ok()) return opened.status().with_context("row " + std::to_string(rowid));
+  Item& item = *opened;
+  KCB_RETURN_IF_ERROR(apply_update(changes, item));
+  item.set_modification_date(der_date_from_unix_seconds(random.now_unix_seconds()));
+  KCB_ASSIGN_OR_RETURN(Bytes blob, seal_item(item, random));
+  KeychainRow updated = keychain_row_for(item, std::move(blob));
+  updated.rowid = rowid;
+  return store_->update(updated);
 }
 
 Status Device::remove(ItemClass item_class, int64_t rowid) {

@@ -5,9 +5,10 @@
 //   DIR/keybag         the system keybag (TLV)
 //   DIR/device.plist   settings: passcode, iCloud Keychain, UniqueDeviceID
 //   DIR/keychain-2.db  the keychain
-// SecItem semantics: add fails with errSecAuthFailed for akpu without a passcode (R8), errSecParam
-// for an auth-constrained synchronizable item or a Secure Enclave token outside class keys (R9),
-// errSecDuplicateItem for a duplicate primary key. The device decides these by its own checks and
+// SecItem semantics: add and update fail with errSecAuthFailed for akpu without a passcode (R8),
+// errSecParam for an auth-constrained synchronizable item or a Secure Enclave token outside class
+// keys (R9), errSecDuplicateItem for a duplicate primary key; update and delete of a missing row
+// fail with errSecItemNotFound. The device decides these by its own checks and
 // its keybag; it never asks the oracle.
 #pragma once
 
@@ -49,14 +50,24 @@ struct NewItem {
   SecretBytes secret;
 };
 
+// What SecItemUpdate is given: the attributes to change. An absent field keeps its value.
+struct ItemUpdate {
+  std::optional<Accessibility> accessible;
+  std::optional<bool> synchronizable;
+  std::optional<std::string> account;
+  std::optional<std::string> service;
+  std::optional<std::string> label;
+  std::optional<SecretBytes> secret;
+};
+
 // An item as the device can read it: its row id and the decrypted item.
 struct StoredItem {
   int64_t rowid = 0;
   Item item;
 };
 
-// The OSStatus an add failure maps to: FailedPrecondition -> errSecAuthFailed, InvalidArgument ->
-// errSecParam, AlreadyExists -> errSecDuplicateItem.
+// The OSStatus an add, update or delete failure maps to: FailedPrecondition -> errSecAuthFailed,
+// AlreadyExists -> errSecDuplicateItem, NotFound -> errSecItemNotFound, others -> errSecParam.
 AddError sec_error_of(const Status& status);
 
 // The traits of a stored item, as the backup rules see them.
@@ -90,6 +101,10 @@ class Device {
   // bytes the item was decoded from: the decoder accepts canonical DER only, so re-encoding would
   // reproduce them (restore saves that work per item).
   Result<int64_t> add_item(const Item& item, ByteView canonical_plaintext, Random& random);
+  // SecItemUpdate on one row: the same checks as add (R8 by the keybag, R9, duplicates), a new
+  // modification date, and the item sealed again under the class key of its (new) accessibility.
+  // NotFound (errSecItemNotFound) when the row does not exist.
+  Status update(ItemClass item_class, int64_t rowid, const ItemUpdate& changes, Random& random);
   Status remove(ItemClass item_class, int64_t rowid);
   // Every item the device can decrypt, in a deterministic order (class, then row id). A row whose
   // class key is gone or whose blob does not open is skipped: it is not readable.

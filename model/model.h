@@ -122,12 +122,14 @@ struct Verdict {
   bool operator==(const Verdict&) const = default;
 };
 
-// Outcome of SecItemAdd as the rules predict it (R8, R9). Values are Apple's OSStatus codes.
+// Outcome of SecItemAdd as the rules predict it (R8, R9), and of SecItemUpdate/SecItemDelete on a
+// missing item. Values are Apple's OSStatus codes.
 enum class AddError : int32_t {
   kNone = 0,
   kParam = -50,             // errSecParam
   kAuthFailed = -25293,     // errSecAuthFailed
   kDuplicateItem = -25299,  // errSecDuplicateItem
+  kItemNotFound = -25300,   // errSecItemNotFound (update and delete only)
 };
 
 }  // namespace kcb

@@ -211,6 +211,8 @@ std::string_view name_of(AddError e) {
       return "errSecAuthFailed";
     case AddError::kDuplicateItem:
       return "errSecDuplicateItem";
+    case AddError::kItemNotFound:
+      return "errSecItemNotFound";
   }
   return "?";
 }

@@ -67,6 +67,7 @@ bool refused_at_add(const Question& q, Builder& b) {
   switch (check_add(q.traits, q.settings.passcode)) {
     case AddError::kNone:
     case AddError::kDuplicateItem:
+    case AddError::kItemNotFound:  // check_add never says this; an add has no item to find
       return false;
     case AddError::kAuthFailed:
       b.apply(RuleId::R8, Confidence::kSourceCode);

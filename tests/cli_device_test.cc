@@ -167,8 +167,57 @@ TEST(CliDevice, AddNeedsExactlyOneSecretSourceAndAnExistingDevice) {
   EXPECT_EQ(run_cli({"device", "passcode", phone, "sometimes"}).exit_code, 2);
 }
 
+TEST(CliDevice, UpdateAndDeleteNameOneItemAndCarryTheirOsStatus) {
+  TempDir tmp;
+  const std::string phone = tmp / "phone";
+  ASSERT_EQ(run_cli({"device", "init", phone, "--passcode", "off", "--seed", "3"}).exit_code, 0);
+  for (const char* sync : {"--synchronizable", "--label=twin"}) {
+    ASSERT_EQ(
+        run_cli({"device", "add", phone, "--account", "a", "--service", "s", "--secret", "x", sync})
+            .exit_code,
+        0);
+  }
+  const json updated = run_json({"device", "update", phone, "--row", "1", "-a", "aku", "--secret",
+                                 "n3w", "--label", "renamed"});
+  EXPECT_EQ(updated["schema"], "kcbackup.device.update.v1");
+  EXPECT_EQ(updated["rowid"], 1);
+  const json list = run_json({"device", "list", phone, "--show-secrets"});
+  EXPECT_EQ(list["items"][0]["accessible"], "aku");
+  EXPECT_EQ(list["items"][0]["secret_hex"], "6e3377");
+  EXPECT_EQ(list["items"][1]["accessible"], "ak") << "the other row changed";
+
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Case refused[] = {
+      {{"update", phone, "--account", "a", "--service", "s", "--label", "x"}, "match 2 genp rows"},
+      {{"update", phone, "--row", "1"}, "nothing to change"},
+      {{"update", phone, "--row", "1", "-a", "akpu"}, "errSecAuthFailed (-25293)"},
+      {{"update", phone, "--row", "9", "--label", "x"}, "errSecItemNotFound (-25300)"},
+      {{"update", phone, "--row", "2", "--synchronizable", "maybe"}, "--synchronizable"},
+      {{"delete", phone}, "--row N or --account A --service S"},
+      {{"delete", phone, "--account", "b", "--service", "s"}, "errSecItemNotFound (-25300)"},
+  };
+  for (const Case& c : refused) {
+    std::vector<std::string> args = {"device"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << c.message;
+    EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_EQ(run_json({"device", "list", phone, "--show-secrets"}), list) << "a refusal changed";
+
+  const json deleted = run_json({"device", "delete", phone, "--row", "1"});
+  EXPECT_EQ(deleted["schema"], "kcbackup.device.delete.v1");
+  const json rest = run_json({"device", "list", phone});
+  ASSERT_EQ(rest["items"].size(), 1u);
+  EXPECT_EQ(rest["items"][0]["synchronizable"], false);
+}
+
 TEST(CliDevice, EveryCommandHasHelpWithAnExample) {
-  for (const char* sub : {"init", "add", "list", "passcode", "erase"}) {
+  for (const char* sub : {"init", "add", "update", "delete", "list", "passcode", "erase"}) {
     const CliRun r = run_cli({"device", sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ": " << r.out;

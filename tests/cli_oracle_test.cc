@@ -97,7 +97,29 @@ TEST(CliPredict, BadInputExitsTwoWithOneLineNamingTheValue) {
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
   EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "dropbox", "-t", "same-device"}).exit_code, 2);
   EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "local"}).exit_code, 2);  // --target missing
-  EXPECT_EQ(run_cli({"frobnicate"}).exit_code, 2);
+}
+
+TEST(CliCommon, UnknownCommandsAndFormatsNameTheWordAndTheChoices) {
+  const CliRun top = run_cli({"frobnicate"});
+  EXPECT_EQ(top.exit_code, 2);
+  EXPECT_NE(top.err.find("unknown command 'frobnicate'; expected one of: predict, table"),
+            std::string::npos)
+      << top.err;
+  const CliRun nested = run_cli({"device", "lsit", "phone"});
+  EXPECT_EQ(nested.exit_code, 2);
+  EXPECT_NE(nested.err.find("unknown command 'lsit'; expected one of: init, add"),
+            std::string::npos)
+      << nested.err;
+  const CliRun format = run_cli({"rules", "--format", "xml"});
+  EXPECT_EQ(format.exit_code, 2);
+  EXPECT_NE(format.err.find("unknown format 'xml'; expected text|json"), std::string::npos)
+      << format.err;
+  const CliRun upper = run_cli({"rules", "--format", "JSON"});
+  ASSERT_EQ(upper.exit_code, 0) << upper.err;
+  EXPECT_EQ(nlohmann::json::parse(upper.out)["schema"], "kcbackup.rules.v1");
+  const CliRun help = run_cli({"table", "--help"});
+  EXPECT_NE(help.out.find("--format text|json|markdown|csv"), std::string::npos) << help.out;
+  EXPECT_EQ(help.out.find("->"), std::string::npos) << "CLI11's enum mapping leaked into --help";
 }
 
 TEST(CliRules, ListsNineRulesInJson) {

@@ -3,7 +3,9 @@
 
 #include <filesystem>
 
+#include "engine/blob.h"
 #include "engine/device.h"
+#include "model/names.h"
 
 namespace kcb {
 namespace {
@@ -86,6 +88,67 @@ TEST(Device, AddErrorsFollowSecItemAdd) {
   ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlocked), *r).ok());
   EXPECT_EQ(sec_error_of(d->add(item(Accessibility::kWhenUnlocked), *r).status()),
             AddError::kDuplicateItem);
+}
+
+KeychainRow row_of(Device& d, int64_t rowid) {
+  auto row = d.store().get(ItemClass::kGenp, rowid);
+  EXPECT_TRUE(row.ok()) << row.status().to_string();
+  return row.ok() ? *row : KeychainRow{};
+}
+
+TEST(Device, UpdateChangesTheItemAndSealsItUnderItsNewClassKey) {
+  auto r = make_seeded_random(6);
+  auto d = device(*r);
+  auto rowid = d->add(item(Accessibility::kWhenUnlocked), *r);
+  ASSERT_TRUE(rowid.ok());
+  const KeychainRow before = row_of(*d, *rowid);
+  ItemUpdate changes;
+  changes.accessible = Accessibility::kAfterFirstUnlockThisDeviceOnly;
+  changes.secret = SecretBytes(as_bytes("n3w"));
+  changes.label = "renamed";
+  ASSERT_TRUE(d->update(ItemClass::kGenp, *rowid, changes, *r).ok());
+
+  const KeychainRow after = row_of(*d, *rowid);
+  EXPECT_EQ(after.pdmn, Accessibility::kAfterFirstUnlockThisDeviceOnly);
+  EXPECT_EQ(after.labl, "renamed");
+  EXPECT_EQ(after.cdat, before.cdat);
+  auto blob = parse_blob(after.data);
+  ASSERT_TRUE(blob.ok());
+  EXPECT_EQ(blob->key_class, names_of(Accessibility::kAfterFirstUnlockThisDeviceOnly).key_class);
+  auto items = d->list();
+  ASSERT_EQ(items->size(), 1u);
+  const Item& it = (*items)[0].item;
+  EXPECT_EQ((*items)[0].rowid, *rowid);
+  EXPECT_EQ(it.secret(), SecretBytes(as_bytes("n3w")));
+  EXPECT_EQ(account_of(it), "alice");  // untouched fields keep their values
+  EXPECT_EQ(it.accessibility(), Accessibility::kAfterFirstUnlockThisDeviceOnly);
+}
+
+TEST(Device, UpdateErrorsFollowSecItemUpdateAndChangeNothing) {
+  auto r = make_seeded_random(7);
+  auto d = device(*r, false);
+  auto a = d->add(item(Accessibility::kWhenUnlocked, "a"), *r);
+  NewItem constrained = item(Accessibility::kWhenUnlocked, "b");
+  constrained.auth_constraint = true;
+  auto b = d->add(constrained, *r);
+  ASSERT_TRUE(a.ok() && b.ok());
+  const KeychainRow a_before = row_of(*d, *a), b_before = row_of(*d, *b);
+
+  ItemUpdate to_akpu;
+  to_akpu.accessible = Accessibility::kWhenPasscodeSetThisDeviceOnly;
+  EXPECT_EQ(sec_error_of(d->update(ItemClass::kGenp, *a, to_akpu, *r)), AddError::kAuthFailed);
+  ItemUpdate to_sync;
+  to_sync.synchronizable = true;
+  EXPECT_EQ(sec_error_of(d->update(ItemClass::kGenp, *b, to_sync, *r)), AddError::kParam);
+  ItemUpdate rename_to_a;
+  rename_to_a.account = "a";
+  EXPECT_EQ(sec_error_of(d->update(ItemClass::kGenp, *b, rename_to_a, *r)),
+            AddError::kDuplicateItem);
+  EXPECT_EQ(sec_error_of(d->update(ItemClass::kGenp, 99, rename_to_a, *r)),
+            AddError::kItemNotFound);
+  EXPECT_EQ(sec_error_of(d->remove(ItemClass::kGenp, 99)), AddError::kItemNotFound);
+  EXPECT_EQ(row_of(*d, *a), a_before);
+  EXPECT_EQ(row_of(*d, *b), b_before);
 }
 
 TEST(Device, PasscodeOffDeletesExactlyTheAkpuItems) {
