@@ -6,18 +6,59 @@
 namespace kcb::cli {
 namespace {
 
-// CLI11 answers an unknown command word with "A subcommand is required"; a user who typed
-// `kcbackup devise list` deserves to hear which word was wrong and what the choices are.
-std::string unknown_command(const CLI::App& app, const std::vector<std::string>& args,
-                            std::size_t at) {
-  const auto commands = app.get_subcommands([](const CLI::App*) { return true; });
-  if (commands.empty() || at >= args.size() || args[at].empty() || args[at][0] == '-') return "";
+bool has_commands(const CLI::App& app) {
+  return !app.get_subcommands([](const CLI::App*) { return true; }).empty();
+}
+
+std::string command_names(const CLI::App& app) {
   std::string names;
-  for (const CLI::App* command : commands) {
-    if (command->check_name(args[at])) return unknown_command(*command, args, at + 1);
+  for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; })) {
     names += (names.empty() ? "" : ", ") + command->get_name();
   }
-  return "unknown command '" + args[at] + "'; expected one of: " + names;
+  return names;
+}
+
+// The command words at the start of args that name (nested) commands, e.g. {"device", "add"};
+// `*reached` is the last of them (or the app). Stops at the first word that is not one;
+// `*unknown` gets a message when that word should have named a command and does not.
+std::vector<std::string> command_words(const CLI::App& app, const std::vector<std::string>& args,
+                                       std::string* unknown, const CLI::App** reached) {
+  std::vector<std::string> words;
+  *reached = &app;
+  for (const std::string& arg : args) {
+    if (!has_commands(**reached) || arg.empty() || arg[0] == '-') break;
+    const CLI::App* next = nullptr;
+    for (const CLI::App* command :
+         (*reached)->get_subcommands([](const CLI::App*) { return true; })) {
+      if (command->check_name(arg)) next = command;
+    }
+    if (next == nullptr) {
+      // CLI11 would say "A subcommand is required"; a user who typed `kcbackup devise list`
+      // deserves to hear which word was wrong and what the choices are.
+      *unknown = "unknown command '" + arg + "'; expected one of: " + command_names(**reached);
+      break;
+    }
+    words.push_back(next->get_name());
+    *reached = next;
+  }
+  return words;
+}
+
+// CLI11's own messages ("--journey is required" + "Run with --help ...") become our one line:
+// "kcbackup: invalid argument: predict: --journey is required (see `kcbackup predict --help`)".
+int report_usage_error(const CLI::ParseError& e, const std::vector<std::string>& words,
+                       const CLI::App& reached) {
+  std::string command;
+  for (const std::string& w : words)
+    command += w + " ";
+  // A command that has commands of its own, given none of them.
+  const bool no_command = has_commands(reached) && dynamic_cast<const CLI::RequiredError*>(&e);
+  const std::string what = no_command
+                               ? "a command is needed; expected one of: " + command_names(reached)
+                               : std::string(e.what());
+  const std::string where = command.empty() ? "" : command.substr(0, command.size() - 1) + ": ";
+  return report_error(
+      Status::InvalidArgument(where + what + " (see `kcbackup " + command + "--help`)"));
 }
 
 }  // namespace
@@ -31,7 +72,10 @@ int run_kcbackup(const std::vector<std::string>& args) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok, 1 a check said no, 2 invalid input, 3 authentication failed, "
-      "4 I/O error.\nRun `kcbackup COMMAND --help` for a command's options and an example.");
+      "4 I/O error.\n\nExamples:\n  kcbackup demo\n  kcbackup predict --accessible "
+      "AfterFirstUnlock --journey local-encrypted --target other-device\n  kcbackup audit "
+      "examples/audit-banking-app.json\n\nRun `kcbackup COMMAND --help` for a command's options "
+      "and an example.");
   int exit_code = kExitOk;
   add_predict_command(app, exit_code);
   add_table_command(app, exit_code);
@@ -42,16 +86,18 @@ int run_kcbackup(const std::vector<std::string>& args) {
   add_backup_commands(app, exit_code);
   add_inspect_command(app, exit_code);
   add_simulate_command(app, exit_code);
-  if (const std::string message = unknown_command(app, args, 0); !message.empty()) {
-    return report_error(Status::InvalidArgument(message));
-  }
+  std::string unknown;
+  const CLI::App* reached = nullptr;
+  const std::vector<std::string> words = command_words(app, args, &unknown, &reached);
+  if (!unknown.empty()) return report_error(Status::InvalidArgument(unknown));
   try {
     // CLI11 wants the arguments in reverse order when given as a vector.
     std::vector<std::string> reversed(args.rbegin(), args.rend());
     app.parse(reversed);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitInvalidInput;
+    // --help and --version are "errors" with exit code 0: CLI11 prints them.
+    if (e.get_exit_code() == 0) return app.exit(e);
+    return report_usage_error(e, words, *reached);
   }
   return exit_code;
 }

@@ -45,20 +45,16 @@ std::string fate_text(const ItemFate& f) {
 
 // An item that did not decode has no attributes; its blob header still names its key class (not
 // authenticated, so it is marked as coming from there).
-std::optional<Accessibility> header_accessibility(const Bundle* bundle, const ItemFate& f) {
-  if (bundle == nullptr) return std::nullopt;
-  const auto& items = bundle->archive.items[static_cast<size_t>(f.item_class)];
-  if (f.index >= items.size()) return std::nullopt;
-  auto parsed = parse_blob(items[f.index].blob);
-  if (!parsed.ok()) return std::nullopt;
-  return accessibility_from_key_class(parsed->key_class);
+std::optional<Accessibility> header_accessibility(const ItemFate& f) {
+  if (!f.header_key_class) return std::nullopt;
+  return accessibility_from_key_class(*f.header_key_class);
 }
 
-Json fate_json(const ItemFate& f, const Bundle* bundle) {
+Json fate_json(const ItemFate& f) {
   std::optional<Accessibility> accessible = f.accessible;
   std::string source = "item";
   if (!accessible) {
-    accessible = header_accessibility(bundle, f);
+    accessible = header_accessibility(f);
     source = "blob-header";
   }
   Json out = {{"class", name_of(f.item_class)},
@@ -74,12 +70,11 @@ Json fate_json(const ItemFate& f, const Bundle* bundle) {
 }
 
 // The per-item fates of a restore or a migration, and a one-line summary.
-// `bundle`: the restored bundle, to name undecoded items by their blob header (nullptr: migrate).
-void print_report(const RestoreReport& report, const Bundle* bundle, Format format, Json doc) {
+void print_report(const RestoreReport& report, Format format, Json doc) {
   if (format == Format::kJson) {
     Json items = Json::array();
     for (const ItemFate& f : report.items)
-      items.push_back(fate_json(f, bundle));
+      items.push_back(fate_json(f));
     doc["items"] = items;
     doc["restored"] = report.restored_count();
     doc["replaced"] = report.replaced;
@@ -92,7 +87,7 @@ void print_report(const RestoreReport& report, const Bundle* bundle, Format form
   }
   Table table{{"class", "account", "service", "accessible", "fate"}, {}};
   for (const ItemFate& f : report.items) {
-    const auto from_header = header_accessibility(bundle, f);
+    const auto from_header = header_accessibility(f);
     std::string accessible = "?";
     if (f.accessible) {
       accessible = accessible_text(*f.accessible);
@@ -109,9 +104,8 @@ void print_report(const RestoreReport& report, const Bundle* bundle, Format form
             << report.replaced << " item(s) already on the device were replaced (R7)\n";
   for (const std::string& w : report.warnings)
     std::cout << "warning: " << display_text(w) << "\n";
-  if (std::any_of(report.items.begin(), report.items.end(), [&](const ItemFate& f) {
-        return !f.accessible && header_accessibility(bundle, f);
-      })) {
+  if (std::any_of(report.items.begin(), report.items.end(),
+                  [&](const ItemFate& f) { return !f.accessible && header_accessibility(f); })) {
     std::cout << "* from the blob header: the item did not decode\n";
   }
 }
@@ -150,10 +144,14 @@ Status run_backup(BackupCommandOptions& o) {
   if (encrypted) {
     KCB_ASSIGN_OR_RETURN(auto password,
                          read_password(o.password, "New backup password", Ask::kTwice));
-    if (!password || password->empty()) {
+    if (!password) {
       return Status::InvalidArgument(
           "local-encrypted needs a password: --password-file, --password, " +
           std::string(kPasswordEnvVar) + " or a terminal to type it on");
+    }
+    if (password->empty()) {
+      // Finder and iTunes refuse an empty one too; and an empty password reads as "none" later.
+      return Status::InvalidArgument("local-encrypted needs a non-empty password");
     }
     options.password = password_string(*password);
     if (!o.fast_kdf) note_kdf_cost(options.kdf.iterations, options.kdf.dp_iterations);
@@ -222,7 +220,7 @@ Status run_restore(RestoreCommandOptions& o) {
   doc["bundle"] = o.bundle;
   doc["device"] = o.device;
   doc["journey"] = json_text(as_bytes(bundle.manifest.journey));
-  print_report(*report, &bundle, o.format, doc);
+  print_report(*report, o.format, doc);
   return Status::Ok();
 }
 
@@ -251,7 +249,7 @@ Status run_migrate(const MigrateOptions& o) {
   Json doc = json_envelope("migrate");
   doc["from"] = o.from;
   doc["to"] = o.to;
-  print_report(*report, nullptr, o.format, doc);
+  print_report(*report, o.format, doc);
   return Status::Ok();
 }
 
@@ -294,10 +292,12 @@ void add_restore(CLI::App& app, int& exit_code) {
       "Exit 3 for a wrong or missing password, 2 for a malformed bundle, 4 for an I/O error; in "
       "every such case the device is unchanged.\n\nExample:\n"
       "  kcbackup restore phone.backup new-phone --password-file pw.txt\n"
-      "  class  account  service      accessible                        fate\n"
-      "  genp   alice    example.com  WhenUnlocked (ak)                 restored\n"
-      "  genp   bob      example.com  WhenUnlockedThisDeviceOnly (aku)  lost: class key "
-      "unavailable on this device");
+      "  class    account  service      accessible                         fate\n"
+      "  genp #0  alice    example.com  WhenUnlocked (ak)                  restored\n"
+      "  genp #1  ?        ?            WhenUnlockedThisDeviceOnly (aku)*  lost: class key "
+      "unavailable on this device\n"
+      "  1 of 2 item(s) restored; 0 item(s) already on the device were replaced (R7)\n"
+      "  * from the blob header: the item did not decode");
   cmd->callback([o, &exit_code] {
     const Status st = run_restore(*o);
     exit_code = st.ok() ? kExitOk : report_error(st);

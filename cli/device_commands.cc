@@ -565,6 +565,10 @@ void add_device_command(CLI::App& app, int& exit_code) {
       "Simulated devices: init, add, update, delete, list, passcode, erase (see `device COMMAND "
       "--help`)");
   device->require_subcommand(1);
+  device->footer(
+      "Example:\n  kcbackup device init phone --passcode on\n  kcbackup device add phone "
+      "--account alice --service example.com --secret hunter2\n  kcbackup device list phone\n"
+      "Run `kcbackup device COMMAND --help` for each command's options.");
   add_init(device, exit_code);
   add_add(device, exit_code);
   add_update(device, exit_code);

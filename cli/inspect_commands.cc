@@ -218,6 +218,7 @@ Json classes_json(const Keybag& bag, const BagKeys& keys, bool show_secrets) {
               {"key_type", c.key_type},
               {"unlocked", key != nullptr}};
     if (key == nullptr) j["locked_reason"] = locked_reason(c, keys);
+    if (key != nullptr && (c.wrap & kWrapDevice)) j["device_layer_checked"] = false;
     if (show_secrets && key != nullptr) j["key_hex"] = to_hex(key->view());
     list.push_back(j);
   }
@@ -252,15 +253,24 @@ void print_header_text(const Keybag& bag) {
 void print_classes_text(const Keybag& bag, const BagKeys& keys, bool show_secrets) {
   Table table{{"class", "accessible", "wrap", "key type", "unlocked"}, {}};
   if (show_secrets) table.headers.push_back("key (hex)");
+  bool unchecked = false;
   for (const KeybagClass& c : bag.classes) {
     const auto a = accessibility_from_key_class(c.class_number);
     const SecretBytes* key = keys.keys.key_for(c.class_number);
-    table.rows.push_back({std::to_string(c.class_number), a ? std::string(names_of(*a).name) : "-",
-                          wrap_name(c.wrap), key_type_name(c.key_type),
-                          key ? paint("yes", "32") : "no: " + locked_reason(c, keys)});
+    const bool through_device = key != nullptr && (c.wrap & kWrapDevice);
+    unchecked |= through_device;
+    table.rows.push_back(
+        {std::to_string(c.class_number), a ? std::string(names_of(*a).name) : "-",
+         wrap_name(c.wrap), key_type_name(c.key_type),
+         key ? paint(through_device ? "yes*" : "yes", "32") : "no: " + locked_reason(c, keys)});
     if (show_secrets) table.rows.back().push_back(key ? to_hex(key->view()) : "");
   }
   print_table(std::cout, table, Format::kText);
+  if (unchecked) {
+    // The device layer is AES-CBC without a check (formats.md): a wrong UID still yields a key.
+    std::cout << "* through the device layer, which has no integrity check: with another device's "
+                 "key this is a wrong key, and only the items show it (does-not-open)\n";
+  }
 }
 
 // ---- inspect keybag ----
@@ -423,7 +433,10 @@ Status run_inspect_blob(BlobOptions& o) {
     KCB_ASSIGN_OR_RETURN(SecretBytes class_key, class_key_from_hex(o.class_key_hex));
     auto plaintext = open_blob(*parsed, class_key.view());
     if (!plaintext.ok()) {
-      return plaintext.status().with_context(o.file + ": the class key does not open this blob");
+      const bool wrong_key = plaintext.status().code() == Code::kDataLoss;
+      return plaintext.status().with_context(
+          o.file + (wrong_key ? ": the class key does not open this blob"
+                              : ": the class key opens the item key, but the item is altered"));
     }
     auto decoded = decode_der_dictionary(plaintext->view());
     if (!decoded.ok()) return decoded.status().with_context(o.file + ": attribute dictionary");
@@ -473,22 +486,28 @@ struct ArchiveEntry {
   std::optional<Item> item;
 };
 
-// v_PersistentRef: the class's 4-letter name and the row id, big-endian.
-std::optional<int64_t> rowid_of(ByteView ref, ItemClass c) {
-  if (ref.size() != 12 || !std::equal(ref.begin(), ref.begin() + 4, name_of(c).begin())) {
-    return std::nullopt;
+// The archive reader's warnings, and one per item whose v_PersistentRef does not decode (the
+// restore ignores refs; a bad one says the archive was not written by a keychain).
+std::vector<std::string> archive_warnings(const KeychainArchive& archive) {
+  std::vector<std::string> warnings = archive.warnings;
+  for (ItemClass c : kAllItemClasses) {
+    const auto& items = archive.items[static_cast<size_t>(c)];
+    for (size_t i = 0; i < items.size(); ++i) {
+      auto rowid = rowid_of_persistent_ref(items[i].persistent_ref, c);
+      if (!rowid.ok()) {
+        warnings.push_back(std::string(name_of(c)) + "[" + std::to_string(i) +
+                           "]: " + rowid.status().message());
+      }
+    }
   }
-  uint64_t id = 0;
-  for (size_t i = 4; i < 12; ++i)
-    id = id << 8 | ref[i];
-  return static_cast<int64_t>(id);
+  return warnings;
 }
 
 ArchiveEntry entry_of(ItemClass c, size_t index, const ArchivedItem& a, const BagKeys* keys) {
   ArchiveEntry e;
   e.item_class = c;
   e.index = index;
-  e.rowid = rowid_of(a.persistent_ref, c);
+  if (auto rowid = rowid_of_persistent_ref(a.persistent_ref, c); rowid.ok()) e.rowid = *rowid;
   e.blob_bytes = a.blob.size();
   auto parsed = parse_blob(a.blob);
   if (!parsed.ok()) {
@@ -506,7 +525,8 @@ ArchiveEntry entry_of(ItemClass c, size_t index, const ArchivedItem& a, const Ba
   }
   auto plaintext = open_blob(*parsed, class_key->view());
   if (!plaintext.ok()) {
-    e.status = "does-not-open";
+    // The item key unwrapped, so the key is right and the bytes were altered.
+    e.status = plaintext.status().code() == Code::kDataLoss ? "does-not-open" : "malformed";
     e.error = plaintext.status().message();
     return e;
   }
@@ -632,7 +652,7 @@ Status run_inspect_archive(const ArchiveOptions& o) {
       items.push_back(entry_json(e, false));
     doc["items"] = items;
     Json warnings = Json::array();
-    for (const auto& w : archive->warnings)
+    for (const auto& w : archive_warnings(*archive))
       warnings.push_back(json_text(as_bytes(w)));
     doc["warnings"] = warnings;
     print_json(std::cout, doc);
@@ -641,7 +661,7 @@ Status run_inspect_archive(const ArchiveOptions& o) {
   std::cout << "Keychain archive, " << entries.size() << " item(s), keybag " << archive->keybag_uuid
             << "\n";
   if (!entries.empty()) print_entries_text(entries, false);
-  for (const auto& w : archive->warnings)
+  for (const auto& w : archive_warnings(*archive))
     std::cout << "warning: " << display_text(w) << "\n";
   return Status::Ok();
 }
@@ -675,7 +695,7 @@ Status run_inspect_bundle(BundleOptions& o) {
       items.push_back(entry_json(e, o.show_secrets));
     doc["items"] = items;
     Json warnings = Json::array();
-    for (const auto& w : bundle.archive.warnings)
+    for (const auto& w : archive_warnings(bundle.archive))
       warnings.push_back(json_text(as_bytes(w)));
     doc["warnings"] = warnings;
     print_json(std::cout, doc);
@@ -687,7 +707,7 @@ Status run_inspect_bundle(BundleOptions& o) {
   std::cout << "\n" << entries.size() << " item(s)\n";
   if (!entries.empty()) print_entries_text(entries, o.show_secrets);
   print_fates_text(entries);
-  for (const auto& w : bundle.archive.warnings)
+  for (const auto& w : archive_warnings(bundle.archive))
     std::cout << "warning: " << display_text(w) << "\n";
   return Status::Ok();
 }
@@ -765,6 +785,10 @@ void add_inspect_command(CLI::App& app, int& exit_code) {
   CLI::App* inspect = app.add_subcommand(
       "inspect", "What is inside a keybag, an item blob, a keychain archive or a backup bundle");
   inspect->require_subcommand(1);
+  inspect->footer(
+      "Examples:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone\n"
+      "  kcbackup inspect keybag phone.backup/Manifest.plist --format json\n"
+      "Run `kcbackup inspect COMMAND --help` for each command's options.");
   add_inspect_keybag(inspect, exit_code);
   add_inspect_blob(inspect, exit_code);
   add_inspect_archive(inspect, exit_code);

@@ -28,9 +28,9 @@ int run_predict(const PredictOptions& o) {
   auto settings = parse_settings(o.settings);
   if (!settings.ok()) return report_error(settings.status());
   auto journey = parse_journey(o.journey);
-  if (!journey.ok()) return report_error(journey.status());
+  if (!journey.ok()) return report_error(journey.status().with_context("--journey"));
   auto target = parse_target(o.target);
-  if (!target.ok()) return report_error(target.status());
+  if (!target.ok()) return report_error(target.status().with_context("--target"));
   q = {*traits, *journey, *target, *settings};
   auto verdict = oracle::predict(q);
   if (!verdict.ok()) return report_error(verdict.status());
@@ -49,6 +49,7 @@ int run_predict(const PredictOptions& o) {
 
 struct TableOptions {
   TraitOptions traits;
+  bool one_accessible = false;  // --accessible given: that class's rows only
   SettingsOptions settings;
   bool measured = false;
   Format format = Format::kText;
@@ -99,6 +100,7 @@ int run_table(const TableOptions& o) {
   Table table{{"accessible", "journey", "target", "outcome", "road", "rules", "confidence"}, {}};
   Json rows = Json::array();
   for (Accessibility a : kAllAccessibilities) {
+    if (o.one_accessible && a != traits->accessible) continue;
     for (Journey j : kAllJourneys) {
       for (Target t : kAllTargets) {
         oracle::Question q{*traits, j, t, *settings};
@@ -119,7 +121,10 @@ int run_table(const TableOptions& o) {
   if (o.format == Format::kJson) {
     Json doc = json_envelope("table");
     Json item = traits_json(*traits);
-    item.erase("accessible");
+    if (!o.one_accessible) {
+      item.erase("accessible");
+      item.erase("pdmn");
+    }
     doc["item"] = item;
     doc["rows"] = rows;
     print_json(std::cout, doc);
@@ -174,7 +179,9 @@ void add_predict_command(CLI::App& app, int& exit_code) {
 void add_table_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<TableOptions>();
   CLI::App* cmd = app.add_subcommand(
-      "table", "The verdict matrix: every accessibility class by every journey and target");
+      "table",
+      "The verdict matrix: every accessibility class (or the one --accessible names) by every "
+      "journey and target");
   cmd->add_flag("--measured", o->measured,
                 "Print the seed's 12 measured rows (Apple DTS, iOS 12) beside the oracle's answer; "
                 "exit 1 if any disagrees");
@@ -184,7 +191,10 @@ void add_table_command(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Examples:\n  kcbackup table --measured\n  kcbackup table --synchronizable --icloud-keychain "
       "on --format markdown");
-  cmd->callback([o, &exit_code] { exit_code = run_table(*o); });
+  cmd->callback([o, cmd, &exit_code] {
+    o->one_accessible = cmd->count("--accessible") > 0;
+    exit_code = run_table(*o);
+  });
 }
 
 void add_rules_command(CLI::App& app, int& exit_code) {

@@ -3,6 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -53,12 +54,20 @@ PasswordPrompt& current_prompt() {
   return prompt;
 }
 
-// One line: a final "\n" or "\r\n" is the file's, not the password's.
-SecretBytes strip_line_end(SecretBytes text) {
+// One line: a final "\n" or "\r\n" is the file's, not the password's. A second line means the
+// wrong file (or a password with a newline no prompt could type): refused, not silently kept.
+Result<SecretBytes> one_line(SecretBytes text) {
   size_t n = text.size();
   if (n > 0 && text.data()[n - 1] == '\n') --n;
   if (n > 0 && text.data()[n - 1] == '\r') --n;
-  return SecretBytes(text.view().first(n));
+  const ByteView line = text.view().first(n);
+  const auto newline = std::find(line.begin(), line.end(), uint8_t{'\n'});
+  if (newline != line.end()) {
+    return Status::InvalidArgument("more than one line (a line break at byte " +
+                                   std::to_string(newline - line.begin()) +
+                                   "); a password file holds the password on one line");
+  }
+  return SecretBytes(line);
 }
 
 Result<SecretBytes> read_password_file(const std::string& path) {
@@ -66,7 +75,9 @@ Result<SecretBytes> read_password_file(const std::string& path) {
   if (!bytes.ok()) return bytes.status().with_context("--password-file");
   SecretBytes secret(*bytes);
   wipe(*bytes);
-  return strip_line_end(std::move(secret));
+  auto line = one_line(std::move(secret));
+  if (!line.ok()) return line.status().with_context("--password-file " + path);
+  return line;
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ Result<std::unique_ptr<Random>> random_for(const std::string& seed) {
   uint64_t n = 0;
   const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), n);
   if (ec != std::errc() || end != seed.data() + seed.size()) {
-    return Status::InvalidArgument("--seed: '" + seed + "' is not a decimal number");
+    return Status::InvalidArgument("--seed: '" + seed +
+                                   "' is not a whole number from 0 to 18446744073709551615");
   }
   return make_seeded_random(n);
 }

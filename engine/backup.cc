@@ -119,13 +119,18 @@ std::optional<OpenedItem> open_archived_item(const ArchivedItem& archived,
   };
   auto parsed = parse_blob(archived.blob);
   if (!parsed.ok()) return lose(LossReason::kCorrupt, parsed.status());
+  fate.header_key_class = parsed->key_class;
   const KeyWrapKey* class_key = keys.kek_for(parsed->key_class);
   if (class_key == nullptr) {
     return lose(LossReason::kNoClassKey,
                 Status::NotFound("no key for class " + std::to_string(parsed->key_class)));
   }
   auto plaintext = open_blob(*parsed, *class_key);
-  if (!plaintext.ok()) return lose(LossReason::kClassKeyUnavailable, plaintext.status());
+  if (!plaintext.ok()) {
+    const bool wrong_key = plaintext.status().code() == Code::kDataLoss;
+    return lose(wrong_key ? LossReason::kClassKeyUnavailable : LossReason::kCorrupt,
+                plaintext.status());
+  }
   auto item = Item::decode(fate.item_class, plaintext->view());
   if (!item.ok()) return lose(LossReason::kCorrupt, item.status());
   fate.accessible = item->accessibility();
@@ -155,6 +160,15 @@ Result<UnlockedKeybag> unlock_backup_keybag(const Bundle& bundle, const Device& 
   if (archive_uuid != bag->uuid) {
     return Status::Corruption("keychain-backup.plist: keybag-uuid " + bundle.archive.keybag_uuid +
                               " does not match the backup keybag's UUID " + uuid_text(bag->uuid));
+  }
+  // Only an encrypted backup wraps a class with the password alone (WRAP 2): a Manifest that says
+  // otherwise was altered, and trying the empty password would misreport it as a wrong one.
+  for (const KeybagClass& c : bag->classes) {
+    if (!bundle.manifest.is_encrypted && c.wrap == kWrapPassword) {
+      return Status::Corruption("Manifest.plist: IsEncrypted is false, but BackupKeyBag class " +
+                                std::to_string(c.class_number) +
+                                " is wrapped by a password alone (WRAP 2)");
+    }
   }
   if (bundle.manifest.is_encrypted && options.password.empty()) {
     return Status::PermissionDenied("the backup is encrypted: its password is needed");
@@ -204,6 +218,12 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
 }
 
 Result<RestoreReport> quick_start(Device& from, Device& to, const KeybagKdf& kdf, Random& random) {
+  // R5 is a move to another phone; the same UID (a copy of the device folder) is not one.
+  if (from.unique_device_id() == to.unique_device_id()) {
+    return Status::InvalidArgument("quick start: both devices have UniqueDeviceID " +
+                                   from.unique_device_id() +
+                                   ": Quick Start moves to another device");
+  }
   Bytes one_time(32);
   random.fill(one_time);
   BackupOptions options{Journey::kQuickStart, to_hex(one_time), kdf};

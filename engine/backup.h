@@ -58,7 +58,8 @@ struct ItemFate {
   std::string account;
   std::string service;
   std::string label;
-  std::optional<Accessibility> accessible;  // when the item could be decoded
+  std::optional<Accessibility> accessible;   // when the item could be decoded
+  std::optional<uint32_t> header_key_class;  // the blob header's, when it parsed (unauthenticated)
   bool restored = false;
   LossReason reason = LossReason::kNone;
   std::string detail;  // the precise error for a lost item
@@ -82,7 +83,8 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
                                      const RestoreOptions& options, Random& random);
 
 // Quick Start (R5): a one-time encrypted transfer from `from` to a new device `to`, wrapped like an
-// encrypted backup under a random one-time password.
+// encrypted backup under a random one-time password. InvalidArgument when both devices have the
+// same UID: that is not another device. A lost item's fate names its blob header's key class.
 Result<RestoreReport> quick_start(Device& from, Device& to, const KeybagKdf& kdf, Random& random);
 
 }  // namespace kcb

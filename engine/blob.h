@@ -48,9 +48,10 @@ Result<Bytes> seal_blob(uint32_t keyclass_field, ByteView class_key, ByteView pl
 Result<Bytes> seal_blob(uint32_t keyclass_field, const KeyWrapKey& class_key, ByteView plaintext,
                         Random& random);
 
-// DataLoss when the item key fails its RFC 3394 integrity check (a wrong class key: the item is
-// "gone") or when the GCM tag does not match (altered bytes). The keyclass field is not
-// authenticated, as in Apple's format.
+// DataLoss when the item key fails its RFC 3394 integrity check: a wrong class key (the item is
+// "gone" on this device), or altered wrapped-key bytes, which look the same. Corruption when the
+// item key unwraps but the GCM tag does not match: the key is right (RFC 3394 vouches for it), so
+// the ciphertext or tag was altered. The keyclass field is not authenticated, as in Apple's format.
 Result<SecretBytes> open_blob(const ParsedBlob& blob, ByteView class_key);
 Result<SecretBytes> open_blob(const ParsedBlob& blob, const KeyWrapKey& class_key);
 

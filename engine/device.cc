@@ -176,7 +176,13 @@ Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {
   KCB_ASSIGN_OR_RETURN(
       d->icloud_keychain_,
       plist_bool(plist_dict_get_item(settings.get(), "ICloudKeychain"), "ICloudKeychain"));
-  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open((dir / kKeychainDbFile).string()));
+  // SQLite would make a missing or empty file a fresh, empty keychain: a device that lost its
+  // keychain must say so, not list nothing.
+  const std::filesystem::path db = dir / kKeychainDbFile;
+  if (!std::filesystem::is_regular_file(db, ec) || std::filesystem::file_size(db, ec) == 0) {
+    return Status::Corruption(db.string() + ": missing or empty (the device's keychain is gone)");
+  }
+  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open(db.string()));
   return d;
 }
 

@@ -84,11 +84,10 @@ inline constexpr RuleId kAllRules[] = {RuleId::R1, RuleId::R2, RuleId::R3, RuleI
 // Remarks a verdict can carry; their text is the oracle's (oracle/rules.h). An enum rather than
 // strings so that a prediction allocates nothing.
 enum class Note : uint8_t {
-  kIcloudKeychainAssumedOff,        // the question did not say; with it on the item would sync back
-  kIcloudKeychainOptedOut,          // the sync road exists for this item but the user turned it off
-  kIcloudKeychainJourneyAssumedOn,  // icloud-keychain journey asked without saying: taken as on
-  kSyncThisDeviceOnlyNeverSyncs,    // R6: synchronizable + ThisDeviceOnly is accepted, never synced
-  kAdvancedDataProtection,          // R4: ADP does not change keychain survival
+  kIcloudKeychainAssumedOff,      // the question did not say; with it on the item would sync back
+  kIcloudKeychainOptedOut,        // the sync road exists for this item but the user turned it off
+  kSyncThisDeviceOnlyNeverSyncs,  // R6: synchronizable + ThisDeviceOnly is accepted, never synced
+  kAdvancedDataProtection,        // R4: ADP does not change keychain survival
   kReportedQuickStartThisDeviceOnly,  // R5 reported: seed's AlwaysThisDeviceOnly survived transfer
   kReportedIcloudRestoreThisDeviceOnly,  // R5 reported: keychain-swift#153
   kPasscodeRemovalDeletes,               // R8: turning the passcode off deletes akpu items
@@ -99,7 +98,7 @@ enum class Note : uint8_t {
   kSecureEnclaveNeverLeaves,             // R1: the private key exists only in that Secure Enclave
   kAuthConstraintSkipped,  // R1 (inferred): the export query skips auth-constrained items
 };
-inline constexpr int kNoteCount = 14;
+inline constexpr int kNoteCount = 13;
 
 // A small set of rule ids or notes, as bits: order of iteration is the enum's order.
 template <typename E>

@@ -100,23 +100,20 @@ bool passes_export_filter(const Traits& t, Builder& b) {
 // R6 as a second road, used when the backup road did not bring the item back. It also serves the
 // same device: after an erase, an opted-in phone gets its synchronizable items back from the
 // account (this matters only for items the backup cannot carry, such as system-bound ones).
-// `assume_on` is for the icloud-keychain journey itself, where "not said" means on.
-void try_sync_road(const Question& q, bool assume_on, Builder& b) {
+// `sync_journey` is the icloud-keychain journey itself, where R6 is the rule that decides even
+// when the item cannot take the road. A question that does not say whether iCloud Keychain is on
+// is answered for off on every journey, this one included (rules.md: the conservative verdict).
+void try_sync_road(const Question& q, bool sync_journey, Builder& b) {
   if (!can_sync(q.traits)) {
     if (q.traits.synchronizable && is_this_device_only(q.traits.accessible)) {
       b.apply(RuleId::R6, Confidence::kSourceCode);
       b.v.notes.add(Note::kSyncThisDeviceOnlyNeverSyncs);
-    } else if (assume_on) {
+    } else if (sync_journey) {
       b.apply(RuleId::R6, Confidence::kDocumented);
     }
     return;
   }
-  Switch on = q.settings.icloud_keychain;
-  if (on == Switch::kUnspecified && assume_on) {
-    on = Switch::kOn;
-    b.v.notes.add(Note::kIcloudKeychainJourneyAssumedOn);
-  }
-  switch (on) {
+  switch (q.settings.icloud_keychain) {
     case Switch::kOn:
       b.apply(RuleId::R6, Confidence::kDocumented);
       b.restored(Road::kIcloudKeychain);
@@ -127,6 +124,7 @@ void try_sync_road(const Question& q, bool assume_on, Builder& b) {
       return;
     case Switch::kUnspecified:
       // The conservative answer is "off"; the note says what changes with it on.
+      if (sync_journey) b.apply(RuleId::R6, Confidence::kDocumented);
       b.v.notes.add(Note::kIcloudKeychainAssumedOff);
       return;
   }
@@ -147,7 +145,7 @@ void predict_uid_wrapped(const Question& q, RuleId rule, Builder& b) {
       b.v.notes.add(Note::kReportedIcloudRestoreThisDeviceOnly);
     }
   }
-  try_sync_road(q, /*assume_on=*/false, b);
+  try_sync_road(q, /*sync_journey=*/false, b);
 }
 
 // R3: migratory class keys are wrapped by the password alone; ThisDeviceOnly keys keep the UID
@@ -159,7 +157,7 @@ void predict_encrypted(const Question& q, Builder& b) {
     b.restored(Road::kBackup);
     return;
   }
-  try_sync_road(q, /*assume_on=*/false, b);
+  try_sync_road(q, /*sync_journey=*/false, b);
 }
 
 // R5: Quick Start moves what an encrypted backup would move to another device.
@@ -174,7 +172,7 @@ void predict_quick_start(const Question& q, Builder& b) {
   if (exported && q.traits.accessible == Accessibility::kAlwaysThisDeviceOnly) {
     b.v.notes.add(Note::kReportedQuickStartThisDeviceOnly);
   }
-  try_sync_road(q, /*assume_on=*/false, b);
+  try_sync_road(q, /*sync_journey=*/false, b);
 }
 
 bool matches_measured_row(const Question& q, const Verdict& v) {
@@ -222,7 +220,7 @@ Result<Verdict> predict(const Question& q) {
       predict_quick_start(q, b);
       break;
     case Journey::kIcloudKeychain:
-      try_sync_road(q, /*assume_on=*/true, b);
+      try_sync_road(q, /*sync_journey=*/true, b);
       break;
   }
   if (matches_measured_row(q, b.v)) b.v.confidence = Confidence::kMeasured;

@@ -105,9 +105,6 @@ constexpr std::array<NoteEntry, kNoteCount> kNotes = {{
      "on both devices this item would come back via icloud-keychain (R6)."},
     {Note::kIcloudKeychainOptedOut, false,
      "This item would sync through iCloud Keychain, but the user has it off (R6)."},
-    {Note::kIcloudKeychainJourneyAssumedOn, false,
-     "The icloud-keychain journey was asked without saying whether it is on: answered for on on "
-     "both devices; ask with --icloud-keychain off for an opted-out user."},
     {Note::kSyncThisDeviceOnlyNeverSyncs, false,
      "A synchronizable ThisDeviceOnly item is accepted by SecItemAdd but never syncs: the sync "
      "engine skips device-bound items (R6)."},

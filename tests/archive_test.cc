@@ -37,6 +37,18 @@ TEST(Archive, RoundTripsEveryClass) {
 TEST(Archive, PersistentRefIsClassNameAndBigEndianRowid) {
   const Bytes ref = make_persistent_ref(ItemClass::kInet, 0x0102);
   EXPECT_EQ(ref, (Bytes{'i', 'n', 'e', 't', 0, 0, 0, 0, 0, 0, 1, 2}));
+  EXPECT_EQ(*rowid_of_persistent_ref(ref, ItemClass::kInet), 0x0102);
+  const std::pair<Bytes, const char*> bad[] = {
+      {Bytes(ref.begin(), ref.begin() + 3), "3 bytes, expected 12"},
+      {make_persistent_ref(ItemClass::kGenp, 1), "names class '67656e70' (hex), expected 'inet'"},
+      {Bytes{'i', 'n', 'e', 't', 0x80, 0, 0, 0, 0, 0, 0, 0}, "past INT64_MAX"},
+  };
+  for (const auto& [bytes, message] : bad) {
+    auto rowid = rowid_of_persistent_ref(bytes, ItemClass::kInet);
+    ASSERT_FALSE(rowid.ok()) << message;
+    EXPECT_NE(rowid.status().message().find(message), std::string::npos)
+        << rowid.status().message();
+  }
 }
 
 TEST(Archive, UuidTextIsCanonicalUpperCase) {

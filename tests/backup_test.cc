@@ -148,6 +148,16 @@ TEST(Restore, KeybagUuidMismatchFailsTheWholeRestore) {
   EXPECT_EQ(f.target_rows(), before);
 }
 
+TEST(Restore, AManifestClaimingNoEncryptionOverAPasswordOnlyClassIsCorrupt) {
+  Fixture f;
+  const auto before = f.target_rows();
+  f.bundle.manifest.is_encrypted = false;
+  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+  EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().to_string();
+  EXPECT_NE(r.status().message().find("IsEncrypted is false"), std::string::npos);
+  EXPECT_EQ(f.target_rows(), before);
+}
+
 TEST(Restore, ReplacesNonSynchronizableItemsAndReportsEachFate) {
   Fixture f;
   auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
@@ -158,14 +168,20 @@ TEST(Restore, ReplacesNonSynchronizableItemsAndReportsEachFate) {
   EXPECT_TRUE(has_account(*f.target, "a"));
 }
 
-TEST(Restore, AFlippedBitInOneBlobDropsThatItemAlone) {
-  Fixture f;
-  f.bundle.archive.items[0][0].blob[60] ^= 0x01;  // inside the ciphertext of the first item
-  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
-  ASSERT_TRUE(r.ok()) << r.status().to_string();
-  EXPECT_FALSE(r->items[0].restored);
-  EXPECT_EQ(r->items[0].reason, LossReason::kClassKeyUnavailable);
-  EXPECT_TRUE(r->items[1].restored);
+// A flipped ciphertext bit under a class key that unwraps the item key is corruption; a flipped
+// wrapped-key bit looks exactly like a wrong class key. Either way the item goes alone.
+TEST(Restore, AFlippedBitInOneBlobDropsThatItemAloneWithItsReason) {
+  const std::pair<size_t, LossReason> cases[] = {{60, LossReason::kCorrupt},
+                                                 {20, LossReason::kClassKeyUnavailable}};
+  for (const auto& [offset, reason] : cases) {
+    Fixture f;
+    f.bundle.archive.items[0][0].blob[offset] ^= 0x01;
+    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_FALSE(r->items[0].restored);
+    EXPECT_EQ(r->items[0].reason, reason) << "offset " << offset << ": " << r->items[0].detail;
+    EXPECT_TRUE(r->items[1].restored);
+  }
 }
 
 TEST(Restore, ARetaggedKeyClassIsNotRestored) {
@@ -187,6 +203,21 @@ TEST(QuickStart, MovesMigratoryItemsOnly) {
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   EXPECT_TRUE(has_account(*b, "moves"));
   EXPECT_FALSE(has_account(*b, "stays"));
+  ASSERT_EQ(report->items.size(), 2u);
+  EXPECT_FALSE(report->items[1].restored);
+  EXPECT_EQ(report->items[1].header_key_class, 10u);  // named by the header though not decoded
+}
+
+TEST(QuickStart, RefusesATargetWithTheSameUid) {
+  auto r = make_seeded_random(16);
+  const Bytes uid(32, 0x42);
+  auto a = Device::create_in_memory({true, false, uid}, *r);
+  auto copy = Device::create_in_memory({true, false, uid}, *r);
+  ASSERT_TRUE(a.ok() && copy.ok());
+  ASSERT_TRUE((*a)->add(item(Accessibility::kAfterFirstUnlockThisDeviceOnly, "stays"), *r).ok());
+  auto report = quick_start(**a, **copy, kFastKdf, *r);
+  EXPECT_EQ(report.status().code(), Code::kInvalidArgument);
+  EXPECT_FALSE(has_account(**copy, "stays"));
 }
 
 }  // namespace

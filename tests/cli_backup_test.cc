@@ -261,6 +261,10 @@ TEST_F(CliBackup, BackupRefusesWhatItCannotWrite) {
       run_cli({"backup", phone, tmp_ / "x", "--journey", "local-encrypted", "--fast-kdf"});
   EXPECT_EQ(no_password.exit_code, 2);
   EXPECT_NE(no_password.err.find("needs a password"), std::string::npos) << no_password.err;
+  const CliRun empty = run_cli({"backup", phone, tmp_ / "x", "--journey", "local-encrypted",
+                                "--fast-kdf", "--password", ""});
+  EXPECT_EQ(empty.exit_code, 2);
+  EXPECT_NE(empty.err.find("needs a non-empty password"), std::string::npos) << empty.err;
   EXPECT_EQ(run_cli({"backup", phone, tmp_ / "x", "--journey", "quick-start"}).exit_code, 2);
   EXPECT_EQ(run_cli({"backup", phone, tmp_ / "x", "--journey", "icloud-keychain"}).exit_code, 2);
   EXPECT_EQ(run_cli({"backup", phone, tmp_ / "x", "--journey", "dropbox"}).exit_code, 2);
@@ -330,6 +334,12 @@ TEST_F(CliBackup, PasswordSourcesComeInTheirOrder) {
 
   spit(file, "crlf\r\n");
   EXPECT_EQ(read({file, "", false}), "crlf");
+  spit(file, "correct horse\nextra\n");  // the wrong file, or a second line by mistake
+  PasswordOptions two_lines{file, "", false};
+  const auto refused = read_password(two_lines, "?");
+  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("line break at byte 13"), std::string::npos)
+      << refused.status().message();
   spit(file, std::string(kMaxPasswordFileBytes + 1, 'x'));
   PasswordOptions big{file, "", false};
   EXPECT_FALSE(read_password(big, "?").ok());

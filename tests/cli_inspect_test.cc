@@ -156,8 +156,15 @@ TEST_F(CliInspect, KeybagOfAPlainBackupNeedsOnlyTheDevice) {
   EXPECT_EQ(bare["password"], "empty");
   for (auto [c, open] : unlocked(bare))
     EXPECT_FALSE(open) << c;
-  for (auto [c, open] : unlocked(inspect({"keybag", manifest, "--device", phone_})))
+  const json opened = inspect({"keybag", manifest, "--device", phone_});
+  for (auto [c, open] : unlocked(opened))
     EXPECT_TRUE(open) << c;
+  // Every class came through the unchecked CBC layer; the output must not claim more.
+  for (const json& c : opened["classes"])
+    EXPECT_EQ(c["device_layer_checked"], false) << c.dump();
+  const CliRun text = run_cli({"inspect", "keybag", manifest, "--device", phone_});
+  EXPECT_NE(text.out.find("yes*"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("no integrity check"), std::string::npos) << text.out;
 }
 
 TEST_F(CliInspect, RawKeybagFromAManifestGivesTheSameAnswer) {
@@ -274,6 +281,41 @@ TEST_F(CliInspect, ArchiveListsItemsWithTheirKeyClasses) {
   const std::string bytes = slurp(encrypted_ + "/" + kKeychainFile);
   spit(tmp_ / "cut.plist", as_bytes(std::string_view(bytes).substr(0, bytes.size() / 2)));
   EXPECT_EQ(run_cli({"inspect", "archive", tmp_ / "cut.plist"}).exit_code, 2);
+}
+
+TEST_F(CliInspect, ABadPersistentRefIsAWarningNamingTheItem) {
+  auto archive = read_keychain_archive(as_bytes(slurp(encrypted_ + "/" + kKeychainFile)));
+  ASSERT_TRUE(archive.ok());
+  archive->items[0][1].persistent_ref = make_persistent_ref(ItemClass::kInet, 2);
+  spit(tmp_ / "refs.plist", write_keychain_archive(*archive));
+  const json doc = inspect({"archive", tmp_ / "refs.plist"});
+  EXPECT_EQ(doc["items"][0]["rowid"], 1);
+  EXPECT_TRUE(doc["items"][1]["rowid"].is_null());
+  ASSERT_EQ(doc["warnings"].size(), 1u);
+  EXPECT_EQ(doc["warnings"][0],
+            "genp[1]: v_PersistentRef: names class '696e6574' (hex), expected 'genp'");
+}
+
+// Under the right class key, a flipped ciphertext bit is an altered item, not a wrong key.
+TEST_F(CliInspect, AnAlteredCiphertextIsMalformedNotAWrongKey) {
+  const std::string bundle = tmp_ / "altered";
+  fs::copy(encrypted_, bundle, fs::copy_options::recursive);
+  auto archive = read_keychain_archive(as_bytes(slurp(bundle + "/" + kKeychainFile)));
+  ASSERT_TRUE(archive.ok());
+  archive->items[0][0].blob[60] ^= 0x01;
+  spit(bundle + "/" + kKeychainFile, write_keychain_archive(*archive));
+  const json doc = inspect({"bundle", bundle, "--password", "pw", "--device", phone_});
+  EXPECT_EQ(doc["items"][0]["status"], "malformed");
+  EXPECT_NE(doc["items"][0]["error"].get<std::string>().find("GCM tag"), std::string::npos);
+  EXPECT_EQ(doc["items"][1]["status"], "decoded");
+  const json bag =
+      inspect({"keybag", encrypted_ + "/" + kManifestFile, "--password", "pw", "--show-secrets"});
+  spit(tmp_ / "altered.blob", archive->items[0][0].blob);
+  const CliRun blob = run_cli({"inspect", "blob", tmp_ / "altered.blob", "--class-key",
+                               bag["classes"][0]["key_hex"].get<std::string>()});
+  EXPECT_EQ(blob.exit_code, 2);
+  EXPECT_NE(blob.err.find("opens the item key, but the item is altered"), std::string::npos)
+      << blob.err;
 }
 
 TEST_F(CliInspect, BundleShowsItemsAndTheOraclesFates) {

@@ -23,6 +23,18 @@ TEST(CliTable, MeasuredJsonShowsTwelveRowsWhereOracleEqualsMeasured) {
   }
 }
 
+TEST(CliTable, AccessibleNarrowsTheMatrixToThatClass) {
+  const CliRun r = run_cli({"table", "-a", "aku", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["item"]["pdmn"], "aku");
+  ASSERT_EQ(doc["rows"].size(), 8u);
+  for (const auto& row : doc["rows"])
+    EXPECT_EQ(row["accessible"], "WhenUnlockedThisDeviceOnly");
+  EXPECT_FALSE(
+      nlohmann::json::parse(run_cli({"table", "--format", "json"}).out)["item"].contains("pdmn"));
+}
+
 TEST(CliTable, EveryFormatPrintsTheFullMatrix) {
   for (const char* format : {"text", "markdown", "csv"}) {
     const CliRun r = run_cli({"table", "--format", format});
@@ -93,7 +105,8 @@ TEST(CliPredict, AcceptsEverySpellingOfAName) {
 TEST(CliPredict, BadInputExitsTwoWithOneLineNamingTheValue) {
   const CliRun r = run_cli({"predict", "-a", "whenever", "-j", "local", "-t", "same-device"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("'whenever'"), std::string::npos);
+  EXPECT_NE(r.err.find("--accessible: unknown accessibility 'whenever'"), std::string::npos)
+      << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
   EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "dropbox", "-t", "same-device"}).exit_code, 2);
   EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "local"}).exit_code, 2);  // --target missing
@@ -117,6 +130,17 @@ TEST(CliCommon, UnknownCommandsAndFormatsNameTheWordAndTheChoices) {
   const CliRun upper = run_cli({"rules", "--format", "JSON"});
   ASSERT_EQ(upper.exit_code, 0) << upper.err;
   EXPECT_EQ(nlohmann::json::parse(upper.out)["schema"], "kcbackup.rules.v1");
+  const CliRun missing = run_cli({"predict", "-a", "ak", "-j", "local"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(missing.err,
+            "kcbackup: invalid argument: predict: --target is required (see `kcbackup predict "
+            "--help`)\n");
+  const CliRun none = run_cli({"inspect"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("inspect: a command is needed; expected one of: keybag, blob"),
+            std::string::npos)
+      << none.err;
+  EXPECT_EQ(std::count(none.err.begin(), none.err.end(), '\n'), 1) << none.err;
   const CliRun help = run_cli({"table", "--help"});
   EXPECT_NE(help.out.find("--format text|json|markdown|csv"), std::string::npos) << help.out;
   EXPECT_EQ(help.out.find("->"), std::string::npos) << "CLI11's enum mapping leaked into --help";

@@ -194,6 +194,13 @@ TEST(Device, PersistsInADirectory) {
   EXPECT_TRUE((*d)->icloud_keychain());
   ASSERT_EQ((*d)->list()->size(), 1u);
   EXPECT_FALSE(Device::open(dir / "nope").ok());
+  d->reset();
+  // A keychain file that went missing or empty is not an empty keychain.
+  std::filesystem::resize_file(dir / "keychain-2.db", 0);
+  EXPECT_EQ(Device::open(dir).status().code(), Code::kCorruption);
+  std::filesystem::remove(dir / "keychain-2.db");
+  EXPECT_EQ(Device::open(dir).status().code(), Code::kCorruption);
+  EXPECT_FALSE(std::filesystem::exists(dir / "keychain-2.db")) << "open created a fresh keychain";
   std::filesystem::remove_all(dir);
 }
 

@@ -163,12 +163,15 @@ TEST(R6IcloudKeychain, OnlyMigratoryTokenlessUnconstrainedSynchronizableItemsSyn
   EXPECT_EQ(ask(se, Journey::kIcloudKeychain, kOther, kSyncOn).outcome, Outcome::kLost);
 }
 
-TEST(R6IcloudKeychain, TheJourneyItselfIsAnsweredForOnWhenNotSaid) {
+// rules.md: a question that does not say is answered for off, the sync journey included; R6 is
+// still the rule that decided, and the note says what changes with it on.
+TEST(R6IcloudKeychain, TheJourneyItselfIsAnsweredForOffWhenNotSaid) {
   Traits t = item(kCk);
   t.synchronizable = true;
   const Verdict v = ask(t, Journey::kIcloudKeychain, kOther);
-  EXPECT_EQ(v.outcome, Outcome::kRestored);
-  EXPECT_TRUE(v.notes.has(Note::kIcloudKeychainJourneyAssumedOn));
+  EXPECT_EQ(v.outcome, Outcome::kLost);
+  EXPECT_TRUE(v.rules.has(RuleId::R6));
+  EXPECT_TRUE(v.notes.has(Note::kIcloudKeychainAssumedOff));
 }
 
 TEST(R7RestoreReplaces, NonSynchronizableNonSystemItemsAreReplaced) {
