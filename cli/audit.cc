@@ -6,7 +6,9 @@
 #include <sstream>
 
 #include "cli/commands.h"
+#include "cli/item_format.h"
 #include "cli/verdict_format.h"
+#include "engine/der.h"
 #include "model/names.h"
 #include "oracle/predict.h"
 #include "oracle/rules.h"
@@ -113,20 +115,31 @@ void warn_about_traits(ItemReport& r) {
   }
 }
 
-// Users can turn iCloud Keychain off; an item that reaches a new phone on a backup journey only
-// through it is one switch away from being lost (rules.md: wrong beliefs about `synchronizable`).
+bool expects_to_survive(const AuditItem& item, const Form& form) {
+  return std::find(item.survives.begin(), item.survives.end(), form) != item.survives.end();
+}
+
+// Users can turn iCloud Keychain off (rules.md: wrong beliefs about `synchronizable`), so every
+// item that comes back somewhere only through it is warned about, the icloud-keychain journey
+// itself included, with the expectations that rest on it.
 void warn_about_sync_dependence(ItemReport& r) {
-  std::vector<Form> by_sync, expected;
+  std::vector<Form> by_backup_journeys, expected;
+  bool syncs = false;
   for (const Fate& f : r.fates) {
-    if (!to_other_device(f) || f.form.journey == Journey::kIcloudKeychain) continue;
     if (!restored(f) || f.verdict.road != Road::kIcloudKeychain) continue;
-    by_sync.push_back(f.form);
-    const auto& s = r.item.survives;
-    if (std::find(s.begin(), s.end(), f.form) != s.end()) expected.push_back(f.form);
+    if (f.form.journey == Journey::kIcloudKeychain) {
+      syncs = true;
+    } else {
+      by_backup_journeys.push_back(f.form);
+    }
+    if (expects_to_survive(r.item, f.form)) expected.push_back(f.form);
   }
-  if (by_sync.empty()) return;
-  std::string message = "comes back on " + join_forms(by_sync) +
-                        " only through iCloud Keychain (R6), which users can turn off";
+  if (!syncs && by_backup_journeys.empty()) return;
+  std::string message = by_backup_journeys.empty()
+                            ? "reaches the user's other devices only through iCloud Keychain (R6)"
+                            : "comes back on " + join_forms(by_backup_journeys) +
+                                  " only through iCloud Keychain (R6)";
+  message += ", which users can turn off";
   if (!expected.empty()) message += "; the expectation " + join_forms(expected) + " rests on it";
   r.warnings.push_back({"icloud-keychain-only", message});
 }
@@ -257,7 +270,7 @@ std::string expectations_text(const AuditItem& item) {
 
 std::string icloud_keychain_text(Switch s) {
   if (s == Switch::kUnspecified) {
-    return "not said: answered for off, except the icloud-keychain journey itself (taken as on)";
+    return "not said: answered for off on every journey, with a note on what changes when it is on";
   }
   return std::string(name_of(s));
 }
@@ -277,8 +290,9 @@ std::string summary_text(const AuditReport& report) {
 
 void print_text_item(std::ostream& out, const ItemReport& r, const AuditReport& report,
                      const Wrapper* wrapper) {
-  out << paint(r.item.name, "1") << "  " << accessible_text(r.item, wrapper) << "\n";
-  if (r.item.pair) out << "  pair:    " << report.items[*r.item.pair].item.name << "\n";
+  out << paint(display_text(r.item.name), "1") << "  " << accessible_text(r.item, wrapper) << "\n";
+  if (r.item.pair)
+    out << "  pair:    " << display_text(report.items[*r.item.pair].item.name) << "\n";
   out << "  expects: " << expectations_text(r.item) << "\n";
   Table table{{"journey", "same-device", "other-device"}, {}};
   for (Journey j : kAllJourneys) {
@@ -294,10 +308,11 @@ void print_text_item(std::ostream& out, const ItemReport& r, const AuditReport& 
   for (std::string line; std::getline(lines, line);)
     out << "  " << line << "\n";
   for (const Violation& v : r.violations) {
-    out << "  " << paint("VIOLATION", "31;1") << "  " << v.message << "\n";
+    out << "  " << paint("VIOLATION", "31;1") << "  " << display_text(v.message) << "\n";
   }
   for (const Warning& w : r.warnings) {
-    out << "  " << paint("warning", "33") << "    " << w.kind << ": " << w.message << "\n";
+    out << "  " << paint("warning", "33") << "    " << w.kind << ": " << display_text(w.message)
+        << "\n";
   }
   out << "\n";
 }
@@ -315,6 +330,21 @@ void print_text_report(std::ostream& out, const AuditReport& report, const Wrapp
   out << verdict << ": " << summary_text(report) << "\n";
 }
 
+// User-given text as a markdown code span: control characters shown as \xNN, and a fence longer
+// than any run of backticks inside, so a name cannot end the span and inject markdown.
+std::string markdown_code(std::string_view text) {
+  const std::string shown = display_text(text);
+  size_t longest = 0, run = 0;
+  for (char c : shown) {
+    run = c == '`' ? run + 1 : 0;
+    longest = std::max(longest, run);
+  }
+  const std::string fence(longest + 1, '`');
+  const bool pad = !shown.empty() && (shown.front() == '`' || shown.back() == '`');
+  const std::string space = pad ? " " : "";
+  return fence + space + shown + space + fence;
+}
+
 void print_markdown_report(std::ostream& out, const AuditReport& report, const Wrapper* wrapper) {
   out << "### kcbackup audit: " << (report.ok() ? "OK" : "FAIL") << "\n\n"
       << summary_text(report)
@@ -328,7 +358,7 @@ void print_markdown_report(std::ostream& out, const AuditReport& report, const W
     }
   }
   for (const ItemReport& r : report.items) {
-    std::vector<std::string> row{"`" + r.item.name + "`",
+    std::vector<std::string> row{markdown_code(r.item.name),
                                  std::string(names_of(r.item.traits.accessible).name)};
     for (const Fate& f : r.fates) {
       std::string cell = restored(f) ? "✅ restored" : "❌ lost";
@@ -342,14 +372,15 @@ void print_markdown_report(std::ostream& out, const AuditReport& report, const W
     out << "\n**Violated expectations**\n\n";
     for (const ItemReport& r : report.items) {
       for (const Violation& v : r.violations)
-        out << "- `" << r.item.name << "`: " << v.message << "\n";
+        out << "- " << markdown_code(r.item.name) << ": " << display_text(v.message) << "\n";
     }
   }
   if (report.warning_count() > 0) {
     out << "\n**Warnings**\n\n";
     for (const ItemReport& r : report.items) {
       for (const Warning& w : r.warnings) {
-        out << "- `" << r.item.name << "` (" << w.kind << "): " << w.message << "\n";
+        out << "- " << markdown_code(r.item.name) << " (" << w.kind
+            << "): " << display_text(w.message) << "\n";
       }
     }
   }
@@ -369,8 +400,24 @@ void print_csv_report(std::ostream& out, const AuditReport& report) {
   print_table(out, table, Format::kCsv);
 }
 
+// Errors quote keys and values from the file: control characters, and every byte past ASCII when
+// the text is not UTF-8, are shown as \xNN, so the error stays one line and steers no terminal.
+std::string error_line(std::string_view text) {
+  if (is_valid_utf8(text)) return display_text(text);
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+  }
+  return out;
+}
+
 int report_to(std::ostream& err, const Status& status) {
-  err << "kcbackup: " << status.to_string() << "\n";
+  err << "kcbackup: " << error_line(status.to_string()) << "\n";
   return exit_code_for(status);
 }
 
@@ -409,7 +456,7 @@ AuditReport audit_items(const AuditInput& input) {
 
 int run_audit(const AuditOptions& options, std::ostream& out, std::ostream& err) {
   const Wrapper* wrapper = nullptr;
-  if (!options.wrapper.empty()) {
+  if (options.wrapper_given || !options.wrapper.empty()) {
     auto found = find_wrapper(options.wrapper);
     if (!found.ok()) return report_to(err, found.status());
     wrapper = *found;
@@ -448,7 +495,7 @@ void add_audit_command(CLI::App& app, int& exit_code) {
       "omits `accessible`:";
   for (const Wrapper& w : wrappers())
     wrapper_help += " " + std::string(w.name);
-  cmd->add_option("--wrapper", o->wrapper, wrapper_help);
+  CLI::Option* wrapper_option = cmd->add_option("--wrapper", o->wrapper, wrapper_help);
   add_format_option(cmd, &o->format, true);
   cmd->footer(
       "Exit codes: 0 every expectation holds (warnings never fail), 1 an expectation is violated, "
@@ -456,7 +503,10 @@ void add_audit_command(CLI::App& app, int& exit_code) {
       "file.\n\nExample:\n  kcbackup audit examples/audit-banking-app.json --wrapper "
       "keychainaccess --format markdown\n  -> exit 1: refresh-token is lost on "
       "icloud-backup:other-device (R4)");
-  cmd->callback([o, &exit_code] { exit_code = run_audit(*o, std::cout, std::cerr); });
+  cmd->callback([o, wrapper_option, &exit_code] {
+    o->wrapper_given = wrapper_option->count() > 0;  // so `--wrapper ""` is an unknown wrapper
+    exit_code = run_audit(*o, std::cout, std::cerr);
+  });
 }
 
 }  // namespace kcb::cli

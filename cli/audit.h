@@ -55,11 +55,15 @@ AuditReport audit_items(const AuditInput& input);
 
 struct AuditOptions {
   std::string items_path;
-  std::string wrapper;  // empty: no wrapper, an omitted accessibility is the OS default
+  // Looked up when given or not empty, so `--wrapper ""` is refused. Neither: no wrapper, and an
+  // omitted accessibility is the OS default.
+  std::string wrapper;
   Format format = Format::kText;
+  bool wrapper_given = false;  // --wrapper was on the command line
 };
 // The whole command in-process: 0 every expectation holds, 1 one is violated, 2 invalid input,
-// 4 unreadable file. The report goes to `out`, errors to `err` as one line.
+// 4 unreadable file. The report goes to `out`, errors to `err` as one line. Text and markdown show
+// names and messages with control characters as \xNN; JSON and CSV carry them exactly.
 int run_audit(const AuditOptions& options, std::ostream& out, std::ostream& err);
 
 }  // namespace kcb::cli

@@ -10,6 +10,8 @@
 #include <map>
 #include <memory>
 
+#include "cli/audit_screen.h"
+#include "engine/der.h"
 #include "engine/property_list.h"
 #include "model/names.h"
 
@@ -55,39 +57,38 @@ Encoding sniff_encoding(std::string_view bytes) {
   return i < bytes.size() && bytes[i] == '<' ? Encoding::kXmlPlist : Encoding::kJson;
 }
 
-// Nesting is checked before any parser sees the bytes, so no parser recurses deeper than the cap.
-Status check_json_nesting(std::string_view text) {
-  size_t depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      if (c == '"') in_string = false;
-      continue;
-    }
-    if (c == '"') in_string = true;
-    if (c == '[' || c == '{') ++depth;
-    if ((c == ']' || c == '}') && depth > 0) --depth;
-    if (depth > kMaxAuditNesting) {
-      return Status::ResourceExhausted("JSON nested deeper than " +
-                                       std::to_string(kMaxAuditNesting) + " at byte " +
-                                       std::to_string(i));
-    }
-  }
-  return Status::Ok();
+bool is_blank(std::string_view bytes) {
+  return std::all_of(bytes.begin(), bytes.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
+// The screen has seen every key, number and nesting level, so the DOM parse (exceptions off)
+// cannot fail on what it let through; a failure is still an error, never an exception.
 Result<Json> decode_json(std::string_view text) {
-  KCB_RETURN_IF_ERROR(check_json_nesting(text));
-  try {
-    return Json::parse(text);
-  } catch (const Json::parse_error& e) {
-    std::string what = e.what();
-    const size_t tag_end = what.find("] ");
-    if (tag_end != std::string::npos) what.erase(0, tag_end + 2);
-    return Status::InvalidArgument("invalid JSON: " + what);
+  // nlohmann's lexer takes a NUL byte for the end of input and would ignore what follows it.
+  const size_t nul = text.find('\0');
+  if (nul != std::string_view::npos) {
+    return Status::InvalidArgument("invalid JSON: a NUL byte at byte " + std::to_string(nul));
   }
+  KCB_RETURN_IF_ERROR(screen_json(text));
+  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return Status::InvalidArgument("invalid JSON");
+  return doc;
+}
+
+// Annotations for people, ignored at every level whatever their type (docs/audit.md).
+bool is_annotation_key(std::string_view key) {
+  return key == "comment" || key.starts_with("x-");
+}
+
+std::string child_path(const std::string& path, std::string_view key) {
+  return path.empty() ? std::string(key) : path + "." + std::string(key);
+}
+
+// Json output (--format json) needs valid UTF-8; JSON input is checked by its parser, plists here.
+Result<Json> utf8_string_json(std::string_view s, const std::string& where) {
+  if (!is_valid_utf8(s)) return Status::InvalidArgument(where + ": a string that is not UTF-8");
+  return Json(std::string(s));
 }
 
 Result<Json> plist_to_json(plist_t node, const std::string& path, size_t depth);
@@ -104,8 +105,10 @@ Result<Json> plist_dict_to_json(plist_t node, const std::string& path, size_t de
     if (raw_key == nullptr || value == nullptr) break;
     const std::string key(raw_key);
     std::free(raw_key);
-    KCB_ASSIGN_OR_RETURN(out[key],
-                         plist_to_json(value, path + (path.empty() ? "" : ".") + key, depth + 1));
+    if (is_annotation_key(key)) continue;
+    const std::string key_path = child_path(path, key);
+    if (!is_valid_utf8(key)) return Status::InvalidArgument(key_path + ": a key that is not UTF-8");
+    KCB_ASSIGN_OR_RETURN(out[key], plist_to_json(value, key_path, depth + 1));
   }
   return out;
 }
@@ -129,7 +132,8 @@ Result<Json> plist_to_json(plist_t node, const std::string& path, size_t depth) 
     case PLIST_STRING: {
       uint64_t length = 0;
       const char* s = plist_get_string_ptr(node, &length);
-      return Json(std::string(s == nullptr ? "" : s, s == nullptr ? 0 : length));
+      return utf8_string_json(std::string_view(s == nullptr ? "" : s, s == nullptr ? 0 : length),
+                              where);
     }
     case PLIST_BOOLEAN: {
       uint8_t v = 0;
@@ -153,8 +157,10 @@ Result<Json> plist_to_json(plist_t node, const std::string& path, size_t depth) 
   }
 }
 
-Result<Json> decode_plist(std::string_view bytes) {
-  // The engine's reader bounds nesting and expansion before libplist sees the bytes.
+Result<Json> decode_plist(std::string_view bytes, Encoding encoding) {
+  // libplist's XML parser keeps the last of a repeated key: the screen finds it first. The engine's
+  // reader bounds nesting and expansion, and refuses a binary plist's repeated key itself.
+  if (encoding == Encoding::kXmlPlist) KCB_RETURN_IF_ERROR(screen_xml_plist(bytes));
   PlistLimits limits;
   limits.max_depth = kMaxAuditNesting;
   auto plist = parse_plist(as_bytes(bytes), "property list", limits);
@@ -215,12 +221,12 @@ Result<bool> read_bool(const Json& v, const std::string& path) {
 Status check_keys(const Json& object, std::initializer_list<std::string_view> known,
                   const std::string& path) {
   for (const auto& [key, value] : object.items()) {
-    if (key == "comment" || key.starts_with("x-")) continue;
+    if (is_annotation_key(key)) continue;
     if (std::find(known.begin(), known.end(), key) != known.end()) continue;
     std::string accepted;
     for (std::string_view k : known)
       accepted += " " + std::string(k);
-    return field_error(path.empty() ? key : path + "." + key,
+    return field_error(child_path(path, key),
                        "unknown field; expected one of:" + accepted +
                            " (or \"comment\", or a key starting with \"x-\")");
   }
@@ -397,9 +403,10 @@ Result<Json> decode_audit_document(std::string_view bytes) {
     return Status::ResourceExhausted("larger than " + std::to_string(kMaxAuditFileBytes) +
                                      " bytes");
   }
+  if (is_blank(bytes)) return Status::InvalidArgument("document: empty");
   const Encoding encoding = sniff_encoding(bytes);
   if (encoding == Encoding::kJson) return decode_json(bytes);
-  return decode_plist(bytes);
+  return decode_plist(bytes, encoding);
 }
 
 Result<AuditInput> parse_audit_input(const Json& doc, const Wrapper* wrapper) {

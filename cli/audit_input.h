@@ -64,7 +64,9 @@ struct AuditInput {
 
 // The document's bytes as a JSON value: a JSON text, or an XML or binary property list walked into
 // the same structure (dictionaries, arrays, strings, booleans, numbers; other plist types are an
-// error naming the path).
+// error naming the path, except under "comment" and "x-" keys, which a plist's value skips). A key
+// given twice in one object, a number no double holds, a plist string that is not UTF-8, or an
+// empty file is an error naming the path (cli/audit_screen.h).
 Result<Json> decode_audit_document(std::string_view bytes);
 // Validates the structure and resolves names, pairs and defaults. `wrapper` may be null.
 Result<AuditInput> parse_audit_input(const Json& doc, const Wrapper* wrapper);
