@@ -523,6 +523,24 @@ Result<const Doc*> list_of(const Fields& top, const Doc& doc, std::string_view k
   return &list;
 }
 
+// The oracle's world names an item by its account alone, while the keychain keeps genp and inet
+// rows apart: one account added in two classes would be two items to the engine and a duplicate to
+// the oracle, a disagreement about the scenario rather than about the rules.
+Status check_one_class_per_account(const std::vector<Step>& steps) {
+  std::map<std::string, const Step*> first_add;
+  for (const Step& s : steps) {
+    if (s.op != Op::kAdd) continue;
+    const auto [at, added] = first_add.emplace(s.account, &s);
+    if (!added && at->second->item_class != s.item_class) {
+      return Status::InvalidArgument(
+          s.path + ".class: account '" + display_text(s.account) + "' was added as " +
+          std::string(name_of(at->second->item_class)) + " at " + at->second->path +
+          "; a scenario names each item by its account, so give this one another account");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<Scenario> parse_scenario(const Doc& doc) {
   if (!doc.is_object()) return Status::InvalidArgument("document: expected an object");
   const Fields top(doc, "");
@@ -544,6 +562,7 @@ Result<Scenario> parse_scenario(const Doc& doc) {
                          parse_step((*steps)[i], "steps[" + std::to_string(i) + "]", names));
     out.steps.push_back(std::move(s));
   }
+  KCB_RETURN_IF_ERROR(check_one_class_per_account(out.steps));
   return out;
 }
 

@@ -101,8 +101,8 @@ struct NoteEntry {
 };
 constexpr std::array<NoteEntry, kNoteCount> kNotes = {{
     {Note::kIcloudKeychainAssumedOff, false,
-     "iCloud Keychain was not specified, so this answers for 'off' (users can opt out); with it on "
-     "on both devices this item would come back via icloud-keychain (R6)."},
+     "iCloud Keychain was not specified, so this answers for 'off' (users can opt out); if both "
+     "devices had it on, this item would come back via icloud-keychain (R6)."},
     {Note::kIcloudKeychainOptedOut, false,
      "This item would sync through iCloud Keychain, but the user has it off (R6)."},
     {Note::kSyncThisDeviceOnlyNeverSyncs, false,

@@ -120,6 +120,14 @@ TEST(CliSimulate, UnknownFieldsAreErrorsNamingThePathAndTheAcceptedFields) {
                  {"steps[0].to: missing", "a migrate step needs do, from, to"});
 }
 
+// The oracle names an item by its account; the keychain keeps genp and inet apart. One account in
+// two classes would be a false disagreement, so the scenario is refused up front.
+TEST(CliSimulate, AnAccountKeepsOneClassInAScenario) {
+  expect_refused(
+      R"({"devices": [{"name": "a"}], "steps": [{"do": "add", "device": "a", "account": "y", "class": "inet"}, {"do": "add", "device": "a", "account": "y"}]})",
+      {"steps[1].class: account 'y' was added as inet at steps[0]"});
+}
+
 TEST(CliSimulate, DuplicateKeysAreErrorsNamingThePath) {
   expect_refused(R"({"devices": [], "steps": [], "devices": []})", {"devices: key appears twice"});
   expect_refused(
