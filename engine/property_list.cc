@@ -207,12 +207,27 @@ Status check_xml_nul_references(std::string_view text) {
   return Status::Ok();
 }
 
+// True when `tag` (the text after '<') starts with `name` ending the tag's name: "dict>",
+// "dict >" and "dict\tattr=..>" all name a dict (libplist accepts them), "dictionary>" does not.
+bool names_element(std::string_view tag, std::string_view name) {
+  if (!tag.starts_with(name) || tag.size() == name.size()) return false;
+  const char next = tag[name.size()];
+  return next == '>' || next == ' ' || next == '\t' || next == '\n' || next == '\r';
+}
+
+// An element that contains others: self-closing "<dict/>" holds nothing and does not nest.
+bool opens_container(std::string_view tag) {
+  if (!names_element(tag, "array") && !names_element(tag, "dict")) return false;
+  const size_t end = tag.find('>');
+  return end == std::string_view::npos || end == 0 || tag[end - 1] != '/';
+}
+
 Status check_xml_nesting(std::string_view text, size_t max_depth) {
   size_t depth = 0;
   for (size_t i = text.find('<'); i != std::string_view::npos; i = text.find('<', i + 1)) {
     const std::string_view tag = text.substr(i + 1);
-    const bool opens = tag.starts_with("array>") || tag.starts_with("dict>");
-    const bool closes = tag.starts_with("/array>") || tag.starts_with("/dict>");
+    const bool opens = opens_container(tag);
+    const bool closes = names_element(tag, "/array") || names_element(tag, "/dict");
     if (opens) ++depth;
     if (closes && depth > 0) --depth;
     if (depth > max_depth) {

@@ -130,6 +130,29 @@ TEST(Archive, ADictionaryKeyThatAppearsTwiceIsRefused) {
   EXPECT_FALSE(*plist_bool(plist_dict_get_item(parsed->get(), "b"), "b"));
 }
 
+// The nesting cap counts every spelling libplist accepts as a container, and only those.
+TEST(PropertyList, XmlNestingCapCountsEverySpellingOfAContainer) {
+  auto nested = [](std::string_view open, std::string_view close, int depth) {
+    std::string xml = "<?xml version=\"1.0\"?><plist version=\"1.0\">";
+    for (int i = 0; i < depth; ++i)
+      xml += open;
+    for (int i = 0; i < depth; ++i)
+      xml += close;
+    return xml + "</plist>";
+  };
+  for (const auto& [open, close] : std::vector<std::pair<std::string, std::string>>{
+           {"<array>", "</array>"}, {"<array >", "</array >"}, {"<array\n>", "</array\t>"}}) {
+    EXPECT_TRUE(parse_plist(as_bytes(nested(open, close, 16)), "doc").ok()) << open;
+    auto deep = parse_plist(as_bytes(nested(open, close, 17)), "doc");
+    EXPECT_EQ(deep.status().code(), Code::kResourceExhausted) << open;
+  }
+  // Self-closing containers hold nothing: many of them side by side are not depth.
+  std::string flat = "<?xml version=\"1.0\"?><plist version=\"1.0\"><array>";
+  for (int i = 0; i < 40; ++i)
+    flat += "<dict/><array />";
+  EXPECT_TRUE(parse_plist(as_bytes(flat + "</array></plist>"), "doc").ok());
+}
+
 TEST(Archive, ItemCountCapIsEnforced) {
   ArchiveLimits limits;
   limits.max_items = 2;
