@@ -215,7 +215,10 @@ Status run_restore(RestoreCommandOptions& o) {
   wipe_password(o.password.value);
   auto report = restore_backup(bundle, *device, options, *random);
   wipe_password(options.password);
-  if (!report.ok()) return report.status().with_context("restore");
+  if (!report.ok()) {
+    return report.status().with_context("restore " + display_text(o.bundle) + " onto " +
+                                        display_text(o.device));
+  }
   Json doc = json_envelope("restore");
   doc["bundle"] = o.bundle;
   doc["device"] = o.device;

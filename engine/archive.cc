@@ -272,9 +272,14 @@ Result<Bundle> read_bundle(const std::filesystem::path& dir, const ArchiveLimits
   }
   Bundle bundle;
   KCB_ASSIGN_OR_RETURN(Bytes manifest, read_file(dir / kManifestFile, 64 << 20));
-  KCB_ASSIGN_OR_RETURN(bundle.manifest, read_manifest(manifest));
+  // The readers name the file ("Manifest.plist: ..."); the bundle's directory says which one.
+  auto parsed_manifest = read_manifest(manifest);
+  if (!parsed_manifest.ok()) return parsed_manifest.status().with_context(dir.string());
+  bundle.manifest = std::move(*parsed_manifest);
   KCB_ASSIGN_OR_RETURN(Bytes archive, read_file(dir / kKeychainFile, kMaxPlistBytes));
-  KCB_ASSIGN_OR_RETURN(bundle.archive, read_keychain_archive(archive, limits));
+  auto parsed_archive = read_keychain_archive(archive, limits);
+  if (!parsed_archive.ok()) return parsed_archive.status().with_context(dir.string());
+  bundle.archive = std::move(*parsed_archive);
   return bundle;
 }
 

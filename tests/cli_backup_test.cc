@@ -215,6 +215,7 @@ TEST_F(CliBackup, TruncatedOrAlteredBundlesExitTwoAndLeaveTheTargetAlone) {
     const CliRun r = run_cli({"restore", copy, target, "--password", "pw"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(copy), std::string::npos) << "names no bundle: " << r.err;
     EXPECT_EQ(listing(target), before);
   }
   const CliRun missing = run_cli({"restore", tmp_ / "no-such-bundle", target});
