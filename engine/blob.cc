@@ -129,9 +129,10 @@ Result<SecretBytes> open_blob(const ParsedBlob& blob, const KeyWrapKey& class_ke
       item_key->view(), kEmptyIv, {}, blob.ciphertext,
       std::span<const uint8_t, kGcmTagSize>(blob.tag.data(), kGcmTagSize), plaintext.span());
   if (!opened.ok()) {
-    return Status::Corruption("blob: GCM tag at offset " +
-                            std::to_string(kBlobOverhead - kBlobTagSize + blob.ciphertext.size()) +
-                            " does not match (altered ciphertext or tag)");
+    return Status::Corruption(
+        "blob: GCM tag at offset " +
+        std::to_string(kBlobOverhead - kBlobTagSize + blob.ciphertext.size()) +
+        " does not match (altered ciphertext or tag)");
   }
   return plaintext;
 }

@@ -5,8 +5,8 @@
 // The run: a seeded source device with the case's passcode; when iCloud Keychain is on, an account
 // the source joins and syncs to; real adds; then the journey (backup + restore after an erase or
 // onto a new device, Quick Start, or only a new device for the icloud-keychain journey); the target
-// joins the account. iCloud Keychain is on only when the settings say on: "unspecified" runs as off,
-// the oracle's reading of a question that does not say (rules.md).
+// joins the account. iCloud Keychain is on only when the settings say on: "unspecified" runs as
+// off, the oracle's reading of a question that does not say (rules.md).
 //
 // How the engine's answer is read: outcome = an item of the same account, class and secret is
 // readable on the target; road = backup when the restore report says it restored that account,
