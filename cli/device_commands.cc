@@ -131,12 +131,7 @@ Status run_add(AddOptions& o) {
   KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o.secret, o.secret_file));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
-  NewItem item;
-  item.item_class = traits.item_class;
-  item.accessible = traits.accessible;
-  item.synchronizable = traits.synchronizable;
-  item.token = traits.token;
-  item.auth_constraint = traits.auth_constraint;
+  NewItem item = new_item_with(traits);
   item.account = o.account;
   item.service = o.service;
   item.label = o.label;

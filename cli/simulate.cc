@@ -678,17 +678,12 @@ class Simulation {
 
  private:
   Result<std::string> add(const Step& s) {
-    NewItem item;
+    const Traits traits{s.accessible, s.item_class, s.synchronizable, s.token, s.auth_constraint};
+    NewItem item = new_item_with(traits);
     item.account = s.account;
-    item.item_class = s.item_class;
-    item.accessible = s.accessible;
-    item.token = s.token;
-    item.synchronizable = s.synchronizable;
-    item.auth_constraint = s.auth_constraint;
     item.service = kService;
     item.label = s.account;  // cert and keys items are told apart by label
     item.secret = SecretBytes(as_bytes(s.secret));
-    const Traits traits{s.accessible, s.item_class, s.synchronizable, s.token, s.auth_constraint};
     const AddError expected = world_.add_item(s.device, {traits, s.account, s.secret});
     const AddError got = sec_error_of(devices_[s.device]->add(item, random_).status());
     if (got != expected) {

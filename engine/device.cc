@@ -68,6 +68,17 @@ Traits traits_of(const Item& item) {
   return t;
 }
 
+NewItem new_item_with(const Traits& traits) {
+  NewItem n;
+  n.item_class = traits.item_class;
+  n.accessible = traits.accessible;
+  n.synchronizable = traits.synchronizable;
+  n.token = traits.token;
+  n.auth_constraint = traits.auth_constraint;
+  n.system_bound = traits.system_bound;
+  return n;
+}
+
 Device::~Device() = default;
 
 Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {

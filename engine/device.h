@@ -72,6 +72,9 @@ AddError sec_error_of(const Status& status);
 
 // The traits of a stored item, as the backup rules see them.
 Traits traits_of(const Item& item);
+// The other way: a SecItemAdd request with these traits; the caller names it (account, service,
+// label) and gives the secret.
+NewItem new_item_with(const Traits& traits);
 
 class Device {
  public:

@@ -38,13 +38,7 @@ struct ItemSpec {
 
 // What SecItemAdd is given for a spec.
 inline NewItem new_item_of(const ItemSpec& s) {
-  NewItem n;
-  n.item_class = s.traits.item_class;
-  n.accessible = s.traits.accessible;
-  n.synchronizable = s.traits.synchronizable;
-  n.token = s.traits.token;
-  n.auth_constraint = s.traits.auth_constraint;
-  n.system_bound = s.traits.system_bound;
+  NewItem n = new_item_with(s.traits);
   n.account = s.account;
   n.service = "props";
   n.label = s.account;  // cert and keys are unique by label, not account
