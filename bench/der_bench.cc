@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "bench/keychain_fixture.h"
-#include "engine/der.h"
-#include "engine/item.h"
+#include "kcbackup/der.h"
+#include "kcbackup/item.h"
 
 namespace kcb::bench {
 namespace {

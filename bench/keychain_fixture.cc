@@ -10,7 +10,7 @@
 
 #include <openssl/modes.h>
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb::bench {
 namespace {

@@ -14,11 +14,11 @@
 #include <memory>
 #include <vector>
 
-#include "engine/archive.h"
-#include "engine/backup.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
 #include "engine/crypto.h"
-#include "engine/device.h"
-#include "engine/random.h"
+#include "kcbackup/device.h"
+#include "kcbackup/random.h"
 
 namespace kcb::bench {
 

@@ -6,7 +6,7 @@
 
 #include <vector>
 
-#include "oracle/predict.h"
+#include "kcbackup/oracle.h"
 
 namespace kcb::bench {
 namespace {

@@ -18,7 +18,7 @@
 
 #include "bench/keychain_fixture.h"
 #include "engine/blob.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb::bench {
 namespace {

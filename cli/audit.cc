@@ -8,10 +8,10 @@
 #include "cli/commands.h"
 #include "cli/item_format.h"
 #include "cli/verdict_format.h"
-#include "engine/der.h"
-#include "model/names.h"
-#include "oracle/predict.h"
-#include "oracle/rules.h"
+#include "kcbackup/der.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
+#include "kcbackup/rules.h"
 
 namespace kcb::cli {
 namespace {

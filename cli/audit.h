@@ -12,7 +12,7 @@
 
 #include "cli/audit_input.h"
 #include "cli/output.h"
-#include "model/model.h"
+#include "kcbackup/model.h"
 
 namespace kcb::cli {
 

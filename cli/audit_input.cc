@@ -11,9 +11,9 @@
 #include <memory>
 
 #include "cli/audit_screen.h"
-#include "engine/der.h"
+#include "kcbackup/der.h"
 #include "engine/property_list.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb::cli {
 namespace {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "cli/output.h"
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb::cli {
 
@@ -38,11 +38,6 @@ Result<const Wrapper*> find_wrapper(std::string_view name);
 // Where an item's accessibility came from, so reports can say "the wrapper's default".
 enum class AccessibleFrom { kExplicit, kOsDefault, kWrapperDefault };
 
-struct Form {
-  Journey journey;
-  Target target;
-  bool operator==(const Form&) const = default;
-};
 // "local-encrypted:other-device" in any spelling names.h accepts; a journey with no same-device
 // form asked with same-device is an InvalidArgument.
 Result<Form> parse_form(std::string_view text);

@@ -10,7 +10,7 @@
 
 #include <string_view>
 
-#include "model/status.h"
+#include "kcbackup/status.h"
 
 namespace kcb::cli {
 

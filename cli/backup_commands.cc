@@ -15,11 +15,11 @@
 #include "cli/output.h"
 #include "cli/password.h"
 #include "cli/seed.h"
-#include "engine/archive.h"
-#include "engine/backup.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
 #include "engine/blob.h"
-#include "engine/device.h"
-#include "model/names.h"
+#include "kcbackup/device.h"
+#include "kcbackup/names.h"
 
 namespace kcb::cli {
 namespace {

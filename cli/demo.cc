@@ -10,10 +10,10 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "cli/seed.h"
-#include "engine/backup.h"
-#include "model/names.h"
-#include "oracle/predict.h"
-#include "oracle/rules.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
+#include "kcbackup/rules.h"
 
 namespace kcb::cli {
 namespace {

@@ -13,9 +13,9 @@
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/seed.h"
-#include "engine/archive.h"
-#include "engine/device.h"
-#include "model/names.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/device.h"
+#include "kcbackup/names.h"
 
 namespace kcb::cli {
 namespace {

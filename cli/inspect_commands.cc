@@ -14,12 +14,12 @@
 #include "cli/output.h"
 #include "cli/password.h"
 #include "cli/verdict_format.h"
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 #include "engine/blob.h"
-#include "engine/device.h"
+#include "kcbackup/device.h"
 #include "engine/keybag.h"
-#include "model/names.h"
-#include "oracle/predict.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
 
 namespace kcb::cli {
 namespace {

@@ -3,8 +3,8 @@
 #include <ctime>
 #include <string_view>
 
-#include "engine/device.h"
-#include "model/names.h"
+#include "kcbackup/device.h"
+#include "kcbackup/names.h"
 
 namespace kcb::cli {
 namespace {

@@ -8,10 +8,10 @@
 #include <string>
 
 #include "cli/output.h"
-#include "engine/bytes.h"
-#include "engine/der.h"
-#include "engine/item.h"
-#include "model/model.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/der.h"
+#include "kcbackup/item.h"
+#include "kcbackup/model.h"
 
 namespace kcb::cli {
 

@@ -1,6 +1,6 @@
 #include "cli/options.h"
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb::cli {
 

@@ -6,8 +6,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb::cli {
 

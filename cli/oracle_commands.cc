@@ -6,9 +6,9 @@
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/verdict_format.h"
-#include "model/names.h"
-#include "oracle/predict.h"
-#include "oracle/rules.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
+#include "kcbackup/rules.h"
 
 namespace kcb::cli {
 namespace {

@@ -50,6 +50,8 @@ int exit_code_for(const Status& status) {
       return kExitAuthFailed;
     case Code::kIOError:
       return kExitIOError;
+    case Code::kCheckFailed:
+      return kExitCheckFailed;
     default:
       return kExitInvalidInput;
   }

@@ -10,7 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "model/status.h"
+#include "kcbackup/status.h"
 
 namespace kcb::cli {
 

@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 
 namespace kcb::cli {
 namespace {

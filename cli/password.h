@@ -11,8 +11,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/bytes.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/status.h"
 
 namespace kcb::cli {
 

@@ -8,8 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "engine/random.h"
-#include "model/status.h"
+#include "kcbackup/random.h"
+#include "kcbackup/status.h"
 
 namespace kcb::cli {
 

@@ -19,11 +19,11 @@
 #include "cli/item_format.h"
 #include "cli/output.h"
 #include "cli/seed.h"
-#include "engine/archive.h"
-#include "engine/backup.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
 #include "engine/icloud_keychain.h"
-#include "model/names.h"
-#include "oracle/world.h"
+#include "kcbackup/names.h"
+#include "kcbackup/world.h"
 
 namespace kcb::cli {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <ostream>
 
-#include "model/names.h"
-#include "oracle/rules.h"
+#include "kcbackup/names.h"
+#include "kcbackup/rules.h"
 
 namespace kcb::cli {
 

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "cli/output.h"
-#include "model/model.h"
-#include "oracle/predict.h"
+#include "kcbackup/model.h"
+#include "kcbackup/oracle.h"
 
 namespace kcb::cli {
 

@@ -1,4 +1,4 @@
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 
 #include <unistd.h>
 
@@ -9,9 +9,9 @@
 #include <system_error>
 
 #include "engine/binary_plist_writer.h"
-#include "engine/der.h"
+#include "kcbackup/der.h"
 #include "engine/property_list.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

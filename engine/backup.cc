@@ -1,7 +1,7 @@
-#include "engine/backup.h"
+#include "kcbackup/backup.h"
 
 #include "engine/blob.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <cstdlib>
 
-#include "engine/der.h"
+#include "kcbackup/der.h"
 #include "engine/property_list.h"
-#include "model/status.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

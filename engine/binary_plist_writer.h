@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/bytes.h"
+#include "kcbackup/bytes.h"
 
 namespace kcb {
 

@@ -1,4 +1,4 @@
-#include "engine/bytes.h"
+#include "kcbackup/bytes.h"
 
 #include <openssl/crypto.h>
 

@@ -9,8 +9,8 @@
 #include <memory>
 #include <span>
 
-#include "engine/bytes.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

@@ -1,5 +1,5 @@
 // der_plist encoder and strict decoder; see der.h for the contract and docs/der.md for the rules.
-#include "engine/der.h"
+#include "kcbackup/der.h"
 
 #include <algorithm>
 #include <cstring>

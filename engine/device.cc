@@ -1,4 +1,4 @@
-#include "engine/device.h"
+#include "kcbackup/device.h"
 
 #include <openssl/evp.h>
 
@@ -6,11 +6,11 @@
 
 #include <system_error>
 
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 #include "engine/blob.h"
 #include "engine/crypto.h"
 #include "engine/property_list.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

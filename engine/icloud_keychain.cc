@@ -2,7 +2,7 @@
 
 #include "engine/blob.h"
 #include "engine/crypto.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

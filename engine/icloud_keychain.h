@@ -15,11 +15,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/bytes.h"
-#include "engine/device.h"
-#include "engine/item.h"
-#include "engine/random.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/device.h"
+#include "kcbackup/item.h"
+#include "kcbackup/random.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

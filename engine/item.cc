@@ -1,9 +1,9 @@
 // Keychain item over the DER attribute dictionary; see item.h for the contract.
-#include "engine/item.h"
+#include "kcbackup/item.h"
 
 #include <utility>
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 

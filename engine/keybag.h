@@ -18,10 +18,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/bytes.h"
+#include "kcbackup/bytes.h"
 #include "engine/crypto.h"
-#include "engine/random.h"
-#include "model/status.h"
+#include "kcbackup/random.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

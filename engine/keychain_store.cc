@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 

@@ -21,11 +21,11 @@
 #include <string>
 #include <vector>
 
-#include "engine/bytes.h"
-#include "engine/der.h"
-#include "engine/item.h"
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/der.h"
+#include "kcbackup/item.h"
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

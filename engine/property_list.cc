@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/der.h"
+#include "kcbackup/der.h"
 
 namespace kcb {
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "engine/bytes.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

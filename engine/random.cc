@@ -1,7 +1,7 @@
 // The two Randoms of engine/random.h. The seeded one is a ChaCha20 keystream (key = SHA-256 of the
 // seed as 8 little-endian bytes, zero nonce) so that a seed printed by a failing test replays the
 // exact bytes; its clock starts at a fixed date so that cdat/mdat replay too.
-#include "engine/random.h"
+#include "kcbackup/random.h"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -12,8 +12,8 @@
 #include <chrono>
 #include <cstring>
 
-#include "engine/bytes.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 namespace {

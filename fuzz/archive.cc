@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 
 namespace {
 

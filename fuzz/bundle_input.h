@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "engine/bytes.h"
+#include "kcbackup/bytes.h"
 
 namespace kcb::fuzz {
 

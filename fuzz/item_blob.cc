@@ -6,7 +6,7 @@
 #include <cstdint>
 
 #include "engine/blob.h"
-#include "engine/random.h"
+#include "kcbackup/random.h"
 #include "fuzz/fixed_keys.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

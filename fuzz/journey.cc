@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "model/names.h"
-#include "oracle/predict.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
 #include "properties/journey_run.h"
 
 namespace kcb::fuzz {

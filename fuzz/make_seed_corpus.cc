@@ -15,17 +15,17 @@
 #include <string>
 #include <vector>
 
-#include "engine/archive.h"
-#include "engine/backup.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
 #include "engine/blob.h"
-#include "engine/der.h"
+#include "kcbackup/der.h"
 #include "engine/keybag.h"
 #include "engine/property_list.h"
-#include "engine/random.h"
+#include "kcbackup/random.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_target.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

@@ -22,14 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "engine/archive.h"
-#include "engine/backup.h"
-#include "engine/der.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/der.h"
 #include "engine/keychain_store.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_target.h"
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 // libFuzzer's byte mutations. Weak: the replay build has no libFuzzer and never mutates.
 extern "C" __attribute__((weak)) size_t LLVMFuzzerMutate(uint8_t* data, size_t size,

@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/device.h"
-#include "engine/random.h"
+#include "kcbackup/device.h"
+#include "kcbackup/random.h"
 #include "fuzz/fixed_keys.h"
 
 namespace kcb::fuzz {

@@ -1,4 +1,4 @@
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 #include <array>
 #include <cctype>

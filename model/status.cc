@@ -1,4 +1,4 @@
-#include "model/status.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 
@@ -22,6 +22,8 @@ std::string_view code_name(Code code) {
       return "not found";
     case Code::kAlreadyExists:
       return "already exists";
+    case Code::kCheckFailed:
+      return "check failed";
     case Code::kFailedPrecondition:
       return "failed precondition";
     case Code::kIOError:

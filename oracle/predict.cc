@@ -1,10 +1,10 @@
-#include "oracle/predict.h"
+#include "kcbackup/oracle.h"
 
 #include <algorithm>
 #include <string>
 
-#include "model/names.h"
-#include "oracle/rules.h"
+#include "kcbackup/names.h"
+#include "kcbackup/rules.h"
 
 namespace kcb::oracle {
 
@@ -199,9 +199,7 @@ const std::string& no_same_device_form(Journey j) {
 }  // namespace
 
 Result<Verdict> predict(const Question& q) {
-  const bool needs_other_device =
-      q.journey == Journey::kQuickStart || q.journey == Journey::kIcloudKeychain;
-  if (needs_other_device && q.target == Target::kSameDevice) {
+  if (!is_answerable({q.journey, q.target})) {
     return Status::InvalidArgument(no_same_device_form(q.journey));
   }
   Builder b;
@@ -225,6 +223,17 @@ Result<Verdict> predict(const Question& q) {
   }
   if (matches_measured_row(q, b.v)) b.v.confidence = Confidence::kMeasured;
   return b.v;
+}
+
+std::array<Fate, std::size(kAllForms)> fates(const Traits& traits, const DeviceSettings& settings) {
+  std::array<Fate, std::size(kAllForms)> out;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const Form form = kAllForms[i];
+    Result<Verdict> v = predict({traits, form.journey, form.target, settings});
+    KCB_ASSERT(v.ok());  // every form of kAllForms is answerable
+    out[i] = {form, *v};
+  }
+  return out;
 }
 
 }  // namespace kcb::oracle

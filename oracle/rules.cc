@@ -1,4 +1,4 @@
-#include "oracle/rules.h"
+#include "kcbackup/rules.h"
 
 #include <array>
 

@@ -1,8 +1,8 @@
-#include "oracle/world.h"
+#include "kcbackup/world.h"
 
 #include <algorithm>
 
-#include "oracle/predict.h"
+#include "kcbackup/oracle.h"
 
 namespace kcb::oracle {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <sstream>
 
-#include "oracle/predict.h"
+#include "kcbackup/oracle.h"
 #include "properties/generators.h"
 #include "properties/journey_run.h"
 

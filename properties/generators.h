@@ -15,13 +15,13 @@
 #include <tuple>
 #include <vector>
 
-#include "engine/bytes.h"
-#include "engine/der.h"
-#include "engine/device.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/der.h"
+#include "kcbackup/device.h"
 #include "engine/keybag.h"
-#include "model/model.h"
-#include "model/names.h"
-#include "oracle/predict.h"
+#include "kcbackup/model.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
 #include "properties/journey_run.h"
 
 namespace kcb {

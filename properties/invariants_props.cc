@@ -11,11 +11,11 @@
 
 #include <unistd.h>
 
-#include "engine/backup.h"
+#include "kcbackup/backup.h"
 #include "engine/blob.h"
 #include "engine/icloud_keychain.h"
-#include "model/names.h"
-#include "oracle/predict.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
 #include "properties/generators.h"
 
 namespace kcb {

@@ -20,12 +20,12 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/backup.h"
-#include "engine/device.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/device.h"
 #include "engine/icloud_keychain.h"
-#include "engine/random.h"
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/random.h"
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb::props {
 

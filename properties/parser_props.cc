@@ -20,7 +20,7 @@
 #include <set>
 
 #include "engine/blob.h"
-#include "engine/der.h"
+#include "kcbackup/der.h"
 #include "engine/keybag.h"
 #include "properties/generators.h"
 

@@ -18,9 +18,9 @@
 
 #include <unistd.h>
 
-#include "engine/backup.h"
+#include "kcbackup/backup.h"
 #include "engine/blob.h"
-#include "oracle/predict.h"
+#include "kcbackup/oracle.h"
 #include "properties/generators.h"
 
 namespace kcb {

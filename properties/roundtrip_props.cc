@@ -10,9 +10,9 @@
 
 #include <unistd.h>
 
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 #include "engine/blob.h"
-#include "engine/der.h"
+#include "kcbackup/der.h"
 #include "engine/keybag.h"
 #include "properties/generators.h"
 

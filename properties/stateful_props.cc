@@ -17,9 +17,9 @@
 #include <algorithm>
 #include <optional>
 
-#include "engine/backup.h"
+#include "kcbackup/backup.h"
 #include "engine/icloud_keychain.h"
-#include "oracle/world.h"
+#include "kcbackup/world.h"
 #include "properties/generators.h"
 
 namespace kcb::oracle {

@@ -11,7 +11,7 @@
 
 #include <algorithm>
 
-#include "engine/backup.h"
+#include "kcbackup/backup.h"
 #include "engine/blob.h"
 #include "properties/generators.h"
 

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 #include "engine/binary_plist_writer.h"
 #include "engine/property_list.h"
 

@@ -2,7 +2,7 @@
 // of the engine, and every whole-restore failure leaves the target exactly as it was.
 #include <gtest/gtest.h>
 
-#include "engine/backup.h"
+#include "kcbackup/backup.h"
 #include "engine/property_list.h"
 
 namespace kcb {

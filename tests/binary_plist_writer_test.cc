@@ -4,8 +4,8 @@
 
 #include <string>
 
-#include "engine/archive.h"
-#include "engine/bytes.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/bytes.h"
 #include "engine/property_list.h"
 
 namespace kcb {

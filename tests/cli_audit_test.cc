@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {

@@ -16,10 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/password.h"
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 #include "engine/keybag.h"
-#include "model/names.h"
-#include "oracle/predict.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {

@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/password.h"
-#include "engine/archive.h"
+#include "kcbackup/archive.h"
 #include "engine/keybag.h"
 #include "tests/cli_run.h"
 

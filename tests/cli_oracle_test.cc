@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {

@@ -8,7 +8,7 @@
 #include <array>
 #include <string>
 
-#include "engine/random.h"
+#include "kcbackup/random.h"
 
 namespace kcb {
 namespace {

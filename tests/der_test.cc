@@ -1,6 +1,6 @@
 // der_plist: known encodings written out by hand, round trips, and one test per strictness rule
 // checking the error code and the byte offset it names.
-#include "engine/der.h"
+#include "kcbackup/der.h"
 
 #include <gtest/gtest.h>
 

@@ -4,8 +4,8 @@
 #include <filesystem>
 
 #include "engine/blob.h"
-#include "engine/device.h"
-#include "model/names.h"
+#include "kcbackup/device.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

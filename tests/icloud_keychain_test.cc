@@ -2,7 +2,7 @@
 // phone gets a synchronizable item back through sync when the backup cannot bring it.
 #include <gtest/gtest.h>
 
-#include "engine/backup.h"
+#include "kcbackup/backup.h"
 #include "engine/icloud_keychain.h"
 
 namespace kcb {

@@ -1,12 +1,12 @@
 // Keychain item over der_plist: defaults for absent attributes, precise type errors, round trips,
 // unknown attributes kept.
-#include "engine/item.h"
+#include "kcbackup/item.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

@@ -2,7 +2,7 @@
 // unknown names are errors that list what is accepted.
 #include <gtest/gtest.h>
 
-#include "model/names.h"
+#include "kcbackup/names.h"
 
 namespace kcb {
 namespace {

@@ -2,9 +2,9 @@
 // question that only that rule decides.
 #include <gtest/gtest.h>
 
-#include "model/names.h"
-#include "oracle/predict.h"
-#include "oracle/rules.h"
+#include "kcbackup/names.h"
+#include "kcbackup/oracle.h"
+#include "kcbackup/rules.h"
 
 namespace kcb::oracle {
 namespace {

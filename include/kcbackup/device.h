@@ -19,13 +19,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/bytes.h"
-#include "engine/item.h"
 #include "engine/keybag.h"
 #include "engine/keychain_store.h"
-#include "engine/random.h"
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/item.h"
+#include "kcbackup/model.h"
+#include "kcbackup/random.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

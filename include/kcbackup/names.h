@@ -10,8 +10,8 @@
 #include <string>
 #include <string_view>
 
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

@@ -20,12 +20,12 @@
 #include <string>
 #include <vector>
 
-#include "engine/archive.h"
-#include "engine/device.h"
 #include "engine/keybag.h"
-#include "engine/random.h"
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/device.h"
+#include "kcbackup/model.h"
+#include "kcbackup/random.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

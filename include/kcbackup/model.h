@@ -61,6 +61,33 @@ enum class Target : uint8_t {
 };
 inline constexpr Target kAllTargets[] = {Target::kSameDevice, Target::kOtherDevice};
 
+// Quick Start and iCloud Keychain always bring items to another phone: asking either with
+// same-device is a question without an answer (rules.md), not a verdict.
+constexpr bool has_same_device_form(Journey j) {
+  return j != Journey::kQuickStart && j != Journey::kIcloudKeychain;
+}
+
+// A journey with the target it is asked for: "local-encrypted:other-device".
+struct Form {
+  Journey journey = Journey::kLocal;
+  Target target = Target::kSameDevice;
+  bool operator==(const Form&) const = default;
+};
+constexpr bool is_answerable(const Form& f) {
+  return f.target == Target::kOtherDevice || has_same_device_form(f.journey);
+}
+// Every answerable form, journeys in kAllJourneys order, same-device before other-device.
+inline constexpr Form kAllForms[] = {
+    {Journey::kLocal, Target::kSameDevice},
+    {Journey::kLocal, Target::kOtherDevice},
+    {Journey::kLocalEncrypted, Target::kSameDevice},
+    {Journey::kLocalEncrypted, Target::kOtherDevice},
+    {Journey::kIcloudBackup, Target::kSameDevice},
+    {Journey::kIcloudBackup, Target::kOtherDevice},
+    {Journey::kQuickStart, Target::kOtherDevice},
+    {Journey::kIcloudKeychain, Target::kOtherDevice},
+};
+
 // Whether the user's devices have iCloud Keychain on. Unspecified is a question that did not say.
 enum class Switch : uint8_t { kUnspecified, kOff, kOn };
 

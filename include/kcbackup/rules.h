@@ -6,7 +6,7 @@
 #include <span>
 #include <string_view>
 
-#include "model/model.h"
+#include "kcbackup/model.h"
 
 namespace kcb::oracle {
 

@@ -19,8 +19,8 @@
 #include <variant>
 #include <vector>
 
-#include "engine/bytes.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "model/model.h"
+#include "kcbackup/model.h"
 
 namespace kcb::oracle {
 

@@ -17,10 +17,10 @@
 #include <string>
 #include <string_view>
 
-#include "engine/bytes.h"
-#include "engine/der.h"
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/der.h"
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

@@ -1,16 +1,7 @@
 // The one error type of kcbackup. Every boundary that sees outside bytes or user input returns a
-// Status or a Result<T>; nothing throws across the library. The codes follow LevelDB/abseil usage:
-//   InvalidArgument    the caller's request is malformed (bad name, bad option, impossible
-//   question) Corruption         bytes that claim a format but break its rules (bad length, bad
-//   tag, bad order) DataLoss           bytes that parse but whose cryptography fails (integrity
-//   check, GCM tag) Unsupported        a well-formed thing we deliberately do not handle (blob
-//   version 7, ...) PermissionDenied   authentication failed (wrong backup password)
-//   ResourceExhausted  a cap was hit (iteration count, nesting depth, size)
-//   NotFound           a named thing does not exist
-//   AlreadyExists      a duplicate (errSecDuplicateItem)
-//   FailedPrecondition the system is not in a state that allows the operation (no passcode)
-//   IOError            the file system said no
-// The message names what and where ("keybag: record 'ITER' at offset 84: ...").
+// Status or a Result<T>; nothing throws across the library. The codes follow LevelDB/abseil usage
+// (one line each at the enum below); the message names what and where
+// ("keybag: record 'ITER' at offset 84: length 2, expected 4").
 #pragma once
 
 #include <cstdio>
@@ -22,18 +13,29 @@
 
 namespace kcb {
 
+[[noreturn]] void assert_fail(const char* expr, const char* file, int line);
+
+}  // namespace kcb
+
+// Programmer errors only; never for bad input (the fuzzers prove it). On in every build.
+#define KCB_ASSERT(expr) ((expr) ? void(0) : ::kcb::assert_fail(#expr, __FILE__, __LINE__))
+
+namespace kcb {
+
 enum class Code {
   kOk = 0,
-  kInvalidArgument,
-  kCorruption,
-  kDataLoss,
-  kUnsupported,
-  kPermissionDenied,
-  kResourceExhausted,
-  kNotFound,
-  kAlreadyExists,
-  kFailedPrecondition,
-  kIOError,
+  kInvalidArgument,     // the caller's request is malformed (bad name, option, impossible question)
+  kCorruption,          // bytes that claim a format but break its rules (length, tag, order)
+  kDataLoss,            // bytes that parse but whose cryptography fails (integrity check, GCM tag)
+  kUnsupported,         // a well-formed thing we deliberately do not handle (blob version 7)
+  kPermissionDenied,    // authentication failed (wrong backup password); never a file mode
+  kResourceExhausted,   // a cap was hit (iteration count, nesting depth, size)
+  kNotFound,            // a named thing does not exist (item, file, device folder)
+  kAlreadyExists,       // a duplicate (errSecDuplicateItem)
+  kFailedPrecondition,  // the system's state forbids the operation (no passcode, not a member)
+  kIOError,             // the file system said no
+  kCheckFailed,         // a check the user asked for said no: an audit expectation was violated,
+                        // the engine and the oracle disagree. Not an error of the input.
 };
 
 // Stable lower-case name of a code ("corruption"), used in messages and JSON.
@@ -61,6 +63,7 @@ class [[nodiscard]] Status {
     return {Code::kFailedPrecondition, std::move(msg)};
   }
   static Status IOError(std::string msg) { return {Code::kIOError, std::move(msg)}; }
+  static Status CheckFailed(std::string msg) { return {Code::kCheckFailed, std::move(msg)}; }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
@@ -81,10 +84,10 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}  // NOLINT: implicit by design
+  // A Result made from a Status carries an error: an ok Status here is a programmer error.
   Result(Status status) : v_(std::move(status)) {  // NOLINT: implicit by design
-    if (std::get<Status>(v_).ok())
-      std::get<Status>(v_) = Status::InvalidArgument("Result<T> given an ok Status");
+    KCB_ASSERT(!std::get<Status>(v_).ok());
   }
 
   bool ok() const { return std::holds_alternative<T>(v_); }
@@ -106,12 +109,7 @@ class [[nodiscard]] Result {
   std::variant<T, Status> v_;
 };
 
-[[noreturn]] void assert_fail(const char* expr, const char* file, int line);
-
 }  // namespace kcb
-
-// Programmer errors only; never for bad input (the fuzzers prove it). On in every build.
-#define KCB_ASSERT(expr) ((expr) ? void(0) : ::kcb::assert_fail(#expr, __FILE__, __LINE__))
 
 // Early return of a failed Status from a function returning Status or Result<T>.
 #define KCB_RETURN_IF_ERROR(expr)              \

@@ -3,8 +3,11 @@
 // Read predict.cc beside rules.md: each branch cites the rule it implements.
 #pragma once
 
-#include "model/model.h"
-#include "model/status.h"
+#include <array>
+#include <iterator>
+
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb::oracle {
 
@@ -18,6 +21,15 @@ struct Question {
 // The verdict for one item, or InvalidArgument for a question that has no answer (a journey with no
 // same-device form asked with same-device).
 Result<Verdict> predict(const Question& q);
+
+// One item's verdict on one form.
+struct Fate {
+  Form form;
+  Verdict verdict;
+};
+// The item's verdict on every answerable form (kAllForms order): the whole row of `kcbackup table`
+// and of an audit, without asking predict() questions it must refuse.
+std::array<Fate, std::size(kAllForms)> fates(const Traits& traits, const DeviceSettings& settings);
 
 // "Migratory" is Apple's word: only these classes may move to another device (rules.md vocabulary).
 bool is_migratory(Accessibility a);

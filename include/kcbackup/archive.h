@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/bytes.h"
-#include "model/model.h"
-#include "model/status.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/model.h"
+#include "kcbackup/status.h"
 
 namespace kcb {
 

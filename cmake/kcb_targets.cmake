@@ -1,0 +1,50 @@
+# What every target of ours shares, and the one function that declares a kcbackup library.
+#
+#   kcb_warnings         -Wall -Wextra -Wpedantic (-Werror with KCB_WERROR) on our own code
+#   kcb_private_headers  the source tree as include root: private headers ("engine/keybag.h") are
+#                        reachable from our libraries, tests, fuzz targets and benchmarks only;
+#                        an installed consumer sees include/kcbackup/ alone
+#   kcb_instrumentation  in a fuzz build, the sanitizer and coverage flags, for compiling AND
+#                        linking: a library links it PUBLIC, so every program that links an
+#                        instrumented library (the fuzz targets, the CLI, the replay mains) also
+#                        gets the sanitizer runtime. Empty otherwise.
+add_library(kcb_warnings INTERFACE)
+target_compile_options(kcb_warnings INTERFACE -Wall -Wextra -Wpedantic
+                       $<$<BOOL:${KCB_WERROR}>:-Werror>)
+
+add_library(kcb_private_headers INTERFACE)
+target_include_directories(kcb_private_headers INTERFACE ${PROJECT_SOURCE_DIR})
+# Private headers use these packages directly (property_list.h includes <plist/plist.h>).
+target_link_libraries(kcb_private_headers INTERFACE OpenSSL::Crypto SQLite::SQLite3 PkgConfig::PLIST)
+
+set(KCB_FUZZ_SANITIZERS "address,undefined" CACHE STRING
+    "Sanitizers for fuzz builds (empty when CMAKE_CXX_FLAGS already has them, as under OSS-Fuzz)")
+add_library(kcb_instrumentation INTERFACE)
+if(KCB_FUZZ AND NOT KCB_FUZZ_SANITIZERS STREQUAL "")
+  # UBSan findings abort so that libFuzzer counts them as crashes.
+  target_compile_options(kcb_instrumentation INTERFACE
+                         -fsanitize=fuzzer-no-link,${KCB_FUZZ_SANITIZERS}
+                         -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(kcb_instrumentation INTERFACE -fsanitize=${KCB_FUZZ_SANITIZERS}
+                      -fno-sanitize-recover=all)
+endif()
+
+# kcb_library(NAME EXPORT_NAME SOURCES... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# A static library with the public headers of include/kcbackup/, exported as kcbackup::EXPORT_NAME
+# (also an ALIAS of that name in the build tree). Build-only helpers are linked as BUILD_INTERFACE
+# so that the exported targets name only packages a consumer can find.
+function(kcb_library name export_name)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "" "SOURCES;PUBLIC_DEPS;PRIVATE_DEPS")
+  add_library(${name} STATIC ${arg_SOURCES})
+  add_library(kcbackup::${export_name} ALIAS ${name})
+  set_target_properties(${name} PROPERTIES EXPORT_NAME ${export_name}
+                                           OUTPUT_NAME kcbackup_${export_name}
+                                           POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(${name} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+                                            $<INSTALL_INTERFACE:include>)
+  target_link_libraries(${name}
+                        PUBLIC ${arg_PUBLIC_DEPS} $<BUILD_INTERFACE:kcb_instrumentation>
+                        PRIVATE ${arg_PRIVATE_DEPS} $<BUILD_INTERFACE:kcb_private_headers>
+                                $<BUILD_INTERFACE:kcb_warnings>)
+  set_property(GLOBAL APPEND PROPERTY KCB_EXPORTED_LIBRARIES ${name})
+endfunction()
