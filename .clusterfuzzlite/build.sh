@@ -11,7 +11,7 @@ build="${WORK:-/tmp}/kcbackup-build"
 # CMAKE_BUILD_TYPE names a configuration with no flags of its own: $CXXFLAGS decides.
 cmake -S "$src" -B "$build" \
   -DCMAKE_CXX_COMPILER="$CXX" -DCMAKE_CXX_FLAGS="$CXXFLAGS" -DCMAKE_BUILD_TYPE=OssFuzz \
-  -DKCB_FUZZ=ON -DKCB_BUILD_TESTS=OFF -DKCB_BUILD_BENCH=OFF \
+  -DKCB_FUZZ=ON -DKCB_BUILD_TESTS=OFF -DKCB_BUILD_BENCH=OFF -DKCB_BUILD_CLI=OFF -DKCB_INSTALL=OFF \
   -DKCB_FUZZ_SANITIZERS= -DKCB_FUZZING_ENGINE="$LIB_FUZZING_ENGINE"
 cmake --build "$build" -j"$(nproc)" --target kcb_fuzz_all
 
