@@ -10,6 +10,7 @@
 
 #include <openssl/modes.h>
 
+#include "engine/device_internals.h"
 #include "kcbackup/names.h"
 
 namespace kcb::bench {
@@ -70,10 +71,10 @@ std::unique_ptr<Device> make_device(Random& random) {
 
 std::unique_ptr<Device> make_populated_device(size_t n, Random& random) {
   std::unique_ptr<Device> d = make_device(random);
-  check(d->store().begin(), "begin");
+  check(DeviceInternals::store(*d).begin(), "begin");
   for (size_t i = 0; i < n; ++i)
     check(d->add(bench_item(i), random).status(), "add");
-  check(d->store().commit(), "commit");
+  check(DeviceInternals::store(*d).commit(), "commit");
   return d;
 }
 
@@ -166,13 +167,6 @@ void GcmFloor::seal(const uint8_t* key, const uint8_t* pt, size_t len, uint8_t* 
 namespace {
 
 constexpr size_t kHeader = 12;
-
-void store_le32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v);
-  p[1] = uint8_t(v >> 8);
-  p[2] = uint8_t(v >> 16);
-  p[3] = uint8_t(v >> 24);
-}
 
 }  // namespace
 

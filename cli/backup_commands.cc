@@ -15,9 +15,10 @@
 #include "cli/output.h"
 #include "cli/password.h"
 #include "cli/seed.h"
+#include "engine/blob.h"
+#include "engine/keybag.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
-#include "engine/blob.h"
 #include "kcbackup/device.h"
 #include "kcbackup/names.h"
 
@@ -136,7 +137,7 @@ Result<Journey> backup_journey(const std::string& text) {
 Status run_backup(BackupCommandOptions& o) {
   KCB_ASSIGN_OR_RETURN(Journey journey, backup_journey(o.journey));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.device));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.device));
   BackupOptions options;
   options.journey = journey;
   options.kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
@@ -159,7 +160,7 @@ Status run_backup(BackupCommandOptions& o) {
   auto bundle = make_backup(*device, options, *random);
   wipe_password(options.password);
   if (!bundle.ok()) return bundle.status().with_context("backup");
-  KCB_RETURN_IF_ERROR(write_bundle(o.out, *bundle));
+  KCB_RETURN_IF_ERROR(write_bundle(default_env(), o.out, *bundle));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> on_device, device->list());
   size_t archived = 0;
   for (const auto& items : bundle->archive.items)
@@ -204,8 +205,8 @@ void note_restore_kdf_cost(const Bundle& bundle) {
 
 Status run_restore(RestoreCommandOptions& o) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(o.bundle));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.device));
+  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(default_env(), o.bundle));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.device));
   RestoreOptions options;
   if (bundle.manifest.is_encrypted) {
     KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, "Backup password"));
@@ -243,8 +244,8 @@ Status run_migrate(const MigrateOptions& o) {
     return Status::InvalidArgument("migrate: FROM and TO are the same device");
   }
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto from, Device::open(o.from));
-  KCB_ASSIGN_OR_RETURN(auto to, Device::open(o.to));
+  KCB_ASSIGN_OR_RETURN(auto from, Device::open(default_env(), o.from));
+  KCB_ASSIGN_OR_RETURN(auto to, Device::open(default_env(), o.to));
   const KeybagKdf kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
   if (!o.fast_kdf) note_kdf_cost(kdf.iterations, kdf.dp_iterations);
   auto report = quick_start(*from, *to, kdf, *random);

@@ -67,7 +67,7 @@ Result<DeviceConfig> config_from(const InitOptions& o) {
 Status run_init(const InitOptions& o) {
   KCB_ASSIGN_OR_RETURN(DeviceConfig config, config_from(o));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::create_at(o.dir, config, *random));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::create_at(default_env(), o.dir, config, *random));
   if (config.uid) wipe(*config.uid);
   if (o.format == Format::kJson) {
     Json doc = json_envelope("device.init");
@@ -102,7 +102,7 @@ struct AddOptions {
 // --secret-file wins when both are empty-or-not; the option text is wiped once copied.
 Result<SecretBytes> secret_from(std::string& secret_text, const std::string& secret_file) {
   if (!secret_file.empty()) {
-    auto bytes = read_file(secret_file, kMaxSecretFileBytes);
+    auto bytes = default_env().read_file(secret_file, kMaxSecretFileBytes);
     if (!bytes.ok()) return bytes.status().with_context("--secret-file");
     SecretBytes secret(*bytes);
     wipe(*bytes);
@@ -130,7 +130,7 @@ Status run_add(AddOptions& o) {
   KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
   KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o.secret, o.secret_file));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
   NewItem item = new_item_with(traits);
   item.account = o.account;
   item.service = o.service;
@@ -192,12 +192,12 @@ Result<int64_t> select_row(Device& device, const ItemSelector& sel) {
   if (!sel.by_account && sel.row <= 0) {
     return Status::InvalidArgument("name the item with --row N or --account A --service S");
   }
-  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, device.store().list_all());
+  KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device.rows());
   std::vector<int64_t> matches;
-  for (const KeychainRow& r : rows) {
+  for (const RowInfo& r : rows) {
     if (r.item_class != c) continue;
     const bool match = sel.by_account
-                           ? same_text(r.acct, sel.account) && same_text(r.svce, sel.service)
+                           ? same_text(r.account, sel.account) && same_text(r.service, sel.service)
                            : r.rowid == sel.row;
     if (match) matches.push_back(r.rowid);
   }
@@ -272,7 +272,7 @@ void print_changed(const char* schema, const char* verb, const std::string& dir,
 Status run_update(UpdateOptions& o) {
   KCB_ASSIGN_OR_RETURN(ItemUpdate changes, changes_from(o));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
   KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
   auto rowid = select_row(*device, o.selector);
   if (!rowid.ok()) return selection_failure(rowid.status(), "device update", "SecItemUpdate");
@@ -289,7 +289,7 @@ struct DeleteOptions {
 };
 
 Status run_delete(const DeleteOptions& o) {
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
   KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
   auto rowid = select_row(*device, o.selector);
   if (!rowid.ok()) return selection_failure(rowid.status(), "device delete", "SecItemDelete");
@@ -318,7 +318,7 @@ std::string flags_text(const Traits& t) {
 }
 
 Status run_list(const ListOptions& o) {
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device->list());
   if (o.format == Format::kJson) {
     Json doc = json_envelope("device.list");
@@ -361,7 +361,7 @@ struct ChangeOptions {
 Status run_passcode(const ChangeOptions& o) {
   KCB_ASSIGN_OR_RETURN(bool on, parse_on_off("passcode", o.passcode));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> before, device->list());
   KCB_RETURN_IF_ERROR(device->set_passcode(on, *random));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> after, device->list());
@@ -382,8 +382,8 @@ Status run_passcode(const ChangeOptions& o) {
 
 Status run_erase(const ChangeOptions& o) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(o.dir));
-  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, device->store().list_all());
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
+  KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
   KCB_RETURN_IF_ERROR(device->erase(*random));
   if (o.format == Format::kJson) {
     Json doc = json_envelope("device.erase");

@@ -14,10 +14,11 @@
 #include "cli/output.h"
 #include "cli/password.h"
 #include "cli/verdict_format.h"
-#include "kcbackup/archive.h"
 #include "engine/blob.h"
-#include "kcbackup/device.h"
 #include "engine/keybag.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/device.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
 
@@ -71,25 +72,20 @@ bool has_cheap_kdf(const Keybag& bag) {
          kCheapKdfRounds;
 }
 
-Result<std::optional<SecretBytes>> device_key_from(const std::string& dir) {
-  if (dir.empty()) return std::optional<SecretBytes>();
-  auto device = Device::open(dir);
+// The device whose layer (WRAP & 1) --device names; nullptr without one. Its key stays inside it.
+Result<std::unique_ptr<Device>> device_from(const std::string& dir) {
+  if (dir.empty()) return std::unique_ptr<Device>();
+  auto device = Device::open(default_env(), dir);
   if (!device.ok()) return device.status().with_context("--device");
-  return std::optional<SecretBytes>(SecretBytes((*device)->device_key()));
-}
-
-std::optional<ByteView> view_of(const std::optional<SecretBytes>& key) {
-  if (!key) return std::nullopt;
-  return key->view();
+  return device;
 }
 
 // The classes that need no password, unlocked with the device key if there is one.
-Result<UnlockedKeybag> unlock_without_password(const Keybag& bag,
-                                               const std::optional<SecretBytes>& device_key) {
+Result<UnlockedKeybag> unlock_without_password(const Keybag& bag, const Device* device) {
   Keybag device_only = bag;
   std::erase_if(device_only.classes,
                 [](const KeybagClass& c) { return (c.wrap & kWrapPassword) != 0; });
-  return unlock_keybag_with_password_key(device_only, {}, view_of(device_key));
+  return unlock_keybag_with_password_key_for(device_only, {}, device);
 }
 
 // `encrypted`: what a Manifest.plist says (nullopt for a raw bag). An explicit wrong password is
@@ -97,11 +93,11 @@ Result<UnlockedKeybag> unlock_without_password(const Keybag& bag,
 Result<BagKeys> unlock_with_sources(const Keybag& bag, std::optional<bool> encrypted,
                                     KeySources& sources) {
   BagKeys out;
-  KCB_ASSIGN_OR_RETURN(std::optional<SecretBytes> device_key, device_key_from(sources.device));
-  out.device_key = device_key.has_value();
+  KCB_ASSIGN_OR_RETURN(std::unique_ptr<Device> device, device_from(sources.device));
+  out.device_key = device != nullptr;
   if (!needs_password(bag)) {
     out.password = PasswordState::kNotNeeded;
-    KCB_ASSIGN_OR_RETURN(out.keys, unlock_keybag(bag, {}, view_of(device_key)));
+    KCB_ASSIGN_OR_RETURN(out.keys, unlock_keybag_for(bag, {}, device.get()));
     return out;
   }
   std::optional<SecretBytes> password;
@@ -111,7 +107,7 @@ Result<BagKeys> unlock_with_sources(const Keybag& bag, std::optional<bool> encry
   } else {
     KCB_ASSIGN_OR_RETURN(password, read_password(sources.password, "Backup password", Ask::kNever));
     if (!password && !encrypted && has_cheap_kdf(bag)) {
-      auto keys = unlock_keybag(bag, {}, view_of(device_key));
+      auto keys = unlock_keybag_for(bag, {}, device.get());
       if (keys.ok()) return BagKeys{std::move(*keys), PasswordState::kEmpty, out.device_key};
     }
     if (!password) {
@@ -119,45 +115,17 @@ Result<BagKeys> unlock_with_sources(const Keybag& bag, std::optional<bool> encry
     }
   }
   if (!password) {
-    KCB_ASSIGN_OR_RETURN(out.keys, unlock_without_password(bag, device_key));
+    KCB_ASSIGN_OR_RETURN(out.keys, unlock_without_password(bag, device.get()));
     return out;
   }
   out.password = password->empty() ? PasswordState::kEmpty : PasswordState::kGiven;
   KCB_ASSIGN_OR_RETURN(SecretBytes password_key, derive_password_key(bag, password->view()));
-  KCB_ASSIGN_OR_RETURN(
-      out.keys, unlock_keybag_with_password_key(bag, password_key.view(), view_of(device_key)));
+  KCB_ASSIGN_OR_RETURN(out.keys,
+                       unlock_keybag_with_password_key_for(bag, password_key.view(), device.get()));
   return out;
 }
 
 // ---- Keybag text. ----
-
-std::string_view keybag_type_name(uint32_t type) {
-  switch (type) {
-    case 0:
-      return "system";
-    case 1:
-      return "backup";
-    case 2:
-      return "escrow";
-    case 3:
-      return "ota";
-    default:
-      return "unknown";
-  }
-}
-
-std::string wrap_name(uint32_t wrap) {
-  switch (wrap) {
-    case kWrapDevice:
-      return "device";
-    case kWrapPassword:
-      return "password";
-    case kWrapDevice | kWrapPassword:
-      return "device+password";
-    default:
-      return std::to_string(wrap);
-  }
-}
 
 std::string key_type_name(uint32_t key_type) {
   switch (key_type) {
@@ -261,7 +229,7 @@ void print_classes_text(const Keybag& bag, const BagKeys& keys, bool show_secret
     unchecked |= through_device;
     table.rows.push_back(
         {std::to_string(c.class_number), a ? std::string(names_of(*a).name) : "-",
-         wrap_name(c.wrap), key_type_name(c.key_type),
+         keybag_wrap_name(c.wrap), key_type_name(c.key_type),
          key ? paint(through_device ? "yes*" : "yes", "32") : "no: " + locked_reason(c, keys)});
     if (show_secrets) table.rows.back().push_back(key ? to_hex(key->view()) : "");
   }
@@ -307,7 +275,7 @@ void print_key_sources_text(const BagKeys& keys) {
 }
 
 Status run_inspect_keybag(KeybagOptions& o) {
-  KCB_ASSIGN_OR_RETURN(Bytes bytes, read_file(o.file, kMaxInspectFileBytes));
+  KCB_ASSIGN_OR_RETURN(Bytes bytes, default_env().read_file(o.file, kMaxInspectFileBytes));
   std::optional<Manifest> manifest;
   if (looks_like_plist(bytes)) {
     KCB_ASSIGN_OR_RETURN(manifest, read_manifest(bytes));
@@ -425,7 +393,7 @@ void print_dictionary_text(const DerDict& dict, bool show_secrets) {
 }
 
 Status run_inspect_blob(BlobOptions& o) {
-  KCB_ASSIGN_OR_RETURN(Bytes bytes, read_file(o.file, kMaxBlobSize));
+  KCB_ASSIGN_OR_RETURN(Bytes bytes, default_env().read_file(o.file, kMaxBlobSize));
   auto parsed = parse_blob(bytes);
   if (!parsed.ok()) return parsed.status().with_context(o.file);
   std::optional<DerDict> dict;
@@ -639,7 +607,7 @@ struct ArchiveOptions {
 };
 
 Status run_inspect_archive(const ArchiveOptions& o) {
-  KCB_ASSIGN_OR_RETURN(Bytes bytes, read_file(o.file, kMaxArchiveFileBytes));
+  KCB_ASSIGN_OR_RETURN(Bytes bytes, default_env().read_file(o.file, kMaxArchiveFileBytes));
   auto archive = read_keychain_archive(bytes);
   if (!archive.ok()) return archive.status().with_context(o.file);
   const std::vector<ArchiveEntry> entries = entries_of(*archive, nullptr);
@@ -674,7 +642,7 @@ struct BundleOptions {
 };
 
 Status run_inspect_bundle(BundleOptions& o) {
-  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(o.dir));
+  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(default_env(), o.dir));
   auto bag = parse_keybag(bundle.manifest.backup_keybag);
   if (!bag.ok()) return bag.status().with_context("Manifest.plist: BackupKeyBag");
   KCB_ASSIGN_OR_RETURN(BagKeys keys,

@@ -71,7 +71,7 @@ Result<SecretBytes> one_line(SecretBytes text) {
 }
 
 Result<SecretBytes> read_password_file(const std::string& path) {
-  auto bytes = kcb::read_file(path, kMaxPasswordFileBytes);
+  auto bytes = default_env().read_file(path, kMaxPasswordFileBytes);
   if (!bytes.ok()) return bytes.status().with_context("--password-file");
   SecretBytes secret(*bytes);
   wipe(*bytes);

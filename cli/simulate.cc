@@ -567,7 +567,7 @@ Result<Scenario> parse_scenario(const Doc& doc) {
 }
 
 Result<Scenario> load_scenario(const std::string& path) {
-  KCB_ASSIGN_OR_RETURN(Bytes bytes, read_file(path, kMaxScenarioBytes));
+  KCB_ASSIGN_OR_RETURN(Bytes bytes, default_env().read_file(path, kMaxScenarioBytes));
   auto doc = parse_json(bytes);
   if (!doc.ok()) return doc.status().with_context(path);
   auto scenario = parse_scenario(*doc);

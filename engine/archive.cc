@@ -5,12 +5,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <fstream>
-#include <system_error>
 
 #include "engine/binary_plist_writer.h"
-#include "kcbackup/der.h"
 #include "engine/property_list.h"
+#include "kcbackup/der.h"
+#include "kcbackup/env.h"
 #include "kcbackup/names.h"
 
 namespace kcb {
@@ -68,9 +67,7 @@ Result<int64_t> rowid_of_persistent_ref(ByteView ref, ItemClass item_class) {
     return Status::Corruption("v_PersistentRef: names class '" + to_hex(ref.first(4)) +
                               "' (hex), expected '" + std::string(name) + "'");
   }
-  uint64_t id = 0;
-  for (uint8_t b : ref.subspan(4))
-    id = id << 8 | b;
+  const uint64_t id = load_be64(ref.data() + 4);
   if (id > static_cast<uint64_t>(INT64_MAX)) {
     return Status::Corruption("v_PersistentRef: row id " + std::to_string(id) + " past INT64_MAX");
   }
@@ -80,9 +77,7 @@ Result<int64_t> rowid_of_persistent_ref(ByteView ref, ItemClass item_class) {
 Bytes make_persistent_ref(ItemClass item_class, int64_t rowid) {
   const std::string_view name = name_of(item_class);
   Bytes ref(name.begin(), name.end());
-  for (int shift = 56; shift >= 0; shift -= 8) {
-    ref.push_back(static_cast<uint8_t>(static_cast<uint64_t>(rowid) >> shift));
-  }
+  append_be(ref, static_cast<uint64_t>(rowid));  // two's complement: a negative id survives
   return ref;
 }
 
@@ -218,65 +213,38 @@ Result<Manifest> read_manifest(ByteView bytes) {
   return m;
 }
 
-Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) {
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return Status::IOError(path.string() + ": " + ec.message());
-  if (size > max_bytes) {
-    return Status::ResourceExhausted(path.string() + ": " + std::to_string(size) +
-                                     " bytes is over the cap of " + std::to_string(max_bytes));
+Status write_bundle(Env& env, const std::filesystem::path& dir, const Bundle& bundle) {
+  switch (env.kind_of(dir)) {
+    case FileKind::kMissing:
+      break;
+    case FileKind::kDirectory: {
+      KCB_ASSIGN_OR_RETURN(std::vector<std::string> names, env.list_dir(dir));
+      if (names.empty()) break;
+      [[fallthrough]];
+    }
+    default:
+      return Status::AlreadyExists(dir.string() +
+                                   ": exists and is not empty; choose a new directory");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::IOError(path.string() + ": cannot open for reading");
-  Bytes out(size);
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(size));
-  if (static_cast<size_t>(in.gcount()) != size) {
-    return Status::IOError(path.string() + ": short read");
-  }
-  return out;
-}
-
-Status write_file_atomically(const std::filesystem::path& path, ByteView bytes) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return Status::IOError(tmp.string() + ": cannot open for writing");
-    out.write(reinterpret_cast<const char*>(bytes.data()),
-              static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) return Status::IOError(tmp.string() + ": write failed");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) return Status::IOError(path.string() + ": " + ec.message());
-  return Status::Ok();
-}
-
-Status write_bundle(const std::filesystem::path& dir, const Bundle& bundle) {
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
-    return Status::AlreadyExists(dir.string() +
-                                 ": exists and is not empty; choose a new directory");
-  }
-  std::filesystem::create_directories(dir / "KeychainDomain", ec);
-  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
+  KCB_RETURN_IF_ERROR(env.create_dirs(dir / "KeychainDomain"));
   KCB_RETURN_IF_ERROR(
-      write_file_atomically(dir / kKeychainFile, write_keychain_archive(bundle.archive)));
-  return write_file_atomically(dir / kManifestFile, write_manifest(bundle.manifest));
+      write_file_atomically(env, dir / kKeychainFile, write_keychain_archive(bundle.archive)));
+  // The Manifest last: a bundle whose Manifest exists is complete.
+  return write_file_atomically(env, dir / kManifestFile, write_manifest(bundle.manifest));
 }
 
-Result<Bundle> read_bundle(const std::filesystem::path& dir, const ArchiveLimits& limits) {
-  std::error_code ec;
-  if (!std::filesystem::is_directory(dir, ec)) {
+Result<Bundle> read_bundle(Env& env, const std::filesystem::path& dir,
+                           const ArchiveLimits& limits) {
+  if (env.kind_of(dir) != FileKind::kDirectory) {
     return Status::IOError(dir.string() + ": not a backup bundle directory");
   }
   Bundle bundle;
-  KCB_ASSIGN_OR_RETURN(Bytes manifest, read_file(dir / kManifestFile, 64 << 20));
+  KCB_ASSIGN_OR_RETURN(Bytes manifest, env.read_file(dir / kManifestFile, 64 << 20));
   // The readers name the file ("Manifest.plist: ..."); the bundle's directory says which one.
   auto parsed_manifest = read_manifest(manifest);
   if (!parsed_manifest.ok()) return parsed_manifest.status().with_context(dir.string());
   bundle.manifest = std::move(*parsed_manifest);
-  KCB_ASSIGN_OR_RETURN(Bytes archive, read_file(dir / kKeychainFile, kMaxPlistBytes));
+  KCB_ASSIGN_OR_RETURN(Bytes archive, env.read_file(dir / kKeychainFile, kMaxPlistBytes));
   auto parsed_archive = read_keychain_archive(archive, limits);
   if (!parsed_archive.ok()) return parsed_archive.status().with_context(dir.string());
   bundle.archive = std::move(*parsed_archive);

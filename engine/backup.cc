@@ -1,6 +1,8 @@
 #include "kcbackup/backup.h"
 
 #include "engine/blob.h"
+#include "engine/device_internals.h"
+#include "engine/keybag.h"
 #include "kcbackup/names.h"
 
 namespace kcb {
@@ -42,12 +44,24 @@ Result<NewKeybag> create_backup_keybag(const Device& source, const BackupOptions
     classes.push_back({c, backup_wrap(options.journey, c), std::nullopt});
   }
   const bool encrypted = is_encrypted_journey(options.journey);
-  return create_keybag(KeybagType::kBackup, classes,
-                       encrypted ? as_bytes(options.password) : ByteView{}, source.device_key(),
-                       encrypted ? options.kdf : kPasswordlessKdf, random);
+  return create_keybag(
+      KeybagType::kBackup, classes, encrypted ? as_bytes(options.password) : ByteView{},
+      DeviceInternals::device_key(source), encrypted ? options.kdf : kPasswordlessKdf, random);
 }
 
 }  // namespace
+
+Result<UnlockedKeybag> unlock_keybag_for(const Keybag& bag, ByteView password,
+                                         const Device* device) {
+  if (device == nullptr) return unlock_keybag(bag, password, std::nullopt);
+  return unlock_keybag(bag, password, DeviceInternals::device_key(*device));
+}
+
+Result<UnlockedKeybag> unlock_keybag_with_password_key_for(const Keybag& bag, ByteView password_key,
+                                                           const Device* device) {
+  if (device == nullptr) return unlock_keybag_with_password_key(bag, password_key, std::nullopt);
+  return unlock_keybag_with_password_key(bag, password_key, DeviceInternals::device_key(*device));
+}
 
 std::string_view loss_reason_name(LossReason reason) {
   switch (reason) {
@@ -174,7 +188,7 @@ Result<UnlockedKeybag> unlock_backup_keybag(const Bundle& bundle, const Device& 
     return Status::PermissionDenied("the backup is encrypted: its password is needed");
   }
   const ByteView password = bundle.manifest.is_encrypted ? as_bytes(options.password) : ByteView{};
-  return unlock_keybag(*bag, password, target.device_key());
+  return unlock_keybag_for(*bag, password, &target);
 }
 
 // Refusals by SecItemAdd drop one item; anything else (the store failing) aborts the restore.
@@ -190,7 +204,7 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
   KCB_ASSIGN_OR_RETURN(UnlockedKeybag keys, unlock_backup_keybag(bundle, target, options));
   RestoreReport report;
   report.warnings = bundle.archive.warnings;
-  KeychainStore& store = target.store();
+  KeychainStore& store = DeviceInternals::store(target);
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store.transaction());
   KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
   // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.

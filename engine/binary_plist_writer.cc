@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "kcbackup/der.h"
 #include "engine/property_list.h"
+#include "kcbackup/der.h"
 #include "kcbackup/status.h"
 
 namespace kcb {
@@ -113,7 +113,7 @@ void BinaryPlistWriter::put_be(uint64_t value, size_t bytes) {
 // A marker with a count in its low nibble, or 0xF and an integer object when it does not fit.
 void BinaryPlistWriter::put_marker(uint8_t high, uint64_t count) {
   if (count < 15) {
-    out_.push_back(static_cast<uint8_t>(high << 4 | count));
+    out_.push_back(static_cast<uint8_t>(uint64_t{high} << 4 | count));
     return;
   }
   out_.push_back(static_cast<uint8_t>(high << 4 | 0xF));
@@ -127,7 +127,7 @@ void BinaryPlistWriter::put_marker(uint8_t high, uint64_t count) {
 // string forms CFBinaryPList writes.
 void BinaryPlistWriter::put_text(std::string_view text) {
   bool ascii = true;
-  for (unsigned char c : text)
+  for (uint8_t c : as_bytes(text))
     ascii = ascii && c < 0x80;
   if (ascii) {
     put_marker(0x5, text.size());
@@ -194,7 +194,7 @@ class PlistTreeWalker {
         return add_dict(node);
       default:
         // Our documents hold only these types; a writer for more would be untested code.
-        KCB_ASSERT(!"to_binary_plist: node type not written by kcbackup");
+        assert_fail("to_binary_plist: node type not written by kcbackup", __FILE__, __LINE__);
         return 0;
     }
   }

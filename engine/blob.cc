@@ -12,18 +12,6 @@ namespace {
 // Apple's backup export has no IV for the item's GCM encryption.
 constexpr ByteView kEmptyIv{};
 
-uint32_t load_le32(ByteView b, size_t offset) {
-  return uint32_t(b[offset]) | uint32_t(b[offset + 1]) << 8 | uint32_t(b[offset + 2]) << 16 |
-         uint32_t(b[offset + 3]) << 24;
-}
-
-void store_le32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v);
-  p[1] = uint8_t(v >> 8);
-  p[2] = uint8_t(v >> 16);
-  p[3] = uint8_t(v >> 24);
-}
-
 Status truncated(size_t offset, std::string_view what, size_t need, size_t have) {
   return Status::Corruption("blob: truncated at offset " + std::to_string(offset) + ": " +
                             std::string(what) + " needs " + std::to_string(need) + " bytes, " +
@@ -51,7 +39,7 @@ Result<ParsedBlob> parse_blob(ByteView blob) {
                                      std::to_string(kMaxBlobSize));
   }
   if (blob.size() < 4) return truncated(0, "version", 4, blob.size());
-  const uint32_t version = load_le32(blob, 0);
+  const uint32_t version = load_le32(blob.data());
   if (version != kBlobVersion) {
     return Status::Unsupported("blob: unsupported blob version " + std::to_string(version) +
                                " at offset 0 (only version 3 is read)");
@@ -60,9 +48,9 @@ Result<ParsedBlob> parse_blob(ByteView blob) {
     return truncated(4, "keyclass and wrapped_key_len", 8, blob.size() - 4);
   }
   ParsedBlob parsed;
-  parsed.keyclass_field = load_le32(blob, 4);
+  parsed.keyclass_field = load_le32(blob.data() + 4);
   parsed.key_class = key_class_of(parsed.keyclass_field);
-  const uint32_t wrapped_len = load_le32(blob, 8);
+  const uint32_t wrapped_len = load_le32(blob.data() + 8);
   if (wrapped_len != kWrappedItemKeySize) {
     return Status::Corruption("blob: wrapped_key_len at offset 8 is " +
                               std::to_string(wrapped_len) + ", expected 40");

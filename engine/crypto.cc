@@ -122,17 +122,13 @@ void ecb_ctr32(const unsigned char* in, unsigned char* out, size_t blocks, const
   auto* ctx = static_cast<EVP_CIPHER_CTX*>(const_cast<void*>(key));
   constexpr size_t kBatch = 32;
   std::array<uint8_t, kBatch * 16> stream;
-  uint32_t counter = uint32_t(ivec[12]) << 24 | uint32_t(ivec[13]) << 16 | uint32_t(ivec[14]) << 8 |
-                     uint32_t(ivec[15]);
+  uint32_t counter = load_be32(ivec + 12);
   while (blocks > 0) {
     const size_t batch = std::min(blocks, kBatch);
     for (size_t b = 0; b < batch; ++b, ++counter) {
       uint8_t* block = stream.data() + 16 * b;
       std::copy(ivec, ivec + 12, block);
-      block[12] = uint8_t(counter >> 24);
-      block[13] = uint8_t(counter >> 16);
-      block[14] = uint8_t(counter >> 8);
-      block[15] = uint8_t(counter);
+      store_be32(block + 12, counter);
     }
     const int len = static_cast<int>(16 * batch);
     int n = 0;

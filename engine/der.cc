@@ -20,7 +20,7 @@ constexpr uint8_t kTagSequence = 0x30;
 constexpr uint8_t kTagSet = 0x31;
 
 // Lengths up to 4 bytes: any longer value is far past every size cap.
-constexpr int kMaxLengthBytes = 4;
+constexpr size_t kMaxLengthBytes = 4;
 
 std::string hex_byte(uint8_t b) {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -71,7 +71,7 @@ constexpr int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
   const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
   const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
   return era * 146097 + static_cast<int64_t>(doe) - 719468;
 }
@@ -376,14 +376,14 @@ class DerDecoder {
       h->length = first;
     } else {
       if (first == 0x80) return corrupt(len_at, "indefinite length");
-      const int n = first & 0x7F;
+      const size_t n = first & 0x7Fu;
       if (n > kMaxLengthBytes) {
         return corrupt(len_at, "length field of " + std::to_string(n) + " bytes (at most 4)");
       }
-      if (end - pos_ < static_cast<size_t>(n)) return corrupt(len_at, "truncated length field");
+      if (end - pos_ < n) return corrupt(len_at, "truncated length field");
       if (p_[pos_] == 0) return corrupt(len_at, "non-minimal length");
       size_t len = 0;
-      for (int i = 0; i < n; ++i)
+      for (size_t i = 0; i < n; ++i)
         len = (len << 8) | p_[pos_ + i];
       if (len < 0x80) return corrupt(len_at, "non-minimal length");
       pos_ += n;
@@ -557,9 +557,9 @@ class DerDecoder {
       *len = first;
       return at + 1;
     }
-    const int n = first & 0x7F;
+    const size_t n = first & 0x7Fu;
     size_t v = 0;
-    for (int i = 0; i < n; ++i)
+    for (size_t i = 0; i < n; ++i)
       v = (v << 8) | p_[at + 1 + i];
     *len = v;
     return at + 1 + n;
@@ -595,9 +595,9 @@ class DerDecoder {
     return Status::Ok();
   }
 
-  bool read_digits(size_t at, int count, int64_t* out) const {
+  bool read_digits(size_t at, size_t count, int64_t* out) const {
     int64_t v = 0;
-    for (int i = 0; i < count; ++i) {
+    for (size_t i = 0; i < count; ++i) {
       const uint8_t c = p_[at + i];
       if (c < '0' || c > '9') return false;
       v = v * 10 + (c - '0');
@@ -625,7 +625,7 @@ class DerDecoder {
     }
     int64_t millis = 0;
     if (n > 15) {
-      const int digits = static_cast<int>(n) - 16;
+      const size_t digits = n - 16;  // between the "." at 14 and the closing "Z"
       if (p_[at + 14] != '.') return corrupt(at + 14, "GeneralizedTime: expected '.'");
       int64_t frac;
       if (!read_digits(at + 15, digits, &frac)) {

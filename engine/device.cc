@@ -3,12 +3,12 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
-
 #include <system_error>
 
-#include "kcbackup/archive.h"
 #include "engine/blob.h"
 #include "engine/crypto.h"
+#include "engine/keybag.h"
+#include "engine/keychain_store.h"
 #include "engine/property_list.h"
 #include "kcbackup/names.h"
 
@@ -79,6 +79,7 @@ NewItem new_item_with(const Traits& traits) {
   return n;
 }
 
+Device::Device() : keybag_(std::make_unique<Keybag>()), keys_(std::make_unique<UnlockedKeybag>()) {}
 Device::~Device() = default;
 
 Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
@@ -87,15 +88,16 @@ Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
   for (uint32_t c = kFirstKeychainClass; c <= last; ++c) {
     NewClassKey k{c, kWrapDevice, std::nullopt};
     // Keep existing class keys, so existing items stay readable.
-    if (const SecretBytes* existing = keys_.key_for(c)) k.key = *existing;
+    if (const SecretBytes* existing = keys_->key_for(c)) k.key = *existing;
     classes.push_back(std::move(k));
   }
   KCB_ASSIGN_OR_RETURN(NewKeybag bag, create_keybag(KeybagType::kSystem, classes, {},
                                                     device_key_.view(), kSystemBagKdf, random));
-  keybag_ = std::move(bag.bag);
-  keys_ = std::move(bag.keys);
+  *keybag_ = std::move(bag.bag);
+  *keys_ = std::move(bag.keys);
   if (dir_) {
-    KCB_RETURN_IF_ERROR(write_file_atomically(*dir_ / kKeybagFile, serialize_keybag(keybag_)));
+    KCB_RETURN_IF_ERROR(
+        write_file_atomically(*env_, *dir_ / kKeybagFile, serialize_keybag(*keybag_)));
   }
   return Status::Ok();
 }
@@ -116,8 +118,8 @@ Status Device::load_keys(const Bytes& uid, ByteView keybag_bytes) {
   uid_ = SecretBytes(uid);
   KCB_ASSIGN_OR_RETURN(device_key_, derive_device_key_835(uid_.view()));
   udid_ = udid_from_uid(uid_.view());
-  KCB_ASSIGN_OR_RETURN(keybag_, parse_keybag(keybag_bytes));
-  KCB_ASSIGN_OR_RETURN(keys_, unlock_keybag(keybag_, {}, device_key_.view()));
+  KCB_ASSIGN_OR_RETURN(*keybag_, parse_keybag(keybag_bytes));
+  KCB_ASSIGN_OR_RETURN(*keys_, unlock_keybag(*keybag_, {}, device_key_.view()));
   return Status::Ok();
 }
 
@@ -127,18 +129,19 @@ Status Device::save_settings() const {
   plist_dict_set_item(root.get(), "Passcode", plist_new_bool(passcode_));
   plist_dict_set_item(root.get(), "ICloudKeychain", plist_new_bool(icloud_keychain_));
   plist_dict_set_item(root.get(), "UniqueDeviceID", plist_new_string(udid_.c_str()));
-  return write_file_atomically(*dir_ / kSettingsFile, to_xml_plist(root.get()));
+  return write_file_atomically(*env_, *dir_ / kSettingsFile, to_xml_plist(root.get()));
 }
 
-Result<std::unique_ptr<Device>> Device::create(std::optional<std::filesystem::path> dir,
+Result<std::unique_ptr<Device>> Device::create(Env* env, std::optional<std::filesystem::path> dir,
                                                const DeviceConfig& config, Random& random) {
   std::unique_ptr<Device> d(new Device());
+  d->env_ = env;
   d->dir_ = std::move(dir);
   d->passcode_ = config.passcode;
   d->icloud_keychain_ = config.icloud_keychain;
   Bytes uid = config.uid.value_or(Bytes(kUidSize));
   if (!config.uid) random.fill(uid);
-  Status st = d->dir_ ? write_file_atomically(*d->dir_ / kUidFile, uid) : Status::Ok();
+  Status st = d->dir_ ? write_file_atomically(*env, *d->dir_ / kUidFile, uid) : Status::Ok();
   if (st.ok()) st = d->init_keys(uid, random);
   wipe(uid);
   KCB_RETURN_IF_ERROR(st);
@@ -153,34 +156,40 @@ Result<std::unique_ptr<Device>> Device::create(std::optional<std::filesystem::pa
 
 Result<std::unique_ptr<Device>> Device::create_in_memory(const DeviceConfig& config,
                                                          Random& random) {
-  return create(std::nullopt, config, random);
+  return create(nullptr, std::nullopt, config, random);
 }
 
-Result<std::unique_ptr<Device>> Device::create_at(const std::filesystem::path& dir,
+Result<std::unique_ptr<Device>> Device::create_at(Env& env, const std::filesystem::path& dir,
                                                   const DeviceConfig& config, Random& random) {
-  std::error_code ec;
-  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
-    return Status::AlreadyExists(dir.string() + ": exists and is not empty");
+  switch (env.kind_of(dir)) {
+    case FileKind::kMissing:
+      break;
+    case FileKind::kDirectory: {
+      KCB_ASSIGN_OR_RETURN(std::vector<std::string> names, env.list_dir(dir));
+      if (names.empty()) break;
+      [[fallthrough]];
+    }
+    default:
+      return Status::AlreadyExists(dir.string() + ": exists and is not empty");
   }
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return Status::IOError(dir.string() + ": " + ec.message());
-  return create(dir, config, random);
+  KCB_RETURN_IF_ERROR(env.create_dirs(dir));
+  return create(&env, dir, config, random);
 }
 
-Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(dir / kUidFile, ec)) {
+Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::path& dir) {
+  if (env.kind_of(dir / kUidFile) != FileKind::kFile) {
     return Status::IOError(dir.string() +
                            ": not a device directory (no uid file; create one with "
                            "`kcbackup device init`)");
   }
   std::unique_ptr<Device> d(new Device());
+  d->env_ = &env;
   d->dir_ = dir;
-  KCB_ASSIGN_OR_RETURN(Bytes uid, read_file(dir / kUidFile, 64));
-  KCB_ASSIGN_OR_RETURN(Bytes bag, read_file(dir / kKeybagFile, 1 << 20));
+  KCB_ASSIGN_OR_RETURN(Bytes uid, env.read_file(dir / kUidFile, 64));
+  KCB_ASSIGN_OR_RETURN(Bytes bag, env.read_file(dir / kKeybagFile, 1 << 20));
   KCB_RETURN_IF_ERROR(d->load_keys(uid, bag).with_context(dir.string()));
   wipe(uid);
-  KCB_ASSIGN_OR_RETURN(Bytes settings_bytes, read_file(dir / kSettingsFile, 1 << 20));
+  KCB_ASSIGN_OR_RETURN(Bytes settings_bytes, env.read_file(dir / kSettingsFile, 1 << 20));
   KCB_ASSIGN_OR_RETURN(PlistPtr settings, parse_plist(settings_bytes, kSettingsFile));
   KCB_ASSIGN_OR_RETURN(d->passcode_,
                        plist_bool(plist_dict_get_item(settings.get(), "Passcode"), "Passcode"));
@@ -188,8 +197,10 @@ Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {
       d->icloud_keychain_,
       plist_bool(plist_dict_get_item(settings.get(), "ICloudKeychain"), "ICloudKeychain"));
   // SQLite would make a missing or empty file a fresh, empty keychain: a device that lost its
-  // keychain must say so, not list nothing.
+  // keychain must say so, not list nothing. SQLite opens the file itself (env.h), so this check
+  // asks the file system directly too.
   const std::filesystem::path db = dir / kKeychainDbFile;
+  std::error_code ec;
   if (!std::filesystem::is_regular_file(db, ec) || std::filesystem::file_size(db, ec) == 0) {
     return Status::Corruption(db.string() + ": missing or empty (the device's keychain is gone)");
   }
@@ -200,7 +211,7 @@ Result<std::unique_ptr<Device>> Device::open(const std::filesystem::path& dir) {
 Result<Bytes> Device::seal_plaintext(Accessibility accessible, ByteView plaintext,
                                      Random& random) const {
   const uint32_t key_class = key_class_for(accessible);
-  const KeyWrapKey* class_key = keys_.kek_for(key_class);
+  const KeyWrapKey* class_key = keys_->kek_for(key_class);
   if (class_key == nullptr) {
     // R8, by mechanism: without a passcode there is no akpu class key to encrypt under.
     return Status::FailedPrecondition("errSecAuthFailed: no class key for class " +
@@ -217,7 +228,7 @@ Result<Bytes> Device::seal_item(const Item& item, Random& random) const {
 
 Result<SecretBytes> Device::open_row_plaintext(ByteView blob) const {
   KCB_ASSIGN_OR_RETURN(ParsedBlob parsed, parse_blob(blob));
-  const KeyWrapKey* class_key = keys_.kek_for(parsed.key_class);
+  const KeyWrapKey* class_key = keys_->kek_for(parsed.key_class);
   if (class_key == nullptr) {
     return Status::NotFound("no class key for class " + std::to_string(parsed.key_class));
   }
@@ -314,6 +325,18 @@ Result<std::vector<StoredItem>> Device::list() const {
   return out;
 }
 
+Result<std::vector<RowInfo>> Device::rows() const {
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store_->list_all());
+  std::vector<RowInfo> out;
+  out.reserve(rows.size());
+  for (KeychainRow& r : rows) {
+    const bool readable = open_row(r.item_class, r.data).ok();
+    out.push_back(
+        {r.item_class, r.rowid, std::move(r.acct), std::move(r.svce), std::move(r.agrp), readable});
+  }
+  return out;
+}
+
 Status Device::for_each_item(const ItemVisitor& fn) const {
   return store_->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView blob) {
     auto plaintext = open_row_plaintext(blob);
@@ -330,10 +353,8 @@ Status Device::set_passcode(bool on, Random& random) {
     // R8: the items go first, then the key that could read them.
     KCB_RETURN_IF_ERROR(
         store_->delete_accessibility(Accessibility::kWhenPasscodeSetThisDeviceOnly).status());
-    keys_.classes.erase(
-        std::remove_if(keys_.classes.begin(), keys_.classes.end(),
-                       [](const UnlockedClass& c) { return c.class_number == kPasscodeClass; }),
-        keys_.classes.end());
+    std::erase_if(keys_->classes,
+                  [](const UnlockedClass& c) { return c.class_number == kPasscodeClass; });
   }
   passcode_ = on;
   KCB_RETURN_IF_ERROR(rebuild_keybag(on, random));
@@ -351,7 +372,7 @@ Status Device::erase(Random& random) {
   for (const KeychainRow& row : rows)
     KCB_RETURN_IF_ERROR(store_->remove(row.item_class, row.rowid));
   KCB_RETURN_IF_ERROR(tx.commit());
-  keys_ = UnlockedKeybag{};  // fresh class keys: nothing of the old keychain stays readable
+  *keys_ = UnlockedKeybag{};  // fresh class keys: nothing of the old keychain stays readable
   return rebuild_keybag(passcode_, random);
 }
 

@@ -85,7 +85,7 @@ class PosixEnv final : public Env {
       if (n < 0) return os_error("read", path, errno);
       if (n == 0) break;
       if (out.size() + static_cast<size_t>(n) > max_bytes) {
-        return Status::ResourceExhausted(path.string() + ": larger than " +
+        return Status::ResourceExhausted(path.string() + ": over the cap of " +
                                          std::to_string(max_bytes) + " bytes");
       }
       out.insert(out.end(), chunk, chunk + n);
@@ -120,7 +120,11 @@ class PosixEnv final : public Env {
   }
 
   Status remove(const std::filesystem::path& path) override {
-    if (::remove(path.c_str()) != 0) return os_error("remove", path, errno);
+    if (::remove(path.c_str()) != 0) {
+      const int err = errno;
+      if (err == ENOENT) return Status::NotFound(path.string() + ": remove: " + reason(err));
+      return os_error("remove", path, err);
+    }
     return Status::Ok();
   }
 

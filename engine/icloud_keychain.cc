@@ -2,6 +2,7 @@
 
 #include "engine/blob.h"
 #include "engine/crypto.h"
+#include "engine/device_internals.h"
 #include "kcbackup/names.h"
 
 namespace kcb {
@@ -59,7 +60,8 @@ Status CloudAccount::join(Device& device, std::string_view escrow_secret, Random
   if (!sync_key.ok()) {
     return Status::PermissionDenied("iCloud Keychain: wrong account secret");
   }
-  KCB_ASSIGN_OR_RETURN(Bytes wrapped, aes_key_wrap(device.device_key(), sync_key->view()));
+  KCB_ASSIGN_OR_RETURN(Bytes wrapped,
+                       aes_key_wrap(DeviceInternals::device_key(device), sync_key->view()));
   member_keys_[device.unique_device_id()] = std::move(wrapped);
   KCB_RETURN_IF_ERROR(device.set_icloud_keychain(true));
   return sync(device, random).status();
@@ -79,7 +81,7 @@ Result<SecretBytes> CloudAccount::sync_key_for(const Device& device) const {
   if (it == member_keys_.end() || !device.icloud_keychain()) {
     return Status::FailedPrecondition("iCloud Keychain is off on this device");
   }
-  return aes_key_unwrap(device.device_key(), it->second);
+  return aes_key_unwrap(DeviceInternals::device_key(device), it->second);
 }
 
 Result<SyncReport> CloudAccount::sync(Device& device, Random& random) {

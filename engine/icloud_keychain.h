@@ -45,7 +45,6 @@ class CloudAccount {
   Result<SyncReport> sync(Device& device, Random& random);
   // Removes the record of a deleted synchronizable item.
   void forget(const Item& item);
-  size_t record_count() const { return records_.size(); }
 
  private:
   CloudAccount() = default;

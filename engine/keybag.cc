@@ -16,25 +16,16 @@ constexpr size_t kPasswordKeySize = 32;
 constexpr uint32_t kWrittenVersion = 4;
 constexpr uint32_t kWrittenDpWrapType = 1;
 
-uint32_t load_be32(const uint8_t* p) {
-  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | uint32_t(p[3]);
-}
-
-void append_be32(Bytes& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8)
-    out.push_back(uint8_t(v >> shift));
-}
-
 void append_record(Bytes& out, std::string_view tag, ByteView value) {
   KCB_ASSERT(tag.size() == 4);
   out.insert(out.end(), tag.begin(), tag.end());
-  append_be32(out, static_cast<uint32_t>(value.size()));
+  append_be<uint32_t>(out, static_cast<uint32_t>(value.size()));
   out.insert(out.end(), value.begin(), value.end());
 }
 
 void append_u32_record(Bytes& out, std::string_view tag, uint32_t v) {
   Bytes value;
-  append_be32(value, v);
+  append_be<uint32_t>(value, v);
   append_record(out, tag, value);
 }
 
@@ -361,6 +352,40 @@ const SecretBytes* UnlockedKeybag::key_for(uint32_t class_number) const {
     if (c.class_number == class_number) return c.unlocked ? &c.key : nullptr;
   }
   return nullptr;
+}
+
+namespace {
+
+struct NamedNumber {
+  uint32_t number;
+  std::string_view name;
+};
+
+constexpr NamedNumber kKeybagTypeNames[] = {
+    {static_cast<uint32_t>(KeybagType::kSystem), "system"},
+    {static_cast<uint32_t>(KeybagType::kBackup), "backup"},
+    {static_cast<uint32_t>(KeybagType::kEscrow), "escrow"},
+    {static_cast<uint32_t>(KeybagType::kOta), "ota"},
+};
+
+constexpr NamedNumber kWrapNames[] = {
+    {kWrapDevice, "device"},
+    {kWrapPassword, "password"},
+    {kWrapDevice | kWrapPassword, "device+password"},
+};
+
+}  // namespace
+
+std::string_view keybag_type_name(uint32_t type) {
+  for (const NamedNumber& n : kKeybagTypeNames)
+    if (n.number == type) return n.name;
+  return "unknown";
+}
+
+std::string keybag_wrap_name(uint32_t wrap) {
+  for (const NamedNumber& n : kWrapNames)
+    if (n.number == wrap) return std::string(n.name);
+  return std::to_string(wrap);
 }
 
 Result<Keybag> parse_keybag(ByteView bytes, const KeybagLimits& limits) {

@@ -16,10 +16,12 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "kcbackup/bytes.h"
 #include "engine/crypto.h"
+#include "kcbackup/bytes.h"
+#include "kcbackup/kdf.h"
 #include "kcbackup/random.h"
 #include "kcbackup/status.h"
 
@@ -30,16 +32,13 @@ inline constexpr uint32_t kKeybagTypeMask = 0x3FFFFFFF;  // high bits of TYPE ar
 
 inline constexpr uint32_t kWrapDevice = 1;    // AES-128-CBC with key 0x835
 inline constexpr uint32_t kWrapPassword = 2;  // RFC 3394 with the password key
-inline constexpr size_t kClassKeySize = 32;
 
-struct KeybagLimits {
-  uint32_t max_iterations = 10'000'000;     // ITER (real backups: 10,000)
-  uint32_t max_dp_iterations = 10'000'000;  // DPIC (real backups: exactly 10,000,000)
-  size_t max_size = 64 * 1024;              // whole bag; real ones are ~1-2 KB
-  size_t max_records = 512;
-  size_t max_record_length = 1024;
-  size_t max_classes = 32;
-};
+// The names of TYPE values and WRAP layers, one table each (keybag.cc), for people and tools:
+// "system", "backup", "escrow", "ota", else "unknown" (TYPE with its flags masked off);
+// "device", "password", "device+password", else the number.
+std::string_view keybag_type_name(uint32_t type);
+std::string keybag_wrap_name(uint32_t wrap);
+inline constexpr size_t kClassKeySize = 32;
 
 struct KeybagRecord {
   std::string tag;  // 4 printable ASCII characters
@@ -123,12 +122,6 @@ struct NewClassKey {
   uint32_t class_number = 0;
   uint32_t wrap = kWrapPassword;   // 1, 2 or 3
   std::optional<SecretBytes> key;  // 32 bytes to keep an existing class key; fresh when absent
-};
-
-struct KeybagKdf {
-  uint32_t iterations = 10'000;         // ITER
-  bool double_protection = true;        // write DPWT, DPIC, DPSL
-  uint32_t dp_iterations = 10'000'000;  // DPIC
 };
 
 struct NewKeybag {

@@ -156,8 +156,8 @@ class BinaryPlistShape {
       return U"\uFFFF" + std::u32string(1, char32_t(key));
     std::u32string text;
     for (uint64_t i = 0; i < *n; ++i) {
-      text.push_back(type == 0x5 ? byte_at(at + i)
-                                 : (byte_at(at + 2 * i) << 8 | byte_at(at + 2 * i + 1)));
+      text.push_back(type == 0x5 ? char32_t{byte_at(at + i)}
+                                 : char32_t{byte_at(at + 2 * i)} << 8 | byte_at(at + 2 * i + 1));
     }
     return text;
   }

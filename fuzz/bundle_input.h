@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "kcbackup/bytes.h"
+#include "kcbackup/status.h"
 
 namespace kcb::fuzz {
 
@@ -26,8 +27,7 @@ struct BundleInput {
 // Views into `bytes`; nothing when the header is short or n runs past the end.
 inline std::optional<BundleInput> split_bundle_input(ByteView bytes) {
   if (bytes.size() < kBundleInputHeader) return std::nullopt;
-  const size_t n =
-      size_t{bytes[1]} | size_t{bytes[2]} << 8 | size_t{bytes[3]} << 16 | size_t{bytes[4]} << 24;
+  const size_t n = load_le32(bytes.data() + 1);
   if (n > bytes.size() - kBundleInputHeader) return std::nullopt;
   BundleInput in;
   in.target = bytes[0];
@@ -40,8 +40,8 @@ inline Bytes join_bundle_input(uint8_t target, ByteView manifest, ByteView archi
   Bytes out;
   out.reserve(kBundleInputHeader + manifest.size() + archive.size());
   out.push_back(target);
-  for (int shift = 0; shift < 32; shift += 8)
-    out.push_back(static_cast<uint8_t>(manifest.size() >> shift));
+  KCB_ASSERT(manifest.size() <= UINT32_MAX);
+  append_le(out, static_cast<uint32_t>(manifest.size()));
   out.insert(out.end(), manifest.begin(), manifest.end());
   out.insert(out.end(), archive.begin(), archive.end());
   return out;

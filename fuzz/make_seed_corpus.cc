@@ -15,17 +15,18 @@
 #include <string>
 #include <vector>
 
-#include "kcbackup/archive.h"
-#include "kcbackup/backup.h"
 #include "engine/blob.h"
-#include "kcbackup/der.h"
+#include "engine/device_internals.h"
 #include "engine/keybag.h"
 #include "engine/property_list.h"
-#include "kcbackup/random.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_target.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/der.h"
 #include "kcbackup/names.h"
+#include "kcbackup/random.h"
 
 namespace kcb {
 namespace {
@@ -39,7 +40,7 @@ class SeedWriter {
   void write(const std::string& target, const std::string& name, ByteView bytes) {
     const fs::path dir = root_ / target;
     fs::create_directories(dir);
-    KCB_ASSERT(write_file_atomically(dir / name, bytes).ok());
+    KCB_ASSERT(write_file_atomically(default_env(), dir / name, bytes).ok());
     ++count_;
   }
   int count() const { return count_; }
@@ -287,8 +288,7 @@ Bytes expanding_bplist() {
     b.insert(b.end(), {static_cast<uint8_t>(at >> 8), static_cast<uint8_t>(at)});
   b.insert(b.end(), {0, 0, 0, 0, 0, 0, 2, 1});  // unused, offset size 2, ref size 1
   for (uint64_t v : {uint64_t{2}, uint64_t{0}, uint64_t{table_at}}) {
-    for (int shift = 56; shift >= 0; shift -= 8)
-      b.push_back(static_cast<uint8_t>(v >> shift));
+    append_be(b, v);
   }
   return b;
 }
@@ -444,7 +444,7 @@ void write_forged_class_seed(SeedWriter& out, Random& random) {
   KCB_ASSERT(bundle.ok());
   auto bag = parse_keybag(bundle->manifest.backup_keybag);
   KCB_ASSERT(bag.ok());
-  auto keys = unlock_keybag(*bag, as_bytes(password), source->device_key());
+  auto keys = unlock_keybag(*bag, as_bytes(password), DeviceInternals::device_key(*source));
   KCB_ASSERT(keys.ok() && keys->key_for(6) != nullptr && keys->key_for(7) != nullptr);
   ArchivedItem& item = bundle->archive.items[static_cast<size_t>(ItemClass::kGenp)].front();
   auto parsed = parse_blob(item.blob);

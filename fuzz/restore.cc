@@ -22,13 +22,14 @@
 #include <string>
 #include <vector>
 
-#include "kcbackup/archive.h"
-#include "kcbackup/backup.h"
-#include "kcbackup/der.h"
+#include "engine/device_internals.h"
 #include "engine/keychain_store.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_target.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/der.h"
 #include "kcbackup/names.h"
 
 // libFuzzer's byte mutations. Weak: the replay build has no libFuzzer and never mutates.
@@ -46,7 +47,7 @@ struct FixedTarget {
 FixedTarget& fixed_target(bool passcode) {
   auto make = [](bool p) {
     FixedTarget t{make_target_device(p), {}};
-    auto rows = t.device->store().list_all();
+    auto rows = DeviceInternals::store(*t.device).list_all();
     KCB_ASSERT(rows.ok());
     t.snapshot = std::move(rows).value();
     return t;
@@ -114,7 +115,7 @@ void check_success(const RestoreReport& report, const Bundle& bundle, const Fixe
 
 // Back to the snapshot: same rows, same row ids (the tables have no AUTOINCREMENT).
 void reset(FixedTarget& target, const std::vector<KeychainRow>& rows) {
-  KeychainStore& store = target.device->store();
+  KeychainStore& store = DeviceInternals::store(*target.device);
   auto tx = store.transaction();
   KCB_ASSERT(tx.ok());
   for (const KeychainRow& row : rows)
@@ -139,7 +140,7 @@ void run_restore(const BundleInput& in) {
   auto random = make_seeded_random(kSeed);
   auto report = restore_backup(
       bundle, *target.device, restore_options((in.target & kRestoreWithoutPassword) == 0), *random);
-  auto rows = target.device->store().list_all();
+  auto rows = DeviceInternals::store(*target.device).list_all();
   KCB_ASSERT(rows.ok());
   if (!report.ok()) {
     KCB_ASSERT(*rows == target.snapshot);  // an error changes nothing
@@ -160,7 +161,7 @@ class Dice {
   uint32_t u32() {
     uint8_t b[4];
     random_->fill(b);
-    return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
+    return load_le32(b);
   }
   size_t below(size_t n) { return n == 0 ? 0 : u32() % n; }
   bool one_in(size_t n) { return below(n) == 0; }
@@ -207,8 +208,7 @@ std::vector<RawRecord> split_records(ByteView bag) {
   std::vector<RawRecord> out;
   size_t at = 0;
   while (bag.size() - at >= 8) {
-    const size_t n = size_t{bag[at + 4]} << 24 | size_t{bag[at + 5]} << 16 |
-                     size_t{bag[at + 6]} << 8 | size_t{bag[at + 7]};
+    const size_t n = load_be32(bag.data() + at + 4);
     const size_t take = std::min(n, bag.size() - at - 8);
     out.push_back({Bytes(bag.begin() + at, bag.begin() + at + 4),
                    Bytes(bag.begin() + at + 8, bag.begin() + at + 8 + take)});

@@ -94,46 +94,47 @@ constexpr std::array<MeasuredRow, 12> kMeasured = {{
      Outcome::kLost, kSeed},
 }};
 
+// A note whose text starts "reported:" is a user report that disagrees with the verdict: kept,
+// never decisive.
 struct NoteEntry {
   Note note;
-  bool reported;
   std::string_view text;
 };
 constexpr std::array<NoteEntry, kNoteCount> kNotes = {{
-    {Note::kIcloudKeychainAssumedOff, false,
+    {Note::kIcloudKeychainAssumedOff,
      "iCloud Keychain was not specified, so this answers for 'off' (users can opt out); if both "
      "devices had it on, this item would come back via icloud-keychain (R6)."},
-    {Note::kIcloudKeychainOptedOut, false,
+    {Note::kIcloudKeychainOptedOut,
      "This item would sync through iCloud Keychain, but the user has it off (R6)."},
-    {Note::kSyncThisDeviceOnlyNeverSyncs, false,
+    {Note::kSyncThisDeviceOnlyNeverSyncs,
      "A synchronizable ThisDeviceOnly item is accepted by SecItemAdd but never syncs: the sync "
      "engine skips device-bound items (R6)."},
-    {Note::kAdvancedDataProtection, false,
+    {Note::kAdvancedDataProtection,
      "Advanced Data Protection does not change this: it changes who can read the backup, not the "
      "UID wrapping of the keychain (R4; the seed's last post reports items still lost with it "
      "on)."},
-    {Note::kReportedQuickStartThisDeviceOnly, true,
+    {Note::kReportedQuickStartThisDeviceOnly,
      "reported: the seed thread reports an AlwaysThisDeviceOnly item surviving a phone-to-phone "
      "transfer; not reproduced by a first-party source, so not the verdict (R5)."},
-    {Note::kReportedIcloudRestoreThisDeviceOnly, true,
+    {Note::kReportedIcloudRestoreThisDeviceOnly,
      "reported: keychain-swift#153 reports ThisDeviceOnly items present after an iCloud restore; "
      "kept as a note, not the verdict (R5)."},
-    {Note::kPasscodeRemovalDeletes, false, "Turning the passcode off deletes this item (R8)."},
-    {Note::kAddFailsNoPasscode, false,
+    {Note::kPasscodeRemovalDeletes, "Turning the passcode off deletes this item (R8)."},
+    {Note::kAddFailsNoPasscode,
      "SecItemAdd fails with errSecAuthFailed (-25293) on a device without a passcode: the item "
      "never exists (R8)."},
-    {Note::kAddFailsAuthSync, false,
+    {Note::kAddFailsAuthSync,
      "SecItemAdd fails with errSecParam (-50): an access-control constraint cannot be "
      "synchronizable, so the item never exists (R9)."},
-    {Note::kAddFailsTokenClass, false,
+    {Note::kAddFailsTokenClass,
      "SecItemAdd fails with errSecParam (-50): a Secure Enclave token is only for EC P-256 private "
      "keys in class keys, so the item never exists (R9)."},
-    {Note::kQuickStartRoadIsTransfer, false,
+    {Note::kQuickStartRoadIsTransfer,
      "On quick-start, road 'backup' means the direct device-to-device transfer (R5)."},
-    {Note::kSecureEnclaveNeverLeaves, false,
+    {Note::kSecureEnclaveNeverLeaves,
      "A Secure Enclave key exists only inside that device's Secure Enclave; if its public key was "
      "stored without ThisDeviceOnly, the pair splits on migration (R1)."},
-    {Note::kAuthConstraintSkipped, false,
+    {Note::kAuthConstraintSkipped,
      "Items that need user authentication to decrypt are skipped by the export query (R1, "
      "inferred from the skip-ACL-items flag; FreeOTP reports the same)."},
 }};
@@ -148,9 +149,6 @@ const Rule& rule(RuleId id) {
 }
 std::string_view note_text(Note note) {
   return kNotes[static_cast<size_t>(note)].text;
-}
-bool note_is_reported(Note note) {
-  return kNotes[static_cast<size_t>(note)].reported;
 }
 std::span<const MeasuredRow> measured_table() {
   return kMeasured;

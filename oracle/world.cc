@@ -3,9 +3,23 @@
 #include <algorithm>
 
 #include "kcbackup/oracle.h"
+#include "kcbackup/status.h"
 
 namespace kcb::oracle {
 namespace {
+
+// Device and backup indexes are the ones add_device, quick_start and back_up returned: another is
+// the caller's bug, stopped here by an assert rather than thrown from deep inside a property.
+template <typename T>
+T& at_index(std::vector<T>& v, size_t i) {
+  KCB_ASSERT(i < v.size());
+  return v[i];
+}
+template <typename T>
+const T& at_index(const std::vector<T>& v, size_t i) {
+  KCB_ASSERT(i < v.size());
+  return v[i];
+}
 
 std::vector<WorldItem>::iterator find_in(std::vector<WorldItem>& items, std::string_view account) {
   return std::find_if(items.begin(), items.end(),
@@ -32,7 +46,7 @@ size_t World::add_device(bool passcode) {
 }
 
 AddError World::add_item(size_t device, const WorldItem& item) {
-  WorldDevice& d = devices_.at(device);
+  WorldDevice& d = at_index(devices_, device);
   accounts_.insert(item.account);
   const AddError e = check_add(item.traits, d.passcode);
   if (e != AddError::kNone) return e;
@@ -42,7 +56,7 @@ AddError World::add_item(size_t device, const WorldItem& item) {
 }
 
 bool World::remove_item(size_t device, std::string_view account) {
-  WorldDevice& d = devices_.at(device);
+  WorldDevice& d = at_index(devices_, device);
   auto it = find_in(d.items, account);
   if (it == d.items.end()) return false;
   if (syncs(d) && it->traits.synchronizable) cloud_.erase(it->account);
@@ -51,7 +65,7 @@ bool World::remove_item(size_t device, std::string_view account) {
 }
 
 void World::set_passcode(size_t device, bool on) {
-  WorldDevice& d = devices_.at(device);
+  WorldDevice& d = at_index(devices_, device);
   if (!on) {
     std::erase_if(d.items,
                   [](const WorldItem& i) { return deleted_when_passcode_removed(i.traits); });
@@ -60,18 +74,18 @@ void World::set_passcode(size_t device, bool on) {
 }
 
 void World::set_icloud_keychain(size_t device, bool on) {
-  WorldDevice& d = devices_.at(device);
+  WorldDevice& d = at_index(devices_, device);
   d.icloud_keychain = on;
   d.member = on;
   if (on) sync(device);
 }
 
 void World::switch_icloud_keychain(size_t device, bool on) {
-  devices_.at(device).icloud_keychain = on;
+  at_index(devices_, device).icloud_keychain = on;
 }
 
 size_t World::back_up(size_t device, Journey journey) {
-  const WorldDevice& d = devices_.at(device);
+  const WorldDevice& d = at_index(devices_, device);
   WorldBackup b{device, journey, d.passcode, {}};
   for (const WorldItem& i : d.items) {
     if (is_exportable(i.traits)) b.items.push_back(i);
@@ -81,7 +95,7 @@ size_t World::back_up(size_t device, Journey journey) {
 }
 
 void World::erase(size_t device) {
-  devices_.at(device).items.clear();
+  at_index(devices_, device).items.clear();
 }
 
 bool World::carried(const WorldItem& item, Journey journey, bool source_passcode,
@@ -100,9 +114,9 @@ void World::receive(WorldDevice& d, const WorldItem& item) {
 }
 
 bool World::restore(size_t backup, size_t device, bool right_password) {
-  const WorldBackup& b = backups_.at(backup);
+  const WorldBackup& b = at_index(backups_, backup);
   if (b.journey == Journey::kLocalEncrypted && !right_password) return false;
-  WorldDevice& d = devices_.at(device);
+  WorldDevice& d = at_index(devices_, device);
   std::erase_if(d.items, [](const WorldItem& i) { return replaced_by_restore(i.traits); });  // R7
   for (const WorldItem& i : b.items) {
     if (carried(i, b.journey, b.source_passcode, b.source == device)) receive(d, i);
@@ -112,8 +126,8 @@ bool World::restore(size_t backup, size_t device, bool right_password) {
 
 size_t World::quick_start(size_t from, bool new_device_passcode) {
   const size_t to = add_device(new_device_passcode);
-  const WorldDevice& source = devices_.at(from);
-  WorldDevice& target = devices_.at(to);
+  const WorldDevice& source = at_index(devices_, from);
+  WorldDevice& target = at_index(devices_, to);
   for (const WorldItem& i : source.items) {
     if (is_exportable(i.traits) &&
         carried(i, Journey::kQuickStart, source.passcode, /*same_hardware=*/false)) {
@@ -124,7 +138,7 @@ size_t World::quick_start(size_t from, bool new_device_passcode) {
 }
 
 void World::sync(size_t device) {
-  WorldDevice& d = devices_.at(device);
+  WorldDevice& d = at_index(devices_, device);
   if (!syncs(d)) return;
   for (const WorldItem& i : d.items) {
     if (can_sync(i.traits)) cloud_[i.account] = i;
@@ -140,7 +154,7 @@ void World::sync_members() {
 }
 
 const WorldItem* World::find(size_t device, std::string_view account) const {
-  const auto& items = devices_.at(device).items;
+  const auto& items = at_index(devices_, device).items;
   auto it = std::find_if(items.begin(), items.end(),
                          [&](const WorldItem& i) { return i.account == account; });
   return it == items.end() ? nullptr : &*it;

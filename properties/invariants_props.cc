@@ -11,9 +11,10 @@
 
 #include <unistd.h>
 
-#include "kcbackup/backup.h"
 #include "engine/blob.h"
+#include "engine/device_internals.h"
 #include "engine/icloud_keychain.h"
+#include "kcbackup/backup.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
 #include "properties/generators.h"
@@ -120,7 +121,7 @@ RC_GTEST_PROP(Invariants, AkpuTokenAndAuthItemsNeverInAnyBackup, ()) {
   RC_ASSERT(bag.ok());
   RC_ASSERT(bag->find_class(names_of(Accessibility::kWhenPasscodeSetThisDeviceOnly).key_class) ==
             nullptr);
-  auto keys = unlock_keybag(*bag, as_bytes(pw), source->device_key());
+  auto keys = unlock_keybag(*bag, as_bytes(pw), DeviceInternals::device_key(*source));
   RC_ASSERT(keys.ok());
   std::vector<std::string> in_backup;
   for (ItemClass c : kAllItemClasses) {
@@ -191,12 +192,12 @@ RC_GTEST_PROP(Invariants, WrongPasswordRestoresNothingAndChangesNothing, ()) {
     add_all(*other, own, *r);
     target = other.get();
   }
-  auto before = target->store().list_all();
+  auto before = DeviceInternals::store(*target).list_all();
   RC_ASSERT(before.ok());
   auto report = restore_backup(*bundle, *target, {wrong, {}}, *r);
   RC_ASSERT(!report.ok());
   RC_ASSERT(report.status().code() == Code::kPermissionDenied);
-  auto after = target->store().list_all();
+  auto after = DeviceInternals::store(*target).list_all();
   RC_ASSERT(after.ok());
   RC_ASSERT(*after == *before);
 }
@@ -207,11 +208,11 @@ RC_GTEST_PROP(Invariants, PasscodeOffDeletesExactlyTheAkpuItems, ()) {
   const auto specs = *props::gen_item_batch(0, 12).as("items");
   auto d = new_device(true, *r);
   add_all(*d, specs, *r);
-  auto before = d->store().list_all();
+  auto before = DeviceInternals::store(*d).list_all();
   RC_ASSERT(before.ok());
   const auto readable_before = readable(*d);
   RC_ASSERT(d->set_passcode(false, *r).ok());
-  auto after = d->store().list_all();
+  auto after = DeviceInternals::store(*d).list_all();
   RC_ASSERT(after.ok());
   std::vector<KeychainRow> expected;
   for (const KeychainRow& row : *before) {
@@ -285,7 +286,7 @@ RC_GTEST_PROP(Invariants, LostItemsSecretsAppearNowhereInTheTargetDatabase, ()) 
     std::filesystem::path p;
     ~Cleanup() { std::filesystem::remove_all(p); }
   } cleanup{dir};
-  auto source = Device::create_at(dir / "source", {true, false, std::nullopt}, *r);
+  auto source = Device::create_at(default_env(), dir / "source", {true, false, std::nullopt}, *r);
   RC_ASSERT(source.ok());
   add_all(**source, specs, *r);
   const std::string password = "hunter2";
@@ -298,7 +299,7 @@ RC_GTEST_PROP(Invariants, LostItemsSecretsAppearNowhereInTheTargetDatabase, ()) 
     target = std::move(*source);
     db = dir / "source" / "keychain-2.db";
   } else {
-    auto t = Device::create_at(dir / "target", {true, false, std::nullopt}, *r);
+    auto t = Device::create_at(default_env(), dir / "target", {true, false, std::nullopt}, *r);
     RC_ASSERT(t.ok());
     target = std::move(t).value();
     db = dir / "target" / "keychain-2.db";

@@ -20,8 +20,8 @@
 #include <set>
 
 #include "engine/blob.h"
-#include "kcbackup/der.h"
 #include "engine/keybag.h"
+#include "kcbackup/der.h"
 #include "properties/generators.h"
 
 namespace kcb {
@@ -428,8 +428,7 @@ Bytes write_records(const std::vector<KeybagRecord>& records) {
   Bytes out;
   for (const KeybagRecord& r : records) {
     out.insert(out.end(), r.tag.begin(), r.tag.end());
-    for (int shift = 24; shift >= 0; shift -= 8)
-      out.push_back(static_cast<uint8_t>(r.value.size() >> shift));
+    append_be(out, static_cast<uint32_t>(r.value.size()));
     out.insert(out.end(), r.value.begin(), r.value.end());
   }
   return out;
@@ -528,8 +527,8 @@ RC_GTEST_PROP(Keybag, IterationCountsAboveTheCapAreRefused, ()) {
     std::vector<KeybagRecord> records = b.records;
     for (KeybagRecord& r : records) {
       if (r.tag != tag) continue;
-      r.value = {uint8_t(rounds >> 24), uint8_t(rounds >> 16), uint8_t(rounds >> 8),
-                 uint8_t(rounds)};
+      r.value.clear();
+      append_be(r.value, rounds);
     }
     return parse_keybag(write_records(records), limits);
   };

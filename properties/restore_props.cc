@@ -18,8 +18,9 @@
 
 #include <unistd.h>
 
-#include "kcbackup/backup.h"
 #include "engine/blob.h"
+#include "engine/device_internals.h"
+#include "kcbackup/backup.h"
 #include "kcbackup/oracle.h"
 #include "properties/generators.h"
 
@@ -68,7 +69,7 @@ struct Snapshot {
 };
 
 Snapshot snapshot(Device& d) {
-  auto rows = d.store().list_all();
+  auto rows = DeviceInternals::store(d).list_all();
   auto listed = d.list();
   RC_ASSERT(rows.ok());
   RC_ASSERT(listed.ok());
@@ -142,7 +143,7 @@ RC_GTEST_PROP(Restore, AStoreFaultMidRestoreLeavesTheTargetExactlyAsItWas, ()) {
 
   ScratchDir dir(seed);
   auto r = make_seeded_random(seed);
-  auto device = Device::create_at(dir.path, {true, false, std::nullopt}, *r);
+  auto device = Device::create_at(default_env(), dir.path, {true, false, std::nullopt}, *r);
   RC_ASSERT(device.ok());
   Device& target = **device;
   add_all(target, backed_up, *r);
@@ -223,7 +224,7 @@ RC_GTEST_PROP(Restore, AnItemSealedUnderAnotherClassThanItsPdmnIsLostAsCorrupt, 
 
   auto bag = parse_keybag(bundle->manifest.backup_keybag);
   RC_ASSERT(bag.ok());
-  auto keys = unlock_keybag(*bag, as_bytes(password_for(journey)), d.device_key());
+  auto keys = unlock_keybag(*bag, as_bytes(password_for(journey)), DeviceInternals::device_key(d));
   RC_ASSERT(keys.ok());
   auto parsed = parse_blob(victim.blob);
   RC_ASSERT(parsed.ok());
@@ -269,11 +270,12 @@ RC_GTEST_PROP(DeviceFolder, OpenedWithAnotherUidReadsNoItem, ()) {
   ScratchDir dir(seed);
   auto r = make_seeded_random(seed);
   {
-    auto device = Device::create_at(dir.path / "home", {passcode, false, std::nullopt}, *r);
+    auto device =
+        Device::create_at(default_env(), dir.path / "home", {passcode, false, std::nullopt}, *r);
     RC_ASSERT(device.ok());
     add_all(**device, specs, *r);
   }
-  auto home = Device::open(dir.path / "home");
+  auto home = Device::open(default_env(), dir.path / "home");
   RC_ASSERT(home.ok());
   RC_ASSERT((*home)->list()->size() == specs.size());
   home->reset();
@@ -282,8 +284,8 @@ RC_GTEST_PROP(DeviceFolder, OpenedWithAnotherUidReadsNoItem, ()) {
                         std::filesystem::copy_options::recursive);
   Bytes other_uid(32);
   r->fill(other_uid);
-  RC_ASSERT(write_file_atomically(dir.path / "elsewhere" / "uid", other_uid).ok());
-  auto elsewhere = Device::open(dir.path / "elsewhere");
+  RC_ASSERT(write_file_atomically(default_env(), dir.path / "elsewhere" / "uid", other_uid).ok());
+  auto elsewhere = Device::open(default_env(), dir.path / "elsewhere");
   if (!elsewhere.ok()) {
     RC_TAG("refused to open");
     return;

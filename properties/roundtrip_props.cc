@@ -10,10 +10,10 @@
 
 #include <unistd.h>
 
-#include "kcbackup/archive.h"
 #include "engine/blob.h"
-#include "kcbackup/der.h"
 #include "engine/keybag.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/der.h"
 #include "properties/generators.h"
 
 namespace kcb {
@@ -133,8 +133,8 @@ RC_GTEST_PROP(RoundTrip, BundleWritesAndReadsEqual, ()) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("kcb-props-bundle-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  RC_ASSERT(write_bundle(dir, bundle).ok());
-  auto read = read_bundle(dir);
+  RC_ASSERT(write_bundle(default_env(), dir, bundle).ok());
+  auto read = read_bundle(default_env(), dir);
   std::filesystem::remove_all(dir);
   RC_ASSERT(read.ok());
   RC_ASSERT(read->manifest == bundle.manifest);

@@ -11,8 +11,9 @@
 
 #include <algorithm>
 
-#include "kcbackup/backup.h"
 #include "engine/blob.h"
+#include "engine/device_internals.h"
+#include "kcbackup/backup.h"
 #include "properties/generators.h"
 
 namespace kcb {
@@ -105,7 +106,7 @@ RC_GTEST_PROP(Tamper, AFlippedBitOrTruncationFailsCleanlyOrDropsOnlyTouchedItems
     if (!a.ok()) return;
     tampered.archive = std::move(a).value();
   }
-  auto before = s.target->store().list_all();
+  auto before = DeviceInternals::store(*s.target).list_all();
   RC_ASSERT(before.ok());
   auto report = restore_backup(tampered, *s.target, {kPassword, {}}, *s.r);
   // R7: an archive that no longer names its keybag's UUID (or a bag with another UUID) is refused
@@ -120,7 +121,7 @@ RC_GTEST_PROP(Tamper, AFlippedBitOrTruncationFailsCleanlyOrDropsOnlyTouchedItems
   }
   if (!report.ok()) {
     RC_TAG("restore failed");
-    RC_ASSERT(*s.target->store().list_all() == *before);
+    RC_ASSERT(*DeviceInternals::store(*s.target).list_all() == *before);
     return;
   }
   RC_TAG("restore succeeded");

@@ -3,9 +3,9 @@
 
 #include <filesystem>
 
-#include "kcbackup/archive.h"
 #include "engine/binary_plist_writer.h"
 #include "engine/property_list.h"
+#include "kcbackup/archive.h"
 
 namespace kcb {
 namespace {
@@ -182,13 +182,34 @@ TEST(Bundle, WritesAndReadsADirectoryAndRefusesToOverwrite) {
   const auto dir = std::filesystem::temp_directory_path() / "kcb_archive_test_bundle";
   std::filesystem::remove_all(dir);
   const Bundle b{{Bytes{1}, false, "udid", "local"}, sample_archive()};
-  ASSERT_TRUE(write_bundle(dir, b).ok());
-  auto back = read_bundle(dir);
+  ASSERT_TRUE(write_bundle(default_env(), dir, b).ok());
+  auto back = read_bundle(default_env(), dir);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(back->archive.items[0].size(), 2u);
-  EXPECT_EQ(write_bundle(dir, b).code(), Code::kAlreadyExists);
-  EXPECT_EQ(read_bundle(dir / "missing").status().code(), Code::kIOError);
+  EXPECT_EQ(write_bundle(default_env(), dir, b).code(), Code::kAlreadyExists);
+  EXPECT_EQ(read_bundle(default_env(), dir / "missing").status().code(), Code::kIOError);
   std::filesystem::remove_all(dir);
+}
+
+// bytes.h's byte-order helpers: the one implementation the parsers and writers share.
+TEST(ByteOrder, LoadsAndStoresAreInversesInBothOrders) {
+  uint8_t b[8] = {};
+  store_be32(b, 0x01020304);
+  EXPECT_EQ(Bytes(b, b + 4), (Bytes{1, 2, 3, 4}));
+  EXPECT_EQ(load_be32(b), 0x01020304u);
+  EXPECT_EQ(load_le32(b), 0x04030201u);
+  store_le32(b, 0xA1B2C3D4);
+  EXPECT_EQ(Bytes(b, b + 4), (Bytes{0xD4, 0xC3, 0xB2, 0xA1}));
+  Bytes out;
+  append_be(out, uint64_t{0x0102030405060708});
+  EXPECT_EQ(out, (Bytes{1, 2, 3, 4, 5, 6, 7, 8}));
+  EXPECT_EQ(load_be64(out.data()), 0x0102030405060708u);
+  append_le(out, uint32_t{0xFFFFFFFE});
+  EXPECT_EQ(Bytes(out.begin() + 8, out.end()), (Bytes{0xFE, 0xFF, 0xFF, 0xFF}));
+  // A persistent ref's row id is big-endian, and reads back.
+  const Bytes ref = make_persistent_ref(ItemClass::kInet, 0x0102);
+  EXPECT_EQ(Bytes(ref.begin() + 4, ref.end()), (Bytes{0, 0, 0, 0, 0, 0, 1, 2}));
+  EXPECT_EQ(*rowid_of_persistent_ref(ref, ItemClass::kInet), 0x0102);
 }
 
 }  // namespace

@@ -2,8 +2,9 @@
 // of the engine, and every whole-restore failure leaves the target exactly as it was.
 #include <gtest/gtest.h>
 
-#include "kcbackup/backup.h"
+#include "engine/device_internals.h"
 #include "engine/property_list.h"
+#include "kcbackup/backup.h"
 
 namespace kcb {
 namespace {
@@ -123,7 +124,7 @@ struct Fixture {
     EXPECT_TRUE(target->add(item(Accessibility::kWhenUnlocked, "already-here"), *r).ok());
     bundle = *make_backup(*source, options(Journey::kLocalEncrypted), *r);
   }
-  std::vector<KeychainRow> target_rows() { return *target->store().list_all(); }
+  std::vector<KeychainRow> target_rows() { return *DeviceInternals::store(*target).list_all(); }
 };
 
 TEST(Restore, WrongOrMissingPasswordRestoresNothingAndChangesNothing) {
@@ -218,6 +219,38 @@ TEST(QuickStart, RefusesATargetWithTheSameUid) {
   auto report = quick_start(**a, **copy, kFastKdf, *r);
   EXPECT_EQ(report.status().code(), Code::kInvalidArgument);
   EXPECT_FALSE(has_account(**copy, "stays"));
+}
+
+// The public unlock names a device and never hands out its key: without one, the classes with
+// the device layer stay locked; with the source they open; with another device they "open" to a
+// wrong key (the CBC layer cannot tell), which the items' own unwrap then refuses.
+TEST(Backup, UnlockingABackupKeybagTakesADeviceNotItsKey) {
+  auto r = make_seeded_random(15);
+  auto source = device(*r);
+  auto bundle = make_backup(*source, options(Journey::kLocalEncrypted), *r);
+  ASSERT_TRUE(bundle.ok());
+  auto bag = parse_keybag(bundle->manifest.backup_keybag);
+  ASSERT_TRUE(bag.ok());
+  const ByteView password = as_bytes(options(Journey::kLocalEncrypted).password);
+
+  auto alone = unlock_keybag_for(*bag, password, nullptr);
+  ASSERT_TRUE(alone.ok()) << alone.status().to_string();
+  EXPECT_TRUE(alone->is_unlocked(6));    // WRAP 2: the password alone
+  EXPECT_FALSE(alone->is_unlocked(9));   // WRAP 3: needs the device layer too
+  auto with_source = unlock_keybag_for(*bag, password, source.get());
+  ASSERT_TRUE(with_source.ok());
+  EXPECT_TRUE(with_source->is_unlocked(9));
+  const auto reference = unlock_keybag(*bag, password, DeviceInternals::device_key(*source));
+  ASSERT_TRUE(reference.ok());
+  EXPECT_TRUE(*with_source->key_for(9) == *reference->key_for(9));
+
+  auto key = derive_password_key(*bag, password);
+  ASSERT_TRUE(key.ok());
+  auto by_key = unlock_keybag_with_password_key_for(*bag, key->view(), source.get());
+  ASSERT_TRUE(by_key.ok());
+  EXPECT_TRUE(*by_key->key_for(9) == *reference->key_for(9));
+  EXPECT_EQ(unlock_keybag_for(*bag, as_bytes("wrong"), source.get()).status().code(),
+            Code::kPermissionDenied);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "engine/blob.h"
+#include "engine/device_internals.h"
 #include "kcbackup/device.h"
 #include "kcbackup/names.h"
 
@@ -91,7 +92,7 @@ TEST(Device, AddErrorsFollowSecItemAdd) {
 }
 
 KeychainRow row_of(Device& d, int64_t rowid) {
-  auto row = d.store().get(ItemClass::kGenp, rowid);
+  auto row = DeviceInternals::store(d).get(ItemClass::kGenp, rowid);
   EXPECT_TRUE(row.ok()) << row.status().to_string();
   return row.ok() ? *row : KeychainRow{};
 }
@@ -160,7 +161,7 @@ TEST(Device, PasscodeOffDeletesExactlyTheAkpuItems) {
   auto items = d->list();
   ASSERT_EQ(items->size(), 1u);
   EXPECT_EQ((*items)[0].item.accessibility(), Accessibility::kWhenUnlockedThisDeviceOnly);
-  EXPECT_FALSE(d->class_keys().is_unlocked(12));
+  EXPECT_FALSE(DeviceInternals::class_keys(*d).is_unlocked(12));
   ASSERT_TRUE(d->set_passcode(true, *r).ok());
   EXPECT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "c"), *r).ok());
 }
@@ -169,12 +170,12 @@ TEST(Device, EraseEmptiesTheKeychainAndChangesClassKeysButKeepsTheUid) {
   auto r = make_seeded_random(4);
   auto d = device(*r);
   const std::string udid = d->unique_device_id();
-  const SecretBytes old_key = *d->class_keys().key_for(6);
+  const SecretBytes old_key = *DeviceInternals::class_keys(*d).key_for(6);
   ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlocked), *r).ok());
   ASSERT_TRUE(d->erase(*r).ok());
   EXPECT_TRUE(d->list()->empty());
   EXPECT_EQ(d->unique_device_id(), udid);
-  EXPECT_FALSE(*d->class_keys().key_for(6) == old_key);
+  EXPECT_FALSE(*DeviceInternals::class_keys(*d).key_for(6) == old_key);
 }
 
 TEST(Device, PersistsInADirectory) {
@@ -183,23 +184,23 @@ TEST(Device, PersistsInADirectory) {
   std::filesystem::remove_all(dir);
   std::string udid;
   {
-    auto d = Device::create_at(dir, {true, true, std::nullopt}, *r);
+    auto d = Device::create_at(default_env(), dir, {true, true, std::nullopt}, *r);
     ASSERT_TRUE(d.ok()) << d.status().to_string();
     ASSERT_TRUE((*d)->add(item(Accessibility::kAfterFirstUnlock), *r).ok());
     udid = (*d)->unique_device_id();
   }
-  auto d = Device::open(dir);
+  auto d = Device::open(default_env(), dir);
   ASSERT_TRUE(d.ok()) << d.status().to_string();
   EXPECT_EQ((*d)->unique_device_id(), udid);
   EXPECT_TRUE((*d)->icloud_keychain());
   ASSERT_EQ((*d)->list()->size(), 1u);
-  EXPECT_FALSE(Device::open(dir / "nope").ok());
+  EXPECT_FALSE(Device::open(default_env(), dir / "nope").ok());
   d->reset();
   // A keychain file that went missing or empty is not an empty keychain.
   std::filesystem::resize_file(dir / "keychain-2.db", 0);
-  EXPECT_EQ(Device::open(dir).status().code(), Code::kCorruption);
+  EXPECT_EQ(Device::open(default_env(), dir).status().code(), Code::kCorruption);
   std::filesystem::remove(dir / "keychain-2.db");
-  EXPECT_EQ(Device::open(dir).status().code(), Code::kCorruption);
+  EXPECT_EQ(Device::open(default_env(), dir).status().code(), Code::kCorruption);
   EXPECT_FALSE(std::filesystem::exists(dir / "keychain-2.db")) << "open created a fresh keychain";
   std::filesystem::remove_all(dir);
 }
@@ -210,8 +211,44 @@ TEST(Device, SameUidGivesTheSameDeviceKeyAndUdid) {
   auto a = Device::create_in_memory({true, false, uid}, *r);
   auto b = Device::create_in_memory({true, false, uid}, *r);
   EXPECT_EQ((*a)->unique_device_id(), (*b)->unique_device_id());
-  EXPECT_TRUE(std::equal((*a)->device_key().begin(), (*a)->device_key().end(),
-                         (*b)->device_key().begin(), (*b)->device_key().end()));
+  const ByteView key_a = DeviceInternals::device_key(**a);
+  const ByteView key_b = DeviceInternals::device_key(**b);
+  EXPECT_TRUE(std::equal(key_a.begin(), key_a.end(), key_b.begin(), key_b.end()));
+}
+
+// rows(): metadata of every row, readable or not, and nothing of the secret.
+TEST(Device, RowsListEveryRowAsMetadataAndSayWhichAreReadable) {
+  auto r = make_seeded_random(7);
+  auto d = device(*r);
+  NewItem a = item(Accessibility::kWhenUnlocked, "alice");
+  a.access_group = "group.one";
+  auto first = d->add(a, *r);
+  ASSERT_TRUE(first.ok());
+  NewItem web = item(Accessibility::kAfterFirstUnlock, "bob");
+  web.item_class = ItemClass::kInet;
+  ASSERT_TRUE(d->add(web, *r).ok());
+  // A row sealed by another device: present in the store, not readable here.
+  auto other = device(*r);
+  Item foreign(ItemClass::kGenp, Accessibility::kWhenUnlocked, SecretBytes(as_bytes("x")));
+  ASSERT_TRUE(foreign.set_account("carol").ok());
+  auto blob = other->seal_item(foreign, *r);
+  ASSERT_TRUE(blob.ok());
+  ASSERT_TRUE(DeviceInternals::store(*d).insert(keychain_row_for(foreign, *blob)).ok());
+
+  auto rows = d->rows();
+  ASSERT_TRUE(rows.ok()) << rows.status().to_string();
+  ASSERT_EQ(rows->size(), 3u);
+  EXPECT_EQ((*rows)[0].item_class, ItemClass::kGenp);
+  EXPECT_EQ((*rows)[0].rowid, *first);
+  EXPECT_EQ((*rows)[0].account, Bytes(as_bytes("alice").begin(), as_bytes("alice").end()));
+  EXPECT_EQ((*rows)[0].service, Bytes(as_bytes("svc").begin(), as_bytes("svc").end()));
+  EXPECT_EQ((*rows)[0].access_group, "group.one");
+  EXPECT_TRUE((*rows)[0].readable);
+  EXPECT_EQ((*rows)[1].item_class, ItemClass::kGenp);
+  EXPECT_FALSE((*rows)[1].readable);
+  EXPECT_EQ((*rows)[2].item_class, ItemClass::kInet);
+  EXPECT_TRUE((*rows)[2].readable);
+  EXPECT_EQ(d->list()->size(), 2u);  // list() skips what rows() marks unreadable
 }
 
 }  // namespace

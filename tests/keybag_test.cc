@@ -46,7 +46,9 @@ struct Tlv {
 };
 
 Bytes be32(uint32_t v) {
-  return {uint8_t(v >> 24), uint8_t(v >> 16), uint8_t(v >> 8), uint8_t(v)};
+  Bytes out;
+  append_be(out, v);
+  return out;
 }
 
 Bytes build(const std::vector<Tlv>& records) {
@@ -460,6 +462,18 @@ TEST(KeybagHostile, RecordsWithHugeLengthsNeverAllocate) {
     std::copy(l.begin(), l.end(), bytes.begin() + 136 + 4);
     EXPECT_EQ(parse_status(bytes).code(), Code::kCorruption) << len;
   }
+}
+
+TEST(Keybag, TypeAndWrapNamesComeFromOneTable) {
+  EXPECT_EQ(keybag_type_name(static_cast<uint32_t>(KeybagType::kSystem)), "system");
+  EXPECT_EQ(keybag_type_name(static_cast<uint32_t>(KeybagType::kBackup)), "backup");
+  EXPECT_EQ(keybag_type_name(static_cast<uint32_t>(KeybagType::kEscrow)), "escrow");
+  EXPECT_EQ(keybag_type_name(static_cast<uint32_t>(KeybagType::kOta)), "ota");
+  EXPECT_EQ(keybag_type_name(4), "unknown");
+  EXPECT_EQ(keybag_wrap_name(kWrapDevice), "device");
+  EXPECT_EQ(keybag_wrap_name(kWrapPassword), "password");
+  EXPECT_EQ(keybag_wrap_name(kWrapDevice | kWrapPassword), "device+password");
+  EXPECT_EQ(keybag_wrap_name(4), "4");
 }
 
 }  // namespace

@@ -115,7 +115,7 @@ TEST(R5QuickStart, MovesMigratoryItemsOnlyAndKeepsReportsAsNotes) {
   const Verdict dku = ask(item(kDku), Journey::kQuickStart, kOther);
   EXPECT_EQ(dku.outcome, Outcome::kLost);  // the seed's report is a note, not the verdict
   EXPECT_TRUE(dku.notes.has(Note::kReportedQuickStartThisDeviceOnly));
-  EXPECT_TRUE(note_is_reported(Note::kReportedQuickStartThisDeviceOnly));
+  EXPECT_TRUE(note_text(Note::kReportedQuickStartThisDeviceOnly).starts_with("reported:"));
   EXPECT_NE(dku.confidence, Confidence::kReported);
   const Verdict aku = ask(item(kAku), Journey::kIcloudBackup, kOther);
   EXPECT_TRUE(aku.notes.has(Note::kReportedIcloudRestoreThisDeviceOnly));

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "kcbackup/bytes.h"
+#include "kcbackup/env.h"
 #include "kcbackup/model.h"
 #include "kcbackup/status.h"
 
@@ -72,13 +73,11 @@ struct Bundle {
 inline constexpr const char* kManifestFile = "Manifest.plist";
 inline constexpr const char* kKeychainFile = "KeychainDomain/keychain-backup.plist";
 
-// Writes the bundle directory (creating it; refusing to overwrite a non-empty one). Files are
-// written to temporary names and renamed, so a crash never leaves a half-written bundle file.
-Status write_bundle(const std::filesystem::path& dir, const Bundle& bundle);
-Result<Bundle> read_bundle(const std::filesystem::path& dir, const ArchiveLimits& limits = {});
-
-// Whole-file I/O with IOError statuses naming the path.
-Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes);
-Status write_file_atomically(const std::filesystem::path& path, ByteView bytes);
+// Writes the bundle directory through `env` (creating it; refusing to overwrite a non-empty one).
+// Each file goes through write_file_atomically, the Manifest last, so a crash never leaves a
+// half-written bundle file.
+Status write_bundle(Env& env, const std::filesystem::path& dir, const Bundle& bundle);
+Result<Bundle> read_bundle(Env& env, const std::filesystem::path& dir,
+                           const ArchiveLimits& limits = {});
 
 }  // namespace kcb

@@ -20,9 +20,10 @@
 #include <string>
 #include <vector>
 
-#include "engine/keybag.h"
 #include "kcbackup/archive.h"
+#include "kcbackup/bytes.h"
 #include "kcbackup/device.h"
+#include "kcbackup/kdf.h"
 #include "kcbackup/model.h"
 #include "kcbackup/random.h"
 #include "kcbackup/status.h"
@@ -37,8 +38,16 @@ struct BackupOptions {
   KeybagKdf kdf;
 };
 
-// KDF parameters small enough for tests and the demo (the same derivation, cheap counts).
-inline constexpr KeybagKdf kFastKdf{10, true, 10};
+// Unlocks a keybag of a backup (engine/keybag.h's Keybag, for restore and inspection): classes
+// wrapped with a password (WRAP & 2) with `password` (PermissionDenied when wrong), the device
+// layer (WRAP & 1) with `device`'s key 0x835, which never leaves the engine. With no device the
+// classes that have that layer are returned locked.
+Result<UnlockedKeybag> unlock_keybag_for(const Keybag& bag, ByteView password,
+                                         const Device* device);
+// The same with a password key from derive_password_key (empty when no class needs one), to pay
+// for the KDF once or to leave the password classes of a filtered bag out.
+Result<UnlockedKeybag> unlock_keybag_with_password_key_for(const Keybag& bag, ByteView password_key,
+                                                           const Device* device);
 
 Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random& random);
 

@@ -19,15 +19,20 @@
 #include <string>
 #include <vector>
 
-#include "engine/keybag.h"
-#include "engine/keychain_store.h"
 #include "kcbackup/bytes.h"
+#include "kcbackup/env.h"
 #include "kcbackup/item.h"
 #include "kcbackup/model.h"
 #include "kcbackup/random.h"
 #include "kcbackup/status.h"
 
 namespace kcb {
+
+// Private to the engine (engine/keybag.h, engine/keychain_store.h, engine/device_internals.h).
+struct Keybag;
+struct UnlockedKeybag;
+class KeychainStore;
+struct DeviceInternals;
 
 struct DeviceConfig {
   bool passcode = true;
@@ -66,6 +71,18 @@ struct StoredItem {
   Item item;
 };
 
+// A row of the keychain as metadata: what a tool needs to pick a row or count them, no secret.
+struct RowInfo {
+  ItemClass item_class = ItemClass::kGenp;
+  int64_t rowid = 0;
+  Bytes account;  // acct, a string or a data attribute: its bytes ('' when absent)
+  Bytes service;  // svce, likewise
+  std::string access_group;
+  bool readable = false;  // this device's class keys open the row and it decodes
+
+  bool operator==(const RowInfo&) const = default;
+};
+
 // The OSStatus an add, update or delete failure maps to: FailedPrecondition -> errSecAuthFailed,
 // AlreadyExists -> errSecDuplicateItem, NotFound -> errSecItemNotFound, others -> errSecParam.
 AddError sec_error_of(const Status& status);
@@ -80,21 +97,20 @@ class Device {
  public:
   static Result<std::unique_ptr<Device>> create_in_memory(const DeviceConfig& config,
                                                           Random& random);
-  // Creates DIR (which must not exist or be empty).
-  static Result<std::unique_ptr<Device>> create_at(const std::filesystem::path& dir,
+  // Creates DIR (which must not exist or be empty). Every later write of the device's files
+  // (keybag and settings on set_passcode, set_icloud_keychain, erase) goes through `env`, which
+  // must outlive the device. keychain-2.db is SQLite's own (env.h).
+  static Result<std::unique_ptr<Device>> create_at(Env& env, const std::filesystem::path& dir,
                                                    const DeviceConfig& config, Random& random);
-  static Result<std::unique_ptr<Device>> open(const std::filesystem::path& dir);
+  static Result<std::unique_ptr<Device>> open(Env& env, const std::filesystem::path& dir);
   ~Device();
 
   // The Lockdown UniqueDeviceID: 40 hex digits derived from the UID (one-way).
   const std::string& unique_device_id() const { return udid_; }
   bool has_passcode() const { return passcode_; }
   bool icloud_keychain() const { return icloud_keychain_; }
-  // Key 0x835: 16 bytes. Backup and restore need it for the device layer; it never leaves the
-  // engine.
-  ByteView device_key() const { return device_key_.view(); }
-  const UnlockedKeybag& class_keys() const { return keys_; }
-  KeychainStore& store() { return *store_; }
+  // Key 0x835, the class keys and the raw store never leave the engine: its own code and tests
+  // reach them through engine/device_internals.h.
 
   // SecItemAdd. Returns the new row id.
   Result<int64_t> add(const NewItem& item, Random& random);
@@ -112,6 +128,8 @@ class Device {
   // Every item the device can decrypt, in a deterministic order (class, then row id). A row whose
   // class key is gone or whose blob does not open is skipped: it is not readable.
   Result<std::vector<StoredItem>> list() const;
+  // Every row, readable or not, in list()'s order, as metadata only.
+  Result<std::vector<RowInfo>> rows() const;
   // list()'s items streamed one row at a time, each with the canonical plaintext it was decoded
   // from (Item::decode accepts canonical DER only, so item.encode() would rebuild exactly these
   // bytes): a backup seals them as they are. `item` may be moved from; `plaintext` is valid during
@@ -135,23 +153,26 @@ class Device {
   Result<SecretBytes> open_row_plaintext(ByteView blob) const;
 
  private:
-  Device() = default;
+  Device();
   // In memory when `dir` is empty; otherwise DIR exists and is empty.
-  static Result<std::unique_ptr<Device>> create(std::optional<std::filesystem::path> dir,
+  static Result<std::unique_ptr<Device>> create(Env* env, std::optional<std::filesystem::path> dir,
                                                 const DeviceConfig& config, Random& random);
   Status init_keys(const Bytes& uid, Random& random);
   Status load_keys(const Bytes& uid, ByteView keybag);
   Status rebuild_keybag(bool with_passcode_class, Random& random);
   Status save_settings() const;
 
+  friend struct DeviceInternals;
+
+  Env* env_ = nullptr;  // with dir_: where the device's files are written
   std::optional<std::filesystem::path> dir_;
   SecretBytes uid_;
   SecretBytes device_key_;
   std::string udid_;
   bool passcode_ = true;
   bool icloud_keychain_ = false;
-  Keybag keybag_;
-  UnlockedKeybag keys_;
+  std::unique_ptr<Keybag> keybag_;
+  std::unique_ptr<UnlockedKeybag> keys_;
   std::unique_ptr<KeychainStore> store_;
 };
 

@@ -1,4 +1,4 @@
-// The rules of ../shared/design/rules.md as data: each rule's id, statement, confidence and
+// The rules of docs/rules.md as data: each rule's id, statement, confidence and
 // sources; the text of every note a verdict can carry; and the seed's measured table (Apple DTS,
 // 2018, iOS 12), which predict() must reproduce row for row.
 #pragma once
@@ -20,9 +20,9 @@ struct Rule {
 std::span<const Rule> rules();
 const Rule& rule(RuleId id);
 
+// A note whose text starts "reported:" is a user report that disagrees with the verdict: kept,
+// never decisive.
 std::string_view note_text(Note note);
-// A `reported` note is a user report that disagrees with the verdict: kept, never decisive.
-bool note_is_reported(Note note);
 
 struct MeasuredRow {
   Accessibility
