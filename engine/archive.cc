@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "engine/binary_plist_writer.h"
-#include "engine/property_list.h"
+#include "input/property_list.h"
 #include "kcbackup/der.h"
 #include "kcbackup/env.h"
 #include "kcbackup/names.h"

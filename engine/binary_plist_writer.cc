@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "engine/property_list.h"
+#include "input/property_list.h"
 #include "kcbackup/der.h"
 #include "kcbackup/status.h"
 

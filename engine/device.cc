@@ -9,7 +9,7 @@
 #include "engine/crypto.h"
 #include "engine/keybag.h"
 #include "engine/keychain_store.h"
-#include "engine/property_list.h"
+#include "input/property_list.h"
 #include "kcbackup/names.h"
 
 namespace kcb {

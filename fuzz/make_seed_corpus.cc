@@ -18,7 +18,7 @@
 #include "engine/blob.h"
 #include "engine/device_internals.h"
 #include "engine/keybag.h"
-#include "engine/property_list.h"
+#include "input/property_list.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_target.h"

@@ -1,7 +1,7 @@
 #include "input/path_stack.h"
 
 #include "input/document.h"
-#include "kcbackup/der.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb::input {
 

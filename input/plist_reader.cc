@@ -1,5 +1,5 @@
 // read_property_list: an XML or binary property list into the same tree as a JSON text. libplist
-// parses; the engine's bounded reader (engine/property_list.h) stands before it against reference
+// parses; the bounded reader (input/property_list.h) stands before it against reference
 // bombs, deep nesting, NUL references and a binary plist's repeated key. What libplist would hide
 // is screened here first: its XML parser keeps the last of a repeated key silently (a second
 // "expect" could switch a CI gate off), so the XML text is walked for keys before it parses.
@@ -11,10 +11,10 @@
 #include <memory>
 #include <string>
 
-#include "engine/property_list.h"
+#include "input/property_list.h"
 #include "input/path_stack.h"
 #include "input/readers.h"
-#include "kcbackup/der.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb::input {
 namespace {
@@ -49,7 +49,7 @@ bool is_scalar_element(std::string_view name) {
 }
 
 // A key as libplist will read it: entities, CDATA and comments inside it are libplist's to decode
-// (through the engine's reader, which refuses a reference to NUL that would abort libplist).
+// (through the bounded reader, which refuses a reference to NUL that would abort libplist).
 std::string decode_key(std::string_view raw) {
   if (raw.find_first_of("&<") == std::string_view::npos) return std::string(raw);
   const std::string doc = "<plist><dict><key>" + std::string(raw) + "</key><true/></dict></plist>";

@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "engine/binary_plist_writer.h"
-#include "engine/property_list.h"
+#include "input/property_list.h"
 #include "kcbackup/archive.h"
 
 namespace kcb {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "engine/device_internals.h"
-#include "engine/property_list.h"
+#include "input/property_list.h"
 #include "kcbackup/backup.h"
 
 namespace kcb {

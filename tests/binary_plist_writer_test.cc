@@ -6,7 +6,7 @@
 
 #include "kcbackup/archive.h"
 #include "kcbackup/bytes.h"
-#include "engine/property_list.h"
+#include "input/property_list.h"
 
 namespace kcb {
 namespace {

@@ -21,6 +21,7 @@
 
 #include "kcbackup/bytes.h"
 #include "kcbackup/status.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb {
 
@@ -164,7 +165,5 @@ Status encode_der(const DerValue& value, Bytes* out, const DerLimits& limits = {
 Status encode_der_dictionary(const DerDict& dict, Bytes* out, const DerLimits& limits = {});
 Result<Bytes> encode_der(const DerValue& value, const DerLimits& limits = {});
 
-// True when `text` is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
-bool is_valid_utf8(std::string_view text);
 
 }  // namespace kcb

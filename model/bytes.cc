@@ -1,11 +1,13 @@
 #include "kcbackup/bytes.h"
 
-#include <openssl/crypto.h>
+#include <string.h>  // explicit_bzero
 
 namespace kcb {
 
 void wipe(std::span<uint8_t> bytes) {
-  if (!bytes.empty()) OPENSSL_cleanse(bytes.data(), bytes.size());
+  // explicit_bzero (glibc): a write the optimizer may not remove, without a crypto library in
+  // the vocabulary layer.
+  if (!bytes.empty()) explicit_bzero(bytes.data(), bytes.size());
 }
 
 std::string to_hex(ByteView bytes) {

@@ -1,4 +1,4 @@
-#include "engine/property_list.h"
+#include "input/property_list.h"
 
 #include <algorithm>
 #include <cctype>
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "kcbackup/der.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb {
 

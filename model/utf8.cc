@@ -1,0 +1,47 @@
+#include "kcbackup/utf8.h"
+
+namespace kcb {
+
+size_t valid_utf8_prefix(const uint8_t* p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    uint8_t b = p[i];
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t need;
+    uint8_t lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+      need = 1;
+    } else if (b == 0xE0) {
+      need = 2, lo = 0xA0;
+    } else if (b == 0xED) {
+      need = 2, hi = 0x9F;
+    } else if (b >= 0xE1 && b <= 0xEF) {
+      need = 2;
+    } else if (b == 0xF0) {
+      need = 3, lo = 0x90;
+    } else if (b == 0xF4) {
+      need = 3, hi = 0x8F;
+    } else if (b >= 0xF1 && b <= 0xF3) {
+      need = 3;
+    } else {
+      return i;
+    }
+    if (n - i <= need) return i;
+    if (p[i + 1] < lo || p[i + 1] > hi) return i;
+    for (size_t k = 2; k <= need; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return i;
+    }
+    i += need + 1;
+  }
+  return n;
+}
+
+bool is_valid_utf8(std::string_view text) {
+  return valid_utf8_prefix(reinterpret_cast<const uint8_t*>(text.data()), text.size()) ==
+         text.size();
+}
+
+}  // namespace kcb
