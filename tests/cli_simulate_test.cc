@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "kcbackup/scenario.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {
@@ -53,6 +54,33 @@ TEST(CliSimulate, ExampleScenariosAgreeAfterEveryStep) {
     EXPECT_TRUE(doc["agree"].get<bool>());
     EXPECT_GT(doc["steps"].size(), 5u);
   }
+}
+
+// The stateful property writes its counterexamples with harness::write_scenario; simulate replays
+// such a file, switch-alone steps and binary secrets included.
+TEST(CliSimulate, ReplaysAScenarioWrittenByTheHarness) {
+  harness::Scenario s;
+  s.devices = {{"d0", true, false}, {"d1", true, false}};
+  harness::Step add;
+  add.op = harness::Op::kAdd;
+  add.account = "acct-7";
+  add.traits.synchronizable = true;
+  add.secret = std::string("\x00\xff", 2);
+  harness::Step join;
+  join.op = harness::Op::kIcloudKeychain;
+  harness::Step switch_off;
+  switch_off.op = harness::Op::kIcloudKeychainSwitch;
+  switch_off.on = false;
+  s.steps = {add, join, harness::Step{}, switch_off, harness::Step{}};
+  const CliRun r =
+      run_cli({"simulate", write_scenario(harness::write_scenario(s)), "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  const auto doc = nlohmann::json::parse(r.out);
+  ASSERT_EQ(doc["steps"].size(), 5u);
+  EXPECT_EQ(doc["steps"][2]["step"], "iCloud Keychain sync of 1 devices");
+  EXPECT_EQ(doc["steps"][3]["step"], "iCloud Keychain switch off (no join or leave) on d0");
+  EXPECT_EQ(doc["steps"][4]["step"], "iCloud Keychain sync of 0 devices");
+  EXPECT_TRUE(doc["agree"].get<bool>());
 }
 
 TEST(CliSimulate, NewPhoneGetsOnlyWhatTheRulesAllow) {
@@ -192,7 +220,7 @@ TEST(CliSimulate, CapsAreErrorsNamingThePathAndTheCap) {
   expect_refused(scenario_text(1, R"({"do": "add", "device": "d0", "account": ")" +
                                       std::string(129, 'a') + R"("})"),
                  {"steps[0].account: 129 bytes; at most 128"});
-  expect_refused(std::string(300 * 1024, ' '), {"over the cap of 262144"});
+  expect_refused(std::string(300 * 1024, ' '), {"larger than 262144 bytes"});
   // Items held at once: only known while running, so the steps before it have been printed.
   const CliRun items = run_cli(
       {"simulate", write_scenario(scenario_text(
