@@ -1,184 +1,211 @@
-// `kcbackup audit` in-process: the two examples and their verdicts, the same document as JSON, XML
-// and binary plist, wrapper defaults, every kind of malformed input (exit 2 naming the field),
-// hostile plists, and violated expectations (exit 1).
+// The audit library (include/kcbackup/audit.h) called directly: the two examples and their
+// verdicts, wrapper defaults, every kind of malformed document (the error names the field),
+// hostile plists, violated expectations and each warning, and the stable ids. Then `run_audit`,
+// the command, for what only it does: reading through the Env, and printing the same report
+// from JSON, XML and binary plist. tests/cli_audit_test.cc has the command line and its printing.
+#include "kcbackup/audit.h"
+
 #include <plist/plist.h>
 
 #include <algorithm>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "cli/audit.h"
+#include "cli/audit_command.h"
 #include "cli/output.h"
+#include "kcbackup/names.h"
+#include "kcbackup/rules.h"
 
-namespace kcb::cli {
+namespace kcb {
 namespace {
+
+RuleSet only(RuleId id) {
+  RuleSet s;
+  s.add(id);
+  return s;
+}
 
 std::string source_path(const std::string& relative) {
   const char* root = std::getenv("KCB_SOURCE_DIR");
   return std::string(root ? root : ".") + "/" + relative;
 }
 
-struct AuditRun {
-  int rc;
-  std::string out;
-  std::string err;
-  Json json() const { return Json::parse(out); }
-};
-
-AuditRun audit(const std::string& path, Format format = Format::kJson,
-               const std::string& wrapper = "") {
-  std::ostringstream out, err;
-  const int rc = run_audit({path, wrapper, format}, out, err);
-  return {rc, out.str(), err.str()};
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-std::string write_temp(const std::string& name, const std::string& bytes) {
-  const auto dir = std::filesystem::path(::testing::TempDir()) / "kcb_audit_test";
-  std::filesystem::create_directories(dir);
-  const auto path = dir / name;
-  std::ofstream(path, std::ios::binary) << bytes;
-  return path.string();
+Result<AuditInput> parse(const std::string& bytes, const Wrapper* wrapper = nullptr) {
+  return parse_audit_document(as_bytes(bytes), wrapper);
 }
 
-AuditRun audit_text(const std::string& json, const std::string& wrapper = "") {
-  return audit(write_temp("doc.json", json), Format::kJson, wrapper);
+const Wrapper* wrapper_named(std::string_view name) {
+  auto found = find_wrapper(name);
+  EXPECT_TRUE(found.ok()) << found.status().to_string();
+  return found.ok() ? *found : nullptr;
 }
 
-const Json& item_named(const Json& doc, const std::string& name) {
-  for (const Json& item : doc["items"]) {
-    if (item["name"] == name) return item;
+AuditReport audit_of(const std::string& bytes, const Wrapper* wrapper = nullptr) {
+  const auto input = parse(bytes, wrapper);
+  EXPECT_TRUE(input.ok()) << input.status().to_string();
+  return input.ok() ? audit(*input) : AuditReport{};
+}
+
+AuditReport audit_example(const std::string& name) {
+  return audit_of(slurp(source_path("examples/" + name)));
+}
+
+const ItemReport& item_named(const AuditReport& report, const std::string& name) {
+  for (const ItemReport& r : report.items) {
+    if (r.item.name == name) return r;
   }
   ADD_FAILURE() << "no item " << name;
-  static const Json kNone;
+  static const ItemReport kNone{};
   return kNone;
 }
 
-const Json& fate_of(const Json& item, const std::string& journey, const std::string& target) {
-  for (const Json& f : item["fates"]) {
-    if (f["journey"] == journey && f["target"] == target) return f;
+const Verdict& fate_of(const ItemReport& r, Journey journey, Target target) {
+  for (const oracle::Fate& f : r.fates) {
+    if (f.form == Form{journey, target}) return f.verdict;
   }
-  ADD_FAILURE() << "no fate " << journey << ":" << target;
-  static const Json kNone;
+  ADD_FAILURE() << "no fate " << name_of(journey) << ":" << name_of(target);
+  static const Verdict kNone;
   return kNone;
 }
 
-std::vector<std::string> warning_kinds(const Json& item) {
-  std::vector<std::string> kinds;
-  for (const Json& w : item["warnings"])
-    kinds.push_back(w["kind"]);
+std::vector<WarningKind> warning_kinds(const ItemReport& r) {
+  std::vector<WarningKind> kinds;
+  for (const Warning& w : r.warnings)
+    kinds.push_back(w.kind);
   return kinds;
 }
 
-bool has_warning(const Json& item, const std::string& kind) {
-  const auto kinds = warning_kinds(item);
+bool has_warning(const ItemReport& r, WarningKind kind) {
+  const auto kinds = warning_kinds(r);
   return std::find(kinds.begin(), kinds.end(), kind) != kinds.end();
 }
 
+const Warning* warning_of(const ItemReport& r, WarningKind kind) {
+  for (const Warning& w : r.warnings) {
+    if (w.kind == kind) return &w;
+  }
+  return nullptr;
+}
+
+// ---- The examples. ----
+
 TEST(AuditExamples, BankingAppFailsOnlyOnRefreshTokenFromIcloudBackup) {
-  const AuditRun run = audit(source_path("examples/audit-banking-app.json"));
-  ASSERT_EQ(run.rc, kExitCheckFailed) << run.err;
-  const Json doc = run.json();
-  EXPECT_EQ(doc["schema"], "kcbackup.audit.v1");
-  EXPECT_FALSE(doc["ok"]);
-  EXPECT_EQ(doc["violations"], 1);
+  const AuditReport report = audit_example("audit-banking-app.json");
+  EXPECT_FALSE(report.ok());
+  EXPECT_EQ(report.violation_count(), 1u);
 
-  const Json& refresh = item_named(doc, "refresh-token");
-  ASSERT_EQ(refresh["violations"].size(), 1u);
-  const Json& v = refresh["violations"][0];
-  EXPECT_EQ(v["kind"], "survives");
-  EXPECT_EQ(v["journey"], "icloud-backup");
-  EXPECT_EQ(v["target"], "other-device");
-  EXPECT_EQ(v["outcome"], "lost");
-  EXPECT_EQ(v["rules"], Json::array({"R4"}));
-  EXPECT_EQ(fate_of(refresh, "local-encrypted", "other-device")["outcome"], "restored");
-  EXPECT_EQ(fate_of(refresh, "quick-start", "other-device")["road"], "backup");
-  EXPECT_EQ(refresh["fates"].size(), 8u);  // quick-start and icloud-keychain have no same-device
+  const ItemReport& refresh = item_named(report, "refresh-token");
+  ASSERT_EQ(refresh.violations.size(), 1u);
+  const Violation& v = refresh.violations[0];
+  EXPECT_EQ(v.kind, ViolationKind::kSurvives);
+  EXPECT_EQ(v.fate.form, (Form{Journey::kIcloudBackup, Target::kOtherDevice}));
+  EXPECT_EQ(v.fate.verdict.outcome, Outcome::kLost);
+  EXPECT_EQ(v.fate.verdict.rules, only(RuleId::R4));
+  EXPECT_EQ(fate_of(refresh, Journey::kLocalEncrypted, Target::kOtherDevice).outcome,
+            Outcome::kRestored);
+  EXPECT_EQ(fate_of(refresh, Journey::kQuickStart, Target::kOtherDevice).road, Road::kBackup);
 
-  const Json& signing = item_named(doc, "device-signing-key");
-  EXPECT_TRUE(signing["violations"].empty());
-  EXPECT_EQ(fate_of(signing, "local-encrypted", "same-device")["rules"], Json::array({"R1"}));
-  ASSERT_TRUE(has_warning(signing, "pair-splits"));
-  const std::string split = signing["warnings"][0]["message"];
-  EXPECT_NE(split.find("quick-start:other-device"), std::string::npos) << split;
-  EXPECT_NE(split.find("SecKeyCopyPublicKey"), std::string::npos) << split;
+  const ItemReport& signing = item_named(report, "device-signing-key");
+  EXPECT_TRUE(signing.violations.empty());
+  EXPECT_EQ(fate_of(signing, Journey::kLocalEncrypted, Target::kSameDevice).rules,
+            only(RuleId::R1));
+  const Warning* split = warning_of(signing, WarningKind::kPairSplits);
+  ASSERT_NE(split, nullptr);
+  EXPECT_NE(split->message.find("quick-start:other-device"), std::string::npos) << split->message;
+  EXPECT_NE(split->message.find("SecKeyCopyPublicKey"), std::string::npos) << split->message;
 
-  const Json& public_key = item_named(doc, "device-signing-public-key");
-  EXPECT_EQ(public_key["accessible"], "WhenUnlocked");
-  EXPECT_EQ(public_key["accessible_from"], "os-default");
-  EXPECT_EQ(public_key["pair"], "device-signing-key");
-  EXPECT_FALSE(has_warning(public_key, "pair-splits"));  // warned once, on the first half
+  const ItemReport& public_key = item_named(report, "device-signing-public-key");
+  EXPECT_EQ(public_key.item.traits.accessible, Accessibility::kWhenUnlocked);
+  EXPECT_EQ(public_key.item.accessible_from, AccessibleFrom::kOsDefault);
+  ASSERT_TRUE(public_key.item.pair.has_value());
+  EXPECT_EQ(report.items[*public_key.item.pair].item.name, "device-signing-key");
+  EXPECT_FALSE(has_warning(public_key, WarningKind::kPairSplits));  // warned once, first half
 
-  EXPECT_TRUE(has_warning(item_named(doc, "login-pin"), "passcode-bound"));
-  EXPECT_TRUE(has_warning(item_named(doc, "trusted-device-id"), "sync-never-syncs"));
-  EXPECT_TRUE(has_warning(item_named(doc, "session-token"), "half-restored"));
+  EXPECT_TRUE(has_warning(item_named(report, "login-pin"), WarningKind::kPasscodeBound));
+  EXPECT_TRUE(has_warning(item_named(report, "trusted-device-id"), WarningKind::kSyncNeverSyncs));
+  EXPECT_TRUE(has_warning(item_named(report, "session-token"), WarningKind::kHalfRestored));
 }
 
 TEST(AuditExamples, PasswordManagerPassesWithWarnings) {
-  const AuditRun run = audit(source_path("examples/audit-password-manager.json"));
-  ASSERT_EQ(run.rc, kExitOk) << run.err;
-  const Json doc = run.json();
-  EXPECT_TRUE(doc["ok"]);
-  EXPECT_EQ(doc["violations"], 0);
+  const AuditReport report = audit_example("audit-password-manager.json");
+  EXPECT_TRUE(report.ok());
+  EXPECT_EQ(report.icloud_keychain, Switch::kOn);
 
-  const Json& vault = item_named(doc, "vault-key");
-  const Json& sync = fate_of(vault, "icloud-keychain", "other-device");
-  EXPECT_EQ(sync["outcome"], "restored");
-  EXPECT_EQ(sync["road"], "icloud-keychain");
+  const ItemReport& vault = item_named(report, "vault-key");
+  const Verdict& sync = fate_of(vault, Journey::kIcloudKeychain, Target::kOtherDevice);
+  EXPECT_EQ(sync.outcome, Outcome::kRestored);
+  EXPECT_EQ(sync.road, Road::kIcloudKeychain);
   // The iCloud backup cannot carry it to another phone; only the sync road does, and users can
   // turn that off: the example says iCloud Keychain is on, and the audit warns of the dependence.
-  EXPECT_EQ(doc["icloud_keychain"], "on");
-  EXPECT_EQ(fate_of(vault, "icloud-backup", "other-device")["outcome"], "restored");
-  EXPECT_EQ(fate_of(vault, "icloud-backup", "other-device")["road"], "icloud-keychain");
-  EXPECT_TRUE(has_warning(vault, "icloud-keychain-only"));
+  const Verdict& backup = fate_of(vault, Journey::kIcloudBackup, Target::kOtherDevice);
+  EXPECT_EQ(backup.outcome, Outcome::kRestored);
+  EXPECT_EQ(backup.road, Road::kIcloudKeychain);
+  EXPECT_TRUE(has_warning(vault, WarningKind::kIcloudKeychainOnly));
 
-  EXPECT_EQ(warning_kinds(item_named(doc, "totp-seeds-key")),
-            std::vector<std::string>{"add-fails"});
-  EXPECT_TRUE(has_warning(item_named(doc, "legacy-autofill-cache"), "deprecated"));
-  EXPECT_TRUE(has_warning(item_named(doc, "sharing-private-key"), "pair-splits"));
-  EXPECT_EQ(item_named(doc, "server-credential")["class"], "inet");
+  EXPECT_EQ(warning_kinds(item_named(report, "totp-seeds-key")),
+            std::vector<WarningKind>{WarningKind::kAddFails});
+  EXPECT_TRUE(has_warning(item_named(report, "legacy-autofill-cache"), WarningKind::kDeprecated));
+  EXPECT_TRUE(has_warning(item_named(report, "sharing-private-key"), WarningKind::kPairSplits));
+  EXPECT_EQ(item_named(report, "server-credential").item.traits.item_class, ItemClass::kInet);
 }
 
-TEST(AuditExamples, TextAndMarkdownNameTheViolation) {
-  const AuditRun text = audit(source_path("examples/audit-banking-app.json"), Format::kText);
-  EXPECT_EQ(text.rc, kExitCheckFailed);
-  EXPECT_NE(text.out.find("VIOLATION  expected to survive icloud-backup:other-device"),
-            std::string::npos)
-      << text.out;
-  EXPECT_NE(text.out.find("FAIL: 6 items, 1 violated expectation in 1 item"), std::string::npos);
-  const AuditRun md = audit(source_path("examples/audit-banking-app.json"), Format::kMarkdown);
-  EXPECT_EQ(md.rc, kExitCheckFailed);
-  EXPECT_NE(md.out.find("| `refresh-token` | AfterFirstUnlock |"), std::string::npos) << md.out;
-  EXPECT_NE(md.out.find("**Violated expectations**"), std::string::npos);
+TEST(AuditReport, FatesAreTheOraclesOnEveryAnswerableForm) {
+  const AuditReport report = audit_example("audit-banking-app.json");
+  ASSERT_FALSE(report.items.empty());
+  for (const ItemReport& r : report.items) {
+    DeviceSettings settings;
+    settings.icloud_keychain = report.icloud_keychain;
+    const auto expected = oracle::fates(r.item.traits, settings);
+    ASSERT_EQ(r.fates.size(), std::size(kAllForms));
+    for (size_t i = 0; i < r.fates.size(); ++i) {
+      EXPECT_EQ(r.fates[i].form, kAllForms[i]);
+      EXPECT_EQ(r.fates[i].verdict, expected[i].verdict) << r.item.name << " " << i;
+    }
+  }
 }
 
-TEST(AuditPlist, XmlPlistGivesTheSameReportAsJson) {
-  const AuditRun json = audit(source_path("examples/audit-banking-app.json"));
-  const AuditRun xml = audit(source_path("examples/audit-banking-app.plist"));
-  EXPECT_EQ(xml.rc, json.rc) << xml.err;
-  EXPECT_EQ(xml.out, json.out);
+// The ids are in the JSON output and in docs/audit.md: they never change.
+TEST(AuditReport, WarningAndViolationIdsAreStable) {
+  const std::pair<WarningKind, std::string_view> warnings[] = {
+      {WarningKind::kDeprecated, "deprecated"},
+      {WarningKind::kSyncNeverSyncs, "sync-never-syncs"},
+      {WarningKind::kAddFails, "add-fails"},
+      {WarningKind::kPasscodeBound, "passcode-bound"},
+      {WarningKind::kPairSplits, "pair-splits"},
+      {WarningKind::kIcloudKeychainOnly, "icloud-keychain-only"},
+      {WarningKind::kHalfRestored, "half-restored"},
+  };
+  for (const auto& [kind, id] : warnings)
+    EXPECT_EQ(name_of(kind), id);
+  EXPECT_EQ(name_of(ViolationKind::kSurvives), "survives");
+  EXPECT_EQ(name_of(ViolationKind::kNeverLeavesDevice), "never-leaves-device");
+  EXPECT_EQ(name_of(AccessibleFrom::kExplicit), "explicit");
+  EXPECT_EQ(name_of(AccessibleFrom::kOsDefault), "os-default");
+  EXPECT_EQ(name_of(AccessibleFrom::kWrapperDefault), "wrapper-default");
 }
 
-TEST(AuditPlist, BinaryPlistGivesTheSameReportAsJson) {
-  std::ifstream in(source_path("examples/audit-banking-app.plist"), std::ios::binary);
-  const std::string xml((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+// ---- Plists. ----
+
+std::string binary_from_xml(const std::string& xml) {
   plist_t plist = nullptr;
   plist_from_xml(xml.data(), static_cast<uint32_t>(xml.size()), &plist);
-  ASSERT_NE(plist, nullptr);
+  if (plist == nullptr) return "";
   char* bin = nullptr;
   uint32_t length = 0;
   plist_to_bin(plist, &bin, &length);
   plist_free(plist);
   const std::string bytes(bin, length);
   plist_to_bin_free(bin);
-  const AuditRun binary = audit(write_temp("banking.bplist", bytes));
-  const AuditRun json = audit(source_path("examples/audit-banking-app.json"));
-  EXPECT_EQ(binary.rc, json.rc) << binary.err;
-  EXPECT_EQ(binary.out, json.out);
+  return bytes;
 }
 
 // A binary plist whose arrays each reference the next one `fanout` times: tiny on disk, and
@@ -210,117 +237,114 @@ std::string exponential_bplist(int levels, int fanout) {
   return b + trailer;
 }
 
+void expect_refused(const Result<AuditInput>& r, const std::string& message,
+                    Code code = Code::kInvalidArgument) {
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), code) << r.status().to_string();
+  EXPECT_NE(r.status().message().find(message), std::string::npos)
+      << "wanted: " << message << "\ngot: " << r.status().message();
+}
+
 TEST(AuditPlist, ExponentialBinaryPlistIsRefusedBeforeLibplistExpandsIt) {
-  const AuditRun run = audit(write_temp("bomb.bplist", exponential_bplist(8, 200)));
-  EXPECT_EQ(run.rc, kExitInvalidInput);
-  EXPECT_NE(run.err.find("expands past"), std::string::npos) << run.err;
+  expect_refused(parse(exponential_bplist(8, 200)), "expands past", Code::kResourceExhausted);
 }
 
 TEST(AuditPlist, SmallBinaryPlistOfTheSameShapeIsReadAndRejectedByStructure) {
-  const AuditRun run = audit(write_temp("small.bplist", exponential_bplist(2, 3)));
-  EXPECT_EQ(run.rc, kExitInvalidInput);
-  EXPECT_NE(run.err.find("document: expected an object, got an array"), std::string::npos)
-      << run.err;
+  expect_refused(parse(exponential_bplist(2, 3)), "document: expected an object, got an array");
 }
 
 TEST(AuditPlist, DeepXmlPlistIsRefused) {
   std::string xml = "<?xml version=\"1.0\"?><plist version=\"1.0\">";
   for (int i = 0; i < 5000; ++i)
     xml += "<array>";
-  const AuditRun run = audit(write_temp("deep.plist", xml));
-  EXPECT_EQ(run.rc, kExitInvalidInput);
-  EXPECT_NE(run.err.find("nested deeper than 16"), std::string::npos) << run.err;
+  expect_refused(parse(xml), "nested deeper than 16", Code::kResourceExhausted);
 }
 
 TEST(AuditPlist, GarbageXmlIsInvalidInput) {
-  const AuditRun run = audit(write_temp("garbage.plist", "<plist><dict><key>items</key><array>"));
-  EXPECT_EQ(run.rc, kExitInvalidInput);
-  EXPECT_NE(run.err.find("kcbackup: "), std::string::npos) << run.err;
+  expect_refused(parse("<plist><dict><key>items</key><array>"), "property list: ");
 }
 
 TEST(AuditPlist, PlistDataFieldIsRejectedWithItsPath) {
-  const AuditRun run = audit(
-      write_temp("data.plist",
-                 "<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>items</key><array><dict>"
-                 "<key>name</key><data>AAAA</data></dict></array></dict></plist>"));
-  EXPECT_EQ(run.rc, kExitInvalidInput);
-  EXPECT_NE(run.err.find("items[0].name: a property list"), std::string::npos) << run.err;
+  expect_refused(
+      parse("<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>items</key><array><dict>"
+            "<key>name</key><data>AAAA</data></dict></array></dict></plist>"),
+      "items[0].name: a property list <date>, <data> or UID is not accepted here");
 }
 
-struct WrapperCase {
-  std::string wrapper;
-  std::string accessible;
-};
+// ---- Wrappers. ----
 
 TEST(AuditWrappers, OmittedAccessibilityTakesTheWrappersDefault) {
   const std::string doc = R"({"items": [{"name": "token"}]})";
   // rules.md, "What developers hit in practice".
-  const WrapperCase cases[] = {
-      {"keychainaccess", "AfterFirstUnlock"},
-      {"KeychainAccess", "AfterFirstUnlock"},
-      {"keychain-swift", "WhenUnlocked"},
-      {"swiftkeychainwrapper", "WhenUnlocked"},
-      {"samkeychain", "WhenUnlocked"},
-      {"simplekeychain", "AfterFirstUnlock"},
-      {"react-native-keychain", "AfterFirstUnlock"},
-      {"flutter_secure_storage", "WhenUnlocked"},
-      {"expo-secure-store", "WhenUnlocked"},
+  const std::pair<std::string_view, Accessibility> cases[] = {
+      {"keychainaccess", Accessibility::kAfterFirstUnlock},
+      {"KeychainAccess", Accessibility::kAfterFirstUnlock},
+      {"keychain-swift", Accessibility::kWhenUnlocked},
+      {"swiftkeychainwrapper", Accessibility::kWhenUnlocked},
+      {"samkeychain", Accessibility::kWhenUnlocked},
+      {"simplekeychain", Accessibility::kAfterFirstUnlock},
+      {"SimpleKeychain (auth0)", Accessibility::kAfterFirstUnlock},
+      {"react-native-keychain", Accessibility::kAfterFirstUnlock},
+      {"flutter_secure_storage", Accessibility::kWhenUnlocked},
+      {"Flutter-Secure-Storage", Accessibility::kWhenUnlocked},
+      {"expo-secure-store", Accessibility::kWhenUnlocked},
   };
-  for (const auto& c : cases) {
-    const AuditRun run = audit_text(doc, c.wrapper);
-    ASSERT_EQ(run.rc, kExitOk) << c.wrapper << ": " << run.err;
-    const Json doc = run.json();
-    const Json& item = doc["items"][0];
-    EXPECT_EQ(item["accessible"], c.accessible) << c.wrapper;
-    EXPECT_EQ(item["accessible_from"], "wrapper-default") << c.wrapper;
-    EXPECT_EQ(item["synchronizable"], false) << c.wrapper;  // none syncs by default
+  for (const auto& [name, accessible] : cases) {
+    const auto input = parse(doc, wrapper_named(name));
+    ASSERT_TRUE(input.ok()) << name << ": " << input.status().to_string();
+    EXPECT_EQ(input->items[0].traits.accessible, accessible) << name;
+    EXPECT_EQ(input->items[0].accessible_from, AccessibleFrom::kWrapperDefault) << name;
+    EXPECT_FALSE(input->items[0].traits.synchronizable) << name;  // none syncs by default
   }
-  const AuditRun os = audit_text(doc);
-  EXPECT_EQ(os.json()["items"][0]["accessible"], "WhenUnlocked");
-  EXPECT_EQ(os.json()["items"][0]["accessible_from"], "os-default");
+  const auto os = parse(doc);
+  ASSERT_TRUE(os.ok());
+  EXPECT_EQ(os->items[0].traits.accessible, Accessibility::kWhenUnlocked);
+  EXPECT_EQ(os->items[0].accessible_from, AccessibleFrom::kOsDefault);
 }
 
 TEST(AuditWrappers, ExplicitAccessibilityWinsOverTheWrapper) {
-  const AuditRun run =
-      audit_text(R"({"items": [{"name": "t", "accessible": "aku"}]})", "keychainaccess");
-  ASSERT_EQ(run.rc, kExitOk) << run.err;
-  EXPECT_EQ(run.json()["items"][0]["accessible"], "WhenUnlockedThisDeviceOnly");
-  EXPECT_EQ(run.json()["items"][0]["accessible_from"], "explicit");
+  const auto input =
+      parse(R"({"items": [{"name": "t", "accessible": "aku"}]})", wrapper_named("keychainaccess"));
+  ASSERT_TRUE(input.ok());
+  EXPECT_EQ(input->items[0].traits.accessible, Accessibility::kWhenUnlockedThisDeviceOnly);
+  EXPECT_EQ(input->items[0].accessible_from, AccessibleFrom::kExplicit);
 }
 
 TEST(AuditWrappers, ValetHasNoDefaultSoAnOmittedValueIsAnError) {
-  const AuditRun run =
-      audit_text(R"({"items": [{"name": "a", "accessible": "ck"}, {"name": "b"}]})", "valet");
-  EXPECT_EQ(run.rc, kExitInvalidInput);
-  EXPECT_NE(run.err.find("items[1].accessible: missing, and Valet has no default"),
-            std::string::npos)
-      << run.err;
-  EXPECT_EQ(audit_text(R"({"items": [{"name": "a", "accessible": "ck"}]})", "valet").rc, kExitOk);
+  const Wrapper* valet = wrapper_named("valet");
+  expect_refused(parse(R"({"items": [{"name": "a", "accessible": "ck"}, {"name": "b"}]})", valet),
+                 "items[1].accessible: missing, and Valet has no default");
+  EXPECT_TRUE(parse(R"({"items": [{"name": "a", "accessible": "ck"}]})", valet).ok());
 }
 
 TEST(AuditWrappers, UnknownWrapperListsTheKnownOnes) {
-  const AuditRun run = audit_text(R"({"items": []})", "keychainz");
-  EXPECT_EQ(run.rc, kExitInvalidInput);
-  EXPECT_NE(run.err.find("unknown wrapper 'keychainz'"), std::string::npos) << run.err;
-  EXPECT_NE(run.err.find("keychainaccess"), std::string::npos);
-  EXPECT_NE(run.err.find("valet"), std::string::npos);
+  for (std::string_view name : {"keychainz", "", " -_"}) {
+    const auto found = find_wrapper(name);
+    ASSERT_FALSE(found.ok()) << name;
+    EXPECT_EQ(found.status().message(),
+              "--wrapper: unknown wrapper '" + std::string(name) +
+                  "'; expected one of: keychainaccess keychain-swift swiftkeychainwrapper "
+                  "samkeychain simplekeychain react-native-keychain flutter_secure_storage "
+                  "expo-secure-store valet");
+  }
+  EXPECT_EQ(wrappers().size(), 9u);
 }
+
+// ---- Malformed documents: the error names the field. ----
 
 struct MalformedCase {
   const char* what;
   const char* json;
-  const char* message;  // must appear in the one-line error
+  const char* message;  // must appear in the error
 };
 
 class AuditMalformed : public ::testing::TestWithParam<MalformedCase> {};
 
-TEST_P(AuditMalformed, ExitsTwoNamingTheField) {
-  const AuditRun run = audit_text(GetParam().json);
-  EXPECT_EQ(run.rc, kExitInvalidInput) << run.out;
-  EXPECT_NE(run.err.find(GetParam().message), std::string::npos) << run.err;
-  EXPECT_EQ(run.err.find("kcbackup: "), 0u) << run.err;
-  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
-  EXPECT_TRUE(run.out.empty());
+TEST_P(AuditMalformed, NamesTheField) {
+  const auto r = parse(GetParam().json);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find(GetParam().message), std::string::npos)
+      << r.status().message();
 }
 
 const MalformedCase kMalformed[] = {
@@ -330,8 +354,12 @@ const MalformedCase kMalformed[] = {
      "items[0].name: expected a string, got a number"},
     {"items_not_array", R"({"items": {"name": "a"}})", "items: expected an array, got an object"},
     {"root_not_object", R"([1, 2])", "document: expected an object, got an array"},
+    {"item_not_object", R"({"items": [{"name": "a"}, "b"]})",
+     "items[1]: expected an object, got a string"},
     {"expect_not_object", R"({"items": [{"name": "a", "expect": ["local:same-device"]}]})",
      "items[0].expect: expected an object, got an array"},
+    {"survives_not_array", R"({"items": [{"name": "a", "expect": {"survives": "local:same"}}]})",
+     "items[0].expect.survives: expected an array of \"journey:target\", got a string"},
     {"unknown_accessibility",
      R"({"items": [{"name": "a"}, {"name": "b"}, {"name": "c", "accessible": "foo"}]})",
      "items[2].accessible: unknown accessibility 'foo'; expected"},
@@ -357,10 +385,12 @@ const MalformedCase kMalformed[] = {
      R"({"items": [{"name": "a", "expect": {"never_leaves_device": "true"}}]})",
      "items[0].expect.never_leaves_device: expected a boolean"},
     {"unknown_item_field", R"({"items": [{"name": "a", "synchronisable": true}]})",
-     "items[0].synchronisable: unknown field"},
+     "items[0].synchronisable: unknown field (did you mean 'synchronizable'?); expected one of: "
+     "name, class, accessible, synchronizable, token, auth_constraint, expect, pair (or "
+     "\"comment\", or a key starting with \"x-\")"},
     {"unknown_expect_field", R"({"items": [{"name": "a", "expect": {"survive": []}}]})",
-     "items[0].expect.survive: unknown field"},
-    {"unknown_top_field", R"({"items": [], "icloud": "on"})", "icloud: unknown field"},
+     "items[0].expect.survive: unknown field (did you mean 'survives'?)"},
+    {"unknown_top_field", R"({"items": [], "icloud": "on"})", "icloud: unknown field;"},
     {"missing_items", R"({"icloud_keychain": "on"})", "items: missing"},
     {"bad_icloud_keychain", R"({"items": [], "icloud_keychain": "maybe"})",
      "icloud_keychain: unknown switch 'maybe'"},
@@ -386,104 +416,231 @@ const MalformedCase kMalformed[] = {
 INSTANTIATE_TEST_SUITE_P(AllCases, AuditMalformed, ::testing::ValuesIn(kMalformed),
                          [](const auto& info) { return std::string(info.param.what); });
 
-TEST(AuditInputFile, MissingFileIsAnIoError) {
-  const AuditRun run = audit("/nonexistent/kcb/items.json");
-  EXPECT_EQ(run.rc, kExitIOError);
-  EXPECT_NE(run.err.find("/nonexistent/kcb/items.json: cannot open"), std::string::npos);
+TEST(AuditDocument, TextErrorsNameTheSourceAndFieldErrorsThePath) {
+  expect_refused(parse_audit_document(as_bytes(R"({"items": [], "items": []})"), nullptr, "f.json"),
+                 "f.json: items: key 'items' appears twice in the document");
+  const auto field = parse_audit_document(as_bytes(R"({"items": [{"name": 1}]})"), nullptr, "f");
+  ASSERT_FALSE(field.ok());
+  EXPECT_EQ(field.status().message(), "items[0].name: expected a string, got a number");
 }
 
-TEST(AuditInputFile, CommentsAndXKeysAreIgnored) {
-  const AuditRun run = audit_text(
+TEST(AuditDocument, CommentsAndXKeysAreIgnored) {
+  const auto input = parse(
       R"({"comment": "c", "x-team": "ios", "items": [{"name": "a", "comment": "c", "x-owner": "me",
           "expect": {"comment": "c"}}]})");
-  EXPECT_EQ(run.rc, kExitOk) << run.err;
+  ASSERT_TRUE(input.ok()) << input.status().to_string();
+  EXPECT_EQ(input->items.size(), 1u);
 }
 
+TEST(AuditDocument, AnExpectationGivenTwiceIsCheckedOnce) {
+  const auto input = parse(
+      R"({"items": [{"name": "a", "expect": {"survives": ["local:same", "local:same-device"]}}]})");
+  ASSERT_TRUE(input.ok()) << input.status().to_string();
+  EXPECT_EQ(input->items[0].survives, (std::vector<Form>{{Journey::kLocal, Target::kSameDevice}}));
+}
+
+// ---- Expectations and warnings. ----
+
 TEST(AuditExpectations, ThisDeviceOnlyExpectedToMigrateIsAViolation) {
-  const AuditRun run = audit_text(
+  const AuditReport report = audit_of(
       R"({"items": [{"name": "a", "accessible": "WhenUnlockedThisDeviceOnly",
           "expect": {"survives": ["local-encrypted:other-device", "local-encrypted:same-device"]}}]})");
-  EXPECT_EQ(run.rc, kExitCheckFailed);
-  const Json violations = run.json()["items"][0]["violations"];
+  EXPECT_FALSE(report.ok());
+  const auto& violations = report.items[0].violations;
   ASSERT_EQ(violations.size(), 1u);
-  EXPECT_EQ(violations[0]["journey"], "local-encrypted");
-  EXPECT_EQ(violations[0]["target"], "other-device");
-  EXPECT_EQ(violations[0]["rules"], Json::array({"R3"}));
+  EXPECT_EQ(violations[0].fate.form, (Form{Journey::kLocalEncrypted, Target::kOtherDevice}));
+  EXPECT_EQ(violations[0].fate.verdict.rules, only(RuleId::R3));
+  EXPECT_EQ(violations[0].message,
+            "expected to survive local-encrypted:other-device, but lost (R3 " +
+                std::string(oracle::rule(RuleId::R3).title) + ")");
 }
 
 TEST(AuditExpectations, NeverLeavesDeviceIsViolatedOnEveryOtherDeviceRestore) {
-  const AuditRun run = audit_text(
+  const AuditReport report = audit_of(
       R"({"items": [{"name": "a", "accessible": "AfterFirstUnlock",
           "expect": {"never_leaves_device": true}}]})");
-  EXPECT_EQ(run.rc, kExitCheckFailed);
-  std::vector<std::string> forms;
-  const Json violations = run.json()["items"][0]["violations"];
-  for (const Json& v : violations) {
-    EXPECT_EQ(v["kind"], "never-leaves-device");
-    forms.push_back(std::string(v["journey"]) + ":" + std::string(v["target"]));
+  std::vector<Form> forms;
+  for (const Violation& v : report.items[0].violations) {
+    EXPECT_EQ(v.kind, ViolationKind::kNeverLeavesDevice);
+    forms.push_back(v.fate.form);
   }
-  EXPECT_EQ(forms,
-            (std::vector<std::string>{"local-encrypted:other-device", "quick-start:other-device"}));
+  EXPECT_EQ(forms, (std::vector<Form>{{Journey::kLocalEncrypted, Target::kOtherDevice},
+                                      {Journey::kQuickStart, Target::kOtherDevice}}));
 }
 
 TEST(AuditExpectations, SyncedItemLeavesTheDeviceThroughIcloudKeychain) {
-  const AuditRun run = audit_text(
+  const AuditReport on = audit_of(
       R"({"icloud_keychain": "on", "items": [{"name": "a", "accessible": "WhenUnlocked",
           "synchronizable": true, "expect": {"never_leaves_device": true}}]})");
-  EXPECT_EQ(run.rc, kExitCheckFailed);
-  std::vector<std::string> by_sync;
-  const Json doc = run.json();  // the loop below must not walk a destroyed temporary
-  for (const Json& v : doc["items"][0]["violations"]) {
-    if (v["road"] == "icloud-keychain") by_sync.push_back(v["journey"]);
+  EXPECT_FALSE(on.ok());
+  bool by_sync = false;
+  for (const Violation& v : on.items[0].violations) {
+    by_sync = by_sync || (v.fate.form.journey == Journey::kIcloudKeychain &&
+                          v.fate.verdict.road == Road::kIcloudKeychain);
   }
-  EXPECT_NE(std::find(by_sync.begin(), by_sync.end(), "icloud-keychain"), by_sync.end());
+  EXPECT_TRUE(by_sync);
   // Not said is off (rules.md): the backups and Quick Start still move it, the sync road does not.
-  const AuditRun unsaid = audit_text(
+  const AuditReport unsaid = audit_of(
       R"({"items": [{"name": "a", "accessible": "WhenUnlocked", "synchronizable": true,
           "expect": {"never_leaves_device": true}}]})");
-  EXPECT_EQ(unsaid.rc, kExitCheckFailed);
-  const Json unsaid_doc = unsaid.json();
-  for (const Json& v : unsaid_doc["items"][0]["violations"]) {
-    EXPECT_EQ(v["road"], "backup") << v.dump();
-  }
+  EXPECT_FALSE(unsaid.ok());
+  for (const Violation& v : unsaid.items[0].violations)
+    EXPECT_EQ(v.fate.verdict.road, Road::kBackup) << v.message;
 }
 
 TEST(AuditWarnings, ExpectationHeldOnlyByIcloudKeychainIsWarned) {
-  const AuditRun run = audit_text(
+  const AuditReport report = audit_of(
       R"({"icloud_keychain": "on", "items": [{"name": "a", "accessible": "WhenUnlocked",
           "synchronizable": true, "expect": {"survives": ["icloud-backup:other-device"]}}]})");
-  ASSERT_EQ(run.rc, kExitOk) << run.err;
-  const Json doc = run.json();
-  const Json& item = doc["items"][0];
-  EXPECT_EQ(fate_of(item, "icloud-backup", "other-device")["road"], "icloud-keychain");
-  ASSERT_TRUE(has_warning(item, "icloud-keychain-only"));
-  const std::string message = item["warnings"][0]["message"];
-  EXPECT_NE(message.find("comes back on local:other-device, icloud-backup:other-device only"),
-            std::string::npos)
-      << message;
-  EXPECT_NE(message.find("the expectation icloud-backup:other-device rests on it"),
-            std::string::npos)
-      << message;
-  EXPECT_EQ(run.json()["icloud_keychain"], "on");
+  ASSERT_TRUE(report.ok());
+  const ItemReport& item = report.items[0];
+  EXPECT_EQ(fate_of(item, Journey::kIcloudBackup, Target::kOtherDevice).road,
+            Road::kIcloudKeychain);
+  const Warning* w = warning_of(item, WarningKind::kIcloudKeychainOnly);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->message,
+            "comes back on local:other-device, icloud-backup:other-device only through iCloud "
+            "Keychain (R6), which users can turn off; the expectation icloud-backup:other-device "
+            "rests on it");
   // With iCloud Keychain off the same expectation fails.
-  const AuditRun off = audit_text(
-      R"({"icloud_keychain": false, "items": [{"name": "a", "accessible": "WhenUnlocked",
-          "synchronizable": true, "expect": {"survives": ["icloud-backup:other-device"]}}]})");
-  EXPECT_EQ(off.rc, kExitCheckFailed);
+  EXPECT_FALSE(audit_of(R"({"icloud_keychain": false, "items": [{"name": "a",
+      "accessible": "WhenUnlocked", "synchronizable": true,
+      "expect": {"survives": ["icloud-backup:other-device"]}}]})")
+                   .ok());
 }
 
 TEST(AuditWarnings, NoSyncDependenceWarningWhenICloudKeychainIsOff) {
   // Not said means off (rules.md), the icloud-keychain journey included: nothing comes back by
   // sync, so nothing depends on it.
-  const AuditRun run = audit_text(
+  const AuditReport report = audit_of(
       R"({"items": [{"name": "a", "accessible": "AfterFirstUnlock", "synchronizable": true}]})");
-  ASSERT_EQ(run.rc, kExitOk);
-  const Json doc = run.json();
-  const Json& item = doc["items"][0];
-  EXPECT_EQ(fate_of(item, "icloud-keychain", "other-device")["outcome"], "lost");
-  EXPECT_EQ(fate_of(item, "icloud-keychain", "other-device")["road"], "none");
-  EXPECT_FALSE(has_warning(item, "icloud-keychain-only"));
+  ASSERT_TRUE(report.ok());
+  const ItemReport& item = report.items[0];
+  EXPECT_EQ(fate_of(item, Journey::kIcloudKeychain, Target::kOtherDevice).outcome, Outcome::kLost);
+  EXPECT_EQ(fate_of(item, Journey::kIcloudKeychain, Target::kOtherDevice).road, Road::kNone);
+  EXPECT_FALSE(has_warning(item, WarningKind::kIcloudKeychainOnly));
+}
+
+TEST(AuditWarnings, EachTraitWarningHasItsMessage) {
+  const AuditReport report = audit_of(
+      R"({"items": [{"name": "old", "accessible": "Always"},
+                    {"name": "stuck", "accessible": "cku", "synchronizable": true},
+                    {"name": "never", "auth_constraint": true, "synchronizable": true},
+                    {"name": "pin", "accessible": "akpu"}]})");
+  const Warning* deprecated = warning_of(item_named(report, "old"), WarningKind::kDeprecated);
+  ASSERT_NE(deprecated, nullptr);
+  EXPECT_EQ(deprecated->message,
+            "kSecAttrAccessibleAlways is deprecated since iOS 12; use "
+            "kSecAttrAccessibleAfterFirstUnlock");
+  EXPECT_TRUE(has_warning(item_named(report, "stuck"), WarningKind::kSyncNeverSyncs));
+  const ItemReport& never = item_named(report, "never");
+  ASSERT_NE(warning_of(never, WarningKind::kAddFails), nullptr);
+  EXPECT_NE(warning_of(never, WarningKind::kAddFails)->message.find("access-control constraint"),
+            std::string::npos);
+  // An item that never exists is not also warned as half-restored.
+  EXPECT_FALSE(has_warning(never, WarningKind::kHalfRestored));
+  EXPECT_TRUE(has_warning(item_named(report, "pin"), WarningKind::kPasscodeBound));
+}
+
+// ---- The command: reads through the Env, prints one report whatever the document's form. ----
+
+// Serves one file from memory and counts the reads; nothing else is needed by `audit`.
+class OneFileEnv final : public Env {
+ public:
+  OneFileEnv(std::string path, std::string bytes) : path_(std::move(path)), bytes_(bytes) {}
+  int reads = 0;
+
+  Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) override {
+    ++reads;
+    if (path != path_) return Status::IOError(path.string() + ": open: does not exist");
+    if (bytes_.size() > max_bytes) return Status::ResourceExhausted(path.string() + ": larger");
+    return Bytes(bytes_.begin(), bytes_.end());
+  }
+  Status write_file(const std::filesystem::path&, ByteView) override { return refused(); }
+  Status sync_file(const std::filesystem::path&) override { return refused(); }
+  Status sync_dir(const std::filesystem::path&) override { return refused(); }
+  Status rename(const std::filesystem::path&, const std::filesystem::path&) override {
+    return refused();
+  }
+  Status remove(const std::filesystem::path&) override { return refused(); }
+  Status create_dirs(const std::filesystem::path&) override { return refused(); }
+  Result<std::vector<std::string>> list_dir(const std::filesystem::path&) override {
+    return refused();
+  }
+  FileKind kind_of(const std::filesystem::path&) override { return FileKind::kOther; }
+
+ private:
+  static Status refused() { return Status::Unsupported("audit only reads"); }
+  std::string path_;
+  std::string bytes_;
+};
+
+struct CommandRun {
+  Status status;
+  std::string out;
+  std::string err;
+};
+
+CommandRun run_command(Env& env, const std::string& path, cli::Format format = cli::Format::kJson) {
+  std::ostringstream out, err;
+  Status status = cli::run_audit({path, "", format}, env, out, err);
+  return {std::move(status), out.str(), err.str()};
+}
+
+CommandRun run_on_bytes(const std::string& bytes, cli::Format format = cli::Format::kJson) {
+  OneFileEnv env("items", bytes);
+  CommandRun run = run_command(env, "items", format);
+  EXPECT_EQ(env.reads, 1);
+  return run;
+}
+
+TEST(AuditCommand, ReadsTheFileThroughTheEnv) {
+  const CommandRun ok = run_on_bytes(R"({"items": [{"name": "a"}]})");
+  EXPECT_TRUE(ok.status.ok()) << ok.status.to_string();
+  EXPECT_EQ(cli::Json::parse(ok.out)["items"][0]["name"], "a");
+  OneFileEnv env("items", "{}");
+  const CommandRun missing = run_command(env, "other");
+  EXPECT_EQ(missing.status.code(), Code::kIOError);
+  EXPECT_TRUE(missing.out.empty());
+}
+
+TEST(AuditCommand, MissingFileIsAnIoError) {
+  const CommandRun run = run_command(default_env(), "/nonexistent/kcb/items.json");
+  EXPECT_EQ(run.status.code(), Code::kIOError);
+  EXPECT_EQ(cli::exit_code_for(run.status), cli::kExitIOError);
+  EXPECT_EQ(run.status.message().rfind("/nonexistent/kcb/items.json: open: ", 0), 0u)
+      << run.status.message();
+}
+
+TEST(AuditCommand, AViolationIsCheckFailedAfterTheReport) {
+  const CommandRun run = run_command(default_env(), source_path("examples/audit-banking-app.json"));
+  EXPECT_EQ(run.status.code(), Code::kCheckFailed);
+  EXPECT_EQ(cli::exit_code_for(run.status), cli::kExitCheckFailed);
+  EXPECT_EQ(cli::Json::parse(run.out)["violations"], 1);
+  EXPECT_TRUE(run.err.empty());
+}
+
+TEST(AuditCommand, TextAndMarkdownNameTheViolation) {
+  const std::string path = source_path("examples/audit-banking-app.json");
+  const CommandRun text = run_command(default_env(), path, cli::Format::kText);
+  EXPECT_NE(text.out.find("VIOLATION  expected to survive icloud-backup:other-device"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("FAIL: 6 items, 1 violated expectation in 1 item"), std::string::npos);
+  const CommandRun md = run_command(default_env(), path, cli::Format::kMarkdown);
+  EXPECT_NE(md.out.find("| `refresh-token` | AfterFirstUnlock |"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("**Violated expectations**"), std::string::npos);
+}
+
+TEST(AuditCommand, XmlAndBinaryPlistPrintTheSameReportAsJson) {
+  const std::string xml = slurp(source_path("examples/audit-banking-app.plist"));
+  const CommandRun json = run_on_bytes(slurp(source_path("examples/audit-banking-app.json")));
+  for (const std::string& plist : {xml, binary_from_xml(xml)}) {
+    const CommandRun run = run_on_bytes(plist);
+    EXPECT_EQ(run.status.code(), json.status.code()) << run.status.to_string();
+    EXPECT_EQ(run.out, json.out);
+  }
 }
 
 }  // namespace
-}  // namespace kcb::cli
+}  // namespace kcb

@@ -369,6 +369,18 @@ TEST_F(CliAudit, JsonAndCsvKeepNamesExact) {
   EXPECT_NE(csv.out.find("\"" + kForgedName + "\","), std::string::npos) << csv.out;
 }
 
+// A violation is exit 1 with the report on stdout and nothing on stderr: FAIL says it already.
+TEST_F(CliAudit, ViolationExitsOneWithTheReportAndNoErrorLine) {
+  for (const char* format : {"text", "json", "markdown", "csv"}) {
+    const CliRun r = audit_bytes(
+        R"({"items":[{"name":"a","accessible":"aku","expect":{"survives":["local-encrypted:other-device"]}}]})",
+        {"--format", format});
+    EXPECT_EQ(r.exit_code, 1) << format << r.err;
+    EXPECT_TRUE(r.err.empty()) << format << ": " << r.err;
+    EXPECT_NE(r.out.find("local-encrypted"), std::string::npos) << format;
+  }
+}
+
 // ---- 5. `--wrapper ""` names the known wrappers instead of meaning "no wrapper". ----
 
 TEST_F(CliAudit, EmptyWrapperIsAnUnknownWrapper) {

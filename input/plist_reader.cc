@@ -1,0 +1,240 @@
+// read_property_list: an XML or binary property list into the same tree as a JSON text. libplist
+// parses; the engine's bounded reader (engine/property_list.h) stands before it against reference
+// bombs, deep nesting, NUL references and a binary plist's repeated key. What libplist would hide
+// is screened here first: its XML parser keeps the last of a repeated key silently (a second
+// "expect" could switch a CI gate off), so the XML text is walked for keys before it parses.
+#include <plist/plist.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "engine/property_list.h"
+#include "input/path_stack.h"
+#include "input/readers.h"
+#include "kcbackup/der.h"
+
+namespace kcb::input {
+namespace {
+
+using IterPtr = std::unique_ptr<void, decltype(&std::free)>;
+
+// ---- The XML screen: a walk over the tags, enough to know which dictionary each <key> is in. ----
+
+struct Tag {
+  std::string_view name;
+  bool closing = false;      // </name>
+  bool self_closed = false;  // <name/>
+};
+
+Tag read_tag(std::string_view body) {
+  Tag tag;
+  tag.closing = body.starts_with('/');
+  tag.self_closed = body.ends_with('/');
+  if (tag.closing) body.remove_prefix(1);
+  size_t n = 0;
+  while (n < body.size() && std::isalnum(static_cast<unsigned char>(body[n])))
+    ++n;
+  tag.name = body.substr(0, n);
+  return tag;
+}
+
+bool is_scalar_element(std::string_view name) {
+  for (std::string_view scalar : {"string", "integer", "real", "true", "false", "date", "data"}) {
+    if (name == scalar) return true;
+  }
+  return false;
+}
+
+// A key as libplist will read it: entities, CDATA and comments inside it are libplist's to decode
+// (through the engine's reader, which refuses a reference to NUL that would abort libplist).
+std::string decode_key(std::string_view raw) {
+  if (raw.find_first_of("&<") == std::string_view::npos) return std::string(raw);
+  const std::string doc = "<plist><dict><key>" + std::string(raw) + "</key><true/></dict></plist>";
+  auto plist = parse_plist(as_bytes(doc), "key");
+  if (!plist.ok() || plist_get_node_type(plist->get()) != PLIST_DICT ||
+      plist_dict_get_size(plist->get()) != 1) {
+    return std::string(raw);  // libplist will refuse the document itself
+  }
+  plist_dict_iter it = nullptr;
+  plist_dict_new_iter(plist->get(), &it);
+  IterPtr iter(it, &std::free);
+  char* key = nullptr;
+  plist_t value = nullptr;
+  plist_dict_next_item(plist->get(), it, &key, &value);
+  if (key == nullptr) return std::string(raw);
+  std::string decoded(key);
+  std::free(key);
+  return decoded;
+}
+
+// Not a validator: what is malformed otherwise is left to libplist.
+class XmlKeyScreen {
+ public:
+  XmlKeyScreen(std::string_view text, size_t max_nesting) : text_(text), paths_(max_nesting) {}
+
+  Status run() {
+    size_t at = text_.find('<');
+    while (at < text_.size()) {
+      KCB_ASSIGN_OR_RETURN(const size_t next, step(at));
+      at = text_.find('<', next);
+    }
+    return Status::Ok();
+  }
+
+ private:
+  // The markup starting at `at` (a '<'); returns where reading goes on.
+  Result<size_t> step(size_t at) {
+    const std::string_view rest = text_.substr(at);
+    if (rest.starts_with("<!--")) return past(at + 4, "-->");
+    if (rest.starts_with("<![CDATA[")) return past(at + 9, "]]>");
+    if (rest.starts_with("<?") || rest.starts_with("<!")) return past(at + 2, ">");
+    const size_t end = text_.find('>', at);
+    if (end == std::string_view::npos) return text_.size();
+    return on_element(read_tag(text_.substr(at + 1, end - at - 1)), end + 1);
+  }
+
+  // `content` is where the element's content starts.
+  Result<size_t> on_element(const Tag& tag, size_t content) {
+    if (tag.name == "key" && !tag.closing && !tag.self_closed) {
+      const size_t end = key_end(content);
+      KCB_RETURN_IF_ERROR(paths_.key(decode_key(text_.substr(content, end - content))));
+      return end;
+    }
+    if (tag.name == "dict" || tag.name == "array") {
+      if (tag.closing) {
+        paths_.close();
+      } else if (tag.self_closed) {
+        paths_.take_value();
+      } else {
+        KCB_RETURN_IF_ERROR(paths_.open(tag.name == "dict"));
+      }
+      return content;
+    }
+    if (!tag.closing && is_scalar_element(tag.name)) paths_.take_value();
+    return content;
+  }
+
+  // Where "</key" is, past comments and CDATA that may hold that text.
+  size_t key_end(size_t from) const {
+    size_t at = text_.find('<', from);
+    while (at < text_.size()) {
+      const std::string_view rest = text_.substr(at);
+      if (rest.starts_with("</key")) return at;
+      size_t next = at + 1;
+      if (rest.starts_with("<!--")) next = past(at + 4, "-->");
+      if (rest.starts_with("<![CDATA[")) next = past(at + 9, "]]>");
+      at = text_.find('<', next);
+    }
+    return text_.size();
+  }
+
+  size_t past(size_t from, std::string_view marker) const {
+    const size_t found = text_.find(marker, std::min(from, text_.size()));
+    return found == std::string_view::npos ? text_.size() : found + marker.size();
+  }
+
+  std::string_view text_;
+  PathStack paths_;
+};
+
+// ---- The parsed plist into the tree, with the path of every value that has no JSON form. ----
+
+class TreeFromPlist {
+ public:
+  explicit TreeFromPlist(const Limits& limits) : limits_(limits) {}
+
+  Result<Tree> convert(plist_t node, const std::string& path, size_t depth) const {
+    if (depth > limits_.max_nesting) {
+      return Status::ResourceExhausted(shown_path(path) + ": nested deeper than " +
+                                       std::to_string(limits_.max_nesting));
+    }
+    switch (plist_get_node_type(node)) {
+      case PLIST_DICT:
+        return dictionary(node, path, depth);
+      case PLIST_ARRAY:
+        return array(node, path, depth);
+      case PLIST_STRING: {
+        uint64_t length = 0;
+        const char* s = plist_get_string_ptr(node, &length);
+        const std::string_view text(s == nullptr ? "" : s, s == nullptr ? 0 : length);
+        // Binary and XML strings with a NUL were refused by parse_plist.
+        if (!is_valid_utf8(text)) return field_error(path, "a string that is not UTF-8");
+        return Tree(std::string(text));
+      }
+      case PLIST_BOOLEAN: {
+        uint8_t v = 0;
+        plist_get_bool_val(node, &v);
+        return Tree(v != 0);
+      }
+      case PLIST_UINT: {
+        uint64_t v = 0;
+        plist_get_uint_val(node, &v);
+        return Tree(v);
+      }
+      case PLIST_REAL: {
+        double v = 0;
+        plist_get_real_val(node, &v);
+        return Tree(v);
+      }
+      default:
+        return field_error(path, "a property list <date>, <data> or UID is not accepted here");
+    }
+  }
+
+ private:
+  Result<Tree> dictionary(plist_t node, const std::string& path, size_t depth) const {
+    Tree out = Tree::object();
+    plist_dict_iter it = nullptr;
+    plist_dict_new_iter(node, &it);
+    IterPtr iter(it, &std::free);
+    for (uint32_t i = 0, n = plist_dict_get_size(node); i < n; ++i) {
+      char* raw_key = nullptr;
+      plist_t value = nullptr;
+      plist_dict_next_item(node, it, &raw_key, &value);
+      if (raw_key == nullptr || value == nullptr) break;
+      const std::string key(raw_key);
+      std::free(raw_key);
+      // Skipped before it is converted: an annotation may hold a <date> or <data>.
+      if (limits_.drop_annotations && is_annotation_key(key)) continue;
+      const std::string key_path = child_path(path, shown_text(key));
+      if (!is_valid_utf8(key)) return field_error(key_path, "a key that is not UTF-8");
+      KCB_ASSIGN_OR_RETURN(out[key], convert(value, key_path, depth + 1));
+    }
+    return out;
+  }
+
+  Result<Tree> array(plist_t node, const std::string& path, size_t depth) const {
+    Tree out = Tree::array();
+    for (uint32_t i = 0, n = plist_array_get_size(node); i < n; ++i) {
+      KCB_ASSIGN_OR_RETURN(Tree v,
+                           convert(plist_array_get_item(node, i), index_path(path, i), depth + 1));
+      out.push_back(std::move(v));
+    }
+    return out;
+  }
+
+  const Limits& limits_;
+};
+
+}  // namespace
+
+Result<Tree> read_property_list(ByteView bytes, const Limits& limits) {
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (!text.starts_with("bplist"))
+    KCB_RETURN_IF_ERROR(XmlKeyScreen(text, limits.max_nesting).run());
+  PlistLimits plist_limits;
+  plist_limits.max_depth = limits.max_nesting;
+  auto plist = parse_plist(bytes, "property list", plist_limits);
+  if (!plist.ok()) {
+    // The engine calls a damaged file Corruption; here it is a document the user wrote.
+    return plist.status().code() == Code::kResourceExhausted
+               ? plist.status()
+               : Status::InvalidArgument(shown_text(plist.status().message()));
+  }
+  return TreeFromPlist(limits).convert(plist->get(), "", 0);
+}
+
+}  // namespace kcb::input

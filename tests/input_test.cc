@@ -1,0 +1,321 @@
+// The strict document reader (input/document.h): each kind of refusal with the path it names, the
+// same tree from JSON, XML and binary property lists, annotations dropped only when asked, the
+// typed getters and "did you mean", and no exception for any truncation or byte flip.
+#include "input/document.h"
+
+#include <plist/plist.h>
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace kcb::input {
+namespace {
+
+Result<Tree> json(const std::string& text, Limits limits = {}) {
+  return read_json(as_bytes(text), limits);
+}
+Result<Tree> document(const std::string& bytes, Limits limits = {}) {
+  return read_document(as_bytes(bytes), limits);
+}
+
+std::string xml_plist(const std::string& body) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">" + body + "</plist>";
+}
+
+std::string to_binary(const std::string& xml) {
+  plist_t plist = nullptr;
+  plist_from_xml(xml.data(), static_cast<uint32_t>(xml.size()), &plist);
+  if (plist == nullptr) return "";
+  char* bin = nullptr;
+  uint32_t length = 0;
+  plist_to_bin(plist, &bin, &length);
+  plist_free(plist);
+  std::string bytes(bin, length);
+  plist_to_bin_free(bin);
+  return bytes;
+}
+
+// The refusal's code and its whole message.
+void expect_refused(const Result<Tree>& r, Code code, const std::string& message) {
+  ASSERT_FALSE(r.ok()) << r->dump();
+  EXPECT_EQ(r.status().code(), code) << r.status().to_string();
+  EXPECT_EQ(r.status().message(), message);
+}
+
+TEST(InputRefuses, DocumentLargerThanTheCap) {
+  Limits small;
+  small.max_bytes = 8;
+  expect_refused(json(R"({"a": true})", small), Code::kResourceExhausted, "larger than 8 bytes");
+  expect_refused(document(xml_plist("<dict/>"), small), Code::kResourceExhausted,
+                 "larger than 8 bytes");
+  EXPECT_TRUE(json(R"({"a":1})", small).ok());
+}
+
+TEST(InputRefuses, EmptyDocument) {
+  expect_refused(json(""), Code::kInvalidArgument, "document: empty");
+  expect_refused(document(" \n\t\r\n"), Code::kInvalidArgument, "document: empty");
+}
+
+TEST(InputRefuses, NestingPastTheCapNamingWhere) {
+  Limits limits;
+  limits.max_nesting = 3;
+  EXPECT_TRUE(json(R"({"a": [{}]})", limits).ok());
+  expect_refused(json(R"({"a": [{"b": []}]})", limits), Code::kResourceExhausted,
+                 "a[0].b: nested deeper than 3");
+  expect_refused(json(std::string(100000, '[') + std::string(100000, ']')),
+                 Code::kResourceExhausted,
+                 "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]: nested deeper than 16");
+  expect_refused(document(xml_plist("<dict><key>a</key><array><dict><key>b</key><array/>"
+                                    "<key>c</key><array><true/></array></dict></array></dict>"),
+                          limits),
+                 Code::kResourceExhausted, "a[0].c: nested deeper than 3");
+}
+
+TEST(InputRefuses, JsonSyntaxErrorWithLineAndColumn) {
+  expect_refused(json("{\n  \"a\": [1,\n  ]\n}"), Code::kInvalidArgument,
+                 "invalid JSON: parse error at line 3, column 3: syntax error while parsing value "
+                 "- unexpected ']'; expected '[', '{', or a literal");
+  expect_refused(json("{\n \"a\": 1\n \"b\": 2}"), Code::kInvalidArgument,
+                 "invalid JSON: parse error at line 3, column 4: syntax error while parsing object "
+                 "- unexpected string literal; expected '}'");
+  expect_refused(json(R"({"a": [)"), Code::kInvalidArgument,
+                 "invalid JSON: parse error at line 1, column 8: syntax error while parsing value "
+                 "- unexpected end of input; expected '[', '{', or a literal");
+  expect_refused(json(R"({"a": 1} {})"), Code::kInvalidArgument,
+                 "invalid JSON: parse error at line 1, column 10: syntax error while parsing value "
+                 "- unexpected '{'; expected end of input");
+}
+
+TEST(InputRefuses, IllFormedUtf8InJsonShownAsHex) {
+  const auto r = json("{\"a\": \"x\xff\"}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message().rfind("invalid JSON: parse error at line 1, column 9: syntax "
+                                       "error while parsing value - invalid string: ill-formed "
+                                       "UTF-8 byte; last read: '\"x\\xff'",
+                                       0),
+            0u)
+      << r.status().message();
+}
+
+TEST(InputRefuses, NulByteAndNulCharacter) {
+  expect_refused(json(std::string("{\"a\": 1}\0", 9)), Code::kInvalidArgument,
+                 "invalid JSON: a NUL byte at byte 8");
+  expect_refused(json(R"({"items": [{"name": "a\u0000b"}]})"), Code::kInvalidArgument,
+                 "items[0].name: a string with a NUL character");
+  expect_refused(json(R"({"items": [{"n\u0000": 1}]})"), Code::kInvalidArgument,
+                 "items[0]: a key with a NUL character");
+}
+
+TEST(InputRefuses, KeyGivenTwiceInJsonNamingPathAndParent) {
+  expect_refused(json(R"({"items": [], "items": []})"), Code::kInvalidArgument,
+                 "items: key 'items' appears twice in the document; give each key once");
+  expect_refused(
+      json(R"({"items": [{"name": "a"}, {"expect": {"survives": [], "survives": []}}]})"),
+      Code::kInvalidArgument,
+      "items[1].expect.survives: key 'survives' appears twice in items[1].expect; give each key "
+      "once");
+  // An escape spells the same key.
+  expect_refused(json(R"({"name": 1, "n\u0061me": 2})"), Code::kInvalidArgument,
+                 "name: key 'name' appears twice in the document; give each key once");
+  // The same key in two objects is two keys.
+  EXPECT_TRUE(json(R"({"a": {"k": 1}, "b": {"k": 1}})").ok());
+}
+
+TEST(InputRefuses, KeyGivenTwiceInXmlPlistAsLibplistWouldDecodeIt) {
+  for (const std::string second : {"<key>b</key>", "<key>&#x62;</key>", "<key><![CDATA[b]]></key>",
+                                   "<key><!-- </key> -->b</key>"}) {
+    expect_refused(document(xml_plist("<dict><key>a</key><dict><key>b</key><true/>" + second +
+                                      "<false/></dict></dict>")),
+                   Code::kInvalidArgument, "a.b: key 'b' appears twice in a; give each key once");
+  }
+  // A key inside a comment or CDATA text is not a key.
+  EXPECT_TRUE(document(xml_plist("<dict><key>b</key><true/><!-- <key>b</key> --><key>c</key>"
+                                 "<string><![CDATA[<key>b</key>]]></string></dict>"))
+                  .ok());
+}
+
+// {"a": {"n": "x", "n": "y"}}: libplist cannot write one, so the bytes are laid out here.
+std::string binary_plist_with_a_key_twice() {
+  const std::vector<std::string> objects = {
+      std::string("\xD1\x01\x02", 3),          // 0: {1: 2}
+      std::string("\x51") + "a",               // 1
+      std::string("\xD2\x03\x03\x04\x05", 5),  // 2: {3: 4, 3: 5}
+      std::string("\x51") + "n",               // 3
+      std::string("\x51") + "x",               // 4
+      std::string("\x51") + "y",               // 5
+  };
+  std::string b = "bplist00";
+  std::string table;
+  for (const std::string& o : objects) {
+    table += static_cast<char>(b.size());
+    b += o;
+  }
+  std::string trailer(32, '\0');
+  trailer[6] = 1;  // offset size
+  trailer[7] = 1;  // reference size
+  trailer[15] = static_cast<char>(objects.size());
+  trailer[31] = static_cast<char>(b.size());
+  return b + table + trailer;
+}
+
+TEST(InputRefuses, KeyGivenTwiceInBinaryPlist) {
+  // The engine's bounded reader refuses it before libplist; it names the object, not the path.
+  expect_refused(document(binary_plist_with_a_key_twice()), Code::kInvalidArgument,
+                 "property list: invalid binary property list: object 2: dictionary key 'n' "
+                 "appears twice");
+}
+
+TEST(InputRefuses, NumberNoDoubleHolds) {
+  expect_refused(json(R"({"items": [{"x-n": 1e400}]})"), Code::kInvalidArgument,
+                 "items[0].x-n: number overflow parsing '1e400' (a JSON number must fit a double)");
+  expect_refused(json(R"({"a": [1, -2e308]})"), Code::kInvalidArgument,
+                 "a[1]: number overflow parsing '-2e308' (a JSON number must fit a double)");
+  expect_refused(json("1e400"), Code::kInvalidArgument,
+                 "document: number overflow parsing '1e400' (a JSON number must fit a double)");
+  EXPECT_TRUE(json(R"({"a": 1.7976931348623157e308, "b": 18446744073709551616})").ok());
+}
+
+TEST(InputRefuses, PlistTextThatIsNotUtf8) {
+  expect_refused(document(xml_plist("<dict><key>a</key><array><string>x\xff</string></array>"
+                                    "</dict>")),
+                 Code::kInvalidArgument, "a[0]: a string that is not UTF-8");
+  expect_refused(document(xml_plist("<dict><key>a\xc3</key><true/></dict>")),
+                 Code::kInvalidArgument, "a\\xc3: a key that is not UTF-8");
+}
+
+TEST(InputRefuses, PlistTypesWithoutAJsonForm) {
+  expect_refused(document(xml_plist("<dict><key>a</key><data>AAAA</data></dict>")),
+                 Code::kInvalidArgument,
+                 "a: a property list <date>, <data> or UID is not accepted here");
+  expect_refused(document(xml_plist("<array><date>2024-01-01T00:00:00Z</date></array>")),
+                 Code::kInvalidArgument,
+                 "[0]: a property list <date>, <data> or UID is not accepted here");
+}
+
+TEST(InputRefuses, PropertyListLibplistCannotRead) {
+  const auto r = document("<plist><dict><key>a</key><array>");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().to_string();
+  EXPECT_EQ(r.status().message().rfind("property list: ", 0), 0u) << r.status().message();
+}
+
+TEST(InputReads, TheSameTreeFromJsonXmlAndBinaryPlist) {
+  const std::string xml = xml_plist(
+      "<dict><key>items</key><array><dict><key>name</key><string>a é</string>"
+      "<key>sync</key><true/><key>n</key><integer>7</integer><key>r</key><real>1.5</real></dict>"
+      "</array><key>empty</key><dict/></dict>");
+  const auto from_json =
+      json(R"({"items": [{"name": "a é", "sync": true, "n": 7, "r": 1.5}], "empty": {}})");
+  ASSERT_TRUE(from_json.ok()) << from_json.status().to_string();
+  const auto from_xml = document(xml);
+  ASSERT_TRUE(from_xml.ok()) << from_xml.status().to_string();
+  const auto from_binary = document(to_binary(xml));
+  ASSERT_TRUE(from_binary.ok()) << from_binary.status().to_string();
+  EXPECT_EQ(*from_xml, *from_json);
+  EXPECT_EQ(*from_binary, *from_json);
+  // Keys keep the document's order.
+  EXPECT_EQ(from_json->begin().key(), "items");
+}
+
+TEST(InputReads, JsonTextOnlyWhenAskedForJson) {
+  expect_refused(json(xml_plist("<dict/>")), Code::kInvalidArgument,
+                 "invalid JSON: parse error at line 1, column 1: syntax error while parsing value "
+                 "- invalid literal; last read: '<'");
+  EXPECT_TRUE(document(xml_plist("<dict/>")).ok());
+}
+
+TEST(InputReads, AnnotationsDroppedOnlyWhenAsked) {
+  const std::string text =
+      R"({"comment": {"a": [1, null]}, "items": [{"name": "a", "x-n": 2, "expect": {"comment": 1}}]})";
+  Limits drop;
+  drop.drop_annotations = true;
+  const auto dropped = json(text, drop);
+  ASSERT_TRUE(dropped.ok());
+  EXPECT_EQ(*dropped, Tree::parse(R"({"items": [{"name": "a", "expect": {}}]})"));
+  const auto kept = json(text);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(*kept, Tree::parse(text));
+  // Still checked: twice, and numbers.
+  expect_refused(json(R"({"comment": 1, "comment": 2})", drop), Code::kInvalidArgument,
+                 "comment: key 'comment' appears twice in the document; give each key once");
+  expect_refused(json(R"({"x-a": 1e400})", drop), Code::kInvalidArgument,
+                 "x-a: number overflow parsing '1e400' (a JSON number must fit a double)");
+  // In a plist an annotation may hold what nothing else may.
+  const std::string plist = xml_plist(
+      "<dict><key>x-built</key><date>2024-01-01T00:00:00Z</date><key>a</key><dict>"
+      "<key>comment</key><data>AAAA</data></dict></dict>");
+  const auto plist_dropped = document(plist, drop);
+  ASSERT_TRUE(plist_dropped.ok()) << plist_dropped.status().to_string();
+  EXPECT_EQ(*plist_dropped, Tree::parse(R"({"a": {}})"));
+  EXPECT_FALSE(document(plist).ok());
+}
+
+constexpr std::string_view kItemFields[] = {"name", "class", "accessible", "synchronizable"};
+
+TEST(InputFields, UnknownFieldSuggestsTheNearest) {
+  const Tree item = Tree::parse(R"({"name": "a", "acessible": "ak"})");
+  const Status s = check_fields(item, "items[2]", kItemFields);
+  EXPECT_EQ(s.code(), Code::kInvalidArgument);
+  EXPECT_EQ(s.message(),
+            "items[2].acessible: unknown field (did you mean 'accessible'?); expected one of: "
+            "name, class, accessible, synchronizable");
+  EXPECT_EQ(check_fields(Tree::parse(R"({"colour": 1})"), "", kItemFields, "an item").message(),
+            "colour: unknown field; an item takes name, class, accessible, synchronizable");
+  EXPECT_EQ(check_fields(Tree::parse(R"({"synchronisable": 1})"), "", kItemFields).message(),
+            "synchronisable: unknown field (did you mean 'synchronizable'?); expected one of: "
+            "name, class, accessible, synchronizable");
+  EXPECT_TRUE(check_fields(Tree::parse(R"({"name": 1, "class": 2})"), "x", kItemFields).ok());
+  EXPECT_EQ(check_fields(Tree::parse("[]"), "items[0]", kItemFields).message(),
+            "items[0]: expected an object, got an array");
+}
+
+TEST(InputFields, TypedGettersNameThePath) {
+  const Tree doc = Tree::parse(R"({"s": "abcd", "b": true, "n": 7, "a": [], "z": null})");
+  EXPECT_EQ(*get_string(doc["s"], "s", 4), "abcd");
+  EXPECT_EQ(get_string(doc["s"], "items[0].s", 3).status().message(),
+            "items[0].s: longer than 3 bytes");
+  EXPECT_EQ(get_string(doc["n"], "items[0].name", 8).status().message(),
+            "items[0].name: expected a string, got a number");
+  EXPECT_EQ(*get_bool(doc["b"], "b"), true);
+  EXPECT_EQ(get_bool(doc["s"], "x.b").status().message(),
+            "x.b: expected a boolean (true or false), got a string");
+  EXPECT_TRUE(expect_array(doc["a"], "a").ok());
+  EXPECT_EQ(expect_array(doc["z"], "a", "an array of names").message(),
+            "a: expected an array of names, got null");
+  EXPECT_EQ(expect_object(doc["a"], "").message(), "document: expected an object, got an array");
+  EXPECT_EQ(index_path(child_path("items", "x"), 3), "items.x[3]");
+  EXPECT_EQ(child_path("", "items"), "items");
+}
+
+// Hostile bytes never throw: every prefix and every single-byte change of a document that
+// exercises each path through the readers.
+TEST(InputReads, NoExceptionForAnyTruncationOrFlippedByte) {
+  const std::string xml = xml_plist(
+      "<dict><key>a</key><array><string>x</string><integer>1</integer><real>2.5</real>"
+      "<dict><key>&#x62;</key><true/></dict></array></dict>");
+  const std::vector<std::string> docs = {
+      R"({"a": [1, -2.5e3, "x\u00e9", true, null, {"b": {}}], "comment": "c"})", xml,
+      to_binary(xml)};
+  Limits drop;
+  drop.drop_annotations = true;
+  size_t refused = 0;
+  for (const std::string& doc : docs) {
+    for (size_t n = 0; n <= doc.size(); ++n) {
+      EXPECT_NO_THROW(refused += document(doc.substr(0, n), drop).ok() ? 0 : 1);
+    }
+    for (size_t i = 0; i < doc.size(); ++i) {
+      for (const char flip : {'\0', '\xff', '"', '<', '{', '\x80'}) {
+        std::string changed = doc;
+        changed[i] = flip;
+        EXPECT_NO_THROW(refused += document(changed, drop).ok() ? 0 : 1);
+        EXPECT_NO_THROW(refused += json(changed).ok() ? 0 : 1);
+      }
+    }
+  }
+  EXPECT_GT(refused, 0u);
+}
+
+}  // namespace
+}  // namespace kcb::input
