@@ -3,11 +3,10 @@
 
 #include <algorithm>
 #include <map>
-#include <nlohmann/json.hpp>
-#include <optional>
 #include <utility>
 
 #include "harness/scenario_text.h"
+#include "input/document.h"
 #include "kcbackup/der.h"
 #include "kcbackup/names.h"
 
@@ -29,158 +28,14 @@ std::string shown(std::string_view text) {
 
 namespace {
 
-// The scenario as parsed JSON. std::map objects keep key lookups logarithmic for any input.
-using Doc = nlohmann::json;
+// The scenario as the one strict reader (input/document.h) gives it.
+using Doc = input::Tree;
 
 std::string join(const std::vector<std::string_view>& words) {
   std::string out;
   for (size_t i = 0; i < words.size(); ++i)
     out += (i ? ", " : "") + std::string(words[i]);
   return out;
-}
-
-// ---- Reading the JSON text: syntax errors by line and column, duplicate keys by path. ----
-
-// "line 3, column 14" of the byte at `position` (as nlohmann counts: the column is the number of
-// bytes read on that line).
-std::string line_and_column(ByteView text, size_t position) {
-  position = std::min(position, text.size());
-  const auto begin = text.begin();
-  const auto end = begin + static_cast<std::ptrdiff_t>(position);
-  const size_t line = 1 + static_cast<size_t>(std::count(begin, end, uint8_t{'\n'}));
-  const auto last_newline =
-      std::find(std::make_reverse_iterator(end), std::make_reverse_iterator(begin), uint8_t{'\n'});
-  const size_t column = static_cast<size_t>(last_newline - std::make_reverse_iterator(end));
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
-
-// nlohmann's message without its "[json.exception...] parse error at line L, column C: " prefix,
-// which line_and_column() replaces (overflow errors such as 1e400 carry no position of their own).
-// Its "last read" token holds the input's raw bytes: anything but printable ASCII becomes \xNN.
-std::string parser_message(const std::string& what) {
-  std::string_view m = what;
-  if (const size_t tag = m.find("] "); tag != std::string_view::npos) m.remove_prefix(tag + 2);
-  if (m.starts_with("parse error")) {
-    if (const size_t colon = m.find(": "); colon != std::string_view::npos) {
-      m.remove_prefix(colon + 2);
-    }
-  }
-  std::string out;
-  for (const char c : m) {
-    const auto byte = static_cast<uint8_t>(c);
-    if (byte >= 0x20 && byte < 0x7f) {
-      out += c;
-    } else {
-      out += "\\x" + to_hex(ByteView(&byte, 1));
-    }
-  }
-  return out;
-}
-
-// Builds the document like nlohmann's own DOM parser, and stops at the first duplicate key, at
-// nesting deeper than kMaxNesting, or at a syntax error; never throws.
-class ScenarioSax final : public nlohmann::json_sax<Doc> {
- public:
-  explicit ScenarioSax(ByteView text) : text_(text) {}
-
-  bool null() override { return put(nullptr); }
-  bool boolean(bool v) override { return put(v); }
-  bool number_integer(number_integer_t v) override { return put(v); }
-  bool number_unsigned(number_unsigned_t v) override { return put(v); }
-  bool number_float(number_float_t v, const string_t&) override { return put(v); }
-  bool string(string_t& v) override { return put(std::move(v)); }
-  bool binary(binary_t&) override { return fail("", "binary value in JSON text"); }
-  bool start_object(std::size_t) override { return open(Doc::object()); }
-  bool start_array(std::size_t) override { return open(Doc::array()); }
-  bool end_object() override { return close(); }
-  bool end_array() override { return close(); }
-
-  bool key(string_t& k) override {
-    Frame& top = stack_.back();
-    top.key = std::move(k);
-    if (top.value->contains(top.key)) return fail(child_path(), "key appears twice");
-    return true;
-  }
-
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& e) override {
-    error_ =
-        Status::InvalidArgument(line_and_column(text_, position) + ": " + parser_message(e.what()));
-    return false;
-  }
-
-  const Status& error() const { return error_; }
-  Doc& document() { return root_; }
-
- private:
-  struct Frame {
-    Doc* value;
-    std::string path;
-    size_t next_index = 0;  // arrays
-    std::string key;        // objects: the key whose value comes next
-  };
-
-  std::string child_path() const {
-    if (stack_.empty()) return "";
-    const Frame& top = stack_.back();
-    if (top.value->is_array()) return top.path + "[" + std::to_string(top.next_index) + "]";
-    return top.path + (top.path.empty() ? "" : ".") + top.key;
-  }
-
-  // Stores `v` where the parser is, and returns where it went.
-  Doc* place(Doc v) {
-    if (stack_.empty()) {
-      root_ = std::move(v);
-      return &root_;
-    }
-    Frame& top = stack_.back();
-    if (top.value->is_array()) {
-      ++top.next_index;
-      top.value->push_back(std::move(v));
-      return &top.value->back();
-    }
-    Doc& slot = (*top.value)[top.key];
-    slot = std::move(v);
-    return &slot;
-  }
-
-  bool put(Doc v) {
-    place(std::move(v));
-    return true;
-  }
-
-  bool open(Doc container) {
-    std::string path = child_path();
-    if (stack_.size() >= kMaxNesting) {
-      return fail(path, "nested deeper than " + std::to_string(kMaxNesting) + " levels");
-    }
-    Doc* at = place(std::move(container));
-    stack_.push_back({at, std::move(path), 0, {}});
-    return true;
-  }
-
-  bool close() {
-    stack_.pop_back();
-    return true;
-  }
-
-  bool fail(const std::string& path, const std::string& what) {
-    error_ = Status::InvalidArgument((path.empty() ? "document" : path) + ": " + what);
-    return false;
-  }
-
-  ByteView text_;
-  Doc root_;
-  std::vector<Frame> stack_;
-  Status error_;
-};
-
-Result<Doc> parse_json(ByteView text) {
-  ScenarioSax sax(text);
-  const bool ok = Doc::sax_parse(text.begin(), text.end(), &sax);
-  if (!sax.error().ok()) return sax.error();
-  if (!ok) return Status::InvalidArgument("not valid JSON");  // every failure sets error()
-  return std::move(sax.document());
 }
 
 // ---- The scenario's shape. ----
@@ -227,31 +82,6 @@ std::string step_kind_names() {
   return join(names);
 }
 
-// Edit distance, for "did you mean" on a misspelt field.
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string did_you_mean(std::string_view key, const std::vector<std::string_view>& accepted) {
-  if (key.size() > 64) return "";  // edit distance is quadratic; no field name is this long
-  for (std::string_view a : accepted) {
-    if (edit_distance(key, a) <= 2) return " (did you mean '" + std::string(a) + "'?)";
-  }
-  return "";
-}
-
 // One object of the scenario and its JSON path: typed reads whose errors name the field.
 class Fields {
  public:
@@ -272,11 +102,7 @@ class Fields {
                     const std::vector<std::string_view>& optional) const {
     std::vector<std::string_view> accepted = required;
     accepted.insert(accepted.end(), optional.begin(), optional.end());
-    for (const auto& [key, value] : obj_.items()) {
-      if (std::find(accepted.begin(), accepted.end(), key) != accepted.end()) continue;
-      return error(shown(key), "unknown field" + did_you_mean(key, accepted) + "; " +
-                                   std::string(what) + " takes " + join(accepted));
-    }
+    KCB_RETURN_IF_ERROR(input::check_fields(obj_, path_, accepted, what));
     for (std::string_view key : required) {
       if (!has(key))
         return error(key, "missing; " + std::string(what) + " needs " + join(required));
@@ -286,13 +112,7 @@ class Fields {
 
   Result<std::string> text(std::string_view key, size_t max_bytes) const {
     if (!has(key)) return error(key, "missing");
-    const Doc& v = obj_.at(key);
-    if (!v.is_string()) return error(key, "expected a string");
-    const std::string& s = v.get_ref<const std::string&>();
-    if (s.size() > max_bytes) {
-      return error(key, std::to_string(s.size()) + " bytes; at most " + std::to_string(max_bytes));
-    }
-    return s;
+    return input::get_string(obj_.at(key), at(key), max_bytes);
   }
   Result<std::string> text_or(std::string_view key, std::string fallback, size_t max) const {
     if (!has(key)) return fallback;
@@ -305,9 +125,7 @@ class Fields {
   }
   Result<bool> flag(std::string_view key, bool fallback) const {
     if (!has(key)) return fallback;
-    const Doc& v = obj_.at(key);
-    if (!v.is_boolean()) return error(key, "expected true or false");
-    return v.get<bool>();
+    return input::get_bool(obj_.at(key), at(key));
   }
   template <typename T>
   Result<T> named(std::string_view key, Result<T> (*parse)(std::string_view), T fallback) const {
@@ -438,7 +256,7 @@ Status parse_step_fields(const Fields& f, Names& names, Step& s) {
 }
 
 Result<Step> parse_step(const Doc& v, std::string path, Names& names) {
-  if (!v.is_object()) return Status::InvalidArgument(path + ": expected an object");
+  KCB_RETURN_IF_ERROR(input::expect_object(v, path));
   const Fields f(v, std::move(path));
   if (!f.has("do")) return f.error("do", "missing; one of " + step_kind_names());
   KCB_ASSIGN_OR_RETURN(std::string op, f.text("do", kMaxNameBytes));
@@ -460,7 +278,7 @@ Result<Step> parse_step(const Doc& v, std::string path, Names& names) {
 }
 
 Result<DeviceSpec> parse_device(const Doc& v, std::string path, Names& names) {
-  if (!v.is_object()) return Status::InvalidArgument(path + ": expected an object");
+  KCB_RETURN_IF_ERROR(input::expect_object(v, path));
   const Fields f(v, std::move(path));
   KCB_RETURN_IF_ERROR(f.check_keys("a device", {"name"}, {"passcode", "icloud_keychain"}));
   DeviceSpec d;
@@ -475,7 +293,7 @@ Result<DeviceSpec> parse_device(const Doc& v, std::string path, Names& names) {
 Result<const Doc*> list_of(const Fields& top, const Doc& doc, std::string_view key, size_t cap) {
   if (!top.has(key)) return top.error(key, "missing");
   const Doc& list = doc.at(key);
-  if (!list.is_array()) return top.error(key, "expected an array");
+  KCB_RETURN_IF_ERROR(input::expect_array(list, top.at(key)));
   if (list.size() > cap) {
     return top.error(key, std::to_string(list.size()) + " entries; at most " + std::to_string(cap));
   }
@@ -503,7 +321,7 @@ Status check_one_class_per_account(const std::vector<Step>& steps) {
 }
 
 Result<Scenario> parse_document(const Doc& doc) {
-  if (!doc.is_object()) return Status::InvalidArgument("document: expected an object");
+  KCB_RETURN_IF_ERROR(input::expect_object(doc, ""));
   const Fields top(doc, "");
   KCB_RETURN_IF_ERROR(top.check_keys("a scenario", {"devices", "steps"}, {"description"}));
   Scenario out;
@@ -568,7 +386,8 @@ void write_item_fields(const Step& s, Line& line) {
       .text("token", name_of(t.token))
       .flag("auth_constraint", t.auth_constraint)
       .flag("system_bound", t.system_bound);
-  if (is_valid_utf8(s.secret)) {
+  // The reader refuses NUL characters in strings.
+  if (is_valid_utf8(s.secret) && s.secret.find('\0') == std::string::npos) {
     line.text("secret", s.secret);
   } else {
     line.text("secret_hex", to_hex(as_bytes(s.secret)));
@@ -640,11 +459,7 @@ std::vector<std::string> device_names(const Scenario& scenario) {
 }
 
 Result<Scenario> parse_scenario(ByteView json) {
-  if (json.size() > kMaxScenarioBytes) {
-    return Status::ResourceExhausted(std::to_string(json.size()) + " bytes is over the cap of " +
-                                     std::to_string(kMaxScenarioBytes));
-  }
-  KCB_ASSIGN_OR_RETURN(Doc doc, parse_json(json));
+  KCB_ASSIGN_OR_RETURN(const Doc doc, input::read_json(json, {kMaxScenarioBytes, kMaxNesting}));
   return parse_document(doc);
 }
 

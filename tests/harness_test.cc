@@ -14,6 +14,15 @@
 #include "kcbackup/scenario.h"
 
 namespace kcb::harness {
+
+// gtest prints values it cannot compare this way (found by argument lookup).
+void PrintTo(const Mismatch& m, std::ostream* os) {
+  *os << describe(m);
+}
+void PrintTo(const Scenario& s, std::ostream* os) {
+  *os << write_scenario(s);
+}
+
 namespace {
 
 std::string example(const char* name) {
@@ -48,6 +57,8 @@ Scenario every_kind_of_step() {
   Traits t{Accessibility::kAfterFirstUnlock, ItemClass::kInet, true, Token::kNone, false, true};
   s.steps.push_back(add(0, "a", t, "text secret"));
   s.steps.push_back(add(0, "binary", {}, std::string("\xff\x00\x80", 3)));
+  s.steps.push_back(
+      add(1, "nul", {}, std::string("a\0b", 3)));  // UTF-8, but the reader refuses NUL
   s.steps.push_back(add(0, "key",
                         {Accessibility::kWhenPasscodeSetThisDeviceOnly, ItemClass::kKeys, false,
                          Token::kSecureEnclave, true, false}));
@@ -95,6 +106,7 @@ TEST(Scenario, WriteThenParseGivesTheSameScenario) {
   ASSERT_TRUE(back.ok()) << back.status().to_string() << "\n" << text;
   EXPECT_EQ(*back, s) << text;
   EXPECT_NE(text.find("\"secret_hex\": \"ff0080\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"secret_hex\": \"610062\""), std::string::npos) << text;
   EXPECT_EQ(write_scenario(*back), text);
 }
 

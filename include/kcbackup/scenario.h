@@ -2,10 +2,11 @@
 // iCloud account, the language of `kcbackup simulate` and of the stateful property's
 // counterexamples (docs/cli.md lists the fields of every step).
 //
-// parse_scenario() checks the whole document before anything runs: JSON syntax (line and column),
-// duplicate keys, unknown or missing fields ("did you mean"), types, names that must refer to a
-// device or backup of an earlier step, and the caps below; every error is one InvalidArgument line
-// naming the JSON path (`steps[3].accessible`). Nothing defaults silently that changes a verdict:
+// parse_scenario() checks the whole document before anything runs. The one strict reader
+// (input/) refuses bad JSON (line and column), keys given twice, NUL characters, numbers no double
+// holds and nesting past kMaxNesting; the scenario's own checks refuse unknown ("did you mean") or
+// missing fields, wrong types, names that must refer to a device or backup of an earlier step, and
+// the caps below. Every error is one line naming the JSON path (`steps[3].accessible`). Nothing defaults silently that changes a verdict:
 // an encrypted backup names its password. write_scenario() is its inverse:
 // parse_scenario(write_scenario(s)) == s for every scenario that parses.
 #pragma once
