@@ -6,9 +6,10 @@
 // (input/) refuses bad JSON (line and column), keys given twice, NUL characters, numbers no double
 // holds and nesting past kMaxNesting; the scenario's own checks refuse unknown ("did you mean") or
 // missing fields, wrong types, names that must refer to a device or backup of an earlier step, and
-// the caps below. Every error is one line naming the JSON path (`steps[3].accessible`). Nothing defaults silently that changes a verdict:
-// an encrypted backup names its password. write_scenario() is its inverse:
-// parse_scenario(write_scenario(s)) == s for every scenario that parses.
+// the caps below. Every error is one line naming the JSON path (`steps[3].accessible`). Nothing
+// defaults silently that changes a verdict: an encrypted backup names its password.
+// write_scenario() is its inverse: parse_scenario(write_scenario(s)) == s for every scenario that
+// parses.
 #pragma once
 
 #include <cstddef>
@@ -73,7 +74,7 @@ struct Step {
   std::string account;   // add, delete
   std::string name;      // backup: the backup's name; migrate: the new device's
   Traits traits;         // add
-  std::string secret;    // add: the secret's bytes (any bytes; JSON gives them as secret_hex)
+  std::string secret;    // add: any bytes (JSON: secret, or secret_hex when not UTF-8 or NUL)
   bool on = true;        // passcode, icloud-keychain, icloud-keychain-switch
   bool passcode = true;  // migrate: whether the new device has a passcode
   Journey journey = Journey::kLocal;
@@ -97,8 +98,8 @@ std::vector<std::string> device_names(const Scenario& scenario);
 // `json` is the document's bytes (at most kMaxScenarioBytes; the caller reads the file).
 Result<Scenario> parse_scenario(ByteView json);
 
-// The scenario as a JSON document, one step per line. A secret that is not valid UTF-8 is written
-// as secret_hex.
+// The scenario as a JSON document, one step per line. A secret that is not valid UTF-8 or holds a
+// NUL character (which the reader refuses in strings) is written as secret_hex.
 std::string write_scenario(const Scenario& scenario);
 
 }  // namespace kcb::harness
