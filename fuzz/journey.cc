@@ -1,8 +1,8 @@
 // Fuzz target journey: the agreement property (properties/agreement_props.cc) driven by fuzzer
 // bytes. FuzzedDataProvider picks a seed, device settings, a journey and a target, a backup
-// password and 1..6 items (traits, account tag, secret); properties/journey_run.h runs the journey
-// through the engine for real, and every add must answer what oracle::check_add expects and every
-// item's outcome and road must equal oracle::predict's.
+// password and 1..6 items (traits, account tag, secret); the harness's journey runner
+// (kcbackup/journey.h) runs the journey through the engine for real, and every add must answer what
+// oracle::check_add expects and every item's outcome and road must equal oracle::predict's.
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "kcbackup/journey.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
-#include "properties/journey_run.h"
 
 namespace kcb::fuzz {
 namespace {
@@ -21,8 +21,8 @@ namespace {
 constexpr size_t kMaxItems = 6;
 constexpr size_t kMaxSecret = 96;
 
-using props::ItemSpec;
-using Case = props::JourneyCase;
+using harness::ItemSpec;
+using Case = harness::JourneyCase;
 
 std::string describe(const Traits& t) {
   return "{" + std::string(names_of(t.accessible).pdmn) + " " + std::string(name_of(t.item_class)) +
@@ -76,9 +76,8 @@ Case consume_case(FuzzedDataProvider& in) {
   c.settings.icloud_keychain =
       in.PickValueInArray({Switch::kOff, Switch::kOn, Switch::kUnspecified});
   c.journey = in.PickValueInArray(kAllJourneys);
-  const bool other_only =
-      c.journey == Journey::kQuickStart || c.journey == Journey::kIcloudKeychain;
-  c.target = other_only ? Target::kOtherDevice : in.PickValueInArray(kAllTargets);
+  c.target =
+      has_same_device_form(c.journey) ? in.PickValueInArray(kAllTargets) : Target::kOtherDevice;
   c.password = in.ConsumeRandomLengthString(32);
   if (c.password.empty()) c.password = "p";
   const size_t n = in.ConsumeIntegralInRange<size_t>(1, kMaxItems);
@@ -93,7 +92,7 @@ Case consume_case(FuzzedDataProvider& in) {
 }
 
 void check_agreement(const Case& c) {
-  auto run = props::run_journey_case(c);
+  auto run = harness::run_journey_case(c);
   require_ok(c, run.status(), "engine run");
   for (size_t i = 0; i < c.items.size(); ++i) {
     const ItemSpec& spec = c.items[i];

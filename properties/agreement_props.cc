@@ -1,27 +1,27 @@
 // Agreement: for generated items, journey, target and settings, the engine's per-item outcome and
 // road equal oracle::predict's, and SecItemAdd answers what oracle::check_add expects. The engine
-// side is a real run (properties/journey_run.h says how it is driven and how its answer is read).
+// side is a real run (kcbackup/journey.h says how it is driven and how its answer is read).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 
 #include <sstream>
 
+#include "kcbackup/journey.h"
 #include "kcbackup/oracle.h"
 #include "properties/generators.h"
-#include "properties/journey_run.h"
 
 namespace kcb {
 namespace {
 
-std::string shown(const props::ItemSpec& spec) {
+std::string shown(const harness::ItemSpec& spec) {
   std::ostringstream os;
-  props::showValue(spec, os);
+  harness::showValue(spec, os);
   return os.str();
 }
 
 RC_GTEST_PROP(Agreement, EngineOutcomeAndRoadEqualPredict, ()) {
-  props::JourneyCase c;
+  harness::JourneyCase c;
   c.seed = *rc::gen::arbitrary<uint64_t>().as("seed");
   c.settings = *props::gen_settings().as("settings");
   c.journey = *props::gen_journey().as("journey");
@@ -29,10 +29,10 @@ RC_GTEST_PROP(Agreement, EngineOutcomeAndRoadEqualPredict, ()) {
   c.password = *props::gen_password().as("password");
   c.items = *props::gen_item_batch(1, 6).as("items");
 
-  auto run = props::run_journey_case(c);
+  auto run = harness::run_journey_case(c);
   if (!run.ok()) RC_FAIL("engine failed on a valid run: " + run.status().to_string());
   for (size_t i = 0; i < c.items.size(); ++i) {
-    const props::ItemSpec& spec = c.items[i];
+    const harness::ItemSpec& spec = c.items[i];
     const AddError expected = oracle::check_add(spec.traits, c.settings.passcode);
     if (run->add_errors[i] != expected) {
       RC_FAIL("add " + shown(spec) + ": engine " + std::string(name_of(run->add_errors[i])) +

@@ -15,14 +15,14 @@
 #include <tuple>
 #include <vector>
 
+#include "engine/keybag.h"
 #include "kcbackup/bytes.h"
 #include "kcbackup/der.h"
 #include "kcbackup/device.h"
-#include "engine/keybag.h"
+#include "kcbackup/journey.h"
 #include "kcbackup/model.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
-#include "properties/journey_run.h"
 
 namespace kcb {
 
@@ -60,6 +60,10 @@ inline void showValue(const DeviceSettings& s, std::ostream& os) {
 
 namespace kcb::props {
 
+// The harness's item spec, the value every batch generator draws.
+using harness::ItemSpec;
+using harness::new_item_of;
+
 inline rc::Gen<Accessibility> gen_accessibility() {
   return rc::gen::elementOf(
       std::vector(std::begin(kAllAccessibilities), std::end(kAllAccessibilities)));
@@ -80,9 +84,7 @@ inline rc::Gen<Journey> gen_backup_journey() {
 
 // A target the journey has: quick-start and icloud-keychain only go to another device.
 inline rc::Gen<Target> gen_target_for(Journey j) {
-  if (j == Journey::kQuickStart || j == Journey::kIcloudKeychain) {
-    return rc::gen::just(Target::kOtherDevice);
-  }
+  if (!has_same_device_form(j)) return rc::gen::just(Target::kOtherDevice);
   return rc::gen::elementOf(std::vector(std::begin(kAllTargets), std::end(kAllTargets)));
 }
 
@@ -259,10 +261,17 @@ inline Bytes distinctive_bytes(uint64_t seed, uint64_t index, size_t length) {
   return out;
 }
 
+}  // namespace kcb::props
+
+// Found by argument lookup, in the namespace of the type.
+namespace kcb::harness {
 inline void showValue(const ItemSpec& s, std::ostream& os) {
-  showValue(s.traits, os);
+  kcb::showValue(s.traits, os);
   os << " acct=" << s.account << " secret=" << s.secret.size() << "B";
 }
+}  // namespace kcb::harness
+
+namespace kcb::props {
 
 // A batch of 0..max_items items with unique accounts. Accounts mix an index (uniqueness) with
 // generated unicode (encoding coverage).

@@ -1,345 +1,249 @@
-// Stateful: random command sequences run against the engine's devices and one iCloud account, and
-// against oracle::World, the model. After every command every device's readable items (traits,
-// account, secret) equal the model's.
+// Stateful: random command sequences over several devices and one iCloud account. Every command is
+// a scenario step run through the harness's lockstep driver (kcbackup/lockstep.h): the engine's
+// devices beside oracle::World, and after every step every device's settings (passcode, iCloud
+// Keychain switch, membership) and readable items (traits, account, service, secret) equal the
+// model's, and so do the step's own answers (SecItemAdd's error, a restore accepted or refused).
 //
-// After every command the devices' settings (passcode, iCloud Keychain switch, membership) equal
-// the model's too.
-//
-// Sync policy (the same in model and engine): after every command, every device is asked to sync
-// once, in device order; members whose iCloud Keychain setting is on sync, every other device must
-// be refused (FailedPrecondition). Joining also syncs the joining device first, as
+// Sync policy (the same in model and engine): after every command a sync step asks every device to
+// sync once, in device order; members whose iCloud Keychain setting is on sync, every other device
+// must be refused (FailedPrecondition). Joining also syncs the joining device first, as
 // CloudAccount::join does. The switch alone (no join/leave) changes the setting, not membership.
+//
+// A failure writes the steps so far as a scenario file, stateful-counterexample.json in
+// $KCB_COUNTEREXAMPLE_DIR (default: the current folder), and names it in the message: RapidCheck
+// rewrites it at every smaller failing sequence, so after shrinking it holds the shrunk one, which
+// `kcbackup simulate FILE --seed N` replays step for step.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
 #include <rapidcheck/state.h>
 
-#include <algorithm>
-#include <optional>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
 
-#include "kcbackup/backup.h"
-#include "engine/icloud_keychain.h"
-#include "kcbackup/world.h"
+#include "kcbackup/env.h"
+#include "kcbackup/lockstep.h"
+#include "kcbackup/names.h"
+#include "kcbackup/scenario.h"
 #include "properties/generators.h"
-
-namespace kcb::oracle {
-inline void showValue(const WorldItem& i, std::ostream& os) {
-  showValue(i.traits, os);
-  os << " acct=" << i.account << " secret=" << i.secret.size() << "B";
-}
-}  // namespace kcb::oracle
 
 namespace kcb {
 namespace {
 
-using oracle::World;
-using oracle::WorldItem;
+using harness::Op;
+using harness::Step;
+using Model = harness::ScenarioModel;
 
-constexpr std::string_view kEscrow = "apple-id-secret";
 constexpr size_t kMaxDevices = 5;
 const std::string kPassword = "correct horse";
 const std::string kWrongPassword = "correct horse?";
+constexpr std::string_view kCounterexampleFile = "stateful-counterexample.json";
 
+// The engine's side and what it has run, for the counterexample.
 struct Engine {
+  uint64_t seed = 0;
   std::unique_ptr<Random> random;
-  std::vector<std::unique_ptr<Device>> devices;
-  std::optional<CloudAccount> account;
-  std::vector<Bundle> backups;
+  std::unique_ptr<harness::Lockstep> driver;
+  harness::Scenario steps_so_far;
 };
 
-std::unique_ptr<Device> new_device(bool passcode, Random& random) {
-  auto d = Device::create_in_memory({passcode, false, std::nullopt}, random);
-  RC_ASSERT(d.ok());
-  return std::move(d).value();
+std::filesystem::path counterexample_path() {
+  const char* dir = std::getenv("KCB_COUNTEREXAMPLE_DIR");
+  return std::filesystem::path(dir != nullptr && *dir != '\0' ? dir : ".") / kCounterexampleFile;
 }
 
-std::vector<WorldItem> readable_items(const Device& d) {
-  auto listed = d.list();
-  RC_ASSERT(listed.ok());
-  std::vector<WorldItem> out;
-  for (const StoredItem& s : *listed) {
-    out.push_back(
-        {traits_of(s.item), std::string(s.item.account().begin(), s.item.account().end()),
-         std::string(s.item.secret().data(), s.item.secret().data() + s.item.secret().size())});
-  }
-  std::sort(out.begin(), out.end(),
-            [](const WorldItem& a, const WorldItem& b) { return a.account < b.account; });
-  return out;
+// Writes the steps so far; returns how to replay them (or why they could not be written).
+std::string write_counterexample(const Engine& e) {
+  const std::filesystem::path path = counterexample_path();
+  const std::string text = harness::write_scenario(e.steps_so_far);
+  const Status st = write_file_atomically(default_env(), path, as_bytes(text));
+  if (!st.ok()) return "could not write the counterexample: " + st.to_string();
+  return "replay: kcbackup simulate " + path.string() + " --seed " + std::to_string(e.seed);
 }
 
-// Every device is asked to sync, in device order: the model says which may (members whose
-// setting is on); every other one must be refused, so a switched-off member cannot slip through.
-void sync_members(const World& model, Engine& e) {
-  RC_ASSERT(model.devices().size() == e.devices.size());
-  for (size_t i = 0; i < e.devices.size(); ++i) {
-    const oracle::WorldDevice& m = model.devices()[i];
-    auto synced = e.account->sync(*e.devices[i], *e.random);
-    if (m.member && m.icloud_keychain) {
-      RC_ASSERT(synced.ok());
-    } else if (synced.ok() || synced.status().code() != Code::kFailedPrecondition) {
-      RC_FAIL("device " + std::to_string(i) + " (member " + std::to_string(m.member) +
-              ", iCloud Keychain " + std::to_string(m.icloud_keychain) +
-              ") was not refused a sync: " + synced.status().to_string());
-    }
+void run_step(Engine& e, const Step& step) {
+  e.steps_so_far.steps.push_back(step);
+  const std::string where = harness::step_path(e.steps_so_far.steps.size() - 1);
+  auto result = e.driver->apply(step);
+  if (!result.ok()) {
+    RC_FAIL(where + ": engine failed: " + result.status().to_string() + "\n  " +
+            write_counterexample(e));
   }
+  if (result->mismatches.empty()) return;
+  std::string what = where + " (" + result->line + "): engine and model differ";
+  for (const harness::Mismatch& m : result->mismatches)
+    what += "\n  " + harness::describe(m);
+  RC_FAIL(what + "\n  " + write_counterexample(e));
 }
 
-void expect_same_settings(const World& model, Engine& e) {
-  for (size_t i = 0; i < e.devices.size(); ++i) {
-    const oracle::WorldDevice& m = model.devices()[i];
-    const Device& d = *e.devices[i];
-    if (d.has_passcode() != m.passcode || d.icloud_keychain() != m.icloud_keychain ||
-        e.account->is_member(d) != m.member) {
-      RC_FAIL("device " + std::to_string(i) + " settings: engine passcode " +
-              std::to_string(d.has_passcode()) + ", iCloud Keychain " +
-              std::to_string(d.icloud_keychain()) + ", member " +
-              std::to_string(e.account->is_member(d)) + "; model " + std::to_string(m.passcode) +
-              ", " + std::to_string(m.icloud_keychain) + ", " + std::to_string(m.member));
-    }
-  }
+Step sync_step() {
+  Step s;
+  s.op = Op::kSync;
+  return s;
 }
+const Step kSync = sync_step();
 
-void expect_same(const World& model, Engine& e) {
-  RC_ASSERT(model.devices().size() == e.devices.size());
-  expect_same_settings(model, e);
-  for (size_t i = 0; i < e.devices.size(); ++i) {
-    const auto got = readable_items(*e.devices[i]);
-    if (got != model.devices()[i].items) {
-      RC_LOG() << "device " << i << ": engine " << rc::toString(got) << "\n  model "
-               << rc::toString(model.devices()[i].items) << "\n";
-      RC_FAIL("device " + std::to_string(i) + " differs from the model");
-    }
-  }
-}
+// A command is one scenario step followed by the sync step, on the model and through the driver.
+struct StepCommand : rc::state::Command<Model, Engine> {
+  Step step;
 
-// A command changes the model (model()) and drives the engine (engine()); both then sync every
-// member, and the engine must equal the model.
-struct WorldCommand : rc::state::Command<World, Engine> {
-  virtual void model(World& w) const = 0;
-  virtual void engine(const World& before, Engine& e) const = 0;
-  void apply(World& w) const override {
-    model(w);
-    w.sync_members();
+  // Op-specific preconditions (the step names what exists), checked before the common ones.
+  virtual void check(const Model& m) const = 0;
+
+  void checkPreconditions(const Model& m) const override {
+    RC_PRE(step.device < m.device_names().size());
+    check(m);
+    // Keep every sequence replayable by `kcbackup simulate`, whose scenarios hold at most
+    // kMaxHeldItems items at a time.
+    Model after = m;
+    apply(after);
+    RC_PRE(after.held_items() <= harness::kMaxHeldItems);
   }
-  void run(const World& before, Engine& e) const override {
-    engine(before, e);
-    const World after = nextState(before);
-    expect_same_settings(after, e);
-    sync_members(after, e);
-    expect_same(after, e);
+  void apply(Model& m) const override {
+    m.apply(step);
+    m.apply(kSync);
+  }
+  void run(const Model&, Engine& e) const override {
+    run_step(e, step);
+    run_step(e, kSync);
   }
 };
 
-size_t pick_device(const World& w) {
-  return *rc::gen::inRange<size_t>(0, w.devices().size());
+size_t pick_device(const Model& m) {
+  return *rc::gen::inRange<size_t>(0, m.device_names().size());
 }
 
-struct AddItem : WorldCommand {
-  size_t device;
-  WorldItem item;
-  explicit AddItem(const World& w)
-      : device(pick_device(w)),
-        item{*props::gen_traits(),
-             "acct-" + std::to_string(*rc::gen::inRange<uint32_t>(0, 1u << 30)),
-             *rc::gen::container<std::string>(rc::gen::arbitrary<char>())} {}
-  void checkPreconditions(const World& w) const override {
-    RC_PRE(device < w.devices().size());
-    RC_PRE(!w.account_in_use(item.account));
+struct AddItem : StepCommand {
+  explicit AddItem(const Model& m) {
+    step.op = Op::kAdd;
+    step.device = pick_device(m);
+    step.traits = *props::gen_traits();
+    step.account = "acct-" + std::to_string(*rc::gen::inRange<uint32_t>(0, 1u << 30));
+    step.secret = *rc::gen::container<std::string>(rc::gen::arbitrary<char>());
   }
-  void model(World& w) const override { w.add_item(device, item); }
-  void engine(const World& before, Engine& e) const override {
-    World after = before;
-    const AddError expected = after.add_item(device, item);
-    props::ItemSpec spec{item.traits, item.account, Bytes(item.secret.begin(), item.secret.end())};
-    auto added = e.devices[device]->add(props::new_item_of(spec), *e.random);
-    RC_ASSERT(sec_error_of(added.status()) == expected);
-  }
+  void check(const Model& m) const override { RC_PRE(!m.world().account_in_use(step.account)); }
   void show(std::ostream& os) const override {
-    os << "add to device " << device << ": ";
-    oracle::showValue(item, os);
+    os << "add to device " << step.device << ": ";
+    showValue(step.traits, os);
+    os << " acct=" << step.account << " secret=" << step.secret.size() << "B";
   }
 };
 
-struct DeleteItem : WorldCommand {
-  size_t device = 0;
-  std::string account;
-  explicit DeleteItem(const World& w) {
+struct DeleteItem : StepCommand {
+  explicit DeleteItem(const Model& m) {
     std::vector<std::pair<size_t, std::string>> all;
-    for (size_t d = 0; d < w.devices().size(); ++d) {
-      for (const WorldItem& i : w.devices()[d].items)
+    for (size_t d = 0; d < m.world().devices().size(); ++d) {
+      for (const oracle::WorldItem& i : m.world().devices()[d].items)
         all.emplace_back(d, i.account);
     }
     if (all.empty()) RC_DISCARD("no item to delete");
-    std::tie(device, account) = *rc::gen::elementOf(all);
+    step.op = Op::kDelete;
+    std::tie(step.device, step.account) = *rc::gen::elementOf(all);
   }
-  void checkPreconditions(const World& w) const override {
-    RC_PRE(device < w.devices().size());
-    RC_PRE(w.find(device, account) != nullptr);
-  }
-  void model(World& w) const override { w.remove_item(device, account); }
-  void engine(const World&, Engine& e) const override {
-    Device& d = *e.devices[device];
-    auto listed = d.list();
-    RC_ASSERT(listed.ok());
-    for (const StoredItem& s : *listed) {
-      if (std::string(s.item.account().begin(), s.item.account().end()) != account) continue;
-      RC_ASSERT(d.remove(s.item.item_class(), s.rowid).ok());
-      if (s.item.synchronizable() && e.account->is_member(d) && d.icloud_keychain()) {
-        e.account->forget(s.item);
-      }
-      return;
-    }
-    RC_FAIL("the engine has no item " + account);
+  void check(const Model& m) const override {
+    RC_PRE(m.world().find(step.device, step.account) != nullptr);
   }
   void show(std::ostream& os) const override {
-    os << "delete " << account << " on device " << device;
+    os << "delete " << step.account << " on device " << step.device;
   }
 };
 
-struct SetPasscode : WorldCommand {
-  size_t device;
-  bool on;
-  explicit SetPasscode(const World& w) : device(pick_device(w)), on(*rc::gen::arbitrary<bool>()) {}
-  void checkPreconditions(const World& w) const override { RC_PRE(device < w.devices().size()); }
-  void model(World& w) const override { w.set_passcode(device, on); }
-  void engine(const World&, Engine& e) const override {
-    RC_ASSERT(e.devices[device]->set_passcode(on, *e.random).ok());
+// passcode, icloud-keychain (join/leave) and icloud-keychain-switch (the Settings switch alone).
+template <Op kOp>
+struct SetSwitch : StepCommand {
+  explicit SetSwitch(const Model& m) {
+    step.op = kOp;
+    step.device = pick_device(m);
+    step.on = *rc::gen::arbitrary<bool>();
+  }
+  void check(const Model&) const override {}
+  void show(std::ostream& os) const override {
+    os << harness::name_of(kOp) << " " << (step.on ? "on" : "off") << " on device " << step.device;
+  }
+};
+using SetPasscode = SetSwitch<Op::kPasscode>;
+using SetIcloudKeychain = SetSwitch<Op::kIcloudKeychain>;
+using SwitchIcloudKeychain = SetSwitch<Op::kIcloudKeychainSwitch>;
+
+struct BackUp : StepCommand {
+  explicit BackUp(const Model& m) {
+    step.op = Op::kBackup;
+    step.device = pick_device(m);
+    step.journey = *props::gen_backup_journey();
+    step.name = "b" + std::to_string(m.backup_count());
+    if (step.journey == Journey::kLocalEncrypted) step.password = kPassword;
+  }
+  void check(const Model& m) const override {
+    for (size_t b = 0; b < m.backup_count(); ++b)
+      RC_PRE(m.backup_name(b) != step.name);
   }
   void show(std::ostream& os) const override {
-    os << "passcode " << (on ? "on" : "off") << " on device " << device;
+    os << name_of(step.journey) << " backup " << step.name << " of device " << step.device;
   }
 };
 
-struct SetIcloudKeychain : WorldCommand {
-  size_t device;
-  bool on;
-  explicit SetIcloudKeychain(const World& w)
-      : device(pick_device(w)), on(*rc::gen::arbitrary<bool>()) {}
-  void checkPreconditions(const World& w) const override { RC_PRE(device < w.devices().size()); }
-  void model(World& w) const override { w.set_icloud_keychain(device, on); }
-  void engine(const World&, Engine& e) const override {
-    if (on) {
-      RC_ASSERT(e.account->join(*e.devices[device], kEscrow, *e.random).ok());
-    } else {
-      RC_ASSERT(e.account->leave(*e.devices[device]).ok());
-    }
+struct Erase : StepCommand {
+  explicit Erase(const Model& m) {
+    step.op = Op::kErase;
+    step.device = pick_device(m);
   }
+  void check(const Model&) const override {}
+  void show(std::ostream& os) const override { os << "erase device " << step.device; }
+};
+
+struct Restore : StepCommand {
+  explicit Restore(const Model& m) {
+    if (m.backup_count() == 0) RC_DISCARD("no backup yet");
+    step.op = Op::kRestore;
+    step.device = pick_device(m);
+    const bool right =
+        *rc::gen::weightedOneOf<bool>({{3, rc::gen::just(true)}, {1, rc::gen::just(false)}});
+    step.password = right ? kPassword : kWrongPassword;
+    step.backup = *rc::gen::inRange<size_t>(0, m.backup_count());
+  }
+  void check(const Model& m) const override { RC_PRE(step.backup < m.backup_count()); }
   void show(std::ostream& os) const override {
-    os << "iCloud Keychain " << (on ? "on (join)" : "off (leave)") << " on device " << device;
+    os << "restore backup " << step.backup << " onto device " << step.device
+       << (step.password == kPassword ? "" : " with a wrong password");
   }
 };
 
-// The Settings switch alone, without joining or leaving the account.
-struct SwitchIcloudKeychain : WorldCommand {
-  size_t device;
-  bool on;
-  explicit SwitchIcloudKeychain(const World& w)
-      : device(pick_device(w)), on(*rc::gen::arbitrary<bool>()) {}
-  void checkPreconditions(const World& w) const override { RC_PRE(device < w.devices().size()); }
-  void model(World& w) const override { w.switch_icloud_keychain(device, on); }
-  void engine(const World&, Engine& e) const override {
-    RC_ASSERT(e.devices[device]->set_icloud_keychain(on).ok());
+struct QuickStart : StepCommand {
+  explicit QuickStart(const Model& m) {
+    step.op = Op::kMigrate;
+    step.device = pick_device(m);
+    step.passcode = *rc::gen::arbitrary<bool>();
+    step.name = "d" + std::to_string(m.device_names().size());
+  }
+  void check(const Model& m) const override {
+    RC_PRE(m.device_names().size() < kMaxDevices);
+    for (const std::string& n : m.device_names())
+      RC_PRE(n != step.name);
   }
   void show(std::ostream& os) const override {
-    os << "iCloud Keychain switch " << (on ? "on" : "off") << " (no join/leave) on device "
-       << device;
-  }
-};
-
-struct BackUp : WorldCommand {
-  size_t device;
-  Journey journey;
-  explicit BackUp(const World& w) : device(pick_device(w)), journey(*props::gen_backup_journey()) {}
-  void checkPreconditions(const World& w) const override { RC_PRE(device < w.devices().size()); }
-  void model(World& w) const override { w.back_up(device, journey); }
-  void engine(const World&, Engine& e) const override {
-    const std::string password = journey == Journey::kLocalEncrypted ? kPassword : "";
-    auto bundle = make_backup(*e.devices[device], {journey, password, kFastKdf}, *e.random);
-    RC_ASSERT(bundle.ok());
-    e.backups.push_back(std::move(bundle).value());
-  }
-  void show(std::ostream& os) const override {
-    os << name_of(journey) << " backup of device " << device;
-  }
-};
-
-struct Erase : WorldCommand {
-  size_t device;
-  explicit Erase(const World& w) : device(pick_device(w)) {}
-  void checkPreconditions(const World& w) const override { RC_PRE(device < w.devices().size()); }
-  void model(World& w) const override { w.erase(device); }
-  void engine(const World&, Engine& e) const override {
-    RC_ASSERT(e.devices[device]->erase(*e.random).ok());
-  }
-  void show(std::ostream& os) const override { os << "erase device " << device; }
-};
-
-struct Restore : WorldCommand {
-  size_t backup = 0;
-  size_t device;
-  bool right_password;
-  explicit Restore(const World& w)
-      : device(pick_device(w)),
-        right_password(
-            *rc::gen::weightedOneOf<bool>({{3, rc::gen::just(true)}, {1, rc::gen::just(false)}})) {
-    if (w.backups().empty()) RC_DISCARD("no backup yet");
-    backup = *rc::gen::inRange<size_t>(0, w.backups().size());
-  }
-  void checkPreconditions(const World& w) const override {
-    RC_PRE(device < w.devices().size());
-    RC_PRE(backup < w.backups().size());
-  }
-  void model(World& w) const override { w.restore(backup, device, right_password); }
-  void engine(const World& before, Engine& e) const override {
-    World after = before;
-    const bool accepted = after.restore(backup, device, right_password);
-    auto report = restore_backup(e.backups[backup], *e.devices[device],
-                                 {right_password ? kPassword : kWrongPassword, {}}, *e.random);
-    RC_ASSERT(report.ok() == accepted);
-    if (!accepted) RC_ASSERT(report.status().code() == Code::kPermissionDenied);
-  }
-  void show(std::ostream& os) const override {
-    os << "restore backup " << backup << " onto device " << device
-       << (right_password ? "" : " with a wrong password");
-  }
-};
-
-struct QuickStart : WorldCommand {
-  size_t from;
-  bool passcode;
-  explicit QuickStart(const World& w)
-      : from(pick_device(w)), passcode(*rc::gen::arbitrary<bool>()) {}
-  void checkPreconditions(const World& w) const override {
-    RC_PRE(from < w.devices().size());
-    RC_PRE(w.devices().size() < kMaxDevices);
-  }
-  void model(World& w) const override { w.quick_start(from, passcode); }
-  void engine(const World&, Engine& e) const override {
-    e.devices.push_back(new_device(passcode, *e.random));
-    RC_ASSERT(quick_start(*e.devices[from], *e.devices.back(), kFastKdf, *e.random).ok());
-  }
-  void show(std::ostream& os) const override {
-    os << "quick-start from device " << from << " to a new device (passcode "
-       << (passcode ? "on" : "off") << ")";
+    os << "quick-start from device " << step.device << " to new device " << step.name
+       << " (passcode " << (step.passcode ? "on" : "off") << ")";
   }
 };
 
 RC_GTEST_PROP(Stateful, EveryDeviceEqualsTheWorldModel, ()) {
-  const uint64_t seed = *rc::gen::arbitrary<uint64_t>().as("seed");
+  Engine engine;
+  engine.seed = *rc::gen::arbitrary<uint64_t>().as("seed");
   const auto passcodes = *rc::gen::container<std::vector<bool>>(3, rc::gen::arbitrary<bool>())
                               .as("initial devices' passcodes");
-  Engine engine;
-  engine.random = make_seeded_random(seed);
-  auto account = CloudAccount::create(kEscrow, *engine.random);
-  RC_ASSERT(account.ok());
-  engine.account.emplace(std::move(account).value());
-  World world;
-  for (bool p : passcodes) {
-    world.add_device(p);
-    engine.devices.push_back(new_device(p, *engine.random));
-  }
+  for (size_t i = 0; i < passcodes.size(); ++i)
+    engine.steps_so_far.devices.push_back({"d" + std::to_string(i), passcodes[i], false});
+  engine.steps_so_far.description =
+      "A counterexample of the stateful property (properties/stateful_props.cc), seed " +
+      std::to_string(engine.seed) + ": replay with --seed " + std::to_string(engine.seed);
+  engine.random = make_seeded_random(engine.seed);
+  auto driver = harness::Lockstep::start(engine.steps_so_far.devices, *engine.random);
+  RC_ASSERT(driver.ok());
+  engine.driver = std::move(driver).value();
+  const Model model(engine.steps_so_far.devices);
   rc::state::check(
-      world, engine,
+      model, engine,
       rc::state::gen::execOneOfWithArgs<AddItem, AddItem, AddItem, DeleteItem, SetPasscode,
                                         SetIcloudKeychain, SetIcloudKeychain, SwitchIcloudKeychain,
                                         BackUp, Erase, Restore, Restore, QuickStart>());
