@@ -57,9 +57,13 @@ int exit_code_for(const Status& status) {
   }
 }
 
-int report_error(const Status& status) {
-  std::cerr << "kcbackup: " << status.to_string() << "\n";
+int report_error(const Status& status, std::ostream& err) {
+  err << "kcbackup: " << status.to_string() << "\n";
   return exit_code_for(status);
+}
+
+int report_error(const Status& status) {
+  return report_error(status, std::cerr);
 }
 
 Json json_envelope(std::string_view command) {
