@@ -76,10 +76,7 @@ void print_report(std::ostream& out, const RestoreReport& report, Format format,
     doc["items"] = items;
     doc["restored"] = report.restored_count();
     doc["replaced"] = report.replaced;
-    Json warnings = Json::array();
-    for (const std::string& w : report.warnings)
-      warnings.push_back(json_text(as_bytes(w)));
-    doc["warnings"] = warnings;
+    doc["warnings"] = warnings_json(report.warnings);
     print_json(out, doc);
     return;
   }
@@ -100,8 +97,7 @@ void print_report(std::ostream& out, const RestoreReport& report, Format format,
   if (!report.items.empty()) print_table(out, table, Format::kText);
   out << report.restored_count() << " of " << report.items.size() << " item(s) restored; "
       << report.replaced << " item(s) already on the device were replaced (R7)\n";
-  for (const std::string& w : report.warnings)
-    out << "warning: " << display_text(w) << "\n";
+  print_warnings(out, report.warnings);
   if (std::any_of(report.items.begin(), report.items.end(),
                   [&](const ItemFate& f) { return !f.accessible && header_accessibility(f); })) {
     out << "* from the blob header: the item did not decode\n";

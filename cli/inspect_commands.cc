@@ -24,8 +24,6 @@ namespace {
 inline constexpr size_t kMaxInspectFileBytes = size_t{16} << 20;
 // A keychain archive holds every item of a phone; 256 MiB is far beyond any real one.
 inline constexpr size_t kMaxArchiveFileBytes = size_t{256} << 20;
-// An item blob (engine/blob.h kMaxBlobSize).
-inline constexpr size_t kMaxBlobFileBytes = size_t{16} << 20;
 inline constexpr size_t kClassKeyHexDigits = 64;
 
 // The password and device key the user gave, as the engine's unlock asks for them.
@@ -156,18 +154,6 @@ void print_manifest_text(std::ostream& out, const Manifest& m) {
       << display_text(m.unique_device_id) << "\n";
 }
 
-Json warnings_json(const std::vector<std::string>& warnings) {
-  Json list = Json::array();
-  for (const std::string& w : warnings)
-    list.push_back(json_text(as_bytes(w)));
-  return list;
-}
-
-void print_warnings_text(std::ostream& out, const std::vector<std::string>& warnings) {
-  for (const std::string& w : warnings)
-    out << "warning: " << display_text(w) << "\n";
-}
-
 }  // namespace
 
 Status run_inspect_keybag(const InspectKeybagOptions& o, Env& env, std::ostream& out,
@@ -260,7 +246,7 @@ InspectBlobOptions::~InspectBlobOptions() {
 }
 
 Status run_inspect_blob(const InspectBlobOptions& o, Env& env, std::ostream& out, std::ostream&) {
-  KCB_ASSIGN_OR_RETURN(Bytes bytes, env.read_file(o.file, kMaxBlobFileBytes));
+  KCB_ASSIGN_OR_RETURN(Bytes bytes, env.read_file(o.file, kMaxInspectedBlobBytes));
   auto blob = blob_facts(bytes);
   if (!blob.ok()) return blob.status().with_context(o.file);
   std::optional<DerDict> dict;
@@ -291,7 +277,7 @@ Status run_inspect_blob(const InspectBlobOptions& o, Env& env, std::ostream& out
     return Status::Ok();
   }
   print_dictionary_text(out, *dict, o.show_secrets);
-  print_warnings_text(out, attribute_warnings(*dict, blob->key_class));
+  print_warnings(out, attribute_warnings(*dict, blob->key_class));
   return Status::Ok();
 }
 
@@ -384,7 +370,7 @@ Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostrea
   out << "Keychain archive, " << entries.size() << " item(s), keybag " << archive->keybag_uuid
       << "\n";
   print_entries_text(out, entries, false);
-  print_warnings_text(out, archive_warnings(*archive));
+  print_warnings(out, archive_warnings(*archive));
   return Status::Ok();
 }
 
@@ -411,7 +397,7 @@ Status run_inspect_bundle(const InspectBundleOptions& o, Env& env, std::ostream&
   out << "\n" << entries.size() << " item(s)\n";
   print_entries_text(out, entries, o.show_secrets);
   print_fates_text(out, entries);
-  print_warnings_text(out, archive_warnings(bundle.archive));
+  print_warnings(out, archive_warnings(bundle.archive));
   return Status::Ok();
 }
 

@@ -11,6 +11,8 @@
 namespace kcb {
 namespace {
 
+static_assert(kMaxInspectedBlobBytes == kMaxBlobSize);
+
 // A bag whose whole KDF is this cheap is tried with the empty password when none is given: that
 // is how the bag of an unencrypted backup is written.
 inline constexpr uint64_t kCheapKdfRounds = 1000;

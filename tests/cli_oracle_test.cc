@@ -113,6 +113,29 @@ TEST(CliPredict, BadInputExitsTwoWithOneLineNamingTheValue) {
   EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "local"}).exit_code, 2);  // --target missing
 }
 
+// THE mapping of cli.md: one place turns a command's Status into an exit code and one line.
+TEST(CliCommon, EveryStatusCodeHasTheExitCodeCliMdGives) {
+  const std::pair<Status, int> cases[] = {
+      {Status::Ok(), 0},
+      {Status::CheckFailed("c"), 1},
+      {Status::InvalidArgument("c"), 2},
+      {Status::Corruption("c"), 2},
+      {Status::DataLoss("c"), 2},
+      {Status::Unsupported("c"), 2},
+      {Status::ResourceExhausted("c"), 2},
+      {Status::NotFound("c"), 2},
+      {Status::AlreadyExists("c"), 2},
+      {Status::FailedPrecondition("c"), 2},
+      {Status::PermissionDenied("c"), 3},
+      {Status::IOError("c"), 4},
+  };
+  for (const auto& [status, code] : cases)
+    EXPECT_EQ(exit_code_for(status), code) << status.to_string();
+  std::ostringstream err;
+  EXPECT_EQ(report_error(Status::CheckFailed("demo: rows disagree"), err), 1);
+  EXPECT_EQ(err.str(), "kcbackup: check failed: demo: rows disagree\n");
+}
+
 TEST(CliCommon, UnknownCommandsAndFormatsNameTheWordAndTheChoices) {
   const CliRun top = run_cli({"frobnicate"});
   EXPECT_EQ(top.exit_code, 2);

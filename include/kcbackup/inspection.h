@@ -122,6 +122,9 @@ std::vector<ArchiveEntry> archive_entries(const KeychainArchive& archive,
 // restore ignores refs; a bad one says the archive was not written by a keychain).
 std::vector<std::string> archive_warnings(const KeychainArchive& archive);
 
+// The largest item blob the engine parses; a bigger file is refused before it is read whole.
+inline constexpr size_t kMaxInspectedBlobBytes = size_t{16} << 20;
+
 struct BlobFacts {
   uint32_t version = 0;
   uint32_t keyclass_field = 0;
