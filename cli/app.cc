@@ -76,16 +76,14 @@ int run_kcbackup(const std::vector<std::string>& args) {
       "AfterFirstUnlock --journey local-encrypted --target other-device\n  kcbackup audit "
       "examples/audit-banking-app.json\n\nRun `kcbackup COMMAND --help` for a command's options "
       "and an example.");
-  int exit_code = kExitOk;
-  add_predict_command(app, exit_code);
-  add_table_command(app, exit_code);
-  add_rules_command(app, exit_code);
-  add_demo_command(app, exit_code);
-  add_audit_command(app, exit_code);
-  add_device_command(app, exit_code);
-  add_backup_commands(app, exit_code);
-  add_inspect_command(app, exit_code);
-  add_simulate_command(app, exit_code);
+  Status status;
+  add_oracle_commands(app, status);
+  add_demo_command(app, status);
+  add_audit_command(app, status);
+  add_device_command(app, status);
+  add_backup_commands(app, status);
+  add_inspect_command(app, status);
+  add_simulate_command(app, status);
   std::string unknown;
   const CLI::App* reached = nullptr;
   const std::vector<std::string> words = command_words(app, args, &unknown, &reached);
@@ -99,7 +97,7 @@ int run_kcbackup(const std::vector<std::string>& args) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return report_usage_error(e, words, *reached);
   }
-  return exit_code;
+  return status.ok() ? kExitOk : report_error(status);
 }
 
 }  // namespace kcb::cli

@@ -244,21 +244,6 @@ void print_report(std::ostream& out, const AuditReport& report, const Wrapper* w
 
 }  // namespace
 
-std::string error_line(const Status& status) {
-  const std::string text = status.to_string();
-  if (is_valid_utf8(text)) return "kcbackup: " + display_text(text);
-  std::string out = "kcbackup: ";
-  for (unsigned char c : text) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-      continue;
-    }
-    static constexpr char kHex[] = "0123456789abcdef";
-    out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
-  }
-  return out;
-}
-
 Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::ostream&) {
   const Wrapper* wrapper = nullptr;
   if (options.wrapper_given || !options.wrapper.empty()) {
@@ -273,7 +258,7 @@ Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::
   return Status::CheckFailed(count_of(report.violation_count(), "violated expectation"));
 }
 
-void add_audit_command(CLI::App& app, int& exit_code) {
+void add_audit_command(CLI::App& app, Status& status) {
   auto o = std::make_shared<AuditOptions>();
   CLI::App* cmd = app.add_subcommand(
       "audit",
@@ -295,14 +280,9 @@ void add_audit_command(CLI::App& app, int& exit_code) {
       "file.\n\nExample:\n  kcbackup audit examples/audit-banking-app.json --wrapper "
       "keychainaccess --format markdown\n  -> exit 1: refresh-token is lost on "
       "icloud-backup:other-device (R4)");
-  cmd->callback([o, wrapper_option, &exit_code] {
+  cmd->callback([o, wrapper_option, &status] {
     o->wrapper_given = wrapper_option->count() > 0;  // so `--wrapper ""` is an unknown wrapper
-    const Status status = run_audit(*o, default_env(), std::cout, std::cerr);
-    // A violation is in the report already (FAIL and the VIOLATION lines): no error line.
-    if (!status.ok() && status.code() != Code::kCheckFailed) {
-      std::cerr << error_line(status) << "\n";
-    }
-    exit_code = exit_code_for(status);
+    status = run_audit(*o, default_env(), std::cout, std::cerr);
   });
 }
 

@@ -26,9 +26,4 @@ struct AuditOptions {
 // show names and messages with control characters as \xNN; JSON and CSV carry them exactly.
 Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::ostream& err);
 
-// The one-line error kcbackup prints for `status`: "kcbackup: invalid argument: ...", with
-// control characters, and every byte past ASCII when the text is not UTF-8, shown as \xNN, so the
-// line steers no terminal.
-std::string error_line(const Status& status);
-
 }  // namespace kcb::cli

@@ -7,19 +7,18 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <iostream>
 #include <memory>
+#include <ostream>
 
 #include "cli/commands.h"
 #include "cli/item_format.h"
-#include "cli/output.h"
-#include "cli/password.h"
 #include "cli/seed.h"
 #include "engine/blob.h"
 #include "engine/keybag.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
 #include "kcbackup/device.h"
+#include "kcbackup/inspection.h"
 #include "kcbackup/names.h"
 
 namespace kcb::cli {
@@ -33,10 +32,10 @@ std::string with_commas(uint64_t n) {
 }
 
 // Real counts take seconds: say so, but only to a person watching.
-void note_kdf_cost(uint32_t iterations, uint32_t dp_iterations) {
+void note_kdf_cost(std::ostream& err, uint32_t iterations, uint32_t dp_iterations) {
   if (isatty(STDERR_FILENO) != 1) return;
-  std::cerr << "Deriving the backup key (PBKDF2, " << with_commas(dp_iterations) << " + "
-            << with_commas(iterations) << " rounds); this takes a few seconds..." << std::endl;
+  err << "Deriving the backup key (PBKDF2, " << with_commas(dp_iterations) << " + "
+      << with_commas(iterations) << " rounds); this takes a few seconds..." << std::endl;
 }
 
 std::string fate_text(const ItemFate& f) {
@@ -71,7 +70,7 @@ Json fate_json(const ItemFate& f) {
 }
 
 // The per-item fates of a restore or a migration, and a one-line summary.
-void print_report(const RestoreReport& report, Format format, Json doc) {
+void print_report(std::ostream& out, const RestoreReport& report, Format format, Json doc) {
   if (format == Format::kJson) {
     Json items = Json::array();
     for (const ItemFate& f : report.items)
@@ -79,11 +78,8 @@ void print_report(const RestoreReport& report, Format format, Json doc) {
     doc["items"] = items;
     doc["restored"] = report.restored_count();
     doc["replaced"] = report.replaced;
-    Json warnings = Json::array();
-    for (const std::string& w : report.warnings)
-      warnings.push_back(json_text(as_bytes(w)));
-    doc["warnings"] = warnings;
-    print_json(std::cout, doc);
+    doc["warnings"] = warnings_json(report.warnings);
+    print_json(out, doc);
     return;
   }
   Table table{{"class", "account", "service", "accessible", "fate"}, {}};
@@ -100,28 +96,15 @@ void print_report(const RestoreReport& report, Format format, Json doc) {
                           decoded ? display_text(f.account) : "?",
                           decoded ? display_text(f.service) : "?", accessible, fate_text(f)});
   }
-  if (!report.items.empty()) print_table(std::cout, table, Format::kText);
-  std::cout << report.restored_count() << " of " << report.items.size() << " item(s) restored; "
-            << report.replaced << " item(s) already on the device were replaced (R7)\n";
-  for (const std::string& w : report.warnings)
-    std::cout << "warning: " << display_text(w) << "\n";
+  if (!report.items.empty()) print_table(out, table, Format::kText);
+  out << report.restored_count() << " of " << report.items.size() << " item(s) restored; "
+      << report.replaced << " item(s) already on the device were replaced (R7)\n";
+  print_warnings(out, report.warnings);
   if (std::any_of(report.items.begin(), report.items.end(),
                   [&](const ItemFate& f) { return !f.accessible && header_accessibility(f); })) {
-    std::cout << "* from the blob header: the item did not decode\n";
+    out << "* from the blob header: the item did not decode\n";
   }
 }
-
-// ---- backup ----
-
-struct BackupCommandOptions {
-  std::string device;
-  std::string out;
-  std::string journey;
-  PasswordOptions password;
-  bool fast_kdf = false;
-  std::string seed;
-  Format format = Format::kText;
-};
 
 Result<Journey> backup_journey(const std::string& text) {
   KCB_ASSIGN_OR_RETURN(Journey j, parse_journey(text));
@@ -134,86 +117,83 @@ Result<Journey> backup_journey(const std::string& text) {
   return j;
 }
 
-Status run_backup(BackupCommandOptions& o) {
+// The password of a new encrypted backup: required, typed twice, not empty.
+Result<SecretBytes> new_backup_password(const PasswordOptions& o, Env& env) {
+  KCB_ASSIGN_OR_RETURN(auto password, read_password(o, env, "New backup password", Ask::kTwice));
+  if (!password) {
+    return Status::InvalidArgument(
+        "local-encrypted needs a password: --password-file, --password, " +
+        std::string(kPasswordEnvVar) + " or a terminal to type it on");
+  }
+  if (password->empty()) {
+    // Finder and iTunes refuse an empty one too; and an empty password reads as "none" later.
+    return Status::InvalidArgument("local-encrypted needs a non-empty password");
+  }
+  return std::move(*password);
+}
+
+void note_restore_kdf_cost(std::ostream& err, const Bundle& bundle) {
+  auto bag = InspectedKeybag::parse(bundle.manifest.backup_keybag);
+  if (!bag.ok()) return;
+  const KeybagHeaderFacts& h = bag->header();
+  if (h.dp_iterations + uint64_t{h.iterations} > 100'000) {
+    note_kdf_cost(err, h.iterations, h.dp_iterations);
+  }
+}
+
+}  // namespace
+
+Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, std::ostream& err) {
   KCB_ASSIGN_OR_RETURN(Journey journey, backup_journey(o.journey));
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.device));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device));
   BackupOptions options;
   options.journey = journey;
   options.kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
   const bool encrypted = journey == Journey::kLocalEncrypted;
   if (encrypted) {
-    KCB_ASSIGN_OR_RETURN(auto password,
-                         read_password(o.password, "New backup password", Ask::kTwice));
-    if (!password) {
-      return Status::InvalidArgument(
-          "local-encrypted needs a password: --password-file, --password, " +
-          std::string(kPasswordEnvVar) + " or a terminal to type it on");
-    }
-    if (password->empty()) {
-      // Finder and iTunes refuse an empty one too; and an empty password reads as "none" later.
-      return Status::InvalidArgument("local-encrypted needs a non-empty password");
-    }
-    options.password = password_string(*password);
-    if (!o.fast_kdf) note_kdf_cost(options.kdf.iterations, options.kdf.dp_iterations);
+    KCB_ASSIGN_OR_RETURN(SecretBytes password, new_backup_password(o.password, env));
+    options.password = password_string(password);
+    if (!o.fast_kdf) note_kdf_cost(err, options.kdf.iterations, options.kdf.dp_iterations);
   }
   auto bundle = make_backup(*device, options, *random);
   wipe_password(options.password);
   if (!bundle.ok()) return bundle.status().with_context("backup");
-  KCB_RETURN_IF_ERROR(write_bundle(default_env(), o.out, *bundle));
+  KCB_RETURN_IF_ERROR(write_bundle(env, o.bundle, *bundle));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> on_device, device->list());
   size_t archived = 0;
   for (const auto& items : bundle->archive.items)
     archived += items.size();
   const size_t kept = on_device.size() > archived ? on_device.size() - archived : 0;
-  if (o.format == Format::kJson) {
+  if (o.run.format == Format::kJson) {
     Json doc = json_envelope("backup");
-    doc["bundle"] = o.out;
+    doc["bundle"] = o.bundle;
     doc["journey"] = name_of(journey);
     doc["encrypted"] = bundle->manifest.is_encrypted;
     doc["unique_device_id"] = bundle->manifest.unique_device_id;
     doc["items"] = archived;
     doc["left_on_device"] = kept;
     doc["fast_kdf"] = o.fast_kdf;
-    print_json(std::cout, doc);
+    print_json(out, doc);
   } else {
-    std::cout << "Wrote " << display_text(o.out) << " (" << name_of(journey)
-              << (encrypted ? ", encrypted" : ", not encrypted")
-              << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << archived
-              << " item(s) backed up, " << kept
-              << " left on the device by the export filter (R1)\n";
+    out << "Wrote " << display_text(o.bundle) << " (" << name_of(journey)
+        << (encrypted ? ", encrypted" : ", not encrypted")
+        << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << archived
+        << " item(s) backed up, " << kept << " left on the device by the export filter (R1)\n";
   }
   return Status::Ok();
 }
 
-// ---- restore ----
-
-struct RestoreCommandOptions {
-  std::string bundle;
-  std::string device;
-  PasswordOptions password;
-  std::string seed;
-  Format format = Format::kText;
-};
-
-void note_restore_kdf_cost(const Bundle& bundle) {
-  auto bag = parse_keybag(bundle.manifest.backup_keybag);
-  if (bag.ok() && bag->dp_iterations + uint64_t{bag->iterations} > 100'000) {
-    note_kdf_cost(bag->iterations, bag->dp_iterations);
-  }
-}
-
-Status run_restore(RestoreCommandOptions& o) {
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(default_env(), o.bundle));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.device));
+Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, std::ostream& err) {
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(env, o.bundle));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device));
   RestoreOptions options;
   if (bundle.manifest.is_encrypted) {
-    KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, "Backup password"));
+    KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, env, "Backup password"));
     if (password) options.password = password_string(*password);
-    note_restore_kdf_cost(bundle);
+    note_restore_kdf_cost(err, bundle);
   }
-  wipe_password(o.password.value);
   auto report = restore_backup(bundle, *device, options, *random);
   wipe_password(options.password);
   if (!report.ok()) {
@@ -224,74 +204,61 @@ Status run_restore(RestoreCommandOptions& o) {
   doc["bundle"] = o.bundle;
   doc["device"] = o.device;
   doc["journey"] = json_text(as_bytes(bundle.manifest.journey));
-  print_report(*report, o.format, doc);
+  print_report(out, *report, o.run.format, doc);
   return Status::Ok();
 }
 
-// ---- migrate ----
-
-struct MigrateOptions {
-  std::string from;
-  std::string to;
-  bool fast_kdf = false;
-  std::string seed;
-  Format format = Format::kText;
-};
-
-Status run_migrate(const MigrateOptions& o) {
+Status run_migrate(const MigrateOptions& o, Env& env, std::ostream& out, std::ostream& err) {
   std::error_code ec;
   if (std::filesystem::equivalent(o.from, o.to, ec)) {
     return Status::InvalidArgument("migrate: FROM and TO are the same device");
   }
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto from, Device::open(default_env(), o.from));
-  KCB_ASSIGN_OR_RETURN(auto to, Device::open(default_env(), o.to));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto from, Device::open(env, o.from));
+  KCB_ASSIGN_OR_RETURN(auto to, Device::open(env, o.to));
   const KeybagKdf kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
-  if (!o.fast_kdf) note_kdf_cost(kdf.iterations, kdf.dp_iterations);
+  if (!o.fast_kdf) note_kdf_cost(err, kdf.iterations, kdf.dp_iterations);
   auto report = quick_start(*from, *to, kdf, *random);
   if (!report.ok()) return report.status().with_context("migrate");
   Json doc = json_envelope("migrate");
   doc["from"] = o.from;
   doc["to"] = o.to;
-  print_report(*report, o.format, doc);
+  print_report(out, *report, o.run.format, doc);
   return Status::Ok();
 }
 
-void add_backup(CLI::App& app, int& exit_code) {
+namespace {
+
+void add_backup(CLI::App& app, Status& status) {
   auto o = std::make_shared<BackupCommandOptions>();
   CLI::App* cmd =
       app.add_subcommand("backup", "Back up a simulated device into a bundle directory");
   cmd->add_option("DIR", o->device, "The device directory")->required();
-  cmd->add_option("OUT", o->out, "The bundle directory to write (new or empty)")->required();
+  cmd->add_option("OUT", o->bundle, "The bundle directory to write (new or empty)")->required();
   cmd->add_option("--journey,-j", o->journey, "local, local-encrypted or icloud-backup")
       ->required();
   add_password_options(cmd, &o->password);
   cmd->add_flag("--fast-kdf", o->fast_kdf,
                 "Tiny PBKDF2 counts (10 + 10) instead of 10,000,000 + 10,000: for tests and "
                 "demos only; such a backup's password protects nothing");
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_seed_and_format(cmd, &o->run);
   cmd->footer(
       "The password (local-encrypted only) comes from --password-file, --password, "
       "KCBACKUP_PASSWORD, or a prompt on the terminal, in that order.\n\nExample:\n"
       "  kcbackup backup phone phone.backup --journey local-encrypted --password-file pw.txt\n"
       "  Wrote phone.backup (local-encrypted, encrypted): 2 item(s) backed up, 0 left on the "
       "device by the export filter (R1)");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_backup(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_backup, status);
 }
 
-void add_restore(CLI::App& app, int& exit_code) {
+void add_restore(CLI::App& app, Status& status) {
   auto o = std::make_shared<RestoreCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
       "restore", "Restore a bundle onto a simulated device and print each item's fate");
   cmd->add_option("BUNDLE", o->bundle, "The bundle directory")->required();
   cmd->add_option("DIR", o->device, "The target device directory")->required();
   add_password_options(cmd, &o->password);
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_seed_and_format(cmd, &o->run);
   cmd->footer(
       "Exit 3 for a wrong or missing password, 2 for a malformed bundle, 4 for an I/O error; in "
       "every such case the device is unchanged.\n\nExample:\n"
@@ -302,13 +269,10 @@ void add_restore(CLI::App& app, int& exit_code) {
       "unavailable on this device\n"
       "  1 of 2 item(s) restored; 0 item(s) already on the device were replaced (R7)\n"
       "  * from the blob header: the item did not decode");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_restore(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_restore, status);
 }
 
-void add_migrate(CLI::App& app, int& exit_code) {
+void add_migrate(CLI::App& app, Status& status) {
   auto o = std::make_shared<MigrateOptions>();
   CLI::App* cmd = app.add_subcommand(
       "migrate", "Quick Start: a one-time encrypted transfer from one device to another");
@@ -316,21 +280,17 @@ void add_migrate(CLI::App& app, int& exit_code) {
   cmd->add_option("TO", o->to, "The new device directory")->required();
   cmd->add_flag("--fast-kdf", o->fast_kdf,
                 "Tiny PBKDF2 counts for tests and demos (the transfer is simulated in-process)");
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_seed_and_format(cmd, &o->run);
   cmd->footer("Example:\n  kcbackup migrate old-phone new-phone --fast-kdf");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_migrate(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_migrate, status);
 }
 
 }  // namespace
 
-void add_backup_commands(CLI::App& app, int& exit_code) {
-  add_backup(app, exit_code);
-  add_restore(app, exit_code);
-  add_migrate(app, exit_code);
+void add_backup_commands(CLI::App& app, Status& status) {
+  add_backup(app, status);
+  add_restore(app, status);
+  add_migrate(app, status);
 }
 
 }  // namespace kcb::cli

@@ -2,16 +2,13 @@
 // (engine/device.h). A refused SecItemAdd is invalid input for that device (exit 2) and its message
 // carries Apple's OSStatus; the store failing is an I/O error (exit 4).
 #include <algorithm>
-#include <iostream>
 #include <memory>
-#include <optional>
+#include <ostream>
 #include <string_view>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/item_format.h"
-#include "cli/options.h"
-#include "cli/output.h"
 #include "cli/seed.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/device.h"
@@ -36,18 +33,7 @@ Result<bool> parse_on_off(const std::string& option, const std::string& text) {
   return s == Switch::kOn;
 }
 
-// ---- init ----
-
-struct InitOptions {
-  std::string dir;
-  std::string passcode = "on";
-  std::string icloud_keychain = "off";
-  std::string uid_hex;
-  std::string seed;
-  Format format = Format::kText;
-};
-
-Result<DeviceConfig> config_from(const InitOptions& o) {
+Result<DeviceConfig> config_from(const DeviceInitOptions& o) {
   DeviceConfig config;
   KCB_ASSIGN_OR_RETURN(config.passcode, parse_on_off("--passcode", o.passcode));
   KCB_ASSIGN_OR_RETURN(config.icloud_keychain,
@@ -64,52 +50,13 @@ Result<DeviceConfig> config_from(const InitOptions& o) {
   return config;
 }
 
-Status run_init(const InitOptions& o) {
-  KCB_ASSIGN_OR_RETURN(DeviceConfig config, config_from(o));
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::create_at(default_env(), o.dir, config, *random));
-  if (config.uid) wipe(*config.uid);
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("device.init");
-    doc["device"] = o.dir;
-    doc["unique_device_id"] = device->unique_device_id();
-    doc["passcode"] = device->has_passcode();
-    doc["icloud_keychain"] = device->icloud_keychain();
-    print_json(std::cout, doc);
-  } else {
-    std::cout << "Created device " << display_text(o.dir) << "\n  UniqueDeviceID  "
-              << device->unique_device_id() << "\n  passcode        "
-              << on_off(device->has_passcode()) << "\n  iCloud Keychain "
-              << on_off(device->icloud_keychain()) << "\n";
-  }
-  return Status::Ok();
-}
-
-// ---- add ----
-
-struct AddOptions {
-  std::string dir;
-  TraitOptions traits;
-  std::string account;
-  std::string service;
-  std::string label;
-  std::string secret;
-  std::string secret_file;
-  std::string seed;
-  Format format = Format::kText;
-};
-
-// --secret-file wins when both are empty-or-not; the option text is wiped once copied.
-Result<SecretBytes> secret_from(std::string& secret_text, const std::string& secret_file) {
-  if (!secret_file.empty()) {
-    auto bytes = default_env().read_file(secret_file, kMaxSecretFileBytes);
-    if (!bytes.ok()) return bytes.status().with_context("--secret-file");
-    SecretBytes secret(*bytes);
-    wipe(*bytes);
-    return secret;
-  }
-  SecretBytes secret(as_bytes(secret_text));
-  wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(secret_text.data()), secret_text.size()));
+// --secret-file (read through the Env) or --secret.
+Result<SecretBytes> secret_from(const SecretOptions& o, Env& env) {
+  if (!o.file) return SecretBytes(as_bytes(o.text.value_or("")));
+  auto bytes = env.read_file(*o.file, kMaxSecretFileBytes);
+  if (!bytes.ok()) return bytes.status().with_context("--secret-file");
+  SecretBytes secret(*bytes);
+  wipe(*bytes);
   return secret;
 }
 
@@ -124,54 +71,6 @@ Status sec_item_failure(const Status& st, std::string_view command, std::string_
   return st.with_context(std::string(command) + ": " + std::string(call) +
                          " refused the item: " + std::string(name_of(e)) + " (" +
                          std::to_string(static_cast<int32_t>(e)) + ")");
-}
-
-Status run_add(AddOptions& o) {
-  KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
-  KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o.secret, o.secret_file));
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
-  NewItem item = new_item_with(traits);
-  item.account = o.account;
-  item.service = o.service;
-  item.label = o.label;
-  item.secret = std::move(secret);
-  auto rowid = device->add(item, *random);
-  if (!rowid.ok()) return sec_item_failure(rowid.status(), "device add", "SecItemAdd");
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("device.add");
-    doc["device"] = o.dir;
-    doc["rowid"] = *rowid;
-    doc["class"] = name_of(traits.item_class);
-    doc["account"] = json_text(as_bytes(o.account));
-    doc["service"] = json_text(as_bytes(o.service));
-    doc["accessible"] = names_of(traits.accessible).pdmn;
-    print_json(std::cout, doc);
-  } else {
-    std::cout << "Added " << name_of(traits.item_class) << " item " << display_text(o.account)
-              << " / " << display_text(o.service) << " (" << accessible_text(traits.accessible)
-              << ") as row " << *rowid << "\n";
-  }
-  return Status::Ok();
-}
-
-// ---- update, delete ----
-
-// Which item: a row (from `device list`) or the account and service of one item of the class.
-struct ItemSelector {
-  std::string item_class = "genp";
-  int64_t row = 0;
-  std::string account;
-  std::string service;
-  bool by_account = false;  // --account or --service given
-};
-
-void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
-  cmd->add_option("--class", sel->item_class, "genp, inet, cert or keys")->capture_default_str();
-  auto* row = cmd->add_option("--row", sel->row, "The item's row, as `device list` prints it");
-  auto* account = cmd->add_option("--account", sel->account, "kSecAttrAccount of the item");
-  auto* service = cmd->add_option("--service", sel->service, "kSecAttrService of the item");
-  row->excludes(account)->excludes(service);
 }
 
 std::string selector_text(ItemClass c, const ItemSelector& sel) {
@@ -221,20 +120,7 @@ Status selection_failure(const Status& st, std::string_view command, std::string
   return st.with_context(std::string(command));
 }
 
-struct UpdateOptions {
-  std::string dir;
-  ItemSelector selector;
-  std::string accessible;
-  std::string synchronizable;
-  std::optional<std::string> label;
-  std::string secret;
-  std::string secret_file;
-  bool secret_given = false;
-  std::string seed;
-  Format format = Format::kText;
-};
-
-Result<ItemUpdate> changes_from(UpdateOptions& o) {
+Result<ItemUpdate> changes_from(const DeviceUpdateOptions& o, Env& env) {
   ItemUpdate changes;
   if (!o.accessible.empty()) {
     KCB_ASSIGN_OR_RETURN(changes.accessible, parse_accessibility(o.accessible));
@@ -244,8 +130,8 @@ Result<ItemUpdate> changes_from(UpdateOptions& o) {
                          parse_on_off("--synchronizable", o.synchronizable));
   }
   changes.label = o.label;
-  if (o.secret_given) {
-    KCB_ASSIGN_OR_RETURN(changes.secret, secret_from(o.secret, o.secret_file));
+  if (o.secret.given()) {
+    KCB_ASSIGN_OR_RETURN(changes.secret, secret_from(o.secret, env));
   }
   if (!changes.accessible && !changes.synchronizable && !changes.label && !changes.secret) {
     return Status::InvalidArgument(
@@ -255,70 +141,113 @@ Result<ItemUpdate> changes_from(UpdateOptions& o) {
   return changes;
 }
 
-void print_changed(const char* schema, const char* verb, const std::string& dir, ItemClass c,
-                   int64_t rowid, Format format) {
+void print_changed(std::ostream& out, const char* schema, const char* verb, const std::string& dir,
+                   ItemClass c, int64_t rowid, Format format) {
   if (format == Format::kJson) {
     Json doc = json_envelope(schema);
     doc["device"] = dir;
     doc["class"] = name_of(c);
     doc["rowid"] = rowid;
-    print_json(std::cout, doc);
+    print_json(out, doc);
   } else {
-    std::cout << verb << " " << name_of(c) << " row " << rowid << " on " << display_text(dir)
-              << "\n";
+    out << verb << " " << name_of(c) << " row " << rowid << " on " << display_text(dir) << "\n";
   }
 }
 
-Status run_update(UpdateOptions& o) {
-  KCB_ASSIGN_OR_RETURN(ItemUpdate changes, changes_from(o));
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
-  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
-  auto rowid = select_row(*device, o.selector);
-  if (!rowid.ok()) return selection_failure(rowid.status(), "device update", "SecItemUpdate");
-  const Status st = device->update(c, *rowid, changes, *random);
-  if (!st.ok()) return sec_item_failure(st, "device update", "SecItemUpdate");
-  print_changed("device.update", "Updated", o.dir, c, *rowid, o.format);
-  return Status::Ok();
-}
-
-struct DeleteOptions {
-  std::string dir;
-  ItemSelector selector;
-  Format format = Format::kText;
-};
-
-Status run_delete(const DeleteOptions& o) {
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
-  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
-  auto rowid = select_row(*device, o.selector);
-  if (!rowid.ok()) return selection_failure(rowid.status(), "device delete", "SecItemDelete");
-  const Status st = device->remove(c, *rowid);
-  if (!st.ok()) return sec_item_failure(st, "device delete", "SecItemDelete");
-  print_changed("device.delete", "Deleted", o.dir, c, *rowid, o.format);
-  return Status::Ok();
-}
-
-// ---- list ----
-
-struct ListOptions {
-  std::string dir;
-  bool show_secrets = false;
-  Format format = Format::kText;
-};
-
 std::string flags_text(const Traits& t) {
   std::string out;
-  auto add = [&](const char* flag) { out += (out.empty() ? "" : ",") + std::string(flag); };
+  auto add = [&](std::string_view flag) { out += (out.empty() ? "" : ",") + std::string(flag); };
   if (t.synchronizable) add("sync");
-  if (t.token != Token::kNone) add(std::string(name_of(t.token)).c_str());
+  if (t.token != Token::kNone) add(name_of(t.token));
   if (t.auth_constraint) add("auth");
   if (t.system_bound) add("system-bound");
   return out.empty() ? "-" : out;
 }
 
-Status run_list(const ListOptions& o) {
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
+}  // namespace
+
+SecretOptions::~SecretOptions() {
+  if (text) wipe_password(*text);
+}
+
+Status run_device_init(const DeviceInitOptions& o, Env& env, std::ostream& out, std::ostream&) {
+  KCB_ASSIGN_OR_RETURN(DeviceConfig config, config_from(o));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::create_at(env, o.dir, config, *random));
+  if (config.uid) wipe(*config.uid);
+  if (o.run.format == Format::kJson) {
+    Json doc = json_envelope("device.init");
+    doc["device"] = o.dir;
+    doc["unique_device_id"] = device->unique_device_id();
+    doc["passcode"] = device->has_passcode();
+    doc["icloud_keychain"] = device->icloud_keychain();
+    print_json(out, doc);
+  } else {
+    out << "Created device " << display_text(o.dir) << "\n  UniqueDeviceID  "
+        << device->unique_device_id() << "\n  passcode        " << on_off(device->has_passcode())
+        << "\n  iCloud Keychain " << on_off(device->icloud_keychain()) << "\n";
+  }
+  return Status::Ok();
+}
+
+Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, std::ostream&) {
+  if (!o.secret.given()) {
+    return Status::InvalidArgument("device add: --secret or --secret-file is required");
+  }
+  KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
+  KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o.secret, env));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
+  NewItem item = new_item_with(traits);
+  item.account = o.account;
+  item.service = o.service;
+  item.label = o.label;
+  item.secret = std::move(secret);
+  auto rowid = device->add(item, *random);
+  if (!rowid.ok()) return sec_item_failure(rowid.status(), "device add", "SecItemAdd");
+  if (o.run.format == Format::kJson) {
+    Json doc = json_envelope("device.add");
+    doc["device"] = o.dir;
+    doc["rowid"] = *rowid;
+    doc["class"] = name_of(traits.item_class);
+    doc["account"] = json_text(as_bytes(o.account));
+    doc["service"] = json_text(as_bytes(o.service));
+    doc["accessible"] = names_of(traits.accessible).pdmn;
+    print_json(out, doc);
+  } else {
+    out << "Added " << name_of(traits.item_class) << " item " << display_text(o.account) << " / "
+        << display_text(o.service) << " (" << accessible_text(traits.accessible) << ") as row "
+        << *rowid << "\n";
+  }
+  return Status::Ok();
+}
+
+Status run_device_update(const DeviceUpdateOptions& o, Env& env, std::ostream& out, std::ostream&) {
+  KCB_ASSIGN_OR_RETURN(ItemUpdate changes, changes_from(o, env));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
+  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
+  auto rowid = select_row(*device, o.selector);
+  if (!rowid.ok()) return selection_failure(rowid.status(), "device update", "SecItemUpdate");
+  const Status st = device->update(c, *rowid, changes, *random);
+  if (!st.ok()) return sec_item_failure(st, "device update", "SecItemUpdate");
+  print_changed(out, "device.update", "Updated", o.dir, c, *rowid, o.run.format);
+  return Status::Ok();
+}
+
+Status run_device_delete(const DeviceDeleteOptions& o, Env& env, std::ostream& out, std::ostream&) {
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
+  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
+  auto rowid = select_row(*device, o.selector);
+  if (!rowid.ok()) return selection_failure(rowid.status(), "device delete", "SecItemDelete");
+  const Status st = device->remove(c, *rowid);
+  if (!st.ok()) return sec_item_failure(st, "device delete", "SecItemDelete");
+  print_changed(out, "device.delete", "Deleted", o.dir, c, *rowid, o.format);
+  return Status::Ok();
+}
+
+Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, std::ostream&) {
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device->list());
   if (o.format == Format::kJson) {
     Json doc = json_envelope("device.list");
@@ -330,7 +259,7 @@ Status run_list(const ListOptions& o) {
     for (const StoredItem& s : items)
       list.push_back(item_json(s.item, o.show_secrets));
     doc["items"] = list;
-    print_json(std::cout, doc);
+    print_json(out, doc);
     return Status::Ok();
   }
   Table table{{"row", "class", "account", "service", "accessible", "flags"}, {}};
@@ -342,69 +271,58 @@ Status run_list(const ListOptions& o) {
                           accessible_text(t.accessible), flags_text(t)});
     if (o.show_secrets) table.rows.back().push_back(to_hex(s.item.secret().view()));
   }
-  std::cout << display_text(o.dir) << ": passcode " << on_off(device->has_passcode())
-            << ", iCloud Keychain " << on_off(device->icloud_keychain()) << ", " << items.size()
-            << " item" << (items.size() == 1 ? "" : "s") << "\n";
-  if (!items.empty()) print_table(std::cout, table, Format::kText);
+  out << display_text(o.dir) << ": passcode " << on_off(device->has_passcode())
+      << ", iCloud Keychain " << on_off(device->icloud_keychain()) << ", " << items.size()
+      << " item" << (items.size() == 1 ? "" : "s") << "\n";
+  if (!items.empty()) print_table(out, table, Format::kText);
   return Status::Ok();
 }
 
-// ---- passcode, erase ----
-
-struct ChangeOptions {
-  std::string dir;
-  std::string passcode;  // passcode only: on or off
-  std::string seed;
-  Format format = Format::kText;
-};
-
-Status run_passcode(const ChangeOptions& o) {
+Status run_device_passcode(const DeviceChangeOptions& o, Env& env, std::ostream& out, std::ostream&) {
   KCB_ASSIGN_OR_RETURN(bool on, parse_on_off("passcode", o.passcode));
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> before, device->list());
   KCB_RETURN_IF_ERROR(device->set_passcode(on, *random));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> after, device->list());
   const size_t deleted = before.size() - after.size();
-  if (o.format == Format::kJson) {
+  if (o.run.format == Format::kJson) {
     Json doc = json_envelope("device.passcode");
     doc["device"] = o.dir;
     doc["passcode"] = on;
     doc["deleted"] = deleted;
-    print_json(std::cout, doc);
-  } else {
-    std::cout << "Passcode " << on_off(on) << " on " << display_text(o.dir);
-    if (!on) std::cout << ": " << deleted << " WhenPasscodeSetThisDeviceOnly item(s) deleted (R8)";
-    std::cout << "\n";
+    print_json(out, doc);
+    return Status::Ok();
   }
+  out << "Passcode " << on_off(on) << " on " << display_text(o.dir);
+  if (!on) out << ": " << deleted << " WhenPasscodeSetThisDeviceOnly item(s) deleted (R8)";
+  out << "\n";
   return Status::Ok();
 }
 
-Status run_erase(const ChangeOptions& o) {
-  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(default_env(), o.dir));
+Status run_device_erase(const DeviceChangeOptions& o, Env& env, std::ostream& out, std::ostream&) {
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
   KCB_RETURN_IF_ERROR(device->erase(*random));
-  if (o.format == Format::kJson) {
+  if (o.run.format == Format::kJson) {
     Json doc = json_envelope("device.erase");
     doc["device"] = o.dir;
     doc["removed"] = rows.size();
     doc["unique_device_id"] = device->unique_device_id();
-    print_json(std::cout, doc);
+    print_json(out, doc);
   } else {
-    std::cout << "Erased " << display_text(o.dir) << ": " << rows.size()
-              << " item(s) removed, fresh class keys; the UID (UniqueDeviceID "
-              << device->unique_device_id() << ") stays\n";
+    out << "Erased " << display_text(o.dir) << ": " << rows.size()
+        << " item(s) removed, fresh class keys; the UID (UniqueDeviceID "
+        << device->unique_device_id() << ") stays\n";
   }
   return Status::Ok();
 }
 
-void add_dir(CLI::App* cmd, std::string* dir) {
-  cmd->add_option("DIR", *dir, "The device directory")->required();
-}
+namespace {
 
-void add_init(CLI::App* device, int& exit_code) {
-  auto o = std::make_shared<InitOptions>();
+void add_init(CLI::App* device, Status& status) {
+  auto o = std::make_shared<DeviceInitOptions>();
   CLI::App* cmd = device->add_subcommand(
       "init", "Create a simulated device in DIR: a hardware UID, a system keybag, a keychain");
   cmd->add_option("DIR", o->dir, "A new or empty directory")->required();
@@ -413,31 +331,30 @@ void add_init(CLI::App* device, int& exit_code) {
   cmd->add_option("--uid-hex", o->uid_hex,
                   "The hardware UID, 64 hex digits, for reproducible simulations (random when "
                   "absent)");
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_seed_and_format(cmd, &o->run);
   cmd->footer(
       "Example:\n  kcbackup device init phone --passcode on\n  Created device phone\n"
       "    UniqueDeviceID  5c1d...\n    passcode        on\n    iCloud Keychain off");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_init(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_device_init, status);
 }
 
-void add_add(CLI::App* device, int& exit_code) {
-  auto o = std::make_shared<AddOptions>();
+void add_secret_options(CLI::App* cmd, SecretOptions* secret, const char* what) {
+  auto* text = cmd->add_option("--secret", secret->text, std::string(what) + " as text");
+  auto* file = cmd->add_option("--secret-file", secret->file,
+                               "Read the bytes of " + std::string(what) + " from a file");
+  text->excludes(file);
+}
+
+void add_add(CLI::App* device, Status& status) {
+  auto o = std::make_shared<DeviceAddOptions>();
   CLI::App* cmd = device->add_subcommand("add", "SecItemAdd: store one keychain item on a device");
-  add_dir(cmd, &o->dir);
+  add_device_dir(cmd, &o->dir);
   add_trait_options(cmd, &o->traits);
   cmd->add_option("--account", o->account, "kSecAttrAccount")->required();
   cmd->add_option("--service", o->service, "kSecAttrService")->required();
   cmd->add_option("--label", o->label, "kSecAttrLabel");
-  auto* secret = cmd->add_option("--secret", o->secret, "The secret (kSecValueData) as text");
-  auto* file =
-      cmd->add_option("--secret-file", o->secret_file, "Read the secret's bytes from a file");
-  secret->excludes(file);
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_secret_options(cmd, &o->secret, "the secret (kSecValueData)");
+  add_seed_and_format(cmd, &o->run);
   cmd->footer(
       "A refused add exits 2 with Apple's OSStatus: errSecAuthFailed (-25293) for "
       "WhenPasscodeSetThisDeviceOnly without a passcode, errSecParam (-50) for an auth-constrained "
@@ -445,116 +362,91 @@ void add_add(CLI::App* device, int& exit_code) {
       "duplicate.\n\nExample:\n  kcbackup device add phone --account alice --service "
       "example.com --accessible WhenUnlockedThisDeviceOnly --secret hunter2\n  Added genp item "
       "alice / example.com (WhenUnlockedThisDeviceOnly (aku)) as row 1");
-  cmd->callback([o, secret, file, &exit_code] {
-    if (secret->count() == 0 && file->count() == 0) {
-      exit_code =
-          report_error(Status::InvalidArgument("device add: --secret or --secret-file "
-                                               "is required"));
-      return;
-    }
-    const Status st = run_add(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_device_add, status);
 }
 
-// --account and --service name an item together; --row alone does.
-void bind_selector(CLI::App* cmd, ItemSelector* sel) {
-  sel->by_account = cmd->count("--account") + cmd->count("--service") > 0;
+void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
+  cmd->add_option("--class", sel->item_class, "genp, inet, cert or keys")->capture_default_str();
+  auto* row = cmd->add_option("--row", sel->row, "The item's row, as `device list` prints it");
+  // --account and --service name an item together; --row alone does.
+  auto by_account = [sel](const std::string&) { sel->by_account = true; };
+  auto* account = cmd->add_option("--account", sel->account, "kSecAttrAccount of the item");
+  auto* service = cmd->add_option("--service", sel->service, "kSecAttrService of the item");
+  account->each(by_account);
+  service->each(by_account);
+  row->excludes(account)->excludes(service);
 }
 
-void add_update(CLI::App* device, int& exit_code) {
-  auto o = std::make_shared<UpdateOptions>();
+void add_update(CLI::App* device, Status& status) {
+  auto o = std::make_shared<DeviceUpdateOptions>();
   CLI::App* cmd = device->add_subcommand(
       "update",
       "SecItemUpdate: change one item's accessibility, synchronizable flag, label or "
       "secret");
-  add_dir(cmd, &o->dir);
+  add_device_dir(cmd, &o->dir);
   add_selector_options(cmd, &o->selector);
   cmd->add_option("-a,--accessible", o->accessible, "The new accessibility class (any spelling)");
   cmd->add_option("--synchronizable", o->synchronizable, "on or off");
   cmd->add_option("--label", o->label, "The new kSecAttrLabel");
-  auto* secret = cmd->add_option("--secret", o->secret, "The new secret as text");
-  auto* file = cmd->add_option("--secret-file", o->secret_file, "Read the new secret from a file");
-  secret->excludes(file);
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_secret_options(cmd, &o->secret, "the new secret");
+  add_seed_and_format(cmd, &o->run);
   cmd->footer(
       "The item is sealed again under the class key of its (new) accessibility. Refusals exit 2 "
       "with Apple's OSStatus, as for add; errSecItemNotFound (-25300) when no item matches.\n\n"
       "Example:\n  kcbackup device update phone --account alice --service example.com "
       "--accessible AfterFirstUnlock\n  Updated genp row 1 on phone");
-  cmd->callback([o, cmd, secret, file, &exit_code] {
-    bind_selector(cmd, &o->selector);
-    o->secret_given = secret->count() + file->count() > 0;
-    const Status st = run_update(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_device_update, status);
 }
 
-void add_delete(CLI::App* device, int& exit_code) {
-  auto o = std::make_shared<DeleteOptions>();
+void add_delete(CLI::App* device, Status& status) {
+  auto o = std::make_shared<DeviceDeleteOptions>();
   CLI::App* cmd = device->add_subcommand("delete", "SecItemDelete: remove one item");
-  add_dir(cmd, &o->dir);
+  add_device_dir(cmd, &o->dir);
   add_selector_options(cmd, &o->selector);
   add_format_option(cmd, &o->format, false);
   cmd->footer(
       "Exits 2 with errSecItemNotFound (-25300) when no item matches.\n\nExample:\n  kcbackup "
       "device delete phone --row 1\n  Deleted genp row 1 on phone");
-  cmd->callback([o, cmd, &exit_code] {
-    bind_selector(cmd, &o->selector);
-    const Status st = run_delete(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_device_delete, status);
 }
 
-void add_list(CLI::App* device, int& exit_code) {
-  auto o = std::make_shared<ListOptions>();
+void add_list(CLI::App* device, Status& status) {
+  auto o = std::make_shared<DeviceListOptions>();
   CLI::App* cmd = device->add_subcommand("list", "The items a device can read");
-  add_dir(cmd, &o->dir);
+  add_device_dir(cmd, &o->dir);
   cmd->add_flag("--show-secrets", o->show_secrets, "Also print each secret in hex");
   add_format_option(cmd, &o->format, false);
   cmd->footer(
       "Example:\n  kcbackup device list phone\n  phone: passcode on, iCloud Keychain off, 1 item"
       "\n  row  class  account  service      accessible                        flags\n"
       "  1    genp   alice    example.com  WhenUnlockedThisDeviceOnly (aku)  -");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_list(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_device_list, status);
 }
 
-void add_passcode(CLI::App* device, int& exit_code) {
-  auto o = std::make_shared<ChangeOptions>();
+void add_passcode(CLI::App* device, Status& status) {
+  auto o = std::make_shared<DeviceChangeOptions>();
   CLI::App* cmd = device->add_subcommand(
       "passcode", "Turn the passcode on or off (off deletes WhenPasscodeSetThisDeviceOnly items)");
-  add_dir(cmd, &o->dir);
+  add_device_dir(cmd, &o->dir);
   cmd->add_option("STATE", o->passcode, "on or off")->required();
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_seed_and_format(cmd, &o->run);
   cmd->footer("Example:\n  kcbackup device passcode phone off");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_passcode(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_device_passcode, status);
 }
 
-void add_erase(CLI::App* device, int& exit_code) {
-  auto o = std::make_shared<ChangeOptions>();
+void add_erase(CLI::App* device, Status& status) {
+  auto o = std::make_shared<DeviceChangeOptions>();
   CLI::App* cmd = device->add_subcommand(
       "erase", "Erase All Content and Settings: an empty keychain, fresh class keys, same UID");
-  add_dir(cmd, &o->dir);
-  add_seed_option(cmd, &o->seed);
-  add_format_option(cmd, &o->format, false);
+  add_device_dir(cmd, &o->dir);
+  add_seed_and_format(cmd, &o->run);
   cmd->footer("Example:\n  kcbackup device erase phone");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_erase(*o);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_device_erase, status);
 }
 
 }  // namespace
 
-void add_device_command(CLI::App& app, int& exit_code) {
+void add_device_command(CLI::App& app, Status& status) {
   CLI::App* device = app.add_subcommand(
       "device",
       "Simulated devices: init, add, update, delete, list, passcode, erase (see `device COMMAND "
@@ -564,13 +456,13 @@ void add_device_command(CLI::App& app, int& exit_code) {
       "Example:\n  kcbackup device init phone --passcode on\n  kcbackup device add phone "
       "--account alice --service example.com --secret hunter2\n  kcbackup device list phone\n"
       "Run `kcbackup device COMMAND --help` for each command's options.");
-  add_init(device, exit_code);
-  add_add(device, exit_code);
-  add_update(device, exit_code);
-  add_delete(device, exit_code);
-  add_list(device, exit_code);
-  add_passcode(device, exit_code);
-  add_erase(device, exit_code);
+  add_init(device, status);
+  add_add(device, status);
+  add_update(device, status);
+  add_delete(device, status);
+  add_list(device, status);
+  add_passcode(device, status);
+  add_erase(device, status);
 }
 
 }  // namespace kcb::cli

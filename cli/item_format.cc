@@ -1,6 +1,7 @@
 #include "cli/item_format.h"
 
 #include <ctime>
+#include <ostream>
 #include <string_view>
 
 #include "kcbackup/device.h"
@@ -142,6 +143,18 @@ Json attributes_json(const Item& item, bool show_secrets) {
     out[std::string(attr::kValueData)] = Json{{"data_bytes", item.secret().size()}};
   }
   return out;
+}
+
+Json warnings_json(const std::vector<std::string>& warnings) {
+  Json list = Json::array();
+  for (const std::string& w : warnings)
+    list.push_back(json_text(as_bytes(w)));
+  return list;
+}
+
+void print_warnings(std::ostream& out, const std::vector<std::string>& warnings) {
+  for (const std::string& w : warnings)
+    out << "warning: " << display_text(w) << "\n";
 }
 
 }  // namespace kcb::cli

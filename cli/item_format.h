@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "cli/output.h"
 #include "kcbackup/bytes.h"
@@ -42,5 +44,10 @@ std::string der_value_text(const DerValue& value);
 Json item_json(const Item& item, bool show_secrets);
 // Every attribute by name, `v_Data` last and only with show_secrets (else its size).
 Json attributes_json(const Item& item, bool show_secrets);
+
+// Warnings about a file (restore reports, inspect): a JSON array of json_text strings, or one
+// "warning: <display_text>" line each.
+Json warnings_json(const std::vector<std::string>& warnings);
+void print_warnings(std::ostream& out, const std::vector<std::string>& warnings);
 
 }  // namespace kcb::cli

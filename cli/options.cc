@@ -1,5 +1,6 @@
 #include "cli/options.h"
 
+#include "cli/seed.h"
 #include "kcbackup/names.h"
 
 namespace kcb::cli {
@@ -61,6 +62,15 @@ Result<DeviceSettings> parse_settings(const SettingsOptions& o) {
   KCB_ASSIGN_OR_RETURN(s.icloud_keychain,
                        parse_option(&parse_switch, "--icloud-keychain", o.icloud_keychain));
   return s;
+}
+
+void add_seed_and_format(CLI::App* cmd, SeedAndFormat* o) {
+  add_seed_option(cmd, &o->seed);
+  add_format_option(cmd, &o->format, false);
+}
+
+void add_device_dir(CLI::App* cmd, std::string* dir) {
+  cmd->add_option("DIR", *dir, "The device directory")->required();
 }
 
 }  // namespace kcb::cli

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/output.h"
 #include "kcbackup/model.h"
 #include "kcbackup/status.h"
 
@@ -29,5 +30,15 @@ struct SettingsOptions {
 };
 void add_settings_options(CLI::App* cmd, SettingsOptions* opts);
 Result<DeviceSettings> parse_settings(const SettingsOptions& opts);
+
+// --seed and --format text|json: what every command that draws randomness has (cli/seed.h).
+struct SeedAndFormat {
+  std::string seed;
+  Format format = Format::kText;
+};
+void add_seed_and_format(CLI::App* cmd, SeedAndFormat* opts);
+
+// The DIR argument of the device commands.
+void add_device_dir(CLI::App* cmd, std::string* dir);
 
 }  // namespace kcb::cli

@@ -1,5 +1,8 @@
 #include "cli/output.h"
 
+#include "cli/item_format.h"
+#include "kcbackup/utf8.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -57,9 +60,28 @@ int exit_code_for(const Status& status) {
   }
 }
 
-int report_error(const Status& status) {
-  std::cerr << "kcbackup: " << status.to_string() << "\n";
+std::string error_line(const Status& status) {
+  const std::string text = status.to_string();
+  if (is_valid_utf8(text)) return "kcbackup: " + display_text(text);
+  std::string out = "kcbackup: ";
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+      continue;
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+  }
+  return out;
+}
+
+int report_error(const Status& status, std::ostream& err) {
+  err << error_line(status) << "\n";
   return exit_code_for(status);
+}
+
+int report_error(const Status& status) {
+  return report_error(status, std::cerr);
 }
 
 Json json_envelope(std::string_view command) {

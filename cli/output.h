@@ -25,10 +25,15 @@ enum class Format { kText, kJson, kMarkdown, kCsv };
 // Adds `--format` to a command; `tables` also allows markdown and csv.
 void add_format_option(CLI::App* cmd, Format* format, bool tables);
 
-// The exit code a Status maps to, per cli.md.
+// The exit code a Status maps to, per cli.md: THE mapping.
 int exit_code_for(const Status& status);
-// Prints "kcbackup: <code>: <message>" to stderr and returns exit_code_for(status).
-int report_error(const Status& status);
+// Prints "kcbackup: <code>: <message>" to `err` and returns exit_code_for(status).
+// The one-line error kcbackup prints for `status`: "kcbackup: invalid argument: ...", with
+// control characters, and every byte past ASCII when the text is not UTF-8, shown as \xNN, so the
+// line steers no terminal.
+std::string error_line(const Status& status);
+int report_error(const Status& status, std::ostream& err);
+int report_error(const Status& status);  // to std::cerr
 
 // JSON documents keep their keys in insertion order, so "schema" comes first.
 using Json = nlohmann::ordered_json;

@@ -8,8 +8,6 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "kcbackup/archive.h"
-
 namespace kcb::cli {
 namespace {
 
@@ -70,8 +68,8 @@ Result<SecretBytes> one_line(SecretBytes text) {
   return SecretBytes(line);
 }
 
-Result<SecretBytes> read_password_file(const std::string& path) {
-  auto bytes = default_env().read_file(path, kMaxPasswordFileBytes);
+Result<SecretBytes> read_password_file(Env& env, const std::string& path) {
+  auto bytes = env.read_file(path, kMaxPasswordFileBytes);
   if (!bytes.ok()) return bytes.status().with_context("--password-file");
   SecretBytes secret(*bytes);
   wipe(*bytes);
@@ -106,19 +104,19 @@ void wipe_password(std::string& password) {
   password.clear();
 }
 
-Result<std::optional<SecretBytes>> read_password(PasswordOptions& o, std::string_view question,
-                                                 Ask ask) {
+PasswordOptions::~PasswordOptions() {
+  wipe_password(value);
+}
+
+Result<std::optional<SecretBytes>> read_password(const PasswordOptions& o, Env& env,
+                                                 std::string_view question, Ask ask) {
   std::optional<SecretBytes> out;
   if (!o.file.empty()) {
-    auto from_file = read_password_file(o.file);
-    wipe_password(o.value);
-    if (!from_file.ok()) return from_file.status();
-    out = std::move(*from_file);
+    KCB_ASSIGN_OR_RETURN(out, read_password_file(env, o.file));
   } else if (o.value_given) {
     out = SecretBytes(as_bytes(o.value));
-    wipe_password(o.value);
-  } else if (const char* env = std::getenv(kPasswordEnvVar); env != nullptr && env[0] != '\0') {
-    out = SecretBytes(as_bytes(env));
+  } else if (const char* variable = std::getenv(kPasswordEnvVar); variable && variable[0] != 0) {
+    out = SecretBytes(as_bytes(variable));
   } else if (ask != Ask::kNever && current_prompt()) {
     out = current_prompt()(question);
     if (out && ask == Ask::kTwice) {

@@ -1,7 +1,7 @@
 // Where a backup password comes from, in the order cli.md gives: --password-file F, --password P,
 // the KCBACKUP_PASSWORD environment variable, then a prompt without echo when stdin is a terminal.
-// Used by backup, restore and inspect. Passwords live in SecretBytes and the option strings that
-// held them are wiped once read.
+// Used by backup, restore and inspect. Passwords live in SecretBytes; the option strings that held
+// them are wiped when the options die (when run_kcbackup returns), since commands read them const.
 #pragma once
 
 #include <functional>
@@ -12,6 +12,7 @@
 #include <CLI/CLI.hpp>
 
 #include "kcbackup/bytes.h"
+#include "kcbackup/env.h"
 #include "kcbackup/status.h"
 
 namespace kcb::cli {
@@ -24,6 +25,7 @@ struct PasswordOptions {
   std::string file;
   std::string value;
   bool value_given = false;  // --password "" is a (empty) password, not an absent one
+  ~PasswordOptions();
 };
 void add_password_options(CLI::App* cmd, PasswordOptions* opts);
 
@@ -40,11 +42,11 @@ enum class Ask {
   kTwice,  // a new password (backup): asked twice, the answers must agree
 };
 
-// The password from the first source that has one, or nullopt when none has. Wipes opts' strings.
-// IOError for an unreadable password file, ResourceExhausted for one over kMaxPasswordFileBytes,
+// The password from the first source that has one, or nullopt when none has. The file is read
+// through env: IOError for an unreadable one, ResourceExhausted for one over kMaxPasswordFileBytes;
 // InvalidArgument when the two answers of Ask::kTwice differ.
-Result<std::optional<SecretBytes>> read_password(PasswordOptions& opts, std::string_view question,
-                                                 Ask ask = Ask::kOnce);
+Result<std::optional<SecretBytes>> read_password(const PasswordOptions& opts, Env& env,
+                                                 std::string_view question, Ask ask = Ask::kOnce);
 
 // The password as the engine's option structs take it; wipe it with wipe_password afterwards.
 std::string password_string(const SecretBytes& password);

@@ -97,7 +97,7 @@ Status run_simulate(const SimulateOptions& o, Env& env, std::ostream& out, std::
                              " of " + std::to_string(scenario.steps.size()) + " steps");
 }
 
-void add_simulate_command(CLI::App& app, int& exit_code) {
+void add_simulate_command(CLI::App& app, Status& status) {
   auto o = std::make_shared<SimulateOptions>();
   CLI::App* cmd = app.add_subcommand(
       "simulate",
@@ -113,10 +113,7 @@ void add_simulate_command(CLI::App& app, int& exit_code) {
       "oracle disagree, 2 for a malformed scenario (the message names the JSON path). The "
       "stateful property writes its counterexamples as scenarios.\n"
       "Example:\n  kcbackup simulate examples/scenario-new-phone.json");
-  cmd->callback([o, &exit_code] {
-    const Status st = run_simulate(*o, default_env(), std::cout, std::cerr);
-    exit_code = st.ok() ? kExitOk : report_error(st);
-  });
+  run_on_callback(cmd, o, run_simulate, status);
 }
 
 }  // namespace kcb::cli

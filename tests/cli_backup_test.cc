@@ -11,13 +11,16 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <new>
+#include <string_view>
 
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "cli/password.h"
-#include "kcbackup/archive.h"
 #include "engine/keybag.h"
+#include "kcbackup/archive.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
 #include "tests/cli_run.h"
@@ -312,7 +315,7 @@ TEST_F(CliBackup, PasswordSourcesComeInTheirOrder) {
   const std::string file = tmp_ / "pw.txt";
   spit(file, "from-file\n");
   auto read = [](PasswordOptions o) {
-    auto p = read_password(o, "?");
+    auto p = read_password(o, default_env(), "?");
     EXPECT_TRUE(p.ok()) << p.status().to_string();
     if (!p.ok() || !p->has_value()) return std::string("(none)");
     return password_string(**p);
@@ -329,21 +332,28 @@ TEST_F(CliBackup, PasswordSourcesComeInTheirOrder) {
   set_password_prompt([](std::string_view) { return std::optional<SecretBytes>(); });
   EXPECT_EQ(read({"", "", false}), "(none)");
 
-  PasswordOptions flag{"", "secret-text", true};
-  ASSERT_TRUE(read_password(flag, "?").ok());
-  EXPECT_TRUE(flag.value.empty());  // the option's copy is wiped
+  {
+    // The option's copy is wiped when the options die (commands read them const). The bytes of
+    // a short string live inside the object, so its storage shows whether they were wiped.
+    alignas(PasswordOptions) unsigned char storage[sizeof(PasswordOptions)];
+    auto* flag = new (storage) PasswordOptions{"", "secret-text", true};
+    ASSERT_EQ(password_string(**read_password(*flag, default_env(), "?")), "secret-text");
+    flag->~PasswordOptions();
+    const std::string_view bytes(reinterpret_cast<const char*>(storage), sizeof storage);
+    EXPECT_EQ(bytes.find("secret-text"), std::string_view::npos);
+  }
 
   spit(file, "crlf\r\n");
   EXPECT_EQ(read({file, "", false}), "crlf");
   spit(file, "correct horse\nextra\n");  // the wrong file, or a second line by mistake
   PasswordOptions two_lines{file, "", false};
-  const auto refused = read_password(two_lines, "?");
+  const auto refused = read_password(two_lines, default_env(), "?");
   EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
   EXPECT_NE(refused.status().message().find("line break at byte 13"), std::string::npos)
       << refused.status().message();
   spit(file, std::string(kMaxPasswordFileBytes + 1, 'x'));
   PasswordOptions big{file, "", false};
-  EXPECT_FALSE(read_password(big, "?").ok());
+  EXPECT_FALSE(read_password(big, default_env(), "?").ok());
 }
 
 TEST_F(CliBackup, ATypedNewPasswordMustBeTypedTwiceTheSame) {
@@ -352,9 +362,10 @@ TEST_F(CliBackup, ATypedNewPasswordMustBeTypedTwiceTheSame) {
     return std::optional(SecretBytes(as_bytes(asked++ == 0 ? "one" : "two")));
   });
   PasswordOptions none;
-  EXPECT_EQ(read_password(none, "?", Ask::kTwice).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(read_password(none, default_env(), "?", Ask::kTwice).status().code(),
+            Code::kInvalidArgument);
   PasswordOptions again;
-  EXPECT_TRUE(read_password(again, "?", Ask::kNever)->has_value() == false);
+  EXPECT_TRUE(read_password(again, default_env(), "?", Ask::kNever)->has_value() == false);
 }
 
 TEST_F(CliBackup, EnvironmentAndFilePasswordsWorkEndToEnd) {
@@ -371,6 +382,35 @@ TEST_F(CliBackup, EnvironmentAndFilePasswordsWorkEndToEnd) {
   const auto again = restore(tmp_ / "b", new_device("other2"),
                              {"--password", "wrong", "--password-file", tmp_ / "pw"});
   EXPECT_EQ(again.at("ak"), "restored");
+}
+
+// The password file is read through the command's Env (here it exists in memory only).
+TEST_F(CliBackup, ThePasswordFileIsReadThroughTheEnv) {
+  BackupCommandOptions o;
+  o.device = make_phone("phone");
+  o.bundle = tmp_ / "b";
+  o.journey = "local-encrypted";
+  o.password.file = "in-memory/pw.txt";
+  o.fast_kdf = true;
+  FilesInMemory env;
+  env.put("in-memory/pw.txt", "from-env-file\n");
+  const CommandRun r = run_command(run_backup, o, env);
+  ASSERT_TRUE(r.status.ok()) << r.status.to_string();
+  EXPECT_EQ(r.out,
+            "Wrote " + o.bundle +
+                " (local-encrypted, encrypted, FAST KDF: protects nothing): 2 item(s) backed up, 0 "
+                "left on the device by the export filter (R1)\n");
+  EXPECT_EQ(env.reads(), 1);
+  EXPECT_EQ(restore(o.bundle, new_device("other"), {"--password", "from-env-file"}).at("ak"),
+            "restored");
+
+  RestoreCommandOptions wrong;
+  wrong.bundle = o.bundle;
+  wrong.device = new_device("other2");
+  wrong.password.file = "in-memory/elsewhere.txt";
+  const CommandRun missing = run_command(run_restore, wrong, env);
+  EXPECT_EQ(missing.status.code(), Code::kIOError) << missing.status.to_string();
+  EXPECT_EQ(missing.out + missing.err, "");
 }
 
 TEST_F(CliBackup, EveryCommandHasHelpWithAnExample) {

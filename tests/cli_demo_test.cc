@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {
@@ -33,6 +34,13 @@ TEST(CliDemo, TextSaysHowTheKdfWasReducedAndIsReproducible) {
   EXPECT_NE(a.out.find("10,000,000"), std::string::npos);
   EXPECT_NE(a.out.find("All 12 rows agree"), std::string::npos);
   EXPECT_EQ(run_cli({"demo", "--seed", "x"}).exit_code, 2);
+}
+
+TEST(CliDemo, RunDemoIsOkAndPrintsOnlyToItsStream) {
+  const CommandRun r = run_command(run_demo, DemoOptions{}, default_env());
+  EXPECT_TRUE(r.status.ok()) << r.status.to_string();
+  EXPECT_NE(r.out.find("All 12 rows agree"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err, "");
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {
@@ -165,6 +166,37 @@ TEST(CliDevice, AddNeedsExactlyOneSecretSourceAndAnExistingDevice) {
   EXPECT_EQ(no_device.exit_code, 4);
   EXPECT_NE(no_device.err.find("device init"), std::string::npos) << no_device.err;
   EXPECT_EQ(run_cli({"device", "passcode", phone, "sometimes"}).exit_code, 2);
+}
+
+// The secret file is an input the CLI reads itself: through the Env it is given, which here holds
+// the file in memory only; the error is the command's Status, printed by nobody but run_kcbackup.
+TEST(CliDevice, AddAndUpdateReadTheSecretFileThroughTheirEnv) {
+  TempDir tmp;
+  const std::string phone = tmp / "phone";
+  ASSERT_EQ(run_cli({"device", "init", phone}).exit_code, 0);
+  FilesInMemory env;
+  env.put("in-memory/secret.bin", std::string("\x00\x01\xff", 3));
+  DeviceAddOptions add;
+  add.dir = phone;
+  add.account = "alice";
+  add.service = "example.com";
+  add.secret.file = "in-memory/secret.bin";
+  const CommandRun added = run_command(run_device_add, add, env);
+  ASSERT_TRUE(added.status.ok()) << added.status.to_string();
+  EXPECT_EQ(added.out, "Added genp item alice / example.com (WhenUnlocked (ak)) as row 1\n");
+  EXPECT_EQ(added.err, "");
+
+  DeviceUpdateOptions update;
+  update.dir = phone;
+  update.selector.row = 1;
+  update.secret.file = "in-memory/missing.bin";
+  const CommandRun missing = run_command(run_device_update, update, env);
+  EXPECT_EQ(missing.status.code(), Code::kIOError);
+  EXPECT_NE(missing.status.message().find("--secret-file"), std::string::npos);
+  EXPECT_EQ(missing.out + missing.err, "");  // nothing printed: run_kcbackup reports it
+  EXPECT_EQ(env.reads(), 2);
+  const json list = run_json({"device", "list", phone, "--show-secrets"});
+  EXPECT_EQ(list["items"][0]["secret_hex"], "0001ff");
 }
 
 TEST(CliDevice, UpdateAndDeleteNameOneItemAndCarryTheirOsStatus) {

@@ -14,9 +14,10 @@
 #include <unistd.h>
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "cli/password.h"
-#include "kcbackup/archive.h"
 #include "engine/keybag.h"
+#include "kcbackup/archive.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {
@@ -180,6 +181,34 @@ TEST_F(CliInspect, RawKeybagFromAManifestGivesTheSameAnswer) {
   EXPECT_EQ(system["password"], "not-needed");
   for (auto [c, open] : unlocked(system))
     EXPECT_TRUE(open) << c;
+}
+
+// The keybag file and the password file are read through the command's Env (in memory here); the
+// text is what the command line prints for the same bytes on disk.
+TEST_F(CliInspect, KeybagAndPasswordFilesAreReadThroughTheEnv) {
+  const std::string manifest = slurp(encrypted_ + "/" + kManifestFile);
+  FilesInMemory env;
+  env.put("in-memory/Manifest.plist", manifest);
+  env.put("in-memory/pw.txt", "pw\n");
+  InspectKeybagOptions o;
+  o.file = "in-memory/Manifest.plist";
+  o.keys.password.file = "in-memory/pw.txt";
+  o.keys.device = phone_;
+  const CommandRun r = run_command(run_inspect_keybag, o, env);
+  ASSERT_TRUE(r.status.ok()) << r.status.to_string();
+  EXPECT_EQ(env.reads(), 2);
+  spit(tmp_ / "Manifest.plist", as_bytes(manifest));
+  spit(tmp_ / "pw.txt", as_bytes(std::string("pw\n")));
+  const CliRun line = run_cli({"inspect", "keybag", tmp_ / "Manifest.plist", "--password-file",
+                               tmp_ / "pw.txt", "--device", phone_});
+  ASSERT_EQ(line.exit_code, 0) << line.err;
+  EXPECT_EQ(r.out, line.out);
+  EXPECT_NE(r.out.find("Password: given; device key: from --device"), std::string::npos) << r.out;
+
+  env.put("in-memory/pw.txt", "not-pw\n");
+  const CommandRun wrong = run_command(run_inspect_keybag, o, env);
+  EXPECT_EQ(wrong.status.code(), Code::kPermissionDenied) << wrong.status.to_string();
+  EXPECT_EQ(wrong.out + wrong.err, "");
 }
 
 TEST_F(CliInspect, HostileKeybagsExitTwoFast) {

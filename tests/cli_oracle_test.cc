@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/commands.h"
 #include "kcbackup/names.h"
 #include "tests/cli_run.h"
 
@@ -112,6 +113,29 @@ TEST(CliPredict, BadInputExitsTwoWithOneLineNamingTheValue) {
   EXPECT_EQ(run_cli({"predict", "-a", "ak", "-j", "local"}).exit_code, 2);  // --target missing
 }
 
+// THE mapping of cli.md: one place turns a command's Status into an exit code and one line.
+TEST(CliCommon, EveryStatusCodeHasTheExitCodeCliMdGives) {
+  const std::pair<Status, int> cases[] = {
+      {Status::Ok(), 0},
+      {Status::CheckFailed("c"), 1},
+      {Status::InvalidArgument("c"), 2},
+      {Status::Corruption("c"), 2},
+      {Status::DataLoss("c"), 2},
+      {Status::Unsupported("c"), 2},
+      {Status::ResourceExhausted("c"), 2},
+      {Status::NotFound("c"), 2},
+      {Status::AlreadyExists("c"), 2},
+      {Status::FailedPrecondition("c"), 2},
+      {Status::PermissionDenied("c"), 3},
+      {Status::IOError("c"), 4},
+  };
+  for (const auto& [status, code] : cases)
+    EXPECT_EQ(exit_code_for(status), code) << status.to_string();
+  std::ostringstream err;
+  EXPECT_EQ(report_error(Status::CheckFailed("demo: rows disagree"), err), 1);
+  EXPECT_EQ(err.str(), "kcbackup: check failed: demo: rows disagree\n");
+}
+
 TEST(CliCommon, UnknownCommandsAndFormatsNameTheWordAndTheChoices) {
   const CliRun top = run_cli({"frobnicate"});
   EXPECT_EQ(top.exit_code, 2);
@@ -144,6 +168,30 @@ TEST(CliCommon, UnknownCommandsAndFormatsNameTheWordAndTheChoices) {
   const CliRun help = run_cli({"table", "--help"});
   EXPECT_NE(help.out.find("--format text|json|markdown|csv"), std::string::npos) << help.out;
   EXPECT_EQ(help.out.find("->"), std::string::npos) << "CLI11's enum mapping leaked into --help";
+}
+
+// A command is a function of its options and streams: it prints its answer to `out`, and an error
+// is its Status alone (exit code and one line made by run_kcbackup).
+TEST(CliPredict, RunPredictPrintsWhatTheCommandLinePrints) {
+  PredictOptions o;
+  o.traits.accessible = "WhenUnlockedThisDeviceOnly";
+  o.journey = "local-encrypted";
+  o.target = "other-device";
+  o.format = Format::kJson;
+  const CommandRun direct = run_command(run_predict, o, default_env());
+  ASSERT_TRUE(direct.status.ok());
+  const CliRun line = run_cli({"predict", "-a", "WhenUnlockedThisDeviceOnly", "-j",
+                               "local-encrypted", "-t", "other-device", "--format", "json"});
+  EXPECT_EQ(direct.out, line.out);
+  EXPECT_EQ(direct.err, "");
+
+  o.journey = "carrier-pigeon";
+  const CommandRun bad = run_command(run_predict, o, default_env());
+  EXPECT_EQ(bad.status.code(), Code::kInvalidArgument);
+  EXPECT_EQ(bad.out + bad.err, "");
+  const CliRun bad_line = run_cli({"predict", "-j", "carrier-pigeon", "-t", "same-device"});
+  EXPECT_EQ(bad_line.exit_code, 2);
+  EXPECT_EQ(bad_line.err, "kcbackup: " + bad.status.to_string() + "\n");
 }
 
 TEST(CliRules, ListsNineRulesInJson) {

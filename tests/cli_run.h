@@ -1,4 +1,6 @@
-// Runs a kcbackup command line in-process and captures what it prints, for tests of the CLI.
+// Runs a kcbackup command line in-process and captures what it prints, for tests of the CLI; or
+// one command function, run_<cmd>(options, env, out, err), with string streams and an Env whose
+// files live in memory.
 #pragma once
 
 #include <unistd.h>
@@ -8,12 +10,15 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
 
 #include "cli/app.h"
+#include "kcbackup/env.h"
+#include "kcbackup/status.h"
 
 namespace kcb::cli {
 
@@ -32,6 +37,62 @@ inline CliRun run_cli(const std::vector<std::string>& args) {
   std::cerr.rdbuf(old_err);
   return {rc, out.str(), err.str()};
 }
+
+// What one run_<cmd> function returned and printed.
+struct CommandRun {
+  Status status;
+  std::string out;
+  std::string err;
+};
+
+template <typename Options>
+CommandRun run_command(Status (*run)(const Options&, Env&, std::ostream&, std::ostream&),
+                       const Options& options, Env& env) {
+  std::ostringstream out, err;
+  Status status = run(options, env, out, err);
+  return {std::move(status), out.str(), err.str()};
+}
+
+// An Env whose read_file serves the files put in it and nothing else (a read of any other path is
+// the IOError of a missing file), so a test can prove a command reads that input through its Env;
+// every other operation is the real file system's (devices and bundles are still opened there).
+class FilesInMemory : public Env {
+ public:
+  void put(const std::string& path, const std::string& bytes) { files_[path] = bytes; }
+  int reads() const { return reads_; }
+
+  Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) override {
+    ++reads_;
+    const auto it = files_.find(path.string());
+    if (it == files_.end()) return Status::IOError(path.string() + ": open: does not exist");
+    if (it->second.size() > max_bytes) return Status::ResourceExhausted(path.string());
+    return Bytes(it->second.begin(), it->second.end());
+  }
+  Status write_file(const std::filesystem::path& path, ByteView bytes) override {
+    return default_env().write_file(path, bytes);
+  }
+  Status sync_file(const std::filesystem::path& path) override {
+    return default_env().sync_file(path);
+  }
+  Status sync_dir(const std::filesystem::path& dir) override { return default_env().sync_dir(dir); }
+  Status rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
+    return default_env().rename(from, to);
+  }
+  Status remove(const std::filesystem::path& path) override { return default_env().remove(path); }
+  Status create_dirs(const std::filesystem::path& dir) override {
+    return default_env().create_dirs(dir);
+  }
+  Result<std::vector<std::string>> list_dir(const std::filesystem::path& dir) override {
+    return default_env().list_dir(dir);
+  }
+  FileKind kind_of(const std::filesystem::path& path) override {
+    return default_env().kind_of(path);
+  }
+
+ private:
+  std::map<std::string, std::string> files_;
+  int reads_ = 0;
+};
 
 // A fresh directory under the system temp dir, removed with everything in it.
 class TempDir {
