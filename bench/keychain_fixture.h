@@ -14,9 +14,10 @@
 #include <memory>
 #include <vector>
 
+#include "engine/crypto.h"
+#include "engine/keychain_store.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
-#include "engine/crypto.h"
 #include "kcbackup/device.h"
 #include "kcbackup/random.h"
 

@@ -293,7 +293,7 @@ RC_GTEST_PROP(DeviceFolder, OpenedWithAnotherUidReadsNoItem, ()) {
   auto listed = (*elsewhere)->list();
   RC_ASSERT(listed.ok());
   RC_ASSERT(listed->empty());
-  RC_ASSERT(static_cast<size_t>(*(*elsewhere)->store().count()) == specs.size());
+  RC_ASSERT(static_cast<size_t>(*DeviceInternals::store(**elsewhere).count()) == specs.size());
 }
 
 }  // namespace
