@@ -278,7 +278,8 @@ Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, 
   return Status::Ok();
 }
 
-Status run_device_passcode(const DeviceChangeOptions& o, Env& env, std::ostream& out, std::ostream&) {
+Status run_device_passcode(const DeviceChangeOptions& o, Env& env, std::ostream& out,
+                           std::ostream&) {
   KCB_ASSIGN_OR_RETURN(bool on, parse_on_off("passcode", o.passcode));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));

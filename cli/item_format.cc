@@ -6,6 +6,7 @@
 
 #include "kcbackup/device.h"
 #include "kcbackup/names.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb::cli {
 namespace {
@@ -22,19 +23,7 @@ std::string json_text(ByteView bytes) {
 }
 
 std::string display_text(ByteView bytes) {
-  if (!is_valid_utf8(as_text(bytes))) return "0x" + to_hex(bytes);
-  std::string out;
-  for (uint8_t c : bytes) {
-    if (c < 0x20 || c == 0x7f) {
-      static constexpr char kHex[] = "0123456789abcdef";
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
+  return printable_text(bytes);
 }
 
 std::string date_text(DerDate date) {

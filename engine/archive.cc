@@ -214,18 +214,7 @@ Result<Manifest> read_manifest(ByteView bytes) {
 }
 
 Status write_bundle(Env& env, const std::filesystem::path& dir, const Bundle& bundle) {
-  switch (env.kind_of(dir)) {
-    case FileKind::kMissing:
-      break;
-    case FileKind::kDirectory: {
-      KCB_ASSIGN_OR_RETURN(std::vector<std::string> names, env.list_dir(dir));
-      if (names.empty()) break;
-      [[fallthrough]];
-    }
-    default:
-      return Status::AlreadyExists(dir.string() +
-                                   ": exists and is not empty; choose a new directory");
-  }
+  KCB_RETURN_IF_ERROR(create_empty_dir(env, dir));
   KCB_RETURN_IF_ERROR(env.create_dirs(dir / "KeychainDomain"));
   KCB_RETURN_IF_ERROR(
       write_file_atomically(env, dir / kKeychainFile, write_keychain_archive(bundle.archive)));

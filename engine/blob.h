@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kcbackup/bytes.h"
 #include "engine/crypto.h"
+#include "kcbackup/bytes.h"
 #include "kcbackup/random.h"
 #include "kcbackup/status.h"
 

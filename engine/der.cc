@@ -27,7 +27,6 @@ std::string hex_byte(uint8_t b) {
   return std::string{'0', 'x', kDigits[b >> 4], kDigits[b & 0xF]};
 }
 
-
 // Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian, any year).
 constexpr int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   y -= m <= 2;
@@ -679,7 +678,6 @@ bool DerDict::erase(std::string_view key) {
 bool DerDict::operator==(const DerDict& other) const {
   return entries_ == other.entries_;
 }
-
 
 Result<DerValue> decode_der(ByteView der, const DerLimits& limits) {
   DerValue out;

@@ -161,18 +161,7 @@ Result<std::unique_ptr<Device>> Device::create_in_memory(const DeviceConfig& con
 
 Result<std::unique_ptr<Device>> Device::create_at(Env& env, const std::filesystem::path& dir,
                                                   const DeviceConfig& config, Random& random) {
-  switch (env.kind_of(dir)) {
-    case FileKind::kMissing:
-      break;
-    case FileKind::kDirectory: {
-      KCB_ASSIGN_OR_RETURN(std::vector<std::string> names, env.list_dir(dir));
-      if (names.empty()) break;
-      [[fallthrough]];
-    }
-    default:
-      return Status::AlreadyExists(dir.string() + ": exists and is not empty");
-  }
-  KCB_RETURN_IF_ERROR(env.create_dirs(dir));
+  KCB_RETURN_IF_ERROR(create_empty_dir(env, dir));
   return create(&env, dir, config, random);
 }
 

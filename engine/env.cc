@@ -167,6 +167,21 @@ Env& default_env() {
   return env;
 }
 
+Status create_empty_dir(Env& env, const std::filesystem::path& dir) {
+  switch (env.kind_of(dir)) {
+    case FileKind::kMissing:
+      return env.create_dirs(dir);
+    case FileKind::kDirectory: {
+      KCB_ASSIGN_OR_RETURN(std::vector<std::string> names, env.list_dir(dir));
+      if (names.empty()) return Status::Ok();
+      [[fallthrough]];
+    }
+    default:
+      return Status::AlreadyExists(dir.string() +
+                                   ": exists and is not empty; choose a new directory");
+  }
+}
+
 Status write_file_atomically(Env& env, const std::filesystem::path& path, ByteView bytes) {
   const std::filesystem::path tmp = path.string() + ".tmp";
   Status st = env.write_file(tmp, bytes);

@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "engine/blob.h"
-#include "kcbackup/random.h"
 #include "fuzz/fixed_keys.h"
+#include "kcbackup/random.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto parsed = kcb::parse_blob(kcb::ByteView(data, size));

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "fuzz/fixed_keys.h"
 #include "kcbackup/device.h"
 #include "kcbackup/random.h"
-#include "fuzz/fixed_keys.h"
 
 namespace kcb::fuzz {
 

@@ -9,21 +9,12 @@
 #include "input/document.h"
 #include "kcbackup/der.h"
 #include "kcbackup/names.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb::harness {
 
 std::string shown(std::string_view text) {
-  if (!is_valid_utf8(text)) return "0x" + to_hex(as_bytes(text));
-  std::string out;
-  for (const char c : text) {
-    const auto byte = static_cast<uint8_t>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      out += "\\x" + to_hex(ByteView(&byte, 1));
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return printable_text(text);
 }
 
 namespace {

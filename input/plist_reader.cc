@@ -11,8 +11,8 @@
 #include <memory>
 #include <string>
 
-#include "input/property_list.h"
 #include "input/path_stack.h"
+#include "input/property_list.h"
 #include "input/readers.h"
 #include "kcbackup/utf8.h"
 

@@ -44,4 +44,18 @@ bool is_valid_utf8(std::string_view text) {
          text.size();
 }
 
+std::string printable_text(ByteView bytes) {
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (!is_valid_utf8(text)) return "0x" + to_hex(bytes);
+  std::string out;
+  for (uint8_t c : bytes) {
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x" + to_hex(ByteView(&c, 1));
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 }  // namespace kcb

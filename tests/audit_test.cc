@@ -4,6 +4,7 @@
 // the command, for what only it does: reading through the Env, and printing the same report
 // from JSON, XML and binary plist. tests/cli_audit_test.cc has the command line and its printing.
 #include "kcbackup/audit.h"
+#include "tests/plist_text.h"
 
 #include <plist/plist.h>
 
@@ -195,18 +196,7 @@ TEST(AuditReport, WarningAndViolationIdsAreStable) {
 
 // ---- Plists. ----
 
-std::string binary_from_xml(const std::string& xml) {
-  plist_t plist = nullptr;
-  plist_from_xml(xml.data(), static_cast<uint32_t>(xml.size()), &plist);
-  if (plist == nullptr) return "";
-  char* bin = nullptr;
-  uint32_t length = 0;
-  plist_to_bin(plist, &bin, &length);
-  plist_free(plist);
-  const std::string bytes(bin, length);
-  plist_to_bin_free(bin);
-  return bytes;
-}
+using testing_plist::binary_from_xml;
 
 // A binary plist whose arrays each reference the next one `fanout` times: tiny on disk, and
 // libplist 2.2 would expand it to fanout^levels nodes (it crashes) if nothing stopped it first.

@@ -235,8 +235,8 @@ TEST(Backup, UnlockingABackupKeybagTakesADeviceNotItsKey) {
 
   auto alone = unlock_keybag_for(*bag, password, nullptr);
   ASSERT_TRUE(alone.ok()) << alone.status().to_string();
-  EXPECT_TRUE(alone->is_unlocked(6));    // WRAP 2: the password alone
-  EXPECT_FALSE(alone->is_unlocked(9));   // WRAP 3: needs the device layer too
+  EXPECT_TRUE(alone->is_unlocked(6));   // WRAP 2: the password alone
+  EXPECT_FALSE(alone->is_unlocked(9));  // WRAP 3: needs the device layer too
   auto with_source = unlock_keybag_for(*bag, password, source.get());
   ASSERT_TRUE(with_source.ok());
   EXPECT_TRUE(with_source->is_unlocked(9));

@@ -4,9 +4,9 @@
 
 #include <string>
 
+#include "input/property_list.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/bytes.h"
-#include "input/property_list.h"
 
 namespace kcb {
 namespace {

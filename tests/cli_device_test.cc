@@ -194,9 +194,16 @@ TEST(CliDevice, AddAndUpdateReadTheSecretFileThroughTheirEnv) {
   EXPECT_EQ(missing.status.code(), Code::kIOError);
   EXPECT_NE(missing.status.message().find("--secret-file"), std::string::npos);
   EXPECT_EQ(missing.out + missing.err, "");  // nothing printed: run_kcbackup reports it
+  EXPECT_EQ(run_json({"device", "list", phone, "--show-secrets"})["items"][0]["secret_hex"],
+            "0001ff");
+
+  env.put("in-memory/new.bin", std::string("\x02\x03", 2));  // exists nowhere on disk
+  update.secret.file = "in-memory/new.bin";
+  const CommandRun updated = run_command(run_device_update, update, env);
+  ASSERT_TRUE(updated.status.ok()) << updated.status.to_string();
   EXPECT_EQ(env.reads(), 2);
-  const json list = run_json({"device", "list", phone, "--show-secrets"});
-  EXPECT_EQ(list["items"][0]["secret_hex"], "0001ff");
+  EXPECT_EQ(run_json({"device", "list", phone, "--show-secrets"})["items"][0]["secret_hex"],
+            "0203");
 }
 
 TEST(CliDevice, UpdateAndDeleteNameOneItemAndCarryTheirOsStatus) {

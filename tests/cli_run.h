@@ -53,18 +53,19 @@ CommandRun run_command(Status (*run)(const Options&, Env&, std::ostream&, std::o
   return {std::move(status), out.str(), err.str()};
 }
 
-// An Env whose read_file serves the files put in it and nothing else (a read of any other path is
-// the IOError of a missing file), so a test can prove a command reads that input through its Env;
-// every other operation is the real file system's (devices and bundles are still opened there).
+// An Env that serves the files put in it from memory, over the real file system: a test puts an
+// input (a password file, a secret) only here, so the command succeeds only if it read that input
+// through its Env; device folders and bundles are still read and written on disk.
 class FilesInMemory : public Env {
  public:
   void put(const std::string& path, const std::string& bytes) { files_[path] = bytes; }
+  // How many reads the files put here answered (a device folder on disk is read through too).
   int reads() const { return reads_; }
 
   Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) override {
-    ++reads_;
     const auto it = files_.find(path.string());
-    if (it == files_.end()) return Status::IOError(path.string() + ": open: does not exist");
+    if (it == files_.end()) return default_env().read_file(path, max_bytes);
+    ++reads_;
     if (it->second.size() > max_bytes) return Status::ResourceExhausted(path.string());
     return Bytes(it->second.begin(), it->second.end());
   }

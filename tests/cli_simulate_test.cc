@@ -221,7 +221,7 @@ TEST(CliSimulate, CapsAreErrorsNamingThePathAndTheCap) {
   expect_refused(scenario_text(1, R"({"do": "add", "device": "d0", "account": ")" +
                                       std::string(129, 'a') + R"("})"),
                  {"steps[0].account: longer than 128 bytes"});
-  expect_refused(std::string(300 * 1024, ' '), {"larger than 262144 bytes"});
+  expect_refused(std::string(300 * 1024, ' '), {"over the cap of 262144 bytes"});
   // Items held at once: only known while running, so the steps before it have been printed.
   const CliRun items = run_cli(
       {"simulate", write_scenario(scenario_text(

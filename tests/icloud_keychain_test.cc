@@ -2,8 +2,8 @@
 // phone gets a synchronizable item back through sync when the backup cannot bring it.
 #include <gtest/gtest.h>
 
-#include "kcbackup/backup.h"
 #include "engine/icloud_keychain.h"
+#include "kcbackup/backup.h"
 
 namespace kcb {
 namespace {

@@ -2,6 +2,7 @@
 // same tree from JSON, XML and binary property lists, annotations dropped only when asked, the
 // typed getters and "did you mean", and no exception for any truncation or byte flip.
 #include "input/document.h"
+#include "tests/plist_text.h"
 
 #include <plist/plist.h>
 
@@ -24,18 +25,7 @@ std::string xml_plist(const std::string& body) {
   return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">" + body + "</plist>";
 }
 
-std::string to_binary(const std::string& xml) {
-  plist_t plist = nullptr;
-  plist_from_xml(xml.data(), static_cast<uint32_t>(xml.size()), &plist);
-  if (plist == nullptr) return "";
-  char* bin = nullptr;
-  uint32_t length = 0;
-  plist_to_bin(plist, &bin, &length);
-  plist_free(plist);
-  std::string bytes(bin, length);
-  plist_to_bin_free(bin);
-  return bytes;
-}
+using testing_plist::binary_from_xml;
 
 // The refusal's code and its whole message.
 void expect_refused(const Result<Tree>& r, Code code, const std::string& message) {
@@ -211,7 +201,7 @@ TEST(InputReads, TheSameTreeFromJsonXmlAndBinaryPlist) {
   ASSERT_TRUE(from_json.ok()) << from_json.status().to_string();
   const auto from_xml = document(xml);
   ASSERT_TRUE(from_xml.ok()) << from_xml.status().to_string();
-  const auto from_binary = document(to_binary(xml));
+  const auto from_binary = document(binary_from_xml(xml));
   ASSERT_TRUE(from_binary.ok()) << from_binary.status().to_string();
   EXPECT_EQ(*from_xml, *from_json);
   EXPECT_EQ(*from_binary, *from_json);
@@ -297,7 +287,7 @@ TEST(InputReads, NoExceptionForAnyTruncationOrFlippedByte) {
       "<dict><key>&#x62;</key><true/></dict></array></dict>");
   const std::vector<std::string> docs = {
       R"({"a": [1, -2.5e3, "x\u00e9", true, null, {"b": {}}], "comment": "c"})", xml,
-      to_binary(xml)};
+      binary_from_xml(xml)};
   Limits drop;
   drop.drop_annotations = true;
   size_t refused = 0;

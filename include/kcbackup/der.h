@@ -165,5 +165,4 @@ Status encode_der(const DerValue& value, Bytes* out, const DerLimits& limits = {
 Status encode_der_dictionary(const DerDict& dict, Bytes* out, const DerLimits& limits = {});
 Result<Bytes> encode_der(const DerValue& value, const DerLimits& limits = {});
 
-
 }  // namespace kcb

@@ -47,6 +47,11 @@ class Env {
 // The process's POSIX file system.
 Env& default_env();
 
+// Makes `dir` ready for new content (a device folder, a backup): creates it when missing, accepts
+// an empty folder, and refuses anything else with AlreadyExists ("DIR: exists and is not empty;
+// choose a new directory"), so nothing a user had there is ever overwritten.
+Status create_empty_dir(Env& env, const std::filesystem::path& dir);
+
 // Writes `bytes` to `path` so that a crash at any point leaves the old file or the new one, never
 // a mix: a temporary name in the same folder, fsync of it, rename over `path`, fsync of the folder.
 Status write_file_atomically(Env& env, const std::filesystem::path& path, ByteView bytes);

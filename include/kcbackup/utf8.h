@@ -5,12 +5,22 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
+
+#include "kcbackup/bytes.h"
 
 namespace kcb {
 
 // The length of the well-formed prefix of [p, p + n): n when all of it is valid.
 size_t valid_utf8_prefix(const uint8_t* p, size_t n);
 bool is_valid_utf8(std::string_view text);
+
+// Outside text made safe to show in a message or on a terminal: UTF-8 as it is with control
+// characters as \xNN (a name cannot forge a line or an escape sequence), anything else as 0x + hex.
+std::string printable_text(ByteView bytes);
+inline std::string printable_text(std::string_view text) {
+  return printable_text(as_bytes(text));
+}
 
 }  // namespace kcb

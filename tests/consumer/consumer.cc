@@ -22,7 +22,8 @@ int fail(const char* what, const kcb::Status& st) {
 
 int main() {
   using namespace kcb;
-  for (Accessibility a : {Accessibility::kWhenUnlocked, Accessibility::kWhenUnlockedThisDeviceOnly}) {
+  for (Accessibility a :
+       {Accessibility::kWhenUnlocked, Accessibility::kWhenUnlockedThisDeviceOnly}) {
     oracle::Question q;
     q.traits.accessible = a;
     q.journey = Journey::kLocalEncrypted;
@@ -36,7 +37,8 @@ int main() {
   std::unique_ptr<Random> random = make_seeded_random(7);
   auto phone = Device::create_in_memory({}, *random);
   if (!phone.ok()) return fail("create phone", phone.status());
-  for (Accessibility a : {Accessibility::kWhenUnlocked, Accessibility::kWhenUnlockedThisDeviceOnly}) {
+  for (Accessibility a :
+       {Accessibility::kWhenUnlocked, Accessibility::kWhenUnlockedThisDeviceOnly}) {
     NewItem item;
     item.accessible = a;
     item.account = std::string(names_of(a).pdmn);
@@ -55,8 +57,8 @@ int main() {
   for (const ItemFate& f : report->items) {
     const bool expect = f.account == "ak";
     if (f.restored != expect) {
-      std::fprintf(stderr, "consumer: %s restored=%d, expected %d\n", f.account.c_str(),
-                   f.restored, expect);
+      std::fprintf(stderr, "consumer: %s restored=%d, expected %d\n", f.account.c_str(), f.restored,
+                   expect);
       return 1;
     }
   }
