@@ -99,11 +99,6 @@ bool has_cheap_kdf(const Keybag& bag) {
          kCheapKdfRounds;
 }
 
-std::optional<ByteView> view_of(const std::optional<SecretBytes>& key) {
-  if (!key) return std::nullopt;
-  return key->view();
-}
-
 // The classes that need no password, unlocked with the device key if there is one.
 Result<UnlockedKeybag> unlock_without_password(const Keybag& bag,
                                                std::optional<ByteView> device_key) {
