@@ -5,8 +5,8 @@
 #include <iterator>
 
 #include "engine/blob.h"
-#include "engine/device_internals.h"
 #include "engine/keybag.h"
+#include "kcbackup/backup.h"
 #include "kcbackup/names.h"
 
 namespace kcb {
@@ -100,12 +100,11 @@ bool has_cheap_kdf(const Keybag& bag) {
 }
 
 // The classes that need no password, unlocked with the device key if there is one.
-Result<UnlockedKeybag> unlock_without_password(const Keybag& bag,
-                                               std::optional<ByteView> device_key) {
+Result<UnlockedKeybag> unlock_without_password(const Keybag& bag, const Device* device) {
   Keybag device_only = bag;
   std::erase_if(device_only.classes,
                 [](const KeybagClass& c) { return (c.wrap & kWrapPassword) != 0; });
-  return unlock_keybag_with_password_key(device_only, {}, device_key);
+  return unlock_keybag_with_password_key_for(device_only, {}, device);
 }
 
 }  // namespace
@@ -150,12 +149,12 @@ Result<InspectedKeybag> InspectedKeybag::parse(ByteView bytes) {
 
 Status InspectedKeybag::unlock(const KeybagKeySources& sources) {
   const Keybag& bag = state_->bag;
-  std::optional<ByteView> device_key;
-  if (sources.device) device_key = DeviceInternals::device_key(*sources.device);
-  used_device_key_ = device_key.has_value();
+  // The device's key 0x835 stays inside the unlock functions (kcbackup/backup.h).
+  const Device* device = sources.device.get();
+  used_device_key_ = device != nullptr;
   if (!needs_password(bag)) {
     password_use_ = PasswordUse::kNotNeeded;
-    KCB_ASSIGN_OR_RETURN(state_->keys, unlock_keybag(bag, {}, device_key));
+    KCB_ASSIGN_OR_RETURN(state_->keys, unlock_keybag_for(bag, {}, device));
     return Status::Ok();
   }
   std::optional<SecretBytes> password;
@@ -164,7 +163,7 @@ Status InspectedKeybag::unlock(const KeybagKeySources& sources) {
   } else {
     KCB_ASSIGN_OR_RETURN(password, sources.password(false));
     if (!password && !sources.encrypted && has_cheap_kdf(bag)) {
-      auto keys = unlock_keybag(bag, {}, device_key);
+      auto keys = unlock_keybag_for(bag, {}, device);
       if (keys.ok()) {
         state_->keys = std::move(*keys);
         password_use_ = PasswordUse::kEmpty;
@@ -177,13 +176,13 @@ Status InspectedKeybag::unlock(const KeybagKeySources& sources) {
   }
   if (!password) {
     password_use_ = PasswordUse::kNone;
-    KCB_ASSIGN_OR_RETURN(state_->keys, unlock_without_password(bag, device_key));
+    KCB_ASSIGN_OR_RETURN(state_->keys, unlock_without_password(bag, device));
     return Status::Ok();
   }
   password_use_ = password->empty() ? PasswordUse::kEmpty : PasswordUse::kGiven;
   KCB_ASSIGN_OR_RETURN(SecretBytes password_key, derive_password_key(bag, password->view()));
   KCB_ASSIGN_OR_RETURN(state_->keys,
-                       unlock_keybag_with_password_key(bag, password_key.view(), device_key));
+                       unlock_keybag_with_password_key_for(bag, password_key.view(), device));
   return Status::Ok();
 }
 
