@@ -32,7 +32,7 @@ Result<KeybagKeySources> key_sources(const KeySources& given, Env& env,
   KeybagKeySources sources;
   sources.encrypted = encrypted;
   if (!given.device.empty()) {
-    auto device = Device::open(env, given.device);
+    auto device = Device::open(env, given.device, {DeviceAccess::kReadOnly});
     if (!device.ok()) return device.status().with_context("--device");
     sources.device = std::move(device).value();
   }

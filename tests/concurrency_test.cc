@@ -18,6 +18,7 @@
 #include "engine/device_internals.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
+#include "tests/cli_run.h"
 
 namespace kcb {
 namespace {
@@ -266,6 +267,36 @@ TEST_F(Concurrency, AReadOnlyFolderCanBeListedAndBackedUp) {
   EXPECT_EQ(WEXITSTATUS(status), 0) << "10 setuid, 11 open, 12 list, 13 backup, 14 writer";
   EXPECT_FALSE(fs::exists(dir_ / kDeviceLockFile));
   EXPECT_TRUE(fs::exists(out / "b" / kManifestFile));
+}
+
+// `device list` over rows its keybag cannot open (here: another keybag for the same UID copied
+// in): the items it can read, the count of the others, exit 2 — never "0 items", exit 0.
+TEST(DeviceListUnreadable, CountsAndReportsRowsItCannotRead) {
+  using cli::run_cli;
+  cli::TempDir tmp;
+  const std::string uid(64, 'a');
+  const std::string phone = tmp / "phone", twin = tmp / "twin";
+  for (const std::string& d : {phone, twin})
+    ASSERT_EQ(run_cli({"device", "init", d, "--uid-hex", uid}).exit_code, 0);
+  for (const char* account : {"alice", "bob"}) {
+    ASSERT_EQ(
+        run_cli({"device", "add", phone, "--account", account, "--service", "s", "--secret", "x"})
+            .exit_code,
+        0);
+  }
+  const cli::CliRun before = run_cli({"device", "list", phone});
+  EXPECT_EQ(before.exit_code, 0) << before.err;
+  fs::copy_file(fs::path(twin) / "keybag", fs::path(phone) / "keybag",
+                fs::copy_options::overwrite_existing);
+  const cli::CliRun text = run_cli({"device", "list", phone});
+  EXPECT_EQ(text.exit_code, 2);
+  EXPECT_NE(text.out.find("0 items and 2 unreadable row(s)"), std::string::npos) << text.out;
+  EXPECT_EQ(text.err, "kcbackup: corruption: " + phone +
+                          ": 2 row(s) of keychain-2.db cannot be read with this device's keybag "
+                          "(its uid or keybag file was replaced, or the folder was damaged)\n");
+  const cli::CliRun json = run_cli({"device", "list", phone, "--format", "json"});
+  EXPECT_EQ(json.exit_code, 2);
+  EXPECT_NE(json.out.find("\"unreadable_rows\": 2"), std::string::npos) << json.out;
 }
 
 }  // namespace
