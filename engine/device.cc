@@ -109,8 +109,10 @@ Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
   *keybag_ = std::move(bag.bag);
   *keys_ = std::move(bag.keys);
   if (dir_) {
-    KCB_RETURN_IF_ERROR(
-        write_file_atomically(*env_, *dir_ / kKeybagFile, serialize_keybag(*keybag_)));
+    const Status written =
+        write_file_atomically(*env_, *dir_ / kKeybagFile, serialize_keybag(*keybag_));
+    keybag_unsaved_ = keybag_unsaved_ || !written.ok();
+    return written;
   }
   return Status::Ok();
 }
@@ -223,6 +225,10 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
 
 Result<Bytes> Device::seal_plaintext(Accessibility accessible, ByteView plaintext,
                                      Random& random) const {
+  if (keybag_unsaved_) {
+    return Status::IOError(
+        "the device's keybag could not be written: open the device again before changing it");
+  }
   const uint32_t key_class = key_class_for(accessible);
   const KeyWrapKey* class_key = keys_->kek_for(key_class);
   if (class_key == nullptr) {

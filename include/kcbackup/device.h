@@ -185,6 +185,9 @@ class Device {
   // The folder's lock (DeviceOpenOptions), released after everything below is closed.
   std::unique_ptr<FileLock> lock_;
   bool read_only_ = false;
+  // A keybag rewrite failed: the folder's keybag may not hold the class keys in memory, so this
+  // Device seals nothing more (a row sealed now could be unreadable after reopening).
+  bool keybag_unsaved_ = false;
   SecretBytes uid_;
   SecretBytes device_key_;
   std::string udid_;
