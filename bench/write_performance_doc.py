@@ -223,10 +223,12 @@ def archive_section(out_dir, m, standalone=False):
             p(f"| {n:,} | {b['ours_us_per_entry']:.3f} | "
               f"{f'{old:.3f}' if old else '(not run: quadratic)'} | "
               f"{k['ours_us_per_entry']:.3f} |" if k else "| - |")
+        p()
         for label, rows in (("junk items", junk), ("junk keys", sorted(keys.items()))):
             costs = [b["ours_us_per_entry"] for _, b in rows]
-            p(f"- {label}: per-entry spread {rows[0][0]:,}..{rows[-1][0]:,} = "
-              f"{max(costs) / min(costs):.2f}x (flat: linear in the file)")
+            spread = max(costs) / min(costs)
+            p(f"- {label}: per-entry spread {rows[0][0]:,}..{rows[-1][0]:,} = {spread:.2f}x "
+              f"(flat = <= 1.3x: {verdict(spread <= 1.3)})")
         olds = [(n, b["old_reader_us_per_entry"]) for n, b in junk if "old_reader_us_per_entry" in b]
         if len(olds) >= 2:
             p(f"- old reader: {olds[0][1]:.3f} us/entry at {olds[0][0]:,}, {olds[-1][1]:.3f} at "
