@@ -237,16 +237,15 @@ class ManifestReader {
                                 {SQLITE_LIMIT_WORKER_THREADS, 0}}) {
       sqlite3_limit(db, limit, value);
     }
-    // SQLite owns the copy (FREEONCLOSE): a WAL-mode file (header bytes 18 and 19 = 2, as real
-    // Manifest.db files are) has to be marked rollback-journal (1) for the in-memory VFS, which
-    // cannot open a WAL. The copy stays in memory.
-    auto* image = static_cast<uint8_t*>(sqlite3_malloc64(bytes.size()));
-    if (image == nullptr) return Status::ResourceExhausted("Manifest.db: out of memory");
-    std::memcpy(image, bytes.data(), bytes.size());
+    // SQLite reads our own copy: a WAL-mode file (header bytes 18 and 19 = 2, as real Manifest.db
+    // files are) has to be marked rollback-journal (1) for the in-memory VFS, which cannot open a
+    // WAL. The copy is plaintext of an encrypted backup: SecretBytes wipes it after the database
+    // is closed (image_ outlives db_), and it never leaves memory.
+    image_ = SecretBytes(bytes);
+    uint8_t* image = image_.data();
     if (image[18] == 2 && image[19] == 2) image[18] = image[19] = 1;
-    const auto size = static_cast<sqlite3_int64>(bytes.size());
-    if (sqlite3_deserialize(db, "main", image, size, size,
-                            SQLITE_DESERIALIZE_READONLY | SQLITE_DESERIALIZE_FREEONCLOSE) !=
+    const auto size = static_cast<sqlite3_int64>(image_.size());
+    if (sqlite3_deserialize(db, "main", image, size, size, SQLITE_DESERIALIZE_READONLY) !=
         SQLITE_OK) {
       return sqlite_status(db, "open");
     }
@@ -399,6 +398,7 @@ class ManifestReader {
   }
 
   ManifestDbLimits limits_;
+  SecretBytes image_;  // declared before db_: destroyed after it
   Db db_;
 };
 
