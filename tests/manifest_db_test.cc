@@ -242,6 +242,17 @@ TEST(ManifestDbHostile, AFilesTableOfAnotherShapeIsRefused) {
             "their indexes are accepted)");
 }
 
+TEST(ManifestDbHostile, SchemaTextPastTheSqlLengthLimitIsRefused) {
+  // The comparison ignores whitespace, so only sqlite3_limit(SQLITE_LIMIT_SQL_LENGTH) stops a
+  // CREATE statement padded to any size: SQLite refuses to parse the schema at all.
+  std::string padded(kAppleSchema);
+  padded.insert(padded.find("file BLOB"), 5000, ' ');
+  const auto r = read_manifest_db(db_from_sql(padded + keychain_row()));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().to_string();
+  EXPECT_EQ(r.status().message().rfind("Manifest.db: schema: ", 0), 0u) << r.status().message();
+}
+
 TEST(ManifestDbHostile, WrongValueTypesNameTheRowAndColumn) {
   const std::string id = file_id_of(kKeychainDomain, kKeychainRelativePath);
   const std::string row1 = "Manifest.db: Files row 1 (fileID " + id + "): ";
