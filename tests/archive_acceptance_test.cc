@@ -195,6 +195,15 @@ TEST(ArchiveAcceptanceCli, AnOldStyleArchiveRestores) {
   const auto doc = nlohmann::json::parse(r.out);
   EXPECT_EQ(doc["restored"], 1);
   EXPECT_EQ(doc["warnings"].size(), 0u);
+  // Inspection says there was nothing to compare, rather than "no match" or an empty UUID.
+  const auto text = run_cli({"inspect", "archive", archive.string()});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("keybag not named (an older archive: R14)"), std::string::npos)
+      << text.out;
+  const auto inspected =
+      run_cli({"inspect", "bundle", bundle, "--password", "pw", "--format", "json"});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  EXPECT_TRUE(nlohmann::json::parse(inspected.out)["keybag_uuid_matches"].is_null());
 }
 
 }  // namespace
