@@ -288,8 +288,14 @@ Result<Verdict> predict_collision(const Question& q, const Traits& on_target) {
   if (on_target.synchronizable) {
     b.apply(RuleId::R13, Confidence::kSourceCode);
   } else {
-    // R12 puts the target's system-bound item back; that the insert then fails for the backup's
-    // copy, as in R13, is inferred (no Apple test has the two share a primary key).
+    // R12 takes the target's system-bound item out, imports, then puts it back: a copy the
+    // backup brought is in first and the put-back is the insert that fails (as in R13). No Apple
+    // test has the two share a primary key, so both branches are inferred.
+    if (alone.outcome == Outcome::kRestored && alone.road == Road::kBackup) {
+      alone.rules.add(RuleId::R12);
+      alone.confidence = std::max(alone.confidence, Confidence::kInferred);
+      return alone;
+    }
     b.apply(RuleId::R12, Confidence::kInferred);
     b.apply(RuleId::R13, Confidence::kInferred);
   }

@@ -463,11 +463,17 @@ TEST(R13Conflicts, TheTargetsSynchronizableItemIsKeptNotLost) {
   ASSERT_TRUE(replaced.ok());
   EXPECT_EQ(*replaced, ask(q.traits, q.journey, q.target, q.settings));
   EXPECT_EQ(replaced->outcome, Outcome::kRestored);
-  // The target's system-bound item is put back (R12), so it too stays.
+  // The target's system-bound item is put back after the import (R12): a copy the backup brought
+  // is in first and wins; without one, the target's item stays.
   auto bound = predict_collision(q, preserve());
   ASSERT_TRUE(bound.ok());
-  EXPECT_EQ(bound->outcome, Outcome::kKept);
+  EXPECT_EQ(bound->outcome, Outcome::kRestored);
   EXPECT_TRUE(bound->rules.has(RuleId::R12));
+  EXPECT_EQ(bound->confidence, Confidence::kInferred);
+  auto bound_far = predict_collision(other, preserve());
+  ASSERT_TRUE(bound_far.ok());
+  EXPECT_EQ(bound_far->outcome, Outcome::kKept);
+  EXPECT_TRUE(bound_far->rules.has(RuleId::R12));
   // A synchronizable tombstone holds the key: the copy is skipped, nothing readable remains.
   auto blocked = predict_collision(q, tombstone());
   ASSERT_TRUE(blocked.ok());

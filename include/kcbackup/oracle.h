@@ -57,10 +57,12 @@ bool deleted_when_passcode_removed(const Traits& t);
 bool replaced_by_restore(const Traits& t);
 
 // R13 (with R7, R12, R15): the verdict for a backup item of question `q` whose primary key an item
-// already on the target has (`on_target`, of the same class). The target's synchronizable or
-// system-bound item stays and the backup's copy is skipped: kept, whatever the backup held; a
-// synchronizable tombstone there blocks the copy and nothing readable remains: lost. Any other
-// target item was deleted before the import (R7), so the verdict is predict(q)'s. InvalidArgument
+// already on the target has (`on_target`, of the same class). The target's synchronizable item
+// stays and the backup's copy is skipped: kept, whatever the backup held; a synchronizable
+// tombstone there blocks the copy and nothing readable remains: lost. A system-bound target item
+// is put back after the import (R12), so a copy the backup brought wins (predict(q)'s verdict) and
+// otherwise the target's item is kept (both inferred). Any other target item was deleted before
+// the import (R7), so the verdict is predict(q)'s. InvalidArgument
 // for an icloud-keychain journey (a sync, not an import), two classes, or what predict refuses.
 Result<Verdict> predict_collision(const Question& q, const Traits& on_target);
 
