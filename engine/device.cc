@@ -76,7 +76,7 @@ Traits traits_of(const Item& item) {
   t.synchronizable = item.synchronizable();
   t.token = item.has_token() ? Token::kSecureEnclave : Token::kNone;
   t.auth_constraint = item.auth_constraint();
-  t.system_bound = item.system_bound();
+  t.system_bound = item.system_bound() ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
   return t;
 }
 
@@ -87,7 +87,7 @@ NewItem new_item_with(const Traits& traits) {
   n.synchronizable = traits.synchronizable;
   n.token = traits.token;
   n.auth_constraint = traits.auth_constraint;
-  n.system_bound = traits.system_bound;
+  n.system_bound = traits.system_bound != SystemBound::kNone;
   return n;
 }
 
