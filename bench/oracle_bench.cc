@@ -20,7 +20,7 @@ std::vector<oracle::Question> all_questions() {
       for (bool sync : {false, true})
         for (Token tok : {Token::kNone, Token::kSecureEnclave})
           for (bool auth : {false, true})
-            for (bool sysb : {false, true})
+            for (SystemBound sysb : kAllSystemBounds)
               for (Journey j : kAllJourneys)
                 for (Target target : kAllTargets)
                   for (bool passcode : {false, true})

@@ -54,7 +54,7 @@ std::string traits_text(const Traits& t) {
   if (t.synchronizable) out += ", synchronizable";
   if (t.token != Token::kNone) out += ", token " + std::string(name_of(t.token));
   if (t.auth_constraint) out += ", auth constraint";
-  if (t.system_bound) out += ", system-bound";
+  if (t.system_bound != SystemBound::kNone) out += ", system-bound";
   return out;
 }
 

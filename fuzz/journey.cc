@@ -27,7 +27,7 @@ using Case = harness::JourneyCase;
 std::string describe(const Traits& t) {
   return "{" + std::string(names_of(t.accessible).pdmn) + " " + std::string(name_of(t.item_class)) +
          (t.synchronizable ? " sync" : "") + (t.token == Token::kSecureEnclave ? " token" : "") +
-         (t.auth_constraint ? " auth" : "") + (t.system_bound ? " sysb" : "") + "}";
+         (t.auth_constraint ? " auth" : "") + (t.system_bound != SystemBound::kNone ? " sysb" : "") + "}";
 }
 
 std::string describe(const Case& c) {
@@ -65,7 +65,7 @@ Traits consume_traits(FuzzedDataProvider& in) {
   t.synchronizable = (flags & 1) != 0;
   t.token = (flags & 2) != 0 ? Token::kSecureEnclave : Token::kNone;
   t.auth_constraint = (flags & 4) != 0;
-  t.system_bound = (flags & 8) != 0;
+  t.system_bound = (flags & 8) != 0 ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
   return t;
 }
 

@@ -40,6 +40,21 @@ constexpr Spelling<Token> kTokens[] = {
     {Token::kNone, "none", {"", "", "", ""}},
     {Token::kSecureEnclave, "secure-enclave", {"kSecAttrTokenIDSecureEnclave", "sep", "se", ""}},
 };
+constexpr Spelling<SystemBound> kSystemBounds[] = {
+    {SystemBound::kNone, "none", {"kSecSecAttrSysBoundNot", "not", "0", ""}},
+    {SystemBound::kPreserveDuringRestore,
+     "preserve",
+     {"kSecSecAttrSysBoundPreserveDuringRestore", "preserve-during-restore", "1", ""}},
+};
+constexpr Spelling<PersistentRefKind> kPersistentRefKinds[] = {
+    {PersistentRefKind::kRowid, "rowid", {"old-style", "legacy", "12", ""}},
+    {PersistentRefKind::kUuid, "uuid", {"uuid-based", "20", "", ""}},
+};
+constexpr Spelling<RefFate> kRefFates[] = {
+    {RefFate::kKept, "kept", {"same", "resolves", "", ""}},
+    {RefFate::kRenewed, "renewed", {"new", "changed", "", ""}},
+    {RefFate::kNone, "none", {"lost", "gone", "", ""}},
+};
 constexpr Spelling<Journey> kJourneys[] = {
     {Journey::kLocal, "local", {"itunes", "finder", "local-unencrypted", ""}},
     {Journey::kLocalEncrypted, "local-encrypted", {"itunes-encrypted", "finder-encrypted", "", ""}},
@@ -145,6 +160,24 @@ std::string_view name_of(Token t) {
 Result<Token> parse_token(std::string_view t) {
   return parse_spelling(kTokens, "token", t);
 }
+std::string_view name_of(SystemBound s) {
+  return canonical_of(kSystemBounds, s);
+}
+Result<SystemBound> parse_system_bound(std::string_view t) {
+  return parse_spelling(kSystemBounds, "system-bound kind", t);
+}
+std::string_view name_of(PersistentRefKind k) {
+  return canonical_of(kPersistentRefKinds, k);
+}
+Result<PersistentRefKind> parse_persistent_ref_kind(std::string_view t) {
+  return parse_spelling(kPersistentRefKinds, "persistent reference kind", t);
+}
+std::string_view name_of(RefFate f) {
+  return canonical_of(kRefFates, f);
+}
+Result<RefFate> parse_ref_fate(std::string_view t) {
+  return parse_spelling(kRefFates, "persistent reference fate", t);
+}
 std::string_view name_of(Journey j) {
   return canonical_of(kJourneys, j);
 }
@@ -165,7 +198,15 @@ Result<Switch> parse_switch(std::string_view t) {
 }
 
 std::string_view name_of(Outcome o) {
-  return o == Outcome::kRestored ? "restored" : "lost";
+  switch (o) {
+    case Outcome::kRestored:
+      return "restored";
+    case Outcome::kLost:
+      return "lost";
+    case Outcome::kKept:
+      return "kept";
+  }
+  return "?";
 }
 
 std::string_view name_of(Road r) {
@@ -197,7 +238,10 @@ std::string_view name_of(Confidence c) {
 }
 
 std::string_view name_of(RuleId r) {
-  static constexpr std::string_view kIds[] = {"R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9"};
+  static constexpr std::string_view kIds[] = {"R1",  "R2",  "R3",  "R4",  "R5",
+                                              "R6",  "R7",  "R8",  "R9",  "R10",
+                                              "R11", "R12", "R13", "R14", "R15"};
+  static_assert(std::size(kIds) == std::size(kAllRules));
   return kIds[static_cast<size_t>(r)];
 }
 

@@ -19,7 +19,7 @@ bool is_this_device_only(Accessibility a) {
 
 bool is_exportable(const Traits& t) {
   return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly && t.token == Token::kNone &&
-         !t.auth_constraint && !t.system_bound;
+         !t.auth_constraint && t.system_bound == SystemBound::kNone;
 }
 
 bool can_sync(const Traits& t) {
@@ -41,7 +41,7 @@ bool deleted_when_passcode_removed(const Traits& t) {
 }
 
 bool replaced_by_restore(const Traits& t) {
-  return !t.synchronizable && !t.system_bound;
+  return !t.synchronizable && t.system_bound == SystemBound::kNone;
 }  // R7
 
 namespace {
@@ -86,7 +86,8 @@ bool refused_at_add(const Question& q, Builder& b) {
 // R1: true when the backup (or transfer) carries the item; otherwise records why not.
 bool passes_export_filter(const Traits& t, Builder& b) {
   if (is_exportable(t)) return true;
-  const bool only_auth = t.auth_constraint && t.token == Token::kNone && !t.system_bound &&
+  const bool only_auth = t.auth_constraint && t.token == Token::kNone &&
+                         t.system_bound == SystemBound::kNone &&
                          t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly;
   b.apply(RuleId::R1, only_auth ? Confidence::kInferred : Confidence::kSourceCode);
   if (t.token != Token::kNone) b.v.notes.add(Note::kSecureEnclaveNeverLeaves);

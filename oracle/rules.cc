@@ -1,6 +1,7 @@
 #include "kcbackup/rules.h"
 
 #include <array>
+#include <iterator>
 
 namespace kcb::oracle {
 namespace {
@@ -9,7 +10,7 @@ constexpr std::string_view kSeed =
     "Apple DTS (Quinn), developer-forum thread 'app keychain not getting backed up/restored using "
     "iCloud backup', measured on iOS 12.0.1/12.1.1, Xcode 10.1 (shared/seed)";
 
-constexpr std::array<Rule, 9> kRules = {{
+constexpr std::array<Rule, std::size(kAllRules)> kRules = {{
     {RuleId::R1, "Export filter",
      "A backup never contains akpu items, items with a token (Secure Enclave keys), system-bound "
      "items, or items whose decryption needs user authentication. Synchronizable items are "
@@ -67,6 +68,53 @@ constexpr std::array<Rule, 9> kRules = {{
      "duplicate primary key fails with errSecDuplicateItem (-25299). A Secure Enclave token is for "
      "EC P-256 private keys in class keys only.",
      Confidence::kSourceCode, "securityd SecItemAdd checks; kSecAttrTokenIDSecureEnclave docs"},
+    {RuleId::R10, "App Clips",
+     "Items an App Clip added (clip = 1) are never exported to a backup, in any class. Quick "
+     "Start uses the same export (inferred). R10 restricts the export only: a synchronizable App "
+     "Clip item still follows R6.",
+     Confidence::kSourceCode,
+     "Security framework export query (skip App Clip items); Apple's KeychainBackupTests "
+     "testAppClipDoesNotBackup"},
+    {RuleId::R11, "Persistent references",
+     "A persistent reference is old-style (class name + 8-byte big-endian rowid, 12 bytes) or "
+     "UUID-based (class name + 16-byte UUID, 20 bytes). A restore re-inserts each item with the "
+     "rowid or UUID of its backup v_PersistentRef, so a stored reference resolves whenever the "
+     "item is restored; it is renewed when the rowid is taken on the target, or when the target "
+     "uses UUID references and the backup carried an old-style one. Which iOS version turned "
+     "UUID references on by default is not public.",
+     Confidence::kSourceCode,
+     "Security framework SecItemServer import (v_PersistentRef); Apple's KeychainBackupTests "
+     "testSecItemBackupAndRestoreWithPersistentRefs, "
+     "testSecItemRestoreBackupOldStylePrefsAndAddUUIDPersistentRefs"},
+    {RuleId::R12, "What restore itself filters",
+     "Independently of the export filter, a restore skips system-bound items and token items of "
+     "the backup (iOS 9 and 10.0 backups contained token items). The target's own system-bound "
+     "items are exported before the restore and put back after it, keeping their persistent "
+     "references.",
+     Confidence::kSourceCode,
+     "Security framework SecServerImportKeychainInPlist; Apple's KeychainBackupTests "
+     "testSecItemRestoreSysboundBackupAndUpdateUUIDPersistentRefs"},
+    {RuleId::R13, "Conflicts with items already on the target",
+     "The target's synchronizable items are not deleted before the import (R7); a backup item "
+     "with the same primary key as one of them is skipped and the target's version (data and "
+     "persistent reference) stays: the item is kept, not lost.",
+     Confidence::kSourceCode,
+     "Security framework SecServerImportKeychainInPlist (insert fails on the duplicate); Apple's "
+     "KeychainBackupTests testSecItemRestoreConflictedUUIDPersistentReferenceItems"},
+    {RuleId::R14, "The archive a restore accepts",
+     "keybag-uuid is compared with the backup keybag's UUID only when present; a mismatch fails "
+     "the restore. An unknown top-level key, or a class whose value is neither an array nor a "
+     "dictionary, is ignored with a warning; a dictionary stands for one item; an identity class "
+     "or an item that is not a dictionary fails the restore; an item that does not decrypt is "
+     "skipped alone.",
+     Confidence::kSourceCode, "Security framework SecServerImportKeychainInPlist and its helpers"},
+    {RuleId::R15, "Tombstones",
+     "Tombstones (markers of deleted synchronizable items, tomb = 1) are exported to backups only "
+     "while the legacy iCloud Keychain sync circle (SOS) is enabled on the device. A tombstone is "
+     "not a readable item.",
+     Confidence::kSourceCode,
+     "Security framework export filter; Apple's KeychainBackupTests "
+     "testBackupTombstonesWhenSOSEnabled, testBackupAvoidsTombstonesWhenSOSDisabled"},
 }};
 
 constexpr std::array<MeasuredRow, 12> kMeasured = {{

@@ -33,6 +33,13 @@ inline constexpr ItemClass kAllItemClasses[] = {ItemClass::kGenp, ItemClass::kIn
 
 enum class Token : uint8_t { kNone, kSecureEnclave };
 
+// kSecAttrSysBound, column `sysb`: items the OS keeps to the device. The one kind Apple's restore
+// knows, "preserve during restore", is exported from the target before a restore and put back
+// after it (R12); such an item never goes into a backup (R1).
+enum class SystemBound : uint8_t { kNone, kPreserveDuringRestore };
+inline constexpr SystemBound kAllSystemBounds[] = {SystemBound::kNone,
+                                                   SystemBound::kPreserveDuringRestore};
+
 // What an item is, as far as backup, restore and migration care.
 struct Traits {
   Accessibility accessible = Accessibility::kWhenUnlocked;  // the OS default
@@ -40,7 +47,9 @@ struct Traits {
   bool synchronizable = false;   // kSecAttrSynchronizable, column `sync`
   Token token = Token::kNone;    // kSecAttrTokenID, column `tkid`
   bool auth_constraint = false;  // kSecAttrAccessControl with user presence/biometry/passcode
-  bool system_bound = false;     // column `sysb`: items the OS keeps to the device
+  SystemBound system_bound = SystemBound::kNone;  // column `sysb` (R1, R12)
+  bool app_clip = false;   // column `clip` = 1: added by an App Clip, never exported (R10)
+  bool tombstone = false;  // column `tomb` = 1: marker of a deleted synchronizable item (R15)
   bool operator==(const Traits&) const = default;
 };
 
@@ -91,22 +100,39 @@ inline constexpr Form kAllForms[] = {
 // Whether the user's devices have iCloud Keychain on. Unspecified is a question that did not say.
 enum class Switch : uint8_t { kUnspecified, kOff, kOn };
 
+// The persistent references a device hands out (R11): old-style, the 4-byte class name + the
+// 8-byte big-endian rowid (12 bytes), or the class name + a 16-byte UUID (20 bytes).
+enum class PersistentRefKind : uint8_t { kRowid, kUuid };
+inline constexpr PersistentRefKind kAllPersistentRefKinds[] = {PersistentRefKind::kRowid,
+                                                               PersistentRefKind::kUuid};
+
 struct DeviceSettings {
   bool passcode = true;                           // the source device has a passcode
   Switch icloud_keychain = Switch::kUnspecified;  // on both devices, off, or not said
+  PersistentRefKind persistent_refs = PersistentRefKind::kRowid;         // the source's kind
+  PersistentRefKind target_persistent_refs = PersistentRefKind::kRowid;  // the target's, at restore
+  bool sos = false;  // the source device is in the legacy SOS sync circle (R15)
   bool operator==(const DeviceSettings&) const = default;
 };
 
-enum class Outcome : uint8_t { kRestored, kLost };
+// restored: present and readable on the target afterwards, brought by the road; lost: not there;
+// kept: R13, a backup item collided with the target's own synchronizable item, which stays.
+enum class Outcome : uint8_t { kRestored, kLost, kKept };
 enum class Road : uint8_t { kBackup, kIcloudKeychain, kNone };
 
 // How we know. Ordered strongest first.
 enum class Confidence : uint8_t { kMeasured, kDocumented, kSourceCode, kInferred, kReported };
 
 // The rules of rules.md, by id.
-enum class RuleId : uint8_t { R1, R2, R3, R4, R5, R6, R7, R8, R9 };
-inline constexpr RuleId kAllRules[] = {RuleId::R1, RuleId::R2, RuleId::R3, RuleId::R4, RuleId::R5,
-                                       RuleId::R6, RuleId::R7, RuleId::R8, RuleId::R9};
+enum class RuleId : uint8_t { R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15 };
+inline constexpr RuleId kAllRules[] = {
+    RuleId::R1,  RuleId::R2,  RuleId::R3,  RuleId::R4,  RuleId::R5,
+    RuleId::R6,  RuleId::R7,  RuleId::R8,  RuleId::R9,  RuleId::R10,
+    RuleId::R11, RuleId::R12, RuleId::R13, RuleId::R14, RuleId::R15};
+
+// What happens to a persistent reference an app stored before a journey (R11): it still resolves
+// (kept), the item is there under a new reference (renewed), or there is no item (none).
+enum class RefFate : uint8_t { kKept, kRenewed, kNone };
 
 // Remarks a verdict can carry; their text is the oracle's (oracle/rules.h). An enum rather than
 // strings so that a prediction allocates nothing.

@@ -35,6 +35,15 @@ Result<ItemClass> parse_item_class(std::string_view text);
 std::string_view name_of(Token t);  // "none", "secure-enclave"
 Result<Token> parse_token(std::string_view text);
 
+std::string_view name_of(SystemBound s);  // "none", "preserve"
+Result<SystemBound> parse_system_bound(std::string_view text);
+
+std::string_view name_of(PersistentRefKind k);  // "rowid", "uuid"
+Result<PersistentRefKind> parse_persistent_ref_kind(std::string_view text);
+
+std::string_view name_of(RefFate f);  // "kept", "renewed", "none"
+Result<RefFate> parse_ref_fate(std::string_view text);
+
 std::string_view name_of(Journey j);  // "local-encrypted"
 Result<Journey> parse_journey(std::string_view text);
 
@@ -44,10 +53,10 @@ Result<Target> parse_target(std::string_view text);
 std::string_view name_of(Switch s);  // "on", "off", "unspecified"
 Result<Switch> parse_switch(std::string_view text);
 
-std::string_view name_of(Outcome o);     // "restored", "lost"
+std::string_view name_of(Outcome o);     // "restored", "lost", "kept"
 std::string_view name_of(Road r);        // "backup", "icloud-keychain", "none"
 std::string_view name_of(Confidence c);  // "measured", "source-code", ...
-std::string_view name_of(RuleId r);      // "R3"
+std::string_view name_of(RuleId r);      // "R3", "R15"
 std::string_view name_of(AddError e);    // "errSecParam"
 
 }  // namespace kcb
