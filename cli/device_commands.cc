@@ -160,7 +160,9 @@ std::string flags_text(const Traits& t) {
   if (t.synchronizable) add("sync");
   if (t.token != Token::kNone) add(name_of(t.token));
   if (t.auth_constraint) add("auth");
-  if (t.system_bound) add("system-bound");
+  if (t.system_bound != SystemBound::kNone) add("system-bound");
+  if (t.app_clip) add("app-clip");
+  if (t.tombstone) add("tombstone");
   return out.empty() ? "-" : out;
 }
 

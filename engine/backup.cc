@@ -1,9 +1,14 @@
 #include "kcbackup/backup.h"
 
+#include <set>
+#include <utility>
+
 #include "engine/blob.h"
 #include "engine/device_internals.h"
 #include "engine/keybag.h"
+#include "engine/keychain_store.h"
 #include "kcbackup/names.h"
+#include "kcbackup/persistent_ref.h"
 
 namespace kcb {
 namespace {
@@ -31,6 +36,12 @@ uint32_t backup_wrap(Journey journey, uint32_t class_number) {
 bool passes_export_filter(const Item& item) {
   return item.accessibility() != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
          !item.has_token() && !item.auth_constraint() && !item.system_bound();
+}
+
+// The same query's other two conditions: R10, App Clip items never leave the device; R15,
+// tombstones leave it only while it is in the legacy sync circle (SOS).
+bool passes_sync_marker_filter(const Item& item, bool sos) {
+  return !item.app_clip() && (sos || !item.tombstone());
 }
 
 std::string text_of(ByteView bytes) {
@@ -75,14 +86,32 @@ std::string_view loss_reason_name(LossReason reason) {
       return "class key unavailable on this device";
     case LossReason::kRefusedByDevice:
       return "refused by the device";
+    case LossReason::kSystemBound:
+      return "system-bound: a restore skips it (R12)";
+    case LossReason::kToken:
+      return "token item: a restore skips it (R12)";
+    case LossReason::kDuplicateInBackup:
+      return "duplicate of an earlier item of the backup";
   }
   return "?";
+}
+
+Outcome ItemFate::outcome() const {
+  if (restored) return Outcome::kRestored;
+  return kept ? Outcome::kKept : Outcome::kLost;
 }
 
 size_t RestoreReport::restored_count() const {
   size_t n = 0;
   for (const ItemFate& f : items)
     n += f.restored;
+  return n;
+}
+
+size_t RestoreReport::kept_count() const {
+  size_t n = 0;
+  for (const ItemFate& f : items)
+    n += f.kept;
   return n;
 }
 
@@ -97,15 +126,18 @@ Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random&
   KCB_ASSIGN_OR_RETURN(NewKeybag bag, create_backup_keybag(source, options, random));
   Bundle bundle;
   // Streamed: one decrypted row at a time, resealed from the plaintext it was read from.
-  KCB_RETURN_IF_ERROR(source.for_each_item([&](int64_t rowid, Item& item, ByteView plaintext) {
+  const bool sos = source.sos();
+  KCB_RETURN_IF_ERROR(source.for_each_item([&](int64_t, ByteView ref, Item& item,
+                                               ByteView plaintext) {
     if (!passes_export_filter(item)) return Status::Ok();
+    if (!passes_sync_marker_filter(item, sos)) return Status::Ok();
     const uint32_t key_class = names_of(item.accessibility()).key_class;
     const KeyWrapKey* class_key = bag.keys.kek_for(key_class);
     KCB_ASSERT(class_key != nullptr);
     KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, *class_key, plaintext, random));
     const ItemClass c = item.item_class();
     bundle.archive.items[static_cast<size_t>(c)].push_back(
-        {std::move(blob), make_persistent_ref(c, rowid)});
+        {std::move(blob), Bytes(ref.begin(), ref.end())});
     return Status::Ok();
   }));
   bundle.archive.keybag_uuid = uuid_text(bag.bag.uuid);
@@ -199,6 +231,109 @@ bool is_refusal(const Status& st) {
 
 }  // namespace
 
+namespace {
+
+// Where a backup item goes on the target (R11): the row id and UUID of its v_PersistentRef when
+// they are free there, else fresh ones (0 / empty: the store picks the row id, the device draws a
+// UUID when it uses UUID references). A reference that does not parse brings nothing.
+Result<std::pair<int64_t, Bytes>> placement_of(const ArchivedItem& archived, ItemClass c,
+                                               const Device& target, KeychainStore& store) {
+  std::pair<int64_t, Bytes> out{0, {}};
+  auto ref = parse_persistent_ref(archived.persistent_ref, c);
+  if (!ref.ok()) return out;
+  if (ref->kind == PersistentRefKind::kRowid) {
+    KCB_ASSIGN_OR_RETURN(const bool taken, store.has_rowid(c, ref->rowid));
+    if (ref->rowid > 0 && !taken) out.first = ref->rowid;
+    return out;  // an old-style reference has no UUID: a UUID target draws a new one
+  }
+  if (target.persistent_refs() != PersistentRefKind::kUuid) return out;
+  KCB_ASSIGN_OR_RETURN(const bool taken, store.has_persistref(c, ref->uuid));
+  if (!taken) out.second = ref->uuid;
+  return out;
+}
+
+// The rows of the target that were there before the import: after R7's delete, its
+// synchronizable items. A collision with one of them is R13; with any other row, the backup
+// collided with itself.
+Result<std::set<std::pair<ItemClass, int64_t>>> rows_of(KeychainStore& store) {
+  std::set<std::pair<ItemClass, int64_t>> out;
+  for (ItemClass c : kAllItemClasses) {
+    KCB_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store.rowids(c));
+    for (int64_t id : ids)
+      out.emplace(c, id);
+  }
+  return out;
+}
+
+// Imports one opened backup item, filling its fate; an error is the store failing.
+Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Device& target,
+                   KeychainStore& store, const std::set<std::pair<ItemClass, int64_t>>& on_target,
+                   Random& random, ItemFate& fate) {
+  const Item& item = opened.item;
+  const ItemClass c = fate.item_class;
+  // R12: the import's own filter, whatever the export let through.
+  if (item.system_bound() || item.has_token()) {
+    fate.reason = item.system_bound() ? LossReason::kSystemBound : LossReason::kToken;
+    fate.detail = std::string(loss_reason_name(fate.reason));
+    return Status::Ok();
+  }
+  KCB_ASSIGN_OR_RETURN(auto placement, placement_of(archived, c, target, store));
+  auto added = DeviceInternals::insert_item(target, item, opened.plaintext.view(), placement.first,
+                                            std::move(placement.second), random);
+  if (added.ok()) {
+    fate.restored = true;
+    KCB_ASSIGN_OR_RETURN(KeychainRow row, store.get(c, *added));
+    fate.persistent_ref = DeviceInternals::persistent_ref_of(target, c, row.rowid, row.persistref);
+    return Status::Ok();
+  }
+  if (!is_refusal(added.status())) return added.status();
+  if (added.status().code() == Code::kAlreadyExists) {
+    // The row id and UUID were free: the primary key is taken.
+    KCB_ASSIGN_OR_RETURN(std::optional<int64_t> holder,
+                         store.find_primary_key(keychain_row_for(item, {})));
+    if (holder && on_target.count({c, *holder})) {
+      fate.kept = true;  // R13
+      KCB_ASSIGN_OR_RETURN(KeychainRow row, store.get(c, *holder));
+      fate.persistent_ref =
+          DeviceInternals::persistent_ref_of(target, c, row.rowid, row.persistref);
+      return Status::Ok();
+    }
+    if (holder) {
+      fate.reason = LossReason::kDuplicateInBackup;
+      fate.detail = "the primary key of " + std::string(name_of(c)) + " row " +
+                    std::to_string(*holder) + ", restored from this backup";
+      return Status::Ok();
+    }
+  }
+  fate.reason = LossReason::kRefusedByDevice;
+  fate.detail = added.status().message();
+  return Status::Ok();
+}
+
+// R12: a row taken aside before the import goes back with its rowid and UUID, or a new rowid when
+// a backup item took that one. A backup item that took its primary key keeps it: the row is
+// dropped, with a warning.
+Status put_back(KeychainRow row, const Device& target, KeychainStore& store, Random& random,
+                std::vector<std::string>& warnings) {
+  KCB_ASSIGN_OR_RETURN(const bool rowid_taken, store.has_rowid(row.item_class, row.rowid));
+  KCB_ASSIGN_OR_RETURN(const bool uuid_taken, store.has_persistref(row.item_class, row.persistref));
+  const int64_t was = row.rowid;
+  if (rowid_taken) row.rowid = 0;
+  if (uuid_taken) row.persistref = new_persistent_ref_uuid(random);
+  if (row.persistref.empty() && target.persistent_refs() == PersistentRefKind::kUuid) {
+    row.persistref = new_persistent_ref_uuid(random);
+  }
+  auto inserted = store.insert(row);
+  if (inserted.ok()) return Status::Ok();
+  if (inserted.status().code() != Code::kAlreadyExists) return inserted.status();
+  warnings.push_back("system-bound " + std::string(name_of(row.item_class)) + " row " +
+                     std::to_string(was) +
+                     " of the device was not put back: a restored item has its primary key");
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
                                      const RestoreOptions& options, Random& random) {
   KCB_ASSIGN_OR_RETURN(UnlockedKeybag keys, unlock_backup_keybag(bundle, target, options));
@@ -206,7 +341,10 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
   report.warnings = bundle.archive.warnings;
   KeychainStore& store = DeviceInternals::store(target);
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store.transaction());
-  KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> aside, store.list_system_bound_unsynchronized());
+  KCB_ASSIGN_OR_RETURN(const int64_t deleted, store.delete_non_synchronizable());  // R7
+  report.replaced = deleted - static_cast<int64_t>(aside.size());
+  KCB_ASSIGN_OR_RETURN(const auto on_target, rows_of(store));
   // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.
   for (ItemClass c : kAllItemClasses) {
     const auto& archived = bundle.archive.items[static_cast<size_t>(c)];
@@ -214,18 +352,16 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
       ItemFate& fate = report.items.emplace_back();
       fate.item_class = c;
       fate.index = i;
+      fate.backup_ref = archived[i].persistent_ref;
       std::optional<OpenedItem> opened = open_archived_item(archived[i], keys, fate);
       if (!opened) continue;
-      auto added = target.add_item(opened->item, opened->plaintext.view(), random);
-      if (added.ok()) {
-        fate.restored = true;
-      } else if (is_refusal(added.status())) {
-        fate.reason = LossReason::kRefusedByDevice;
-        fate.detail = added.status().message();
-      } else {
-        return added.status().with_context("restore");  // tx rolls back
-      }
+      const Status st = import_item(archived[i], *opened, target, store, on_target, random, fate);
+      if (!st.ok()) return st.with_context("restore");  // tx rolls back
     }
+  }
+  for (KeychainRow& row : aside) {
+    const Status st = put_back(std::move(row), target, store, random, report.warnings);
+    if (!st.ok()) return st.with_context("restore: put back system-bound items");
   }
   KCB_RETURN_IF_ERROR(tx.commit());
   return report;

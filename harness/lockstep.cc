@@ -28,7 +28,9 @@ std::string on_off(bool on) {
 std::string traits_text(const Traits& t) {
   return "{" + std::string(names_of(t.accessible).pdmn) + " " + std::string(name_of(t.item_class)) +
          (t.synchronizable ? " sync" : "") + (t.token == Token::kSecureEnclave ? " token" : "") +
-         (t.auth_constraint ? " auth" : "") + (t.system_bound ? " sysb" : "") + "}";
+         (t.auth_constraint ? " auth" : "") +
+         (t.system_bound != SystemBound::kNone ? " sysb" : "") + (t.app_clip ? " clip" : "") +
+         (t.tombstone ? " tomb" : "") + "}";
 }
 
 // One readable item as the engine holds it.

@@ -44,7 +44,7 @@ const std::vector<StepKind>& step_kinds() {
        "add",
        {"device", "account"},
        {"class", "accessible", "synchronizable", "token", "auth_constraint", "secret",
-        "system_bound", "secret_hex"}},
+        "system_bound", "app_clip", "tombstone", "secret_hex"}},
       {Op::kDelete, "delete", {"device", "account"}, {}},
       {Op::kPasscode, "passcode", {"device"}, {"on"}},
       {Op::kIcloudKeychain, "icloud-keychain", {"device"}, {"on"}},
@@ -194,7 +194,10 @@ Status parse_item_fields(const Fields& f, Step& s) {
   KCB_ASSIGN_OR_RETURN(t.token, f.named("token", parse_token, Token::kNone));
   KCB_ASSIGN_OR_RETURN(t.synchronizable, f.flag("synchronizable", false));
   KCB_ASSIGN_OR_RETURN(t.auth_constraint, f.flag("auth_constraint", false));
-  KCB_ASSIGN_OR_RETURN(t.system_bound, f.flag("system_bound", false));
+  KCB_ASSIGN_OR_RETURN(const bool system_bound, f.flag("system_bound", false));
+  t.system_bound = system_bound ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
+  KCB_ASSIGN_OR_RETURN(t.app_clip, f.flag("app_clip", false));
+  KCB_ASSIGN_OR_RETURN(t.tombstone, f.flag("tombstone", false));
   KCB_ASSIGN_OR_RETURN(s.secret, parse_secret(f, s.account));
   return Status::Ok();
 }
@@ -376,7 +379,9 @@ void write_item_fields(const Step& s, Line& line) {
       .flag("synchronizable", t.synchronizable)
       .text("token", name_of(t.token))
       .flag("auth_constraint", t.auth_constraint)
-      .flag("system_bound", t.system_bound);
+      .flag("system_bound", t.system_bound != SystemBound::kNone)
+      .flag("app_clip", t.app_clip)
+      .flag("tombstone", t.tombstone);
   // The reader refuses NUL characters in strings.
   if (is_valid_utf8(s.secret) && s.secret.find('\0') == std::string::npos) {
     line.text("secret", s.secret);
