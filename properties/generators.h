@@ -45,7 +45,8 @@ inline void showValue(Switch s, std::ostream& os) {
 inline void showValue(const Traits& t, std::ostream& os) {
   os << "{" << names_of(t.accessible).pdmn << " " << name_of(t.item_class)
      << (t.synchronizable ? " sync" : "") << (t.token == Token::kSecureEnclave ? " token" : "")
-     << (t.auth_constraint ? " auth" : "") << (t.system_bound ? " sysb" : "") << "}";
+     << (t.auth_constraint ? " auth" : "") << (t.system_bound != SystemBound::kNone ? " sysb" : "")
+     << "}";
 }
 inline void showValue(const DerValue& v, std::ostream& os) {
   auto bytes = encode_der(v);
@@ -94,7 +95,9 @@ inline rc::Gen<Target> gen_target_for(Journey j) {
 inline rc::Gen<Traits> gen_traits() {
   return rc::gen::apply(
       [](Accessibility a, ItemClass c, bool sync, bool token, bool auth, bool sysb) {
-        return Traits{a, c, sync, token ? Token::kSecureEnclave : Token::kNone, auth, sysb};
+        return Traits{a,    c,
+                      sync, token ? Token::kSecureEnclave : Token::kNone,
+                      auth, sysb ? SystemBound::kPreserveDuringRestore : SystemBound::kNone};
       },
       gen_accessibility(), gen_item_class(), rc::gen::arbitrary<bool>(),
       rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}}),

@@ -54,14 +54,15 @@ Scenario every_kind_of_step() {
   Scenario s;
   s.description = "every step \"quoted\" \\ and\ttabbed";
   s.devices = {{"old", true, true}, {"new", false, false}};
-  Traits t{Accessibility::kAfterFirstUnlock, ItemClass::kInet, true, Token::kNone, false, true};
+  Traits t{Accessibility::kAfterFirstUnlock,       ItemClass::kInet, true, Token::kNone, false,
+           SystemBound::kPreserveDuringRestore, true, true};
   s.steps.push_back(add(0, "a", t, "text secret"));
   s.steps.push_back(add(0, "binary", {}, std::string("\xff\x00\x80", 3)));
   s.steps.push_back(
       add(1, "nul", {}, std::string("a\0b", 3)));  // UTF-8, but the reader refuses NUL
   s.steps.push_back(add(0, "key",
                         {Accessibility::kWhenPasscodeSetThisDeviceOnly, ItemClass::kKeys, false,
-                         Token::kSecureEnclave, true, false}));
+                         Token::kSecureEnclave, true, SystemBound::kNone}));
   Step del;
   del.op = Op::kDelete;
   del.account = "a";

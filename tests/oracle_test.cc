@@ -58,7 +58,7 @@ TEST(R1ExportFilter, AkpuSecureEnclaveAndAuthConstrainedItemsNeverComeBack) {
   Traits se{kAk, ItemClass::kKeys, false, Token::kSecureEnclave};
   Traits auth{kAk, ItemClass::kGenp, false, Token::kNone, true};
   Traits sysb = item(kAk);
-  sysb.system_bound = true;
+  sysb.system_bound = SystemBound::kPreserveDuringRestore;
   for (Journey j : {Journey::kLocal, Journey::kLocalEncrypted, Journey::kIcloudBackup}) {
     for (Target t : kAllTargets) {
       for (const Traits& tr : {item(kAkpu), se, auth, sysb}) {
@@ -180,7 +180,7 @@ TEST(R7RestoreReplaces, NonSynchronizableNonSystemItemsAreReplaced) {
   t.synchronizable = true;
   EXPECT_FALSE(replaced_by_restore(t));
   Traits sysb = item(kAku);
-  sysb.system_bound = true;
+  sysb.system_bound = SystemBound::kPreserveDuringRestore;
   EXPECT_FALSE(replaced_by_restore(sysb));
 }
 
@@ -277,7 +277,8 @@ TEST(SummaryTable, EveryTraitCombinationMatchesTheTableOfRulesMd) {
 }
 
 TEST(RuleTable, EveryRuleHasATitleStatementAndSources) {
-  ASSERT_EQ(rules().size(), 9u);
+  ASSERT_EQ(rules().size(), std::size(kAllRules));
+  ASSERT_EQ(rules().size(), 15u);
   for (const Rule& r : rules()) {
     EXPECT_EQ(&rule(r.id), &r);
     EXPECT_FALSE(r.title.empty());
