@@ -26,6 +26,7 @@ PUBLIC_OWNER = {
     "persistent_ref.h": "engine",
     "audit.h": "audit",
     "scenario.h": "harness", "lockstep.h": "harness", "journey.h": "harness",
+    "seed_table.h": "harness",
 }
 
 LIBRARIES = ["model", "oracle", "engine", "input", "audit", "harness"]
