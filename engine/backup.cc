@@ -253,8 +253,8 @@ Result<std::pair<int64_t, Bytes>> placement_of(const ArchivedItem& archived, Ite
 }
 
 // The rows of the target that were there before the import: after R7's delete, its
-// synchronizable items. A collision with one of them is R13; with any other row, the backup
-// collided with itself.
+// synchronizable and system-bound items. A collision with one of them is R13 (the target's item
+// stays); with any other row, the backup collided with itself.
 Result<std::set<std::pair<ItemClass, int64_t>>> rows_of(KeychainStore& store) {
   std::set<std::pair<ItemClass, int64_t>> out;
   for (ItemClass c : kAllItemClasses) {
@@ -310,28 +310,6 @@ Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Devic
   return Status::Ok();
 }
 
-// R12: a row taken aside before the import goes back with its rowid and UUID, or a new rowid when
-// a backup item took that one. A backup item that took its primary key keeps it: the row is
-// dropped, with a warning.
-Status put_back(KeychainRow row, const Device& target, KeychainStore& store, Random& random,
-                std::vector<std::string>& warnings) {
-  KCB_ASSIGN_OR_RETURN(const bool rowid_taken, store.has_rowid(row.item_class, row.rowid));
-  KCB_ASSIGN_OR_RETURN(const bool uuid_taken, store.has_persistref(row.item_class, row.persistref));
-  const int64_t was = row.rowid;
-  if (rowid_taken) row.rowid = 0;
-  if (uuid_taken) row.persistref = new_persistent_ref_uuid(random);
-  if (row.persistref.empty() && target.persistent_refs() == PersistentRefKind::kUuid) {
-    row.persistref = new_persistent_ref_uuid(random);
-  }
-  auto inserted = store.insert(row);
-  if (inserted.ok()) return Status::Ok();
-  if (inserted.status().code() != Code::kAlreadyExists) return inserted.status();
-  warnings.push_back("system-bound " + std::string(name_of(row.item_class)) + " row " +
-                     std::to_string(was) +
-                     " of the device was not put back: a restored item has its primary key");
-  return Status::Ok();
-}
-
 }  // namespace
 
 Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
@@ -341,9 +319,7 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
   report.warnings = bundle.archive.warnings;
   KeychainStore& store = DeviceInternals::store(target);
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store.transaction());
-  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> aside, store.list_system_bound_unsynchronized());
-  KCB_ASSIGN_OR_RETURN(const int64_t deleted, store.delete_non_synchronizable());  // R7
-  report.replaced = deleted - static_cast<int64_t>(aside.size());
+  KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
   KCB_ASSIGN_OR_RETURN(const auto on_target, rows_of(store));
   // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.
   for (ItemClass c : kAllItemClasses) {
@@ -358,10 +334,6 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
       const Status st = import_item(archived[i], *opened, target, store, on_target, random, fate);
       if (!st.ok()) return st.with_context("restore");  // tx rolls back
     }
-  }
-  for (KeychainRow& row : aside) {
-    const Status st = put_back(std::move(row), target, store, random, report.warnings);
-    if (!st.ok()) return st.with_context("restore: put back system-bound items");
   }
   KCB_RETURN_IF_ERROR(tx.commit());
   return report;

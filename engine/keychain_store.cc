@@ -135,8 +135,8 @@ size_t class_index(ItemClass c) {
 
 struct KeychainStore::Impl {
   struct ClassStatements {
-    Statement insert, update, remove, get, list, count, delete_unsynced, delete_pdmn, has_persistref,
-        find_primary_key, list_bound_unsynced, rowids;
+    Statement insert, update, remove, get, list, count, delete_unbound, delete_pdmn, has_persistref,
+        find_primary_key, rowids;
   };
 
   sqlite3* db = nullptr;
@@ -292,14 +292,12 @@ Status prepare_class(KeychainStore::Impl* impl, ItemClass c) {
   KCB_RETURN_IF_ERROR(impl->prepare(
       "SELECT " + std::string(kColumns) + " FROM " + t + " ORDER BY rowid", &st.list));
   KCB_RETURN_IF_ERROR(impl->prepare("SELECT count(*) FROM " + t, &st.count));
-  KCB_RETURN_IF_ERROR(impl->prepare("DELETE FROM " + t + " WHERE sync = 0", &st.delete_unsynced));
+  KCB_RETURN_IF_ERROR(
+      impl->prepare("DELETE FROM " + t + " WHERE sync = 0 AND sysb = 0", &st.delete_unbound));
   KCB_RETURN_IF_ERROR(
       impl->prepare("SELECT 1 FROM " + t + " WHERE persistref = ?1", &st.has_persistref));
   KCB_RETURN_IF_ERROR(impl->prepare(
       "SELECT rowid FROM " + t + " WHERE " + primary_key_condition(c), &st.find_primary_key));
-  KCB_RETURN_IF_ERROR(impl->prepare("SELECT " + std::string(kColumns) + " FROM " + t +
-                                        " WHERE sysb != 0 AND sync = 0 ORDER BY rowid",
-                                    &st.list_bound_unsynced));
   KCB_RETURN_IF_ERROR(impl->prepare("SELECT rowid FROM " + t + " ORDER BY rowid", &st.rowids));
   KCB_RETURN_IF_ERROR(impl->prepare("DELETE FROM " + t + " WHERE pdmn = ?1", &st.delete_pdmn));
   return Status::Ok();
@@ -493,8 +491,8 @@ Result<int64_t> delete_in_all_classes(KeychainStore::Impl* impl,
 
 }  // namespace
 
-Result<int64_t> KeychainStore::delete_non_synchronizable() {
-  return delete_in_all_classes(impl_.get(), &Impl::ClassStatements::delete_unsynced,
+Result<int64_t> KeychainStore::delete_unbound_non_synchronizable() {
+  return delete_in_all_classes(impl_.get(), &Impl::ClassStatements::delete_unbound,
                                [](sqlite3_stmt*) {});
 }
 
@@ -540,34 +538,6 @@ Result<int64_t> KeychainStore::delete_accessibility(Accessibility a) {
   const std::string pdmn(names_of(a).pdmn);
   return delete_in_all_classes(impl_.get(), &Impl::ClassStatements::delete_pdmn,
                                [&pdmn](sqlite3_stmt* s) { bind_text(s, 1, pdmn); });
-}
-
-namespace {
-
-Status read_all_rows(KeychainStore::Impl* impl,
-                     Statement KeychainStore::Impl::ClassStatements::*which,
-                     std::vector<KeychainRow>& rows) {
-  for (ItemClass c : kAllItemClasses) {
-    sqlite3_stmt* s = (impl->by_class[class_index(c)].*which).get();
-    StatementUse use(s);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-      KCB_RETURN_IF_ERROR(read_row(s, c, &rows.emplace_back()));
-    }
-    if (rc != SQLITE_DONE) {
-      return sqlite_error(impl->db, sqlite3_extended_errcode(impl->db),
-                          "list " + std::string(name_of(c)));
-    }
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
-Result<std::vector<KeychainRow>> KeychainStore::list_system_bound_unsynchronized() {
-  std::vector<KeychainRow> rows;
-  KCB_RETURN_IF_ERROR(read_all_rows(impl_.get(), &Impl::ClassStatements::list_bound_unsynced, rows));
-  return rows;
 }
 
 Result<std::vector<int64_t>> KeychainStore::rowids(ItemClass item_class) {

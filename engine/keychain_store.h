@@ -8,7 +8,7 @@
 //     has_persistref, so that AlreadyExists from insert means the primary key.
 //   - Schema version 2 added persistref, clip and tomb; a version 1 file is upgraded in place at
 //     open (the new columns empty / 0).
-//   - Every multi-row change (delete_non_synchronizable, delete_accessibility) is atomic
+//   - Every multi-row change (delete_unbound_non_synchronizable, delete_accessibility) is atomic
 //     on its own; begin/commit/rollback or a KeychainTransaction make a sequence of calls atomic
 //     (restore is all or nothing, R7). Nested transactions are FailedPrecondition.
 //   - SQLite errors become IOError, or Corruption for a file that is not a database or is
@@ -124,17 +124,14 @@ class KeychainStore {
   // columns), or nullopt.
   Result<std::optional<int64_t>> find_primary_key(const KeychainRow& row);
 
-  // R7: deletes every row with sync = 0, in all classes (R12: restore takes the target's
-  // system-bound rows aside first and puts them back after). Returns how many.
-  Result<int64_t> delete_non_synchronizable();
+  // R7: deletes every row with sync = 0 and sysb = 0, in all classes (R12: system-bound rows stay,
+  // their rowid and UUID with them). Returns how many.
+  Result<int64_t> delete_unbound_non_synchronizable();
   // R8: deletes every row whose pdmn is `a`, in all classes. Returns how many.
   Result<int64_t> delete_accessibility(Accessibility a);
 
   // All rows: classes in kAllItemClasses order (genp, inet, cert, keys), then by rowid.
   Result<std::vector<KeychainRow>> list_all();
-  // R12: the rows delete_non_synchronizable would delete that restore puts back (sysb != 0,
-  // sync = 0), in list_all()'s order.
-  Result<std::vector<KeychainRow>> list_system_bound_unsynchronized();
   // The class's rowids, ascending.
   Result<std::vector<int64_t>> rowids(ItemClass item_class);
   // The encrypted items only, in list_all()'s order, streamed: fn(class, rowid, persistref, data)

@@ -573,23 +573,28 @@ TEST(Restore, TheTargetsSystemBoundItemsComeBackWithTheirReferences) {
   }
 }
 
-// The system-bound item goes back after the import: a backup item that wants its rowid gets it,
-// and the system-bound item a new one (its UUID, on a UUID device, is its own).
-TEST(Restore, ASystemBoundItemWhoseRowidABackupItemTookGetsANewOne) {
+// The system-bound item never leaves its row: a backup item that wants its rowid is given a new
+// one (R11's "rowid taken"), and a backup item with its primary key is kept out (R13's result).
+TEST(Restore, ASystemBoundItemKeepsItsRowidAndPrimaryKeyThroughARestore) {
   auto r = make_seeded_random(50);
   auto a = device(*r);
   ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "from-backup"), *r).ok());
+  ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "bound"), *r).ok());
   auto bundle = make_backup(*a, options(Journey::kLocal), *r);
   ASSERT_TRUE(bundle.ok());
   ASSERT_TRUE(a->erase(*r).ok());
   NewItem bound = item(Accessibility::kAfterFirstUnlock, "bound");
   bound.system_bound = SystemBound::kPreserveDuringRestore;
+  bound.secret = SecretBytes(as_bytes("the device's own"));
   ASSERT_EQ(*a->add(bound, *r), 1);
   auto report = restore_backup(*bundle, *a, {"", {}}, *r);
   ASSERT_TRUE(report.ok());
   const auto after = refs_by_account(*a);
-  EXPECT_EQ(after.at("from-backup").first, make_persistent_ref(ItemClass::kGenp, 1));
-  EXPECT_EQ(after.at("bound").first, make_persistent_ref(ItemClass::kGenp, 2));
+  EXPECT_EQ(after.at("bound").first, make_persistent_ref(ItemClass::kGenp, 1));
+  EXPECT_EQ(after.at("bound").second, "the device's own");
+  EXPECT_EQ(after.at("from-backup").first, make_persistent_ref(ItemClass::kGenp, 2));
+  EXPECT_EQ(report->items[0].persistent_ref, make_persistent_ref(ItemClass::kGenp, 2));
+  EXPECT_TRUE(report->items[1].kept);
   EXPECT_EQ(report->replaced, 0);
 }
 

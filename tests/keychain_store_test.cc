@@ -162,7 +162,7 @@ TEST(KeychainStore, RolledBackTransactionLeavesTheDatabaseUnchanged) {
     auto tx = store->transaction();
     ASSERT_TRUE(tx.ok()) << tx.status().to_string();
     ASSERT_TRUE(store->remove(ItemClass::kGenp, first).ok());
-    ASSERT_EQ(*store->delete_non_synchronizable(), 1);
+    ASSERT_EQ(*store->delete_unbound_non_synchronizable(), 1);
     ASSERT_TRUE(store->insert(genp("new", "s")).ok());
     // A failed statement inside does not end the transaction.
     EXPECT_EQ(store->insert(genp("new", "s")).status().code(), Code::kAlreadyExists);
@@ -198,9 +198,7 @@ TEST(KeychainStore, NestedOrUnpairedTransactionCallsAreFailedPrecondition) {
   EXPECT_TRUE(store->commit().ok());
 }
 
-// R7 keeps the synchronizable rows; the system-bound ones go too (restore takes them aside first
-// and puts them back after, R12), and list_system_bound_unsynchronized names exactly those.
-TEST(KeychainStore, DeleteNonSynchronizableKeepsOnlySyncRows) {
+TEST(KeychainStore, DeleteNonSynchronizableKeepsSyncAndSystemBoundRows) {
   auto store = memory_store();
   KeychainRow plain = genp("plain", "s");
   KeychainRow synced = genp("synced", "s");
@@ -221,15 +219,14 @@ TEST(KeychainStore, DeleteNonSynchronizableKeepsOnlySyncRows) {
     ASSERT_TRUE(id.ok());
     r->rowid = *id;
   }
-  EXPECT_EQ(*store->list_system_bound_unsynchronized(),
-            (std::vector<KeychainRow>{bound, bound_cert}));
-  auto deleted = store->delete_non_synchronizable();
+  auto deleted = store->delete_unbound_non_synchronizable();
   ASSERT_TRUE(deleted.ok());
-  EXPECT_EQ(*deleted, 4);
-  const std::vector<KeychainRow> expected = {synced, synced_bound};
+  EXPECT_EQ(*deleted, 2);
+  const std::vector<KeychainRow> expected = {synced, bound, synced_bound, bound_cert};
   EXPECT_EQ(*store->list_all(), expected);
-  EXPECT_EQ(*store->rowids(ItemClass::kGenp), (std::vector<int64_t>{synced.rowid, synced_bound.rowid}));
-  EXPECT_TRUE(store->rowids(ItemClass::kCert)->empty());
+  EXPECT_EQ(*store->rowids(ItemClass::kGenp),
+            (std::vector<int64_t>{synced.rowid, bound.rowid, synced_bound.rowid}));
+  EXPECT_TRUE(store->rowids(ItemClass::kKeys)->empty());
 }
 
 TEST(KeychainStore, DeleteAccessibilityRemovesOnlyThatClass) {

@@ -14,15 +14,17 @@
 //
 // Restore validates everything it can before changing anything (bag structure and caps, UUID,
 // password), then, in one SQLite transaction (an error leaves the target exactly as it was):
-//   1. takes the target's non-synchronizable system-bound rows aside, rowid and UUID included (R12);
-//   2. deletes every non-synchronizable row (R7: the synchronizable ones stay);
-//   3. imports the backup item by item, in archive order: a failure to decrypt drops that item alone,
+//   1. deletes every row that is neither synchronizable nor system-bound (R7). Apple's restore
+//      exports the target's system-bound items first and imports them again afterwards, with their
+//      persistent references (R12); leaving those rows where they are has that result, rowid and
+//      UUID included, and keeps their rowids taken while the backup is imported;
+//   2. imports the backup item by item, in archive order: a failure to decrypt drops that item alone,
 //      with its reason; system-bound and token items are skipped (R12); the others are inserted
 //      with the row id or UUID of their v_PersistentRef (R11) — a new row id when that one is
 //      taken, a new UUID when the target uses UUID references and the backup's was old-style or
-//      taken; an item whose primary key a synchronizable item of the target holds is not inserted:
-//      the target's item, its data and its reference stay, and the backup item is `kept` (R13);
-//   4. puts the rows of step 1 back, with their rowid (a new one when a backup item took it) and UUID.
+//      taken; an item whose primary key an item still on the target holds (synchronizable, or
+//      system-bound) is not inserted: the target's item, its data and its reference stay, and the
+//      backup item is `kept` (R13).
 #pragma once
 
 #include <optional>
@@ -82,8 +84,8 @@ struct ItemFate {
   std::optional<Accessibility> accessible;   // when the item could be decoded
   std::optional<uint32_t> header_key_class;  // the blob header's, when it parsed (unauthenticated)
   bool restored = false;
-  // R13: not restored, because the target's own synchronizable item with this primary key stays
-  // (its data and its reference); that item is on the device afterwards, so this is not a loss.
+  // R13: not restored, because the target's own item with this primary key (synchronizable, so R7
+  // kept it) stays, its data and its reference; it is on the device afterwards: not a loss.
   bool kept = false;
   LossReason reason = LossReason::kNone;  // kNone unless lost
   std::string detail;                     // the precise error for a lost item
@@ -94,10 +96,10 @@ struct ItemFate {
 
 struct RestoreReport {
   std::vector<ItemFate> items;
-  // Items that were on the target and are not after: its non-synchronizable items deleted by R7,
-  // without the system-bound ones R12 puts back.
+  // Items R7 deleted from the target: neither synchronizable nor system-bound. Not the target items
+  // a backup item collided with (they stay: R13).
   int64_t replaced = 0;
-  std::vector<std::string> warnings;  // from the archive reader, and R12 rows not put back
+  std::vector<std::string> warnings;  // from the archive reader
   size_t restored_count() const;
   size_t kept_count() const;
 };
