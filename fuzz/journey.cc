@@ -27,7 +27,8 @@ using Case = harness::JourneyCase;
 std::string describe(const Traits& t) {
   return "{" + std::string(names_of(t.accessible).pdmn) + " " + std::string(name_of(t.item_class)) +
          (t.synchronizable ? " sync" : "") + (t.token == Token::kSecureEnclave ? " token" : "") +
-         (t.auth_constraint ? " auth" : "") + (t.system_bound != SystemBound::kNone ? " sysb" : "") + "}";
+         (t.auth_constraint ? " auth" : "") +
+         (t.system_bound != SystemBound::kNone ? " sysb" : "") + "}";
 }
 
 std::string describe(const Case& c) {

@@ -238,9 +238,8 @@ std::string_view name_of(Confidence c) {
 }
 
 std::string_view name_of(RuleId r) {
-  static constexpr std::string_view kIds[] = {"R1",  "R2",  "R3",  "R4",  "R5",
-                                              "R6",  "R7",  "R8",  "R9",  "R10",
-                                              "R11", "R12", "R13", "R14", "R15"};
+  static constexpr std::string_view kIds[] = {"R1", "R2",  "R3",  "R4",  "R5",  "R6",  "R7", "R8",
+                                              "R9", "R10", "R11", "R12", "R13", "R14", "R15"};
   static_assert(std::size(kIds) == std::size(kAllRules));
   return kIds[static_cast<size_t>(r)];
 }

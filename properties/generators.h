@@ -95,9 +95,8 @@ inline rc::Gen<Target> gen_target_for(Journey j) {
 inline rc::Gen<Traits> gen_traits() {
   return rc::gen::apply(
       [](Accessibility a, ItemClass c, bool sync, bool token, bool auth, bool sysb) {
-        return Traits{a,    c,
-                      sync, token ? Token::kSecureEnclave : Token::kNone,
-                      auth, sysb ? SystemBound::kPreserveDuringRestore : SystemBound::kNone};
+        const SystemBound bound = sysb ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
+        return Traits{a, c, sync, token ? Token::kSecureEnclave : Token::kNone, auth, bound};
       },
       gen_accessibility(), gen_item_class(), rc::gen::arbitrary<bool>(),
       rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}}),

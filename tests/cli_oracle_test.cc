@@ -194,12 +194,13 @@ TEST(CliPredict, RunPredictPrintsWhatTheCommandLinePrints) {
   EXPECT_EQ(bad_line.err, "kcbackup: " + bad.status.to_string() + "\n");
 }
 
-TEST(CliRules, ListsNineRulesInJson) {
+TEST(CliRules, ListsFifteenRulesInJson) {
   const CliRun r = run_cli({"rules", "--format", "json"});
   ASSERT_EQ(r.exit_code, 0);
   const auto doc = nlohmann::json::parse(r.out);
-  ASSERT_EQ(doc["rules"].size(), 9u);
+  ASSERT_EQ(doc["rules"].size(), 15u);
   EXPECT_EQ(doc["rules"][0]["id"], "R1");
+  EXPECT_EQ(doc["rules"][14]["id"], "R15");
 }
 
 }  // namespace

@@ -125,10 +125,10 @@ enum class Confidence : uint8_t { kMeasured, kDocumented, kSourceCode, kInferred
 
 // The rules of rules.md, by id.
 enum class RuleId : uint8_t { R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15 };
-inline constexpr RuleId kAllRules[] = {
-    RuleId::R1,  RuleId::R2,  RuleId::R3,  RuleId::R4,  RuleId::R5,
-    RuleId::R6,  RuleId::R7,  RuleId::R8,  RuleId::R9,  RuleId::R10,
-    RuleId::R11, RuleId::R12, RuleId::R13, RuleId::R14, RuleId::R15};
+inline constexpr RuleId kAllRules[] = {RuleId::R1,  RuleId::R2,  RuleId::R3,  RuleId::R4,
+                                       RuleId::R5,  RuleId::R6,  RuleId::R7,  RuleId::R8,
+                                       RuleId::R9,  RuleId::R10, RuleId::R11, RuleId::R12,
+                                       RuleId::R13, RuleId::R14, RuleId::R15};
 
 // What happens to a persistent reference an app stored before a journey (R11): it still resolves
 // (kept), the item is there under a new reference (renewed), or there is no item (none).
