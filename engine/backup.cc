@@ -233,28 +233,29 @@ bool is_refusal(const Status& st) {
 
 namespace {
 
-// Where a backup item goes on the target (R11): the row id and UUID of its v_PersistentRef when
-// they are free there, else fresh ones (0 / empty: the store picks the row id, the device draws a
-// UUID when it uses UUID references). A reference that does not parse brings nothing.
-Result<std::pair<int64_t, Bytes>> placement_of(const ArchivedItem& archived, ItemClass c,
-                                               const Device& target, KeychainStore& store) {
+// Where a re-inserted row goes (R11): with the reference it carried when the target hands out
+// that kind and it is free there — an old-style one is the row's rowid itself, a UUID-based one
+// its UUID (the rowid is then the store's next) — else as a new row: the store's next rowid and,
+// on a target with UUID references, a fresh UUID (0 / empty here). A reference that does not parse
+// carries nothing.
+Result<std::pair<int64_t, Bytes>> placement_of(ByteView carried, ItemClass c, const Device& target,
+                                               KeychainStore& store) {
   std::pair<int64_t, Bytes> out{0, {}};
-  auto ref = parse_persistent_ref(archived.persistent_ref, c);
-  if (!ref.ok()) return out;
+  auto ref = parse_persistent_ref(carried, c);
+  if (!ref.ok() || ref->kind != target.persistent_refs()) return out;
   if (ref->kind == PersistentRefKind::kRowid) {
     KCB_ASSIGN_OR_RETURN(const bool taken, store.has_rowid(c, ref->rowid));
     if (ref->rowid > 0 && !taken) out.first = ref->rowid;
-    return out;  // an old-style reference has no UUID: a UUID target draws a new one
+    return out;
   }
-  if (target.persistent_refs() != PersistentRefKind::kUuid) return out;
   KCB_ASSIGN_OR_RETURN(const bool taken, store.has_persistref(c, ref->uuid));
   if (!taken) out.second = ref->uuid;
   return out;
 }
 
-// The rows of the target that were there before the import: after R7's delete, its
-// synchronizable and system-bound items. A collision with one of them is R13 (the target's item
-// stays); with any other row, the backup collided with itself.
+// The rows of the target that were there before the import: after R7's delete and R12's taking
+// aside, its synchronizable items. A collision with one of them is R13 (the target's item stays);
+// with any other row, the backup collided with itself.
 Result<std::set<std::pair<ItemClass, int64_t>>> rows_of(KeychainStore& store) {
   std::set<std::pair<ItemClass, int64_t>> out;
   for (ItemClass c : kAllItemClasses) {
@@ -277,7 +278,7 @@ Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Devic
     fate.detail = std::string(loss_reason_name(fate.reason));
     return Status::Ok();
   }
-  KCB_ASSIGN_OR_RETURN(auto placement, placement_of(archived, c, target, store));
+  KCB_ASSIGN_OR_RETURN(auto placement, placement_of(archived.persistent_ref, c, target, store));
   auto added = DeviceInternals::insert_item(target, item, opened.plaintext.view(), placement.first,
                                             std::move(placement.second), random);
   if (added.ok()) {
@@ -310,6 +311,40 @@ Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Devic
   return Status::Ok();
 }
 
+// R12: a system-bound row taken aside before the import goes back after it, re-inserted with its
+// reference as a backup item would be (R11: a new rowid when the import took its one, a new
+// reference when the device's kind changed since it was inserted). A backup item that took its
+// primary key stays, and the row is dropped with a warning.
+Status put_back(KeychainRow row, const Device& target, KeychainStore& store, Random& random,
+                std::vector<std::string>& warnings) {
+  const Bytes carried = DeviceInternals::persistent_ref_of(target, row.item_class, row.rowid,
+                                                           row.persistref);
+  const int64_t was = row.rowid;
+  KCB_ASSIGN_OR_RETURN(auto placement, placement_of(carried, row.item_class, target, store));
+  row.rowid = placement.first;
+  row.persistref = std::move(placement.second);
+  if (row.persistref.empty() && target.persistent_refs() == PersistentRefKind::kUuid) {
+    row.persistref = new_persistent_ref_uuid(random);
+  }
+  auto inserted = store.insert(row);
+  if (inserted.ok()) return Status::Ok();
+  if (inserted.status().code() != Code::kAlreadyExists) return inserted.status();
+  warnings.push_back("system-bound " + std::string(name_of(row.item_class)) + " row " +
+                     std::to_string(was) +
+                     " of the device was not put back: a restored item has its primary key");
+  return Status::Ok();
+}
+
+// R12: the target's own system-bound rows that R7 does not delete (not synchronizable), out of
+// the tables for the import, in class then rowid order.
+Result<std::vector<KeychainRow>> take_aside(KeychainStore& store) {
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store.list_all());
+  std::erase_if(rows, [](const KeychainRow& r) { return r.sync || r.sysb == 0; });
+  for (const KeychainRow& r : rows)
+    KCB_RETURN_IF_ERROR(store.remove(r.item_class, r.rowid));
+  return rows;
+}
+
 }  // namespace
 
 Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
@@ -320,6 +355,7 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
   KeychainStore& store = DeviceInternals::store(target);
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store.transaction());
   KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> aside, take_aside(store));           // R12
   KCB_ASSIGN_OR_RETURN(const auto on_target, rows_of(store));
   // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.
   for (ItemClass c : kAllItemClasses) {
@@ -334,6 +370,10 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
       const Status st = import_item(archived[i], *opened, target, store, on_target, random, fate);
       if (!st.ok()) return st.with_context("restore");  // tx rolls back
     }
+  }
+  for (KeychainRow& row : aside) {
+    const Status st = put_back(std::move(row), target, store, random, report.warnings);
+    if (!st.ok()) return st.with_context("restore: put back a system-bound item");
   }
   KCB_RETURN_IF_ERROR(tx.commit());
   return report;

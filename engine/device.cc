@@ -290,10 +290,9 @@ Result<int64_t> Device::insert_item(const Item& item, ByteView canonical_plainte
   return store_->insert(row);
 }
 
+// A row's reference is the one it got when it was inserted: UUID-based when it has a UUID.
 Bytes Device::persistent_ref_of(ItemClass item_class, int64_t rowid, ByteView uuid) const {
-  if (persistent_refs_ == PersistentRefKind::kUuid && uuid.size() == kPersistentRefUuidBytes) {
-    return make_uuid_persistent_ref(item_class, uuid);
-  }
+  if (uuid.size() == kPersistentRefUuidBytes) return make_uuid_persistent_ref(item_class, uuid);
   return make_persistent_ref(item_class, rowid);
 }
 
@@ -402,16 +401,7 @@ Status Device::set_icloud_keychain(bool on) {
 }
 
 Status Device::set_persistent_refs(PersistentRefKind kind, Random& random) {
-  if (kind == persistent_refs_) return Status::Ok();
-  // One invariant for both directions: a row has a UUID exactly while its device uses them.
-  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store_->list_all());
-  KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store_->transaction());
-  for (KeychainRow& row : rows) {
-    row.persistref =
-        kind == PersistentRefKind::kUuid ? new_persistent_ref_uuid(random) : Bytes();
-    KCB_RETURN_IF_ERROR(store_->update(row));
-  }
-  KCB_RETURN_IF_ERROR(tx.commit());
+  (void)random;  // the rows inserted from now on draw their UUIDs
   persistent_refs_ = kind;
   return save_settings();
 }

@@ -447,7 +447,7 @@ TEST(Restore, AnOldStyleBackupOntoAUuidDeviceRenewsEveryReference) {
   std::vector<int64_t> rowids;
   for (const StoredItem& s : *a->list())
     rowids.push_back(s.rowid);
-  EXPECT_EQ(rowids, (std::vector<int64_t>{1, 2})) << "the backup's rowids are kept";
+  EXPECT_EQ(rowids, (std::vector<int64_t>{1, 2})) << "new rows of an empty table";
 }
 
 // testSecItemRestoreConflictedUUIDPersistentReferenceItems: a synchronizable item updated on the
@@ -573,29 +573,40 @@ TEST(Restore, TheTargetsSystemBoundItemsComeBackWithTheirReferences) {
   }
 }
 
-// The system-bound item never leaves its row: a backup item that wants its rowid is given a new
-// one (R11's "rowid taken"), and a backup item with its primary key is kept out (R13's result).
-TEST(Restore, ASystemBoundItemKeepsItsRowidAndPrimaryKeyThroughARestore) {
+// R12 as Apple's restore runs it: the device's system-bound items go out before the import and
+// back after it. A backup item whose rowid one of them had takes it; the system-bound item is put
+// back under a new rowid, so an old-style reference to it is renewed (a UUID one is not).
+TEST(Restore, ASystemBoundItemWhoseRowidTheImportTookGetsANewOne) {
   auto r = make_seeded_random(50);
-  auto a = device(*r);
-  ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "from-backup"), *r).ok());
-  ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "bound"), *r).ok());
-  auto bundle = make_backup(*a, options(Journey::kLocal), *r);
-  ASSERT_TRUE(bundle.ok());
-  ASSERT_TRUE(a->erase(*r).ok());
-  NewItem bound = item(Accessibility::kAfterFirstUnlock, "bound");
-  bound.system_bound = SystemBound::kPreserveDuringRestore;
-  bound.secret = SecretBytes(as_bytes("the device's own"));
-  ASSERT_EQ(*a->add(bound, *r), 1);
-  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
-  ASSERT_TRUE(report.ok());
-  const auto after = refs_by_account(*a);
-  EXPECT_EQ(after.at("bound").first, make_persistent_ref(ItemClass::kGenp, 1));
-  EXPECT_EQ(after.at("bound").second, "the device's own");
-  EXPECT_EQ(after.at("from-backup").first, make_persistent_ref(ItemClass::kGenp, 2));
-  EXPECT_EQ(report->items[0].persistent_ref, make_persistent_ref(ItemClass::kGenp, 2));
-  EXPECT_TRUE(report->items[1].kept);
-  EXPECT_EQ(report->replaced, 0);
+  for (PersistentRefKind kind : kAllPersistentRefKinds) {
+    SCOPED_TRACE(std::string(name_of(kind)));
+    auto a = device_with(*r, kind);
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "from-backup"), *r).ok());
+    auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+    ASSERT_TRUE(bundle.ok());
+    ASSERT_TRUE(a->erase(*r).ok());
+    NewItem bound = item(Accessibility::kAfterFirstUnlock, "bound");
+    bound.system_bound = SystemBound::kPreserveDuringRestore;
+    bound.secret = SecretBytes(as_bytes("the device's own"));
+    ASSERT_EQ(*a->add(bound, *r), 1);
+    const auto before = refs_by_account(*a);
+    auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+    ASSERT_TRUE(report.ok());
+    const auto after = refs_by_account(*a);
+    EXPECT_EQ(after.at("bound").second, "the device's own");
+    EXPECT_EQ(report->replaced, 0);
+    EXPECT_TRUE(report->warnings.empty());
+    std::map<std::string, int64_t> rowid;
+    for (const StoredItem& s : *a->list())
+      rowid[std::string(s.item.account().begin(), s.item.account().end())] = s.rowid;
+    if (kind == PersistentRefKind::kRowid) {
+      EXPECT_EQ(rowid.at("from-backup"), 1);
+      EXPECT_EQ(rowid.at("bound"), 2);
+      EXPECT_EQ(after.at("bound").first, make_persistent_ref(ItemClass::kGenp, 2));
+    } else {
+      EXPECT_EQ(after.at("bound").first, before.at("bound").first);
+    }
+  }
 }
 
 }  // namespace

@@ -140,25 +140,25 @@ TEST(PersistentRef, ADeviceHandsOutReferencesOfItsKind) {
   EXPECT_EQ(refs_of(**modern), refs);
 }
 
-// R11: a reference stored before a switch of kind no longer resolves after it, either way.
-TEST(PersistentRef, SwitchingKindRenewsEveryReference) {
+// A switch of kind applies to the rows inserted after it; every row keeps the reference it got
+// (what an app stored still resolves), so one device can hold both layouts.
+TEST(PersistentRef, SwitchingKindAppliesToNewRowsOnly) {
   auto r = make_seeded_random(7);
   auto d = Device::create_in_memory({}, *r);
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE((*d)->add(named("a"), *r).ok());
-  const std::vector<Bytes> old_style = refs_of(**d);
   ASSERT_TRUE((*d)->set_persistent_refs(PersistentRefKind::kUuid, *r).ok());
   EXPECT_EQ((*d)->persistent_refs(), PersistentRefKind::kUuid);
-  const std::vector<Bytes> uuid_refs = refs_of(**d);
-  ASSERT_EQ(uuid_refs.size(), 1u);
-  EXPECT_EQ(uuid_refs[0].size(), kUuidPersistentRefBytes);
-  ASSERT_TRUE((*d)->set_persistent_refs(PersistentRefKind::kUuid, *r).ok());
-  EXPECT_EQ(refs_of(**d), uuid_refs) << "switching to the kind it has changes nothing";
+  ASSERT_TRUE((*d)->add(named("b"), *r).ok());
+  const std::vector<Bytes> mixed = refs_of(**d);
+  ASSERT_EQ(mixed.size(), 2u);
+  EXPECT_EQ(mixed[0], make_persistent_ref(ItemClass::kGenp, 1));
+  EXPECT_EQ(mixed[1].size(), kUuidPersistentRefBytes);
   ASSERT_TRUE((*d)->set_persistent_refs(PersistentRefKind::kRowid, *r).ok());
-  EXPECT_EQ(refs_of(**d), old_style);
-  ASSERT_TRUE((*d)->set_persistent_refs(PersistentRefKind::kUuid, *r).ok());
-  const std::vector<Bytes> again = refs_of(**d);
-  EXPECT_NE(again, uuid_refs) << "a second switch draws new UUIDs";
+  ASSERT_TRUE((*d)->add(named("c"), *r).ok());
+  const std::vector<Bytes> three = refs_of(**d);
+  EXPECT_EQ(std::vector<Bytes>(three.begin(), three.begin() + 2), mixed);
+  EXPECT_EQ(three[2], make_persistent_ref(ItemClass::kGenp, 3));
 }
 
 TEST(PersistentRef, KindSosAndReferencesSurviveReopeningTheFolder) {
@@ -183,6 +183,7 @@ TEST(PersistentRef, KindSosAndReferencesSurviveReopeningTheFolder) {
   EXPECT_EQ(refs_of(**d), refs);
   ASSERT_TRUE((*d)->set_sos(false).ok());
   ASSERT_TRUE((*d)->set_persistent_refs(PersistentRefKind::kRowid, *r).ok());
+  EXPECT_EQ(refs_of(**d), refs) << "the rows keep their UUID references";
   d->reset();
   auto reopened = Device::open(default_env(), dir);
   ASSERT_TRUE(reopened.ok());

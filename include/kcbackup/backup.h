@@ -14,17 +14,17 @@
 //
 // Restore validates everything it can before changing anything (bag structure and caps, UUID,
 // password), then, in one SQLite transaction (an error leaves the target exactly as it was):
-//   1. deletes every row that is neither synchronizable nor system-bound (R7). Apple's restore
-//      exports the target's system-bound items first and imports them again afterwards, with their
-//      persistent references (R12); leaving those rows where they are has that result, rowid and
-//      UUID included, and keeps their rowids taken while the backup is imported;
+//   1. deletes every row that is neither synchronizable nor system-bound (R7) and takes the
+//      system-bound ones that are not synchronizable aside (R12, as Apple's restore exports them);
 //   2. imports the backup item by item, in archive order: a failure to decrypt drops that item alone,
-//      with its reason; system-bound and token items are skipped (R12); the others are inserted
-//      with the row id or UUID of their v_PersistentRef (R11) — a new row id when that one is
-//      taken, a new UUID when the target uses UUID references and the backup's was old-style or
-//      taken; an item whose primary key an item still on the target holds (synchronizable, or
-//      system-bound) is not inserted: the target's item, its data and its reference stay, and the
-//      backup item is `kept` (R13).
+//      with its reason; system-bound and token items are skipped (R12); the others are re-inserted
+//      with the reference their v_PersistentRef carries when the target hands out that kind and it
+//      is free there (R11: an old-style reference is the rowid itself, a UUID-based one the UUID),
+//      else as new rows (next rowid, and a fresh UUID on a target with UUID references); an item
+//      whose primary key a synchronizable item of the target holds is not inserted: the target's
+//      item, its data and its reference stay, and the backup item is `kept` (R13);
+//   3. puts the rows of step 1 back, re-inserted by the same rule with the reference they had
+//      (unchanged unless the import took the rowid or the device's kind changed since).
 #pragma once
 
 #include <optional>
@@ -84,8 +84,8 @@ struct ItemFate {
   std::optional<Accessibility> accessible;   // when the item could be decoded
   std::optional<uint32_t> header_key_class;  // the blob header's, when it parsed (unauthenticated)
   bool restored = false;
-  // R13: not restored, because the target's own item with this primary key (synchronizable, so R7
-  // kept it) stays, its data and its reference; it is on the device afterwards: not a loss.
+  // R13: not restored, because the target's own synchronizable item with this primary key (R7 kept
+  // it) stays, its data and its reference; it is on the device afterwards: not a loss.
   bool kept = false;
   LossReason reason = LossReason::kNone;  // kNone unless lost
   std::string detail;                     // the precise error for a lost item
@@ -97,9 +97,9 @@ struct ItemFate {
 struct RestoreReport {
   std::vector<ItemFate> items;
   // Items R7 deleted from the target: neither synchronizable nor system-bound. Not the target items
-  // a backup item collided with (they stay: R13).
+  // a backup item collided with (they stay: R13), nor the system-bound ones (put back: R12).
   int64_t replaced = 0;
-  std::vector<std::string> warnings;  // from the archive reader
+  std::vector<std::string> warnings;  // from the archive reader; R12 rows not put back
   size_t restored_count() const;
   size_t kept_count() const;
 };

@@ -11,9 +11,9 @@
 // keys (R9), errSecDuplicateItem for a duplicate primary key; update and delete of a missing row
 // fail with errSecItemNotFound. The device decides these by its own checks and
 // its keybag; it never asks the oracle.
-// Persistent references (R11, kcbackup/persistent_ref.h): every row has a rowid; a device that
-// uses UUID references also gives every row a random UUID (at add time, or when it switches to
-// UUID references). The device's kind decides the form of every reference it hands out.
+// Persistent references (R11, kcbackup/persistent_ref.h): every row has a rowid; a row inserted
+// while the device uses UUID references also gets a random UUID, and its reference is then
+// UUID-based, else old-style. A row keeps its reference when the device's kind changes later.
 #pragma once
 
 #include <filesystem>
@@ -155,9 +155,9 @@ class Device {
   // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).
   Status set_passcode(bool on, Random& random);
   Status set_icloud_keychain(bool on);
-  // A row has a UUID exactly while its device uses UUID references: switching to them gives every
-  // row a fresh UUID, switching back drops them (one transaction each). Either way every reference
-  // an app stored before the switch stops resolving (R11).
+  // The kind of reference the rows inserted from now on get (an add, a restore, a transfer, a
+  // sync); every row keeps the one it has. A restore of an old-style backup onto the device after a
+  // switch to UUID references re-inserts its items under new ones (R11).
   Status set_persistent_refs(PersistentRefKind kind, Random& random);
   Status set_sos(bool on);
   // "Erase All Content and Settings": an empty keychain and a fresh keybag; the UID stays.
