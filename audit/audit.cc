@@ -94,6 +94,57 @@ void warn_about_traits(ItemReport& r) {
          "WhenPasscodeSetThisDeviceOnly: in no backup or migration at all (R1), deleted when the "
          "user turns the passcode off, and cannot be added without a passcode (R8)"});
   }
+  if (t.app_clip) {
+    r.warnings.push_back(
+        {WarningKind::kAppClip,
+         "added by an App Clip: in no backup and no Quick Start transfer, in any class (R10); "
+         "have the full app write the item again once it is installed"});
+  }
+}
+
+// R11: where an app's stored persistent reference stops naming the item. Which kind of reference
+// a device hands out is not the app's to know (which iOS version turned UUID-based ones on is not
+// public), so a form where the item comes back by the backup counts as renewed when it is renewed
+// for a source handing out old-style references and a target handing out UUID-based ones.
+void warn_about_persistent_ref(ItemReport& r, const DeviceSettings& settings) {
+  if (!r.item.stores_persistent_ref) return;
+  std::vector<Form> none, renewed, kind_dependent;
+  for (const Fate& f : r.fates) {
+    DeviceSettings same_kind = settings;
+    same_kind.persistent_refs = same_kind.target_persistent_refs = PersistentRefKind::kUuid;
+    DeviceSettings upgraded = settings;
+    upgraded.persistent_refs = PersistentRefKind::kRowid;
+    upgraded.target_persistent_refs = PersistentRefKind::kUuid;
+    const oracle::Question q{r.item.traits, f.form.journey, f.form.target, same_kind};
+    const RefFate steady = oracle::predict_ref(q, f.verdict, /*rowid_taken=*/false).fate;
+    const RefFate switched =
+        oracle::predict_ref({r.item.traits, f.form.journey, f.form.target, upgraded}, f.verdict,
+                            /*rowid_taken=*/false)
+            .fate;
+    if (steady == RefFate::kNone) {
+      none.push_back(f.form);
+    } else if (steady == RefFate::kRenewed) {
+      renewed.push_back(f.form);
+    } else if (switched != RefFate::kKept) {
+      kind_dependent.push_back(f.form);
+    }
+  }
+  if (none.empty() && renewed.empty() && kind_dependent.empty()) return;
+  std::string message = "stores a persistent reference (R11):";
+  if (!none.empty()) message += " lost on " + join_forms(none) + ", so it names nothing;";
+  if (!renewed.empty()) {
+    message += " a new reference on " + join_forms(renewed) + " (the item is a new row there);";
+  }
+  if (!kind_dependent.empty()) {
+    message += " a new reference on " + join_forms(kind_dependent) +
+               " when the backup carried an old-style reference and the target hands out "
+               "UUID-based ones (which iOS version turned those on is not public), or the rowid "
+               "is taken;";
+  }
+  message +=
+      " look the item up by its attributes (kSecAttrService, kSecAttrAccount), not by a stored "
+      "reference";
+  r.warnings.push_back({WarningKind::kPersistentRef, message});
 }
 
 bool expects_to_survive(const AuditItem& item, const Form& form) {
@@ -194,6 +245,10 @@ std::string_view name_of(WarningKind kind) {
       return "pair-splits";
     case WarningKind::kIcloudKeychainOnly:
       return "icloud-keychain-only";
+    case WarningKind::kAppClip:
+      return "app-clip";
+    case WarningKind::kPersistentRef:
+      return "persistent-ref";
     case WarningKind::kHalfRestored:
       return "half-restored";
   }
@@ -229,6 +284,7 @@ AuditReport audit(const AuditInput& input) {
     warn_about_pair(report.items, i, r);
     warn_about_sync_dependence(r);
     warn_about_half_restore(r);
+    warn_about_persistent_ref(r, settings);
   }
   return report;
 }

@@ -43,7 +43,8 @@ std::string fold_wrapper_name(std::string_view text) {
 
 constexpr std::string_view kDocumentFields[] = {"items", "icloud_keychain"};
 constexpr std::string_view kItemFields[] = {
-    "name", "class", "accessible", "synchronizable", "token", "auth_constraint", "expect", "pair"};
+    "name",   "class", "accessible", "synchronizable",       "token", "auth_constraint",
+    "expect", "pair",  "app_clip",   "stores_persistent_ref"};
 constexpr std::string_view kExpectFields[] = {"survives", "never_leaves_device"};
 
 // Unknown keys are errors, not warnings: a misspelt "survives" would silently turn a CI gate off.
@@ -140,6 +141,14 @@ Result<AuditItem> parse_item(const Tree& v, const std::string& path, const Wrapp
   if (v.contains("auth_constraint")) {
     KCB_ASSIGN_OR_RETURN(item.traits.auth_constraint,
                          input::get_bool(v["auth_constraint"], path + ".auth_constraint"));
+  }
+  if (v.contains("app_clip")) {
+    KCB_ASSIGN_OR_RETURN(item.traits.app_clip, input::get_bool(v["app_clip"], path + ".app_clip"));
+  }
+  if (v.contains("stores_persistent_ref")) {
+    KCB_ASSIGN_OR_RETURN(
+        item.stores_persistent_ref,
+        input::get_bool(v["stores_persistent_ref"], path + ".stores_persistent_ref"));
   }
   if (v.contains("expect")) {
     KCB_RETURN_IF_ERROR(parse_expectations(v["expect"], path + ".expect", item));

@@ -20,6 +20,11 @@ void add_trait_options(CLI::App* cmd, TraitOptions* o) {
                 "kSecAttrAccessControl with user presence, biometry or passcode");
 }
 
+void add_app_clip_flag(CLI::App* cmd, TraitOptions* o) {
+  cmd->add_flag("--app-clip", o->app_clip,
+                "The item was added by an App Clip (clip = 1): in no backup or transfer (R10)");
+}
+
 namespace {
 
 // The parsed value, or the parser's error with the option that carried the text in front.
@@ -41,6 +46,7 @@ Result<Traits> parse_traits(const TraitOptions& o) {
   KCB_ASSIGN_OR_RETURN(t.token, parse_option(&parse_token, "--token", o.token));
   t.synchronizable = o.synchronizable;
   t.auth_constraint = o.auth_constraint;
+  t.app_clip = o.app_clip;
   return t;
 }
 

@@ -19,8 +19,11 @@ struct TraitOptions {
   std::string token = "none";
   bool synchronizable = false;
   bool auth_constraint = false;
+  bool app_clip = false;  // --app-clip, where add_app_clip_flag registered it
 };
 void add_trait_options(CLI::App* cmd, TraitOptions* opts);
+// --app-clip (R10): separate, so that a command offers it only once it carries the trait through.
+void add_app_clip_flag(CLI::App* cmd, TraitOptions* opts);
 Result<Traits> parse_traits(const TraitOptions& opts);
 
 // --passcode on|off and --icloud-keychain on|off (unspecified when absent).

@@ -119,6 +119,7 @@ Status run_rules(const RulesOptions& o, Env&, std::ostream& out, std::ostream&) 
 void add_oracle_commands(CLI::App& app, Status& status) {
   add_command(app, status, "predict", run_predict, [](CLI::App* cmd, PredictOptions& o) {
     add_trait_options(cmd, &o.traits);
+    add_app_clip_flag(cmd, &o.traits);
     add_settings_options(cmd, &o.settings);
     cmd->add_option("--journey,-j", o.journey,
                     "local, local-encrypted, icloud-backup, quick-start or "
@@ -132,6 +133,7 @@ void add_oracle_commands(CLI::App& app, Status& status) {
                   "Print the seed's 12 measured rows (Apple DTS, iOS 12) beside the "
                   "oracle's answer; exit 1 if any disagrees");
     add_trait_options(cmd, &o.traits);
+    add_app_clip_flag(cmd, &o.traits);
     cmd->get_option("--accessible")->each([&o](const std::string&) { o.one_accessible = true; });
     add_settings_options(cmd, &o.settings);
     add_format_option(cmd, &o.format, true);

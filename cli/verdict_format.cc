@@ -13,7 +13,8 @@ Json traits_json(const Traits& t) {
           {"class", name_of(t.item_class)},
           {"synchronizable", t.synchronizable},
           {"token", name_of(t.token)},
-          {"auth_constraint", t.auth_constraint}};
+          {"auth_constraint", t.auth_constraint},
+          {"app_clip", t.app_clip}};
 }
 
 Json rules_json(RuleSet rules) {
@@ -55,6 +56,7 @@ std::string traits_text(const Traits& t) {
   if (t.token != Token::kNone) out += ", token " + std::string(name_of(t.token));
   if (t.auth_constraint) out += ", auth constraint";
   if (t.system_bound != SystemBound::kNone) out += ", system-bound";
+  if (t.app_clip) out += ", App Clip";
   return out;
 }
 

@@ -17,14 +17,23 @@ bool is_this_device_only(Accessibility a) {
   return !is_migratory(a);
 }
 
-bool is_exportable(const Traits& t) {
+namespace {
+
+// R1 alone: the export filter's classes and traits.
+bool passes_r1(const Traits& t) {
   return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly && t.token == Token::kNone &&
          !t.auth_constraint && t.system_bound == SystemBound::kNone;
 }
 
+}  // namespace
+
+bool is_exportable(const Traits& t, bool sos) {
+  return passes_r1(t) && !t.app_clip && (!t.tombstone || sos);  // R1, R10, R15
+}
+
 bool can_sync(const Traits& t) {
   return t.synchronizable && is_migratory(t.accessible) && t.token == Token::kNone &&
-         !t.auth_constraint;
+         !t.auth_constraint && !t.tombstone;
 }
 
 AddError check_add(const Traits& t, bool device_has_passcode) {
@@ -83,9 +92,17 @@ bool refused_at_add(const Question& q, Builder& b) {
   return false;
 }
 
-// R1: true when the backup (or transfer) carries the item; otherwise records why not.
-bool passes_export_filter(const Traits& t, Builder& b) {
-  if (is_exportable(t)) return true;
+// R1 and R10: true when the backup (or transfer) carries the item; otherwise records why not.
+// Tombstones (R15) never get here: predict answers them first.
+bool passes_export_filter(const Question& q, Builder& b) {
+  const Traits& t = q.traits;
+  if (t.app_clip) {
+    // R10 is Apple's export query; that Quick Start runs the same export is inferred.
+    b.apply(RuleId::R10,
+            q.journey == Journey::kQuickStart ? Confidence::kInferred : Confidence::kSourceCode);
+    b.v.notes.add(Note::kAppClipNeverExported);
+  }
+  if (passes_r1(t)) return !t.app_clip;
   const bool only_auth = t.auth_constraint && t.token == Token::kNone &&
                          t.system_bound == SystemBound::kNone &&
                          t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly;
@@ -94,6 +111,11 @@ bool passes_export_filter(const Traits& t, Builder& b) {
   if (t.auth_constraint) b.v.notes.add(Note::kAuthConstraintSkipped);
   if (t.accessible == Accessibility::kWhenPasscodeSetThisDeviceOnly) {
     b.v.notes.add(Note::kPasscodeRemovalDeletes);
+  }
+  // R12: same-device answers include a restore after an erase, where the item is gone; restoring
+  // in place onto the device that holds it puts it back.
+  if (t.system_bound != SystemBound::kNone && q.target == Target::kSameDevice) {
+    b.v.notes.add(Note::kSystemBoundPutBack);
   }
   return false;
 }
@@ -118,6 +140,11 @@ void try_sync_road(const Question& q, bool sync_journey, Builder& b) {
     case Switch::kOn:
       b.apply(RuleId::R6, Confidence::kDocumented);
       b.restored(Road::kIcloudKeychain);
+      if (q.traits.app_clip) {
+        // No source says whether the sync engine carries an App Clip's items: R6 as written.
+        b.apply(RuleId::R10, Confidence::kInferred);
+        b.v.notes.add(Note::kAppClipSyncFollowsR6);
+      }
       return;
     case Switch::kOff:
       b.apply(RuleId::R6, Confidence::kDocumented);
@@ -134,7 +161,7 @@ void try_sync_road(const Question& q, bool sync_journey, Builder& b) {
 // R2 (local) and R4 (iCloud Backup): every class key keeps the source UID's layer, so the backup
 // restores only onto the same device.
 void predict_uid_wrapped(const Question& q, RuleId rule, Builder& b) {
-  const bool exported = passes_export_filter(q.traits, b);
+  const bool exported = passes_export_filter(q, b);
   if (exported) b.apply(rule, Confidence::kDocumented);
   if (exported && q.target == Target::kSameDevice) {
     b.restored(Road::kBackup);
@@ -152,7 +179,7 @@ void predict_uid_wrapped(const Question& q, RuleId rule, Builder& b) {
 // R3: migratory class keys are wrapped by the password alone; ThisDeviceOnly keys keep the UID
 // layer as well.
 void predict_encrypted(const Question& q, Builder& b) {
-  const bool exported = passes_export_filter(q.traits, b);
+  const bool exported = passes_export_filter(q, b);
   if (exported) b.apply(RuleId::R3, Confidence::kDocumented);
   if (exported && (q.target == Target::kSameDevice || is_migratory(q.traits.accessible))) {
     b.restored(Road::kBackup);
@@ -163,7 +190,7 @@ void predict_encrypted(const Question& q, Builder& b) {
 
 // R5: Quick Start moves what an encrypted backup would move to another device.
 void predict_quick_start(const Question& q, Builder& b) {
-  const bool exported = passes_export_filter(q.traits, b);
+  const bool exported = passes_export_filter(q, b);
   if (exported) b.apply(RuleId::R5, Confidence::kDocumented);
   if (exported && is_migratory(q.traits.accessible)) {
     b.restored(Road::kBackup);
@@ -174,6 +201,17 @@ void predict_quick_start(const Question& q, Builder& b) {
     b.v.notes.add(Note::kReportedQuickStartThisDeviceOnly);
   }
   try_sync_road(q, /*sync_journey=*/false, b);
+}
+
+// R15: a tombstone marks a deleted item; it is never readable on any device, so it is never
+// "restored". Whether the backup carries it is its whole fate, and the notes say which.
+void predict_tombstone(const Question& q, Builder& b) {
+  b.apply(RuleId::R15, Confidence::kSourceCode);
+  b.v.notes.add(Note::kTombstoneNotReadable);
+  if (q.journey == Journey::kIcloudKeychain) return;
+  if (q.journey == Journey::kQuickStart) b.apply(RuleId::R15, Confidence::kInferred);
+  b.v.notes.add(is_exportable(q.traits, q.settings.sos) ? Note::kTombstoneInBackup
+                                                        : Note::kTombstoneNotInBackup);
 }
 
 bool matches_measured_row(const Question& q, const Verdict& v) {
@@ -205,6 +243,10 @@ Result<Verdict> predict(const Question& q) {
   }
   Builder b;
   if (refused_at_add(q, b)) return b.v;
+  if (q.traits.tombstone) {
+    predict_tombstone(q, b);
+    return b.v;
+  }
   switch (q.journey) {
     case Journey::kLocal:
       predict_uid_wrapped(q, RuleId::R2, b);
@@ -224,6 +266,129 @@ Result<Verdict> predict(const Question& q) {
   }
   if (matches_measured_row(q, b.v)) b.v.confidence = Confidence::kMeasured;
   return b.v;
+}
+
+Result<Verdict> predict_collision(const Question& q, const Traits& on_target) {
+  if (q.journey == Journey::kIcloudKeychain) {
+    return Status::InvalidArgument(
+        "a collision (R13) happens when a restore or transfer imports an item; icloud-keychain "
+        "is a sync");
+  }
+  if (q.traits.item_class != on_target.item_class) {
+    return Status::InvalidArgument(
+        "a collision (R13) needs the same primary key, so the same "
+        "class: the backup item is " +
+        std::string(name_of(q.traits.item_class)) + ", the target's " +
+        std::string(name_of(on_target.item_class)));
+  }
+  KCB_ASSIGN_OR_RETURN(Verdict alone, predict(q));
+  if (replaced_by_restore(on_target)) return alone;  // R7: deleted before the import
+  Builder b;
+  b.v.notes = alone.notes;
+  if (on_target.synchronizable) {
+    b.apply(RuleId::R13, Confidence::kSourceCode);
+  } else {
+    // R12 puts the target's system-bound item back; that the insert then fails for the backup's
+    // copy, as in R13, is inferred (no Apple test has the two share a primary key).
+    b.apply(RuleId::R12, Confidence::kInferred);
+    b.apply(RuleId::R13, Confidence::kInferred);
+  }
+  if (on_target.tombstone) {
+    // The target's tombstone row holds the primary key: the copy is skipped, nothing readable.
+    b.apply(RuleId::R15, Confidence::kInferred);
+    b.v.notes.add(Note::kCollisionTombstone);
+    return b.v;
+  }
+  b.v.outcome = Outcome::kKept;
+  b.v.notes.add(Note::kCollisionTargetKept);
+  return b.v;
+}
+
+namespace {
+
+RefVerdict ref_verdict(RefFate fate, RuleId rule, Confidence c, Note note) {
+  RefVerdict r{fate, {}, c, {}};
+  r.rules.add(rule);
+  r.notes.add(note);
+  return r;
+}
+
+RefVerdict reinserted_ref_with(PersistentRefKind carried, PersistentRefKind target,
+                               bool rowid_taken, Confidence c) {
+  RefVerdict r{RefFate::kKept, {}, c, {}};
+  r.rules.add(RuleId::R11);
+  r.notes.add(Note::kUuidRefsVersionNotPublic);
+  if (carried == PersistentRefKind::kRowid && target == PersistentRefKind::kUuid) {
+    r.fate = RefFate::kRenewed;
+    r.notes.add(Note::kRefRenewedUuid);
+  } else if (carried == PersistentRefKind::kUuid && target == PersistentRefKind::kRowid) {
+    r.fate = RefFate::kRenewed;  // no Apple test covers a device going back to old-style ones
+    r.confidence = Confidence::kInferred;
+    r.notes.add(Note::kRefRenewedRowidTarget);
+  } else if (carried == PersistentRefKind::kRowid && rowid_taken) {
+    r.fate = RefFate::kRenewed;
+    r.notes.add(Note::kRefRenewedRowidTaken);
+  }
+  return r;
+}
+
+}  // namespace
+
+RefVerdict reinserted_ref(PersistentRefKind carried, PersistentRefKind target, bool rowid_taken) {
+  return reinserted_ref_with(carried, target, rowid_taken, Confidence::kSourceCode);
+}
+
+RefVerdict predict_ref(const Question& q, const Verdict& v, bool rowid_taken) {
+  switch (v.outcome) {
+    case Outcome::kLost:
+      return {RefFate::kNone, v.rules, v.confidence, {}};
+    case Outcome::kKept: {
+      // R13: the target's row stays. On the same device it is the item the app's reference named
+      // (Apple's testSecItemRestoreConflictedUUIDPersistentReferenceItems); on another phone it is
+      // that phone's own row, which the source's reference never named (inferred).
+      const bool same = q.target == Target::kSameDevice;
+      RefVerdict r =
+          ref_verdict(same ? RefFate::kKept : RefFate::kRenewed, RuleId::R13,
+                      same && q.settings.persistent_refs == q.settings.target_persistent_refs
+                          ? Confidence::kSourceCode
+                          : Confidence::kInferred,
+                      Note::kCollisionTargetKept);
+      r.rules.add(RuleId::R11);
+      return r;
+    }
+    case Outcome::kRestored:
+      break;
+  }
+  if (v.road == Road::kIcloudKeychain) {
+    RefVerdict r =
+        ref_verdict(RefFate::kRenewed, RuleId::R11, Confidence::kInferred, Note::kRefRenewedBySync);
+    r.rules.add(RuleId::R6);
+    return r;
+  }
+  // Quick Start runs the same export and import as a restore (R10's inference).
+  return reinserted_ref_with(
+      q.settings.persistent_refs, q.settings.target_persistent_refs, rowid_taken,
+      q.journey == Journey::kQuickStart ? Confidence::kInferred : Confidence::kSourceCode);
+}
+
+RefVerdict target_item_ref(const Traits& on_target, PersistentRefKind had, PersistentRefKind now,
+                           bool rowid_taken) {
+  if (on_target.synchronizable) {
+    // R7/R13: the row is never deleted, so its reference is the one it had.
+    RefVerdict r{RefFate::kKept, {}, Confidence::kSourceCode, {}};
+    r.rules.add(RuleId::R7);
+    r.rules.add(RuleId::R11);
+    return r;
+  }
+  if (on_target.system_bound != SystemBound::kNone) {
+    RefVerdict r = reinserted_ref(had, now, rowid_taken);
+    r.rules.add(RuleId::R12);
+    r.notes.add(Note::kSystemBoundPutBack);
+    return r;
+  }
+  RefVerdict r{RefFate::kNone, {}, Confidence::kSourceCode, {}};
+  r.rules.add(RuleId::R7);
+  return r;
 }
 
 std::array<Fate, std::size(kAllForms)> fates(const Traits& traits, const DeviceSettings& settings) {

@@ -185,6 +185,44 @@ constexpr std::array<NoteEntry, kNoteCount> kNotes = {{
     {Note::kAuthConstraintSkipped,
      "Items that need user authentication to decrypt are skipped by the export query (R1, "
      "inferred from the skip-ACL-items flag; FreeOTP reports the same)."},
+    {Note::kAppClipNeverExported,
+     "An App Clip's items are never exported to a backup, in any class (R10); Quick Start uses "
+     "the same export (inferred)."},
+    {Note::kAppClipSyncFollowsR6,
+     "R10 restricts the export to backups only and no source says the sync engine skips App Clip "
+     "items, so this synchronizable App Clip item follows R6 (inferred)."},
+    {Note::kSystemBoundPutBack,
+     "The backup never carries a system-bound item (R1), but a restore onto the device that holds "
+     "it, without an erase, puts it back (R12); after an erase it is gone."},
+    {Note::kTombstoneNotReadable,
+     "A tombstone marks a deleted synchronizable item: no app can read it, so it is never "
+     "restored as an item (R15)."},
+    {Note::kTombstoneInBackup,
+     "The legacy sync circle (SOS) is on: the backup carries this tombstone, as a marker (R15)."},
+    {Note::kTombstoneNotInBackup,
+     "The backup leaves this tombstone out: SOS is off, or the export filter skips it (R15)."},
+    {Note::kCollisionTargetKept,
+     "The target already holds an item with this primary key that the restore does not delete: "
+     "the backup's copy is skipped and the target's version (its data and persistent reference) "
+     "stays (R13)."},
+    {Note::kCollisionTombstone,
+     "The target holds a tombstone with this primary key: the backup's copy is skipped and no "
+     "readable item remains (R13, R15; inferred)."},
+    {Note::kUuidRefsVersionNotPublic,
+     "Which iOS version turned UUID-based persistent references on by default is not public: "
+     "the answer depends on the kinds the devices hand out (R11)."},
+    {Note::kRefRenewedUuid,
+     "The backup carried an old-style (rowid) reference and the target hands out UUID-based "
+     "ones: the item gets a new reference (R11)."},
+    {Note::kRefRenewedRowidTaken,
+     "The item's rowid is already taken on the target: it gets a new rowid, so a new reference "
+     "(R11)."},
+    {Note::kRefRenewedBySync,
+     "An item that arrives through iCloud Keychain is a new row on the target, with a reference "
+     "of its own (R11; inferred, the sync carries no persistent reference)."},
+    {Note::kRefRenewedRowidTarget,
+     "The backup carried a UUID-based reference and the target hands out old-style ones: the "
+     "item gets a rowid reference (R11; inferred, no Apple test covers it)."},
 }};
 
 }  // namespace

@@ -184,6 +184,8 @@ TEST(AuditReport, WarningAndViolationIdsAreStable) {
       {WarningKind::kPairSplits, "pair-splits"},
       {WarningKind::kIcloudKeychainOnly, "icloud-keychain-only"},
       {WarningKind::kHalfRestored, "half-restored"},
+      {WarningKind::kAppClip, "app-clip"},
+      {WarningKind::kPersistentRef, "persistent-ref"},
   };
   for (const auto& [kind, id] : warnings)
     EXPECT_EQ(name_of(kind), id);
@@ -340,6 +342,10 @@ TEST_P(AuditMalformed, NamesTheField) {
 const MalformedCase kMalformed[] = {
     {"sync_not_bool", R"({"items": [{"name": "a", "synchronizable": "yes"}]})",
      "items[0].synchronizable: expected a boolean (true or false), got a string"},
+    {"app_clip_not_bool", R"({"items": [{"name": "a", "app_clip": 1}]})",
+     "items[0].app_clip: expected a boolean (true or false), got a number"},
+    {"stores_ref_not_bool", R"({"items": [{"name": "a", "stores_persistent_ref": "yes"}]})",
+     "items[0].stores_persistent_ref: expected a boolean (true or false), got a string"},
     {"name_not_string", R"({"items": [{"name": 7}]})",
      "items[0].name: expected a string, got a number"},
     {"items_not_array", R"({"items": {"name": "a"}})", "items: expected an array, got an object"},
@@ -376,8 +382,8 @@ const MalformedCase kMalformed[] = {
      "items[0].expect.never_leaves_device: expected a boolean"},
     {"unknown_item_field", R"({"items": [{"name": "a", "synchronisable": true}]})",
      "items[0].synchronisable: unknown field (did you mean 'synchronizable'?); expected one of: "
-     "name, class, accessible, synchronizable, token, auth_constraint, expect, pair (or "
-     "\"comment\", or a key starting with \"x-\")"},
+     "name, class, accessible, synchronizable, token, auth_constraint, expect, pair, app_clip, "
+     "stores_persistent_ref (or \"comment\", or a key starting with \"x-\")"},
     {"unknown_expect_field", R"({"items": [{"name": "a", "expect": {"survive": []}}]})",
      "items[0].expect.survive: unknown field (did you mean 'survives'?)"},
     {"unknown_top_field", R"({"items": [], "icloud": "on"})", "icloud: unknown field;"},
@@ -530,6 +536,62 @@ TEST(AuditWarnings, EachTraitWarningHasItsMessage) {
   // An item that never exists is not also warned as half-restored.
   EXPECT_FALSE(has_warning(never, WarningKind::kHalfRestored));
   EXPECT_TRUE(has_warning(item_named(report, "pin"), WarningKind::kPasscodeBound));
+}
+
+TEST(AuditDocument, AppClipAndStoredReferenceFieldsAreRead) {
+  const auto input = parse(
+      R"({"items": [{"name": "clip", "app_clip": true, "stores_persistent_ref": true},
+                    {"name": "plain", "app_clip": false}]})");
+  ASSERT_TRUE(input.ok()) << input.status().to_string();
+  EXPECT_TRUE(input->items[0].traits.app_clip);
+  EXPECT_TRUE(input->items[0].stores_persistent_ref);
+  EXPECT_FALSE(input->items[1].traits.app_clip);
+  EXPECT_FALSE(input->items[1].stores_persistent_ref);
+}
+
+TEST(AuditWarnings, AnAppClipsItemIsInNoBackupAndSaysSo) {
+  const AuditReport report =
+      audit_of(R"({"items": [{"name": "clip", "accessible": "ck", "app_clip": true}]})");
+  const ItemReport& item = report.items[0];
+  for (const oracle::Fate& f : item.fates)
+    EXPECT_EQ(f.verdict.outcome, Outcome::kLost) << form_name(f.form);
+  const Warning* w = warning_of(item, WarningKind::kAppClip);
+  ASSERT_NE(w, nullptr);
+  EXPECT_NE(w->message.find("R10"), std::string::npos);
+  EXPECT_FALSE(has_warning(audit_of(R"({"items": [{"name": "a", "accessible": "ck"}]})").items[0],
+                           WarningKind::kAppClip));
+}
+
+TEST(AuditWarnings, AStoredReferenceIsWarnedWhereAJourneyRenewsOrLosesIt) {
+  const AuditReport report = audit_of(
+      R"({"icloud_keychain": "on",
+          "items": [{"name": "token", "accessible": "ck", "synchronizable": true,
+                     "stores_persistent_ref": true},
+                    {"name": "quiet", "accessible": "ck", "synchronizable": true}]})");
+  const ItemReport& item = item_named(report, "token");
+  const Warning* w = warning_of(item, WarningKind::kPersistentRef);
+  ASSERT_NE(w, nullptr);
+  // local:other-device comes back by sync: a new row, a new reference.
+  EXPECT_NE(w->message.find("a new reference on local:other-device"), std::string::npos)
+      << w->message;
+  // local-encrypted:other-device comes back by the backup: renewed only when the kinds differ.
+  const size_t by_sync = w->message.find("(the item is a new row there)");
+  const size_t by_kind = w->message.find("when the backup carried an old-style reference");
+  ASSERT_NE(by_sync, std::string::npos) << w->message;
+  ASSERT_NE(by_kind, std::string::npos) << w->message;
+  const std::string kind_dependent = w->message.substr(by_sync, by_kind - by_sync);
+  EXPECT_NE(kind_dependent.find("local-encrypted:other-device"), std::string::npos) << w->message;
+  EXPECT_NE(kind_dependent.find("quick-start:other-device"), std::string::npos) << w->message;
+  EXPECT_NE(w->message.find("not public"), std::string::npos);
+  EXPECT_NE(w->message.find("look the item up by its attributes"), std::string::npos);
+  EXPECT_EQ(w->message.find("lost on"), std::string::npos) << w->message;  // nothing is lost
+  EXPECT_FALSE(has_warning(item_named(report, "quiet"), WarningKind::kPersistentRef));
+
+  const AuditReport lost =
+      audit_of(R"({"items": [{"name": "t", "accessible": "aku", "stores_persistent_ref": true}]})");
+  const Warning* gone = warning_of(lost.items[0], WarningKind::kPersistentRef);
+  ASSERT_NE(gone, nullptr);
+  EXPECT_NE(gone->message.find("lost on local:other-device"), std::string::npos) << gone->message;
 }
 
 // ---- The command: reads through the Env, prints one report whatever the document's form. ----

@@ -2,6 +2,8 @@
 // and JSON, the measured table agrees, bad input exits 2 with a one-line error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
@@ -194,6 +196,36 @@ TEST(CliPredict, RunPredictPrintsWhatTheCommandLinePrints) {
   EXPECT_EQ(bad_line.err, "kcbackup: " + bad.status.to_string() + "\n");
 }
 
+TEST(CliPredict, AppClipItemsAreLostOnEveryBackupJourneyWithR10) {
+  for (const Form& f : kAllForms) {
+    if (f.journey == Journey::kIcloudKeychain) continue;
+    const CliRun r =
+        run_cli({"predict", "--app-clip", "-a", "ck", "-j", std::string(name_of(f.journey)), "-t",
+                 std::string(name_of(f.target)), "--format", "json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto doc = nlohmann::json::parse(r.out);
+    EXPECT_EQ(doc["outcome"], "lost") << r.out;
+    EXPECT_EQ(doc["item"]["app_clip"], true);
+    EXPECT_NE(std::find(doc["rules"].begin(), doc["rules"].end(), "R10"), doc["rules"].end())
+        << r.out;
+  }
+  const CliRun plain = run_cli({"predict", "-a", "ck", "-j", "local", "-t", "same-device"});
+  EXPECT_EQ(plain.out.rfind("restored", 0), 0u) << plain.out;
+  const CliRun text =
+      run_cli({"predict", "--app-clip", "-a", "ck", "-j", "local", "-t", "same-device"});
+  EXPECT_NE(text.out.find("App Clip"), std::string::npos) << text.out;
+}
+
+TEST(CliTable, AppClipRowsAreLostOnEveryBackupJourney) {
+  const CliRun r = run_cli({"table", "--app-clip", "-a", "ck", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["item"]["app_clip"], true);
+  ASSERT_EQ(doc["rows"].size(), 8u);
+  for (const auto& row : doc["rows"])
+    EXPECT_EQ(row["outcome"], "lost") << row;
+}
+
 TEST(CliRules, ListsFifteenRulesInJson) {
   const CliRun r = run_cli({"rules", "--format", "json"});
   ASSERT_EQ(r.exit_code, 0);
@@ -201,6 +233,12 @@ TEST(CliRules, ListsFifteenRulesInJson) {
   ASSERT_EQ(doc["rules"].size(), 15u);
   EXPECT_EQ(doc["rules"][0]["id"], "R1");
   EXPECT_EQ(doc["rules"][14]["id"], "R15");
+  for (size_t i = 9; i < 15; ++i) {
+    EXPECT_EQ(doc["rules"][i]["id"], "R" + std::to_string(i + 1));
+    EXPECT_NE(doc["rules"][i]["sources"].get<std::string>().find("Security framework"),
+              std::string::npos)
+        << doc["rules"][i];
+  }
 }
 
 }  // namespace

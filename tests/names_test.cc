@@ -96,5 +96,53 @@ TEST(Names, UnknownJourneyIsAnErrorNamingTheChoices) {
   EXPECT_FALSE(parse_item_class("idnt").ok());  // an identity is not a stored class
 }
 
+TEST(Names, SystemBoundKindsAcceptApplesConstantsAndTheColumnValues) {
+  EXPECT_EQ(name_of(SystemBound::kNone), "none");
+  EXPECT_EQ(name_of(SystemBound::kPreserveDuringRestore), "preserve");
+  EXPECT_EQ(*parse_system_bound("preserve"), SystemBound::kPreserveDuringRestore);
+  EXPECT_EQ(*parse_system_bound("preserve-during-restore"), SystemBound::kPreserveDuringRestore);
+  EXPECT_EQ(*parse_system_bound("kSecSecAttrSysBoundPreserveDuringRestore"),
+            SystemBound::kPreserveDuringRestore);
+  EXPECT_EQ(*parse_system_bound("1"), SystemBound::kPreserveDuringRestore);  // sysb = 1
+  EXPECT_EQ(*parse_system_bound("0"), SystemBound::kNone);
+  EXPECT_EQ(*parse_system_bound("kSecSecAttrSysBoundNot"), SystemBound::kNone);
+  for (SystemBound b : kAllSystemBounds)
+    EXPECT_EQ(*parse_system_bound(name_of(b)), b);
+  auto bad = parse_system_bound("forever");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("none preserve"), std::string::npos);
+}
+
+TEST(Names, PersistentRefKindsAndFatesRoundTrip) {
+  EXPECT_EQ(name_of(PersistentRefKind::kRowid), "rowid");
+  EXPECT_EQ(name_of(PersistentRefKind::kUuid), "uuid");
+  EXPECT_EQ(*parse_persistent_ref_kind("UUID"), PersistentRefKind::kUuid);
+  EXPECT_EQ(*parse_persistent_ref_kind("old-style"), PersistentRefKind::kRowid);
+  EXPECT_EQ(*parse_persistent_ref_kind("20"), PersistentRefKind::kUuid);  // its length in bytes
+  EXPECT_EQ(*parse_persistent_ref_kind("12"), PersistentRefKind::kRowid);
+  for (PersistentRefKind k : kAllPersistentRefKinds)
+    EXPECT_EQ(*parse_persistent_ref_kind(name_of(k)), k);
+  EXPECT_FALSE(parse_persistent_ref_kind("uuid4").ok());
+  EXPECT_EQ(name_of(RefFate::kKept), "kept");
+  EXPECT_EQ(name_of(RefFate::kRenewed), "renewed");
+  EXPECT_EQ(name_of(RefFate::kNone), "none");
+  for (RefFate f : {RefFate::kKept, RefFate::kRenewed, RefFate::kNone})
+    EXPECT_EQ(*parse_ref_fate(name_of(f)), f);
+  EXPECT_FALSE(parse_ref_fate("maybe").ok());
+}
+
+TEST(Names, OutcomesAndTheNewRuleIds) {
+  EXPECT_EQ(name_of(Outcome::kRestored), "restored");
+  EXPECT_EQ(name_of(Outcome::kLost), "lost");
+  EXPECT_EQ(name_of(Outcome::kKept), "kept");
+  EXPECT_EQ(name_of(RuleId::R9), "R9");
+  EXPECT_EQ(name_of(RuleId::R10), "R10");
+  EXPECT_EQ(name_of(RuleId::R15), "R15");
+  size_t i = 1;
+  for (RuleId r : kAllRules)
+    EXPECT_EQ(name_of(r), "R" + std::to_string(i++));
+  EXPECT_EQ(i, 16u);
+}
+
 }  // namespace
 }  // namespace kcb

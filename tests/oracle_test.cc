@@ -1,10 +1,12 @@
-// The oracle against rules.md: the measured table row by row, then each rule R1..R9 through a
-// question that only that rule decides.
+// The oracle against rules.md: the measured table row by row, then each rule R1..R15 through a
+// question that only that rule decides, then Apple's KeychainBackupTests scenarios as the oracle
+// predicts them, then oracle::World through the same scenarios.
 #include <gtest/gtest.h>
 
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
 #include "kcbackup/rules.h"
+#include "kcbackup/world.h"
 
 namespace kcb::oracle {
 namespace {
@@ -274,6 +276,386 @@ TEST(SummaryTable, EveryTraitCombinationMatchesTheTableOfRulesMd) {
       }
     }
   }
+}
+
+Traits app_clip(Accessibility a, ItemClass c = ItemClass::kGenp) {
+  Traits t{a, c};
+  t.app_clip = true;
+  return t;
+}
+Traits tombstone(ItemClass c = ItemClass::kGenp) {
+  Traits t{kAk, c, /*synchronizable=*/true};
+  t.tombstone = true;
+  return t;
+}
+Traits preserve(ItemClass c = ItemClass::kGenp) {
+  Traits t{kAk, c};
+  t.system_bound = SystemBound::kPreserveDuringRestore;
+  return t;
+}
+DeviceSettings refs(PersistentRefKind source, PersistentRefKind target) {
+  DeviceSettings s;
+  s.persistent_refs = source;
+  s.target_persistent_refs = target;
+  return s;
+}
+constexpr auto kRowid = PersistentRefKind::kRowid;
+constexpr auto kUuid = PersistentRefKind::kUuid;
+
+TEST(R10AppClips, AnAppClipsItemsAreInNoBackupOrTransferInAnyClass) {
+  for (ItemClass c : kAllItemClasses) {
+    for (Accessibility a : {kAk, kCk, kAku}) {
+      const Traits t = app_clip(a, c);
+      EXPECT_FALSE(is_exportable(t));
+      EXPECT_FALSE(is_exportable(t, /*sos=*/true));
+      for (const Form& f : kAllForms) {
+        if (f.journey == Journey::kIcloudKeychain) continue;
+        const Verdict v = ask(t, f.journey, f.target, kSyncOff);
+        SCOPED_TRACE(std::string(name_of(c)) + " " + std::string(name_of(f.journey)));
+        EXPECT_EQ(v.outcome, Outcome::kLost);
+        EXPECT_TRUE(v.rules.has(RuleId::R10));
+        EXPECT_TRUE(v.notes.has(Note::kAppClipNeverExported));
+        // Quick Start running the same export is inferred; the backup query is Apple's code.
+        EXPECT_EQ(v.confidence, f.journey == Journey::kQuickStart ? Confidence::kInferred
+                                                                  : Confidence::kSourceCode);
+      }
+    }
+  }
+  // The same item without the clip attribute comes back: R10 alone decided.
+  EXPECT_EQ(ask(item(kAk), Journey::kLocal, kSame).outcome, Outcome::kRestored);
+}
+
+TEST(R10AppClips, ASynchronizableAppClipItemStillTakesTheSyncRoadByR6) {
+  Traits t = app_clip(kAk);
+  t.synchronizable = true;
+  EXPECT_TRUE(can_sync(t));
+  const Verdict v = ask(t, Journey::kLocalEncrypted, kOther, kSyncOn);
+  EXPECT_EQ(v.outcome, Outcome::kRestored);
+  EXPECT_EQ(v.road, Road::kIcloudKeychain);
+  EXPECT_TRUE(v.notes.has(Note::kAppClipSyncFollowsR6));
+  EXPECT_EQ(v.confidence, Confidence::kInferred);
+  EXPECT_EQ(ask(t, Journey::kLocalEncrypted, kOther, kSyncOff).outcome, Outcome::kLost);
+}
+
+TEST(R15Tombstones, ExportedOnlyWithSosOnAndNeverRestoredAsAnItem) {
+  for (ItemClass c : kAllItemClasses) {
+    const Traits t = tombstone(c);
+    EXPECT_FALSE(is_exportable(t, /*sos=*/false));
+    EXPECT_TRUE(is_exportable(t, /*sos=*/true));
+    EXPECT_FALSE(can_sync(t));
+    for (bool sos : {false, true}) {
+      DeviceSettings s = kSyncOn;
+      s.sos = sos;
+      for (const Form& f : kAllForms) {
+        const Verdict v = ask(t, f.journey, f.target, s);
+        EXPECT_EQ(v.outcome, Outcome::kLost);
+        EXPECT_EQ(v.road, Road::kNone);
+        EXPECT_TRUE(v.rules.has(RuleId::R15));
+        EXPECT_TRUE(v.notes.has(Note::kTombstoneNotReadable));
+        if (f.journey == Journey::kIcloudKeychain) continue;
+        EXPECT_EQ(v.notes.has(Note::kTombstoneInBackup), sos) << name_of(f.journey);
+        EXPECT_EQ(v.notes.has(Note::kTombstoneNotInBackup), !sos) << name_of(f.journey);
+      }
+    }
+  }
+  // A tombstone of an item R1 filters stays out even with SOS on.
+  Traits akpu = tombstone();
+  akpu.accessible = kAkpu;
+  EXPECT_FALSE(is_exportable(akpu, /*sos=*/true));
+}
+
+TEST(R12RestoreFilters, SystemBoundItemsAreNotInTheBackupButTheTargetsOwnComeBack) {
+  const Traits t = preserve();
+  EXPECT_FALSE(is_exportable(t, /*sos=*/true));
+  const Verdict v = ask(t, Journey::kLocal, kSame);
+  EXPECT_EQ(v.outcome, Outcome::kLost);  // same-device includes a restore after an erase
+  EXPECT_TRUE(v.notes.has(Note::kSystemBoundPutBack));
+  EXPECT_FALSE(ask(t, Journey::kLocal, kOther).notes.has(Note::kSystemBoundPutBack));
+  EXPECT_FALSE(replaced_by_restore(t));
+  const RefVerdict uuid = target_item_ref(t, kUuid, kUuid, /*rowid_taken=*/false);
+  EXPECT_EQ(uuid.fate, RefFate::kKept);
+  EXPECT_TRUE(uuid.rules.has(RuleId::R12));
+  EXPECT_EQ(target_item_ref(t, kRowid, kRowid, false).fate, RefFate::kKept);
+  EXPECT_EQ(target_item_ref(t, kRowid, kRowid, /*rowid_taken=*/true).fate, RefFate::kRenewed);
+  // testSecItemRestoreSysboundBackupAndAddUUIDPersistentRefs: old-style, then UUID at restore.
+  EXPECT_EQ(target_item_ref(t, kRowid, kUuid, false).fate, RefFate::kRenewed);
+  EXPECT_EQ(target_item_ref(item(kAk), kUuid, kUuid, false).fate, RefFate::kNone);  // R7
+  Traits sync = item(kAk);
+  sync.synchronizable = true;
+  EXPECT_EQ(target_item_ref(sync, kRowid, kUuid, false).fate, RefFate::kKept);
+}
+
+TEST(R11PersistentRefs, ARestoredItemKeepsItsReferenceUnlessRenewedByR11) {
+  const Question q{item(kAk), Journey::kLocal, kSame, refs(kUuid, kUuid)};
+  const Verdict restored = ask(q.traits, q.journey, q.target, q.settings);
+  ASSERT_EQ(restored.outcome, Outcome::kRestored);
+  const RefVerdict kept = predict_ref(q, restored, /*rowid_taken=*/false);
+  EXPECT_EQ(kept.fate, RefFate::kKept);
+  EXPECT_TRUE(kept.rules.has(RuleId::R11));
+  EXPECT_EQ(kept.confidence, Confidence::kSourceCode);
+  EXPECT_TRUE(kept.notes.has(Note::kUuidRefsVersionNotPublic));
+  // A UUID reference does not care whether the rowid is taken.
+  EXPECT_EQ(predict_ref(q, restored, /*rowid_taken=*/true).fate, RefFate::kKept);
+
+  Question old = q;
+  old.settings = refs(kRowid, kRowid);
+  EXPECT_EQ(predict_ref(old, restored, false).fate, RefFate::kKept);
+  const RefVerdict taken = predict_ref(old, restored, /*rowid_taken=*/true);
+  EXPECT_EQ(taken.fate, RefFate::kRenewed);
+  EXPECT_TRUE(taken.notes.has(Note::kRefRenewedRowidTaken));
+
+  old.settings = refs(kRowid, kUuid);
+  const RefVerdict upgraded = predict_ref(old, restored, false);
+  EXPECT_EQ(upgraded.fate, RefFate::kRenewed);
+  EXPECT_TRUE(upgraded.notes.has(Note::kRefRenewedUuid));
+  EXPECT_EQ(upgraded.confidence, Confidence::kSourceCode);
+
+  old.settings = refs(kUuid, kRowid);
+  EXPECT_EQ(predict_ref(old, restored, false).fate, RefFate::kRenewed);
+  EXPECT_EQ(predict_ref(old, restored, false).confidence, Confidence::kInferred);
+}
+
+TEST(R11PersistentRefs, ALostItemLeavesNoneAndASyncedOneARenewedReference) {
+  const Question q{item(kAk), Journey::kLocal, kOther, refs(kUuid, kUuid)};
+  const Verdict lost = ask(q.traits, q.journey, q.target, q.settings);
+  ASSERT_EQ(lost.outcome, Outcome::kLost);
+  EXPECT_EQ(predict_ref(q, lost, false).fate, RefFate::kNone);
+
+  Traits sync = item(kAk);
+  sync.synchronizable = true;
+  DeviceSettings s = refs(kUuid, kUuid);
+  s.icloud_keychain = Switch::kOn;
+  const Question synced{sync, Journey::kLocal, kOther, s};
+  const Verdict v = ask(sync, Journey::kLocal, kOther, s);
+  ASSERT_EQ(v.road, Road::kIcloudKeychain);
+  const RefVerdict r = predict_ref(synced, v, false);
+  EXPECT_EQ(r.fate, RefFate::kRenewed);
+  EXPECT_TRUE(r.notes.has(Note::kRefRenewedBySync));
+  // Quick Start carries references as a restore does, by inference.
+  const Question qs{item(kAk), Journey::kQuickStart, kOther, refs(kUuid, kUuid)};
+  const RefVerdict moved =
+      predict_ref(qs, ask(qs.traits, qs.journey, qs.target, qs.settings), false);
+  EXPECT_EQ(moved.fate, RefFate::kKept);
+  EXPECT_EQ(moved.confidence, Confidence::kInferred);
+}
+
+TEST(R13Conflicts, TheTargetsSynchronizableItemIsKeptNotLost) {
+  Traits sync = item(kAk);
+  sync.synchronizable = true;
+  const Question q{sync, Journey::kLocal, kSame, refs(kUuid, kUuid)};
+  auto v = predict_collision(q, sync);
+  ASSERT_TRUE(v.ok()) << v.status().to_string();
+  EXPECT_EQ(v->outcome, Outcome::kKept);
+  EXPECT_EQ(v->road, Road::kNone);
+  EXPECT_TRUE(v->rules.has(RuleId::R13));
+  EXPECT_EQ(v->confidence, Confidence::kSourceCode);
+  EXPECT_TRUE(v->notes.has(Note::kCollisionTargetKept));
+  EXPECT_EQ(predict_ref(q, *v, false).fate, RefFate::kKept);
+  // Kept even when the backup road could not have brought the item (another phone, local).
+  Question other = q;
+  other.target = kOther;
+  auto far = predict_collision(other, sync);
+  ASSERT_TRUE(far.ok());
+  EXPECT_EQ(far->outcome, Outcome::kKept);
+  EXPECT_EQ(predict_ref(other, *far, false).fate, RefFate::kRenewed);
+  // A non-synchronizable target item was deleted first (R7): the backup's copy is restored.
+  auto replaced = predict_collision(q, item(kAk));
+  ASSERT_TRUE(replaced.ok());
+  EXPECT_EQ(*replaced, ask(q.traits, q.journey, q.target, q.settings));
+  EXPECT_EQ(replaced->outcome, Outcome::kRestored);
+  // The target's system-bound item is put back (R12), so it too stays.
+  auto bound = predict_collision(q, preserve());
+  ASSERT_TRUE(bound.ok());
+  EXPECT_EQ(bound->outcome, Outcome::kKept);
+  EXPECT_TRUE(bound->rules.has(RuleId::R12));
+  // A synchronizable tombstone holds the key: the copy is skipped, nothing readable remains.
+  auto blocked = predict_collision(q, tombstone());
+  ASSERT_TRUE(blocked.ok());
+  EXPECT_EQ(blocked->outcome, Outcome::kLost);
+  EXPECT_TRUE(blocked->notes.has(Note::kCollisionTombstone));
+}
+
+TEST(R13Conflicts, QuestionsWithoutACollisionAreInvalidInput) {
+  Traits sync = item(kAk);
+  sync.synchronizable = true;
+  auto sync_journey = predict_collision({sync, Journey::kIcloudKeychain, kOther, {}}, sync);
+  EXPECT_EQ(sync_journey.status().code(), Code::kInvalidArgument);
+  Traits key = sync;
+  key.item_class = ItemClass::kKeys;
+  auto classes = predict_collision({sync, Journey::kLocal, kSame, {}}, key);
+  EXPECT_EQ(classes.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(classes.status().message().find("genp"), std::string::npos);
+  EXPECT_NE(classes.status().message().find("keys"), std::string::npos);
+  auto unanswerable = predict_collision({sync, Journey::kQuickStart, kSame, {}}, sync);
+  EXPECT_EQ(unanswerable.status().code(), Code::kInvalidArgument);
+}
+
+// Apple's KeychainBackupTests, each scenario as the oracle predicts it.
+TEST(KeychainBackupTests, AppClipDoesNotBackup) {
+  for (ItemClass c : kAllItemClasses) {
+    EXPECT_TRUE(is_exportable(Traits{kAk, c}));
+    EXPECT_FALSE(is_exportable(app_clip(kAk, c)));
+  }
+}
+
+TEST(KeychainBackupTests, BackupAndRestoreWithPersistentRefsKeepsThemOnAUuidDevice) {
+  for (ItemClass c : kAllItemClasses) {
+    const Question q{Traits{kAk, c}, Journey::kLocal, kSame, refs(kUuid, kUuid)};
+    const Verdict v = ask(q.traits, q.journey, q.target, q.settings);
+    EXPECT_EQ(v.outcome, Outcome::kRestored);
+    EXPECT_EQ(predict_ref(q, v, /*rowid_taken=*/false).fate, RefFate::kKept);
+  }
+}
+
+TEST(KeychainBackupTests, OldStylePrefsRestoredOntoAUuidDeviceAreRenewed) {
+  for (ItemClass c : kAllItemClasses) {
+    const Question q{Traits{kAk, c}, Journey::kLocal, kSame, refs(kRowid, kUuid)};
+    const Verdict v = ask(q.traits, q.journey, q.target, q.settings);
+    EXPECT_EQ(v.outcome, Outcome::kRestored);
+    EXPECT_EQ(predict_ref(q, v, false).fate, RefFate::kRenewed);
+  }
+}
+
+TEST(KeychainBackupTests, ConflictedSynchronizableItemKeepsItsDataAndReference) {
+  Traits sync{kAk, ItemClass::kGenp, /*synchronizable=*/true};
+  const Question q{sync, Journey::kLocal, kSame, refs(kUuid, kUuid)};
+  auto v = predict_collision(q, sync);
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->outcome, Outcome::kKept);
+  EXPECT_EQ(predict_ref(q, *v, false).fate, RefFate::kKept);
+}
+
+TEST(KeychainBackupTests, SysboundItemsAbsentFromTheBackupYetPresentAfterTheRestore) {
+  for (ItemClass c : kAllItemClasses) {
+    EXPECT_FALSE(is_exportable(preserve(c)));
+    EXPECT_FALSE(replaced_by_restore(preserve(c)));
+    EXPECT_EQ(target_item_ref(preserve(c), kUuid, kUuid, false).fate, RefFate::kKept);
+    EXPECT_EQ(target_item_ref(preserve(c), kRowid, kUuid, false).fate, RefFate::kRenewed);
+  }
+}
+
+TEST(KeychainBackupTests, TombstonesInTheBackupOnlyWithSosOn) {
+  for (ItemClass c : kAllItemClasses) {
+    EXPECT_TRUE(is_exportable(tombstone(c), /*sos=*/true));
+    EXPECT_FALSE(is_exportable(tombstone(c), /*sos=*/false));
+    Traits non_sync_tomb = tombstone(c);  // Apple's test has a non-synchronizable key tombstone
+    non_sync_tomb.synchronizable = false;
+    EXPECT_TRUE(is_exportable(non_sync_tomb, true));
+    EXPECT_FALSE(is_exportable(non_sync_tomb, false));
+  }
+}
+
+// oracle::World through the same scenarios: the state a stateful property compares against.
+const WorldItem* only(const World& w, size_t d, const std::string& account) {
+  return w.find(d, account);
+}
+
+TEST(World, AppClipAndTombstoneRowsFollowTheExportFilter) {
+  World w;
+  const size_t d = w.add_device(true);
+  ASSERT_EQ(w.add_item(d, {item(kAk), "plain", "1"}), AddError::kNone);
+  ASSERT_EQ(w.add_item(d, {app_clip(kAk), "clip", "2"}), AddError::kNone);
+  ASSERT_EQ(w.add_item(d, {tombstone(), "tomb", "3"}), AddError::kNone);
+  const size_t off = w.back_up(d, Journey::kLocal);
+  w.set_sos(d, true);
+  const size_t on = w.back_up(d, Journey::kLocal);
+  ASSERT_EQ(w.backups()[off].items.size(), 1u);
+  EXPECT_EQ(w.backups()[off].items[0].account, "plain");
+  ASSERT_EQ(w.backups()[on].items.size(), 2u);
+  w.erase(d);
+  ASSERT_TRUE(w.restore(on, d, true));
+  EXPECT_NE(only(w, d, "plain"), nullptr);
+  EXPECT_EQ(only(w, d, "clip"), nullptr);
+  ASSERT_NE(only(w, d, "tomb"), nullptr);
+  EXPECT_TRUE(only(w, d, "tomb")->traits.tombstone);
+  const size_t fresh = w.quick_start(d, true);
+  EXPECT_NE(only(w, fresh, "plain"), nullptr);
+  EXPECT_NE(only(w, fresh, "tomb"), nullptr);  // the source has SOS on
+  EXPECT_EQ(only(w, fresh, "clip"), nullptr);
+}
+
+TEST(World, ReferencesAfterBackupDeleteAndRestoreFollowR11) {
+  World w;
+  const size_t d = w.add_device(true, kUuid);
+  ASSERT_EQ(w.add_item(d, {item(kAk), "a", "1"}), AddError::kNone);
+  const WorldRef before = only(w, d, "a")->ref;
+  EXPECT_EQ(before.kind, kUuid);
+  const size_t b = w.back_up(d, Journey::kLocal);
+  ASSERT_TRUE(w.remove_item(d, "a"));
+  ASSERT_TRUE(w.restore(b, d, true));
+  ASSERT_NE(only(w, d, "a"), nullptr);
+  EXPECT_EQ(only(w, d, "a")->ref, before);
+
+  // An old-style device switched to UUID references before the restore: renewed.
+  World old;
+  const size_t o = old.add_device(true, kRowid);
+  ASSERT_EQ(old.add_item(o, {item(kAk), "a", "1"}), AddError::kNone);
+  const WorldRef rowid_ref = only(old, o, "a")->ref;
+  EXPECT_EQ(rowid_ref, (WorldRef{kRowid, 1}));
+  const size_t ob = old.back_up(o, Journey::kLocal);
+  old.set_persistent_refs(o, kUuid);
+  EXPECT_EQ(only(old, o, "a")->ref, rowid_ref);  // the row keeps what it had
+  ASSERT_TRUE(old.restore(ob, o, true));
+  EXPECT_EQ(only(old, o, "a")->ref.kind, kUuid);
+}
+
+TEST(World, ATakenRowidRenewsAnOldStyleReference) {
+  World w;
+  const size_t d = w.add_device(true, kRowid);
+  Traits sync = item(kAk);
+  sync.synchronizable = true;
+  ASSERT_EQ(w.add_item(d, {item(kAk), "a", "1"}), AddError::kNone);  // rowid 1
+  const size_t b = w.back_up(d, Journey::kLocal);
+  ASSERT_TRUE(w.remove_item(d, "a"));
+  ASSERT_EQ(w.add_item(d, {sync, "s", "2"}), AddError::kNone);  // takes rowid 1, survives R7
+  EXPECT_EQ(only(w, d, "s")->rowid, 1);
+  ASSERT_TRUE(w.restore(b, d, true));
+  ASSERT_NE(only(w, d, "a"), nullptr);
+  EXPECT_EQ(only(w, d, "a")->ref, (WorldRef{kRowid, 2}));
+  EXPECT_EQ(only(w, d, "s")->ref, (WorldRef{kRowid, 1}));
+}
+
+TEST(World, ALocallyUpdatedSynchronizableItemIsKeptThroughARestore) {
+  World w;
+  const size_t d = w.add_device(true, kUuid);
+  Traits sync = item(kAk);
+  sync.synchronizable = true;
+  ASSERT_EQ(w.add_item(d, {sync, "s", "old"}), AddError::kNone);
+  const WorldRef ref = only(w, d, "s")->ref;
+  const size_t b = w.back_up(d, Journey::kLocal);
+  ASSERT_TRUE(w.remove_item(d, "s"));  // the world's update: delete, then add the new secret
+  ASSERT_EQ(w.add_item(d, {sync, "s", "updated"}), AddError::kNone);
+  const WorldItem updated = *only(w, d, "s");
+  ASSERT_TRUE(w.restore(b, d, true));
+  ASSERT_NE(only(w, d, "s"), nullptr);
+  EXPECT_EQ(*only(w, d, "s"), updated);  // R13: the target's version stays, data and reference
+  EXPECT_NE(updated.ref, ref);
+}
+
+TEST(World, SystemBoundItemsAreNotBackedUpButComeBackThroughARestore) {
+  World w;
+  const size_t d = w.add_device(true, kUuid);
+  ASSERT_EQ(w.add_item(d, {preserve(), "bound", "1"}), AddError::kNone);
+  ASSERT_EQ(w.add_item(d, {item(kAk), "plain", "2"}), AddError::kNone);
+  const WorldItem bound = *only(w, d, "bound");
+  const size_t b = w.back_up(d, Journey::kLocal);
+  ASSERT_EQ(w.backups()[b].items.size(), 1u);
+  ASSERT_TRUE(w.restore(b, d, true));
+  ASSERT_NE(only(w, d, "bound"), nullptr);
+  EXPECT_EQ(only(w, d, "bound")->ref, bound.ref);
+  // Old-style, then the device hands out UUID references: put back with a new one.
+  World old;
+  const size_t o = old.add_device(true, kRowid);
+  ASSERT_EQ(old.add_item(o, {preserve(), "bound", "1"}), AddError::kNone);
+  const size_t ob = old.back_up(o, Journey::kLocal);
+  old.set_persistent_refs(o, kUuid);
+  ASSERT_TRUE(old.restore(ob, o, true));
+  ASSERT_NE(only(old, o, "bound"), nullptr);
+  EXPECT_EQ(only(old, o, "bound")->ref.kind, kUuid);
+  // An erase takes it, and no backup brings it back.
+  old.erase(o);
+  ASSERT_TRUE(old.restore(ob, o, true));
+  EXPECT_EQ(only(old, o, "bound"), nullptr);
 }
 
 TEST(RuleTable, EveryRuleHasATitleStatementAndSources) {

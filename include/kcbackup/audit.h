@@ -2,9 +2,10 @@
 // oracle, the app's expectations checked against those fates (a violation is what makes
 // `kcbackup audit` exit 1), and warnings that never fail a run: deprecated classes, items that
 // never sync or cannot be added, passcode-bound items, key pairs that split, items that reach a
-// new phone only through iCloud Keychain, and the half-restored state when app files come back
-// without their keys (rules.md, "What developers hit in practice"). docs/audit.md is the user's
-// guide; the ids of warnings and violations below appear in its JSON output and never change.
+// new phone only through iCloud Keychain, App Clip items, stored persistent references that a
+// journey renews or loses, and the half-restored state when app files come back without their keys
+// (rules.md, "What developers hit in practice"). docs/audit.md is the user's guide; the ids of
+// warnings and violations below appear in its JSON output and never change.
 //
 // The input document is JSON, or an XML or binary property list of the same structure, read by
 // the strict reader of input/: every error is one Status naming the field path
@@ -61,9 +62,10 @@ struct AuditItem {
   std::string name;
   Traits traits;
   AccessibleFrom accessible_from = AccessibleFrom::kOsDefault;
-  std::vector<Form> survives;        // each must be `restored`
-  bool never_leaves_device = false;  // restored on no other-device form
-  std::optional<size_t> pair;        // index of the other half of a key pair, both ways
+  std::vector<Form> survives;          // each must be `restored`
+  bool never_leaves_device = false;    // restored on no other-device form
+  std::optional<size_t> pair;          // index of the other half of a key pair, both ways
+  bool stores_persistent_ref = false;  // the app keeps its kSecReturnPersistentRef result (R11)
 };
 
 struct AuditInput {
@@ -93,6 +95,8 @@ enum class WarningKind {
   kPairSplits,          // "pair-splits": the halves of a key pair come back on different forms
   kIcloudKeychainOnly,  // "icloud-keychain-only": restored somewhere only by sync (R6)
   kHalfRestored,        // "half-restored": lost where the app's files come back
+  kAppClip,             // "app-clip": an App Clip's item, in no backup or transfer (R10)
+  kPersistentRef,       // "persistent-ref": a stored reference renewed or lost somewhere (R11)
 };
 std::string_view name_of(WarningKind kind);
 

@@ -149,9 +149,22 @@ enum class Note : uint8_t {
   kAddFailsTokenClass,                   // R9: errSecParam, Secure Enclave token outside class keys
   kQuickStartRoadIsTransfer,             // road "backup" on quick-start means the direct transfer
   kSecureEnclaveNeverLeaves,             // R1: the private key exists only in that Secure Enclave
-  kAuthConstraintSkipped,  // R1 (inferred): the export query skips auth-constrained items
+  kAuthConstraintSkipped,     // R1 (inferred): the export query skips auth-constrained items
+  kAppClipNeverExported,      // R10: an App Clip's items are in no backup and no transfer
+  kAppClipSyncFollowsR6,      // R10 restricts the export only; the sync road is R6's (inferred)
+  kSystemBoundPutBack,        // R12: a restore in place puts the device's own item back
+  kTombstoneNotReadable,      // R15: a tombstone marks a deletion; no app can read it
+  kTombstoneInBackup,         // R15: SOS on, the backup carries the tombstone
+  kTombstoneNotInBackup,      // R15: SOS off (or R1/R10), the backup leaves it out
+  kCollisionTargetKept,       // R13: the target's own synchronizable item stays
+  kCollisionTombstone,        // R13+R15: the target's tombstone blocks the backup's copy
+  kUuidRefsVersionNotPublic,  // R11: which iOS turned UUID references on is not public
+  kRefRenewedUuid,            // R11: old-style reference, the target hands out UUID ones
+  kRefRenewedRowidTaken,      // R11: the rowid is taken on the target
+  kRefRenewedBySync,          // R6/R11: an item that arrives by sync is a new row
+  kRefRenewedRowidTarget,     // R11 (inferred): UUID reference, the target hands out old-style
 };
-inline constexpr int kNoteCount = 13;
+inline constexpr int kNoteCount = 26;
 
 // A small set of rule ids or notes, as bits: order of iteration is the enum's order.
 template <typename E>
