@@ -312,12 +312,21 @@ RC_GTEST_PROP(Invariants, LostItemsSecretsAppearNowhereInTheTargetDatabase, ()) 
 
 // ---- Issue 14: App Clips (R10), references (R11), conflicts (R13), tombstones (R15). ----
 
-// Items that pass R1 (and so land in a backup unless R10 or R15 keeps them out).
+// Items that pass R1 and are neither an App Clip's nor tombstones: each property below sets those
+// two traits itself.
 rc::Gen<Traits> gen_r1_exportable_traits() {
-  return rc::gen::suchThat(props::gen_addable_traits(true), [](const Traits& t) {
-    return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
-           t.token == Token::kNone && !t.auth_constraint && t.system_bound == SystemBound::kNone;
-  });
+  return rc::gen::map(rc::gen::suchThat(props::gen_addable_traits(true),
+                                        [](const Traits& t) {
+                                          return t.accessible !=
+                                                     Accessibility::kWhenPasscodeSetThisDeviceOnly &&
+                                                 t.token == Token::kNone && !t.auth_constraint &&
+                                                 t.system_bound == SystemBound::kNone;
+                                        }),
+                      [](Traits t) {
+                        t.app_clip = false;
+                        t.tombstone = false;
+                        return t;
+                      });
 }
 
 // The accounts a bundle carries, decrypted with the source's own keys.
