@@ -482,11 +482,6 @@ void add_init_command(CLI::App& device, Status& status) {
     add_settings_flags(cmd, &o.persistent_refs, &o.sos, true);
     add_seed_and_format(cmd, &o.run);
   });
-  add_command(device, status, "set", run_device_set, [](CLI::App* cmd, DeviceSetOptions& o) {
-    add_device_dir(cmd, &o.dir);
-    add_settings_flags(cmd, &o.persistent_refs, &o.sos, false);
-    add_seed_and_format(cmd, &o.run);
-  });
 }
 
 void add_change_commands(CLI::App& device, Status& status) {
@@ -498,6 +493,11 @@ void add_change_commands(CLI::App& device, Status& status) {
               });
   add_command(device, status, "erase", run_device_erase, [](CLI::App* cmd, DeviceChangeOptions& o) {
     add_device_dir(cmd, &o.dir);
+    add_seed_and_format(cmd, &o.run);
+  });
+  add_command(device, status, "set", run_device_set, [](CLI::App* cmd, DeviceSetOptions& o) {
+    add_device_dir(cmd, &o.dir);
+    add_settings_flags(cmd, &o.persistent_refs, &o.sos, false);
     add_seed_and_format(cmd, &o.run);
   });
 }
