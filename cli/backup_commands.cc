@@ -65,16 +65,16 @@ Json fate_json(const ItemFate& f) {
     accessible = header_accessibility(f);
     source = "blob-header";
   }
-  Json out = {{"class", name_of(f.item_class)},
-              {"index", f.index},
-              {"account", json_text(as_bytes(f.account))},
-              {"service", json_text(as_bytes(f.service))},
-              {"accessible", accessible ? Json(names_of(*accessible).pdmn) : Json(nullptr)},
-              {"accessible_from", accessible ? Json(source) : Json(nullptr)},
-              {"outcome", name_of(f.outcome())},
-              {"reason", f.outcome() == Outcome::kLost ? std::string(loss_reason_name(f.reason))
-                                                        : ""},
-              {"backup_ref_hex", to_hex(f.backup_ref)}};
+  Json out = {
+      {"class", name_of(f.item_class)},
+      {"index", f.index},
+      {"account", json_text(as_bytes(f.account))},
+      {"service", json_text(as_bytes(f.service))},
+      {"accessible", accessible ? Json(names_of(*accessible).pdmn) : Json(nullptr)},
+      {"accessible_from", accessible ? Json(source) : Json(nullptr)},
+      {"outcome", name_of(f.outcome())},
+      {"reason", f.outcome() == Outcome::kLost ? std::string(loss_reason_name(f.reason)) : ""},
+      {"backup_ref_hex", to_hex(f.backup_ref)}};
   out["reference"] = name_of(reference_fate(f));
   if (f.outcome() == Outcome::kLost) {
     out["detail"] = json_text(as_bytes(f.detail));
@@ -119,8 +119,7 @@ void print_report(std::ostream& out, const RestoreReport& report, Format format,
     out << ", " << report.kept_count()
         << " kept (the device's own synchronizable version stays, R13)";
   }
-  out << "; "
-      << report.replaced << " item(s) already on the device were replaced (R7)\n";
+  out << "; " << report.replaced << " item(s) already on the device were replaced (R7)\n";
   print_warnings(out, report.warnings);
   if (std::any_of(report.items.begin(), report.items.end(),
                   [&](const ItemFate& f) { return !f.accessible && header_accessibility(f); })) {

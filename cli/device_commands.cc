@@ -208,16 +208,17 @@ Status run_device_init(const DeviceInitOptions& o, Env& env, std::ostream& out, 
   } else {
     out << "Created device " << display_text(o.dir) << "\n  UniqueDeviceID  "
         << device->unique_device_id() << "\n  passcode        " << on_off(device->has_passcode())
-        << "\n  iCloud Keychain " << on_off(device->icloud_keychain())
-        << "\n  references      " << name_of(device->persistent_refs()) << "\n  SOS             "
-        << on_off(device->sos()) << "\n";
+        << "\n  iCloud Keychain " << on_off(device->icloud_keychain()) << "\n  references      "
+        << name_of(device->persistent_refs()) << "\n  SOS             " << on_off(device->sos())
+        << "\n";
   }
   return Status::Ok();
 }
 
 Status run_device_set(const DeviceSetOptions& o, Env& env, std::ostream& out, std::ostream&) {
   if (o.persistent_refs.empty() && o.sos.empty()) {
-    return Status::InvalidArgument("device set: nothing to change: give --persistent-refs or --sos");
+    return Status::InvalidArgument(
+        "device set: nothing to change: give --persistent-refs or --sos");
   }
   std::optional<PersistentRefKind> kind;
   if (!o.persistent_refs.empty()) {

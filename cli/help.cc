@@ -35,7 +35,8 @@ constexpr CommandHelp kHelp[] = {
      "keychainaccess --format markdown\n  -> exit 1: refresh-token is lost on "
      "icloud-backup:other-device (R4)"},
     {"device",
-     "Simulated devices: init, add, update, delete, list, passcode, erase, set (see `device COMMAND "
+     "Simulated devices: init, add, update, delete, list, passcode, erase, set (see `device "
+     "COMMAND "
      "--help`)",
      "Example:\n  kcbackup device init phone --passcode on\n  kcbackup device add phone "
      "--account alice --service example.com --secret hunter2\n  kcbackup device list phone\n"

@@ -127,19 +127,19 @@ Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random&
   Bundle bundle;
   // Streamed: one decrypted row at a time, resealed from the plaintext it was read from.
   const bool sos = source.sos();
-  KCB_RETURN_IF_ERROR(source.for_each_item([&](int64_t, ByteView ref, Item& item,
-                                               ByteView plaintext) {
-    if (!passes_export_filter(item)) return Status::Ok();
-    if (!passes_sync_marker_filter(item, sos)) return Status::Ok();
-    const uint32_t key_class = names_of(item.accessibility()).key_class;
-    const KeyWrapKey* class_key = bag.keys.kek_for(key_class);
-    KCB_ASSERT(class_key != nullptr);
-    KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, *class_key, plaintext, random));
-    const ItemClass c = item.item_class();
-    bundle.archive.items[static_cast<size_t>(c)].push_back(
-        {std::move(blob), Bytes(ref.begin(), ref.end())});
-    return Status::Ok();
-  }));
+  KCB_RETURN_IF_ERROR(
+      source.for_each_item([&](int64_t, ByteView ref, Item& item, ByteView plaintext) {
+        if (!passes_export_filter(item)) return Status::Ok();
+        if (!passes_sync_marker_filter(item, sos)) return Status::Ok();
+        const uint32_t key_class = names_of(item.accessibility()).key_class;
+        const KeyWrapKey* class_key = bag.keys.kek_for(key_class);
+        KCB_ASSERT(class_key != nullptr);
+        KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, *class_key, plaintext, random));
+        const ItemClass c = item.item_class();
+        bundle.archive.items[static_cast<size_t>(c)].push_back(
+            {std::move(blob), Bytes(ref.begin(), ref.end())});
+        return Status::Ok();
+      }));
   bundle.archive.keybag_uuid = uuid_text(bag.bag.uuid);
   bundle.manifest.backup_keybag = serialize_keybag(bag.bag);
   bundle.manifest.is_encrypted = is_encrypted_journey(options.journey);
@@ -317,8 +317,8 @@ Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Devic
 // primary key stays, and the row is dropped with a warning.
 Status put_back(KeychainRow row, const Device& target, KeychainStore& store, Random& random,
                 std::vector<std::string>& warnings) {
-  const Bytes carried = DeviceInternals::persistent_ref_of(target, row.item_class, row.rowid,
-                                                           row.persistref);
+  const Bytes carried =
+      DeviceInternals::persistent_ref_of(target, row.item_class, row.rowid, row.persistref);
   const int64_t was = row.rowid;
   KCB_ASSIGN_OR_RETURN(auto placement, placement_of(carried, row.item_class, target, store));
   row.rowid = placement.first;

@@ -200,8 +200,9 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
   if (plist_t kind = plist_dict_get_item(settings.get(), "PersistentRefs")) {
     KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(kind, "PersistentRefs"));
     auto parsed = parse_persistent_ref_kind(text);
-    if (!parsed.ok()) return Status::Corruption(std::string(kSettingsFile) + ": PersistentRefs: " +
-                                                parsed.status().message());
+    if (!parsed.ok())
+      return Status::Corruption(std::string(kSettingsFile) +
+                                ": PersistentRefs: " + parsed.status().message());
     d->persistent_refs_ = *parsed;
   }
   if (plist_t sos = plist_dict_get_item(settings.get(), "SOS")) {

@@ -111,7 +111,7 @@ class StatementUse {
 // unique_columns(c) as a WHERE clause over bind_columns' parameters.
 std::string primary_key_condition(ItemClass c) {
   static constexpr std::pair<std::string_view, int> kParameter[] = {
-      {"labl", 4}, {"agrp", 5}, {"acct", 6}, {"svce", 7}, {"srvr", 8},
+      {"labl", 4}, {"agrp", 5},  {"acct", 6},  {"svce", 7},  {"srvr", 8},
       {"ptcl", 9}, {"port", 10}, {"path", 11}, {"sync", 13}, {"tkid", 14}};
   std::string out;
   std::string_view columns = unique_columns(c);
@@ -296,8 +296,8 @@ Status prepare_class(KeychainStore::Impl* impl, ItemClass c) {
       impl->prepare("DELETE FROM " + t + " WHERE sync = 0 AND sysb = 0", &st.delete_unbound));
   KCB_RETURN_IF_ERROR(
       impl->prepare("SELECT 1 FROM " + t + " WHERE persistref = ?1", &st.has_persistref));
-  KCB_RETURN_IF_ERROR(impl->prepare(
-      "SELECT rowid FROM " + t + " WHERE " + primary_key_condition(c), &st.find_primary_key));
+  KCB_RETURN_IF_ERROR(impl->prepare("SELECT rowid FROM " + t + " WHERE " + primary_key_condition(c),
+                                    &st.find_primary_key));
   KCB_RETURN_IF_ERROR(impl->prepare("SELECT rowid FROM " + t + " ORDER BY rowid", &st.rowids));
   KCB_RETURN_IF_ERROR(impl->prepare("DELETE FROM " + t + " WHERE pdmn = ?1", &st.delete_pdmn));
   return Status::Ok();
@@ -528,8 +528,9 @@ Result<std::optional<int64_t>> KeychainStore::find_primary_key(const KeychainRow
   StatementUse use(s);
   const std::string pdmn(names_of(row.pdmn).pdmn);
   bind_columns(s, row, pdmn);
-  KCB_ASSIGN_OR_RETURN(const bool found,
-                       returns_a_row(impl_.get(), s, "read " + std::string(name_of(row.item_class))));
+  KCB_ASSIGN_OR_RETURN(
+      const bool found,
+      returns_a_row(impl_.get(), s, "read " + std::string(name_of(row.item_class))));
   if (!found) return std::optional<int64_t>();
   return std::optional<int64_t>(sqlite3_column_int64(s, 0));
 }
@@ -583,8 +584,8 @@ Status KeychainStore::for_each_encrypted_item(const EncryptedItemVisitor& fn) {
       const auto size = static_cast<size_t>(sqlite3_column_bytes(s, kDataColumn));
       const auto* uuid = static_cast<const uint8_t*>(sqlite3_column_blob(s, kPersistrefColumn));
       const auto uuid_size = static_cast<size_t>(sqlite3_column_bytes(s, kPersistrefColumn));
-      KCB_RETURN_IF_ERROR(fn(c, sqlite3_column_int64(s, 0), ByteView(uuid, uuid_size),
-                             ByteView(data, size)));
+      KCB_RETURN_IF_ERROR(
+          fn(c, sqlite3_column_int64(s, 0), ByteView(uuid, uuid_size), ByteView(data, size)));
     }
     if (rc != SQLITE_DONE) {
       return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db),

@@ -122,8 +122,7 @@ Result<JourneyResult> run_journey_case(const JourneyCase& c) {
   run.random = make_seeded_random(c.seed);
   Random& r = *run.random;
   const bool on = c.settings.icloud_keychain == Switch::kOn;
-  KCB_ASSIGN_OR_RETURN(run.source,
-                       new_device(c, c.settings.persistent_refs, c.settings.sos, r));
+  KCB_ASSIGN_OR_RETURN(run.source, new_device(c, c.settings.persistent_refs, c.settings.sos, r));
   if (on) {
     KCB_ASSIGN_OR_RETURN(CloudAccount account, CloudAccount::create(kEscrow, r));
     run.account.emplace(std::move(account));
@@ -148,7 +147,7 @@ Result<JourneyResult> run_journey_case(const JourneyCase& c) {
     if (there != nullptr && result.verdicts.back().road == Road::kBackup) {
       const auto was = source_refs.find(spec.account);
       ref = was != source_refs.end() && was->second == there->persistent_ref ? RefFate::kKept
-                                                                              : RefFate::kRenewed;
+                                                                             : RefFate::kRenewed;
     }
     result.references.push_back(ref);
   }

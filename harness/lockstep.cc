@@ -91,17 +91,18 @@ void compare_reference(const std::string& name, const oracle::WorldItem& want, c
   }
   if (ref.kind == PersistentRefKind::kRowid) {
     if (parsed->rowid != ref.value) {
-      out.push_back({name, want.account, Field::kReference,
-                     "rowid " + std::to_string(parsed->rowid), model});
+      out.push_back(
+          {name, want.account, Field::kReference, "rowid " + std::to_string(parsed->rowid), model});
     }
     return;
   }
   const auto [by_serial, new_serial] = uuid_of_serial.emplace(ref.value, parsed->uuid);
   const auto [by_uuid, new_uuid] = serial_of_uuid.emplace(parsed->uuid, ref.value);
   if (by_serial->second != parsed->uuid || by_uuid->second != ref.value) {
-    out.push_back({name, want.account, Field::kReference, "uuid " + to_hex(parsed->uuid),
-                   model + (new_serial ? " (that UUID is another serial's)"
-                                       : " (that serial was UUID " + to_hex(by_serial->second) + ")")});
+    out.push_back(
+        {name, want.account, Field::kReference, "uuid " + to_hex(parsed->uuid),
+         model + (new_serial ? " (that UUID is another serial's)"
+                             : " (that serial was UUID " + to_hex(by_serial->second) + ")")});
   }
 }
 

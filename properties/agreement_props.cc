@@ -52,9 +52,8 @@ RC_GTEST_PROP(Agreement, EngineOutcomeAndRoadEqualPredict, ()) {
     if (got.road == Road::kBackup) {
       const RefFate want = oracle::predict_ref(question, *predicted, false).fate;
       if (run->references[i] != want) {
-        RC_FAIL("item " + shown(spec) + ": reference " +
-                std::string(name_of(run->references[i])) + ", oracle " +
-                std::string(name_of(want)));
+        RC_FAIL("item " + shown(spec) + ": reference " + std::string(name_of(run->references[i])) +
+                ", oracle " + std::string(name_of(want)));
       }
     }
   }

@@ -137,8 +137,8 @@ inline rc::Gen<DeviceSettings> gen_settings() {
         return DeviceSettings{passcode, s, refs, target_refs, sos};
       },
       rc::gen::weightedOneOf<bool>({{3, rc::gen::just(true)}, {1, rc::gen::just(false)}}),
-      rc::gen::element(Switch::kOff, Switch::kOn, Switch::kUnspecified),
-      gen_persistent_ref_kind(), gen_persistent_ref_kind(), rc::gen::arbitrary<bool>());
+      rc::gen::element(Switch::kOff, Switch::kOn, Switch::kUnspecified), gen_persistent_ref_kind(),
+      gen_persistent_ref_kind(), rc::gen::arbitrary<bool>());
 }
 
 // UTF-8 text from code points of several scripts (ASCII, Latin-1, Greek, CJK, emoji); never a

@@ -315,18 +315,18 @@ RC_GTEST_PROP(Invariants, LostItemsSecretsAppearNowhereInTheTargetDatabase, ()) 
 // Items that pass R1 and are neither an App Clip's nor tombstones: each property below sets those
 // two traits itself.
 rc::Gen<Traits> gen_r1_exportable_traits() {
-  return rc::gen::map(rc::gen::suchThat(props::gen_addable_traits(true),
-                                        [](const Traits& t) {
-                                          return t.accessible !=
-                                                     Accessibility::kWhenPasscodeSetThisDeviceOnly &&
-                                                 t.token == Token::kNone && !t.auth_constraint &&
-                                                 t.system_bound == SystemBound::kNone;
-                                        }),
-                      [](Traits t) {
-                        t.app_clip = false;
-                        t.tombstone = false;
-                        return t;
-                      });
+  return rc::gen::map(
+      rc::gen::suchThat(props::gen_addable_traits(true),
+                        [](const Traits& t) {
+                          return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
+                                 t.token == Token::kNone && !t.auth_constraint &&
+                                 t.system_bound == SystemBound::kNone;
+                        }),
+      [](Traits t) {
+        t.app_clip = false;
+        t.tombstone = false;
+        return t;
+      });
 }
 
 // The accounts a bundle carries, decrypted with the source's own keys.
@@ -428,10 +428,14 @@ std::map<std::string, Bytes> references(Device& d) {
 RC_GTEST_PROP(Invariants, ARestoreBringsBackEveryReferenceUnlessTheDeviceSwitchedKind, ()) {
   auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
   const Journey journey = *props::gen_backup_journey().as("journey");
-  const PersistentRefKind before_kind = *rc::gen::elementOf(std::vector(
-      std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds))).as("kind at backup");
-  const PersistentRefKind after_kind = *rc::gen::elementOf(std::vector(
-      std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds))).as("kind at restore");
+  const PersistentRefKind before_kind =
+      *rc::gen::elementOf(
+           std::vector(std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds)))
+           .as("kind at backup");
+  const PersistentRefKind after_kind =
+      *rc::gen::elementOf(
+           std::vector(std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds)))
+           .as("kind at restore");
   const bool erase = *rc::gen::arbitrary<bool>().as("erase (else delete every item)");
   auto specs = *props::gen_item_batch(1, 8, gen_r1_exportable_traits()).as("items");
   for (ItemSpec& s : specs)
@@ -485,8 +489,9 @@ RC_GTEST_PROP(Invariants, ARestoreBringsBackEveryReferenceUnlessTheDeviceSwitche
 RC_GTEST_PROP(Invariants, ACollisionWithASynchronizableItemKeepsTheDevicesItem, ()) {
   auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
   const Journey journey = *props::gen_backup_journey().as("journey");
-  const PersistentRefKind kind = *rc::gen::elementOf(std::vector(
-      std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds))).as("references");
+  const PersistentRefKind kind = *rc::gen::elementOf(std::vector(std::begin(kAllPersistentRefKinds),
+                                                                 std::end(kAllPersistentRefKinds)))
+                                      .as("references");
   const auto specs = *props::gen_item_batch(1, 8, props::gen_addable_traits(true)).as("items");
   DeviceConfig config;
   config.persistent_refs = kind;

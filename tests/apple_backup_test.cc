@@ -46,9 +46,9 @@ class AppleBackupTests : public ::testing::Test {
   }
   void add(const std::string& dir, const std::string& account, std::vector<std::string> flags = {},
            const std::string& secret = "secret") {
-    std::vector<std::string> args = {"device", "add",   dir,      "--account", account,
-                                     "--service", "svc", "--label", account,     "--secret",
-                                     secret};
+    std::vector<std::string> args = {"device", "add",       dir,   "--account",
+                                     account,  "--service", "svc", "--label",
+                                     account,  "--secret",  secret};
     args.insert(args.end(), flags.begin(), flags.end());
     ok(args);
   }
@@ -145,7 +145,9 @@ TEST_F(AppleBackupTests, ReferencesAreRenewedWhenAnOldStyleDeviceSwitchedToUuidB
   add(phone, "one");
   add(phone, "two");
   const auto before = refs(phone);
-  EXPECT_EQ(before.at("one"), "67656e70" "0000000000000001");  // "genp" + rowid 1
+  EXPECT_EQ(before.at("one"),
+            "67656e70"
+            "0000000000000001");  // "genp" + rowid 1
   backup(phone, "b");
   const json set = ok({"device", "set", phone, "--persistent-refs", "uuid"});
   EXPECT_EQ(set["persistent_refs"], "uuid");
@@ -178,8 +180,7 @@ TEST_F(AppleBackupTests, ALocallyUpdatedSynchronizableItemKeepsItsDataAndReferen
   add(phone, "synced", {"--synchronizable"}, "original");
   add(phone, "plain");
   backup(phone, "b");
-  ok({"device", "update", phone, "--account", "synced", "--service", "svc", "--secret",
-      "updated"});
+  ok({"device", "update", phone, "--account", "synced", "--service", "svc", "--secret", "updated"});
   const auto before = refs(phone);
   const json report = restore("b", phone);
   EXPECT_EQ(report["restored"], 1);
@@ -231,10 +232,10 @@ TEST_F(AppleBackupTests, SystemBoundPreserveItemsAreAbsentFromTheBackupYetPresen
   bound.system_bound = SystemBound::kPreserveDuringRestore;
   EXPECT_FALSE(oracle::is_exportable(bound));
   EXPECT_FALSE(oracle::replaced_by_restore(bound));
-  EXPECT_EQ(oracle::target_item_ref(bound, PersistentRefKind::kUuid, PersistentRefKind::kUuid,
-                                    false)
-                .fate,
-            RefFate::kKept);
+  EXPECT_EQ(
+      oracle::target_item_ref(bound, PersistentRefKind::kUuid, PersistentRefKind::kUuid, false)
+          .fate,
+      RefFate::kKept);
 }
 
 // testBackupTombstonesWhenSOSEnabled / testBackupAvoidsTombstonesWhenSOSDisabled: a tombstone is
@@ -242,8 +243,7 @@ TEST_F(AppleBackupTests, SystemBoundPreserveItemsAreAbsentFromTheBackupYetPresen
 TEST_F(AppleBackupTests, TombstonesAreInTheBackupOnlyWithSosOn) {
   for (const bool sos : {false, true}) {
     SCOPED_TRACE(sos ? "SOS on" : "SOS off");
-    const std::string phone =
-        device(sos ? "sos-on" : "sos-off", {"--sos", sos ? "on" : "off"});
+    const std::string phone = device(sos ? "sos-on" : "sos-off", {"--sos", sos ? "on" : "off"});
     add(phone, "live", {"--synchronizable"});
     add(phone, "deleted", {"--synchronizable", "--tombstone"});
     const json written = backup(phone, sos ? "b-on" : "b-off");

@@ -286,7 +286,8 @@ std::map<std::string, std::pair<Bytes, std::string>> refs_by_account(Device& d) 
   std::map<std::string, std::pair<Bytes, std::string>> out;
   for (const StoredItem& s : *d.list()) {
     out[std::string(s.item.account().begin(), s.item.account().end())] = {
-        s.persistent_ref, std::string(s.item.secret().view().begin(), s.item.secret().view().end())};
+        s.persistent_ref,
+        std::string(s.item.secret().view().begin(), s.item.secret().view().end())};
   }
   return out;
 }
@@ -416,7 +417,8 @@ TEST(Restore, ARowidTakenOnTheTargetGivesANewRowidAndAUuidTravels) {
       EXPECT_EQ(ref, bundle->archive.items[0][0].persistent_ref);
     } else {
       EXPECT_EQ(ref, make_persistent_ref(ItemClass::kGenp, 2));
-      EXPECT_EQ(bundle->archive.items[0][0].persistent_ref, make_persistent_ref(ItemClass::kGenp, 1));
+      EXPECT_EQ(bundle->archive.items[0][0].persistent_ref,
+                make_persistent_ref(ItemClass::kGenp, 1));
     }
   }
 }
@@ -499,7 +501,8 @@ TEST(Restore, ADuplicateWithinTheBackupIsLostNotKept) {
   EXPECT_TRUE(report->items[0].restored);
   EXPECT_FALSE(report->items[1].kept);
   EXPECT_EQ(report->items[1].reason, LossReason::kDuplicateInBackup);
-  EXPECT_NE(report->items[1].detail.find("genp row 1"), std::string::npos) << report->items[1].detail;
+  EXPECT_NE(report->items[1].detail.find("genp row 1"), std::string::npos)
+      << report->items[1].detail;
 }
 
 // Re-seals one archived item after `change` edits its decrypted attributes: what an older backup
@@ -520,8 +523,8 @@ void edit_archived_item(Bundle& bundle, size_t index, const Device& source,
   change(*decoded);
   auto encoded = decoded->encode();
   ASSERT_TRUE(encoded.ok());
-  auto sealed = seal_blob(parsed->key_class, keys->key_for(parsed->key_class)->view(),
-                          encoded->view(), r);
+  auto sealed =
+      seal_blob(parsed->key_class, keys->key_for(parsed->key_class)->view(), encoded->view(), r);
   ASSERT_TRUE(sealed.ok());
   archived.blob = std::move(*sealed);
 }
@@ -535,8 +538,10 @@ TEST(Restore, TheImportSkipsSystemBoundAndTokenItemsWithAReason) {
     ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, account), *r).ok());
   auto bundle = make_backup(*a, options(Journey::kLocal), *r);
   ASSERT_TRUE(bundle.ok());
-  edit_archived_item(*bundle, 0, *a, [](Item& i) { i.set_system_bound_flags(1); }, *r);
-  edit_archived_item(*bundle, 1, *a, [](Item& i) { i.set_token_id("com.apple.setoken"); }, *r);
+  edit_archived_item(
+      *bundle, 0, *a, [](Item& i) { i.set_system_bound_flags(1); }, *r);
+  edit_archived_item(
+      *bundle, 1, *a, [](Item& i) { i.set_token_id("com.apple.setoken"); }, *r);
   ASSERT_TRUE(a->erase(*r).ok());
   auto report = restore_backup(*bundle, *a, {"", {}}, *r);
   ASSERT_TRUE(report.ok()) << report.status().to_string();

@@ -272,8 +272,8 @@ TEST(CliDevice, ReferencesSosAndTheNewTraitsRoundTripThroughInitSetAddAndList) {
   const json init = run_json({"device", "init", phone, "--persistent-refs", "uuid", "--sos", "on"});
   EXPECT_EQ(init["persistent_refs"], "uuid");
   EXPECT_EQ(init["sos"], true);
-  const json added = run_json({"device", "add", phone, "--account", "a", "--service", "s",
-                               "--secret", "x", "--app-clip"});
+  const json added = run_json(
+      {"device", "add", phone, "--account", "a", "--service", "s", "--secret", "x", "--app-clip"});
   EXPECT_EQ(added["persistent_ref_hex"].get<std::string>().size(), 40u);
   run_json({"device", "add", phone, "--account", "b", "--service", "s", "--secret", "x",
             "--sysbound", "preserve"});

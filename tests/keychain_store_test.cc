@@ -278,18 +278,18 @@ TEST(KeychainStore, EncryptedItemsStreamInListOrderAndAVisitorErrorStops) {
   }
   const auto rows = *store->list_all();
   std::vector<KeychainRow> seen;
-  ASSERT_TRUE(store
-                  ->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView uuid,
-                                                ByteView data) {
-                    KeychainRow r;
-                    r.item_class = c;
-                    r.rowid = rowid;
-                    r.data.assign(data.begin(), data.end());
-                    r.persistref.assign(uuid.begin(), uuid.end());
-                    seen.push_back(r);
-                    return Status::Ok();
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      store
+          ->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView uuid, ByteView data) {
+            KeychainRow r;
+            r.item_class = c;
+            r.rowid = rowid;
+            r.data.assign(data.begin(), data.end());
+            r.persistref.assign(uuid.begin(), uuid.end());
+            seen.push_back(r);
+            return Status::Ok();
+          })
+          .ok());
   ASSERT_EQ(seen.size(), rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(seen[i].item_class, rows[i].item_class);
@@ -300,9 +300,9 @@ TEST(KeychainStore, EncryptedItemsStreamInListOrderAndAVisitorErrorStops) {
   int calls = 0;
   const Status stopped =
       store->for_each_encrypted_item([&](ItemClass, int64_t, ByteView, ByteView) {
-    ++calls;
-    return Status::DataLoss("stop here");
-  });
+        ++calls;
+        return Status::DataLoss("stop here");
+      });
   EXPECT_EQ(stopped.code(), Code::kDataLoss);
   EXPECT_EQ(calls, 1);
   EXPECT_TRUE(store->transaction().ok()) << "the walk left its statement in use";
@@ -427,11 +427,13 @@ TEST(KeychainStoreFile, VersionOneFileIsUpgradedInPlace) {
              " ptcl INTEGER NOT NULL DEFAULT 0, port INTEGER NOT NULL DEFAULT 0,"
              " path TEXT NOT NULL DEFAULT '', pdmn TEXT NOT NULL, sync INTEGER NOT NULL DEFAULT 0,"
              " tkid TEXT NOT NULL DEFAULT '', sysb INTEGER NOT NULL DEFAULT 0,"
-             " accc INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL, UNIQUE (" + key + "));";
+             " accc INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL, UNIQUE (" +
+             key + "));";
     }
-    sql += "INSERT INTO genp (rowid, acct, svce, agrp, pdmn, data) VALUES"
-           " (7, x'616c696365', x'6d61696c', 'TEAM.app', 'ck', x'626c6f62');"
-           "PRAGMA user_version=1; COMMIT;";
+    sql +=
+        "INSERT INTO genp (rowid, acct, svce, agrp, pdmn, data) VALUES"
+        " (7, x'616c696365', x'6d61696c', 'TEAM.app', 'ck', x'626c6f62');"
+        "PRAGMA user_version=1; COMMIT;";
     ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
         << sqlite3_errmsg(db);
     sqlite3_close(db);

@@ -44,7 +44,8 @@ TEST(PersistentRef, UuidBasedIsTheClassNameAndTheSixteenUuidBytes) {
   EXPECT_EQ(kUuidPersistentRefBytes, 20u);
   auto parsed = parse_persistent_ref(ref, ItemClass::kInet);
   ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
-  EXPECT_EQ(*parsed, (PersistentRef{ItemClass::kInet, PersistentRefKind::kUuid, 0, counting_uuid()}));
+  EXPECT_EQ(*parsed,
+            (PersistentRef{ItemClass::kInet, PersistentRefKind::kUuid, 0, counting_uuid()}));
   // The old-style reader names the length it wants.
   auto rowid = rowid_of_persistent_ref(ref, ItemClass::kInet);
   ASSERT_FALSE(rowid.ok());

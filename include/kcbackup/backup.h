@@ -16,7 +16,8 @@
 // password), then, in one SQLite transaction (an error leaves the target exactly as it was):
 //   1. deletes every row that is neither synchronizable nor system-bound (R7) and takes the
 //      system-bound ones that are not synchronizable aside (R12, as Apple's restore exports them);
-//   2. imports the backup item by item, in archive order: a failure to decrypt drops that item alone,
+//   2. imports the backup item by item, in archive order: a failure to decrypt drops that item
+//   alone,
 //      with its reason; system-bound and token items are skipped (R12); the others are re-inserted
 //      with the reference their v_PersistentRef carries when the target hands out that kind and it
 //      is free there (R11: an old-style reference is the rowid itself, a UUID-based one the UUID),
@@ -89,7 +90,7 @@ struct ItemFate {
   bool kept = false;
   LossReason reason = LossReason::kNone;  // kNone unless lost
   std::string detail;                     // the precise error for a lost item
-  Bytes backup_ref;      // v_PersistentRef as the backup carried it
+  Bytes backup_ref;                       // v_PersistentRef as the backup carried it
   Bytes persistent_ref;  // restored or kept: the item's reference on the target afterwards
   Outcome outcome() const;
 };

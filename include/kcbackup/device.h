@@ -148,8 +148,8 @@ class Device {
   // item.encode() would rebuild exactly these bytes): a backup seals them as they are. `item` may
   // be moved from; `persistent_ref` and `plaintext` are valid during the call. An error from fn
   // stops the walk and is returned.
-  using ItemVisitor = std::function<Status(int64_t rowid, ByteView persistent_ref, Item& item,
-                                           ByteView plaintext)>;
+  using ItemVisitor =
+      std::function<Status(int64_t rowid, ByteView persistent_ref, Item& item, ByteView plaintext)>;
   Status for_each_item(const ItemVisitor& fn) const;
 
   // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).

@@ -74,8 +74,8 @@ class Item {
   bool synchronizable() const;          // sync, 0
   int64_t system_bound_flags() const;   // sysb, 0
   bool system_bound() const { return system_bound_flags() != 0; }
-  bool app_clip() const;                  // clip, 0
-  bool tombstone() const;                 // tomb, 0
+  bool app_clip() const;              // clip, 0
+  bool tombstone() const;             // tomb, 0
   std::string_view token_id() const;  // tkid, ""
   bool has_token() const { return !token_id().empty(); }
   std::string_view access_group() const;  // agrp, ""
@@ -111,8 +111,8 @@ class Item {
   void set_modification_date(DerDate mdat);
   void set_auth_constraint(bool constrained);
   void set_secret(SecretBytes secret) { secret_ = std::move(secret); }
-  // Any attribute by name; a known name must have its type (and, for pdmn, sync, clip and tomb, a valid
-  // value). `v_Data` is refused: use set_secret.
+  // Any attribute by name; a known name must have its type (and, for pdmn, sync, clip and tomb, a
+  // valid value). `v_Data` is refused: use set_secret.
   Status set_attribute(std::string_view name, DerValue value);
   // False when absent. `pdmn` cannot be removed.
   bool remove_attribute(std::string_view name);

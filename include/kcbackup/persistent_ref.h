@@ -3,9 +3,10 @@
 // formats.md), and both start with the item class's 4-letter table name:
 //   old-style   12 bytes  class name + the row id, 8 bytes big-endian
 //   UUID-based  20 bytes  class name + a 16-byte UUID stored with the row
-// A device uses one kind for every item (PersistentRefKind, a device setting); a backup carries each
-// item's reference in `v_PersistentRef`, and a restore re-inserts the item with that row id or UUID
-// (engine/backup.cc says when it cannot). The bytes are the whole contract: an app compares them.
+// A device uses one kind for every item (PersistentRefKind, a device setting); a backup carries
+// each item's reference in `v_PersistentRef`, and a restore re-inserts the item with that row id or
+// UUID (engine/backup.cc says when it cannot). The bytes are the whole contract: an app compares
+// them.
 #pragma once
 
 #include <cstddef>

@@ -50,8 +50,8 @@ enum class Op {
   kBackup,
   kErase,
   kRestore,
-  kMigrate,  // Quick Start onto a new device
-  kSync,     // every device is asked to sync, in device order
+  kMigrate,         // Quick Start onto a new device
+  kSync,            // every device is asked to sync, in device order
   kPersistentRefs,  // the kind of persistent reference the device's new rows get (R11)
   kSos,             // the legacy sync circle: backups carry tombstones (R15)
 };
@@ -73,13 +73,13 @@ struct DeviceSpec {
 // keep their defaults, which write_scenario() relies on to omit them.
 struct Step {
   Op op = Op::kSync;
-  size_t device = 0;     // the device it acts on; migrate: the source
-  size_t backup = 0;     // restore: which backup
-  std::string account;   // add, delete
-  std::string name;      // backup: the backup's name; migrate: the new device's
-  Traits traits;         // add
-  std::string secret;    // add: any bytes (JSON: secret, or secret_hex when not UTF-8 or NUL)
-  bool on = true;        // passcode, icloud-keychain, icloud-keychain-switch, sos
+  size_t device = 0;    // the device it acts on; migrate: the source
+  size_t backup = 0;    // restore: which backup
+  std::string account;  // add, delete
+  std::string name;     // backup: the backup's name; migrate: the new device's
+  Traits traits;        // add
+  std::string secret;   // add: any bytes (JSON: secret, or secret_hex when not UTF-8 or NUL)
+  bool on = true;       // passcode, icloud-keychain, icloud-keychain-switch, sos
   // persistent-refs: the device's new kind; migrate: the new device's
   PersistentRefKind persistent_refs = PersistentRefKind::kRowid;
   bool passcode = true;  // migrate: whether the new device has a passcode
