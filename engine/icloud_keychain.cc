@@ -27,9 +27,9 @@ void append_field(std::string& out, ByteView bytes) {
 
 bool travels_by_icloud_keychain(const Item& item) {
   // A tombstone is a marker of a deletion, not an item: it is not synced as one (R15).
-  return item.synchronizable() && !item.tombstone() &&
-         names_of(item.accessibility()).key_class <= kLastMigratoryClass && !item.has_token() &&
-         !item.auth_constraint();
+  if (item.tombstone()) return false;
+  return item.synchronizable() && names_of(item.accessibility()).key_class <= kLastMigratoryClass &&
+         !item.has_token() && !item.auth_constraint();
 }
 
 std::string sync_identity(const Item& item) {
