@@ -40,6 +40,8 @@ void note_kdf_cost(std::ostream& err, uint32_t iterations, uint32_t dp_iteration
 
 std::string fate_text(const ItemFate& f) {
   if (f.restored) return paint("restored", "32");
+  // R13: the device's own synchronizable item with this primary key stays; never "lost".
+  if (f.kept) return paint("kept", "33") + ": the device's own synchronizable item stays (R13)";
   return paint("lost", "31") + ": " + std::string(loss_reason_name(f.reason));
 }
 
@@ -50,6 +52,12 @@ std::optional<Accessibility> header_accessibility(const ItemFate& f) {
   return accessibility_from_key_class(*f.header_key_class);
 }
 
+// R11: whether a reference an app stored from the backed-up device still resolves afterwards.
+RefFate reference_fate(const ItemFate& f) {
+  if (f.outcome() == Outcome::kLost) return RefFate::kNone;
+  return f.persistent_ref == f.backup_ref ? RefFate::kKept : RefFate::kRenewed;
+}
+
 Json fate_json(const ItemFate& f) {
   std::optional<Accessibility> accessible = f.accessible;
   std::string source = "item";
@@ -57,15 +65,22 @@ Json fate_json(const ItemFate& f) {
     accessible = header_accessibility(f);
     source = "blob-header";
   }
-  Json out = {{"class", name_of(f.item_class)},
-              {"index", f.index},
-              {"account", json_text(as_bytes(f.account))},
-              {"service", json_text(as_bytes(f.service))},
-              {"accessible", accessible ? Json(names_of(*accessible).pdmn) : Json(nullptr)},
-              {"accessible_from", accessible ? Json(source) : Json(nullptr)},
-              {"outcome", f.restored ? "restored" : "lost"},
-              {"reason", f.restored ? "" : std::string(loss_reason_name(f.reason))}};
-  if (!f.restored) out["detail"] = json_text(as_bytes(f.detail));
+  Json out = {
+      {"class", name_of(f.item_class)},
+      {"index", f.index},
+      {"account", json_text(as_bytes(f.account))},
+      {"service", json_text(as_bytes(f.service))},
+      {"accessible", accessible ? Json(names_of(*accessible).pdmn) : Json(nullptr)},
+      {"accessible_from", accessible ? Json(source) : Json(nullptr)},
+      {"outcome", name_of(f.outcome())},
+      {"reason", f.outcome() == Outcome::kLost ? std::string(loss_reason_name(f.reason)) : ""},
+      {"backup_ref_hex", to_hex(f.backup_ref)}};
+  out["reference"] = name_of(reference_fate(f));
+  if (f.outcome() == Outcome::kLost) {
+    out["detail"] = json_text(as_bytes(f.detail));
+  } else {
+    out["persistent_ref_hex"] = to_hex(f.persistent_ref);
+  }
   return out;
 }
 
@@ -77,12 +92,13 @@ void print_report(std::ostream& out, const RestoreReport& report, Format format,
       items.push_back(fate_json(f));
     doc["items"] = items;
     doc["restored"] = report.restored_count();
+    doc["kept"] = report.kept_count();
     doc["replaced"] = report.replaced;
     doc["warnings"] = warnings_json(report.warnings);
     print_json(out, doc);
     return;
   }
-  Table table{{"class", "account", "service", "accessible", "fate"}, {}};
+  Table table{{"class", "account", "service", "accessible", "fate", "reference"}, {}};
   for (const ItemFate& f : report.items) {
     const auto from_header = header_accessibility(f);
     std::string accessible = "?";
@@ -94,11 +110,16 @@ void print_report(std::ostream& out, const RestoreReport& report, Format format,
     const bool decoded = f.accessible.has_value();
     table.rows.push_back({std::string(name_of(f.item_class)) + " #" + std::to_string(f.index),
                           decoded ? display_text(f.account) : "?",
-                          decoded ? display_text(f.service) : "?", accessible, fate_text(f)});
+                          decoded ? display_text(f.service) : "?", accessible, fate_text(f),
+                          std::string(name_of(reference_fate(f)))});
   }
   if (!report.items.empty()) print_table(out, table, Format::kText);
-  out << report.restored_count() << " of " << report.items.size() << " item(s) restored; "
-      << report.replaced << " item(s) already on the device were replaced (R7)\n";
+  out << report.restored_count() << " of " << report.items.size() << " item(s) restored";
+  if (report.kept_count() > 0) {
+    out << ", " << report.kept_count()
+        << " kept (the device's own synchronizable version stays, R13)";
+  }
+  out << "; " << report.replaced << " item(s) already on the device were replaced (R7)\n";
   print_warnings(out, report.warnings);
   if (std::any_of(report.items.begin(), report.items.end(),
                   [&](const ItemFate& f) { return !f.accessible && header_accessibility(f); })) {
@@ -180,7 +201,8 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
     out << "Wrote " << display_text(o.bundle) << " (" << name_of(journey)
         << (encrypted ? ", encrypted" : ", not encrypted")
         << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << archived
-        << " item(s) backed up, " << kept << " left on the device by the export filter (R1)\n";
+        << " item(s) backed up, " << kept
+        << " left on the device by the export filter (R1, R10, R15)\n";
   }
   return Status::Ok();
 }

@@ -69,9 +69,21 @@ struct DeviceInitOptions {
   std::string passcode = "on";
   std::string icloud_keychain = "off";
   std::string uid_hex;
+  std::string persistent_refs = "rowid";  // rowid or uuid (R11)
+  std::string sos = "off";                // the legacy sync circle (R15)
   SeedAndFormat run;
 };
 Status run_device_init(const DeviceInitOptions& o, Env& env, std::ostream& out, std::ostream& err);
+
+// `device set DIR [--persistent-refs rowid|uuid] [--sos on|off]`: the settings a device keeps
+// besides passcode and iCloud Keychain. Empty: unchanged.
+struct DeviceSetOptions {
+  std::string dir;
+  std::string persistent_refs;
+  std::string sos;
+  SeedAndFormat run;
+};
+Status run_device_set(const DeviceSetOptions& o, Env& env, std::ostream& out, std::ostream& err);
 
 // The secret of `device add` and `device update`: --secret TEXT or --secret-file F (read through
 // the Env). The text is wiped when the options die.
@@ -85,6 +97,8 @@ struct SecretOptions {
 struct DeviceAddOptions {
   std::string dir;
   TraitOptions traits;
+  std::string sysbound = "none";  // none or preserve (kSecAttrSysBound)
+  bool tombstone = false;         // a marker of a deleted synchronizable item (R15)
   std::string account;
   std::string service;
   std::optional<std::string> label;

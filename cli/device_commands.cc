@@ -33,11 +33,19 @@ Result<bool> parse_on_off(const std::string& option, const std::string& text) {
   return s == Switch::kOn;
 }
 
+Result<PersistentRefKind> parse_ref_kind(const std::string& text) {
+  auto parsed = parse_persistent_ref_kind(text);
+  if (!parsed.ok()) return parsed.status().with_context("--persistent-refs");
+  return parsed;
+}
+
 Result<DeviceConfig> config_from(const DeviceInitOptions& o) {
   DeviceConfig config;
   KCB_ASSIGN_OR_RETURN(config.passcode, parse_on_off("--passcode", o.passcode));
   KCB_ASSIGN_OR_RETURN(config.icloud_keychain,
                        parse_on_off("--icloud-keychain", o.icloud_keychain));
+  KCB_ASSIGN_OR_RETURN(config.persistent_refs, parse_ref_kind(o.persistent_refs));
+  KCB_ASSIGN_OR_RETURN(config.sos, parse_on_off("--sos", o.sos));
   if (!o.uid_hex.empty()) {
     Bytes uid;
     if (o.uid_hex.size() != kUidHexDigits || !from_hex(o.uid_hex, &uid)) {
@@ -161,7 +169,23 @@ std::string flags_text(const Traits& t) {
   if (t.token != Token::kNone) add(name_of(t.token));
   if (t.auth_constraint) add("auth");
   if (t.system_bound != SystemBound::kNone) add("system-bound");
+  if (t.app_clip) add("app-clip");
+  if (t.tombstone) add("tombstone");
   return out.empty() ? "-" : out;
+}
+
+// The settings every device command that prints a device shows, in JSON.
+void settings_json(const Device& device, Json& doc) {
+  doc["passcode"] = device.has_passcode();
+  doc["icloud_keychain"] = device.icloud_keychain();
+  doc["persistent_refs"] = name_of(device.persistent_refs());
+  doc["sos"] = device.sos();
+}
+
+std::string settings_text(const Device& device) {
+  return "passcode " + on_off(device.has_passcode()) + ", iCloud Keychain " +
+         on_off(device.icloud_keychain()) + ", " + std::string(name_of(device.persistent_refs())) +
+         " references, SOS " + on_off(device.sos());
 }
 
 }  // namespace
@@ -179,14 +203,49 @@ Status run_device_init(const DeviceInitOptions& o, Env& env, std::ostream& out, 
     Json doc = json_envelope("device.init");
     doc["device"] = o.dir;
     doc["unique_device_id"] = device->unique_device_id();
-    doc["passcode"] = device->has_passcode();
-    doc["icloud_keychain"] = device->icloud_keychain();
+    settings_json(*device, doc);
     print_json(out, doc);
   } else {
     out << "Created device " << display_text(o.dir) << "\n  UniqueDeviceID  "
         << device->unique_device_id() << "\n  passcode        " << on_off(device->has_passcode())
-        << "\n  iCloud Keychain " << on_off(device->icloud_keychain()) << "\n";
+        << "\n  iCloud Keychain " << on_off(device->icloud_keychain()) << "\n  references      "
+        << name_of(device->persistent_refs()) << "\n  SOS             " << on_off(device->sos())
+        << "\n";
   }
+  return Status::Ok();
+}
+
+Status run_device_set(const DeviceSetOptions& o, Env& env, std::ostream& out, std::ostream&) {
+  if (o.persistent_refs.empty() && o.sos.empty()) {
+    return Status::InvalidArgument(
+        "device set: nothing to change: give --persistent-refs or --sos");
+  }
+  std::optional<PersistentRefKind> kind;
+  if (!o.persistent_refs.empty()) {
+    KCB_ASSIGN_OR_RETURN(kind, parse_ref_kind(o.persistent_refs));
+  }
+  std::optional<bool> sos;
+  if (!o.sos.empty()) {
+    KCB_ASSIGN_OR_RETURN(sos, parse_on_off("--sos", o.sos));
+  }
+  KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
+  const bool renews = kind && *kind != device->persistent_refs();
+  KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
+  if (kind) KCB_RETURN_IF_ERROR(device->set_persistent_refs(*kind, *random));
+  if (sos) KCB_RETURN_IF_ERROR(device->set_sos(*sos));
+  const size_t renewed = renews ? rows.size() : 0;
+  if (o.run.format == Format::kJson) {
+    Json doc = json_envelope("device.set");
+    doc["device"] = o.dir;
+    settings_json(*device, doc);
+    doc["references_renewed"] = renewed;
+    print_json(out, doc);
+    return Status::Ok();
+  }
+  out << display_text(o.dir) << ": " << settings_text(*device);
+  if (renews) out << "; " << renewed << " item reference(s) renewed (R11)";
+  out << "\n";
   return Status::Ok();
 }
 
@@ -195,6 +254,10 @@ Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, st
     return Status::InvalidArgument("device add: --secret or --secret-file is required");
   }
   KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
+  auto sysbound = parse_system_bound(o.sysbound);
+  if (!sysbound.ok()) return sysbound.status().with_context("--sysbound");
+  traits.system_bound = *sysbound;
+  traits.tombstone = o.tombstone;
   KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o.secret, env));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
@@ -213,6 +276,11 @@ Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, st
     doc["account"] = json_text(as_bytes(o.account));
     doc["service"] = json_text(as_bytes(o.service));
     doc["accessible"] = names_of(traits.accessible).pdmn;
+    KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
+    for (const RowInfo& r : rows) {
+      if (r.item_class == traits.item_class && r.rowid == *rowid)
+        doc["persistent_ref_hex"] = to_hex(r.persistent_ref);
+    }
     print_json(out, doc);
   } else {
     out << "Added " << name_of(traits.item_class) << " item " << display_text(o.account) << " / "
@@ -265,11 +333,18 @@ Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, 
     Json doc = json_envelope("device.list");
     doc["device"] = o.dir;
     doc["unique_device_id"] = device->unique_device_id();
-    doc["passcode"] = device->has_passcode();
-    doc["icloud_keychain"] = device->icloud_keychain();
+    settings_json(*device, doc);
     Json list = Json::array();
-    for (const StoredItem& s : items)
-      list.push_back(item_json(s.item, o.show_secrets));
+    for (const StoredItem& s : items) {
+      Json item = item_json(s.item, o.show_secrets);
+      const Traits t = traits_of(s.item);
+      item["rowid"] = s.rowid;
+      item["persistent_ref_hex"] = to_hex(s.persistent_ref);
+      item["app_clip"] = t.app_clip;
+      item["sysbound"] = name_of(t.system_bound);
+      item["tombstone"] = t.tombstone;
+      list.push_back(std::move(item));
+    }
     doc["items"] = list;
     doc["unreadable_rows"] = unreadable;
     print_json(out, doc);
@@ -284,9 +359,8 @@ Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, 
                           accessible_text(t.accessible), flags_text(t)});
     if (o.show_secrets) table.rows.back().push_back(to_hex(s.item.secret().view()));
   }
-  out << display_text(o.dir) << ": passcode " << on_off(device->has_passcode())
-      << ", iCloud Keychain " << on_off(device->icloud_keychain()) << ", " << items.size()
-      << " item" << (items.size() == 1 ? "" : "s");
+  out << display_text(o.dir) << ": " << settings_text(*device) << ", " << items.size() << " item"
+      << (items.size() == 1 ? "" : "s");
   if (unreadable > 0) out << " and " << unreadable << " unreadable row(s)";
   out << "\n";
   if (!items.empty()) print_table(out, table, Format::kText);
@@ -359,10 +433,32 @@ void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
   row->excludes(account)->excludes(service);
 }
 
+// --persistent-refs and --sos, for init (with defaults) and set (absent: unchanged).
+void add_settings_flags(CLI::App* cmd, std::string* refs, std::string* sos, bool with_default) {
+  auto* r = cmd->add_option("--persistent-refs", *refs,
+                            "The references the device hands out: rowid (12 bytes: class + "
+                            "rowid) or uuid (20 bytes: class + UUID)");
+  auto* s = cmd->add_option("--sos", *sos,
+                            "on or off: in the legacy iCloud Keychain sync circle (backups then "
+                            "carry tombstones)");
+  if (with_default) {
+    r->capture_default_str();
+    s->capture_default_str();
+  }
+}
+
 void add_item_commands(CLI::App& device, Status& status) {
   add_command(device, status, "add", run_device_add, [](CLI::App* cmd, DeviceAddOptions& o) {
     add_device_dir(cmd, &o.dir);
     add_trait_options(cmd, &o.traits);
+    add_app_clip_flag(cmd, &o.traits);
+    cmd->add_option("--sysbound", o.sysbound,
+                    "kSecAttrSysBound: none, or preserve (kept to the device: never in a backup, "
+                    "put back after a restore)")
+        ->capture_default_str();
+    cmd->add_flag("--tombstone", o.tombstone,
+                  "A tombstone: the marker a deleted synchronizable item leaves (in backups only "
+                  "with SOS on)");
     cmd->add_option("--account", o.account, "kSecAttrAccount")->required();
     cmd->add_option("--service", o.service, "kSecAttrService")->required();
     add_content_options(cmd, &o.label, &o.secret, "the secret (kSecValueData)");
@@ -399,6 +495,7 @@ void add_init_command(CLI::App& device, Status& status) {
     cmd->add_option("--uid-hex", o.uid_hex,
                     "The hardware UID, 64 hex digits, for reproducible simulations "
                     "(random when absent)");
+    add_settings_flags(cmd, &o.persistent_refs, &o.sos, true);
     add_seed_and_format(cmd, &o.run);
   });
 }
@@ -412,6 +509,11 @@ void add_change_commands(CLI::App& device, Status& status) {
               });
   add_command(device, status, "erase", run_device_erase, [](CLI::App* cmd, DeviceChangeOptions& o) {
     add_device_dir(cmd, &o.dir);
+    add_seed_and_format(cmd, &o.run);
+  });
+  add_command(device, status, "set", run_device_set, [](CLI::App* cmd, DeviceSetOptions& o) {
+    add_device_dir(cmd, &o.dir);
+    add_settings_flags(cmd, &o.persistent_refs, &o.sos, false);
     add_seed_and_format(cmd, &o.run);
   });
 }

@@ -35,14 +35,21 @@ constexpr CommandHelp kHelp[] = {
      "keychainaccess --format markdown\n  -> exit 1: refresh-token is lost on "
      "icloud-backup:other-device (R4)"},
     {"device",
-     "Simulated devices: init, add, update, delete, list, passcode, erase (see `device COMMAND "
+     "Simulated devices: init, add, update, delete, list, passcode, erase, set (see `device "
+     "COMMAND "
      "--help`)",
      "Example:\n  kcbackup device init phone --passcode on\n  kcbackup device add phone "
      "--account alice --service example.com --secret hunter2\n  kcbackup device list phone\n"
      "Run `kcbackup device COMMAND --help` for each command's options."},
     {"device init", "Create a simulated device in DIR: a hardware UID, a system keybag, a keychain",
      "Example:\n  kcbackup device init phone --passcode on\n  Created device phone\n"
-     "    UniqueDeviceID  5c1d...\n    passcode        on\n    iCloud Keychain off"},
+     "    UniqueDeviceID  5c1d...\n    passcode        on\n    iCloud Keychain off\n"
+     "    references      rowid\n    SOS             off"},
+    {"device set", "Change a device's persistent-reference kind or its SOS setting",
+     "Switching the kind renews every item's persistent reference (R11): a reference stored "
+     "before no longer resolves.\n\nExample:\n  kcbackup device set phone --persistent-refs uuid\n"
+     "  phone: passcode on, iCloud Keychain off, uuid references, SOS off; 2 item reference(s) "
+     "renewed (R11)"},
     {"device add", "SecItemAdd: store one keychain item on a device",
      "A refused add exits 2 with Apple's OSStatus: errSecAuthFailed (-25293) for "
      "WhenPasscodeSetThisDeviceOnly without a passcode, errSecParam (-50) for an auth-constrained "
@@ -60,7 +67,8 @@ constexpr CommandHelp kHelp[] = {
      "Exits 2 with errSecItemNotFound (-25300) when no item matches.\n\nExample:\n  "
      "kcbackup device delete phone --row 1\n  Deleted genp row 1 on phone"},
     {"device list", "The items a device can read",
-     "Example:\n  kcbackup device list phone\n  phone: passcode on, iCloud Keychain off, "
+     "Example:\n  kcbackup device list phone\n  phone: passcode on, iCloud Keychain off, rowid "
+     "references, SOS off, "
      "1 item\n  row  class  account  service      accessible                        "
      "flags\n  1    genp   alice    example.com  WhenUnlockedThisDeviceOnly (aku)  -"},
     {"device passcode",

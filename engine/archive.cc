@@ -79,31 +79,6 @@ constexpr size_t kNamedUnknownKeys = 8;
 
 }  // namespace
 
-Result<int64_t> rowid_of_persistent_ref(ByteView ref, ItemClass item_class) {
-  constexpr size_t kRefSize = 12;
-  if (ref.size() != kRefSize) {
-    return Status::Corruption("v_PersistentRef: " + std::to_string(ref.size()) +
-                              " bytes, expected " + std::to_string(kRefSize));
-  }
-  const std::string_view name = name_of(item_class);
-  if (!std::equal(name.begin(), name.end(), ref.begin())) {
-    return Status::Corruption("v_PersistentRef: names class '" + to_hex(ref.first(4)) +
-                              "' (hex), expected '" + std::string(name) + "'");
-  }
-  const uint64_t id = load_be64(ref.data() + 4);
-  if (id > static_cast<uint64_t>(INT64_MAX)) {
-    return Status::Corruption("v_PersistentRef: row id " + std::to_string(id) + " past INT64_MAX");
-  }
-  return static_cast<int64_t>(id);
-}
-
-Bytes make_persistent_ref(ItemClass item_class, int64_t rowid) {
-  const std::string_view name = name_of(item_class);
-  Bytes ref(name.begin(), name.end());
-  append_be(ref, static_cast<uint64_t>(rowid));  // two's complement: a negative id survives
-  return ref;
-}
-
 std::string uuid_text(ByteView uuid) {
   KCB_ASSERT(uuid.size() == 16);
   static constexpr char kDigits[] = "0123456789ABCDEF";

@@ -1,9 +1,14 @@
 #include "kcbackup/backup.h"
 
+#include <set>
+#include <utility>
+
 #include "engine/blob.h"
 #include "engine/device_internals.h"
 #include "engine/keybag.h"
+#include "engine/keychain_store.h"
 #include "kcbackup/names.h"
+#include "kcbackup/persistent_ref.h"
 
 namespace kcb {
 namespace {
@@ -31,6 +36,12 @@ uint32_t backup_wrap(Journey journey, uint32_t class_number) {
 bool passes_export_filter(const Item& item) {
   return item.accessibility() != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
          !item.has_token() && !item.auth_constraint() && !item.system_bound();
+}
+
+// The same query's other two conditions: R10, App Clip items never leave the device; R15,
+// tombstones leave it only while it is in the legacy sync circle (SOS).
+bool passes_sync_marker_filter(const Item& item, bool sos) {
+  return !item.app_clip() && (sos || !item.tombstone());
 }
 
 std::string text_of(ByteView bytes) {
@@ -75,14 +86,32 @@ std::string_view loss_reason_name(LossReason reason) {
       return "class key unavailable on this device";
     case LossReason::kRefusedByDevice:
       return "refused by the device";
+    case LossReason::kSystemBound:
+      return "system-bound: a restore skips it (R12)";
+    case LossReason::kToken:
+      return "token item: a restore skips it (R12)";
+    case LossReason::kDuplicateInBackup:
+      return "duplicate of an earlier item of the backup";
   }
   return "?";
+}
+
+Outcome ItemFate::outcome() const {
+  if (restored) return Outcome::kRestored;
+  return kept ? Outcome::kKept : Outcome::kLost;
 }
 
 size_t RestoreReport::restored_count() const {
   size_t n = 0;
   for (const ItemFate& f : items)
     n += f.restored;
+  return n;
+}
+
+size_t RestoreReport::kept_count() const {
+  size_t n = 0;
+  for (const ItemFate& f : items)
+    n += f.kept;
   return n;
 }
 
@@ -97,17 +126,20 @@ Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random&
   KCB_ASSIGN_OR_RETURN(NewKeybag bag, create_backup_keybag(source, options, random));
   Bundle bundle;
   // Streamed: one decrypted row at a time, resealed from the plaintext it was read from.
-  KCB_RETURN_IF_ERROR(source.for_each_item([&](int64_t rowid, Item& item, ByteView plaintext) {
-    if (!passes_export_filter(item)) return Status::Ok();
-    const uint32_t key_class = names_of(item.accessibility()).key_class;
-    const KeyWrapKey* class_key = bag.keys.kek_for(key_class);
-    KCB_ASSERT(class_key != nullptr);
-    KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, *class_key, plaintext, random));
-    const ItemClass c = item.item_class();
-    bundle.archive.items[static_cast<size_t>(c)].push_back(
-        {std::move(blob), make_persistent_ref(c, rowid)});
-    return Status::Ok();
-  }));
+  const bool sos = source.sos();
+  KCB_RETURN_IF_ERROR(
+      source.for_each_item([&](int64_t, ByteView ref, Item& item, ByteView plaintext) {
+        if (!passes_export_filter(item)) return Status::Ok();
+        if (!passes_sync_marker_filter(item, sos)) return Status::Ok();
+        const uint32_t key_class = names_of(item.accessibility()).key_class;
+        const KeyWrapKey* class_key = bag.keys.kek_for(key_class);
+        KCB_ASSERT(class_key != nullptr);
+        KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, *class_key, plaintext, random));
+        const ItemClass c = item.item_class();
+        bundle.archive.items[static_cast<size_t>(c)].push_back(
+            {std::move(blob), Bytes(ref.begin(), ref.end())});
+        return Status::Ok();
+      }));
   bundle.archive.keybag_uuid = uuid_text(bag.bag.uuid);
   bundle.manifest.backup_keybag = serialize_keybag(bag.bag);
   bundle.manifest.is_encrypted = is_encrypted_journey(options.journey);
@@ -201,6 +233,122 @@ bool is_refusal(const Status& st) {
 
 }  // namespace
 
+namespace {
+
+// Where a re-inserted row goes (R11): with the reference it carried when the target hands out
+// that kind and it is free there — an old-style one is the row's rowid itself, a UUID-based one
+// its UUID (the rowid is then the store's next) — else as a new row: the store's next rowid and,
+// on a target with UUID references, a fresh UUID (0 / empty here). A reference that does not parse
+// carries nothing.
+Result<std::pair<int64_t, Bytes>> placement_of(ByteView carried, ItemClass c, const Device& target,
+                                               KeychainStore& store) {
+  std::pair<int64_t, Bytes> out{0, {}};
+  auto ref = parse_persistent_ref(carried, c);
+  if (!ref.ok() || ref->kind != target.persistent_refs()) return out;
+  if (ref->kind == PersistentRefKind::kRowid) {
+    KCB_ASSIGN_OR_RETURN(const bool taken, store.has_rowid(c, ref->rowid));
+    if (ref->rowid > 0 && !taken) out.first = ref->rowid;
+    return out;
+  }
+  KCB_ASSIGN_OR_RETURN(const bool taken, store.has_persistref(c, ref->uuid));
+  if (!taken) out.second = ref->uuid;
+  return out;
+}
+
+// The rows of the target that were there before the import: after R7's delete and R12's taking
+// aside, its synchronizable items. A collision with one of them is R13 (the target's item stays);
+// with any other row, the backup collided with itself.
+Result<std::set<std::pair<ItemClass, int64_t>>> rows_of(KeychainStore& store) {
+  std::set<std::pair<ItemClass, int64_t>> out;
+  for (ItemClass c : kAllItemClasses) {
+    KCB_ASSIGN_OR_RETURN(std::vector<int64_t> ids, store.rowids(c));
+    for (int64_t id : ids)
+      out.emplace(c, id);
+  }
+  return out;
+}
+
+// Imports one opened backup item, filling its fate; an error is the store failing.
+Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Device& target,
+                   KeychainStore& store, const std::set<std::pair<ItemClass, int64_t>>& on_target,
+                   Random& random, ItemFate& fate) {
+  const Item& item = opened.item;
+  const ItemClass c = fate.item_class;
+  // R12: the import's own filter, whatever the export let through.
+  if (item.system_bound() || item.has_token()) {
+    fate.reason = item.system_bound() ? LossReason::kSystemBound : LossReason::kToken;
+    fate.detail = std::string(loss_reason_name(fate.reason));
+    return Status::Ok();
+  }
+  KCB_ASSIGN_OR_RETURN(auto placement, placement_of(archived.persistent_ref, c, target, store));
+  auto added = DeviceInternals::insert_item(target, item, opened.plaintext.view(), placement.first,
+                                            std::move(placement.second), random);
+  if (added.ok()) {
+    fate.restored = true;
+    KCB_ASSIGN_OR_RETURN(KeychainRow row, store.get(c, *added));
+    fate.persistent_ref = DeviceInternals::persistent_ref_of(target, c, row.rowid, row.persistref);
+    return Status::Ok();
+  }
+  if (!is_refusal(added.status())) return added.status();
+  if (added.status().code() == Code::kAlreadyExists) {
+    // The row id and UUID were free: the primary key is taken.
+    KCB_ASSIGN_OR_RETURN(std::optional<int64_t> holder,
+                         store.find_primary_key(keychain_row_for(item, {})));
+    if (holder && on_target.count({c, *holder})) {
+      fate.kept = true;  // R13
+      KCB_ASSIGN_OR_RETURN(KeychainRow row, store.get(c, *holder));
+      fate.persistent_ref =
+          DeviceInternals::persistent_ref_of(target, c, row.rowid, row.persistref);
+      return Status::Ok();
+    }
+    if (holder) {
+      fate.reason = LossReason::kDuplicateInBackup;
+      fate.detail = "the primary key of " + std::string(name_of(c)) + " row " +
+                    std::to_string(*holder) + ", restored from this backup";
+      return Status::Ok();
+    }
+  }
+  fate.reason = LossReason::kRefusedByDevice;
+  fate.detail = added.status().message();
+  return Status::Ok();
+}
+
+// R12: a system-bound row taken aside before the import goes back after it, re-inserted with its
+// reference as a backup item would be (R11: a new rowid when the import took its one, a new
+// reference when the device's kind changed since it was inserted). A backup item that took its
+// primary key stays, and the row is dropped with a warning.
+Status put_back(KeychainRow row, const Device& target, KeychainStore& store, Random& random,
+                std::vector<std::string>& warnings) {
+  const Bytes carried =
+      DeviceInternals::persistent_ref_of(target, row.item_class, row.rowid, row.persistref);
+  const int64_t was = row.rowid;
+  KCB_ASSIGN_OR_RETURN(auto placement, placement_of(carried, row.item_class, target, store));
+  row.rowid = placement.first;
+  row.persistref = std::move(placement.second);
+  if (row.persistref.empty() && target.persistent_refs() == PersistentRefKind::kUuid) {
+    row.persistref = new_persistent_ref_uuid(random);
+  }
+  auto inserted = store.insert(row);
+  if (inserted.ok()) return Status::Ok();
+  if (inserted.status().code() != Code::kAlreadyExists) return inserted.status();
+  warnings.push_back("system-bound " + std::string(name_of(row.item_class)) + " row " +
+                     std::to_string(was) +
+                     " of the device was not put back: a restored item has its primary key");
+  return Status::Ok();
+}
+
+// R12: the target's own system-bound rows that R7 does not delete (not synchronizable), out of
+// the tables for the import, in class then rowid order.
+Result<std::vector<KeychainRow>> take_aside(KeychainStore& store) {
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store.list_all());
+  std::erase_if(rows, [](const KeychainRow& r) { return r.sync || r.sysb == 0; });
+  for (const KeychainRow& r : rows)
+    KCB_RETURN_IF_ERROR(store.remove(r.item_class, r.rowid));
+  return rows;
+}
+
+}  // namespace
+
 Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
                                      const RestoreOptions& options, Random& random) {
   KCB_ASSIGN_OR_RETURN(UnlockedKeybag keys, unlock_backup_keybag(bundle, target, options));
@@ -209,6 +357,8 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
   KeychainStore& store = DeviceInternals::store(target);
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store.transaction());
   KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
+  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> aside, take_aside(store));           // R12
+  KCB_ASSIGN_OR_RETURN(const auto on_target, rows_of(store));
   // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.
   for (ItemClass c : kAllItemClasses) {
     const auto& archived = bundle.archive.items[static_cast<size_t>(c)];
@@ -216,18 +366,16 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
       ItemFate& fate = report.items.emplace_back();
       fate.item_class = c;
       fate.index = i;
+      fate.backup_ref = archived[i].persistent_ref;
       std::optional<OpenedItem> opened = open_archived_item(archived[i], keys, fate);
       if (!opened) continue;
-      auto added = target.add_item(opened->item, opened->plaintext.view(), random);
-      if (added.ok()) {
-        fate.restored = true;
-      } else if (is_refusal(added.status())) {
-        fate.reason = LossReason::kRefusedByDevice;
-        fate.detail = added.status().message();
-      } else {
-        return added.status().with_context("restore");  // tx rolls back
-      }
+      const Status st = import_item(archived[i], *opened, target, store, on_target, random, fate);
+      if (!st.ok()) return st.with_context("restore");  // tx rolls back
     }
+  }
+  for (KeychainRow& row : aside) {
+    const Status st = put_back(std::move(row), target, store, random, report.warnings);
+    if (!st.ok()) return st.with_context("restore: put back a system-bound item");
   }
   KCB_RETURN_IF_ERROR(tx.commit());
   return report;

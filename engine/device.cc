@@ -11,6 +11,7 @@
 #include "engine/keychain_store.h"
 #include "input/property_list.h"
 #include "kcbackup/names.h"
+#include "kcbackup/persistent_ref.h"
 
 namespace kcb {
 namespace {
@@ -76,7 +77,10 @@ Traits traits_of(const Item& item) {
   t.synchronizable = item.synchronizable();
   t.token = item.has_token() ? Token::kSecureEnclave : Token::kNone;
   t.auth_constraint = item.auth_constraint();
+  // Apple's one defined sysb bit is "preserve during restore"; any non-zero sysb is system-bound.
   t.system_bound = item.system_bound() ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
+  t.app_clip = item.app_clip();
+  t.tombstone = item.tombstone();
   return t;
 }
 
@@ -87,7 +91,9 @@ NewItem new_item_with(const Traits& traits) {
   n.synchronizable = traits.synchronizable;
   n.token = traits.token;
   n.auth_constraint = traits.auth_constraint;
-  n.system_bound = traits.system_bound != SystemBound::kNone;
+  n.system_bound = traits.system_bound;
+  n.app_clip = traits.app_clip;
+  n.tombstone = traits.tombstone;
   return n;
 }
 
@@ -145,6 +151,9 @@ Status Device::save_settings() const {
   plist_dict_set_item(root.get(), "Passcode", plist_new_bool(passcode_));
   plist_dict_set_item(root.get(), "ICloudKeychain", plist_new_bool(icloud_keychain_));
   plist_dict_set_item(root.get(), "UniqueDeviceID", plist_new_string(udid_.c_str()));
+  plist_dict_set_item(root.get(), "PersistentRefs",
+                      plist_new_string(std::string(name_of(persistent_refs_)).c_str()));
+  plist_dict_set_item(root.get(), "SOS", plist_new_bool(sos_));
   return write_file_atomically(*env_, *dir_ / kSettingsFile, to_xml_plist(root.get()));
 }
 
@@ -158,6 +167,8 @@ Result<std::unique_ptr<Device>> Device::create(Env* env, std::optional<std::file
   }
   d->passcode_ = config.passcode;
   d->icloud_keychain_ = config.icloud_keychain;
+  d->persistent_refs_ = config.persistent_refs;
+  d->sos_ = config.sos;
   Bytes uid = config.uid.value_or(Bytes(kUidSize));
   if (!config.uid) random.fill(uid);
   Status st = d->dir_ ? write_file_atomically(*env, *d->dir_ / kUidFile, uid) : Status::Ok();
@@ -208,6 +219,18 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
   KCB_ASSIGN_OR_RETURN(
       d->icloud_keychain_,
       plist_bool(plist_dict_get_item(settings.get(), "ICloudKeychain"), "ICloudKeychain"));
+  // Absent in folders made before persistent references and SOS were settings: the defaults.
+  if (plist_t kind = plist_dict_get_item(settings.get(), "PersistentRefs")) {
+    KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(kind, "PersistentRefs"));
+    auto parsed = parse_persistent_ref_kind(text);
+    if (!parsed.ok())
+      return Status::Corruption(std::string(kSettingsFile) +
+                                ": PersistentRefs: " + parsed.status().message());
+    d->persistent_refs_ = *parsed;
+  }
+  if (plist_t sos = plist_dict_get_item(settings.get(), "SOS")) {
+    KCB_ASSIGN_OR_RETURN(d->sos_, plist_bool(sos, "SOS"));
+  }
   // SQLite would make a missing or empty file a fresh, empty keychain: a device that lost its
   // keychain must say so, not list nothing. SQLite opens the file itself (env.h), so this check
   // asks the file system directly too.
@@ -281,10 +304,27 @@ Status check_item_parameters(const Item& item) {
 }  // namespace
 
 Result<int64_t> Device::add_item(const Item& item, ByteView canonical_plaintext, Random& random) {
+  return insert_item(item, canonical_plaintext, 0, {}, random);
+}
+
+Result<int64_t> Device::insert_item(const Item& item, ByteView canonical_plaintext, int64_t rowid,
+                                    Bytes uuid, Random& random) {
   KCB_RETURN_IF_ERROR(check_item_parameters(item));
   KCB_ASSIGN_OR_RETURN(Bytes blob,
                        seal_plaintext(item.accessibility(), canonical_plaintext, random));
-  return store_->insert(keychain_row_for(item, std::move(blob)));
+  KeychainRow row = keychain_row_for(item, std::move(blob));
+  row.rowid = rowid;
+  row.persistref = std::move(uuid);
+  if (row.persistref.empty() && persistent_refs_ == PersistentRefKind::kUuid) {
+    row.persistref = new_persistent_ref_uuid(random);
+  }
+  return store_->insert(row);
+}
+
+// A row's reference is the one it got when it was inserted: UUID-based when it has a UUID.
+Bytes Device::persistent_ref_of(ItemClass item_class, int64_t rowid, ByteView uuid) const {
+  if (uuid.size() == kPersistentRefUuidBytes) return make_uuid_persistent_ref(item_class, uuid);
+  return make_persistent_ref(item_class, rowid);
 }
 
 Result<int64_t> Device::add(const NewItem& n, Random& random) {
@@ -292,7 +332,9 @@ Result<int64_t> Device::add(const NewItem& n, Random& random) {
   item.set_synchronizable(n.synchronizable);
   if (n.token == Token::kSecureEnclave) item.set_token_id(std::string(kSecureEnclaveTokenId));
   item.set_auth_constraint(n.auth_constraint);
-  if (n.system_bound) item.set_system_bound_flags(1);
+  if (n.system_bound == SystemBound::kPreserveDuringRestore) item.set_system_bound_flags(1);
+  if (n.app_clip) item.set_app_clip(true);
+  if (n.tombstone) item.set_tombstone(true);
   KCB_RETURN_IF_ERROR(item.set_account(n.account));
   KCB_RETURN_IF_ERROR(item.set_service(n.service));
   if (!n.access_group.empty()) item.set_access_group(n.access_group);
@@ -328,6 +370,7 @@ Status Device::update(ItemClass item_class, int64_t rowid, const ItemUpdate& cha
   KCB_ASSIGN_OR_RETURN(Bytes blob, seal_item(item, random));
   KeychainRow updated = keychain_row_for(item, std::move(blob));
   updated.rowid = rowid;
+  updated.persistref = std::move(row.persistref);  // an update keeps the item's reference
   return store_->update(updated);
 }
 
@@ -338,8 +381,8 @@ Status Device::remove(ItemClass item_class, int64_t rowid) {
 Result<std::vector<StoredItem>> Device::list(size_t* unreadable) const {
   std::vector<StoredItem> out;
   KCB_RETURN_IF_ERROR(for_each_item(
-      [&out](int64_t rowid, Item& item, ByteView) {
-        out.push_back({rowid, std::move(item)});
+      [&out](int64_t rowid, ByteView ref, Item& item, ByteView) {
+        out.push_back({rowid, Bytes(ref.begin(), ref.end()), std::move(item)});
         return Status::Ok();
       },
       unreadable));
@@ -352,8 +395,9 @@ Result<std::vector<RowInfo>> Device::rows() const {
   out.reserve(rows.size());
   for (KeychainRow& r : rows) {
     const bool readable = open_row(r.item_class, r.data).ok();
-    out.push_back(
-        {r.item_class, r.rowid, std::move(r.acct), std::move(r.svce), std::move(r.agrp), readable});
+    Bytes ref = persistent_ref_of(r.item_class, r.rowid, r.persistref);
+    out.push_back({r.item_class, r.rowid, std::move(r.acct), std::move(r.svce), std::move(r.agrp),
+                   readable, std::move(ref)});
   }
   return out;
 }
@@ -364,13 +408,15 @@ Status Device::for_each_item(const ItemVisitor& fn, size_t* unreadable) const {
     if (unreadable != nullptr) ++*unreadable;
     return Status::Ok();
   };
-  return store_->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView blob) {
-    auto plaintext = open_row_plaintext(blob);
-    if (!plaintext.ok()) return skip();  // not readable on this device: skipped, counted
-    auto item = Item::decode(c, plaintext->view());
-    if (!item.ok()) return skip();
-    return fn(rowid, *item, plaintext->view());
-  });
+  return store_->for_each_encrypted_item(
+      [&](ItemClass c, int64_t rowid, ByteView uuid, ByteView blob) {
+        auto plaintext = open_row_plaintext(blob);
+        if (!plaintext.ok()) return skip();  // not readable on this device: skipped, counted
+        auto item = Item::decode(c, plaintext->view());
+        if (!item.ok()) return skip();
+        const Bytes ref = persistent_ref_of(c, rowid, uuid);
+        return fn(rowid, ref, *item, plaintext->view());
+      });
 }
 
 Status Device::set_passcode(bool on, Random& random) {
@@ -389,6 +435,17 @@ Status Device::set_passcode(bool on, Random& random) {
 
 Status Device::set_icloud_keychain(bool on) {
   icloud_keychain_ = on;
+  return save_settings();
+}
+
+Status Device::set_persistent_refs(PersistentRefKind kind, Random& random) {
+  (void)random;  // the rows inserted from now on draw their UUIDs
+  persistent_refs_ = kind;
+  return save_settings();
+}
+
+Status Device::set_sos(bool on) {
+  sos_ = on;
   return save_settings();
 }
 

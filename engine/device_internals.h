@@ -15,6 +15,17 @@ struct DeviceInternals {
   static ByteView device_key(const Device& device) { return device.device_key_.view(); }
   static const UnlockedKeybag& class_keys(const Device& device) { return *device.keys_; }
   static KeychainStore& store(Device& device) { return *device.store_; }
+  // Device::add_item with the row's identity chosen by the caller (restore, R11/R12): `rowid` 0
+  // lets the store pick one; an empty `uuid` gets a fresh one on a device with UUID references.
+  // The caller checks that the rowid and UUID are free (KeychainStore::has_rowid/has_persistref).
+  static Result<int64_t> insert_item(Device& device, const Item& item, ByteView plaintext,
+                                     int64_t rowid, Bytes uuid, Random& random) {
+    return device.insert_item(item, plaintext, rowid, std::move(uuid), random);
+  }
+  static Bytes persistent_ref_of(const Device& device, ItemClass item_class, int64_t rowid,
+                                 ByteView uuid) {
+    return device.persistent_ref_of(item_class, rowid, uuid);
+  }
 };
 
 }  // namespace kcb

@@ -26,6 +26,8 @@ void append_field(std::string& out, ByteView bytes) {
 }  // namespace
 
 bool travels_by_icloud_keychain(const Item& item) {
+  // A tombstone is a marker of a deletion, not an item: it is not synced as one (R15).
+  if (item.tombstone()) return false;
   return item.synchronizable() && names_of(item.accessibility()).key_class <= kLastMigratoryClass &&
          !item.has_token() && !item.auth_constraint();
 }

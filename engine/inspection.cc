@@ -8,6 +8,7 @@
 #include "engine/keybag.h"
 #include "kcbackup/backup.h"
 #include "kcbackup/names.h"
+#include "kcbackup/persistent_ref.h"
 
 namespace kcb {
 namespace {
@@ -238,7 +239,10 @@ ArchiveEntry entry_of(ItemClass c, size_t index, const ArchivedItem& a,
   ArchiveEntry e;
   e.item_class = c;
   e.index = index;
-  if (auto rowid = rowid_of_persistent_ref(a.persistent_ref, c); rowid.ok()) e.rowid = *rowid;
+  if (auto ref = parse_persistent_ref(a.persistent_ref, c); ref.ok()) {
+    if (ref->kind == PersistentRefKind::kRowid) e.rowid = ref->rowid;
+    if (ref->kind == PersistentRefKind::kUuid) e.uuid = ref->uuid;
+  }
   e.blob_bytes = a.blob.size();
   auto parsed = parse_blob(a.blob);
   if (!parsed.ok()) {
@@ -292,10 +296,10 @@ std::vector<std::string> archive_warnings(const KeychainArchive& archive) {
   for (ItemClass c : kAllItemClasses) {
     const auto& items = archive.items[static_cast<size_t>(c)];
     for (size_t i = 0; i < items.size(); ++i) {
-      auto rowid = rowid_of_persistent_ref(items[i].persistent_ref, c);
-      if (!rowid.ok()) {
+      auto ref = parse_persistent_ref(items[i].persistent_ref, c);
+      if (!ref.ok()) {
         warnings.push_back(std::string(name_of(c)) + "[" + std::to_string(i) +
-                           "]: " + rowid.status().message());
+                           "]: " + ref.status().message());
       }
     }
   }

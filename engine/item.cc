@@ -21,6 +21,8 @@ constexpr AttributeType kKnownAttributes[] = {
     {attr::kAccessible, DerKind::kString, DerKind::kString},
     {attr::kSynchronizable, DerKind::kInteger, DerKind::kInteger},
     {attr::kSystemBound, DerKind::kInteger, DerKind::kInteger},
+    {attr::kAppClip, DerKind::kInteger, DerKind::kInteger},
+    {attr::kTombstone, DerKind::kInteger, DerKind::kInteger},
     {attr::kTokenId, DerKind::kString, DerKind::kString},
     {attr::kAccessGroup, DerKind::kString, DerKind::kString},
     {attr::kLabel, DerKind::kString, DerKind::kString},
@@ -65,7 +67,9 @@ Status check_item_attribute(std::string_view name, const DerValue& value) {
   if (name == attr::kAccessible && !accessibility_from_pdmn(*value.as_string())) {
     return attribute_error(name, "unknown protection class '" + *value.as_string() + "'");
   }
-  if (name == attr::kSynchronizable && *value.as_integer() != 0 && *value.as_integer() != 1) {
+  const bool is_flag =
+      name == attr::kSynchronizable || name == attr::kAppClip || name == attr::kTombstone;
+  if (is_flag && *value.as_integer() != 0 && *value.as_integer() != 1) {
     return attribute_error(name, "expected 0 or 1, got " + std::to_string(*value.as_integer()));
   }
   return Status::Ok();
@@ -146,6 +150,12 @@ bool Item::synchronizable() const {
 int64_t Item::system_bound_flags() const {
   return integer_or_zero(attr::kSystemBound);
 }
+bool Item::app_clip() const {
+  return integer_or_zero(attr::kAppClip) != 0;
+}
+bool Item::tombstone() const {
+  return integer_or_zero(attr::kTombstone) != 0;
+}
 std::string_view Item::token_id() const {
   return string_or_empty(attr::kTokenId);
 }
@@ -191,6 +201,12 @@ void Item::set_synchronizable(bool sync) {
 }
 void Item::set_system_bound_flags(int64_t sysb) {
   attrs_.set(attr::kSystemBound, DerValue::Integer(sysb));
+}
+void Item::set_app_clip(bool clip) {
+  attrs_.set(attr::kAppClip, DerValue::Integer(clip ? 1 : 0));
+}
+void Item::set_tombstone(bool tomb) {
+  attrs_.set(attr::kTombstone, DerValue::Integer(tomb ? 1 : 0));
 }
 void Item::set_token_id(std::string tkid) {
   if (tkid.empty()) {

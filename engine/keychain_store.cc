@@ -4,7 +4,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <string_view>
 #include <utility>
 
@@ -14,7 +16,8 @@ namespace kcb {
 
 namespace {
 
-constexpr int kSchemaVersion = 1;
+// 1: the first schema; 2 added persistref, clip and tomb (upgrade_from_version_1).
+constexpr int kSchemaVersion = 2;
 
 // Primary keys, modeled on Apple's (SecItemSchema.c). Apple's cert key (ctyp, issr, slnr) and keys
 // key (kcls, klbl, atag, type, bsiz, esiz, ...) use attributes we do not model: a label stands
@@ -35,9 +38,12 @@ std::string_view unique_columns(ItemClass c) {
 // In the order rows are read and bound (rowid first).
 constexpr std::string_view kColumns =
     "rowid, cdat, mdat, labl, agrp, acct, svce, srvr, ptcl, port, path, pdmn, sync, tkid, sysb, "
-    "accc, data";
-constexpr int kColumnCount = 17;
+    "accc, data, persistref, clip, tomb";
+constexpr int kColumnCount = 20;
 constexpr int kDataColumn = 16;
+constexpr int kPersistrefColumn = 17;
+
+std::string create_persistref_index_sql(ItemClass c);
 
 // rowid without AUTOINCREMENT (Apple has it): that costs a sqlite_sequence update per insert, and
 // the only difference is that SQLite may reuse the rowid of a deleted highest row.
@@ -52,8 +58,22 @@ std::string create_table_sql(ItemClass c) {
          " port INTEGER NOT NULL DEFAULT 0, path TEXT NOT NULL DEFAULT '',"
          " pdmn TEXT NOT NULL, sync INTEGER NOT NULL DEFAULT 0, tkid TEXT NOT NULL DEFAULT '',"
          " sysb INTEGER NOT NULL DEFAULT 0, accc INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL,"
+         " persistref BLOB, clip INTEGER NOT NULL DEFAULT 0, tomb INTEGER NOT NULL DEFAULT 0,"
          " UNIQUE (" +
-         std::string(unique_columns(c)) + "));";
+         std::string(unique_columns(c)) + "));" + create_persistref_index_sql(c);
+}
+
+// NULL (no UUID) is never equal to NULL: rows without a UUID do not collide.
+std::string create_persistref_index_sql(ItemClass c) {
+  const std::string t(name_of(c));
+  return "CREATE UNIQUE INDEX IF NOT EXISTS " + t + "_persistref ON " + t + " (persistref);";
+}
+
+// The columns version 2 added, as ALTER TABLE appends them (the order create_table_sql has).
+std::string upgrade_table_sql(ItemClass c) {
+  const std::string alter = "ALTER TABLE " + std::string(name_of(c)) + " ADD COLUMN ";
+  return alter + "persistref BLOB;" + alter + "clip INTEGER NOT NULL DEFAULT 0;" + alter +
+         "tomb INTEGER NOT NULL DEFAULT 0;" + create_persistref_index_sql(c);
 }
 
 Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
@@ -92,6 +112,25 @@ class StatementUse {
   sqlite3_stmt* s_;
 };
 
+// unique_columns(c) as a WHERE clause over bind_columns' parameters.
+std::string primary_key_condition(ItemClass c) {
+  static constexpr std::pair<std::string_view, int> kParameter[] = {
+      {"labl", 4}, {"agrp", 5},  {"acct", 6},  {"svce", 7},  {"srvr", 8},
+      {"ptcl", 9}, {"port", 10}, {"path", 11}, {"sync", 13}, {"tkid", 14}};
+  std::string out;
+  std::string_view columns = unique_columns(c);
+  while (!columns.empty()) {
+    const size_t comma = columns.find(',');
+    const std::string_view column = columns.substr(0, comma);
+    columns = comma == std::string_view::npos ? std::string_view() : columns.substr(comma + 2);
+    const auto* p = std::find_if(std::begin(kParameter), std::end(kParameter),
+                                 [&](const auto& e) { return e.first == column; });
+    KCB_ASSERT(p != std::end(kParameter));
+    out += (out.empty() ? "" : " AND ") + std::string(column) + " = ?" + std::to_string(p->second);
+  }
+  return out;
+}
+
 size_t class_index(ItemClass c) {
   return static_cast<size_t>(c);
 }
@@ -100,7 +139,8 @@ size_t class_index(ItemClass c) {
 
 struct KeychainStore::Impl {
   struct ClassStatements {
-    Statement insert, update, remove, get, list, count, delete_unbound, delete_pdmn;
+    Statement insert, update, remove, get, list, count, delete_unbound, delete_pdmn, has_persistref,
+        find_primary_key, rowids;
   };
 
   sqlite3* db = nullptr;
@@ -163,8 +203,17 @@ void bind_blob(sqlite3_stmt* s, int i, const Bytes& v) {
   }
 }
 
-// Binds columns 2..17 (everything but rowid) in kColumns order.
+// Binds columns 2..20 (everything but rowid) in kColumns order. A statement that uses fewer of
+// them (find_primary_key) ignores the rest: binding an index past its last one is SQLITE_RANGE.
 void bind_columns(sqlite3_stmt* s, const KeychainRow& r, const std::string& pdmn) {
+  if (r.persistref.empty()) {
+    sqlite3_bind_null(s, 18);
+  } else {
+    sqlite3_bind_blob(s, 18, r.persistref.data(), static_cast<int>(r.persistref.size()),
+                      SQLITE_STATIC);
+  }
+  sqlite3_bind_int(s, 19, r.clip ? 1 : 0);
+  sqlite3_bind_int(s, 20, r.tomb ? 1 : 0);
   sqlite3_bind_int64(s, 2, r.cdat.unix_millis);
   sqlite3_bind_int64(s, 3, r.mdat.unix_millis);
   bind_text(s, 4, r.labl);
@@ -220,6 +269,9 @@ Status read_row(sqlite3_stmt* s, ItemClass c, KeychainRow* r) {
   r->sysb = sqlite3_column_int64(s, 14);
   r->accc = sqlite3_column_int64(s, 15) != 0;
   r->data = column_blob(s, kDataColumn);
+  r->persistref = column_blob(s, kPersistrefColumn);
+  r->clip = sqlite3_column_int64(s, 18) != 0;
+  r->tomb = sqlite3_column_int64(s, 19) != 0;
   return Status::Ok();
 }
 
@@ -236,7 +288,7 @@ Status prepare_class(KeychainStore::Impl* impl, ItemClass c) {
       "UPDATE " + t +
           " SET cdat = ?2, mdat = ?3, labl = ?4, agrp = ?5, acct = ?6, svce = ?7, srvr = ?8,"
           " ptcl = ?9, port = ?10, path = ?11, pdmn = ?12, sync = ?13, tkid = ?14, sysb = ?15,"
-          " accc = ?16, data = ?17 WHERE rowid = ?1",
+          " accc = ?16, data = ?17, persistref = ?18, clip = ?19, tomb = ?20 WHERE rowid = ?1",
       &st.update));
   KCB_RETURN_IF_ERROR(impl->prepare("DELETE FROM " + t + " WHERE rowid = ?1", &st.remove));
   KCB_RETURN_IF_ERROR(impl->prepare(
@@ -246,19 +298,28 @@ Status prepare_class(KeychainStore::Impl* impl, ItemClass c) {
   KCB_RETURN_IF_ERROR(impl->prepare("SELECT count(*) FROM " + t, &st.count));
   KCB_RETURN_IF_ERROR(
       impl->prepare("DELETE FROM " + t + " WHERE sync = 0 AND sysb = 0", &st.delete_unbound));
+  KCB_RETURN_IF_ERROR(
+      impl->prepare("SELECT 1 FROM " + t + " WHERE persistref = ?1", &st.has_persistref));
+  KCB_RETURN_IF_ERROR(impl->prepare("SELECT rowid FROM " + t + " WHERE " + primary_key_condition(c),
+                                    &st.find_primary_key));
+  KCB_RETURN_IF_ERROR(impl->prepare("SELECT rowid FROM " + t + " ORDER BY rowid", &st.rowids));
   KCB_RETURN_IF_ERROR(impl->prepare("DELETE FROM " + t + " WHERE pdmn = ?1", &st.delete_pdmn));
   return Status::Ok();
 }
 
-Status check_schema_version(KeychainStore::Impl* impl, const std::string& where) {
+Result<int64_t> schema_version(KeychainStore::Impl* impl, const std::string& where) {
   sqlite3_stmt* raw = nullptr;
-  // The first read of the file: a non-database fails here with SQLITE_NOTADB -> Corruption.
   int rc = sqlite3_prepare_v2(impl->db, "PRAGMA user_version", -1, &raw, nullptr);
   Statement s(raw);
   if (rc == SQLITE_OK) rc = sqlite3_step(s.get());
   if (rc != SQLITE_ROW) return sqlite_error(impl->db, sqlite3_extended_errcode(impl->db), where);
-  const int64_t version = sqlite3_column_int64(s.get(), 0);
-  if (version != 0 && version != kSchemaVersion) {
+  return sqlite3_column_int64(s.get(), 0);
+}
+
+// The first read of the file: a non-database fails here with SQLITE_NOTADB -> Corruption.
+Status check_schema_version(KeychainStore::Impl* impl, const std::string& where) {
+  KCB_ASSIGN_OR_RETURN(const int64_t version, schema_version(impl, where));
+  if (version != 0 && version != 1 && version != kSchemaVersion) {
     return Status::Corruption("keychain-store: " + where + ": schema version " +
                               std::to_string(version) + ", expected " +
                               std::to_string(kSchemaVersion));
@@ -266,18 +327,26 @@ Status check_schema_version(KeychainStore::Impl* impl, const std::string& where)
   return Status::Ok();
 }
 
-// A reader neither creates the schema nor changes the journal mode: both are writes.
+
+// A reader neither creates nor upgrades the schema, nor changes the journal mode: all are writes.
 Status check_read_only_schema(KeychainStore::Impl* impl, const std::string& where) {
-  sqlite3_stmt* raw = nullptr;
-  int rc = sqlite3_prepare_v2(impl->db, "PRAGMA user_version", -1, &raw, nullptr);
-  Statement s(raw);
-  if (rc == SQLITE_OK) rc = sqlite3_step(s.get());
-  if (rc != SQLITE_ROW) return sqlite_error(impl->db, sqlite3_extended_errcode(impl->db), where);
-  if (sqlite3_column_int64(s.get(), 0) != kSchemaVersion) {
+  KCB_ASSIGN_OR_RETURN(const int64_t version, schema_version(impl, where));
+  if (version == 1) {
+    return Status::FailedPrecondition(
+        "keychain-store: " + where +
+        ": schema version 1 (before persistent references); a command that writes the device "
+        "(e.g. `kcbackup device set`) upgrades it");
+  }
+  if (version != kSchemaVersion) {
     return Status::Corruption("keychain-store: " + where +
                               ": no keychain schema (an empty or foreign database)");
   }
   return Status::Ok();
+}
+
+Result<bool> is_version_1(KeychainStore::Impl* impl, const std::string& where) {
+  KCB_ASSIGN_OR_RETURN(const int64_t version, schema_version(impl, where));
+  return version == 1;
 }
 
 Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOptions& options,
@@ -300,8 +369,9 @@ Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOpti
       impl->exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", where));
   KCB_RETURN_IF_ERROR(impl->exec("PRAGMA secure_delete=ON", where));
   std::string schema = "BEGIN;";
+  KCB_ASSIGN_OR_RETURN(const bool version_1, is_version_1(impl, where));
   for (ItemClass c : kAllItemClasses)
-    schema += create_table_sql(c);
+    schema += version_1 ? upgrade_table_sql(c) : create_table_sql(c);
   schema += "PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";COMMIT;";
   Status created = impl->exec(schema, where + ": create schema");
   if (!created.ok()) {
@@ -461,10 +531,63 @@ Result<int64_t> KeychainStore::delete_unbound_non_synchronizable() {
                                [](sqlite3_stmt*) {});
 }
 
+namespace {
+
+// Steps a statement that returns at most one row: whether it returned one.
+Result<bool> returns_a_row(KeychainStore::Impl* impl, sqlite3_stmt* s, const std::string& what) {
+  const int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return sqlite_error(impl->db, sqlite3_extended_errcode(impl->db), what);
+}
+
+}  // namespace
+
+Result<bool> KeychainStore::has_rowid(ItemClass item_class, int64_t rowid) {
+  sqlite3_stmt* s = impl_->by_class[class_index(item_class)].get.get();
+  StatementUse use(s);
+  sqlite3_bind_int64(s, 1, rowid);
+  return returns_a_row(impl_.get(), s, "read " + std::string(name_of(item_class)));
+}
+
+Result<bool> KeychainStore::has_persistref(ItemClass item_class, ByteView persistref) {
+  if (persistref.empty()) return false;
+  sqlite3_stmt* s = impl_->by_class[class_index(item_class)].has_persistref.get();
+  StatementUse use(s);
+  sqlite3_bind_blob(s, 1, persistref.data(), static_cast<int>(persistref.size()), SQLITE_STATIC);
+  return returns_a_row(impl_.get(), s, "read " + std::string(name_of(item_class)));
+}
+
+Result<std::optional<int64_t>> KeychainStore::find_primary_key(const KeychainRow& row) {
+  sqlite3_stmt* s = impl_->by_class[class_index(row.item_class)].find_primary_key.get();
+  StatementUse use(s);
+  const std::string pdmn(names_of(row.pdmn).pdmn);
+  bind_columns(s, row, pdmn);
+  KCB_ASSIGN_OR_RETURN(
+      const bool found,
+      returns_a_row(impl_.get(), s, "read " + std::string(name_of(row.item_class))));
+  if (!found) return std::optional<int64_t>();
+  return std::optional<int64_t>(sqlite3_column_int64(s, 0));
+}
+
 Result<int64_t> KeychainStore::delete_accessibility(Accessibility a) {
   const std::string pdmn(names_of(a).pdmn);
   return delete_in_all_classes(impl_.get(), &Impl::ClassStatements::delete_pdmn,
                                [&pdmn](sqlite3_stmt* s) { bind_text(s, 1, pdmn); });
+}
+
+Result<std::vector<int64_t>> KeychainStore::rowids(ItemClass item_class) {
+  sqlite3_stmt* s = impl_->by_class[class_index(item_class)].rowids.get();
+  StatementUse use(s);
+  std::vector<int64_t> out;
+  int rc;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+    out.push_back(sqlite3_column_int64(s, 0));
+  if (rc != SQLITE_DONE) {
+    return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db),
+                        "list " + std::string(name_of(item_class)));
+  }
+  return out;
 }
 
 Result<std::vector<KeychainRow>> KeychainStore::list_all() {
@@ -494,7 +617,10 @@ Status KeychainStore::for_each_encrypted_item(const EncryptedItemVisitor& fn) {
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
       const auto* data = static_cast<const uint8_t*>(sqlite3_column_blob(s, kDataColumn));
       const auto size = static_cast<size_t>(sqlite3_column_bytes(s, kDataColumn));
-      KCB_RETURN_IF_ERROR(fn(c, sqlite3_column_int64(s, 0), ByteView(data, size)));
+      const auto* uuid = static_cast<const uint8_t*>(sqlite3_column_blob(s, kPersistrefColumn));
+      const auto uuid_size = static_cast<size_t>(sqlite3_column_bytes(s, kPersistrefColumn));
+      KCB_RETURN_IF_ERROR(
+          fn(c, sqlite3_column_int64(s, 0), ByteView(uuid, uuid_size), ByteView(data, size)));
     }
     if (rc != SQLITE_DONE) {
       return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db),
@@ -563,6 +689,8 @@ KeychainRow keychain_row_for(const Item& item, Bytes data) {
   r.sysb = item.system_bound_flags();
   r.accc = item.auth_constraint();
   r.data = std::move(data);
+  r.clip = item.app_clip();
+  r.tomb = item.tombstone();
   return r;
 }
 

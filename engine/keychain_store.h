@@ -3,7 +3,11 @@
 //   - `data` holds the encrypted item exactly as the device layer hands it over; the store never
 //     looks inside. The other columns are the plaintext attributes the device queries by.
 //   - A duplicate primary key within a class is Status::AlreadyExists (errSecDuplicateItem); the
-//     per-class keys are listed in keychain_store.cc and docs/der.md.
+//     per-class keys are listed in keychain_store.cc and docs/der.md. So is a duplicate rowid or
+//     persistref (UUID): callers that choose them (restore, R11) check first with has_rowid /
+//     has_persistref, so that AlreadyExists from insert means the primary key.
+//   - Schema version 2 added persistref, clip and tomb; a version 1 file is upgraded in place at
+//     open (the new columns empty / 0).
 //   - Every multi-row change (delete_unbound_non_synchronizable, delete_accessibility) is atomic
 //     on its own; begin/commit/rollback or a KeychainTransaction make a sequence of calls atomic
 //     (restore is all or nothing, R7). Nested transactions are FailedPrecondition.
@@ -18,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +55,11 @@ struct KeychainRow {
   int64_t sysb = 0;
   bool accc = false;  // the auth constraint (Apple stores the ACL itself here)
   Bytes data;         // the encrypted item, opaque to the store
+  // The row's UUID for UUID-based persistent references (16 bytes; R11), empty when it has none.
+  // Stored as NULL when empty, so that the per-class UNIQUE index on it admits many rows without.
+  Bytes persistref;
+  bool clip = false;  // added by an App Clip (R10)
+  bool tomb = false;  // a tombstone: marker of a deleted synchronizable item (R15)
   bool operator==(const KeychainRow&) const = default;
 };
 
@@ -113,17 +123,28 @@ class KeychainStore {
   Status remove(ItemClass item_class, int64_t rowid);            // NotFound
   Result<KeychainRow> get(ItemClass item_class, int64_t rowid);  // NotFound
 
-  // R7: deletes every row with sync = 0 and sysb = 0, in all classes. Returns how many.
+  // Whether the class's table has a row with this rowid, or with this persistref (a UUID).
+  Result<bool> has_rowid(ItemClass item_class, int64_t rowid);
+  Result<bool> has_persistref(ItemClass item_class, ByteView persistref);
+  // The rowid of the row with `row`'s primary key in its class (keychain_store.cc lists the key
+  // columns), or nullopt.
+  Result<std::optional<int64_t>> find_primary_key(const KeychainRow& row);
+
+  // R7: deletes every row with sync = 0 and sysb = 0, in all classes (R12: system-bound rows stay,
+  // their rowid and UUID with them). Returns how many.
   Result<int64_t> delete_unbound_non_synchronizable();
   // R8: deletes every row whose pdmn is `a`, in all classes. Returns how many.
   Result<int64_t> delete_accessibility(Accessibility a);
 
   // All rows: classes in kAllItemClasses order (genp, inet, cert, keys), then by rowid.
   Result<std::vector<KeychainRow>> list_all();
-  // The encrypted items only, in list_all()'s order, streamed: fn(class, rowid, data) with `data`
-  // valid during the call. A backup of a million items reads them this way, one row in memory at a
-  // time. An error from fn stops the walk and is returned.
-  using EncryptedItemVisitor = std::function<Status(ItemClass, int64_t rowid, ByteView data)>;
+  // The class's rowids, ascending.
+  Result<std::vector<int64_t>> rowids(ItemClass item_class);
+  // The encrypted items only, in list_all()'s order, streamed: fn(class, rowid, persistref, data)
+  // with `persistref` and `data` valid during the call. A backup of a million items reads them this
+  // way, one row in memory at a time. An error from fn stops the walk and is returned.
+  using EncryptedItemVisitor =
+      std::function<Status(ItemClass, int64_t rowid, ByteView persistref, ByteView data)>;
   Status for_each_encrypted_item(const EncryptedItemVisitor& fn);
   Result<int64_t> count();
   Result<int64_t> count(ItemClass item_class);

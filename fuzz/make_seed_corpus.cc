@@ -356,7 +356,7 @@ void add_special_items(Device& device, Random& random) {
   NewItem auth = fuzz::target_item(ItemClass::kInet, Accessibility::kAfterFirstUnlock, "seed-auth");
   auth.auth_constraint = true;
   NewItem bound = fuzz::target_item(ItemClass::kCert, Accessibility::kWhenUnlocked, "seed-sysb");
-  bound.system_bound = true;
+  bound.system_bound = SystemBound::kPreserveDuringRestore;
   for (const NewItem* item : {&synced, &token, &auth, &bound})
     KCB_ASSERT(device.add(*item, random).ok());
 }

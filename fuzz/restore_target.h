@@ -34,7 +34,7 @@ inline std::vector<NewItem> target_items(bool passcode) {
   items.push_back(std::move(synced));
   NewItem bound =
       target_item(ItemClass::kKeys, Accessibility::kAlwaysThisDeviceOnly, "device-identity");
-  bound.system_bound = true;
+  bound.system_bound = SystemBound::kPreserveDuringRestore;
   items.push_back(std::move(bound));
   if (passcode) {
     items.push_back(target_item(ItemClass::kGenp, Accessibility::kWhenPasscodeSetThisDeviceOnly,

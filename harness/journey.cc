@@ -24,8 +24,13 @@ struct Run {
   bool restore_refused = false;
 };
 
-Result<std::unique_ptr<Device>> new_device(const JourneyCase& c, Random& r) {
-  return Device::create_in_memory({c.settings.passcode, false, std::nullopt}, r);
+Result<std::unique_ptr<Device>> new_device(const JourneyCase& c, PersistentRefKind refs, bool sos,
+                                           Random& r) {
+  return Device::create_in_memory({c.settings.passcode, false, std::nullopt, refs, sos}, r);
+}
+
+Result<std::unique_ptr<Device>> target_device(const JourneyCase& c, Random& r) {
+  return new_device(c, c.settings.target_persistent_refs, false, r);
 }
 
 Status note_report(Result<RestoreReport> report, Run& run) {
@@ -50,7 +55,7 @@ Status note_restore(const JourneyCase& c, Result<RestoreReport> report, Run& run
 Result<Device*> travel(const JourneyCase& c, Run& run) {
   Random& r = *run.random;
   if (!has_same_device_form(c.journey)) {
-    KCB_ASSIGN_OR_RETURN(run.fresh, new_device(c, r));
+    KCB_ASSIGN_OR_RETURN(run.fresh, target_device(c, r));
     if (c.journey == Journey::kQuickStart) {
       KCB_RETURN_IF_ERROR(note_report(quick_start(*run.source, *run.fresh, kFastKdf, r), run));
     }
@@ -61,9 +66,10 @@ Result<Device*> travel(const JourneyCase& c, Run& run) {
   KCB_RETURN_IF_ERROR(bundle.status().with_context("backup"));
   Device* onto = run.source.get();
   if (c.target == Target::kSameDevice) {
+    KCB_RETURN_IF_ERROR(run.source->set_persistent_refs(c.settings.target_persistent_refs, r));
     KCB_RETURN_IF_ERROR(run.source->erase(r).with_context("erase"));
   } else {
-    KCB_ASSIGN_OR_RETURN(run.fresh, new_device(c, r));
+    KCB_ASSIGN_OR_RETURN(run.fresh, target_device(c, r));
     onto = run.fresh.get();
   }
   const std::string given = c.wrong_restore_password.value_or(password);
@@ -75,12 +81,24 @@ std::string account_of(const Item& item) {
   return std::string(item.account().begin(), item.account().end());
 }
 
+const StoredItem* readable_on(const ItemSpec& spec, const std::vector<StoredItem>& on_target) {
+  for (const StoredItem& s : on_target) {
+    if (account_of(s.item) != spec.account || s.item.item_class() != spec.traits.item_class) {
+      continue;
+    }
+    if (s.item.tombstone()) continue;  // no app reads a tombstone
+    if (s.item.secret() == SecretBytes(ByteView(spec.secret))) return &s;
+  }
+  return nullptr;
+}
+
 Verdict verdict_on(const ItemSpec& spec, const std::vector<StoredItem>& on_target, const Run& run) {
   Verdict v;
   for (const StoredItem& s : on_target) {
     if (account_of(s.item) != spec.account || s.item.item_class() != spec.traits.item_class) {
       continue;
     }
+    if (s.item.tombstone()) continue;  // no app reads a tombstone
     if (s.item.secret() != SecretBytes(ByteView(spec.secret))) continue;
     v.outcome = Outcome::kRestored;
     v.road = run.restored_by_backup.count(spec.account) ? Road::kBackup : Road::kIcloudKeychain;
@@ -104,7 +122,7 @@ Result<JourneyResult> run_journey_case(const JourneyCase& c) {
   run.random = make_seeded_random(c.seed);
   Random& r = *run.random;
   const bool on = c.settings.icloud_keychain == Switch::kOn;
-  KCB_ASSIGN_OR_RETURN(run.source, new_device(c, r));
+  KCB_ASSIGN_OR_RETURN(run.source, new_device(c, c.settings.persistent_refs, c.settings.sos, r));
   if (on) {
     KCB_ASSIGN_OR_RETURN(CloudAccount account, CloudAccount::create(kEscrow, r));
     run.account.emplace(std::move(account));
@@ -115,11 +133,24 @@ Result<JourneyResult> run_journey_case(const JourneyCase& c) {
     result.add_errors.push_back(sec_error_of(run.source->add(new_item_of(spec), r).status()));
   }
   if (on) KCB_RETURN_IF_ERROR(run.account->sync(*run.source, r).status().with_context("sync"));
+  std::map<std::string, Bytes> source_refs;  // what an app stored before the journey
+  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> before, run.source->list());
+  for (const StoredItem& s : before)
+    source_refs[account_of(s.item)] = s.persistent_ref;
   KCB_ASSIGN_OR_RETURN(Device * onto, travel(c, run));
   if (on) KCB_RETURN_IF_ERROR(run.account->join(*onto, kEscrow, r).with_context("join target"));
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> listed, onto->list());
-  for (const ItemSpec& spec : c.items)
+  for (const ItemSpec& spec : c.items) {
     result.verdicts.push_back(verdict_on(spec, listed, run));
+    RefFate ref = RefFate::kNone;
+    const StoredItem* there = readable_on(spec, listed);
+    if (there != nullptr && result.verdicts.back().road == Road::kBackup) {
+      const auto was = source_refs.find(spec.account);
+      ref = was != source_refs.end() && was->second == there->persistent_ref ? RefFate::kKept
+                                                                             : RefFate::kRenewed;
+    }
+    result.references.push_back(ref);
+  }
   for (const StoredItem& s : listed)
     result.target_accounts.push_back(account_of(s.item));
   result.restore_refused = run.restore_refused;

@@ -10,6 +10,7 @@
 #include "kcbackup/backup.h"
 #include "kcbackup/device.h"
 #include "kcbackup/names.h"
+#include "kcbackup/persistent_ref.h"
 
 namespace kcb::harness {
 namespace {
@@ -29,7 +30,8 @@ std::string traits_text(const Traits& t) {
   return "{" + std::string(names_of(t.accessible).pdmn) + " " + std::string(name_of(t.item_class)) +
          (t.synchronizable ? " sync" : "") + (t.token == Token::kSecureEnclave ? " token" : "") +
          (t.auth_constraint ? " auth" : "") +
-         (t.system_bound != SystemBound::kNone ? " sysb" : "") + "}";
+         (t.system_bound != SystemBound::kNone ? " sysb" : "") + (t.app_clip ? " clip" : "") +
+         (t.tombstone ? " tomb" : "") + "}";
 }
 
 // One readable item as the engine holds it.
@@ -37,6 +39,7 @@ struct EngineItem {
   Traits traits;
   std::string service;
   std::string secret;
+  Bytes persistent_ref;
 };
 
 void compare_settings(const std::string& name, const Device& d, bool member,
@@ -52,6 +55,11 @@ void compare_settings(const std::string& name, const Device& d, bool member,
     out.push_back({name, "", Field::kMember, member ? "member" : "not a member",
                    m.member ? "member" : "not a member"});
   }
+  if (d.persistent_refs() != m.persistent_refs) {
+    out.push_back({name, "", Field::kPersistentRefs, std::string(name_of(d.persistent_refs())),
+                   std::string(name_of(m.persistent_refs))});
+  }
+  if (d.sos() != m.sos) out.push_back({name, "", Field::kSos, on_off(d.sos()), on_off(m.sos)});
 }
 
 void compare_item(const std::string& name, const oracle::WorldItem& m, const EngineItem& e,
@@ -68,6 +76,36 @@ void compare_item(const std::string& name, const oracle::WorldItem& m, const Eng
   }
 }
 
+// R11: the engine's reference against the world's. Old-style: byte for byte (class + rowid).
+// UUID-based: the world's serial and the engine's 16 bytes must map one to one over the whole run.
+void compare_reference(const std::string& name, const oracle::WorldItem& want, const Bytes& got,
+                       std::map<int64_t, Bytes>& uuid_of_serial,
+                       std::map<Bytes, int64_t>& serial_of_uuid, std::vector<Mismatch>& out) {
+  const ItemClass c = want.traits.item_class;
+  const oracle::WorldRef& ref = want.ref;
+  const std::string model = std::string(name_of(ref.kind)) + " " + std::to_string(ref.value);
+  auto parsed = parse_persistent_ref(got, c);
+  if (!parsed.ok() || parsed->kind != ref.kind) {
+    out.push_back({name, want.account, Field::kReference, to_hex(got), model});
+    return;
+  }
+  if (ref.kind == PersistentRefKind::kRowid) {
+    if (parsed->rowid != ref.value) {
+      out.push_back(
+          {name, want.account, Field::kReference, "rowid " + std::to_string(parsed->rowid), model});
+    }
+    return;
+  }
+  const auto [by_serial, new_serial] = uuid_of_serial.emplace(ref.value, parsed->uuid);
+  const auto [by_uuid, new_uuid] = serial_of_uuid.emplace(parsed->uuid, ref.value);
+  if (by_serial->second != parsed->uuid || by_uuid->second != ref.value) {
+    out.push_back(
+        {name, want.account, Field::kReference, "uuid " + to_hex(parsed->uuid),
+         model + (new_serial ? " (that UUID is another serial's)"
+                             : " (that serial was UUID " + to_hex(by_serial->second) + ")")});
+  }
+}
+
 // The device's readable items by account; a second row of one account is a mismatch by itself
 // (the model names an item by its account).
 Result<std::map<std::string, EngineItem>> engine_items(const std::string& name, const Device& d,
@@ -77,7 +115,7 @@ Result<std::map<std::string, EngineItem>> engine_items(const std::string& name, 
   for (const StoredItem& s : listed) {
     const std::string account = text_of(s.item.account());
     EngineItem e{traits_of(s.item), text_of(s.item.service()),
-                 text_of(ByteView(s.item.secret().view()))};
+                 text_of(ByteView(s.item.secret().view())), s.persistent_ref};
     if (!items.emplace(account, std::move(e)).second) {
       out.push_back({name, account, Field::kPresence, "two items", "one"});
     }
@@ -101,6 +139,12 @@ std::string_view name_of(Field f) {
       return "icloud-keychain";
     case Field::kMember:
       return "member";
+    case Field::kPersistentRefs:
+      return "persistent-refs";
+    case Field::kSos:
+      return "sos";
+    case Field::kReference:
+      return "reference";
     case Field::kPresence:
       return "presence";
     case Field::kTraits:
@@ -133,12 +177,15 @@ std::string describe(const Mismatch& m) {
       return m.device + ": " + item + " has a different secret";
     case Field::kTraits:
     case Field::kService:
+    case Field::kReference:
       return m.device + ": " + item + " " + std::string(name_of(m.field)) + ": oracle expects " +
              m.model + ", engine has " + m.engine;
     case Field::kSync:
     case Field::kPasscode:
     case Field::kIcloudKeychain:
     case Field::kMember:
+    case Field::kPersistentRefs:
+    case Field::kSos:
       return m.device + ": " + std::string(name_of(m.field)) + ": oracle expects " + m.model +
              ", engine " + m.engine;
   }
@@ -149,8 +196,9 @@ std::string describe(const Mismatch& m) {
 
 ScenarioModel::ScenarioModel(const std::vector<DeviceSpec>& devices) {
   for (const DeviceSpec& d : devices) {
-    const size_t i = world_.add_device(d.passcode);
+    const size_t i = world_.add_device(d.passcode, d.persistent_refs);
     names_.push_back(d.name);
+    if (d.sos) world_.set_sos(i, true);
     if (d.icloud_keychain) world_.set_icloud_keychain(i, true);
   }
 }
@@ -197,13 +245,19 @@ ScenarioModel::Answer ScenarioModel::apply(const Step& s) {
       break;
     }
     case Op::kMigrate: {
-      const size_t d = world_.quick_start(s.device, s.passcode);
+      const size_t d = world_.quick_start(s.device, s.passcode, s.persistent_refs);
       KCB_ASSERT(d == names_.size());
       names_.push_back(s.name);
       break;
     }
     case Op::kSync:
       world_.sync_members();
+      break;
+    case Op::kPersistentRefs:
+      world_.set_persistent_refs(s.device, s.persistent_refs);
+      break;
+    case Op::kSos:
+      world_.set_sos(s.device, s.on);
       break;
   }
   return a;
@@ -231,11 +285,11 @@ struct Lockstep::Engine {
 
   explicit Engine(Random& r) : random(r) {}
 
-  Status add_device(bool passcode, bool icloud) {
-    KCB_ASSIGN_OR_RETURN(auto device,
-                         Device::create_in_memory({passcode, false, std::nullopt}, random));
+  Status add_device(const DeviceSpec& spec) {
+    DeviceConfig config{spec.passcode, false, std::nullopt, spec.persistent_refs, spec.sos};
+    KCB_ASSIGN_OR_RETURN(auto device, Device::create_in_memory(config, random));
     devices.push_back(std::move(device));
-    return icloud ? account->join(*devices.back(), kEscrow, random) : Status::Ok();
+    return spec.icloud_keychain ? account->join(*devices.back(), kEscrow, random) : Status::Ok();
   }
 };
 
@@ -250,7 +304,7 @@ Result<std::unique_ptr<Lockstep>> Lockstep::start(const std::vector<DeviceSpec>&
   KCB_ASSIGN_OR_RETURN(CloudAccount account, CloudAccount::create(kEscrow, random));
   engine->account.emplace(std::move(account));
   for (size_t i = 0; i < devices.size(); ++i) {
-    const Status st = engine->add_device(devices[i].passcode, devices[i].icloud_keychain);
+    const Status st = engine->add_device(devices[i]);
     if (!st.ok()) return st.with_context("devices[" + std::to_string(i) + "]");
   }
   return std::unique_ptr<Lockstep>(new Lockstep(std::move(engine), devices));
@@ -273,6 +327,8 @@ Result<std::vector<Mismatch>> Lockstep::compare() const {
         continue;
       }
       compare_item(name, want, it->second, out);
+      compare_reference(name, want, it->second.persistent_ref, uuid_of_serial_, serial_of_uuid_,
+                        out);
       items.erase(it);
     }
     for (const auto& [account, item] : items)
@@ -320,6 +376,13 @@ class EngineStep {
         return migrate(s);
       case Op::kSync:
         return sync(out);
+      case Op::kPersistentRefs:
+        KCB_RETURN_IF_ERROR(device(s).set_persistent_refs(s.persistent_refs, random_));
+        return std::string(name_of(s.persistent_refs)) + " references for new rows of " +
+               name(s.device);
+      case Op::kSos:
+        KCB_RETURN_IF_ERROR(device(s).set_sos(s.on));
+        return "SOS " + on_off(s.on) + " on " + name(s.device);
     }
     return Status::InvalidArgument("unknown step");
   }
@@ -386,13 +449,15 @@ class EngineStep {
       return what + (s.password.empty() ? ": no password" : ": wrong password") +
              ", nothing changed";
     }
+    const size_t kept = report->kept_count();
     return what + ": " + std::to_string(report->restored_count()) + " of " +
-           std::to_string(report->items.size()) + " items restored";
+           std::to_string(report->items.size()) + " items restored" +
+           (kept > 0 ? ", " + std::to_string(kept) + " kept (R13)" : "");
   }
 
   Result<std::string> migrate(const Step& s) {
-    KCB_ASSIGN_OR_RETURN(auto fresh,
-                         Device::create_in_memory({s.passcode, false, std::nullopt}, random_));
+    const DeviceConfig config{s.passcode, false, std::nullopt, s.persistent_refs, false};
+    KCB_ASSIGN_OR_RETURN(auto fresh, Device::create_in_memory(config, random_));
     KCB_RETURN_IF_ERROR(quick_start(device(s), *fresh, kFastKdf, random_).status());
     devices_.push_back(std::move(fresh));
     return "Quick Start from " + name(s.device) + " to new device " + s.name;

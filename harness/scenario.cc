@@ -44,7 +44,7 @@ const std::vector<StepKind>& step_kinds() {
        "add",
        {"device", "account"},
        {"class", "accessible", "synchronizable", "token", "auth_constraint", "secret",
-        "system_bound", "secret_hex"}},
+        "system_bound", "app_clip", "tombstone", "secret_hex"}},
       {Op::kDelete, "delete", {"device", "account"}, {}},
       {Op::kPasscode, "passcode", {"device"}, {"on"}},
       {Op::kIcloudKeychain, "icloud-keychain", {"device"}, {"on"}},
@@ -52,8 +52,10 @@ const std::vector<StepKind>& step_kinds() {
       {Op::kBackup, "backup", {"device", "name"}, {"journey", "password"}},
       {Op::kErase, "erase", {"device"}, {}},
       {Op::kRestore, "restore", {"backup", "device"}, {"password"}},
-      {Op::kMigrate, "migrate", {"from", "to"}, {"passcode"}},
+      {Op::kMigrate, "migrate", {"from", "to"}, {"passcode", "persistent_refs"}},
       {Op::kSync, "sync", {}, {}},
+      {Op::kPersistentRefs, "persistent-refs", {"device", "kind"}, {}},
+      {Op::kSos, "sos", {"device"}, {"on"}},
   };
   return kinds;
 }
@@ -196,6 +198,8 @@ Status parse_item_fields(const Fields& f, Step& s) {
   KCB_ASSIGN_OR_RETURN(t.auth_constraint, f.flag("auth_constraint", false));
   KCB_ASSIGN_OR_RETURN(const bool system_bound, f.flag("system_bound", false));
   t.system_bound = system_bound ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
+  KCB_ASSIGN_OR_RETURN(t.app_clip, f.flag("app_clip", false));
+  KCB_ASSIGN_OR_RETURN(t.tombstone, f.flag("tombstone", false));
   KCB_ASSIGN_OR_RETURN(s.secret, parse_secret(f, s.account));
   return Status::Ok();
 }
@@ -229,6 +233,8 @@ Status parse_step_fields(const Fields& f, Names& names, Step& s) {
     KCB_ASSIGN_OR_RETURN(s.device, names.device(f, "from"));
     KCB_ASSIGN_OR_RETURN(s.name, f.name("to"));
     KCB_ASSIGN_OR_RETURN(s.passcode, f.flag("passcode", true));
+    KCB_ASSIGN_OR_RETURN(s.persistent_refs, f.named("persistent_refs", parse_persistent_ref_kind,
+                                                    PersistentRefKind::kRowid));
     return names.add_device(f, "to", s.name);
   }
   if (s.op == Op::kRestore) {
@@ -240,7 +246,12 @@ Status parse_step_fields(const Fields& f, Names& names, Step& s) {
     KCB_ASSIGN_OR_RETURN(s.account, f.name("account"));
   }
   if (s.op == Op::kAdd) return parse_item_fields(f, s);
-  if (s.op == Op::kPasscode || s.op == Op::kIcloudKeychain || s.op == Op::kIcloudKeychainSwitch) {
+  if (s.op == Op::kPersistentRefs) {
+    KCB_ASSIGN_OR_RETURN(s.persistent_refs,
+                         f.named("kind", parse_persistent_ref_kind, PersistentRefKind::kRowid));
+  }
+  if (s.op == Op::kPasscode || s.op == Op::kIcloudKeychain || s.op == Op::kIcloudKeychainSwitch ||
+      s.op == Op::kSos) {
     KCB_ASSIGN_OR_RETURN(s.on, f.flag("on", true));
   }
   if (s.op == Op::kBackup) return parse_backup_fields(f, names, s);
@@ -272,11 +283,15 @@ Result<Step> parse_step(const Doc& v, std::string path, Names& names) {
 Result<DeviceSpec> parse_device(const Doc& v, std::string path, Names& names) {
   KCB_RETURN_IF_ERROR(input::expect_object(v, path));
   const Fields f(v, std::move(path));
-  KCB_RETURN_IF_ERROR(f.check_keys("a device", {"name"}, {"passcode", "icloud_keychain"}));
+  KCB_RETURN_IF_ERROR(f.check_keys("a device", {"name"},
+                                   {"passcode", "icloud_keychain", "persistent_refs", "sos"}));
   DeviceSpec d;
   KCB_ASSIGN_OR_RETURN(d.name, f.name("name"));
   KCB_ASSIGN_OR_RETURN(d.passcode, f.flag("passcode", true));
   KCB_ASSIGN_OR_RETURN(d.icloud_keychain, f.flag("icloud_keychain", false));
+  KCB_ASSIGN_OR_RETURN(d.persistent_refs, f.named("persistent_refs", parse_persistent_ref_kind,
+                                                  PersistentRefKind::kRowid));
+  KCB_ASSIGN_OR_RETURN(d.sos, f.flag("sos", false));
   KCB_RETURN_IF_ERROR(names.add_device(f, "name", d.name));
   return d;
 }
@@ -377,7 +392,9 @@ void write_item_fields(const Step& s, Line& line) {
       .flag("synchronizable", t.synchronizable)
       .text("token", name_of(t.token))
       .flag("auth_constraint", t.auth_constraint)
-      .flag("system_bound", t.system_bound != SystemBound::kNone);
+      .flag("system_bound", t.system_bound != SystemBound::kNone)
+      .flag("app_clip", t.app_clip)
+      .flag("tombstone", t.tombstone);
   // The reader refuses NUL characters in strings.
   if (is_valid_utf8(s.secret) && s.secret.find('\0') == std::string::npos) {
     line.text("secret", s.secret);
@@ -405,7 +422,11 @@ std::string write_step(const Step& s, const std::vector<std::string>& devices,
     case Op::kPasscode:
     case Op::kIcloudKeychain:
     case Op::kIcloudKeychainSwitch:
+    case Op::kSos:
       line.text("device", device(s.device)).flag("on", s.on);
+      break;
+    case Op::kPersistentRefs:
+      line.text("device", device(s.device)).text("kind", name_of(s.persistent_refs));
       break;
     case Op::kBackup:
       line.text("device", device(s.device))
@@ -423,6 +444,9 @@ std::string write_step(const Step& s, const std::vector<std::string>& devices,
       break;
     case Op::kMigrate:
       line.text("from", device(s.device)).text("to", s.name).flag("passcode", s.passcode);
+      if (s.persistent_refs != PersistentRefKind::kRowid) {
+        line.text("persistent_refs", name_of(s.persistent_refs));
+      }
       break;
     case Op::kSync:
       break;
@@ -473,6 +497,8 @@ std::string write_scenario(const Scenario& scenario) {
                .text("name", d.name)
                .flag("passcode", d.passcode)
                .flag("icloud_keychain", d.icloud_keychain)
+               .text("persistent_refs", name_of(d.persistent_refs))
+               .flag("sos", d.sos)
                .str();
   }
   out += std::string(scenario.devices.empty() ? "" : "\n  ") + "],\n  \"steps\": [";

@@ -38,7 +38,8 @@ RC_GTEST_PROP(Agreement, EngineOutcomeAndRoadEqualPredict, ()) {
       RC_FAIL("add " + shown(spec) + ": engine " + std::string(name_of(run->add_errors[i])) +
               ", oracle " + std::string(name_of(expected)));
     }
-    auto predicted = oracle::predict({spec.traits, c.journey, c.target, c.settings});
+    const oracle::Question question{spec.traits, c.journey, c.target, c.settings};
+    auto predicted = oracle::predict(question);
     RC_ASSERT(predicted.ok());
     const Verdict& got = run->verdicts[i];
     if (got.outcome != predicted->outcome || got.road != predicted->road) {
@@ -46,6 +47,14 @@ RC_GTEST_PROP(Agreement, EngineOutcomeAndRoadEqualPredict, ()) {
               std::string(name_of(got.road)) + ", oracle " +
               std::string(name_of(predicted->outcome)) + " via " +
               std::string(name_of(predicted->road)));
+    }
+    // R11: by the backup road onto an erased or new phone (no rowid taken), the stored reference.
+    if (got.road == Road::kBackup) {
+      const RefFate want = oracle::predict_ref(question, *predicted, false).fate;
+      if (run->references[i] != want) {
+        RC_FAIL("item " + shown(spec) + ": reference " + std::string(name_of(run->references[i])) +
+                ", oracle " + std::string(name_of(want)));
+      }
     }
   }
   RC_TAG(std::string(name_of(c.journey)), std::string(name_of(c.target)));

@@ -46,7 +46,7 @@ inline void showValue(const Traits& t, std::ostream& os) {
   os << "{" << names_of(t.accessible).pdmn << " " << name_of(t.item_class)
      << (t.synchronizable ? " sync" : "") << (t.token == Token::kSecureEnclave ? " token" : "")
      << (t.auth_constraint ? " auth" : "") << (t.system_bound != SystemBound::kNone ? " sysb" : "")
-     << "}";
+     << (t.app_clip ? " clip" : "") << (t.tombstone ? " tomb" : "") << "}";
 }
 inline void showValue(const DerValue& v, std::ostream& os) {
   auto bytes = encode_der(v);
@@ -54,7 +54,8 @@ inline void showValue(const DerValue& v, std::ostream& os) {
 }
 inline void showValue(const DeviceSettings& s, std::ostream& os) {
   os << "{passcode " << (s.passcode ? "on" : "off") << ", icloud-keychain "
-     << name_of(s.icloud_keychain) << "}";
+     << name_of(s.icloud_keychain) << ", refs " << name_of(s.persistent_refs) << " -> "
+     << name_of(s.target_persistent_refs) << ", sos " << (s.sos ? "on" : "off") << "}";
 }
 
 }  // namespace kcb
@@ -90,9 +91,9 @@ inline rc::Gen<Target> gen_target_for(Journey j) {
 }
 
 // Every combination of accessibility x class x sync x token x auth (x system-bound, rarely),
-// addable or not: suites that need an addable item filter with oracle::check_add or accept the add
-// error.
-inline rc::Gen<Traits> gen_traits() {
+// addable or not, then now and then an App Clip's item (R10) or a tombstone (R15): suites that need
+// an addable item filter with oracle::check_add or accept the add error.
+inline rc::Gen<Traits> gen_base_traits() {
   return rc::gen::apply(
       [](Accessibility a, ItemClass c, bool sync, bool token, bool auth, bool sysb) {
         const SystemBound bound = sysb ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
@@ -104,6 +105,18 @@ inline rc::Gen<Traits> gen_traits() {
       rc::gen::weightedOneOf<bool>({{7, rc::gen::just(false)}, {1, rc::gen::just(true)}}));
 }
 
+inline rc::Gen<Traits> gen_traits() {
+  return rc::gen::apply(
+      [](Traits t, bool clip, bool tomb) {
+        t.app_clip = clip;
+        t.tombstone = tomb;
+        return t;
+      },
+      gen_base_traits(),
+      rc::gen::weightedOneOf<bool>({{5, rc::gen::just(false)}, {1, rc::gen::just(true)}}),
+      rc::gen::weightedOneOf<bool>({{7, rc::gen::just(false)}, {1, rc::gen::just(true)}}));
+}
+
 // Traits SecItemAdd accepts on a device with or without a passcode (R8/R9 by the oracle).
 inline rc::Gen<Traits> gen_addable_traits(bool passcode) {
   return rc::gen::suchThat(gen_traits(), [passcode](const Traits& t) {
@@ -111,13 +124,21 @@ inline rc::Gen<Traits> gen_addable_traits(bool passcode) {
   });
 }
 
+inline rc::Gen<PersistentRefKind> gen_persistent_ref_kind() {
+  return rc::gen::elementOf(
+      std::vector(std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds)));
+}
+
+// Passcode, iCloud Keychain, the source's and the target's kinds of persistent reference (R11) and
+// the source's SOS setting (R15).
 inline rc::Gen<DeviceSettings> gen_settings() {
   return rc::gen::apply(
-      [](bool passcode, Switch s) {
-        return DeviceSettings{passcode, s};
+      [](bool passcode, Switch s, PersistentRefKind refs, PersistentRefKind target_refs, bool sos) {
+        return DeviceSettings{passcode, s, refs, target_refs, sos};
       },
       rc::gen::weightedOneOf<bool>({{3, rc::gen::just(true)}, {1, rc::gen::just(false)}}),
-      rc::gen::element(Switch::kOff, Switch::kOn, Switch::kUnspecified));
+      rc::gen::element(Switch::kOff, Switch::kOn, Switch::kUnspecified), gen_persistent_ref_kind(),
+      gen_persistent_ref_kind(), rc::gen::arbitrary<bool>());
 }
 
 // UTF-8 text from code points of several scripts (ASCII, Latin-1, Greek, CJK, emoji); never a

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include "kcbackup/journey.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
+#include "kcbackup/persistent_ref.h"
 #include "properties/generators.h"
 
 namespace kcb {
@@ -306,6 +308,234 @@ RC_GTEST_PROP(Invariants, LostItemsSecretsAppearNowhereInTheTargetDatabase, ()) 
     RC_ASSERT(!contains(file, as_bytes(s.account)));
   }
   RC_TAG(same ? "same device" : "other device");
+}
+
+// ---- Issue 14: App Clips (R10), references (R11), conflicts (R13), tombstones (R15). ----
+
+// Items that pass R1 and are neither an App Clip's nor tombstones: each property below sets those
+// two traits itself.
+rc::Gen<Traits> gen_r1_exportable_traits() {
+  return rc::gen::map(
+      rc::gen::suchThat(props::gen_addable_traits(true),
+                        [](const Traits& t) {
+                          return t.accessible != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
+                                 t.token == Token::kNone && !t.auth_constraint &&
+                                 t.system_bound == SystemBound::kNone;
+                        }),
+      [](Traits t) {
+        t.app_clip = false;
+        t.tombstone = false;
+        return t;
+      });
+}
+
+// The accounts a bundle carries, decrypted with the source's own keys.
+std::vector<std::string> accounts_in(const Bundle& bundle, const Device& source,
+                                     const std::string& password) {
+  auto bag = parse_keybag(bundle.manifest.backup_keybag);
+  RC_ASSERT(bag.ok());
+  auto keys = unlock_keybag(*bag, as_bytes(password), DeviceInternals::device_key(source));
+  RC_ASSERT(keys.ok());
+  std::vector<std::string> out;
+  for (ItemClass c : kAllItemClasses) {
+    for (const ArchivedItem& a : bundle.archive.items[static_cast<size_t>(c)]) {
+      auto parsed = parse_blob(a.blob);
+      RC_ASSERT(parsed.ok());
+      auto plaintext = open_blob(*parsed, keys->key_for(parsed->key_class)->view());
+      RC_ASSERT(plaintext.ok());
+      auto item = Item::decode(c, plaintext->view());
+      RC_ASSERT(item.ok());
+      out.push_back(account_of(*item));
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// R10 (testAppClipDoesNotBackup): whatever the journey, a backup holds every exportable item an
+// app added and none an App Clip added; Quick Start (the same export) moves none either.
+RC_GTEST_PROP(Invariants, AppClipItemsNeverInAnyBackup, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const Journey journey = *rc::gen::element(Journey::kLocal, Journey::kLocalEncrypted,
+                                            Journey::kIcloudBackup, Journey::kQuickStart)
+                               .as("journey");
+  auto specs = *props::gen_item_batch(1, 8, gen_r1_exportable_traits()).as("items");
+  const auto clip = *rc::gen::container<std::vector<bool>>(specs.size(), rc::gen::arbitrary<bool>())
+                         .as("added by an App Clip");
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    specs[i].traits.app_clip = clip[i];
+    if (!clip[i]) expected.push_back(specs[i].account);
+  }
+  std::sort(expected.begin(), expected.end());
+  auto source = new_device(true, *r);
+  RC_ASSERT(add_all(*source, specs, *r).size() == specs.size());
+  const std::string pw = password_for(journey, "hunter2");
+  auto bundle = make_backup(*source, {journey, pw, kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  RC_ASSERT(accounts_in(*bundle, *source, pw) == expected);
+  RC_TAG(std::string(name_of(journey)));
+}
+
+// R15 (testBackupTombstonesWhenSOSEnabled / ...AvoidsTombstonesWhenSOSDisabled): a backup holds
+// the device's tombstones exactly while the device is in the SOS circle, and its live items
+// always.
+RC_GTEST_PROP(Invariants, TombstonesInABackupExactlyWhileSosIsOn, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const Journey journey = *props::gen_backup_journey().as("journey");
+  const bool sos = *rc::gen::arbitrary<bool>().as("SOS on");
+  auto specs = *props::gen_item_batch(1, 8, gen_r1_exportable_traits()).as("items");
+  const auto tomb = *rc::gen::container<std::vector<bool>>(specs.size(), rc::gen::arbitrary<bool>())
+                         .as("tombstone");
+  std::vector<std::string> expected;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    specs[i].traits.tombstone = tomb[i];
+    specs[i].traits.synchronizable = specs[i].traits.synchronizable || tomb[i];
+    if (oracle::check_add(specs[i].traits, true) != AddError::kNone) {
+      specs[i].traits.synchronizable = false;  // an auth constraint cannot sync; keep it plain
+      specs[i].traits.tombstone = false;
+    }
+    if (!specs[i].traits.tombstone || sos) expected.push_back(specs[i].account);
+  }
+  std::sort(expected.begin(), expected.end());
+  DeviceConfig config;
+  config.sos = sos;
+  auto source = Device::create_in_memory(config, *r);
+  RC_ASSERT(source.ok());
+  RC_ASSERT(add_all(**source, specs, *r).size() == specs.size());
+  const std::string pw = password_for(journey, "hunter2");
+  auto bundle = make_backup(**source, {journey, pw, kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  RC_ASSERT(accounts_in(*bundle, **source, pw) == expected);
+  RC_TAG(sos ? "SOS on" : "SOS off");
+}
+
+// account -> persistent reference, as the device hands them out.
+std::map<std::string, Bytes> references(Device& d) {
+  auto listed = d.list();
+  RC_ASSERT(listed.ok());
+  std::map<std::string, Bytes> out;
+  for (const StoredItem& s : *listed)
+    out[account_of(s.item)] = s.persistent_ref;
+  return out;
+}
+
+// R11 (testSecItemBackupAndRestoreWithPersistentRefs, ...OldStylePrefsAndAddUUIDPersistentRefs):
+// back up, then delete every item or erase the device, then restore onto it: every reference an
+// app stored resolves again — unless the device switched its kind of reference in between, and
+// then every one is renewed. Rowids have gaps (items deleted before the backup), so a restore
+// that numbered its rows afresh would not pass by luck.
+RC_GTEST_PROP(Invariants, ARestoreBringsBackEveryReferenceUnlessTheDeviceSwitchedKind, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const Journey journey = *props::gen_backup_journey().as("journey");
+  const PersistentRefKind before_kind =
+      *rc::gen::elementOf(
+           std::vector(std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds)))
+           .as("kind at backup");
+  const PersistentRefKind after_kind =
+      *rc::gen::elementOf(
+           std::vector(std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds)))
+           .as("kind at restore");
+  const bool erase = *rc::gen::arbitrary<bool>().as("erase (else delete every item)");
+  auto specs = *props::gen_item_batch(1, 8, gen_r1_exportable_traits()).as("items");
+  for (ItemSpec& s : specs)
+    s.traits.synchronizable = false;  // R13 has its own property
+  DeviceConfig config;
+  config.persistent_refs = before_kind;
+  auto d = Device::create_in_memory(config, *r);
+  RC_ASSERT(d.ok());
+  Device& device = **d;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    ItemSpec filler = specs[i];
+    filler.account = "filler-" + std::to_string(i);
+    auto gap = device.add(harness::new_item_of(filler), *r);
+    RC_ASSERT(gap.ok());
+    RC_ASSERT(device.add(harness::new_item_of(specs[i]), *r).ok());
+    RC_ASSERT(device.remove(filler.traits.item_class, *gap).ok());
+  }
+  const auto before = references(device);
+  const std::string pw = password_for(journey, "hunter2");
+  auto bundle = make_backup(device, {journey, pw, kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  RC_ASSERT(device.set_persistent_refs(after_kind, *r).ok());
+  if (erase) {
+    RC_ASSERT(device.erase(*r).ok());
+  } else {
+    for (const StoredItem& s : *device.list())
+      RC_ASSERT(device.remove(s.item.item_class(), s.rowid).ok());
+  }
+  auto report = restore_backup(*bundle, device, {pw, {}}, *r);
+  RC_ASSERT(report.ok());
+  const auto after = references(device);
+  RC_ASSERT(after.size() == before.size());
+  for (const auto& [account, ref] : before) {
+    RC_ASSERT(after.count(account) == 1u);
+    const Bytes& now = after.at(account);
+    RC_ASSERT(now.size() == (after_kind == PersistentRefKind::kUuid ? kUuidPersistentRefBytes
+                                                                    : kRowidPersistentRefBytes));
+    if (before_kind == after_kind) {
+      RC_ASSERT(now == ref);
+    } else {
+      RC_ASSERT(now != ref);
+    }
+  }
+  RC_TAG(std::string(name_of(before_kind)) + " -> " + std::string(name_of(after_kind)));
+}
+
+// R13 (testSecItemRestoreConflictedUUIDPersistentReferenceItems): synchronizable items updated on
+// the device after its backup keep their data and their reference through a restore of that
+// backup, and the report calls their backup versions kept; the report never calls lost an item
+// that is on the device afterwards; `replaced` is what R7 really deleted.
+RC_GTEST_PROP(Invariants, ACollisionWithASynchronizableItemKeepsTheDevicesItem, ()) {
+  auto r = make_seeded_random(*rc::gen::arbitrary<uint64_t>().as("seed"));
+  const Journey journey = *props::gen_backup_journey().as("journey");
+  const PersistentRefKind kind = *rc::gen::elementOf(std::vector(std::begin(kAllPersistentRefKinds),
+                                                                 std::end(kAllPersistentRefKinds)))
+                                      .as("references");
+  const auto specs = *props::gen_item_batch(1, 8, props::gen_addable_traits(true)).as("items");
+  DeviceConfig config;
+  config.persistent_refs = kind;
+  auto d = Device::create_in_memory(config, *r);
+  RC_ASSERT(d.ok());
+  Device& device = **d;
+  const auto added = add_all(device, specs, *r);
+  const std::string pw = password_for(journey, "hunter2");
+  auto bundle = make_backup(device, {journey, pw, kFastKdf}, *r);
+  RC_ASSERT(bundle.ok());
+  std::map<std::string, std::string> updated;  // account -> its new secret
+  int64_t deletable = 0;
+  for (const StoredItem& s : *device.list()) {
+    const Traits t = traits_of(s.item);
+    if (!t.synchronizable && t.system_bound == SystemBound::kNone) ++deletable;
+    if (!t.synchronizable || !*rc::gen::arbitrary<bool>().as("update it locally")) continue;
+    ItemUpdate change;
+    const std::string secret = "updated " + account_of(s.item);
+    change.secret = SecretBytes(as_bytes(secret));
+    RC_ASSERT(device.update(s.item.item_class(), s.rowid, change, *r).ok());
+    updated[account_of(s.item)] = secret;
+  }
+  const auto refs_before = references(device);
+  auto report = restore_backup(*bundle, device, {pw, {}}, *r);
+  RC_ASSERT(report.ok());
+  RC_ASSERT(report->replaced == deletable);
+  const auto listed = *device.list();
+  std::map<std::string, std::string> secrets_after;
+  for (const StoredItem& s : listed) {
+    secrets_after[account_of(s.item)] =
+        std::string(s.item.secret().view().begin(), s.item.secret().view().end());
+  }
+  const auto refs_after = references(device);
+  for (const auto& [account, secret] : updated) {
+    RC_ASSERT(secrets_after.at(account) == secret);
+    RC_ASSERT(refs_after.at(account) == refs_before.at(account));
+  }
+  for (const ItemFate& f : report->items) {
+    const bool there = secrets_after.count(f.account) == 1;
+    RC_ASSERT(f.outcome() != Outcome::kLost || !there);
+    if (f.kept) RC_ASSERT(refs_after.at(f.account) == f.persistent_ref);
+    if (updated.count(f.account)) RC_ASSERT(f.kept);
+  }
+  RC_TAG(updated.empty() ? "nothing updated" : "updated locally");
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 // Stateful: random command sequences over several devices and one iCloud account. Every command is
 // a scenario step run through the harness's lockstep driver (kcbackup/lockstep.h): the engine's
 // devices beside oracle::World, and after every step every device's settings (passcode, iCloud
-// Keychain switch, membership) and readable items (traits, account, service, secret) equal the
-// model's, and so do the step's own answers (SecItemAdd's error, a restore accepted or refused).
+// Keychain switch, membership, kind of persistent reference, SOS) and items (traits, App Clip and
+// tombstone included; account, service, secret, persistent reference) equal the model's, and so
+// do the step's own answers (SecItemAdd's error, a restore accepted or refused). A restore onto a
+// device that still holds synchronizable items of the backup collides with them (R13); a device
+// switching kinds between a backup and a restore gets renewed references (R11).
 //
 // Sync policy (the same in model and engine): after every command a sync step asks every device to
 // sync once, in device order; members whose iCloud Keychain setting is on sync, every other device
@@ -163,6 +166,21 @@ struct SetSwitch : StepCommand {
   }
 };
 using SetPasscode = SetSwitch<Op::kPasscode>;
+using SetSos = SetSwitch<Op::kSos>;
+
+// The kind of persistent reference a device's new rows get (R11): a device switching to UUID
+// references between a backup and a restore renews what the restore brings back.
+struct SetPersistentRefs : StepCommand {
+  explicit SetPersistentRefs(const Model& m) {
+    step.op = Op::kPersistentRefs;
+    step.device = pick_device(m);
+    step.persistent_refs = *props::gen_persistent_ref_kind();
+  }
+  void check(const Model&) const override {}
+  void show(std::ostream& os) const override {
+    os << name_of(step.persistent_refs) << " references for device " << step.device;
+  }
+};
 using SetIcloudKeychain = SetSwitch<Op::kIcloudKeychain>;
 using SwitchIcloudKeychain = SetSwitch<Op::kIcloudKeychainSwitch>;
 
@@ -214,6 +232,7 @@ struct QuickStart : StepCommand {
     step.op = Op::kMigrate;
     step.device = pick_device(m);
     step.passcode = *rc::gen::arbitrary<bool>();
+    step.persistent_refs = *props::gen_persistent_ref_kind();
     step.name = "d" + std::to_string(m.device_names().size());
   }
   void check(const Model& m) const override {
@@ -232,8 +251,15 @@ RC_GTEST_PROP(Stateful, EveryDeviceEqualsTheWorldModel, ()) {
   engine.seed = *rc::gen::arbitrary<uint64_t>().as("seed");
   const auto passcodes = *rc::gen::container<std::vector<bool>>(3, rc::gen::arbitrary<bool>())
                               .as("initial devices' passcodes");
-  for (size_t i = 0; i < passcodes.size(); ++i)
-    engine.steps_so_far.devices.push_back({"d" + std::to_string(i), passcodes[i], false});
+  const auto kinds =
+      *rc::gen::container<std::vector<PersistentRefKind>>(3, props::gen_persistent_ref_kind())
+           .as("initial devices' kinds of reference");
+  const auto sos = *rc::gen::container<std::vector<bool>>(3, rc::gen::arbitrary<bool>())
+                        .as("initial devices' SOS");
+  for (size_t i = 0; i < passcodes.size(); ++i) {
+    engine.steps_so_far.devices.push_back(
+        {"d" + std::to_string(i), passcodes[i], false, kinds[i], sos[i]});
+  }
   engine.steps_so_far.description =
       "A counterexample of the stateful property (properties/stateful_props.cc), seed " +
       std::to_string(engine.seed) + ": replay with --seed " + std::to_string(engine.seed);
@@ -246,7 +272,8 @@ RC_GTEST_PROP(Stateful, EveryDeviceEqualsTheWorldModel, ()) {
       model, engine,
       rc::state::gen::execOneOfWithArgs<AddItem, AddItem, AddItem, DeleteItem, SetPasscode,
                                         SetIcloudKeychain, SetIcloudKeychain, SwitchIcloudKeychain,
-                                        BackUp, Erase, Restore, Restore, QuickStart>());
+                                        BackUp, Erase, Restore, Restore, QuickStart,
+                                        SetPersistentRefs, SetSos>());
 }
 
 }  // namespace

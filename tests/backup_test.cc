@@ -1,10 +1,20 @@
 // Backup, restore and Quick Start through real cryptography: the seed's 12 measured rows come out
-// of the engine, and every whole-restore failure leaves the target exactly as it was.
+// of the engine, every whole-restore failure leaves the target exactly as it was, and the rules of
+// Apple's own KeychainBackupTests hold by mechanism: App Clip items and (without SOS) tombstones
+// stay out of backups (R10, R15); persistent references come back, or are renewed when they must
+// be (R11); the import skips system-bound and token items and puts the target's own system-bound
+// items back (R12); a collision with the target's synchronizable item keeps the target's (R13).
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <map>
+
+#include "engine/blob.h"
 #include "engine/device_internals.h"
 #include "input/property_list.h"
 #include "kcbackup/backup.h"
+#include "kcbackup/names.h"
+#include "kcbackup/persistent_ref.h"
 
 namespace kcb {
 namespace {
@@ -82,7 +92,7 @@ TEST(Backup, ExportFilterKeepsAkpuTokenAuthAndSystemBoundItemsOut) {
   auth.auth_constraint = true;
   ASSERT_TRUE(a->add(auth, *r).ok());
   NewItem sysb = item(Accessibility::kWhenUnlocked, "sysb");
-  sysb.system_bound = true;
+  sysb.system_bound = SystemBound::kPreserveDuringRestore;
   ASSERT_TRUE(a->add(sysb, *r).ok());
   NewItem sync = item(Accessibility::kWhenUnlocked, "sync");
   sync.synchronizable = true;
@@ -251,6 +261,357 @@ TEST(Backup, UnlockingABackupKeybagTakesADeviceNotItsKey) {
   EXPECT_TRUE(*by_key->key_for(9) == *reference->key_for(9));
   EXPECT_EQ(unlock_keybag_for(*bag, as_bytes("wrong"), source.get()).status().code(),
             Code::kPermissionDenied);
+}
+
+// ---- Issue 14: what Apple's KeychainBackupTests assert, by mechanism. ----
+
+std::unique_ptr<Device> device_with(Random& r, PersistentRefKind kind, bool sos = false) {
+  DeviceConfig config;
+  config.persistent_refs = kind;
+  config.sos = sos;
+  auto d = Device::create_in_memory(config, r);
+  EXPECT_TRUE(d.ok());
+  return std::move(d).value();
+}
+
+size_t archived_count(const Bundle& b) {
+  size_t n = 0;
+  for (const auto& v : b.archive.items)
+    n += v.size();
+  return n;
+}
+
+// account -> (persistent ref, secret) as the device reads it.
+std::map<std::string, std::pair<Bytes, std::string>> refs_by_account(Device& d) {
+  std::map<std::string, std::pair<Bytes, std::string>> out;
+  for (const StoredItem& s : *d.list()) {
+    out[std::string(s.item.account().begin(), s.item.account().end())] = {
+        s.persistent_ref,
+        std::string(s.item.secret().view().begin(), s.item.secret().view().end())};
+  }
+  return out;
+}
+
+const ItemFate* fate_of(const RestoreReport& report, const std::string& account) {
+  for (const ItemFate& f : report.items) {
+    if (f.account == account) return &f;
+  }
+  return nullptr;
+}
+
+// testAppClipDoesNotBackup: a regular and an App Clip item per class; only the regular ones are
+// in the backup, and Quick Start (the same export) does not move the clip items either.
+TEST(Backup, AppClipItemsAreNeverExported) {
+  auto r = make_seeded_random(40);
+  auto a = device(*r);
+  for (ItemClass c : kAllItemClasses) {
+    for (bool clip : {false, true}) {
+      NewItem n = item(Accessibility::kAfterFirstUnlock,
+                       std::string(name_of(c)) + (clip ? "-clip" : "-app"));
+      n.item_class = c;
+      n.label = n.account;
+      n.app_clip = clip;
+      ASSERT_TRUE(a->add(n, *r).ok());
+    }
+  }
+  auto bundle = make_backup(*a, options(Journey::kLocalEncrypted), *r);
+  ASSERT_TRUE(bundle.ok());
+  for (const auto& v : bundle->archive.items)
+    EXPECT_EQ(v.size(), 1u);
+  auto b = device(*r);
+  auto restored = restore_backup(*bundle, *b, {"hunter2", {}}, *r);
+  ASSERT_TRUE(restored.ok());
+  for (ItemClass c : kAllItemClasses) {
+    EXPECT_TRUE(has_account(*b, std::string(name_of(c)) + "-app"));
+    EXPECT_FALSE(has_account(*b, std::string(name_of(c)) + "-clip"));
+  }
+  auto fresh = device(*r);
+  ASSERT_TRUE(quick_start(*a, *fresh, kFastKdf, *r).ok());
+  EXPECT_FALSE(has_account(*fresh, "genp-clip"));
+  EXPECT_TRUE(has_account(*fresh, "genp-app"));
+}
+
+// testBackupTombstonesWhenSOSEnabled / testBackupAvoidsTombstonesWhenSOSDisabled.
+TEST(Backup, TombstonesAreExportedOnlyWhileSosIsOn) {
+  auto r = make_seeded_random(41);
+  for (bool sos : {false, true}) {
+    auto a = device_with(*r, PersistentRefKind::kRowid, sos);
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "live"), *r).ok());
+    NewItem tomb = item(Accessibility::kAfterFirstUnlock, "tomb");
+    tomb.synchronizable = true;
+    tomb.tombstone = true;
+    ASSERT_TRUE(a->add(tomb, *r).ok());
+    auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+    ASSERT_TRUE(bundle.ok());
+    EXPECT_EQ(archived_count(*bundle), sos ? 2u : 1u) << "sos " << sos;
+    ASSERT_TRUE(a->set_sos(!sos).ok());
+    EXPECT_EQ(archived_count(*make_backup(*a, options(Journey::kLocal), *r)), sos ? 1u : 2u);
+  }
+}
+
+TEST(Backup, EachItemCarriesItsPersistentReferenceInTheSourcesKind) {
+  auto r = make_seeded_random(42);
+  for (PersistentRefKind kind : kAllPersistentRefKinds) {
+    auto a = device_with(*r, kind);
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "x"), *r).ok());
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "y"), *r).ok());
+    auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+    ASSERT_TRUE(bundle.ok());
+    const auto listed = *a->list();
+    ASSERT_EQ(bundle->archive.items[0].size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      EXPECT_EQ(bundle->archive.items[0][i].persistent_ref, listed[i].persistent_ref);
+      EXPECT_EQ(listed[i].persistent_ref.size(), kind == PersistentRefKind::kUuid
+                                                     ? kUuidPersistentRefBytes
+                                                     : kRowidPersistentRefBytes);
+    }
+    EXPECT_EQ(listed[1].persistent_ref.size() == kRowidPersistentRefBytes,
+              listed[1].persistent_ref == make_persistent_ref(ItemClass::kGenp, listed[1].rowid));
+  }
+}
+
+// testSecItemBackupAndRestoreWithPersistentRefs: back up, delete, restore: every reference the
+// app stored resolves again, on either kind of device (same device: the rowids are free again).
+TEST(Restore, ReferencesAreEqualAfterBackupDeleteAndRestore) {
+  auto r = make_seeded_random(43);
+  for (PersistentRefKind kind : kAllPersistentRefKinds) {
+    SCOPED_TRACE(std::string(name_of(kind)));
+    auto a = device_with(*r, kind);
+    for (const char* account : {"one", "two", "three"})
+      ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, account), *r).ok());
+    const auto before = refs_by_account(*a);
+    auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+    ASSERT_TRUE(bundle.ok());
+    for (const StoredItem& s : *a->list())
+      ASSERT_TRUE(a->remove(s.item.item_class(), s.rowid).ok());
+    auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(refs_by_account(*a), before);
+    for (const ItemFate& f : report->items) {
+      EXPECT_TRUE(f.restored);
+      EXPECT_EQ(f.persistent_ref, f.backup_ref);
+    }
+  }
+}
+
+// A UUID reference is the item's wherever it goes; an old-style one is a rowid, which another
+// device may have given away already (R11: then the item gets a new rowid).
+TEST(Restore, ARowidTakenOnTheTargetGivesANewRowidAndAUuidTravels) {
+  auto r = make_seeded_random(44);
+  for (PersistentRefKind kind : kAllPersistentRefKinds) {
+    SCOPED_TRACE(std::string(name_of(kind)));
+    auto a = device_with(*r, kind);
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "mine"), *r).ok());
+    auto bundle = make_backup(*a, options(Journey::kLocalEncrypted), *r);
+    ASSERT_TRUE(bundle.ok());
+    auto b = device_with(*r, kind);
+    NewItem theirs = item(Accessibility::kAfterFirstUnlock, "theirs");
+    theirs.synchronizable = true;  // R7 keeps it, and its rowid 1
+    ASSERT_TRUE(b->add(theirs, *r).ok());
+    auto report = restore_backup(*bundle, *b, {"hunter2", {}}, *r);
+    ASSERT_TRUE(report.ok());
+    const auto after = refs_by_account(*b);
+    ASSERT_EQ(after.count("mine"), 1u);
+    const Bytes& ref = after.at("mine").first;
+    if (kind == PersistentRefKind::kUuid) {
+      EXPECT_EQ(ref, bundle->archive.items[0][0].persistent_ref);
+    } else {
+      EXPECT_EQ(ref, make_persistent_ref(ItemClass::kGenp, 2));
+      EXPECT_EQ(bundle->archive.items[0][0].persistent_ref,
+                make_persistent_ref(ItemClass::kGenp, 1));
+    }
+  }
+}
+
+// testSecItemRestoreBackupOldStylePrefsAndAddUUIDPersistentRefs: the backup was made with
+// old-style references and the device uses UUIDs by the time it restores: every item comes back,
+// under a new reference (its rowid kept).
+TEST(Restore, AnOldStyleBackupOntoAUuidDeviceRenewsEveryReference) {
+  auto r = make_seeded_random(45);
+  auto a = device_with(*r, PersistentRefKind::kRowid);
+  ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "one"), *r).ok());
+  ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "two"), *r).ok());
+  const auto before = refs_by_account(*a);
+  auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+  ASSERT_TRUE(bundle.ok());
+  ASSERT_TRUE(a->set_persistent_refs(PersistentRefKind::kUuid, *r).ok());
+  ASSERT_TRUE(a->erase(*r).ok());
+  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->restored_count(), 2u);
+  const auto after = refs_by_account(*a);
+  for (const auto& [account, was] : before) {
+    ASSERT_EQ(after.count(account), 1u);
+    EXPECT_NE(after.at(account).first, was.first);
+    EXPECT_EQ(after.at(account).first.size(), kUuidPersistentRefBytes);
+    EXPECT_EQ(after.at(account).second, was.second);
+  }
+  std::vector<int64_t> rowids;
+  for (const StoredItem& s : *a->list())
+    rowids.push_back(s.rowid);
+  EXPECT_EQ(rowids, (std::vector<int64_t>{1, 2})) << "new rows of an empty table";
+}
+
+// testSecItemRestoreConflictedUUIDPersistentReferenceItems: a synchronizable item updated on the
+// device after the backup keeps its data and its reference through the restore; the backup's
+// version is `kept` (not lost, not restored), and it is not counted as replaced.
+TEST(Restore, ALocallyUpdatedSynchronizableItemKeepsItsDataAndReference) {
+  auto r = make_seeded_random(46);
+  auto a = device_with(*r, PersistentRefKind::kUuid);
+  NewItem synced = item(Accessibility::kAfterFirstUnlock, "synced");
+  synced.synchronizable = true;
+  const int64_t rowid = *a->add(synced, *r);
+  ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "plain"), *r).ok());
+  auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+  ASSERT_TRUE(bundle.ok());
+  ItemUpdate change;
+  change.secret = SecretBytes(as_bytes("updated locally"));
+  ASSERT_TRUE(a->update(ItemClass::kGenp, rowid, change, *r).ok());
+  const auto before = refs_by_account(*a);
+  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  const auto after = refs_by_account(*a);
+  EXPECT_EQ(after.at("synced"), before.at("synced"));
+  EXPECT_EQ(after.at("synced").second, "updated locally");
+  const ItemFate* kept = fate_of(*report, "synced");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_TRUE(kept->kept);
+  EXPECT_FALSE(kept->restored);
+  EXPECT_EQ(kept->outcome(), Outcome::kKept);
+  EXPECT_EQ(kept->reason, LossReason::kNone);
+  EXPECT_EQ(kept->persistent_ref, before.at("synced").first);
+  EXPECT_EQ(report->kept_count(), 1u);
+  EXPECT_EQ(report->restored_count(), 1u);
+  EXPECT_EQ(report->replaced, 1) << "only 'plain' was deleted and brought back";
+}
+
+// An item seen twice in one archive is the archive's problem, not R13: the second copy is lost as
+// a duplicate, and the report names the row the first one became.
+TEST(Restore, ADuplicateWithinTheBackupIsLostNotKept) {
+  auto r = make_seeded_random(47);
+  auto a = device(*r);
+  ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "twice"), *r).ok());
+  auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+  ASSERT_TRUE(bundle.ok());
+  bundle->archive.items[0].push_back(bundle->archive.items[0][0]);
+  ASSERT_TRUE(a->erase(*r).ok());
+  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->items.size(), 2u);
+  EXPECT_TRUE(report->items[0].restored);
+  EXPECT_FALSE(report->items[1].kept);
+  EXPECT_EQ(report->items[1].reason, LossReason::kDuplicateInBackup);
+  EXPECT_NE(report->items[1].detail.find("genp row 1"), std::string::npos)
+      << report->items[1].detail;
+}
+
+// Re-seals one archived item after `change` edits its decrypted attributes: what an older backup
+// (iOS 9 and 10.0 exported token items) or another tool could hold.
+void edit_archived_item(Bundle& bundle, size_t index, const Device& source,
+                        const std::function<void(Item&)>& change, Random& r) {
+  auto bag = parse_keybag(bundle.manifest.backup_keybag);
+  ASSERT_TRUE(bag.ok());
+  auto keys = unlock_keybag(*bag, {}, DeviceInternals::device_key(source));
+  ASSERT_TRUE(keys.ok());
+  ArchivedItem& archived = bundle.archive.items[0][index];
+  auto parsed = parse_blob(archived.blob);
+  ASSERT_TRUE(parsed.ok());
+  auto plaintext = open_blob(*parsed, keys->key_for(parsed->key_class)->view());
+  ASSERT_TRUE(plaintext.ok());
+  auto decoded = Item::decode(ItemClass::kGenp, plaintext->view());
+  ASSERT_TRUE(decoded.ok());
+  change(*decoded);
+  auto encoded = decoded->encode();
+  ASSERT_TRUE(encoded.ok());
+  auto sealed =
+      seal_blob(parsed->key_class, keys->key_for(parsed->key_class)->view(), encoded->view(), r);
+  ASSERT_TRUE(sealed.ok());
+  archived.blob = std::move(*sealed);
+}
+
+// SecServerImportKeychainInPlist: whatever the export let through, the import skips system-bound
+// items and token items, each with its reason; the rest of the backup restores.
+TEST(Restore, TheImportSkipsSystemBoundAndTokenItemsWithAReason) {
+  auto r = make_seeded_random(48);
+  auto a = device(*r);
+  for (const char* account : {"bound", "token", "plain"})
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, account), *r).ok());
+  auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+  ASSERT_TRUE(bundle.ok());
+  edit_archived_item(
+      *bundle, 0, *a, [](Item& i) { i.set_system_bound_flags(1); }, *r);
+  edit_archived_item(
+      *bundle, 1, *a, [](Item& i) { i.set_token_id("com.apple.setoken"); }, *r);
+  ASSERT_TRUE(a->erase(*r).ok());
+  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_EQ(report->items.size(), 3u);
+  EXPECT_EQ(report->items[0].reason, LossReason::kSystemBound);
+  EXPECT_EQ(report->items[1].reason, LossReason::kToken);
+  EXPECT_TRUE(report->items[2].restored);
+  EXPECT_EQ(report->items[0].account, "bound") << "a skipped item still has its name";
+  EXPECT_FALSE(has_account(*a, "bound"));
+  EXPECT_FALSE(has_account(*a, "token"));
+}
+
+// testSecItemRestoreSysboundBackupAndUpdateUUIDPersistentRefs: the target's own system-bound
+// (preserve) items are not in any backup, and are there after a restore, references unchanged;
+// they are not counted as replaced.
+TEST(Restore, TheTargetsSystemBoundItemsComeBackWithTheirReferences) {
+  auto r = make_seeded_random(49);
+  for (PersistentRefKind kind : kAllPersistentRefKinds) {
+    SCOPED_TRACE(std::string(name_of(kind)));
+    auto a = device_with(*r, kind);
+    NewItem bound = item(Accessibility::kAfterFirstUnlock, "bound");
+    bound.system_bound = SystemBound::kPreserveDuringRestore;
+    ASSERT_TRUE(a->add(bound, *r).ok());
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "plain"), *r).ok());
+    auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+    ASSERT_TRUE(bundle.ok());
+    EXPECT_EQ(archived_count(*bundle), 1u);
+    const auto before = refs_by_account(*a);
+    auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+    ASSERT_TRUE(report.ok()) << report.status().to_string();
+    EXPECT_EQ(refs_by_account(*a), before);
+    EXPECT_EQ(report->replaced, 1);
+    EXPECT_TRUE(report->warnings.empty());
+  }
+}
+
+// R12 as Apple's restore runs it: the device's system-bound items go out before the import and
+// back after it. A backup item whose rowid one of them had takes it; the system-bound item is put
+// back under a new rowid, so an old-style reference to it is renewed (a UUID one is not).
+TEST(Restore, ASystemBoundItemWhoseRowidTheImportTookGetsANewOne) {
+  auto r = make_seeded_random(50);
+  for (PersistentRefKind kind : kAllPersistentRefKinds) {
+    SCOPED_TRACE(std::string(name_of(kind)));
+    auto a = device_with(*r, kind);
+    ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "from-backup"), *r).ok());
+    auto bundle = make_backup(*a, options(Journey::kLocal), *r);
+    ASSERT_TRUE(bundle.ok());
+    ASSERT_TRUE(a->erase(*r).ok());
+    NewItem bound = item(Accessibility::kAfterFirstUnlock, "bound");
+    bound.system_bound = SystemBound::kPreserveDuringRestore;
+    bound.secret = SecretBytes(as_bytes("the device's own"));
+    ASSERT_EQ(*a->add(bound, *r), 1);
+    const auto before = refs_by_account(*a);
+    auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+    ASSERT_TRUE(report.ok());
+    const auto after = refs_by_account(*a);
+    EXPECT_EQ(after.at("bound").second, "the device's own");
+    EXPECT_EQ(report->replaced, 0);
+    EXPECT_TRUE(report->warnings.empty());
+    std::map<std::string, int64_t> rowid;
+    for (const StoredItem& s : *a->list())
+      rowid[std::string(s.item.account().begin(), s.item.account().end())] = s.rowid;
+    if (kind == PersistentRefKind::kRowid) {
+      EXPECT_EQ(rowid.at("from-backup"), 1);
+      EXPECT_EQ(rowid.at("bound"), 2);
+      EXPECT_EQ(after.at("bound").first, make_persistent_ref(ItemClass::kGenp, 2));
+    } else {
+      EXPECT_EQ(after.at("bound").first, before.at("bound").first);
+    }
+  }
 }
 
 }  // namespace

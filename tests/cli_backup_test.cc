@@ -399,7 +399,7 @@ TEST_F(CliBackup, ThePasswordFileIsReadThroughTheEnv) {
   EXPECT_EQ(r.out,
             "Wrote " + o.bundle +
                 " (local-encrypted, encrypted, FAST KDF: protects nothing): 2 item(s) backed up, 0 "
-                "left on the device by the export filter (R1)\n");
+                "left on the device by the export filter (R1, R10, R15)\n");
   EXPECT_EQ(env.reads(), 1);
   EXPECT_EQ(restore(o.bundle, new_device("other"), {"--password", "from-env-file"}).at("ak"),
             "restored");

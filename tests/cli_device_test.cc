@@ -256,11 +256,73 @@ TEST(CliDevice, UpdateAndDeleteNameOneItemAndCarryTheirOsStatus) {
 }
 
 TEST(CliDevice, EveryCommandHasHelpWithAnExample) {
-  for (const char* sub : {"init", "add", "update", "delete", "list", "passcode", "erase"}) {
+  for (const char* sub : {"init", "add", "update", "delete", "list", "passcode", "erase", "set"}) {
     const CliRun r = run_cli({"device", sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub << ": " << r.out;
   }
+}
+
+// #14: the settings init and set take, the traits add takes, and what list shows of them: the
+// persistent reference in the device's kind (12 bytes old-style, 20 bytes UUID-based), App Clip,
+// system-bound and tombstone items.
+TEST(CliDevice, ReferencesSosAndTheNewTraitsRoundTripThroughInitSetAddAndList) {
+  TempDir tmp;
+  const std::string phone = tmp / "phone";
+  const json init = run_json({"device", "init", phone, "--persistent-refs", "uuid", "--sos", "on"});
+  EXPECT_EQ(init["persistent_refs"], "uuid");
+  EXPECT_EQ(init["sos"], true);
+  const json added = run_json(
+      {"device", "add", phone, "--account", "a", "--service", "s", "--secret", "x", "--app-clip"});
+  EXPECT_EQ(added["persistent_ref_hex"].get<std::string>().size(), 40u);
+  run_json({"device", "add", phone, "--account", "b", "--service", "s", "--secret", "x",
+            "--sysbound", "preserve"});
+  run_json({"device", "add", phone, "--account", "c", "--service", "s", "--secret", "x",
+            "--synchronizable", "--tombstone"});
+  const json set = run_json({"device", "set", phone, "--persistent-refs", "rowid", "--sos", "off"});
+  EXPECT_EQ(set["persistent_refs"], "rowid");
+  EXPECT_EQ(set["sos"], false);
+  run_json({"device", "add", phone, "--account", "d", "--service", "s", "--secret", "x"});
+  const json list = run_json({"device", "list", phone});
+  EXPECT_EQ(list["persistent_refs"], "rowid");
+  EXPECT_EQ(list["sos"], false);
+  ASSERT_EQ(list["items"].size(), 4u);
+  const json& a = list["items"][0];
+  const json& b = list["items"][1];
+  const json& c = list["items"][2];
+  const json& d = list["items"][3];
+  EXPECT_EQ(a["app_clip"], true);
+  EXPECT_EQ(a["sysbound"], "none");
+  EXPECT_EQ(a["persistent_ref_hex"], added["persistent_ref_hex"]) << "rows keep their references";
+  EXPECT_EQ(b["sysbound"], "preserve");
+  EXPECT_EQ(c["tombstone"], true);
+  EXPECT_EQ(c["app_clip"], false);
+  EXPECT_EQ(d["persistent_ref_hex"], "67656e700000000000000004");  // "genp" + rowid 4
+  const CliRun text = run_cli({"device", "list", phone});
+  EXPECT_NE(text.out.find("rowid references, SOS off, 4 items"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("app-clip"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("sync,tombstone"), std::string::npos) << text.out;
+}
+
+TEST(CliDevice, BadSettingsAndTraitsExitTwoNamingTheOption) {
+  TempDir tmp;
+  const std::string phone = tmp / "phone";
+  EXPECT_EQ(run_cli({"device", "init", phone}).exit_code, 0);
+  const std::pair<std::vector<std::string>, std::string> bad[] = {
+      {{"device", "init", tmp / "other", "--persistent-refs", "guid"}, "--persistent-refs"},
+      {{"device", "init", tmp / "third", "--sos", "maybe"}, "--sos"},
+      {{"device", "set", phone}, "nothing to change"},
+      {{"device", "set", phone, "--persistent-refs", "row"}, "--persistent-refs"},
+      {{"device", "add", phone, "--account", "a", "--service", "s", "--secret", "x", "--sysbound",
+        "always"},
+       "--sysbound"},
+  };
+  for (const auto& [args, word] : bad) {
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << word << ": " << r.err;
+    EXPECT_NE(r.err.find(word), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(run_json({"device", "list", phone})["items"].empty()) << "nothing was added";
 }
 
 }  // namespace

@@ -53,7 +53,7 @@ TEST(Device, StreamedItemsCarryTheirCanonicalPlaintextAndSkipUnreadableRows) {
   ASSERT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "b"), *r).ok());
   ASSERT_TRUE(d->add(item(Accessibility::kAfterFirstUnlock, "c"), *r).ok());
   std::vector<std::string> accounts;
-  ASSERT_TRUE(d->for_each_item([&](int64_t, Item& it, ByteView plaintext) {
+  ASSERT_TRUE(d->for_each_item([&](int64_t, ByteView, Item& it, ByteView plaintext) {
                  auto encoded = it.encode();
                  EXPECT_TRUE(encoded.ok());
                  EXPECT_EQ(Bytes(plaintext.begin(), plaintext.end()),
@@ -65,7 +65,7 @@ TEST(Device, StreamedItemsCarryTheirCanonicalPlaintextAndSkipUnreadableRows) {
   // Passcode off: the akpu row and its class key are gone (R8); the walk sees the rest.
   ASSERT_TRUE(d->set_passcode(false, *r).ok());
   accounts.clear();
-  ASSERT_TRUE(d->for_each_item([&](int64_t, Item& it, ByteView) {
+  ASSERT_TRUE(d->for_each_item([&](int64_t, ByteView, Item& it, ByteView) {
                  accounts.push_back(account_of(it));
                  return Status::Ok();
                }).ok());

@@ -54,8 +54,14 @@ Scenario every_kind_of_step() {
   Scenario s;
   s.description = "every step \"quoted\" \\ and\ttabbed";
   s.devices = {{"old", true, true}, {"new", false, false}};
-  Traits t{Accessibility::kAfterFirstUnlock,   ItemClass::kInet, true, Token::kNone, false,
-           SystemBound::kPreserveDuringRestore};
+  Traits t{Accessibility::kAfterFirstUnlock,
+           ItemClass::kInet,
+           true,
+           Token::kNone,
+           false,
+           SystemBound::kPreserveDuringRestore,
+           true,
+           true};
   s.steps.push_back(add(0, "a", t, "text secret"));
   s.steps.push_back(add(0, "binary", {}, std::string("\xff\x00\x80", 3)));
   s.steps.push_back(

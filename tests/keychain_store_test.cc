@@ -1,8 +1,10 @@
 // keychain-2.db store: CRUD, per-class duplicates, all-or-nothing transactions, R7/R8 deletes,
-// files (reopen, not-a-database, secure delete).
+// the persistent-reference UUID, App Clip and tombstone columns (and the upgrade of a version 1
+// file that lacks them), files (reopen, not-a-database, secure delete).
 #include "engine/keychain_store.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -209,7 +211,10 @@ TEST(KeychainStore, DeleteNonSynchronizableKeepsSyncAndSystemBoundRows) {
   KeychainRow bound_cert;
   bound_cert.item_class = ItemClass::kCert;
   bound_cert.sysb = 2;
-  for (KeychainRow* r : {&plain, &synced, &bound, &plain_key, &bound_cert}) {
+  KeychainRow synced_bound = genp("synced-bound", "s");
+  synced_bound.sync = true;
+  synced_bound.sysb = 1;
+  for (KeychainRow* r : {&plain, &synced, &bound, &plain_key, &bound_cert, &synced_bound}) {
     auto id = store->insert(*r);
     ASSERT_TRUE(id.ok());
     r->rowid = *id;
@@ -217,8 +222,11 @@ TEST(KeychainStore, DeleteNonSynchronizableKeepsSyncAndSystemBoundRows) {
   auto deleted = store->delete_unbound_non_synchronizable();
   ASSERT_TRUE(deleted.ok());
   EXPECT_EQ(*deleted, 2);
-  const std::vector<KeychainRow> expected = {synced, bound, bound_cert};
+  const std::vector<KeychainRow> expected = {synced, bound, synced_bound, bound_cert};
   EXPECT_EQ(*store->list_all(), expected);
+  EXPECT_EQ(*store->rowids(ItemClass::kGenp),
+            (std::vector<int64_t>{synced.rowid, bound.rowid, synced_bound.rowid}));
+  EXPECT_TRUE(store->rowids(ItemClass::kKeys)->empty());
 }
 
 TEST(KeychainStore, DeleteAccessibilityRemovesOnlyThatClass) {
@@ -270,27 +278,31 @@ TEST(KeychainStore, EncryptedItemsStreamInListOrderAndAVisitorErrorStops) {
   }
   const auto rows = *store->list_all();
   std::vector<KeychainRow> seen;
-  ASSERT_TRUE(store
-                  ->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView data) {
-                    KeychainRow r;
-                    r.item_class = c;
-                    r.rowid = rowid;
-                    r.data.assign(data.begin(), data.end());
-                    seen.push_back(r);
-                    return Status::Ok();
-                  })
-                  .ok());
+  ASSERT_TRUE(
+      store
+          ->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView uuid, ByteView data) {
+            KeychainRow r;
+            r.item_class = c;
+            r.rowid = rowid;
+            r.data.assign(data.begin(), data.end());
+            r.persistref.assign(uuid.begin(), uuid.end());
+            seen.push_back(r);
+            return Status::Ok();
+          })
+          .ok());
   ASSERT_EQ(seen.size(), rows.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     EXPECT_EQ(seen[i].item_class, rows[i].item_class);
     EXPECT_EQ(seen[i].rowid, rows[i].rowid);
     EXPECT_EQ(seen[i].data, rows[i].data);
+    EXPECT_EQ(seen[i].persistref, rows[i].persistref);
   }
   int calls = 0;
-  const Status stopped = store->for_each_encrypted_item([&](ItemClass, int64_t, ByteView) {
-    ++calls;
-    return Status::DataLoss("stop here");
-  });
+  const Status stopped =
+      store->for_each_encrypted_item([&](ItemClass, int64_t, ByteView, ByteView) {
+        ++calls;
+        return Status::DataLoss("stop here");
+      });
   EXPECT_EQ(stopped.code(), Code::kDataLoss);
   EXPECT_EQ(calls, 1);
   EXPECT_TRUE(store->transaction().ok()) << "the walk left its statement in use";
@@ -316,6 +328,135 @@ TEST(KeychainStore, RowFromItem) {
   EXPECT_EQ(r.port, 21);
   EXPECT_EQ(r.cdat, DerDate{42});
   EXPECT_EQ(r.data, Bytes{0xEE});
+}
+
+TEST(KeychainStore, RowFromItemCarriesAppClipAndTombstone) {
+  Item item(ItemClass::kGenp, Accessibility::kWhenUnlocked, SecretBytes(as_bytes("pw")));
+  EXPECT_FALSE(keychain_row_for(item, {}).clip);
+  item.set_app_clip(true);
+  item.set_tombstone(true);
+  const KeychainRow r = keychain_row_for(item, {});
+  EXPECT_TRUE(r.clip);
+  EXPECT_TRUE(r.tomb);
+  EXPECT_TRUE(r.persistref.empty()) << "a row's UUID is the device's to give";
+}
+
+Bytes uuid_bytes(uint8_t fill) {
+  return Bytes(16, fill);
+}
+
+TEST(KeychainStore, PersistrefClipAndTombRoundTripAndAUuidIsUniqueInItsClass) {
+  auto store = memory_store();
+  KeychainRow r = genp("alice", "mail");
+  r.persistref = uuid_bytes(0xA1);
+  r.clip = true;
+  r.tomb = true;
+  r.rowid = *store->insert(r);
+  EXPECT_EQ(*store->get(ItemClass::kGenp, r.rowid), r);
+  EXPECT_TRUE(*store->has_persistref(ItemClass::kGenp, uuid_bytes(0xA1)));
+  EXPECT_FALSE(*store->has_persistref(ItemClass::kGenp, uuid_bytes(0xA2)));
+  EXPECT_FALSE(*store->has_persistref(ItemClass::kInet, uuid_bytes(0xA1)));
+  EXPECT_FALSE(*store->has_persistref(ItemClass::kGenp, {})) << "no UUID is never taken";
+  EXPECT_TRUE(*store->has_rowid(ItemClass::kGenp, r.rowid));
+  EXPECT_FALSE(*store->has_rowid(ItemClass::kGenp, r.rowid + 1));
+  EXPECT_FALSE(*store->has_rowid(ItemClass::kKeys, r.rowid));
+
+  KeychainRow twin = genp("bob", "mail");
+  twin.persistref = uuid_bytes(0xA1);
+  EXPECT_EQ(store->insert(twin).status().code(), Code::kAlreadyExists);
+  twin.item_class = ItemClass::kKeys;
+  twin.labl = "bob";
+  EXPECT_TRUE(store->insert(twin).ok()) << "another class's table is another namespace";
+  // Rows without a UUID (NULL) never collide with each other.
+  for (int n = 0; n < 3; ++n)
+    EXPECT_TRUE(store->insert(genp("none" + std::to_string(n), "mail")).ok());
+  // update writes the new columns too.
+  r.persistref.clear();
+  r.clip = false;
+  ASSERT_TRUE(store->update(r).ok());
+  EXPECT_EQ(*store->get(ItemClass::kGenp, r.rowid), r);
+  EXPECT_FALSE(*store->has_persistref(ItemClass::kGenp, uuid_bytes(0xA1)));
+}
+
+TEST(KeychainStore, FindPrimaryKeyUsesTheClassesKeyColumns) {
+  auto store = memory_store();
+  KeychainRow a = genp("alice", "mail", "one");
+  a.rowid = *store->insert(a);
+  KeychainRow same_key = genp("alice", "mail", "other data");
+  same_key.labl = "another label";  // not part of the genp key
+  same_key.pdmn = Accessibility::kWhenUnlocked;
+  EXPECT_EQ(*store->find_primary_key(same_key), std::optional<int64_t>(a.rowid));
+  KeychainRow synced = same_key;
+  synced.sync = true;  // sync is part of the key: a synchronizable twin is another item
+  EXPECT_EQ(*store->find_primary_key(synced), std::nullopt);
+  KeychainRow site;
+  site.item_class = ItemClass::kInet;
+  site.acct = {'a'};
+  site.srvr = "example.com";
+  site.port = 443;
+  site.rowid = *store->insert(site);
+  KeychainRow other_port = site;
+  other_port.port = 8443;
+  EXPECT_EQ(*store->find_primary_key(site), std::optional<int64_t>(site.rowid));
+  EXPECT_EQ(*store->find_primary_key(other_port), std::nullopt);
+  KeychainRow key;
+  key.item_class = ItemClass::kKeys;
+  key.labl = "k";
+  EXPECT_EQ(*store->find_primary_key(key), std::nullopt);
+}
+
+// A keychain-2.db of schema version 1 (before persistent references, App Clips and tombstones)
+// opens upgraded in place: its rows keep every column, the new ones empty.
+TEST(KeychainStoreFile, VersionOneFileIsUpgradedInPlace) {
+  const std::string path = temp_path("v1.db");
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+    std::string sql = "BEGIN;";
+    const std::pair<const char*, const char*> tables[] = {
+        {"genp", "acct, svce, agrp, sync, tkid"},
+        {"inet", "acct, srvr, ptcl, port, path, agrp, sync, tkid"},
+        {"cert", "labl, agrp, sync, tkid"},
+        {"keys", "labl, agrp, sync, tkid"}};
+    for (const auto& [t, key] : tables) {
+      sql += std::string("CREATE TABLE ") + t +
+             " (rowid INTEGER PRIMARY KEY, cdat INTEGER NOT NULL DEFAULT 0,"
+             " mdat INTEGER NOT NULL DEFAULT 0, labl TEXT NOT NULL DEFAULT '',"
+             " agrp TEXT NOT NULL DEFAULT '', acct BLOB NOT NULL DEFAULT x'',"
+             " svce BLOB NOT NULL DEFAULT x'', srvr TEXT NOT NULL DEFAULT '',"
+             " ptcl INTEGER NOT NULL DEFAULT 0, port INTEGER NOT NULL DEFAULT 0,"
+             " path TEXT NOT NULL DEFAULT '', pdmn TEXT NOT NULL, sync INTEGER NOT NULL DEFAULT 0,"
+             " tkid TEXT NOT NULL DEFAULT '', sysb INTEGER NOT NULL DEFAULT 0,"
+             " accc INTEGER NOT NULL DEFAULT 0, data BLOB NOT NULL, UNIQUE (" +
+             key + "));";
+    }
+    sql +=
+        "INSERT INTO genp (rowid, acct, svce, agrp, pdmn, data) VALUES"
+        " (7, x'616c696365', x'6d61696c', 'TEAM.app', 'ck', x'626c6f62');"
+        "PRAGMA user_version=1; COMMIT;";
+    ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
+    sqlite3_close(db);
+  }
+  auto store = KeychainStore::open(path);
+  ASSERT_TRUE(store.ok()) << store.status().to_string();
+  KeychainRow want = genp("alice", "mail");
+  want.rowid = 7;
+  auto listed = (*store)->list_all();
+  ASSERT_TRUE(listed.ok()) << listed.status().to_string();
+  EXPECT_EQ(*listed, std::vector<KeychainRow>{want});
+  KeychainRow with_uuid = genp("bob", "mail");
+  with_uuid.persistref = uuid_bytes(3);
+  with_uuid.tomb = true;
+  auto inserted = (*store)->insert(with_uuid);
+  ASSERT_TRUE(inserted.ok()) << inserted.status().to_string();
+  with_uuid.rowid = *inserted;
+  EXPECT_EQ(*(*store)->get(ItemClass::kGenp, with_uuid.rowid), with_uuid);
+  store->reset();
+  auto again = KeychainStore::open(path);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ((*again)->list_all()->size(), 2u);
+  std::remove(path.c_str());
 }
 
 std::string file_contents(const std::string& path) {

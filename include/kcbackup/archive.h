@@ -16,13 +16,14 @@
 #include "kcbackup/bytes.h"
 #include "kcbackup/env.h"
 #include "kcbackup/model.h"
+#include "kcbackup/persistent_ref.h"  // what v_PersistentRef holds
 #include "kcbackup/status.h"
 
 namespace kcb {
 
 struct ArchivedItem {
   Bytes blob;            // v_Data: a v3 item blob
-  Bytes persistent_ref;  // v_PersistentRef: 4-byte class name + 8-byte big-endian rowid
+  Bytes persistent_ref;  // v_PersistentRef: old-style or UUID-based (persistent_ref.h)
 
   bool operator==(const ArchivedItem&) const = default;
 };
@@ -58,13 +59,6 @@ struct Manifest {
 
 Bytes write_manifest(const Manifest& manifest);
 Result<Manifest> read_manifest(ByteView bytes);
-
-// Persistent refs: the class's 4-letter name and the row id, big-endian.
-Bytes make_persistent_ref(ItemClass item_class, int64_t rowid);
-// The inverse, for an item of `item_class`'s array: Corruption when the ref is not 12 bytes, names
-// another class, or holds a row id past INT64_MAX. The restore does not need it (rows get fresh ids
-// on the target); inspection reports it.
-Result<int64_t> rowid_of_persistent_ref(ByteView ref, ItemClass item_class);
 
 // "0123ABCD-..." from 16 bytes, and back (any case accepted, canonical form required otherwise).
 std::string uuid_text(ByteView uuid16);

@@ -1,9 +1,11 @@
 // Backup, restore and Quick Start: how keychain items leave one device and arrive on another.
 //
 // Backup: the export filter drops akpu items, Secure Enclave (token) keys, auth-constrained and
-// system-bound items (the query Apple's export runs); every other item is decrypted with the
-// device's class key and re-sealed as a v3 blob under a fresh backup keybag. The journey decides
-// only how that bag's class keys are wrapped:
+// system-bound items (R1), App Clip items (R10) and, unless the device is in the SOS circle,
+// tombstones (R15): the query Apple's export runs. Every other item is decrypted with the device's
+// class key and re-sealed as a v3 blob under a fresh backup keybag, with its persistent reference
+// (in the device's kind) as v_PersistentRef. The journey decides only how that bag's class keys
+// are wrapped:
 //   local, icloud-backup     every class WRAP 3 (device layer + empty password): readable only with
 //                            the source device's key 0x835
 //   local-encrypted,         classes 6-8 WRAP 2 (password only); classes 9-11 WRAP 3 (password and
@@ -11,9 +13,19 @@
 // Whether an item comes back anywhere is then decided by cryptography alone.
 //
 // Restore validates everything it can before changing anything (bag structure and caps, UUID,
-// password), then decrypts item by item — a failure drops that item alone, with its reason — and
-// replaces the target's non-synchronizable, non-system-bound items with the survivors in one SQLite
-// transaction, so an error leaves the target exactly as it was.
+// password), then, in one SQLite transaction (an error leaves the target exactly as it was):
+//   1. deletes every row that is neither synchronizable nor system-bound (R7) and takes the
+//      system-bound ones that are not synchronizable aside (R12, as Apple's restore exports them);
+//   2. imports the backup item by item, in archive order: a failure to decrypt drops that item
+//   alone,
+//      with its reason; system-bound and token items are skipped (R12); the others are re-inserted
+//      with the reference their v_PersistentRef carries when the target hands out that kind and it
+//      is free there (R11: an old-style reference is the rowid itself, a UUID-based one the UUID),
+//      else as new rows (next rowid, and a fresh UUID on a target with UUID references); an item
+//      whose primary key a synchronizable item of the target holds is not inserted: the target's
+//      item, its data and its reference stay, and the backup item is `kept` (R13);
+//   3. puts the rows of step 1 back, re-inserted by the same rule with the reference they had
+//      (unchanged unless the import took the rowid or the device's kind changed since).
 #pragma once
 
 #include <optional>
@@ -57,7 +69,10 @@ enum class LossReason {
   kCorrupt,              // the blob or its dictionary is malformed
   kNoClassKey,           // the backup has no key for the item's class
   kClassKeyUnavailable,  // the class key does not open the item key here (wrong device, altered)
-  kRefusedByDevice,      // the target's SecItemAdd refused it (no passcode, duplicate, ...)
+  kRefusedByDevice,      // the target's SecItemAdd refused it (no passcode, bad parameters, ...)
+  kSystemBound,          // R12: a restore never imports a system-bound item
+  kToken,                // R12: nor an item with a token (old backups, iOS 9 and 10.0, had them)
+  kDuplicateInBackup,    // an earlier item of the same backup has its primary key
 };
 std::string_view loss_reason_name(LossReason reason);
 
@@ -70,15 +85,24 @@ struct ItemFate {
   std::optional<Accessibility> accessible;   // when the item could be decoded
   std::optional<uint32_t> header_key_class;  // the blob header's, when it parsed (unauthenticated)
   bool restored = false;
-  LossReason reason = LossReason::kNone;
-  std::string detail;  // the precise error for a lost item
+  // R13: not restored, because the target's own synchronizable item with this primary key (R7 kept
+  // it) stays, its data and its reference; it is on the device afterwards: not a loss.
+  bool kept = false;
+  LossReason reason = LossReason::kNone;  // kNone unless lost
+  std::string detail;                     // the precise error for a lost item
+  Bytes backup_ref;                       // v_PersistentRef as the backup carried it
+  Bytes persistent_ref;  // restored or kept: the item's reference on the target afterwards
+  Outcome outcome() const;
 };
 
 struct RestoreReport {
   std::vector<ItemFate> items;
-  int64_t replaced = 0;               // target items deleted by R7
-  std::vector<std::string> warnings;  // from the archive reader
+  // Items R7 deleted from the target: neither synchronizable nor system-bound. Not the target items
+  // a backup item collided with (they stay: R13), nor the system-bound ones (put back: R12).
+  int64_t replaced = 0;
+  std::vector<std::string> warnings;  // from the archive reader; R12 rows not put back
   size_t restored_count() const;
+  size_t kept_count() const;
 };
 
 struct RestoreOptions {

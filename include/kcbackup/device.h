@@ -3,13 +3,17 @@
 // each item encrypted as a v3 blob under its class key. On disk a device is a directory:
 //   DIR/uid            the 32-byte UID (simulated hardware; only this process reads it)
 //   DIR/keybag         the system keybag (TLV)
-//   DIR/device.plist   settings: passcode, iCloud Keychain, UniqueDeviceID
+//   DIR/device.plist   settings: passcode, iCloud Keychain, UniqueDeviceID, PersistentRefs
+//                      (rowid or uuid), SOS (absent in older folders: rowid, off)
 //   DIR/keychain-2.db  the keychain
 // SecItem semantics: add and update fail with errSecAuthFailed for akpu without a passcode (R8),
 // errSecParam for an auth-constrained synchronizable item or a Secure Enclave token outside class
 // keys (R9), errSecDuplicateItem for a duplicate primary key; update and delete of a missing row
 // fail with errSecItemNotFound. The device decides these by its own checks and
 // its keybag; it never asks the oracle.
+// Persistent references (R11, kcbackup/persistent_ref.h): every row has a rowid; a row inserted
+// while the device uses UUID references also gets a random UUID, and its reference is then
+// UUID-based, else old-style. A row keeps its reference when the device's kind changes later.
 #pragma once
 
 #include <chrono>
@@ -39,6 +43,8 @@ struct DeviceConfig {
   bool passcode = true;
   bool icloud_keychain = false;
   std::optional<Bytes> uid;  // 32 bytes; random when absent
+  PersistentRefKind persistent_refs = PersistentRefKind::kRowid;
+  bool sos = false;  // in the legacy iCloud Keychain sync circle: backups carry tombstones (R15)
 };
 
 // What SecItemAdd is given.
@@ -48,7 +54,9 @@ struct NewItem {
   bool synchronizable = false;
   Token token = Token::kNone;
   bool auth_constraint = false;
-  bool system_bound = false;
+  SystemBound system_bound = SystemBound::kNone;  // preserve: sysb = 1
+  bool app_clip = false;                          // clip = 1 (R10)
+  bool tombstone = false;                         // tomb = 1 (R15)
   std::string account;
   std::string service;
   std::string access_group = "kcbackup.example";
@@ -66,9 +74,11 @@ struct ItemUpdate {
   std::optional<SecretBytes> secret;
 };
 
-// An item as the device can read it: its row id and the decrypted item.
+// An item as the device can read it: its row id, its persistent reference (in the device's kind)
+// and the decrypted item.
 struct StoredItem {
   int64_t rowid = 0;
+  Bytes persistent_ref;
   Item item;
 };
 
@@ -80,6 +90,7 @@ struct RowInfo {
   Bytes service;  // svce, likewise
   std::string access_group;
   bool readable = false;  // this device's class keys open the row and it decodes
+  Bytes persistent_ref;   // in the device's kind
 
   bool operator==(const RowInfo&) const = default;
 };
@@ -124,6 +135,8 @@ class Device {
   const std::string& unique_device_id() const { return udid_; }
   bool has_passcode() const { return passcode_; }
   bool icloud_keychain() const { return icloud_keychain_; }
+  PersistentRefKind persistent_refs() const { return persistent_refs_; }
+  bool sos() const { return sos_; }
   // Key 0x835, the class keys and the raw store never leave the engine: its own code and tests
   // reach them through engine/device_internals.h.
 
@@ -146,16 +159,23 @@ class Device {
   Result<std::vector<StoredItem>> list(size_t* unreadable = nullptr) const;
   // Every row, readable or not, in list()'s order, as metadata only.
   Result<std::vector<RowInfo>> rows() const;
-  // list()'s items streamed one row at a time, each with the canonical plaintext it was decoded
-  // from (Item::decode accepts canonical DER only, so item.encode() would rebuild exactly these
-  // bytes): a backup seals them as they are. `item` may be moved from; `plaintext` is valid during
-  // the call. An error from fn stops the walk and is returned.
-  using ItemVisitor = std::function<Status(int64_t rowid, Item& item, ByteView plaintext)>;
+  // list()'s items streamed one row at a time, each with its persistent reference and the
+  // canonical plaintext it was decoded from (Item::decode accepts canonical DER only, so
+  // item.encode() would rebuild exactly these bytes): a backup seals them as they are. `item` may
+  // be moved from; `persistent_ref` and `plaintext` are valid during the call. An error from fn
+  // stops the walk and is returned. `unreadable`, when given, counts the rows skipped.
+  using ItemVisitor =
+      std::function<Status(int64_t rowid, ByteView persistent_ref, Item& item, ByteView plaintext)>;
   Status for_each_item(const ItemVisitor& fn, size_t* unreadable = nullptr) const;
 
   // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).
   Status set_passcode(bool on, Random& random);
   Status set_icloud_keychain(bool on);
+  // The kind of reference the rows inserted from now on get (an add, a restore, a transfer, a
+  // sync); every row keeps the one it has. A restore of an old-style backup onto the device after a
+  // switch to UUID references re-inserts its items under new ones (R11).
+  Status set_persistent_refs(PersistentRefKind kind, Random& random);
+  Status set_sos(bool on);
   // "Erase All Content and Settings": an empty keychain and a fresh keybag; the UID stays.
   Status erase(Random& random);
 
@@ -177,6 +197,10 @@ class Device {
   Status load_keys(const Bytes& uid, ByteView keybag);
   Status rebuild_keybag(bool with_passcode_class, Random& random);
   Status save_settings() const;
+  // add_item with the row's identity chosen (DeviceInternals::insert_item, for restore).
+  Result<int64_t> insert_item(const Item& item, ByteView canonical_plaintext, int64_t rowid,
+                              Bytes uuid, Random& random);
+  Bytes persistent_ref_of(ItemClass item_class, int64_t rowid, ByteView uuid) const;
 
   friend struct DeviceInternals;
 
@@ -193,6 +217,8 @@ class Device {
   std::string udid_;
   bool passcode_ = true;
   bool icloud_keychain_ = false;
+  PersistentRefKind persistent_refs_ = PersistentRefKind::kRowid;
+  bool sos_ = false;
   std::unique_ptr<Keybag> keybag_;
   std::unique_ptr<UnlockedKeybag> keys_;
   std::unique_ptr<KeychainStore> store_;

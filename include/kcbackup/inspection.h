@@ -79,7 +79,8 @@ std::string_view entry_status_name(EntryStatus status);
 struct ArchiveEntry {
   ItemClass item_class = ItemClass::kGenp;
   size_t index = 0;
-  std::optional<int64_t> rowid;  // from v_PersistentRef, when it decodes
+  std::optional<int64_t> rowid;  // from an old-style v_PersistentRef, when it decodes
+  Bytes uuid;                    // from a UUID-based one (16 bytes), when it decodes
   size_t blob_bytes = 0;
   std::optional<uint32_t> key_class;  // from the blob header, when it parses
   EntryStatus status = EntryStatus::kSealed;

@@ -29,6 +29,8 @@ namespace attr {
 inline constexpr std::string_view kAccessible = "pdmn";
 inline constexpr std::string_view kSynchronizable = "sync";
 inline constexpr std::string_view kSystemBound = "sysb";
+inline constexpr std::string_view kAppClip = "clip";    // integer 0/1: added by an App Clip (R10)
+inline constexpr std::string_view kTombstone = "tomb";  // integer 0/1: a tombstone (R15)
 inline constexpr std::string_view kTokenId = "tkid";
 inline constexpr std::string_view kAccessGroup = "agrp";
 inline constexpr std::string_view kLabel = "labl";
@@ -72,6 +74,8 @@ class Item {
   bool synchronizable() const;          // sync, 0
   int64_t system_bound_flags() const;   // sysb, 0
   bool system_bound() const { return system_bound_flags() != 0; }
+  bool app_clip() const;              // clip, 0
+  bool tombstone() const;             // tomb, 0
   std::string_view token_id() const;  // tkid, ""
   bool has_token() const { return !token_id().empty(); }
   std::string_view access_group() const;  // agrp, ""
@@ -89,6 +93,8 @@ class Item {
   void set_accessibility(Accessibility a);
   void set_synchronizable(bool sync);
   void set_system_bound_flags(int64_t sysb);
+  void set_app_clip(bool clip);
+  void set_tombstone(bool tomb);
   void set_token_id(std::string tkid);  // "" removes it
   void set_access_group(std::string agrp);
   void set_label(std::string labl);
@@ -105,8 +111,8 @@ class Item {
   void set_modification_date(DerDate mdat);
   void set_auth_constraint(bool constrained);
   void set_secret(SecretBytes secret) { secret_ = std::move(secret); }
-  // Any attribute by name; a known name must have its type (and, for pdmn and sync, a valid
-  // value). `v_Data` is refused: use set_secret.
+  // Any attribute by name; a known name must have its type (and, for pdmn, sync, clip and tomb, a
+  // valid value). `v_Data` is refused: use set_secret.
   Status set_attribute(std::string_view name, DerValue value);
   // False when absent. `pdmn` cannot be removed.
   bool remove_attribute(std::string_view name);

@@ -2,16 +2,21 @@
 // journey fuzz target use it, and differ only in where the case comes from (RapidCheck or fuzzer
 // bytes) and what they check about the answer.
 //
-// The run: a seeded source device with the case's passcode; when iCloud Keychain is on, an account
+// The run: a seeded source device with the case's passcode, kind of persistent reference and SOS
+// setting; when iCloud Keychain is on, an account
 // the source joins and syncs to; real adds; then the journey (backup + restore after an erase or
 // onto a new device, Quick Start, or only a new device for the icloud-keychain journey); the target
 // joins the account. iCloud Keychain is on only when the settings say on: "unspecified" runs as
 // off, the oracle's reading of a question that does not say (rules.md). The new device has the
-// case's passcode setting too.
+// case's passcode setting too, and the target's kind of reference (on the same device, the source
+// switches to it after the backup, before the erase).
 //
 // How the engine's answer is read: outcome = an item of the same account, class and secret is
 // readable on the target; road = backup when the restore report says it restored that account,
-// else icloud-keychain. No oracle here: the callers compare.
+// else icloud-keychain; a tombstone is never readable (SecItemCopyMatching skips tomb = 1 rows).
+// Reference: for an item restored by the backup road, kept when the target's reference equals the
+// one the source handed out before the journey, else renewed; none otherwise. No oracle here: the
+// callers compare.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +57,7 @@ struct JourneyCase {
 struct JourneyResult {
   std::vector<AddError> add_errors;  // what SecItemAdd answered on the source
   std::vector<Verdict> verdicts;     // outcome and road on the target (rules and notes empty)
+  std::vector<RefFate> references;   // by the backup road: kept or renewed; otherwise none
   std::vector<std::string> target_accounts;  // every account readable on the target at the end
   bool restore_refused = false;
 };

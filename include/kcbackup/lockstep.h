@@ -2,7 +2,10 @@
 // with real cryptography and one iCloud account, CloudAccount) and on the model (oracle::World),
 // one step at a time. After every step every device is compared, engine against model:
 //   - its settings: passcode, the iCloud Keychain switch, membership of the account;
-//   - every readable item: present on both, traits, account, service, secret.
+//   - every readable item: present on both, traits, account, service, secret, and its persistent
+//     reference: an old-style one byte for byte (class + the world's rowid), a UUID-based one
+//     through a one-to-one map between the world's UUID serials and the engine's UUIDs, kept for
+//     the whole run (the same serial is always the same 16 bytes, and no two serials share them).
 // Step answers are compared too: what SecItemAdd returned, whether a restore was accepted, and,
 // for a sync step, which devices the account let sync. `kcbackup simulate` and the stateful
 // property both run their steps through it.
@@ -17,12 +20,14 @@
 
 #include <cstddef>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "kcbackup/bytes.h"
 #include "kcbackup/model.h"
 #include "kcbackup/random.h"
 #include "kcbackup/scenario.h"
@@ -42,8 +47,11 @@ enum class Field {
   kPasscode,        // device settings (item empty)
   kIcloudKeychain,  // the device's iCloud Keychain switch
   kMember,          // membership of the account
+  kPersistentRefs,  // the kind of persistent reference the device's new rows get
+  kSos,             // the legacy sync circle switch
   kPresence,        // the item is readable on one side only
-  kTraits,          // accessibility, class, sync, token, auth, system-bound
+  kTraits,          // accessibility, class, sync, token, auth, system-bound, App Clip, tombstone
+  kReference,       // the item's persistent reference (R11)
   kService,
   kSecret,
 };
@@ -127,6 +135,9 @@ class Lockstep {
   Lockstep(std::unique_ptr<Engine> engine, const std::vector<DeviceSpec>& devices);
   std::unique_ptr<Engine> engine_;
   ScenarioModel model_;
+  // The world's UUID serials and the engine's UUIDs seen so far, both ways (see compare()).
+  mutable std::map<int64_t, Bytes> uuid_of_serial_;
+  mutable std::map<Bytes, int64_t> serial_of_uuid_;
 };
 
 // Every device's name and readable accounts, by the model, in device order.

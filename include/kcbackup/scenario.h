@@ -50,8 +50,10 @@ enum class Op {
   kBackup,
   kErase,
   kRestore,
-  kMigrate,  // Quick Start onto a new device
-  kSync,     // every device is asked to sync, in device order
+  kMigrate,         // Quick Start onto a new device
+  kSync,            // every device is asked to sync, in device order
+  kPersistentRefs,  // the kind of persistent reference the device's new rows get (R11)
+  kSos,             // the legacy sync circle: backups carry tombstones (R15)
 };
 
 // The step's "do" word: "add", "icloud-keychain-switch".
@@ -61,6 +63,8 @@ struct DeviceSpec {
   std::string name;
   bool passcode = true;
   bool icloud_keychain = false;  // joins the account when created
+  PersistentRefKind persistent_refs = PersistentRefKind::kRowid;
+  bool sos = false;
   bool operator==(const DeviceSpec&) const = default;
 };
 
@@ -69,13 +73,15 @@ struct DeviceSpec {
 // keep their defaults, which write_scenario() relies on to omit them.
 struct Step {
   Op op = Op::kSync;
-  size_t device = 0;     // the device it acts on; migrate: the source
-  size_t backup = 0;     // restore: which backup
-  std::string account;   // add, delete
-  std::string name;      // backup: the backup's name; migrate: the new device's
-  Traits traits;         // add
-  std::string secret;    // add: any bytes (JSON: secret, or secret_hex when not UTF-8 or NUL)
-  bool on = true;        // passcode, icloud-keychain, icloud-keychain-switch
+  size_t device = 0;    // the device it acts on; migrate: the source
+  size_t backup = 0;    // restore: which backup
+  std::string account;  // add, delete
+  std::string name;     // backup: the backup's name; migrate: the new device's
+  Traits traits;        // add
+  std::string secret;   // add: any bytes (JSON: secret, or secret_hex when not UTF-8 or NUL)
+  bool on = true;       // passcode, icloud-keychain, icloud-keychain-switch, sos
+  // persistent-refs: the device's new kind; migrate: the new device's
+  PersistentRefKind persistent_refs = PersistentRefKind::kRowid;
   bool passcode = true;  // migrate: whether the new device has a passcode
   Journey journey = Journey::kLocal;
   std::string password;  // backup: set iff local-encrypted; restore: "" when none is given
