@@ -23,7 +23,7 @@ PUBLIC_OWNER = {
     "random.h": "engine", "env.h": "engine", "der.h": "engine",
     "item.h": "engine", "device.h": "engine", "backup.h": "engine", "archive.h": "engine",
     "kdf.h": "engine", "inspection.h": "engine", "seed_experiment.h": "engine",
-    "audit.h": "audit",
+    "audit.h": "audit", "audit_render.h": "audit",
     "scenario.h": "harness", "lockstep.h": "harness", "journey.h": "harness",
 }
 
