@@ -259,31 +259,31 @@ Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::
 }
 
 void add_audit_command(CLI::App& app, Status& status) {
-  auto o = std::make_shared<AuditOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "audit",
-      "Check an app's keychain items against what the app expects of them on every "
-      "backup, restore and migration");
-  cmd->add_option("ITEMS", o->items_path,
-                  "The items: JSON, XML property list or binary property list (docs/audit.md)")
-      ->required();
-  std::string wrapper_help =
-      "Keychain wrapper whose default accessibility applies when an item "
-      "omits `accessible`:";
-  for (const Wrapper& w : wrappers())
-    wrapper_help += " " + std::string(w.name);
-  CLI::Option* wrapper_option = cmd->add_option("--wrapper", o->wrapper, wrapper_help);
-  add_format_option(cmd, &o->format, true);
-  cmd->footer(
+  add_command(
+      app, status, "audit",
+      "Check an app's keychain items against what the app expects of them on every backup, "
+      "restore and migration",
       "Exit codes: 0 every expectation holds (warnings never fail), 1 an expectation is violated, "
       "2 invalid input (the message names the field, e.g. items[2].accessible), 4 unreadable "
       "file.\n\nExample:\n  kcbackup audit examples/audit-banking-app.json --wrapper "
       "keychainaccess --format markdown\n  -> exit 1: refresh-token is lost on "
-      "icloud-backup:other-device (R4)");
-  cmd->callback([o, wrapper_option, &status] {
-    o->wrapper_given = wrapper_option->count() > 0;  // so `--wrapper ""` is an unknown wrapper
-    status = run_audit(*o, default_env(), std::cout, std::cerr);
-  });
+      "icloud-backup:other-device (R4)",
+      run_audit, [](CLI::App* cmd, AuditOptions& o) {
+        cmd->add_option("ITEMS", o.items_path,
+                        "The items: JSON, XML property list or binary property list "
+                        "(docs/audit.md)")
+            ->required();
+        std::string wrapper_help =
+            "Keychain wrapper whose default accessibility applies when an item omits "
+            "`accessible`:";
+        for (const Wrapper& w : wrappers())
+          wrapper_help += " " + std::string(w.name);
+        // Given at all, even as "": so `--wrapper ""` is an unknown wrapper, not none.
+        cmd->add_option("--wrapper", o.wrapper, wrapper_help)->each([&o](const std::string&) {
+          o.wrapper_given = true;
+        });
+        add_format_option(cmd, &o.format, true);
+      });
 }
 
 }  // namespace kcb::cli

@@ -221,10 +221,21 @@ void add_inspect_command(CLI::App& app, Status& status);
 void add_audit_command(CLI::App& app, Status& status);
 void add_simulate_command(CLI::App& app, Status& status);
 
-// The callback of every command: run it on the process's files and streams, keep its Status.
-template <typename Options, typename Run>
-void run_on_callback(CLI::App* cmd, std::shared_ptr<Options> o, Run run, Status& status) {
-  cmd->callback([o, run, &status] { status = run(*o, default_env(), std::cout, std::cerr); });
+// Registers command `name` under `parent`: its one-line help, the options `declare(cmd, options)`
+// adds, and its --help footer (exit codes, an example). The command runs `run` on the process's
+// files and streams and leaves its Status in `status`. Returns the command for further set-up.
+template <typename Options, typename Declare>
+CLI::App* add_command(CLI::App& parent, Status& status, const std::string& name,
+                      const std::string& about, const std::string& footer,
+                      Status (*run)(const Options&, Env&, std::ostream&, std::ostream&),
+                      Declare declare) {
+  auto options = std::make_shared<Options>();
+  CLI::App* cmd = parent.add_subcommand(name, about);
+  declare(cmd, *options);
+  cmd->footer(footer);
+  cmd->callback(
+      [options, run, &status] { status = run(*options, default_env(), std::cout, std::cerr); });
+  return cmd;
 }
 
 }  // namespace kcb::cli

@@ -322,48 +322,11 @@ Status run_device_erase(const DeviceChangeOptions& o, Env& env, std::ostream& ou
 
 namespace {
 
-void add_init(CLI::App* device, Status& status) {
-  auto o = std::make_shared<DeviceInitOptions>();
-  CLI::App* cmd = device->add_subcommand(
-      "init", "Create a simulated device in DIR: a hardware UID, a system keybag, a keychain");
-  cmd->add_option("DIR", o->dir, "A new or empty directory")->required();
-  cmd->add_option("--passcode", o->passcode, "on or off")->capture_default_str();
-  cmd->add_option("--icloud-keychain", o->icloud_keychain, "on or off")->capture_default_str();
-  cmd->add_option("--uid-hex", o->uid_hex,
-                  "The hardware UID, 64 hex digits, for reproducible simulations (random when "
-                  "absent)");
-  add_seed_and_format(cmd, &o->run);
-  cmd->footer(
-      "Example:\n  kcbackup device init phone --passcode on\n  Created device phone\n"
-      "    UniqueDeviceID  5c1d...\n    passcode        on\n    iCloud Keychain off");
-  run_on_callback(cmd, o, run_device_init, status);
-}
-
 void add_secret_options(CLI::App* cmd, SecretOptions* secret, const char* what) {
   auto* text = cmd->add_option("--secret", secret->text, std::string(what) + " as text");
   auto* file = cmd->add_option("--secret-file", secret->file,
                                "Read the bytes of " + std::string(what) + " from a file");
   text->excludes(file);
-}
-
-void add_add(CLI::App* device, Status& status) {
-  auto o = std::make_shared<DeviceAddOptions>();
-  CLI::App* cmd = device->add_subcommand("add", "SecItemAdd: store one keychain item on a device");
-  add_device_dir(cmd, &o->dir);
-  add_trait_options(cmd, &o->traits);
-  cmd->add_option("--account", o->account, "kSecAttrAccount")->required();
-  cmd->add_option("--service", o->service, "kSecAttrService")->required();
-  cmd->add_option("--label", o->label, "kSecAttrLabel");
-  add_secret_options(cmd, &o->secret, "the secret (kSecValueData)");
-  add_seed_and_format(cmd, &o->run);
-  cmd->footer(
-      "A refused add exits 2 with Apple's OSStatus: errSecAuthFailed (-25293) for "
-      "WhenPasscodeSetThisDeviceOnly without a passcode, errSecParam (-50) for an auth-constrained "
-      "synchronizable item or a token item outside class keys, errSecDuplicateItem (-25299) for a "
-      "duplicate.\n\nExample:\n  kcbackup device add phone --account alice --service "
-      "example.com --accessible WhenUnlockedThisDeviceOnly --secret hunter2\n  Added genp item "
-      "alice / example.com (WhenUnlockedThisDeviceOnly (aku)) as row 1");
-  run_on_callback(cmd, o, run_device_add, status);
 }
 
 void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
@@ -378,71 +341,93 @@ void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
   row->excludes(account)->excludes(service);
 }
 
-void add_update(CLI::App* device, Status& status) {
-  auto o = std::make_shared<DeviceUpdateOptions>();
-  CLI::App* cmd = device->add_subcommand(
-      "update",
-      "SecItemUpdate: change one item's accessibility, synchronizable flag, label or "
-      "secret");
-  add_device_dir(cmd, &o->dir);
-  add_selector_options(cmd, &o->selector);
-  cmd->add_option("-a,--accessible", o->accessible, "The new accessibility class (any spelling)");
-  cmd->add_option("--synchronizable", o->synchronizable, "on or off");
-  cmd->add_option("--label", o->label, "The new kSecAttrLabel");
-  add_secret_options(cmd, &o->secret, "the new secret");
-  add_seed_and_format(cmd, &o->run);
-  cmd->footer(
+void add_item_commands(CLI::App& device, Status& status) {
+  add_command(
+      device, status, "add", "SecItemAdd: store one keychain item on a device",
+      "A refused add exits 2 with Apple's OSStatus: errSecAuthFailed (-25293) for "
+      "WhenPasscodeSetThisDeviceOnly without a passcode, errSecParam (-50) for an auth-constrained "
+      "synchronizable item or a token item outside class keys, errSecDuplicateItem (-25299) for a "
+      "duplicate.\n\nExample:\n  kcbackup device add phone --account alice --service "
+      "example.com --accessible WhenUnlockedThisDeviceOnly --secret hunter2\n  Added genp item "
+      "alice / example.com (WhenUnlockedThisDeviceOnly (aku)) as row 1",
+      run_device_add, [](CLI::App* cmd, DeviceAddOptions& o) {
+        add_device_dir(cmd, &o.dir);
+        add_trait_options(cmd, &o.traits);
+        cmd->add_option("--account", o.account, "kSecAttrAccount")->required();
+        cmd->add_option("--service", o.service, "kSecAttrService")->required();
+        cmd->add_option("--label", o.label, "kSecAttrLabel");
+        add_secret_options(cmd, &o.secret, "the secret (kSecValueData)");
+        add_seed_and_format(cmd, &o.run);
+      });
+  add_command(
+      device, status, "update",
+      "SecItemUpdate: change one item's accessibility, synchronizable flag, label or secret",
       "The item is sealed again under the class key of its (new) accessibility. Refusals exit 2 "
       "with Apple's OSStatus, as for add; errSecItemNotFound (-25300) when no item matches.\n\n"
       "Example:\n  kcbackup device update phone --account alice --service example.com "
-      "--accessible AfterFirstUnlock\n  Updated genp row 1 on phone");
-  run_on_callback(cmd, o, run_device_update, status);
+      "--accessible AfterFirstUnlock\n  Updated genp row 1 on phone",
+      run_device_update, [](CLI::App* cmd, DeviceUpdateOptions& o) {
+        add_device_dir(cmd, &o.dir);
+        add_selector_options(cmd, &o.selector);
+        cmd->add_option("-a,--accessible", o.accessible,
+                        "The new accessibility class (any spelling)");
+        cmd->add_option("--synchronizable", o.synchronizable, "on or off");
+        cmd->add_option("--label", o.label, "The new kSecAttrLabel");
+        add_secret_options(cmd, &o.secret, "the new secret");
+        add_seed_and_format(cmd, &o.run);
+      });
+  add_command(device, status, "delete", "SecItemDelete: remove one item",
+              "Exits 2 with errSecItemNotFound (-25300) when no item matches.\n\nExample:\n  "
+              "kcbackup device delete phone --row 1\n  Deleted genp row 1 on phone",
+              run_device_delete, [](CLI::App* cmd, DeviceDeleteOptions& o) {
+                add_device_dir(cmd, &o.dir);
+                add_selector_options(cmd, &o.selector);
+                add_format_option(cmd, &o.format, false);
+              });
+  add_command(device, status, "list", "The items a device can read",
+              "Example:\n  kcbackup device list phone\n  phone: passcode on, iCloud Keychain off, "
+              "1 item\n  row  class  account  service      accessible                        "
+              "flags\n  1    genp   alice    example.com  WhenUnlockedThisDeviceOnly (aku)  -",
+              run_device_list, [](CLI::App* cmd, DeviceListOptions& o) {
+                add_device_dir(cmd, &o.dir);
+                cmd->add_flag("--show-secrets", o.show_secrets, "Also print each secret in hex");
+                add_format_option(cmd, &o.format, false);
+              });
 }
 
-void add_delete(CLI::App* device, Status& status) {
-  auto o = std::make_shared<DeviceDeleteOptions>();
-  CLI::App* cmd = device->add_subcommand("delete", "SecItemDelete: remove one item");
-  add_device_dir(cmd, &o->dir);
-  add_selector_options(cmd, &o->selector);
-  add_format_option(cmd, &o->format, false);
-  cmd->footer(
-      "Exits 2 with errSecItemNotFound (-25300) when no item matches.\n\nExample:\n  kcbackup "
-      "device delete phone --row 1\n  Deleted genp row 1 on phone");
-  run_on_callback(cmd, o, run_device_delete, status);
+void add_init_command(CLI::App& device, Status& status) {
+  add_command(
+      device, status, "init",
+      "Create a simulated device in DIR: a hardware UID, a system keybag, a keychain",
+      "Example:\n  kcbackup device init phone --passcode on\n  Created device phone\n"
+      "    UniqueDeviceID  5c1d...\n    passcode        on\n    iCloud Keychain off",
+      run_device_init, [](CLI::App* cmd, DeviceInitOptions& o) {
+        cmd->add_option("DIR", o.dir, "A new or empty directory")->required();
+        cmd->add_option("--passcode", o.passcode, "on or off")->capture_default_str();
+        cmd->add_option("--icloud-keychain", o.icloud_keychain, "on or off")->capture_default_str();
+        cmd->add_option("--uid-hex", o.uid_hex,
+                        "The hardware UID, 64 hex digits, for reproducible simulations "
+                        "(random when absent)");
+        add_seed_and_format(cmd, &o.run);
+      });
 }
 
-void add_list(CLI::App* device, Status& status) {
-  auto o = std::make_shared<DeviceListOptions>();
-  CLI::App* cmd = device->add_subcommand("list", "The items a device can read");
-  add_device_dir(cmd, &o->dir);
-  cmd->add_flag("--show-secrets", o->show_secrets, "Also print each secret in hex");
-  add_format_option(cmd, &o->format, false);
-  cmd->footer(
-      "Example:\n  kcbackup device list phone\n  phone: passcode on, iCloud Keychain off, 1 item"
-      "\n  row  class  account  service      accessible                        flags\n"
-      "  1    genp   alice    example.com  WhenUnlockedThisDeviceOnly (aku)  -");
-  run_on_callback(cmd, o, run_device_list, status);
-}
-
-void add_passcode(CLI::App* device, Status& status) {
-  auto o = std::make_shared<DeviceChangeOptions>();
-  CLI::App* cmd = device->add_subcommand(
-      "passcode", "Turn the passcode on or off (off deletes WhenPasscodeSetThisDeviceOnly items)");
-  add_device_dir(cmd, &o->dir);
-  cmd->add_option("STATE", o->passcode, "on or off")->required();
-  add_seed_and_format(cmd, &o->run);
-  cmd->footer("Example:\n  kcbackup device passcode phone off");
-  run_on_callback(cmd, o, run_device_passcode, status);
-}
-
-void add_erase(CLI::App* device, Status& status) {
-  auto o = std::make_shared<DeviceChangeOptions>();
-  CLI::App* cmd = device->add_subcommand(
-      "erase", "Erase All Content and Settings: an empty keychain, fresh class keys, same UID");
-  add_device_dir(cmd, &o->dir);
-  add_seed_and_format(cmd, &o->run);
-  cmd->footer("Example:\n  kcbackup device erase phone");
-  run_on_callback(cmd, o, run_device_erase, status);
+void add_change_commands(CLI::App& device, Status& status) {
+  add_command(device, status, "passcode",
+              "Turn the passcode on or off (off deletes WhenPasscodeSetThisDeviceOnly items)",
+              "Example:\n  kcbackup device passcode phone off", run_device_passcode,
+              [](CLI::App* cmd, DeviceChangeOptions& o) {
+                add_device_dir(cmd, &o.dir);
+                cmd->add_option("STATE", o.passcode, "on or off")->required();
+                add_seed_and_format(cmd, &o.run);
+              });
+  add_command(device, status, "erase",
+              "Erase All Content and Settings: an empty keychain, fresh class keys, same UID",
+              "Example:\n  kcbackup device erase phone", run_device_erase,
+              [](CLI::App* cmd, DeviceChangeOptions& o) {
+                add_device_dir(cmd, &o.dir);
+                add_seed_and_format(cmd, &o.run);
+              });
 }
 
 }  // namespace
@@ -457,13 +442,9 @@ void add_device_command(CLI::App& app, Status& status) {
       "Example:\n  kcbackup device init phone --passcode on\n  kcbackup device add phone "
       "--account alice --service example.com --secret hunter2\n  kcbackup device list phone\n"
       "Run `kcbackup device COMMAND --help` for each command's options.");
-  add_init(device, status);
-  add_add(device, status);
-  add_update(device, status);
-  add_delete(device, status);
-  add_list(device, status);
-  add_passcode(device, status);
-  add_erase(device, status);
+  add_init_command(*device, status);
+  add_item_commands(*device, status);
+  add_change_commands(*device, status);
 }
 
 }  // namespace kcb::cli

@@ -7,6 +7,7 @@
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
 #include "kcbackup/rules.h"
+#include "kcbackup/seed_table.h"
 
 namespace kcb::cli {
 
@@ -37,37 +38,17 @@ Status run_predict(const PredictOptions& o, Env&, std::ostream& out, std::ostrea
 namespace {
 
 Status run_measured_table(Format format, std::ostream& out) {
-  Table table{{"accessible", "journey", "target", "measured", "oracle", "agree"}, {}};
-  Json rows = Json::array();
-  bool all_agree = true;
-  for (const auto& row : oracle::measured_table()) {
-    const oracle::Question q{{row.accessible, ItemClass::kGenp}, row.journey, row.target, {}};
-    auto verdict = oracle::predict(q);
-    KCB_ASSERT(verdict.ok());
-    const bool agree = verdict->outcome == row.measured;
-    all_agree = all_agree && agree;
-    const std::string accessible(names_of(row.accessible).name);
-    table.rows.push_back({accessible, std::string(name_of(row.journey)),
-                          std::string(name_of(row.target)), std::string(name_of(row.measured)),
-                          std::string(name_of(verdict->outcome)), agree ? "yes" : "NO"});
-    rows.push_back({{"accessible", accessible},
-                    {"journey", name_of(row.journey)},
-                    {"target", name_of(row.target)},
-                    {"measured", name_of(row.measured)},
-                    {"oracle", name_of(verdict->outcome)},
-                    {"rules", rules_json(verdict->rules)},
-                    {"source", row.source}});
-  }
+  const std::vector<harness::SeedRow> rows = harness::seed_rows();
   if (format == Format::kJson) {
     Json doc = json_envelope("table.measured");
-    doc["rows"] = rows;
-    doc["agree"] = all_agree;
+    doc["rows"] = seed_rows_json(rows);
+    doc["agree"] = harness::all_agree(rows);
     print_json(out, doc);
   } else {
-    print_table(out, table, format);
-    if (format == Format::kText) out << "\nSource: " << oracle::measured_table()[0].source << "\n";
+    print_table(out, seed_rows_table(rows), format);
+    if (format == Format::kText) out << "\nSource: " << rows[0].measured.source << "\n";
   }
-  if (all_agree) return Status::Ok();
+  if (harness::all_agree(rows)) return Status::Ok();
   return Status::CheckFailed("table --measured: the oracle disagrees with a measured row");
 }
 
@@ -135,59 +116,42 @@ Status run_rules(const RulesOptions& o, Env&, std::ostream& out, std::ostream&) 
   return Status::Ok();
 }
 
-namespace {
-
-void add_predict_command(CLI::App& app, Status& status) {
-  auto o = std::make_shared<PredictOptions>();
-  CLI::App* cmd = app.add_subcommand("predict", "Ask the oracle what happens to one keychain item");
-  add_trait_options(cmd, &o->traits);
-  add_settings_options(cmd, &o->settings);
-  cmd->add_option("--journey,-j", o->journey,
-                  "local, local-encrypted, icloud-backup, quick-start or icloud-keychain")
-      ->required();
-  cmd->add_option("--target,-t", o->target, "same-device or other-device")->required();
-  add_format_option(cmd, &o->format, false);
-  cmd->footer(
-      "Example:\n  kcbackup predict --accessible WhenUnlockedThisDeviceOnly "
-      "--journey local-encrypted --target other-device\n  -> lost (R3: ThisDeviceOnly class keys "
-      "keep the device layer)");
-  run_on_callback(cmd, o, run_predict, status);
-}
-
-void add_table_command(CLI::App& app, Status& status) {
-  auto o = std::make_shared<TableOptions>();
-  CLI::App* cmd = app.add_subcommand(
-      "table",
-      "The verdict matrix: every accessibility class (or the one --accessible names) by every "
-      "journey and target");
-  cmd->add_flag("--measured", o->measured,
-                "Print the seed's 12 measured rows (Apple DTS, iOS 12) beside the oracle's answer; "
-                "exit 1 if any disagrees");
-  add_trait_options(cmd, &o->traits);
-  cmd->get_option("--accessible")->each([o](const std::string&) { o->one_accessible = true; });
-  add_settings_options(cmd, &o->settings);
-  add_format_option(cmd, &o->format, true);
-  cmd->footer(
-      "Examples:\n  kcbackup table --measured\n  kcbackup table --synchronizable --icloud-keychain "
-      "on --format markdown");
-  run_on_callback(cmd, o, run_table, status);
-}
-
-void add_rules_command(CLI::App& app, Status& status) {
-  auto o = std::make_shared<RulesOptions>();
-  CLI::App* cmd =
-      app.add_subcommand("rules", "The backup rules the oracle knows, with confidence and sources");
-  add_format_option(cmd, &o->format, false);
-  cmd->footer("Example:\n  kcbackup rules --format json");
-  run_on_callback(cmd, o, run_rules, status);
-}
-
-}  // namespace
-
 void add_oracle_commands(CLI::App& app, Status& status) {
-  add_predict_command(app, status);
-  add_table_command(app, status);
-  add_rules_command(app, status);
+  add_command(
+      app, status, "predict", "Ask the oracle what happens to one keychain item",
+      "Example:\n  kcbackup predict --accessible WhenUnlockedThisDeviceOnly --journey "
+      "local-encrypted --target other-device\n  -> lost (R3: ThisDeviceOnly class keys keep "
+      "the device layer)",
+      run_predict, [](CLI::App* cmd, PredictOptions& o) {
+        add_trait_options(cmd, &o.traits);
+        add_settings_options(cmd, &o.settings);
+        cmd->add_option("--journey,-j", o.journey,
+                        "local, local-encrypted, icloud-backup, quick-start or "
+                        "icloud-keychain")
+            ->required();
+        cmd->add_option("--target,-t", o.target, "same-device or other-device")->required();
+        add_format_option(cmd, &o.format, false);
+      });
+  add_command(app, status, "table",
+              "The verdict matrix: every accessibility class (or the one --accessible names) by "
+              "every journey and target",
+              "Examples:\n  kcbackup table --measured\n  kcbackup table --synchronizable "
+              "--icloud-keychain on --format markdown",
+              run_table, [](CLI::App* cmd, TableOptions& o) {
+                cmd->add_flag("--measured", o.measured,
+                              "Print the seed's 12 measured rows (Apple DTS, iOS 12) beside the "
+                              "oracle's answer; exit 1 if any disagrees");
+                add_trait_options(cmd, &o.traits);
+                cmd->get_option("--accessible")->each([&o](const std::string&) {
+                  o.one_accessible = true;
+                });
+                add_settings_options(cmd, &o.settings);
+                add_format_option(cmd, &o.format, true);
+              });
+  add_command(app, status, "rules",
+              "The backup rules the oracle knows, with confidence and sources",
+              "Example:\n  kcbackup rules --format json", run_rules,
+              [](CLI::App* cmd, RulesOptions& o) { add_format_option(cmd, &o.format, false); });
 }
 
 }  // namespace kcb::cli

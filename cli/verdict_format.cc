@@ -58,6 +58,48 @@ std::string traits_text(const Traits& t) {
   return out;
 }
 
+Table seed_rows_table(const std::vector<harness::SeedRow>& rows) {
+  const bool engine = !rows.empty() && rows.front().engine;
+  Table table{{"accessible", engine ? "backed up by" : "journey", engine ? "restore on" : "target",
+               "measured", "oracle"},
+              {}};
+  if (engine) table.headers.push_back("engine");
+  table.headers.push_back("agree");
+  for (const harness::SeedRow& r : rows) {
+    const oracle::MeasuredRow& m = r.measured;
+    std::vector<std::string> row{std::string(names_of(m.accessible).name),
+                                 std::string(name_of(m.journey)), std::string(name_of(m.target)),
+                                 std::string(name_of(m.measured)),
+                                 std::string(name_of(r.oracle.outcome))};
+    if (r.engine) row.emplace_back(name_of(*r.engine));
+    row.push_back(engine ? (r.agree ? paint("yes", "32") : paint("NO", "31"))
+                         : (r.agree ? "yes" : "NO"));
+    table.rows.push_back(std::move(row));
+  }
+  return table;
+}
+
+Json seed_rows_json(const std::vector<harness::SeedRow>& rows) {
+  Json out = Json::array();
+  for (const harness::SeedRow& r : rows) {
+    const oracle::MeasuredRow& m = r.measured;
+    Json row = {{"accessible", names_of(m.accessible).name},
+                {"journey", name_of(m.journey)},
+                {"target", name_of(m.target)},
+                {"measured", name_of(m.measured)},
+                {"oracle", name_of(r.oracle.outcome)}};
+    if (r.engine) {
+      row["engine"] = name_of(*r.engine);
+      row["agree"] = r.agree;
+    } else {
+      row["rules"] = rules_json(r.oracle.rules);
+      row["source"] = m.source;
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
 void print_verdict_text(std::ostream& out, const oracle::Question& q, const Verdict& v) {
   const bool restored = v.outcome == Outcome::kRestored;
   std::string head = std::string(name_of(v.outcome));

@@ -4,10 +4,12 @@
 
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "cli/output.h"
 #include "kcbackup/model.h"
 #include "kcbackup/oracle.h"
+#include "kcbackup/seed_table.h"
 
 namespace kcb::cli {
 
@@ -18,6 +20,9 @@ Json rules_json(RuleSet rules);
 std::string rules_text(RuleSet rules);  // "R1 R3"
 // "WhenUnlocked (ak, class 6) genp, synchronizable"
 std::string traits_text(const Traits& t);
+// The seed's rows as `table --measured` (oracle only) and `demo` (with the engine) print them.
+Table seed_rows_table(const std::vector<harness::SeedRow>& rows);
+Json seed_rows_json(const std::vector<harness::SeedRow>& rows);
 void print_verdict_text(std::ostream& out, const oracle::Question& q, const Verdict& v);
 
 }  // namespace kcb::cli

@@ -25,6 +25,7 @@ PUBLIC_OWNER = {
     "kdf.h": "engine", "inspection.h": "engine", "seed_experiment.h": "engine",
     "audit.h": "audit", "audit_render.h": "audit",
     "scenario.h": "harness", "lockstep.h": "harness", "journey.h": "harness",
+    "seed_table.h": "harness",
 }
 
 LIBRARIES = ["model", "oracle", "engine", "input", "audit", "harness"]
