@@ -61,7 +61,11 @@ int exit_code_for(const Status& status) {
 }
 
 std::string error_line(const Status& status) {
-  const std::string text = status.to_string();
+  // PermissionDenied means a wrong password or key here (never a file's mode: the Env says
+  // "permission denied" inside an IOError for that), so it says what it is.
+  const std::string text = status.code() == Code::kPermissionDenied
+                               ? "authentication failed: " + status.message()
+                               : status.to_string();
   if (is_valid_utf8(text)) return "kcbackup: " + display_text(text);
   std::string out = "kcbackup: ";
   for (unsigned char c : text) {
@@ -97,7 +101,10 @@ void print_json(std::ostream& out, const Json& doc) {
 
 bool use_colour() {
   const char* no_colour = std::getenv("NO_COLOR");
-  if (no_colour != nullptr && no_colour[0] != '\0') return false;
+  if (no_colour != nullptr && no_colour[0] != '\0') return false;  // no-color.org
+  // A terminal that says it is dumb cannot show escape sequences (Emacs shell, some CI logs).
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return false;
   return isatty(STDOUT_FILENO) == 1;
 }
 

@@ -1,0 +1,154 @@
+// The command-line conventions of #16, each test named after the defect it measured: --version,
+// unknown, repeated and malformed options in our words (with the nearest option), a wrong
+// password that says so, and colour that NO_COLOR, TERM=dumb and a non-terminal turn off.
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "cli/output.h"
+#include "tests/cli_run.h"
+
+namespace kcb::cli {
+namespace {
+
+// Exit 2 and one line on stderr that holds `message`.
+void expect_usage_error(const std::vector<std::string>& args, const std::string& message) {
+  const CliRun r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_NE(r.err.find(message), std::string::npos) << "wanted: " << message << "\ngot: " << r.err;
+}
+
+TEST(CliConventions, VersionPrintsTheProjectVersion) {
+  const CliRun r = run_cli({"--version"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, std::string("kcbackup ") + KCB_VERSION + "\n");
+}
+
+TEST(CliConventions, ShortVOrBogusOptionIsUnknownOptionNotCommandNeeded) {
+  expect_usage_error({"-V"}, "unknown option '-V' (did you mean '--version'?)");
+  expect_usage_error({"--bogus"},
+                     "unknown option '--bogus'; the options here are --help, --version");
+  expect_usage_error({"-x", "predict"}, "unknown option '-x'");
+  EXPECT_EQ(run_cli({"-V"}).err.find("a command is needed"), std::string::npos);
+}
+
+TEST(CliConventions, MisspeltOptionIsNamedWithTheNearestNotArgumentsNotExpected) {
+  expect_usage_error({"predict", "--frmat", "json"},
+                     "predict: unknown option '--frmat' (did you mean '--format'?) (see "
+                     "`kcbackup predict --help`)");
+  expect_usage_error({"audit", "x.json", "--wraper", "valet"},
+                     "audit: unknown option '--wraper' (did you mean '--wrapper'?)");
+  expect_usage_error({"device", "add", "d", "--acount", "a"},
+                     "device add: unknown option '--acount' (did you mean '--account'?)");
+}
+
+TEST(CliConventions, RepeatedOptionSaysWhichNotAtMostOneRequired) {
+  expect_usage_error(
+      {"predict", "-j", "local", "-j", "icloud-backup", "-a", "ck", "--target", "other-device"},
+      "predict: --journey: given 2 times; give it once");
+}
+
+TEST(CliConventions, MalformedNumberSaysWhichOptionNotCouldNotConvert) {
+  expect_usage_error({"device", "delete", "d", "--row", "abc"},
+                     "device delete: --row: 'abc' is not a whole number");
+}
+
+TEST(CliConventions, OptionValuesThatLookLikeShortOptionsStillParse) {
+  // -ack is -a with the value ck, and a negative number is a value.
+  const CliRun r = run_cli({"predict", "-ack", "-j", "local", "--target", "other-device"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(CliConventions, WrongBackupPasswordIsAuthenticationFailedNotPermissionDenied) {
+  TempDir dir;
+  const std::string from = dir / "a", to = dir / "b", bundle = dir / "bk";
+  ASSERT_EQ(run_cli({"device", "init", from, "--seed", "1"}).exit_code, 0);
+  ASSERT_EQ(run_cli({"device", "add", from, "--account", "a", "--service", "s", "--secret", "x",
+                     "--accessible", "AfterFirstUnlock", "--seed", "1"})
+                .exit_code,
+            0);
+  ASSERT_EQ(run_cli({"backup", from, bundle, "--journey", "local-encrypted", "--password", "pw",
+                     "--fast-kdf", "--seed", "1"})
+                .exit_code,
+            0);
+  ASSERT_EQ(run_cli({"device", "init", to, "--seed", "2"}).exit_code, 0);
+  const CliRun r = run_cli({"restore", bundle, to, "--password", "wrong"});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_EQ(r.err.rfind("kcbackup: authentication failed: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("wrong password"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("permission denied"), std::string::npos) << r.err;
+}
+
+// Standard output on a pseudo-terminal while the test body runs, so use_colour() sees a TTY.
+class OnTerminal {
+ public:
+  OnTerminal() {
+    master_ = ::posix_openpt(O_RDWR | O_NOCTTY);
+    if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0) return;
+    const int slave = ::open(::ptsname(master_), O_RDWR | O_NOCTTY);
+    if (slave < 0) return;
+    saved_ = ::dup(STDOUT_FILENO);
+    ::dup2(slave, STDOUT_FILENO);
+    ::close(slave);
+  }
+  ~OnTerminal() {
+    if (saved_ >= 0) {
+      ::dup2(saved_, STDOUT_FILENO);
+      ::close(saved_);
+    }
+    if (master_ >= 0) ::close(master_);
+  }
+  bool ok() const { return saved_ >= 0; }
+
+ private:
+  int master_ = -1;
+  int saved_ = -1;
+};
+
+// Sets an environment variable for the scope; unset when `value` is null.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    const char* old = std::getenv(name);
+    if (old) old_ = old;
+    had_ = old != nullptr;
+    value ? ::setenv(name, value, 1) : ::unsetenv(name);
+  }
+  ~ScopedEnv() { had_ ? ::setenv(name_, old_.c_str(), 1) : ::unsetenv(name_); }
+
+ private:
+  const char* name_;
+  std::string old_;
+  bool had_ = false;
+};
+
+TEST(CliConventions, TermDumbNoColorAndNonTtyTurnColourOff) {
+  ScopedEnv no_colour("NO_COLOR", nullptr);
+  ScopedEnv term("TERM", "xterm-256color");
+  EXPECT_FALSE(use_colour());  // ctest's stdout is no terminal
+  OnTerminal tty;
+  ASSERT_TRUE(tty.ok()) << "no pseudo-terminal here";
+  EXPECT_TRUE(use_colour());
+  {
+    ScopedEnv dumb("TERM", "dumb");
+    EXPECT_FALSE(use_colour());
+  }
+  {
+    ScopedEnv set("NO_COLOR", "1");
+    EXPECT_FALSE(use_colour());
+  }
+  {
+    ScopedEnv empty("NO_COLOR", "");  // no-color.org: set and empty means nothing
+    EXPECT_TRUE(use_colour());
+  }
+}
+
+}  // namespace
+}  // namespace kcb::cli
