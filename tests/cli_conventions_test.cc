@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/output.h"
+#include "kcbackup/names.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {
@@ -148,6 +149,31 @@ TEST(CliConventions, TermDumbNoColorAndNonTtyTurnColourOff) {
     ScopedEnv empty("NO_COLOR", "");  // no-color.org: set and empty means nothing
     EXPECT_TRUE(use_colour());
   }
+}
+
+TEST(CliConventions, JourneysAsPeopleSayThemAreAliases) {
+  for (const char* said :
+       {"transfer", "Transfer from iPhone", "transfer_directly_from_iphone", "device-to-device"}) {
+    const auto j = parse_journey(said);
+    ASSERT_TRUE(j.ok()) << said << ": " << j.status().to_string();
+    EXPECT_EQ(*j, Journey::kQuickStart) << said;
+  }
+  const auto restore = parse_journey("Restore from iCloud Backup");
+  ASSERT_TRUE(restore.ok());
+  EXPECT_EQ(*restore, Journey::kIcloudBackup);
+  const CliRun r = run_cli({"predict", "-a", "ck", "-j", "transfer", "--target", "other-device"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("journey:    quick-start -> other-device"), std::string::npos) << r.out;
+}
+
+TEST(CliConventions, IcloudJourneyIsRefusedAsAmbiguousNotSilentlyIcloudBackup) {
+  const auto j = parse_journey("iCloud");
+  EXPECT_EQ(j.status().code(), Code::kInvalidArgument);
+  EXPECT_NE(j.status().message().find("'iCloud' is ambiguous: icloud-backup"), std::string::npos)
+      << j.status().message();
+  EXPECT_NE(j.status().message().find("or icloud-keychain"), std::string::npos);
+  expect_usage_error({"predict", "-a", "ck", "-j", "icloud", "--target", "other-device"},
+                     "'icloud' is ambiguous");
 }
 
 }  // namespace
