@@ -49,6 +49,20 @@ std::vector<std::string> command_words(const CLI::App& app, const std::vector<st
   return words;
 }
 
+// A positional argument names a path (DIR, OUT, FILE, ITEMS, ...) or a state; an empty one is a
+// mistake (`backup D "" --journey local` would write into the current folder), refused before
+// any command runs.
+void refuse_empty_positionals(CLI::App& cmd) {
+  for (CLI::Option* option :
+       cmd.get_options([](const CLI::Option* o) { return o->get_positional(); })) {
+    option->check(CLI::Validator(
+        [](std::string& value) { return value.empty() ? std::string("empty; give a name") : ""; },
+        "", "non-empty"));
+  }
+  for (CLI::App* sub : cmd.get_subcommands([](const CLI::App*) { return true; }))
+    refuse_empty_positionals(*sub);
+}
+
 // Every option `cmd` and the commands under it take, as written on a command line ("--format",
 // "-j"), and the help flag of the commands above it.
 void option_names(const CLI::App& cmd, std::vector<std::string>& names) {
@@ -180,6 +194,7 @@ int run_kcbackup(const std::vector<std::string>& args) {
   add_backup_commands(app, status);
   add_inspect_command(app, status);
   add_simulate_command(app, status);
+  refuse_empty_positionals(app);
   std::string unknown;
   const CLI::App* reached = nullptr;
   const std::vector<std::string> words = command_words(app, args, &unknown, &reached);

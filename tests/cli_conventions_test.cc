@@ -176,5 +176,14 @@ TEST(CliConventions, IcloudJourneyIsRefusedAsAmbiguousNotSilentlyIcloudBackup) {
                      "'icloud' is ambiguous");
 }
 
+TEST(CliConventions, EmptyOutIsExitTwoNotWrittenIntoCurrentFolder) {
+  TempDir dir;
+  const std::string device = dir / "phone";
+  ASSERT_EQ(run_cli({"device", "init", device, "--seed", "1"}).exit_code, 0);
+  expect_usage_error({"backup", device, "", "--journey", "local"}, "backup: OUT: empty");
+  expect_usage_error({"audit", ""}, "audit: ITEMS: empty");
+  expect_usage_error({"device", "list", ""}, "device list: DIR: empty");
+}
+
 }  // namespace
 }  // namespace kcb::cli
