@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -183,6 +184,33 @@ TEST(CliConventions, EmptyOutIsExitTwoNotWrittenIntoCurrentFolder) {
   expect_usage_error({"backup", device, "", "--journey", "local"}, "backup: OUT: empty");
   expect_usage_error({"audit", ""}, "audit: ITEMS: empty");
   expect_usage_error({"device", "list", ""}, "device list: DIR: empty");
+}
+
+TEST(CliConventions, NonAsciiNamesMisalignNoTextColumns) {
+  TempDir dir;
+  const std::string device = dir / "phone";
+  ASSERT_EQ(run_cli({"device", "init", device, "--seed", "1"}).exit_code, 0);
+  for (const char* account : {"café-🔑", "cafe-k"}) {
+    ASSERT_EQ(run_cli({"device", "add", device, "--account", account, "--service", "s", "--secret",
+                       "x", "--seed", "1"})
+                  .exit_code,
+              0);
+  }
+  const CliRun r = run_cli({"device", "list", device});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The service column starts at the same character on both rows.
+  std::vector<size_t> columns;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t at = line.find("  s  ");
+    if (at == std::string::npos) continue;
+    size_t characters = 0;
+    for (size_t i = 0; i < at; ++i)
+      characters += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
+    columns.push_back(characters);
+  }
+  ASSERT_EQ(columns.size(), 2u) << r.out;
+  EXPECT_EQ(columns[0], columns[1]) << r.out;
 }
 
 }  // namespace
