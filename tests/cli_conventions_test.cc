@@ -213,5 +213,15 @@ TEST(CliConventions, NonAsciiNamesMisalignNoTextColumns) {
   EXPECT_EQ(columns[0], columns[1]) << r.out;
 }
 
+TEST(CliConventions, TableMeasuredWithFiltersItCannotHonourIsExitTwo) {
+  expect_usage_error({"table", "--measured", "--synchronizable"},
+                     "table --measured: the seed's 12 rows were measured for WhenUnlocked and "
+                     "WhenUnlockedThisDeviceOnly genp items only, so they cannot honour "
+                     "--synchronizable; drop --measured");
+  expect_usage_error({"table", "--measured", "-a", "AfterFirstUnlock", "--icloud-keychain", "on"},
+                     "cannot honour --accessible, --icloud-keychain;");
+  EXPECT_EQ(run_cli({"table", "--measured"}).exit_code, 0);
+}
+
 }  // namespace
 }  // namespace kcb::cli
