@@ -573,7 +573,10 @@ struct CommandRun {
 
 CommandRun run_command(Env& env, const std::string& path, const std::string& format = "json") {
   std::ostringstream out, err;
-  Status status = cli::run_audit({path, "", format}, env, out, err);
+  cli::AuditOptions options;
+  options.items_path = path;
+  options.format = format;
+  Status status = cli::run_audit(options, env, out, err);
   return {std::move(status), out.str(), err.str()};
 }
 
