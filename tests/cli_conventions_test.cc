@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string>
@@ -13,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cli/output.h"
+#include "cli/password.h"
 #include "kcbackup/names.h"
 #include "tests/cli_run.h"
 
@@ -221,6 +223,50 @@ TEST(CliConventions, TableMeasuredWithFiltersItCannotHonourIsExitTwo) {
   expect_usage_error({"table", "--measured", "-a", "AfterFirstUnlock", "--icloud-keychain", "on"},
                      "cannot honour --accessible, --icloud-keychain;");
   EXPECT_EQ(run_cli({"table", "--measured"}).exit_code, 0);
+}
+
+// Standard input on a pseudo-terminal whose other end types `keys`.
+class TypedOnTerminal {
+ public:
+  explicit TypedOnTerminal(const std::string& keys) {
+    master_ = ::posix_openpt(O_RDWR | O_NOCTTY);
+    if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0) return;
+    const int slave = ::open(::ptsname(master_), O_RDWR | O_NOCTTY);
+    if (slave < 0) return;
+    saved_ = ::dup(STDIN_FILENO);
+    ::dup2(slave, STDIN_FILENO);
+    ::close(slave);
+    ok_ = ::write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size());
+  }
+  ~TypedOnTerminal() {
+    std::clearerr(stdin);
+    if (saved_ >= 0) {
+      ::dup2(saved_, STDIN_FILENO);
+      ::close(saved_);
+    }
+    if (master_ >= 0) ::close(master_);
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  int master_ = -1;
+  int saved_ = -1;
+  bool ok_ = false;
+};
+
+TEST(CliConventions, CtrlDAtFirstPasswordPromptDoesNotAskAgainToConfirm) {
+  ScopedEnv no_env_password(kPasswordEnvVar, nullptr);
+  TypedOnTerminal tty("\x04");  // VEOF at the start of a line: end of input
+  ASSERT_TRUE(tty.ok()) << "no pseudo-terminal here";
+  std::ostringstream err;
+  auto* old_err = std::cerr.rdbuf(err.rdbuf());
+  const auto password =
+      read_password(PasswordOptions{}, default_env(), "New backup password", Ask::kTwice);
+  std::cerr.rdbuf(old_err);
+  ASSERT_TRUE(password.ok()) << password.status().to_string();
+  EXPECT_FALSE(password->has_value());
+  EXPECT_NE(err.str().find("New backup password: "), std::string::npos) << err.str();
+  EXPECT_EQ(err.str().find("Again, to confirm"), std::string::npos) << err.str();
 }
 
 }  // namespace
