@@ -173,6 +173,18 @@ int report_usage_error(const CLI::ParseError& e, const std::vector<std::string>&
 
 }  // namespace
 
+std::string command_path(const CLI::App& parent, const std::string& name) {
+  return parent.get_parent() == nullptr ? name : parent.get_name() + " " + name;
+}
+
+CLI::App& add_group(CLI::App& app, const std::string& name) {
+  const CommandHelp& help = help_for(name);
+  CLI::App& group = *app.add_subcommand(name, std::string(help.about));
+  group.require_subcommand(1);
+  group.footer(std::string(help.footer));
+  return group;
+}
+
 int run_kcbackup(const std::vector<std::string>& args) {
   CLI::App app{
       "kcbackup: which iOS keychain items survive which backup, restore or migration, and why.\n"

@@ -46,48 +46,37 @@ Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::
 }
 
 void add_audit_command(CLI::App& app, Status& status) {
-  add_command(
-      app, status, "audit",
-      "Check an app's keychain items against what the app expects of them on every backup, "
-      "restore and migration",
-      "Exit codes: 0 every expectation holds (warnings fail only with --fail-on warning), 1 an "
-      "expectation is violated, 2 invalid input (the message names the field, e.g. "
-      "items[2].accessible), 4 unreadable file.\n\nExamples:\n  kcbackup audit "
-      "examples/audit-banking-app.json --wrapper keychainaccess --format markdown\n  -> exit 1: "
-      "refresh-token is lost on icloud-backup:other-device (R4)\n  kcbackup audit items.json "
-      "--format sarif > audit.sarif      (GitHub code scanning)\n  kcbackup audit - --format "
-      "junit < items.json       (standard input)",
-      run_audit, [](CLI::App* cmd, AuditOptions& o) {
-        cmd->add_option("ITEMS", o.items_path,
-                        "The items: JSON, XML property list or binary property list "
-                        "(docs/audit.md); - reads standard input")
-            ->required();
-        std::string wrapper_help =
-            "Keychain wrapper whose default accessibility applies when an item omits "
-            "`accessible`:";
-        for (const Wrapper& w : wrappers())
-          wrapper_help += " " + std::string(w.name);
-        // Given at all, even as "": so `--wrapper ""` is an unknown wrapper, not none.
-        cmd->add_option("--wrapper", o.wrapper, wrapper_help)->each([&o](const std::string&) {
-          o.wrapper_given = true;
-        });
-        cmd->add_option("--format", o.format,
-                        "Output format: sarif for code scanning, junit for test reports, "
-                        "markdown for a PR comment or job summary")
-            ->type_name("text|json|markdown|csv|sarif|junit")
-            ->default_str("text");
-        cmd->add_flag("--summary", o.summary,
-                      "Markdown: counts, violations and warnings only (automatic past 60,000 "
-                      "characters)");
-        cmd->add_option("--fail-on", o.fail_on,
-                        "violation (default) or warning: warnings fail the run too")
-            ->type_name("violation|warning")
-            ->default_str("violation");
-        cmd->add_option("--ignore", o.ignore,
-                        "A warning kind to leave out, everywhere (half-restored) or on one item "
-                        "(half-restored:session-token); repeatable")
-            ->type_name("KIND[:ITEM]");
-      });
+  add_command(app, status, "audit", run_audit, [](CLI::App* cmd, AuditOptions& o) {
+    cmd->add_option("ITEMS", o.items_path,
+                    "The items: JSON, XML property list or binary property list "
+                    "(docs/audit.md); - reads standard input")
+        ->required();
+    std::string wrapper_help =
+        "Keychain wrapper whose default accessibility applies when an item omits "
+        "`accessible`:";
+    for (const Wrapper& w : wrappers())
+      wrapper_help += " " + std::string(w.name);
+    // Given at all, even as "": so `--wrapper ""` is an unknown wrapper, not none.
+    cmd->add_option("--wrapper", o.wrapper, wrapper_help)->each([&o](const std::string&) {
+      o.wrapper_given = true;
+    });
+    cmd->add_option("--format", o.format,
+                    "Output format: sarif for code scanning, junit for test reports, markdown "
+                    "for a PR comment or job summary")
+        ->type_name("text|json|markdown|csv|sarif|junit")
+        ->default_str("text");
+    cmd->add_flag("--summary", o.summary,
+                  "Markdown: counts, violations and warnings only (automatic past 60,000 "
+                  "characters)");
+    cmd->add_option("--fail-on", o.fail_on,
+                    "violation (default) or warning: warnings fail the run too")
+        ->type_name("violation|warning")
+        ->default_str("violation");
+    cmd->add_option("--ignore", o.ignore,
+                    "A warning kind to leave out, everywhere (half-restored) or on one item "
+                    "(half-restored:session-token); repeatable")
+        ->type_name("KIND[:ITEM]");
+  });
 }
 
 }  // namespace kcb::cli

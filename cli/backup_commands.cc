@@ -228,53 +228,31 @@ Status run_migrate(const MigrateOptions& o, Env& env, std::ostream& out, std::os
 }
 
 void add_backup_commands(CLI::App& app, Status& status) {
-  add_command(
-      app, status, "backup", "Back up a simulated device into a bundle directory",
-      "The password (local-encrypted only) comes from --password-file, --password, "
-      "KCBACKUP_PASSWORD, or a prompt on the terminal, in that order.\n\nExample:\n"
-      "  kcbackup backup phone phone.backup --journey local-encrypted --password-file pw.txt\n"
-      "  Wrote phone.backup (local-encrypted, encrypted): 2 item(s) backed up, 0 left on the "
-      "device by the export filter (R1)",
-      run_backup, [](CLI::App* cmd, BackupCommandOptions& o) {
-        cmd->add_option("DIR", o.device, "The device directory")->required();
-        cmd->add_option("OUT", o.bundle, "The bundle directory to write (new or empty)")
-            ->required();
-        cmd->add_option("--journey,-j", o.journey, "local, local-encrypted or icloud-backup")
-            ->required();
-        add_password_options(cmd, &o.password);
-        cmd->add_flag("--fast-kdf", o.fast_kdf,
-                      "Tiny PBKDF2 counts (10 + 10) instead of 10,000,000 + 10,000: for tests and "
-                      "demos only; such a backup's password protects nothing");
-        add_seed_and_format(cmd, &o.run);
-      });
-  add_command(
-      app, status, "restore", "Restore a bundle onto a simulated device and print each item's fate",
-      "Exit 3 for a wrong or missing password, 2 for a malformed bundle, 4 for an I/O error; in "
-      "every such case the device is unchanged.\n\nExample:\n"
-      "  kcbackup restore phone.backup new-phone --password-file pw.txt\n"
-      "  class    account  service      accessible                         fate\n"
-      "  genp #0  alice    example.com  WhenUnlocked (ak)                  restored\n"
-      "  genp #1  ?        ?            WhenUnlockedThisDeviceOnly (aku)*  lost: class key "
-      "unavailable on this device\n"
-      "  1 of 2 item(s) restored; 0 item(s) already on the device were replaced (R7)\n"
-      "  * from the blob header: the item did not decode",
-      run_restore, [](CLI::App* cmd, RestoreCommandOptions& o) {
-        cmd->add_option("BUNDLE", o.bundle, "The bundle directory")->required();
-        cmd->add_option("DIR", o.device, "The target device directory")->required();
-        add_password_options(cmd, &o.password);
-        add_seed_and_format(cmd, &o.run);
-      });
-  add_command(app, status, "migrate",
-              "Quick Start: a one-time encrypted transfer from one device to another",
-              "Example:\n  kcbackup migrate old-phone new-phone --fast-kdf", run_migrate,
-              [](CLI::App* cmd, MigrateOptions& o) {
-                cmd->add_option("FROM", o.from, "The old device directory")->required();
-                cmd->add_option("TO", o.to, "The new device directory")->required();
-                cmd->add_flag("--fast-kdf", o.fast_kdf,
-                              "Tiny PBKDF2 counts for tests and demos (the transfer is simulated "
-                              "in-process)");
-                add_seed_and_format(cmd, &o.run);
-              });
+  add_command(app, status, "backup", run_backup, [](CLI::App* cmd, BackupCommandOptions& o) {
+    cmd->add_option("DIR", o.device, "The device directory")->required();
+    cmd->add_option("OUT", o.bundle, "The bundle directory to write (new or empty)")->required();
+    cmd->add_option("--journey,-j", o.journey, "local, local-encrypted or icloud-backup")
+        ->required();
+    add_password_options(cmd, &o.password);
+    cmd->add_flag("--fast-kdf", o.fast_kdf,
+                  "Tiny PBKDF2 counts (10 + 10) instead of 10,000,000 + 10,000: for tests and "
+                  "demos only; such a backup's password protects nothing");
+    add_seed_and_format(cmd, &o.run);
+  });
+  add_command(app, status, "restore", run_restore, [](CLI::App* cmd, RestoreCommandOptions& o) {
+    cmd->add_option("BUNDLE", o.bundle, "The bundle directory")->required();
+    cmd->add_option("DIR", o.device, "The target device directory")->required();
+    add_password_options(cmd, &o.password);
+    add_seed_and_format(cmd, &o.run);
+  });
+  add_command(app, status, "migrate", run_migrate, [](CLI::App* cmd, MigrateOptions& o) {
+    cmd->add_option("FROM", o.from, "The old device directory")->required();
+    cmd->add_option("TO", o.to, "The new device directory")->required();
+    cmd->add_flag("--fast-kdf", o.fast_kdf,
+                  "Tiny PBKDF2 counts for tests and demos (the transfer is simulated "
+                  "in-process)");
+    add_seed_and_format(cmd, &o.run);
+  });
 }
 
 }  // namespace kcb::cli

@@ -16,6 +16,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "cli/help.h"
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/password.h"
@@ -86,7 +87,7 @@ struct DeviceAddOptions {
   TraitOptions traits;
   std::string account;
   std::string service;
-  std::string label;
+  std::optional<std::string> label;
   SecretOptions secret;
   SeedAndFormat run;
 };
@@ -221,18 +222,24 @@ void add_inspect_command(CLI::App& app, Status& status);
 void add_audit_command(CLI::App& app, Status& status);
 void add_simulate_command(CLI::App& app, Status& status);
 
-// Registers command `name` under `parent`: its one-line help, the options `declare(cmd, options)`
-// adds, and its --help footer (exit codes, an example). The command runs `run` on the process's
-// files and streams and leaves its Status in `status`. Returns the command for further set-up.
+// The path of command `name` under `parent` ("device add"), as cli/help.cc names it.
+std::string command_path(const CLI::App& parent, const std::string& name);
+
+// A command that only groups others (`device`, `inspect`), with its help from cli/help.cc.
+CLI::App& add_group(CLI::App& app, const std::string& name);
+
+// Registers command `name` under `parent`: its summary and --help footer from cli/help.cc, the
+// options `declare(cmd, options)` adds, and a callback that runs `run` on the process's files and
+// streams and leaves its Status in `status`. Returns the command for further set-up.
 template <typename Options, typename Declare>
 CLI::App* add_command(CLI::App& parent, Status& status, const std::string& name,
-                      const std::string& about, const std::string& footer,
                       Status (*run)(const Options&, Env&, std::ostream&, std::ostream&),
                       Declare declare) {
+  const CommandHelp& help = help_for(command_path(parent, name));
   auto options = std::make_shared<Options>();
-  CLI::App* cmd = parent.add_subcommand(name, about);
+  CLI::App* cmd = parent.add_subcommand(name, std::string(help.about));
   declare(cmd, *options);
-  cmd->footer(footer);
+  cmd->footer(std::string(help.footer));
   cmd->callback(
       [options, run, &status] { status = run(*options, default_env(), std::cout, std::cerr); });
   return cmd;

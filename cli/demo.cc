@@ -45,14 +45,10 @@ Status run_demo(const DemoOptions& o, Env&, std::ostream& out, std::ostream&) {
 }
 
 void add_demo_command(CLI::App& app, Status& status) {
-  add_command(app, status, "demo",
-              "The seed's experiment (Apple DTS, 2018): measured / oracle / engine for 12 rows",
-              "Runs in a few seconds with reduced KDF iteration counts (said in its output).\n"
-              "Example:\n  kcbackup demo\n  kcbackup demo --format json",
-              run_demo, [](CLI::App* cmd, DemoOptions& o) {
-                add_format_option(cmd, &o.format, false);
-                add_seed_option(cmd, &o.seed);
-              });
+  add_command(app, status, "demo", run_demo, [](CLI::App* cmd, DemoOptions& o) {
+    add_format_option(cmd, &o.format, false);
+    add_seed_option(cmd, &o.seed);
+  });
 }
 
 }  // namespace kcb::cli

@@ -201,7 +201,7 @@ Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, st
   NewItem item = new_item_with(traits);
   item.account = o.account;
   item.service = o.service;
-  item.label = o.label;
+  item.label = o.label.value_or("");
   item.secret = std::move(secret);
   auto rowid = device->add(item, *random);
   if (!rowid.ok()) return sec_item_failure(rowid.status(), "device add", "SecItemAdd");
@@ -322,7 +322,10 @@ Status run_device_erase(const DeviceChangeOptions& o, Env& env, std::ostream& ou
 
 namespace {
 
-void add_secret_options(CLI::App* cmd, SecretOptions* secret, const char* what) {
+// --label and the secret (--secret or --secret-file): what an item holds besides its attributes.
+void add_content_options(CLI::App* cmd, std::optional<std::string>* label, SecretOptions* secret,
+                         const char* what) {
+  cmd->add_option("--label", *label, "kSecAttrLabel");
   auto* text = cmd->add_option("--secret", secret->text, std::string(what) + " as text");
   auto* file = cmd->add_option("--secret-file", secret->file,
                                "Read the bytes of " + std::string(what) + " from a file");
@@ -342,109 +345,69 @@ void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
 }
 
 void add_item_commands(CLI::App& device, Status& status) {
-  add_command(
-      device, status, "add", "SecItemAdd: store one keychain item on a device",
-      "A refused add exits 2 with Apple's OSStatus: errSecAuthFailed (-25293) for "
-      "WhenPasscodeSetThisDeviceOnly without a passcode, errSecParam (-50) for an auth-constrained "
-      "synchronizable item or a token item outside class keys, errSecDuplicateItem (-25299) for a "
-      "duplicate.\n\nExample:\n  kcbackup device add phone --account alice --service "
-      "example.com --accessible WhenUnlockedThisDeviceOnly --secret hunter2\n  Added genp item "
-      "alice / example.com (WhenUnlockedThisDeviceOnly (aku)) as row 1",
-      run_device_add, [](CLI::App* cmd, DeviceAddOptions& o) {
-        add_device_dir(cmd, &o.dir);
-        add_trait_options(cmd, &o.traits);
-        cmd->add_option("--account", o.account, "kSecAttrAccount")->required();
-        cmd->add_option("--service", o.service, "kSecAttrService")->required();
-        cmd->add_option("--label", o.label, "kSecAttrLabel");
-        add_secret_options(cmd, &o.secret, "the secret (kSecValueData)");
-        add_seed_and_format(cmd, &o.run);
-      });
-  add_command(
-      device, status, "update",
-      "SecItemUpdate: change one item's accessibility, synchronizable flag, label or secret",
-      "The item is sealed again under the class key of its (new) accessibility. Refusals exit 2 "
-      "with Apple's OSStatus, as for add; errSecItemNotFound (-25300) when no item matches.\n\n"
-      "Example:\n  kcbackup device update phone --account alice --service example.com "
-      "--accessible AfterFirstUnlock\n  Updated genp row 1 on phone",
-      run_device_update, [](CLI::App* cmd, DeviceUpdateOptions& o) {
-        add_device_dir(cmd, &o.dir);
-        add_selector_options(cmd, &o.selector);
-        cmd->add_option("-a,--accessible", o.accessible,
-                        "The new accessibility class (any spelling)");
-        cmd->add_option("--synchronizable", o.synchronizable, "on or off");
-        cmd->add_option("--label", o.label, "The new kSecAttrLabel");
-        add_secret_options(cmd, &o.secret, "the new secret");
-        add_seed_and_format(cmd, &o.run);
-      });
-  add_command(device, status, "delete", "SecItemDelete: remove one item",
-              "Exits 2 with errSecItemNotFound (-25300) when no item matches.\n\nExample:\n  "
-              "kcbackup device delete phone --row 1\n  Deleted genp row 1 on phone",
-              run_device_delete, [](CLI::App* cmd, DeviceDeleteOptions& o) {
+  add_command(device, status, "add", run_device_add, [](CLI::App* cmd, DeviceAddOptions& o) {
+    add_device_dir(cmd, &o.dir);
+    add_trait_options(cmd, &o.traits);
+    cmd->add_option("--account", o.account, "kSecAttrAccount")->required();
+    cmd->add_option("--service", o.service, "kSecAttrService")->required();
+    add_content_options(cmd, &o.label, &o.secret, "the secret (kSecValueData)");
+    add_seed_and_format(cmd, &o.run);
+  });
+  add_command(device, status, "update", run_device_update,
+              [](CLI::App* cmd, DeviceUpdateOptions& o) {
+                add_device_dir(cmd, &o.dir);
+                add_selector_options(cmd, &o.selector);
+                cmd->add_option("-a,--accessible", o.accessible,
+                                "The new accessibility class (any spelling)");
+                cmd->add_option("--synchronizable", o.synchronizable, "on or off");
+                add_content_options(cmd, &o.label, &o.secret, "the new secret");
+                add_seed_and_format(cmd, &o.run);
+              });
+  add_command(device, status, "delete", run_device_delete,
+              [](CLI::App* cmd, DeviceDeleteOptions& o) {
                 add_device_dir(cmd, &o.dir);
                 add_selector_options(cmd, &o.selector);
                 add_format_option(cmd, &o.format, false);
               });
-  add_command(device, status, "list", "The items a device can read",
-              "Example:\n  kcbackup device list phone\n  phone: passcode on, iCloud Keychain off, "
-              "1 item\n  row  class  account  service      accessible                        "
-              "flags\n  1    genp   alice    example.com  WhenUnlockedThisDeviceOnly (aku)  -",
-              run_device_list, [](CLI::App* cmd, DeviceListOptions& o) {
-                add_device_dir(cmd, &o.dir);
-                cmd->add_flag("--show-secrets", o.show_secrets, "Also print each secret in hex");
-                add_format_option(cmd, &o.format, false);
-              });
+  add_command(device, status, "list", run_device_list, [](CLI::App* cmd, DeviceListOptions& o) {
+    add_device_dir(cmd, &o.dir);
+    cmd->add_flag("--show-secrets", o.show_secrets, "Also print each secret in hex");
+    add_format_option(cmd, &o.format, false);
+  });
 }
 
 void add_init_command(CLI::App& device, Status& status) {
-  add_command(
-      device, status, "init",
-      "Create a simulated device in DIR: a hardware UID, a system keybag, a keychain",
-      "Example:\n  kcbackup device init phone --passcode on\n  Created device phone\n"
-      "    UniqueDeviceID  5c1d...\n    passcode        on\n    iCloud Keychain off",
-      run_device_init, [](CLI::App* cmd, DeviceInitOptions& o) {
-        cmd->add_option("DIR", o.dir, "A new or empty directory")->required();
-        cmd->add_option("--passcode", o.passcode, "on or off")->capture_default_str();
-        cmd->add_option("--icloud-keychain", o.icloud_keychain, "on or off")->capture_default_str();
-        cmd->add_option("--uid-hex", o.uid_hex,
-                        "The hardware UID, 64 hex digits, for reproducible simulations "
-                        "(random when absent)");
-        add_seed_and_format(cmd, &o.run);
-      });
+  add_command(device, status, "init", run_device_init, [](CLI::App* cmd, DeviceInitOptions& o) {
+    cmd->add_option("DIR", o.dir, "A new or empty directory")->required();
+    cmd->add_option("--passcode", o.passcode, "on or off")->capture_default_str();
+    cmd->add_option("--icloud-keychain", o.icloud_keychain, "on or off")->capture_default_str();
+    cmd->add_option("--uid-hex", o.uid_hex,
+                    "The hardware UID, 64 hex digits, for reproducible simulations "
+                    "(random when absent)");
+    add_seed_and_format(cmd, &o.run);
+  });
 }
 
 void add_change_commands(CLI::App& device, Status& status) {
-  add_command(device, status, "passcode",
-              "Turn the passcode on or off (off deletes WhenPasscodeSetThisDeviceOnly items)",
-              "Example:\n  kcbackup device passcode phone off", run_device_passcode,
+  add_command(device, status, "passcode", run_device_passcode,
               [](CLI::App* cmd, DeviceChangeOptions& o) {
                 add_device_dir(cmd, &o.dir);
                 cmd->add_option("STATE", o.passcode, "on or off")->required();
                 add_seed_and_format(cmd, &o.run);
               });
-  add_command(device, status, "erase",
-              "Erase All Content and Settings: an empty keychain, fresh class keys, same UID",
-              "Example:\n  kcbackup device erase phone", run_device_erase,
-              [](CLI::App* cmd, DeviceChangeOptions& o) {
-                add_device_dir(cmd, &o.dir);
-                add_seed_and_format(cmd, &o.run);
-              });
+  add_command(device, status, "erase", run_device_erase, [](CLI::App* cmd, DeviceChangeOptions& o) {
+    add_device_dir(cmd, &o.dir);
+    add_seed_and_format(cmd, &o.run);
+  });
 }
 
 }  // namespace
 
 void add_device_command(CLI::App& app, Status& status) {
-  CLI::App* device = app.add_subcommand(
-      "device",
-      "Simulated devices: init, add, update, delete, list, passcode, erase (see `device COMMAND "
-      "--help`)");
-  device->require_subcommand(1);
-  device->footer(
-      "Example:\n  kcbackup device init phone --passcode on\n  kcbackup device add phone "
-      "--account alice --service example.com --secret hunter2\n  kcbackup device list phone\n"
-      "Run `kcbackup device COMMAND --help` for each command's options.");
-  add_init_command(*device, status);
-  add_item_commands(*device, status);
-  add_change_commands(*device, status);
+  CLI::App& device = add_group(app, "device");
+  add_init_command(device, status);
+  add_item_commands(device, status);
+  add_change_commands(device, status);
 }
 
 }  // namespace kcb::cli

@@ -412,50 +412,30 @@ void add_key_sources(CLI::App* cmd, KeySources* keys) {
 }  // namespace
 
 void add_inspect_command(CLI::App& app, Status& status) {
-  CLI::App& inspect = *app.add_subcommand(
-      "inspect", "What is inside a keybag, an item blob, a keychain archive or a backup bundle");
-  inspect.require_subcommand(1);
-  inspect.footer(
-      "Examples:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone\n"
-      "  kcbackup inspect keybag phone.backup/Manifest.plist --format json\n"
-      "Run `kcbackup inspect COMMAND --help` for each command's options.");
+  CLI::App& inspect = add_group(app, "inspect");
   add_command(
-      inspect, status, "keybag",
-      "A keybag's header and class keys (FILE: a raw keybag or a Manifest.plist)",
-      "A wrong password exits 3; a malformed or hostile bag exits 2 before any key derivation.\n\n"
-      "Example:\n  kcbackup inspect keybag phone.backup/Manifest.plist --password-file pw.txt\n"
-      "  class  accessible                      wrap             key type  unlocked\n"
-      "  6      WhenUnlocked                    password         AES       yes\n"
-      "  9      WhenUnlockedThisDeviceOnly      device+password  AES       no: needs --device",
-      run_inspect_keybag, [](CLI::App* cmd, InspectKeybagOptions& o) {
+      inspect, status, "keybag", run_inspect_keybag, [](CLI::App* cmd, InspectKeybagOptions& o) {
         cmd->add_option("FILE", o.file, "A keybag or a Manifest.plist holding BackupKeyBag")
             ->required();
         add_key_sources(cmd, &o.keys);
         cmd->add_flag("--show-secrets", o.show_secrets, "Print the unlocked class keys in hex");
         add_format_option(cmd, &o.format, false);
       });
-  add_command(inspect, status, "blob", "A v3 item blob's header and attributes",
-              "Example:\n  kcbackup inspect blob item.bin --class-key 3f1c...e0 --format json",
-              run_inspect_blob, [](CLI::App* cmd, InspectBlobOptions& o) {
-                cmd->add_option("FILE", o.file, "The blob (v_Data of a backup item)")->required();
-                cmd->add_option("--class-key", o.class_key_hex,
-                                "The 32-byte class key in hex (from `inspect keybag "
-                                "--show-secrets`)");
-                cmd->add_flag("--show-secrets", o.show_secrets, "Print the secret (v_Data) in hex");
+  add_command(inspect, status, "blob", run_inspect_blob, [](CLI::App* cmd, InspectBlobOptions& o) {
+    cmd->add_option("FILE", o.file, "The blob (v_Data of a backup item)")->required();
+    cmd->add_option("--class-key", o.class_key_hex,
+                    "The 32-byte class key in hex (from `inspect keybag "
+                    "--show-secrets`)");
+    cmd->add_flag("--show-secrets", o.show_secrets, "Print the secret (v_Data) in hex");
+    add_format_option(cmd, &o.format, false);
+  });
+  add_command(inspect, status, "archive", run_inspect_archive,
+              [](CLI::App* cmd, InspectArchiveOptions& o) {
+                cmd->add_option("FILE", o.file, "A keychain-backup.plist")->required();
                 add_format_option(cmd, &o.format, false);
               });
   add_command(
-      inspect, status, "archive", "The items of a keychain-backup.plist: class, key class, sizes",
-      "Example:\n  kcbackup inspect archive phone.backup/KeychainDomain/keychain-backup.plist",
-      run_inspect_archive, [](CLI::App* cmd, InspectArchiveOptions& o) {
-        cmd->add_option("FILE", o.file, "A keychain-backup.plist")->required();
-        add_format_option(cmd, &o.format, false);
-      });
-  add_command(
-      inspect, status, "bundle",
-      "A backup bundle: keybag, items and, with keys, each item's fate per the oracle",
-      "Example:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone",
-      run_inspect_bundle, [](CLI::App* cmd, InspectBundleOptions& o) {
+      inspect, status, "bundle", run_inspect_bundle, [](CLI::App* cmd, InspectBundleOptions& o) {
         cmd->add_option("DIR", o.dir, "The bundle directory")->required();
         add_key_sources(cmd, &o.keys);
         cmd->add_flag("--show-secrets", o.show_secrets, "Print class keys and secrets in hex");

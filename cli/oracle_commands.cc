@@ -143,40 +143,26 @@ Status run_rules(const RulesOptions& o, Env&, std::ostream& out, std::ostream&) 
 }
 
 void add_oracle_commands(CLI::App& app, Status& status) {
-  add_command(
-      app, status, "predict", "Ask the oracle what happens to one keychain item",
-      "Example:\n  kcbackup predict --accessible WhenUnlockedThisDeviceOnly --journey "
-      "local-encrypted --target other-device\n  -> lost (R3: ThisDeviceOnly class keys keep "
-      "the device layer)",
-      run_predict, [](CLI::App* cmd, PredictOptions& o) {
-        add_trait_options(cmd, &o.traits);
-        add_settings_options(cmd, &o.settings);
-        cmd->add_option("--journey,-j", o.journey,
-                        "local, local-encrypted, icloud-backup, quick-start or "
-                        "icloud-keychain")
-            ->required();
-        cmd->add_option("--target,-t", o.target, "same-device or other-device")->required();
-        add_format_option(cmd, &o.format, false);
-      });
-  add_command(app, status, "table",
-              "The verdict matrix: every accessibility class (or the one --accessible names) by "
-              "every journey and target",
-              "Examples:\n  kcbackup table --measured\n  kcbackup table --synchronizable "
-              "--icloud-keychain on --format markdown",
-              run_table, [](CLI::App* cmd, TableOptions& o) {
-                cmd->add_flag("--measured", o.measured,
-                              "Print the seed's 12 measured rows (Apple DTS, iOS 12) beside the "
-                              "oracle's answer; exit 1 if any disagrees");
-                add_trait_options(cmd, &o.traits);
-                cmd->get_option("--accessible")->each([&o](const std::string&) {
-                  o.one_accessible = true;
-                });
-                add_settings_options(cmd, &o.settings);
-                add_format_option(cmd, &o.format, true);
-              });
-  add_command(app, status, "rules",
-              "The backup rules the oracle knows, with confidence and sources",
-              "Example:\n  kcbackup rules --format json", run_rules,
+  add_command(app, status, "predict", run_predict, [](CLI::App* cmd, PredictOptions& o) {
+    add_trait_options(cmd, &o.traits);
+    add_settings_options(cmd, &o.settings);
+    cmd->add_option("--journey,-j", o.journey,
+                    "local, local-encrypted, icloud-backup, quick-start or "
+                    "icloud-keychain")
+        ->required();
+    cmd->add_option("--target,-t", o.target, "same-device or other-device")->required();
+    add_format_option(cmd, &o.format, false);
+  });
+  add_command(app, status, "table", run_table, [](CLI::App* cmd, TableOptions& o) {
+    cmd->add_flag("--measured", o.measured,
+                  "Print the seed's 12 measured rows (Apple DTS, iOS 12) beside the "
+                  "oracle's answer; exit 1 if any disagrees");
+    add_trait_options(cmd, &o.traits);
+    cmd->get_option("--accessible")->each([&o](const std::string&) { o.one_accessible = true; });
+    add_settings_options(cmd, &o.settings);
+    add_format_option(cmd, &o.format, true);
+  });
+  add_command(app, status, "rules", run_rules,
               [](CLI::App* cmd, RulesOptions& o) { add_format_option(cmd, &o.format, false); });
 }
 

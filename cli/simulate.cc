@@ -98,20 +98,12 @@ Status run_simulate(const SimulateOptions& o, Env& env, std::ostream& out, std::
 }
 
 void add_simulate_command(CLI::App& app, Status& status) {
-  add_command(
-      app, status, "simulate",
-      "Run a scripted scenario over several simulated phones; engine vs oracle after every step",
-      "Steps: add, delete, passcode, icloud-keychain, icloud-keychain-switch, backup, erase, "
-      "restore, migrate, sync; the fields of each are in docs/cli.md. Exit 1 when engine and "
-      "oracle disagree, 2 for a malformed scenario (the message names the JSON path). The "
-      "stateful property writes its counterexamples as scenarios.\n"
-      "Example:\n  kcbackup simulate examples/scenario-new-phone.json",
-      run_simulate, [](CLI::App* cmd, SimulateOptions& o) {
-        cmd->add_option("SCENARIO", o.scenario, "Scenario JSON (see examples/scenario-*.json)")
-            ->required();
-        add_format_option(cmd, &o.format, false);
-        add_seed_option(cmd, &o.seed);
-      });
+  add_command(app, status, "simulate", run_simulate, [](CLI::App* cmd, SimulateOptions& o) {
+    cmd->add_option("SCENARIO", o.scenario, "Scenario JSON (see examples/scenario-*.json)")
+        ->required();
+    add_format_option(cmd, &o.format, false);
+    add_seed_option(cmd, &o.seed);
+  });
 }
 
 }  // namespace kcb::cli

@@ -48,3 +48,11 @@ function(kcb_library name export_name)
                                 $<BUILD_INTERFACE:kcb_warnings>)
   set_property(GLOBAL APPEND PROPERTY KCB_EXPORTED_LIBRARIES ${name})
 endfunction()
+
+# kcb_test_program(NAME LIBS...): a test executable built from NAME.cc with GoogleTest's main,
+# the private headers and our warnings, linked with LIBS (unit tests and property suites alike).
+function(kcb_test_program name)
+  add_executable(${name} ${name}.cc)
+  target_link_libraries(${name} PRIVATE ${ARGN} kcb_private_headers GTest::gtest_main
+                        kcb_warnings)
+endfunction()
