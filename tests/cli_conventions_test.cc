@@ -5,10 +5,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -225,10 +228,12 @@ TEST(CliConventions, TableMeasuredWithFiltersItCannotHonourIsExitTwo) {
   EXPECT_EQ(run_cli({"table", "--measured"}).exit_code, 0);
 }
 
-// Standard input on a pseudo-terminal whose other end types `keys`.
+// Standard input on a pseudo-terminal whose other end keeps typing `keys` until the scope ends:
+// the prompt flushes pending input when it turns echo off (TCSAFLUSH), so keys typed once,
+// before it asks, could be lost and the prompt would wait forever.
 class TypedOnTerminal {
  public:
-  explicit TypedOnTerminal(const std::string& keys) {
+  explicit TypedOnTerminal(std::string keys) {
     master_ = ::posix_openpt(O_RDWR | O_NOCTTY);
     if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0) return;
     const int slave = ::open(::ptsname(master_), O_RDWR | O_NOCTTY);
@@ -236,9 +241,16 @@ class TypedOnTerminal {
     saved_ = ::dup(STDIN_FILENO);
     ::dup2(slave, STDIN_FILENO);
     ::close(slave);
-    ok_ = ::write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size());
+    typist_ = std::thread([this, keys = std::move(keys)] {
+      while (!done_) {
+        if (::write(master_, keys.data(), keys.size()) < 0) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
   }
   ~TypedOnTerminal() {
+    done_ = true;
+    if (typist_.joinable()) typist_.join();
     std::clearerr(stdin);
     if (saved_ >= 0) {
       ::dup2(saved_, STDIN_FILENO);
@@ -246,12 +258,13 @@ class TypedOnTerminal {
     }
     if (master_ >= 0) ::close(master_);
   }
-  bool ok() const { return ok_; }
+  bool ok() const { return saved_ >= 0; }
 
  private:
   int master_ = -1;
   int saved_ = -1;
-  bool ok_ = false;
+  std::atomic<bool> done_{false};
+  std::thread typist_;
 };
 
 TEST(CliConventions, CtrlDAtFirstPasswordPromptDoesNotAskAgainToConfirm) {
