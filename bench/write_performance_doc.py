@@ -174,8 +174,72 @@ def main():
               f"a keyed ECB context, EVP GCM) {floor_c['cpu_time']:.0f} {floor_c['time_unit']} "
               f"of CPU: {ours_c['cpu_time'] / floor_c['cpu_time']:.2f}x.")
         p()
+    archive_section(out_dir, m)
     with open(analysis_path) as f:
         sys.stdout.write(f.read())
+
+
+def archive_section(out_dir, m, standalone=False):
+    """Reading backups from disk (bench/archive_bench.cc): restore end to end and hostile sizes."""
+    archive = load(out_dir, "archive_bench")
+    if not archive:
+        return
+    p = print
+    p("## Reading backups from disk: restore end to end, hostile sizes")
+    p()
+    p("From `bench/archive_bench.cc` (issue #15). `restore_from_disk/N`: read_bundle of an N-item")
+    p("local-encrypted bundle on disk + restore_backup into a fresh device folder on disk; floor:")
+    p("the same two files read through the Env + the restore floor's crypto + prepared INSERTs.")
+    p("`junk_items/N`: a bundle whose genp array holds N one-entry dictionaries with a 1-byte")
+    p("v_Data, read from disk and restored (every entry tried, each lost as corrupt); the old")
+    p("reader (plist_array_get_item(array, i) per index over the parsed file, read from disk) ran")
+    p("beside it up to 50,000 entries, in the same iterations. `junk_keys/N`: N unknown top-level")
+    p("keys read by read_keychain_archive.")
+    if standalone:
+        p(f"Run: `{m.get('command', 'build-bench/bench/archive_bench')}`, {m.get('date', '?')}, "
+          f"commit {m.get('commit', '?')}, load average {m.get('load_before', '?')} before / "
+          f"{m.get('load_after', '?')} after; times are thread CPU time.")
+    p()
+    e2e = sizes(archive, "restore_from_disk")
+    if e2e:
+        p("| N | ours us/item | floor us/item | ratio (target <= 2.5x) |")
+        p("|---|---|---|---|")
+        for n, b in e2e:
+            p(f"| {n:,} | {b['ours_us_per_entry']:.2f} | {b['floor_us_per_entry']:.2f} "
+              f"| {b['ratio']:.2f}x {verdict(b['ratio'] <= 2.5)} |")
+        costs = [b["ours_us_per_entry"] for _, b in e2e]
+        spread = max(costs) / min(costs)
+        p(f"| per-item spread {e2e[0][0]:,}..{e2e[-1][0]:,} | {spread:.2f}x | | target <= 1.3x: "
+          f"{verdict(spread <= 1.3)} |")
+        p()
+    junk = sizes(archive, "junk_items")
+    keys = {n: b for n, b in sizes(archive, "junk_keys")}
+    if junk:
+        p("| N entries | junk items: ours us/entry | old reader us/entry | junk keys: us/key |")
+        p("|---|---|---|---|")
+        for n, b in junk:
+            old = b.get("old_reader_us_per_entry")
+            k = keys.get(n)
+            p(f"| {n:,} | {b['ours_us_per_entry']:.3f} | "
+              f"{f'{old:.3f}' if old else '(not run: quadratic)'} | "
+              f"{k['ours_us_per_entry']:.3f} |" if k else "| - |")
+        p()
+        for label, rows in (("junk items", junk), ("junk keys", sorted(keys.items()))):
+            costs = [b["ours_us_per_entry"] for _, b in rows]
+            spread = max(costs) / min(costs)
+            p(f"- {label}: per-entry spread {rows[0][0]:,}..{rows[-1][0]:,} = {spread:.2f}x "
+              f"(flat = <= 1.3x: {verdict(spread <= 1.3)})")
+        olds = [(n, b["old_reader_us_per_entry"]) for n, b in junk if "old_reader_us_per_entry" in b]
+        if len(olds) >= 2:
+            p(f"- old reader: {olds[0][1]:.3f} us/entry at {olds[0][0]:,}, {olds[-1][1]:.3f} at "
+              f"{olds[-1][0]:,} ({olds[-1][1] / olds[0][1]:.0f}x per entry for "
+              f"{olds[-1][0] / olds[0][0]:.0f}x the entries: quadratic)")
+        p()
+
+
+if __name__ == "__main__" and len(sys.argv) == 3 and sys.argv[1] == "--archive-section":
+    archive_section(sys.argv[2], machine(sys.argv[2]), standalone=True)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

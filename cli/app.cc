@@ -1,5 +1,10 @@
 #include "cli/app.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "input/document.h"
@@ -185,7 +190,9 @@ CLI::App& add_group(CLI::App& app, const std::string& name) {
   return group;
 }
 
-int run_kcbackup(const std::vector<std::string>& args) {
+namespace {
+
+int run_command_line(const std::vector<std::string>& args) {
   CLI::App app{
       "kcbackup: which iOS keychain items survive which backup, restore or migration, and why.\n"
       "Ask the oracle (predict, table, rules), audit an app's items, or run simulated devices.",
@@ -223,6 +230,26 @@ int run_kcbackup(const std::vector<std::string>& args) {
     return report_usage_error(e, words, *reached);
   }
   return status.ok() ? kExitOk : report_error(status);
+}
+
+// Output that could not be written is an I/O error (exit 4), not a success: `kcbackup table >
+// /dev/full` used to exit 0. The C stream is flushed here, not at exit, to see its error.
+int check_stdout_written(int exit_code) {
+  std::cout.flush();
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout;
+  if (!failed || exit_code != kExitOk) return exit_code;  // a failed command has said why already
+  const int err = errno;
+  std::clearerr(stdout);
+  std::cout.clear();
+  return report_error(Status::IOError(std::string("standard output: write failed") +
+                                      (err != 0 ? std::string(": ") + std::strerror(err) : "")));
+}
+
+}  // namespace
+
+int run_kcbackup(const std::vector<std::string>& args) {
+  return check_stdout_written(run_command_line(args));
 }
 
 }  // namespace kcb::cli

@@ -146,7 +146,8 @@ void note_restore_kdf_cost(std::ostream& err, const Bundle& bundle) {
 Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, std::ostream& err) {
   KCB_ASSIGN_OR_RETURN(Journey journey, backup_journey(o.journey));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device));
+  // A reader: shared lock, read-only database (docs/engine.md, device folders under concurrency).
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device, {DeviceAccess::kReadOnly}));
   BackupOptions options;
   options.journey = journey;
   options.kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
@@ -214,7 +215,7 @@ Status run_migrate(const MigrateOptions& o, Env& env, std::ostream& out, std::os
     return Status::InvalidArgument("migrate: FROM and TO are the same device");
   }
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
-  KCB_ASSIGN_OR_RETURN(auto from, Device::open(env, o.from));
+  KCB_ASSIGN_OR_RETURN(auto from, Device::open(env, o.from, {DeviceAccess::kReadOnly}));
   KCB_ASSIGN_OR_RETURN(auto to, Device::open(env, o.to));
   const KeybagKdf kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
   if (!o.fast_kdf) note_kdf_cost(err, kdf.iterations, kdf.dp_iterations);

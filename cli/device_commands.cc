@@ -246,9 +246,21 @@ Status run_device_delete(const DeviceDeleteOptions& o, Env& env, std::ostream& o
   return Status::Ok();
 }
 
+namespace {
+// Rows the device's keybag cannot open are not items, but never silence: after the listing,
+// Corruption naming their count (exit 2).
+Status unreadable_rows_error(const std::string& dir, size_t unreadable) {
+  if (unreadable == 0) return Status::Ok();
+  return Status::Corruption(display_text(dir) + ": " + std::to_string(unreadable) +
+                            " row(s) of keychain-2.db cannot be read with this device's keybag "
+                            "(its uid or keybag file was replaced, or the folder was damaged)");
+}
+}  // namespace
+
 Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, std::ostream&) {
-  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
-  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device->list());
+  KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir, {DeviceAccess::kReadOnly}));
+  size_t unreadable = 0;
+  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device->list(&unreadable));
   if (o.format == Format::kJson) {
     Json doc = json_envelope("device.list");
     doc["device"] = o.dir;
@@ -259,8 +271,9 @@ Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, 
     for (const StoredItem& s : items)
       list.push_back(item_json(s.item, o.show_secrets));
     doc["items"] = list;
+    doc["unreadable_rows"] = unreadable;
     print_json(out, doc);
-    return Status::Ok();
+    return unreadable_rows_error(o.dir, unreadable);
   }
   Table table{{"row", "class", "account", "service", "accessible", "flags"}, {}};
   if (o.show_secrets) table.headers.push_back("secret (hex)");
@@ -273,9 +286,11 @@ Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, 
   }
   out << display_text(o.dir) << ": passcode " << on_off(device->has_passcode())
       << ", iCloud Keychain " << on_off(device->icloud_keychain()) << ", " << items.size()
-      << " item" << (items.size() == 1 ? "" : "s") << "\n";
+      << " item" << (items.size() == 1 ? "" : "s");
+  if (unreadable > 0) out << " and " << unreadable << " unreadable row(s)";
+  out << "\n";
   if (!items.empty()) print_table(out, table, Format::kText);
-  return Status::Ok();
+  return unreadable_rows_error(o.dir, unreadable);
 }
 
 Status run_device_passcode(const DeviceChangeOptions& o, Env& env, std::ostream& out,

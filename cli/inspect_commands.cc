@@ -32,7 +32,7 @@ Result<KeybagKeySources> key_sources(const KeySources& given, Env& env,
   KeybagKeySources sources;
   sources.encrypted = encrypted;
   if (!given.device.empty()) {
-    auto device = Device::open(env, given.device);
+    auto device = Device::open(env, given.device, {DeviceAccess::kReadOnly});
     if (!device.ok()) return device.status().with_context("--device");
     sources.device = std::move(device).value();
   }
@@ -361,13 +361,15 @@ Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostrea
   if (o.format == Format::kJson) {
     Json doc = json_envelope("inspect.archive");
     doc["file"] = json_text(as_bytes(o.file));
-    doc["keybag_uuid"] = archive->keybag_uuid;
+    // R14: an older archive names no keybag (null, not an empty string).
+    doc["keybag_uuid"] = archive->keybag_uuid.empty() ? Json() : Json(archive->keybag_uuid);
     doc["items"] = entries_json(entries, false);
     doc["warnings"] = warnings_json(archive_warnings(*archive));
     print_json(out, doc);
     return Status::Ok();
   }
-  out << "Keychain archive, " << entries.size() << " item(s), keybag " << archive->keybag_uuid
+  out << "Keychain archive, " << entries.size() << " item(s), keybag "
+      << (archive->keybag_uuid.empty() ? "not named (an older archive: R14)" : archive->keybag_uuid)
       << "\n";
   print_entries_text(out, entries, false);
   print_warnings(out, archive_warnings(*archive));
@@ -386,7 +388,9 @@ Status run_inspect_bundle(const InspectBundleOptions& o, Env& env, std::ostream&
     doc["bundle"] = json_text(as_bytes(o.dir));
     doc["manifest"] = manifest_json(bundle.manifest);
     add_keybag_json(doc["keybag"], *bag, o.show_secrets);
-    doc["keybag_uuid_matches"] = bag->matches(bundle.archive);
+    // null when the archive names no keybag (R14: nothing to compare).
+    doc["keybag_uuid_matches"] =
+        bundle.archive.keybag_uuid.empty() ? Json() : Json(bag->matches(bundle.archive));
     doc["items"] = entries_json(entries, o.show_secrets);
     doc["warnings"] = warnings_json(archive_warnings(bundle.archive));
     print_json(out, doc);

@@ -20,39 +20,62 @@ constexpr const char* kManifestName = "Manifest.plist";
 
 std::string item_path(ItemClass c, size_t index, const char* field) {
   return std::string(kArchiveName) + ": " + std::string(name_of(c)) + "[" + std::to_string(index) +
-         "]." + field;
+         "]" + (*field != 0 ? "." : "") + field;
 }
 
-Status read_class_array(plist_t array, ItemClass c, const ArchiveLimits& limits,
-                        size_t* total_items, std::vector<ArchivedItem>* out) {
-  const std::string path = std::string(kArchiveName) + ": " + std::string(name_of(c));
-  KCB_RETURN_IF_ERROR(expect_plist_type(array, PLIST_ARRAY, path));
-  const uint32_t n = plist_array_get_size(array);
-  *total_items += n;
-  if (*total_items > limits.max_items) {
+// R14: an item that is not a dictionary fails the restore (an item that does not decrypt is the
+// restore's to skip alone).
+Status read_archived_item(plist_t entry, ItemClass c, size_t i, const ArchiveLimits& limits,
+                          std::vector<ArchivedItem>* out) {
+  KCB_RETURN_IF_ERROR(expect_plist_type(entry, PLIST_DICT, item_path(c, i, "")));
+  // Two look-ups in the item's own dictionary: linear in its size, once per item.
+  KCB_ASSIGN_OR_RETURN(ByteView blob,
+                       plist_data(plist_dict_get_item(entry, "v_Data"), item_path(c, i, "v_Data")));
+  if (blob.size() > limits.max_blob_bytes) {
+    return Status::ResourceExhausted(item_path(c, i, "v_Data") + ": " +
+                                     std::to_string(blob.size()) + " bytes is over the cap");
+  }
+  ArchivedItem item{Bytes(blob.begin(), blob.end()), {}};
+  plist_t ref = plist_dict_get_item(entry, "v_PersistentRef");
+  if (ref != nullptr) {
+    KCB_ASSIGN_OR_RETURN(ByteView r, plist_data(ref, item_path(c, i, "v_PersistentRef")));
+    item.persistent_ref.assign(r.begin(), r.end());
+  }
+  out->push_back(std::move(item));
+  return Status::Ok();
+}
+
+Status count_item(const std::string& path, const ArchiveLimits& limits, size_t* total_items) {
+  if (++*total_items > limits.max_items) {
     return Status::ResourceExhausted(path + ": more than " + std::to_string(limits.max_items) +
                                      " items");
   }
-  out->reserve(n);
-  for (uint32_t i = 0; i < n; ++i) {
-    plist_t entry = plist_array_get_item(array, i);
-    KCB_RETURN_IF_ERROR(expect_plist_type(entry, PLIST_DICT, item_path(c, i, "")));
-    KCB_ASSIGN_OR_RETURN(
-        ByteView blob, plist_data(plist_dict_get_item(entry, "v_Data"), item_path(c, i, "v_Data")));
-    if (blob.size() > limits.max_blob_bytes) {
-      return Status::ResourceExhausted(item_path(c, i, "v_Data") + ": " +
-                                       std::to_string(blob.size()) + " bytes is over the cap");
-    }
-    ArchivedItem item{Bytes(blob.begin(), blob.end()), {}};
-    plist_t ref = plist_dict_get_item(entry, "v_PersistentRef");
-    if (ref != nullptr) {
-      KCB_ASSIGN_OR_RETURN(ByteView r, plist_data(ref, item_path(c, i, "v_PersistentRef")));
-      item.persistent_ref.assign(r.begin(), r.end());
-    }
-    out->push_back(std::move(item));
-  }
   return Status::Ok();
 }
+
+// R14: a class's value is an array of items or one item (a dictionary); anything else is ignored
+// with a warning. One pass over the array through its iterator (linear; see property_list.h).
+Status read_class(plist_t value, ItemClass c, const ArchiveLimits& limits, size_t* total_items,
+                  std::vector<ArchivedItem>* out, std::vector<std::string>* warnings) {
+  const std::string path = std::string(kArchiveName) + ": " + std::string(name_of(c));
+  if (plist_get_node_type(value) == PLIST_DICT) {
+    KCB_RETURN_IF_ERROR(count_item(path, limits, total_items));
+    return read_archived_item(value, c, 0, limits, out);
+  }
+  if (plist_get_node_type(value) != PLIST_ARRAY) {
+    warnings->push_back(path + ": " + std::string(plist_type_name(value)) +
+                        ", neither an array nor a dictionary of items: ignored");
+    return Status::Ok();
+  }
+  return for_each_plist_item(value, path, [&](size_t i, plist_t entry) {
+    KCB_RETURN_IF_ERROR(count_item(path, limits, total_items));
+    return read_archived_item(entry, c, i, limits, out);
+  });
+}
+
+// Unknown top-level keys: the first few by name, the rest counted (a hostile file of a million
+// junk keys gives one line, not a million).
+constexpr size_t kNamedUnknownKeys = 8;
 
 }  // namespace
 
@@ -129,51 +152,52 @@ Bytes write_keychain_archive(const KeychainArchive& archive) {
     const Ref class_key = w.string(name_of(c));
     root.emplace_back(class_key, w.array(entries));
   }
-  const Ref uuid_key = w.string("keybag-uuid");
-  root.emplace_back(uuid_key, w.string(archive.keybag_uuid));
+  if (!archive.keybag_uuid.empty()) {  // an archive read without one (R14) is written without one
+    const Ref uuid_key = w.string("keybag-uuid");
+    root.emplace_back(uuid_key, w.string(archive.keybag_uuid));
+  }
   return w.finish(w.dict(root));
 }
 
 Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits) {
   KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
-  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kArchiveName));
   KeychainArchive archive;
   size_t total = 0;
-  bool have_uuid = false;
-  plist_dict_iter it = nullptr;
-  plist_dict_new_iter(root.get(), &it);
-  for (;;) {
-    char* raw_key = nullptr;
-    plist_t value = nullptr;
-    plist_dict_next_item(root.get(), it, &raw_key, &value);
-    if (raw_key == nullptr) break;
-    const std::string key(raw_key);
-    std::free(raw_key);
-    Status st;
-    if (key == "keybag-uuid") {
-      auto text = plist_string(value, std::string(kArchiveName) + ": keybag-uuid");
-      st = text.status();
-      if (st.ok())
-        st = parse_uuid_text(*text).status().with_context("keychain-backup.plist: keybag-uuid");
-      if (st.ok()) archive.keybag_uuid = std::string(*text);
-      have_uuid = st.ok();
-    } else if (key == "idnt") {
-      st = Status::Corruption(std::string(kArchiveName) +
-                              ": 'idnt' is not a stored class (an identity is a cert plus a key)");
-    } else if (auto c = parse_item_class(key); c.ok() && key == name_of(*c)) {
-      st = read_class_array(value, *c, limits, &total, &archive.items[static_cast<size_t>(*c)]);
-    } else {
-      const std::string shown = is_valid_utf8(key) ? key.substr(0, 64) : "(not UTF-8)";
-      archive.warnings.push_back(std::string(kArchiveName) + ": unknown top-level key '" + shown +
-                                 "' ignored");
-    }
-    if (!st.ok()) {
-      std::free(it);
-      return st;
-    }
+  size_t unknown_keys = 0;
+  const Status read = for_each_plist_entry(
+      root.get(), kArchiveName, [&](std::string_view key, plist_t value) -> Status {
+        if (key == "keybag-uuid") {
+          // R14: compared with the keybag only when present (older backups have none).
+          KCB_ASSIGN_OR_RETURN(std::string_view text,
+                               plist_string(value, std::string(kArchiveName) + ": keybag-uuid"));
+          KCB_RETURN_IF_ERROR(
+              parse_uuid_text(text).status().with_context("keychain-backup.plist: keybag-uuid"));
+          archive.keybag_uuid = std::string(text);
+          return Status::Ok();
+        }
+        if (key == "idnt") {
+          return Status::Corruption(
+              std::string(kArchiveName) +
+              ": 'idnt' is not a stored class (an identity is a cert plus a key)");
+        }
+        if (auto c = parse_item_class(key); c.ok() && key == name_of(*c)) {
+          return read_class(value, *c, limits, &total, &archive.items[static_cast<size_t>(*c)],
+                            &archive.warnings);
+        }
+        if (++unknown_keys <= kNamedUnknownKeys) {
+          const std::string shown =
+              is_valid_utf8(key) ? std::string(key.substr(0, 64)) : "(not UTF-8)";
+          archive.warnings.push_back(std::string(kArchiveName) + ": unknown top-level key '" +
+                                     shown + "' ignored");
+        }
+        return Status::Ok();
+      });
+  KCB_RETURN_IF_ERROR(read);
+  if (unknown_keys > kNamedUnknownKeys) {
+    archive.warnings.push_back(std::string(kArchiveName) + ": " +
+                               std::to_string(unknown_keys - kNamedUnknownKeys) +
+                               " more unknown top-level keys ignored");
   }
-  std::free(it);
-  if (!have_uuid) return Status::Corruption(std::string(kArchiveName) + ": no keybag-uuid");
   return archive;
 }
 

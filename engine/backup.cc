@@ -169,11 +169,13 @@ Result<UnlockedKeybag> unlock_backup_keybag(const Bundle& bundle, const Device& 
     return Status::Corruption("Manifest.plist: BackupKeyBag: TYPE " + std::to_string(bag->type()) +
                               " is not a backup keybag (1)");
   }
-  // R7: the archive must belong to this bag.
-  KCB_ASSIGN_OR_RETURN(Bytes archive_uuid, parse_uuid_text(bundle.archive.keybag_uuid));
-  if (archive_uuid != bag->uuid) {
-    return Status::Corruption("keychain-backup.plist: keybag-uuid " + bundle.archive.keybag_uuid +
-                              " does not match the backup keybag's UUID " + uuid_text(bag->uuid));
+  // R7: the archive must belong to this bag. R14: compared only when the archive names one.
+  if (!bundle.archive.keybag_uuid.empty()) {
+    KCB_ASSIGN_OR_RETURN(Bytes archive_uuid, parse_uuid_text(bundle.archive.keybag_uuid));
+    if (archive_uuid != bag->uuid) {
+      return Status::Corruption("keychain-backup.plist: keybag-uuid " + bundle.archive.keybag_uuid +
+                                " does not match the backup keybag's UUID " + uuid_text(bag->uuid));
+    }
   }
   // Only an encrypted backup wraps a class with the password alone (WRAP 2): a Manifest that says
   // otherwise was altered, and trying the empty password would misreport it as a wrong one.

@@ -50,6 +50,18 @@ BinaryPlistWriter::Ref BinaryPlistWriter::boolean(bool value) {
   return add({Kind::kBoolean, nullptr, value ? 1u : 0u});
 }
 
+BinaryPlistWriter::Ref BinaryPlistWriter::integer(int64_t value) {
+  Object o{Kind::kInteger};
+  o.value = static_cast<uint64_t>(value);
+  return add(o);
+}
+
+BinaryPlistWriter::Ref BinaryPlistWriter::uid(uint64_t value) {
+  Object o{Kind::kUid};
+  o.value = value;
+  return add(o);
+}
+
 BinaryPlistWriter::Ref BinaryPlistWriter::data(ByteView bytes) {
   return add({Kind::kData, bytes.data(), bytes.size()});
 }
@@ -145,6 +157,19 @@ void BinaryPlistWriter::put_object(const Object& object, size_t ref_size) {
     case Kind::kBoolean:
       out_.push_back(object.size != 0 ? 0x09 : 0x08);
       break;
+    case Kind::kInteger: {
+      // A negative value is 8 bytes of two's complement; bytes_for sees it as huge and says 8.
+      const size_t n = bytes_for(object.value);
+      out_.push_back(static_cast<uint8_t>(0x10 | (n == 1 ? 0 : n == 2 ? 1 : n == 4 ? 2 : 3)));
+      put_be(object.value, n);
+      break;
+    }
+    case Kind::kUid: {
+      const size_t n = bytes_for(object.value);
+      out_.push_back(static_cast<uint8_t>(0x80 | (n - 1)));
+      put_be(object.value, n);
+      break;
+    }
     case Kind::kData:
       put_marker(0x4, object.size);
       out_.insert(out_.end(), object.bytes, object.bytes + object.size);
@@ -177,6 +202,16 @@ class PlistTreeWalker {
         uint8_t value = 0;
         plist_get_bool_val(node, &value);
         return w_.boolean(value != 0);
+      }
+      case PLIST_UINT: {
+        uint64_t value = 0;
+        plist_get_uint_val(node, &value);
+        return w_.integer(static_cast<int64_t>(value));
+      }
+      case PLIST_UID: {
+        uint64_t value = 0;
+        plist_get_uid_val(node, &value);
+        return w_.uid(value);
       }
       case PLIST_DATA: {
         uint64_t length = 0;

@@ -29,6 +29,12 @@ class BinaryPlistWriter {
   using Ref = uint64_t;
 
   Ref boolean(bool value);
+  // 1, 2 or 4 bytes unsigned when the value fits, else 8 bytes (CFBinaryPList: 8-byte integers
+  // are signed, so a negative value takes 8 bytes).
+  Ref integer(int64_t value);
+  // NSKeyedArchiver's object reference (marker 0x8n): 1, 2, 4 or 8 big-endian bytes, the fewest
+  // that hold the value.
+  Ref uid(uint64_t value);
   Ref data(ByteView bytes);
   // text: valid UTF-8 (asserted; written as ASCII when it is, else as UTF-16BE).
   Ref string(std::string_view text);
@@ -39,12 +45,13 @@ class BinaryPlistWriter {
   Bytes finish(Ref top);
 
  private:
-  enum class Kind : uint8_t { kBoolean, kData, kString, kArray, kDict };
+  enum class Kind : uint8_t { kBoolean, kInteger, kUid, kData, kString, kArray, kDict };
   struct Object {
     Kind kind;
     const uint8_t* bytes = nullptr;  // data; string text (owned by strings_)
     size_t size = 0;                 // data or text bytes; a boolean's value; container entries
     size_t first_ref = 0;  // into refs_: an array's items; a dictionary's keys then values
+    uint64_t value = 0;    // an integer's (two's complement) or a UID's value
   };
 
   Ref add(Object object);

@@ -33,6 +33,18 @@ uint32_t key_class_for(Accessibility a) {
 // nowhere else. The bag is never written with a password, so the KDF is nominal.
 constexpr KeybagKdf kSystemBagKdf{1, false, 0};
 
+// The folder's advisory lock (DeviceOpenOptions in device.h). Writers create the lock file.
+Result<std::unique_ptr<FileLock>> lock_device_folder(Env& env, const std::filesystem::path& dir,
+                                                     const DeviceOpenOptions& options) {
+  const LockMode mode =
+      options.access == DeviceAccess::kReadOnly ? LockMode::kShared : LockMode::kExclusive;
+  return env.lock_file(dir / kDeviceLockFile, mode, options.lock_timeout);
+}
+
+Status refuse_read_only_write() {
+  return Status::FailedPrecondition("the device folder was opened read-only");
+}
+
 std::string udid_from_uid(ByteView uid) {
   uint8_t digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
@@ -83,6 +95,7 @@ Device::Device() : keybag_(std::make_unique<Keybag>()), keys_(std::make_unique<U
 Device::~Device() = default;
 
 Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
+  if (read_only_) return refuse_read_only_write();
   std::vector<NewClassKey> classes;
   const uint32_t last = with_passcode_class ? kPasscodeClass : kLastMigratableClass;
   for (uint32_t c = kFirstKeychainClass; c <= last; ++c) {
@@ -96,8 +109,10 @@ Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
   *keybag_ = std::move(bag.bag);
   *keys_ = std::move(bag.keys);
   if (dir_) {
-    KCB_RETURN_IF_ERROR(
-        write_file_atomically(*env_, *dir_ / kKeybagFile, serialize_keybag(*keybag_)));
+    const Status written =
+        write_file_atomically(*env_, *dir_ / kKeybagFile, serialize_keybag(*keybag_));
+    keybag_unsaved_ = keybag_unsaved_ || !written.ok();
+    return written;
   }
   return Status::Ok();
 }
@@ -125,6 +140,7 @@ Status Device::load_keys(const Bytes& uid, ByteView keybag_bytes) {
 
 Status Device::save_settings() const {
   if (!dir_) return Status::Ok();
+  if (read_only_) return refuse_read_only_write();
   PlistPtr root(plist_new_dict());
   plist_dict_set_item(root.get(), "Passcode", plist_new_bool(passcode_));
   plist_dict_set_item(root.get(), "ICloudKeychain", plist_new_bool(icloud_keychain_));
@@ -137,6 +153,9 @@ Result<std::unique_ptr<Device>> Device::create(Env* env, std::optional<std::file
   std::unique_ptr<Device> d(new Device());
   d->env_ = env;
   d->dir_ = std::move(dir);
+  if (d->dir_) {
+    KCB_ASSIGN_OR_RETURN(d->lock_, lock_device_folder(*env, *d->dir_, {}));
+  }
   d->passcode_ = config.passcode;
   d->icloud_keychain_ = config.icloud_keychain;
   Bytes uid = config.uid.value_or(Bytes(kUidSize));
@@ -165,7 +184,8 @@ Result<std::unique_ptr<Device>> Device::create_at(Env& env, const std::filesyste
   return create(&env, dir, config, random);
 }
 
-Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::path& dir) {
+Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::path& dir,
+                                             const DeviceOpenOptions& options) {
   if (env.kind_of(dir / kUidFile) != FileKind::kFile) {
     return Status::IOError(dir.string() +
                            ": not a device directory (no uid file; create one with "
@@ -174,6 +194,9 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
   std::unique_ptr<Device> d(new Device());
   d->env_ = &env;
   d->dir_ = dir;
+  // Before the first read: what is read below and what is written later are one step.
+  KCB_ASSIGN_OR_RETURN(d->lock_, lock_device_folder(env, dir, options));
+  d->read_only_ = options.access == DeviceAccess::kReadOnly;
   KCB_ASSIGN_OR_RETURN(Bytes uid, env.read_file(dir / kUidFile, 64));
   KCB_ASSIGN_OR_RETURN(Bytes bag, env.read_file(dir / kKeybagFile, 1 << 20));
   KCB_RETURN_IF_ERROR(d->load_keys(uid, bag).with_context(dir.string()));
@@ -193,12 +216,19 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
   if (!std::filesystem::is_regular_file(db, ec) || std::filesystem::file_size(db, ec) == 0) {
     return Status::Corruption(db.string() + ": missing or empty (the device's keychain is gone)");
   }
-  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open(db.string()));
+  KeychainStoreOptions store_options;
+  store_options.read_only = d->read_only_;
+  store_options.busy_timeout_ms = static_cast<int>(options.lock_timeout.count());
+  KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open(db.string(), store_options));
   return d;
 }
 
 Result<Bytes> Device::seal_plaintext(Accessibility accessible, ByteView plaintext,
                                      Random& random) const {
+  if (keybag_unsaved_) {
+    return Status::IOError(
+        "the device's keybag could not be written: open the device again before changing it");
+  }
   const uint32_t key_class = key_class_for(accessible);
   const KeyWrapKey* class_key = keys_->kek_for(key_class);
   if (class_key == nullptr) {
@@ -305,12 +335,14 @@ Status Device::remove(ItemClass item_class, int64_t rowid) {
   return store_->remove(item_class, rowid);
 }
 
-Result<std::vector<StoredItem>> Device::list() const {
+Result<std::vector<StoredItem>> Device::list(size_t* unreadable) const {
   std::vector<StoredItem> out;
-  KCB_RETURN_IF_ERROR(for_each_item([&out](int64_t rowid, Item& item, ByteView) {
-    out.push_back({rowid, std::move(item)});
-    return Status::Ok();
-  }));
+  KCB_RETURN_IF_ERROR(for_each_item(
+      [&out](int64_t rowid, Item& item, ByteView) {
+        out.push_back({rowid, std::move(item)});
+        return Status::Ok();
+      },
+      unreadable));
   return out;
 }
 
@@ -326,12 +358,17 @@ Result<std::vector<RowInfo>> Device::rows() const {
   return out;
 }
 
-Status Device::for_each_item(const ItemVisitor& fn) const {
+Status Device::for_each_item(const ItemVisitor& fn, size_t* unreadable) const {
+  if (unreadable != nullptr) *unreadable = 0;
+  const auto skip = [unreadable] {
+    if (unreadable != nullptr) ++*unreadable;
+    return Status::Ok();
+  };
   return store_->for_each_encrypted_item([&](ItemClass c, int64_t rowid, ByteView blob) {
     auto plaintext = open_row_plaintext(blob);
-    if (!plaintext.ok()) return Status::Ok();  // not readable on this device: skipped
+    if (!plaintext.ok()) return skip();  // not readable on this device: skipped, counted
     auto item = Item::decode(c, plaintext->view());
-    if (!item.ok()) return Status::Ok();
+    if (!item.ok()) return skip();
     return fn(rowid, *item, plaintext->view());
   });
 }

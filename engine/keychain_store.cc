@@ -65,6 +65,10 @@ Status sqlite_error(sqlite3* db, int rc, std::string_view what) {
   }
   if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
     return Status::Corruption(std::move(msg));
+  if (primary == SQLITE_BUSY) {
+    return Status::IOError(std::move(msg) +
+                           " (busy: another connection held the database past the timeout)");
+  }
   return Status::IOError(std::move(msg));
 }
 
@@ -262,9 +266,35 @@ Status check_schema_version(KeychainStore::Impl* impl, const std::string& where)
   return Status::Ok();
 }
 
+// A reader neither creates the schema nor changes the journal mode: both are writes.
+Status check_read_only_schema(KeychainStore::Impl* impl, const std::string& where) {
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(impl->db, "PRAGMA user_version", -1, &raw, nullptr);
+  Statement s(raw);
+  if (rc == SQLITE_OK) rc = sqlite3_step(s.get());
+  if (rc != SQLITE_ROW) return sqlite_error(impl->db, sqlite3_extended_errcode(impl->db), where);
+  if (sqlite3_column_int64(s.get(), 0) != kSchemaVersion) {
+    return Status::Corruption("keychain-store: " + where +
+                              ": no keychain schema (an empty or foreign database)");
+  }
+  return Status::Ok();
+}
+
 Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOptions& options,
               const std::string& where) {
   KCB_RETURN_IF_ERROR(check_schema_version(impl, where));
+  if (options.read_only) {
+    KCB_RETURN_IF_ERROR(check_read_only_schema(impl, where));
+    for (ItemClass c : kAllItemClasses)
+      KCB_RETURN_IF_ERROR(prepare_class(impl, c));
+    KCB_RETURN_IF_ERROR(impl->prepare("BEGIN", &impl->begin));
+    KCB_RETURN_IF_ERROR(impl->prepare("COMMIT", &impl->commit));
+    KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK", &impl->rollback));
+    KCB_RETURN_IF_ERROR(impl->prepare("SAVEPOINT kcb_multi_row", &impl->savepoint));
+    KCB_RETURN_IF_ERROR(impl->prepare("RELEASE kcb_multi_row", &impl->release));
+    KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK TO kcb_multi_row", &impl->rollback_to));
+    return Status::Ok();
+  }
   if (!in_memory) KCB_RETURN_IF_ERROR(impl->exec("PRAGMA journal_mode=DELETE", where));
   KCB_RETURN_IF_ERROR(
       impl->exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", where));
@@ -292,11 +322,13 @@ Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOpti
 Result<std::unique_ptr<KeychainStore::Impl>> open_impl(const std::string& path, bool in_memory,
                                                        const KeychainStoreOptions& options) {
   auto impl = std::make_unique<KeychainStore::Impl>();
-  const int rc =
-      sqlite3_open_v2(path.c_str(), &impl->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  const int flags =
+      options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  const int rc = sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr);
   const std::string where = "open '" + path + "'";
   if (rc != SQLITE_OK) return sqlite_error(impl->db, rc, where);
   sqlite3_extended_result_codes(impl->db, 1);
+  sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
   KCB_RETURN_IF_ERROR(set_up(impl.get(), in_memory, options, where));
   return impl;
 }

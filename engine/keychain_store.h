@@ -59,6 +59,12 @@ KeychainRow keychain_row_for(const Item& item, Bytes data);
 struct KeychainStoreOptions {
   // false: synchronous=OFF, for tests and benchmarks that do not care about power loss.
   bool durable = true;
+  // SQLITE_OPEN_READONLY: never creates the file or the schema (a missing schema is Corruption);
+  // every write fails. What readers (list, backup, inspect) open, so a read-only folder works.
+  bool read_only = false;
+  // How long SQLite waits for another connection's lock before SQLITE_BUSY (sqlite3_busy_timeout).
+  // Device folders serialize writers with their own lock first (engine/device.cc).
+  int busy_timeout_ms = 10'000;
 };
 
 class KeychainStore;

@@ -78,9 +78,11 @@ class TreeBuilder final : public nlohmann::json_sax<Tree> {
       top.value->push_back(std::move(v));
       return &top.value->back();
     }
-    Tree& slot = (*top.value)[top.key];
-    slot = std::move(v);
-    return &slot;
+    // PathStack refused a repeated key already: appended without ordered_json's look-up, which is
+    // a linear search (an object of N keys would cost N²/2 comparisons).
+    auto& members = top.value->get_ref<Tree::object_t&>();
+    members.emplace_back(std::move(top.key), std::move(v));
+    return &members.back().second;
   }
 
   bool put(Tree v) {

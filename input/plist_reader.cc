@@ -187,32 +187,31 @@ class TreeFromPlist {
  private:
   Result<Tree> dictionary(plist_t node, const std::string& path, size_t depth) const {
     Tree out = Tree::object();
-    plist_dict_iter it = nullptr;
-    plist_dict_new_iter(node, &it);
-    IterPtr iter(it, &std::free);
-    for (uint32_t i = 0, n = plist_dict_get_size(node); i < n; ++i) {
-      char* raw_key = nullptr;
-      plist_t value = nullptr;
-      plist_dict_next_item(node, it, &raw_key, &value);
-      if (raw_key == nullptr || value == nullptr) break;
-      const std::string key(raw_key);
-      std::free(raw_key);
-      // Skipped before it is converted: an annotation may hold a <date> or <data>.
-      if (limits_.drop_annotations && is_annotation_key(key)) continue;
-      const std::string key_path = child_path(path, shown_text(key));
-      if (!is_valid_utf8(key)) return field_error(key_path, "a key that is not UTF-8");
-      KCB_ASSIGN_OR_RETURN(out[key], convert(value, key_path, depth + 1));
-    }
+    const Status read =
+        for_each_plist_entry(node, shown_path(path), [&](std::string_view key, plist_t value) {
+          // Skipped before it is converted: an annotation may hold a <date> or <data>.
+          if (limits_.drop_annotations && is_annotation_key(key)) return Status::Ok();
+          const std::string key_path = child_path(path, shown_text(key));
+          if (!is_valid_utf8(key)) return field_error(key_path, "a key that is not UTF-8");
+          KCB_ASSIGN_OR_RETURN(Tree v, convert(value, key_path, depth + 1));
+          // Keys are unique (parse_plist and the XML screen refuse a repeated one): appended
+          // without ordered_json's look-up, a linear search per key.
+          out.get_ref<Tree::object_t&>().emplace_back(std::string(key), std::move(v));
+          return Status::Ok();
+        });
+    KCB_RETURN_IF_ERROR(read);
     return out;
   }
 
   Result<Tree> array(plist_t node, const std::string& path, size_t depth) const {
     Tree out = Tree::array();
-    for (uint32_t i = 0, n = plist_array_get_size(node); i < n; ++i) {
-      KCB_ASSIGN_OR_RETURN(Tree v,
-                           convert(plist_array_get_item(node, i), index_path(path, i), depth + 1));
-      out.push_back(std::move(v));
-    }
+    const Status read =
+        for_each_plist_item(node, shown_path(path), [&](size_t i, plist_t item) -> Status {
+          KCB_ASSIGN_OR_RETURN(Tree v, convert(item, index_path(path, i), depth + 1));
+          out.push_back(std::move(v));
+          return Status::Ok();
+        });
+    KCB_RETURN_IF_ERROR(read);
     return out;
   }
 

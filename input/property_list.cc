@@ -340,6 +340,43 @@ Result<std::string_view> plist_string(plist_t node, std::string_view path) {
   return text;
 }
 
+namespace {
+struct FreeIter {
+  void operator()(void* iter) const { std::free(iter); }
+};
+}  // namespace
+
+Status for_each_plist_item(plist_t array, std::string_view path,
+                           const std::function<Status(size_t, plist_t)>& f) {
+  KCB_RETURN_IF_ERROR(expect_plist_type(array, PLIST_ARRAY, path));
+  plist_array_iter raw = nullptr;
+  plist_array_new_iter(array, &raw);
+  const std::unique_ptr<void, FreeIter> iter(raw);
+  for (size_t index = 0;; ++index) {
+    plist_t item = nullptr;
+    plist_array_next_item(array, raw, &item);
+    if (item == nullptr) return Status::Ok();
+    KCB_RETURN_IF_ERROR(f(index, item));
+  }
+}
+
+Status for_each_plist_entry(plist_t dict, std::string_view path,
+                            const std::function<Status(std::string_view, plist_t)>& f) {
+  KCB_RETURN_IF_ERROR(expect_plist_type(dict, PLIST_DICT, path));
+  plist_dict_iter raw = nullptr;
+  plist_dict_new_iter(dict, &raw);
+  const std::unique_ptr<void, FreeIter> iter(raw);
+  for (;;) {
+    char* raw_key = nullptr;
+    plist_t value = nullptr;
+    plist_dict_next_item(dict, raw, &raw_key, &value);
+    if (raw_key == nullptr) return Status::Ok();
+    const std::unique_ptr<char, FreeIter> key(raw_key);
+    if (value == nullptr) return Status::Corruption(std::string(path) + ": a key with no value");
+    KCB_RETURN_IF_ERROR(f(std::string_view(key.get()), value));
+  }
+}
+
 Result<bool> plist_bool(plist_t node, std::string_view path) {
   KCB_RETURN_IF_ERROR(expect_plist_type(node, PLIST_BOOLEAN, path));
   uint8_t value = 0;

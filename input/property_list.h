@@ -5,6 +5,8 @@
 
 #include <plist/plist.h>
 
+#include <cstdlib>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,5 +48,15 @@ Result<ByteView> plist_data(plist_t node, std::string_view path);
 Result<std::string_view> plist_string(plist_t node, std::string_view path);
 Result<bool> plist_bool(plist_t node, std::string_view path);
 Status expect_plist_type(plist_t node, plist_type type, std::string_view path);
+
+// Linear iteration. libplist 2.2 keeps no index for a parsed container: plist_array_get_item(a, i)
+// walks the list from its start (a loop over i is quadratic: 45 s for a 200,000-entry archive) and
+// plist_dict_get_item walks a parsed dictionary. Every loop over the entries of counted input goes
+// through these two, one plist_*_next_item per step. Each stops at the first error `f` returns.
+// `array` / `dict` must be of that type (checked: Corruption naming `path` otherwise).
+Status for_each_plist_item(plist_t array, std::string_view path,
+                           const std::function<Status(size_t index, plist_t item)>& f);
+Status for_each_plist_entry(plist_t dict, std::string_view path,
+                            const std::function<Status(std::string_view key, plist_t value)>& f);
 
 }  // namespace kcb

@@ -73,11 +73,6 @@ Bytes archive_with(const std::function<void(plist_t)>& edit) {
 }
 
 TEST(Archive, RefusesMalformedDocumentsNamingTheField) {
-  auto no_uuid = read_keychain_archive(
-      archive_with([](plist_t r) { plist_dict_remove_item(r, "keybag-uuid"); }));
-  ASSERT_FALSE(no_uuid.ok());
-  EXPECT_NE(no_uuid.status().message().find("keybag-uuid"), std::string::npos);
-
   auto bad_type = read_keychain_archive(archive_with([](plist_t r) {
     plist_t item = plist_array_get_item(plist_dict_get_item(r, "genp"), 1);
     plist_dict_set_item(item, "v_Data", plist_new_string("not data"));
@@ -98,8 +93,97 @@ TEST(Archive, RefusesMalformedDocumentsNamingTheField) {
   ASSERT_TRUE(unknown.ok());
   ASSERT_EQ(unknown->warnings.size(), 1u);
 
+  auto bad_uuid = read_keychain_archive(archive_with(
+      [](plist_t r) { plist_dict_set_item(r, "keybag-uuid", plist_new_string("x")); }));
+  ASSERT_FALSE(bad_uuid.ok());
+  EXPECT_NE(bad_uuid.status().message().find("keybag-uuid"), std::string::npos);
+
   EXPECT_FALSE(read_keychain_archive(Bytes{}).ok());
   EXPECT_FALSE(read_keychain_archive(Bytes{'b', 'p', 'l', 'i', 's', 't', '0', '0', 1}).ok());
+}
+
+// R14, what a restore accepts (rules.md): each case on the reader, the restore's side in
+// archive_acceptance_test.cc.
+TEST(Archive, R14KeybagUuidIsOptionalAndAMissingClassIsEmpty) {
+  auto old_style = read_keychain_archive(archive_with([](plist_t r) {
+    plist_dict_remove_item(r, "keybag-uuid");
+    plist_dict_remove_item(r, "inet");
+    plist_dict_remove_item(r, "cert");
+  }));
+  ASSERT_TRUE(old_style.ok()) << old_style.status().to_string();
+  EXPECT_EQ(old_style->keybag_uuid, "");
+  EXPECT_EQ(old_style->items[0], sample_archive().items[0]);
+  EXPECT_TRUE(old_style->items[1].empty());
+  EXPECT_EQ(old_style->items[3], sample_archive().items[3]);
+  EXPECT_TRUE(old_style->warnings.empty());
+  // Written back without a keybag-uuid: the fuzz target's round trip (write, read) holds.
+  auto again = read_keychain_archive(write_keychain_archive(*old_style));
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_EQ(again->keybag_uuid, "");
+  EXPECT_EQ(again->items, old_style->items);
+}
+
+TEST(Archive, R14AClassOfAnotherTypeIsIgnoredWithAWarning) {
+  for (plist_t (*make)() :
+       {+[] { return plist_new_string("x"); }, +[] { return plist_new_bool(1); },
+        +[] { return plist_new_data("ab", 2); }}) {
+    auto r = read_keychain_archive(archive_with([&](plist_t root) {
+      plist_dict_set_item(root, "genp", make());  // replaces the two genp items
+    }));
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_TRUE(r->items[0].empty());
+    EXPECT_EQ(r->items[3].size(), 1u);
+    ASSERT_EQ(r->warnings.size(), 1u);
+    EXPECT_NE(r->warnings[0].find("keychain-backup.plist: genp: "), std::string::npos)
+        << r->warnings[0];
+    EXPECT_NE(r->warnings[0].find("neither an array nor a dictionary of items: ignored"),
+              std::string::npos)
+        << r->warnings[0];
+  }
+}
+
+TEST(Archive, R14ADictionaryStandsForOneItem) {
+  auto r = read_keychain_archive(archive_with([](plist_t root) {
+    plist_t one = plist_copy(plist_array_get_item(plist_dict_get_item(root, "genp"), 1));
+    plist_dict_set_item(root, "inet", one);
+  }));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->items[1].size(), 1u);
+  EXPECT_EQ(r->items[1][0], sample_archive().items[0][1]);
+  EXPECT_TRUE(r->warnings.empty());
+  // Its errors are named as item 0 of the class.
+  auto bad = read_keychain_archive(archive_with([](plist_t root) {
+    plist_t one = plist_new_dict();
+    plist_dict_set_item(one, "v_Data", plist_new_bool(1));
+    plist_dict_set_item(root, "inet", one);
+  }));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("inet[0].v_Data: expected data"), std::string::npos)
+      << bad.status().message();
+}
+
+TEST(Archive, R14AnItemThatIsNotADictionaryFailsTheWholeArchive) {
+  auto r = read_keychain_archive(archive_with([](plist_t root) {
+    plist_array_append_item(plist_dict_get_item(root, "keys"), plist_new_string("junk"));
+  }));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Code::kCorruption);
+  EXPECT_NE(r.status().message().find("keychain-backup.plist: keys[1]: expected a dictionary, "
+                                      "found a string"),
+            std::string::npos)
+      << r.status().message();
+}
+
+// A million junk keys give a bounded list of warnings, not a million lines.
+TEST(Archive, UnknownTopLevelKeysAreNamedUpToEightThenCounted) {
+  auto r = read_keychain_archive(archive_with([](plist_t root) {
+    for (int i = 0; i < 20; ++i)
+      plist_dict_set_item(root, ("junk" + std::to_string(i)).c_str(), plist_new_bool(1));
+  }));
+  ASSERT_TRUE(r.ok()) << r.status().to_string();
+  ASSERT_EQ(r->warnings.size(), 9u);
+  EXPECT_NE(r->warnings[0].find("unknown top-level key 'junk"), std::string::npos);
+  EXPECT_EQ(r->warnings[8], "keychain-backup.plist: 12 more unknown top-level keys ignored");
 }
 
 TEST(Archive, ADictionaryKeyThatAppearsTwiceIsRefused) {

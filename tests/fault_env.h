@@ -25,6 +25,11 @@ class FaultEnv final : public Env {
   // The next call of `op` fails with IOError ("injected") instead of reaching the base. A failed
   // write first writes half of its bytes, as a full disk or a crash mid-write would.
   void fail_next(Op op) { fail_ = op; }
+  // The nth (1-based) call from now that changes the file system (write, sync, rename, remove,
+  // create_dirs) fails like fail_next's; 0 turns it off. `changes()` counts them, so a test can
+  // make every one of an operation's changes fail in turn.
+  void fail_change(size_t n) { fail_change_at_ = n == 0 ? 0 : changes_ + n; }
+  size_t changes() const { return changes_; }
   const std::vector<Call>& calls() const { return calls_; }
   std::vector<Op> ops() const {
     std::vector<Op> out;
@@ -78,6 +83,12 @@ class FaultEnv final : public Env {
  private:
   Status record(Op op, const std::filesystem::path& path) {
     calls_.push_back({op, path});
+    const bool change = op == Op::kWrite || op == Op::kSyncFile || op == Op::kSyncDir ||
+                        op == Op::kRename || op == Op::kRemove || op == Op::kCreateDirs;
+    if (change && ++changes_ == fail_change_at_) {
+      fail_change_at_ = 0;
+      return Status::IOError(path.string() + ": injected failure");
+    }
     if (fail_ != op) return Status::Ok();
     fail_.reset();
     return Status::IOError(path.string() + ": injected failure");
@@ -85,6 +96,8 @@ class FaultEnv final : public Env {
 
   Env& base_;
   std::optional<Op> fail_;
+  size_t changes_ = 0;
+  size_t fail_change_at_ = 0;
   std::vector<Call> calls_;
 };
 

@@ -30,8 +30,11 @@ struct ArchivedItem {
 struct KeychainArchive {
   // Indexed by ItemClass: genp, inet, cert, keys.
   std::array<std::vector<ArchivedItem>, 4> items;
-  std::string keybag_uuid;            // canonical upper-case 8-4-4-4-12 text
-  std::vector<std::string> warnings;  // unknown top-level keys, ignored
+  // 8-4-4-4-12 text; empty when the file has none (R14: older backups; then not compared).
+  std::string keybag_uuid;
+  // R14, what was ignored: unknown top-level keys (the first few named, the rest counted), a class
+  // whose value is neither an array nor a dictionary.
+  std::vector<std::string> warnings;
 };
 
 struct ArchiveLimits {
@@ -40,6 +43,8 @@ struct ArchiveLimits {
 };
 
 Bytes write_keychain_archive(const KeychainArchive& archive);
+// R14: a class's value is an array of item dictionaries or one item dictionary; an `idnt` class or
+// an item that is not a dictionary is Corruption. Linear in the file's size.
 Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits = {});
 
 struct Manifest {

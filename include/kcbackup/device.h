@@ -12,6 +12,7 @@
 // its keybag; it never asks the oracle.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -93,6 +94,19 @@ Traits traits_of(const Item& item);
 // label) and gives the secret.
 NewItem new_item_with(const Traits& traits);
 
+// How a device folder is opened (docs/engine.md, "Device folders under concurrency"). A writer (the
+// default) holds the folder's lock file exclusively from open until the Device is destroyed, so
+// that the keybag read at open, the database commit and any keybag rewrite are one step for every
+// other process; a reader holds it shared and opens keychain-2.db read-only, creating nothing (a
+// read-only folder can be listed and backed up; its writes fail with FailedPrecondition). A lock
+// held elsewhere is waited for up to lock_timeout, then IOError "DIR/lock: busy: ..." (exit 4).
+enum class DeviceAccess : uint8_t { kReadWrite, kReadOnly };
+struct DeviceOpenOptions {
+  DeviceAccess access = DeviceAccess::kReadWrite;
+  std::chrono::milliseconds lock_timeout{10'000};
+};
+inline constexpr const char* kDeviceLockFile = "lock";
+
 class Device {
  public:
   static Result<std::unique_ptr<Device>> create_in_memory(const DeviceConfig& config,
@@ -102,7 +116,8 @@ class Device {
   // must outlive the device. keychain-2.db is SQLite's own (env.h).
   static Result<std::unique_ptr<Device>> create_at(Env& env, const std::filesystem::path& dir,
                                                    const DeviceConfig& config, Random& random);
-  static Result<std::unique_ptr<Device>> open(Env& env, const std::filesystem::path& dir);
+  static Result<std::unique_ptr<Device>> open(Env& env, const std::filesystem::path& dir,
+                                              const DeviceOpenOptions& options = {});
   ~Device();
 
   // The Lockdown UniqueDeviceID: 40 hex digits derived from the UID (one-way).
@@ -126,8 +141,9 @@ class Device {
   Status update(ItemClass item_class, int64_t rowid, const ItemUpdate& changes, Random& random);
   Status remove(ItemClass item_class, int64_t rowid);
   // Every item the device can decrypt, in a deterministic order (class, then row id). A row whose
-  // class key is gone or whose blob does not open is skipped: it is not readable.
-  Result<std::vector<StoredItem>> list() const;
+  // class key is gone or whose blob does not open is skipped: it is not readable. `unreadable`,
+  // when given, counts those rows.
+  Result<std::vector<StoredItem>> list(size_t* unreadable = nullptr) const;
   // Every row, readable or not, in list()'s order, as metadata only.
   Result<std::vector<RowInfo>> rows() const;
   // list()'s items streamed one row at a time, each with the canonical plaintext it was decoded
@@ -135,7 +151,7 @@ class Device {
   // bytes): a backup seals them as they are. `item` may be moved from; `plaintext` is valid during
   // the call. An error from fn stops the walk and is returned.
   using ItemVisitor = std::function<Status(int64_t rowid, Item& item, ByteView plaintext)>;
-  Status for_each_item(const ItemVisitor& fn) const;
+  Status for_each_item(const ItemVisitor& fn, size_t* unreadable = nullptr) const;
 
   // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).
   Status set_passcode(bool on, Random& random);
@@ -166,6 +182,12 @@ class Device {
 
   Env* env_ = nullptr;  // with dir_: where the device's files are written
   std::optional<std::filesystem::path> dir_;
+  // The folder's lock (DeviceOpenOptions), released after everything below is closed.
+  std::unique_ptr<FileLock> lock_;
+  bool read_only_ = false;
+  // A keybag rewrite failed: the folder's keybag may not hold the class keys in memory, so this
+  // Device seals nothing more (a row sealed now could be unreadable after reopening).
+  bool keybag_unsaved_ = false;
   SecretBytes uid_;
   SecretBytes device_key_;
   std::string udid_;

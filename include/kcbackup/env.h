@@ -9,8 +9,10 @@
 // SQLite opens keychain-2.db itself; that file is the one exception (docs/architecture.md).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,13 @@
 namespace kcb {
 
 enum class FileKind { kMissing, kFile, kDirectory, kOther };
+
+// An advisory lock (flock(2) on POSIX), released when the object is destroyed.
+class FileLock {
+ public:
+  virtual ~FileLock() = default;
+};
+enum class LockMode { kShared, kExclusive };
 
 class Env {
  public:
@@ -42,6 +51,14 @@ class Env {
   // The names (not paths) in a folder, sorted.
   virtual Result<std::vector<std::string>> list_dir(const std::filesystem::path& dir) = 0;
   virtual FileKind kind_of(const std::filesystem::path& path) = 0;
+  // Takes an advisory lock on `path`, creating the file when missing, and waits up to `timeout`
+  // while another process holds a conflicting one; then IOError "PATH: busy: ...". Shared locks
+  // share, an exclusive one excludes both. A shared lock on a file that is missing and cannot be
+  // created (a read-only folder) holds nothing: nothing can write there through kcbackup either.
+  // The default is the POSIX one (engine/file_lock.cc): Envs over the real file system inherit it.
+  virtual Result<std::unique_ptr<FileLock>> lock_file(const std::filesystem::path& path,
+                                                      LockMode mode,
+                                                      std::chrono::milliseconds timeout);
 };
 
 // The process's POSIX file system.

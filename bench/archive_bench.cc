@@ -1,0 +1,302 @@
+// Reading backups from disk (issue #15): is every step linear in the size of keychain-backup.plist?
+// All timed in thread CPU time, ours and its peer interleaved iteration by iteration.
+//   restore_from_disk/N: read_bundle of an N-item local-encrypted bundle written to disk, then
+//       restore_backup into a fresh device folder on disk (created untimed; kFastKdf). Floor: the
+//       same two files read from disk through the Env, the per-item crypto of the restore floor and
+//       a prepared INSERT of each row (keychain_fixture.h). Target: <= 2.5x, per-item spread
+//       <= 1.3x from 1k to 1M.
+//   junk_items/N: a bundle whose genp array holds N one-item dictionaries with a 1-byte v_Data
+//       (valid structure, nothing decrypts: each entry is parsed, tried and reported lost), read
+//       from disk and restored. Peer: the reader as it was before (plist_array_get_item(array, i)
+//       for i < N over the same parsed file), run up to N = 50,000 only: it is quadratic.
+//   junk_keys/N: a keychain-backup.plist with N unknown top-level keys, read (warnings bounded).
+// Counters: ours_us_per_entry (and floor/peer beside it), ratio.
+#include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "bench/keychain_fixture.h"
+#include "engine/binary_plist_writer.h"
+#include "input/property_list.h"
+#include "kcbackup/env.h"
+#include "kcbackup/names.h"
+
+namespace kcb::bench {
+namespace {
+
+namespace fs = std::filesystem;
+
+double seconds_since(double start) {
+  return thread_cpu_seconds() - start;
+}
+
+fs::path scratch(const std::string& name) {
+  return fs::temp_directory_path() / ("kcb-archive-bench-" + std::to_string(getpid())) / name;
+}
+
+// ---- restore from disk ----
+
+struct DiskCorpus {
+  size_t n = 0;
+  std::unique_ptr<Random> random;
+  fs::path bundle_dir;
+  // The floor's copy of the items (as in restore_bench.cc).
+  std::vector<KeychainRow> rows;
+  std::vector<Bytes> floor_blobs;
+  std::array<std::unique_ptr<KeyWrapper>, 16> backup_class_keys;
+  std::array<std::unique_ptr<KeyWrapper>, 16> device_class_keys;
+};
+
+std::unique_ptr<DiskCorpus>& current_disk_corpus() {
+  static std::unique_ptr<DiskCorpus> corpus;
+  return corpus;
+}
+
+DiskCorpus& disk_corpus_for(size_t n) {
+  std::unique_ptr<DiskCorpus>& c = current_disk_corpus();
+  if (c && c->n == n) return *c;
+  if (c) fs::remove_all(c->bundle_dir);
+  c.reset();
+  c = std::make_unique<DiskCorpus>();
+  c->n = n;
+  c->random = make_seeded_random(kSeed + n);
+  c->bundle_dir = scratch("bundle-" + std::to_string(n));
+  fs::remove_all(c->bundle_dir);
+  fs::create_directories(c->bundle_dir.parent_path());
+  {
+    std::unique_ptr<Device> source = make_populated_device(n, *c->random);
+    const Bundle bundle =
+        take(make_backup(*source, bench_backup_options(), *c->random), "make_backup");
+    check(write_bundle(default_env(), c->bundle_dir, bundle), "write_bundle");
+    for (size_t k = 0; k < 16; ++k) {
+      uint8_t key[kKey];
+      c->random->fill(key);
+      c->backup_class_keys[k] = std::make_unique<KeyWrapper>(key);
+      c->random->fill(key);
+      c->device_class_keys[k] = std::make_unique<KeyWrapper>(key);
+    }
+    GcmFloor floor;
+    for (const StoredItem& s : take(source->list(), "list")) {
+      SecretBytes plaintext = take(s.item.encode(), "encode");
+      const uint32_t kc = names_of(s.item.accessibility()).key_class;
+      c->floor_blobs.push_back(
+          seal_floor_blob(floor, kc, *c->backup_class_keys[kc], plaintext.view(), *c->random));
+      c->rows.push_back(keychain_row_for(s.item, {}));
+    }
+  }
+  return *c;
+}
+
+double run_disk_floor(const DiskCorpus& c, GcmFloor& floor) {
+  SqliteFloor db;
+  Bytes plaintext(4096);
+  Bytes out(4096);
+  const double start = thread_cpu_seconds();
+  size_t read = 0;
+  for (const char* file : {kManifestFile, kKeychainFile})
+    read += take(default_env().read_file(c.bundle_dir / file, kMaxPlistBytes), "read").size();
+  benchmark::DoNotOptimize(read);
+  db.begin();
+  for (size_t i = 0; i < c.n; ++i) {
+    const Bytes& blob = c.floor_blobs[i];
+    const uint32_t kc = floor_blob_key_class(blob);
+    if (blob.size() > out.size()) out.resize(blob.size()), plaintext.resize(blob.size());
+    if (!reseal_floor_blob(floor, blob, *c.backup_class_keys[kc], *c.device_class_keys[kc],
+                           plaintext.data(), out.data())) {
+      check(Status::DataLoss("floor blob does not open"), "restore floor");
+    }
+    db.insert(c.rows[i], ByteView(out.data(), blob.size()));
+  }
+  db.commit();
+  return seconds_since(start);
+}
+
+std::unique_ptr<Device> fresh_device_folder(const fs::path& dir, Random& random) {
+  fs::remove_all(dir);
+  DeviceConfig config;
+  config.uid = bench_uid();
+  return take(Device::create_at(default_env(), dir, config, random), "create_at");
+}
+
+void report(benchmark::State& state, size_t n, double ours, double other, const char* other_name) {
+  const double iters = static_cast<double>(state.iterations());
+  state.counters["ours_us_per_entry"] = ours / iters / static_cast<double>(n) * 1e6;
+  state.counters["entries"] = static_cast<double>(n);
+  if (other > 0) {
+    state.counters[std::string(other_name) + "_us_per_entry"] =
+        other / iters / static_cast<double>(n) * 1e6;
+    state.counters["ratio"] = ours / other;
+  }
+}
+
+void BM_restore_from_disk(benchmark::State& state, size_t n) {
+  DiskCorpus& c = disk_corpus_for(n);
+  GcmFloor floor;
+  const fs::path target_dir = scratch("target");
+  double ours = 0, floor_s = 0;
+  for (auto _ : state) {
+    std::unique_ptr<Device> target = fresh_device_folder(target_dir, *c.random);
+    const double start = thread_cpu_seconds();
+    const Bundle bundle = take(read_bundle(default_env(), c.bundle_dir), "read_bundle");
+    RestoreReport r = take(restore_backup(bundle, *target, {kPassword, {}}, *c.random), "restore");
+    const double t = seconds_since(start);
+    state.SetIterationTime(t);
+    ours += t;
+    if (r.restored_count() != n) check(Status::DataLoss("items lost"), "restore");
+    target.reset();
+    floor_s += run_disk_floor(c, floor);
+  }
+  fs::remove_all(target_dir);
+  report(state, n, ours, floor_s, "floor");
+}
+
+// ---- hostile sizes ----
+
+// The Manifest of a real (empty) local-encrypted backup, so the keybag unlocks.
+const Bytes& real_manifest() {
+  static const Bytes manifest = [] {
+    auto random = make_seeded_random(kSeed);
+    std::unique_ptr<Device> d = make_device(*random);
+    const Bundle b = take(make_backup(*d, bench_backup_options(), *random), "backup");
+    return write_manifest(b.manifest);
+  }();
+  return manifest;
+}
+
+Bytes junk_items_archive(size_t n) {
+  BinaryPlistWriter w;
+  using Ref = BinaryPlistWriter::Ref;
+  static const uint8_t one_byte[] = {0x42};
+  const Ref v_data = w.string("v_Data");
+  std::vector<Ref> entries;
+  entries.reserve(n);
+  for (size_t i = 0; i < n; ++i) {
+    const std::pair<Ref, Ref> fields[] = {{v_data, w.data(ByteView(one_byte, 1))}};
+    entries.push_back(w.dict(fields));
+  }
+  const std::pair<Ref, Ref> root[] = {{w.string("genp"), w.array(entries)}};
+  return w.finish(w.dict(root));
+}
+
+Bytes junk_keys_archive(size_t n) {
+  BinaryPlistWriter w;
+  using Ref = BinaryPlistWriter::Ref;
+  const Ref value = w.boolean(true);
+  std::vector<std::pair<Ref, Ref>> root;
+  root.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    root.emplace_back(w.string("junk-" + std::to_string(i)), value);
+  return w.finish(w.dict(root));
+}
+
+// The reader's loop as it was before (read_class_array, until this change): index i walks the
+// list from its start. Only the walk and the field look-ups, over an already parsed file.
+size_t old_indexed_read(plist_t root) {
+  plist_t array = plist_dict_get_item(root, "genp");
+  size_t bytes = 0;
+  const uint32_t n = plist_array_get_size(array);
+  for (uint32_t i = 0; i < n; ++i) {
+    plist_t entry = plist_array_get_item(array, i);
+    uint64_t len = 0;
+    plist_get_data_ptr(plist_dict_get_item(entry, "v_Data"), &len);
+    bytes += len;
+  }
+  return bytes;
+}
+
+constexpr size_t kMaxOldPath = 50'000;
+
+void BM_junk_items(benchmark::State& state, size_t n) {
+  const fs::path dir = scratch("junk-" + std::to_string(n));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "KeychainDomain");
+  const Bytes archive = junk_items_archive(n);
+  check(write_file_atomically(default_env(), dir / kManifestFile, real_manifest()), "manifest");
+  check(write_file_atomically(default_env(), dir / kKeychainFile, archive), "archive");
+  auto random = make_seeded_random(kSeed);
+  const fs::path target_dir = scratch("junk-target");
+  double ours = 0, old = 0;
+  for (auto _ : state) {
+    std::unique_ptr<Device> target = fresh_device_folder(target_dir, *random);
+    double start = thread_cpu_seconds();
+    const Bundle bundle = take(read_bundle(default_env(), dir), "read_bundle");
+    RestoreReport r = take(restore_backup(bundle, *target, {kPassword, {}}, *random), "restore");
+    const double t = seconds_since(start);
+    state.SetIterationTime(t);
+    ours += t;
+    if (r.items.size() != n || r.restored_count() != 0)
+      check(Status::DataLoss("unexpected fates"), "junk");
+    if (n <= kMaxOldPath) {
+      // The old path's whole read: the file from disk, parsed, walked by index.
+      start = thread_cpu_seconds();
+      const Bytes bytes = take(default_env().read_file(dir / kKeychainFile, kMaxPlistBytes), "r");
+      PlistPtr root = take(parse_plist(bytes, "old"), "parse");
+      benchmark::DoNotOptimize(old_indexed_read(root.get()));
+      old += seconds_since(start);
+    }
+  }
+  fs::remove_all(dir);
+  fs::remove_all(target_dir);
+  report(state, n, ours, old, "old_reader");
+}
+
+void BM_junk_keys(benchmark::State& state, size_t n) {
+  const Bytes archive = junk_keys_archive(n);
+  double ours = 0;
+  for (auto _ : state) {
+    const double start = thread_cpu_seconds();
+    KeychainArchive a = take(read_keychain_archive(archive), "read");
+    const double t = seconds_since(start);
+    state.SetIterationTime(t);
+    ours += t;
+    if (a.warnings.size() != (n > 8 ? 9u : n))
+      check(Status::DataLoss("unexpected warnings"), "junk keys");
+  }
+  report(state, n, ours, 0, "");
+}
+
+void register_benchmarks(size_t max_items) {
+  struct Size {
+    size_t n;
+    int iterations;
+  };
+  for (Size s : {Size{1000, 20}, Size{10'000, 4}, Size{100'000, 2}, Size{1'000'000, 1}}) {
+    if (s.n > max_items) continue;
+    const std::string n = std::to_string(s.n);
+    benchmark::RegisterBenchmark(("restore_from_disk/" + n).c_str(), BM_restore_from_disk, s.n)
+        ->Iterations(s.iterations)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+  for (Size s :
+       {Size{1000, 20}, Size{10'000, 5}, Size{50'000, 2}, Size{100'000, 2}, Size{1'000'000, 1}}) {
+    if (s.n > max_items) continue;
+    const std::string n = std::to_string(s.n);
+    benchmark::RegisterBenchmark(("junk_items/" + n).c_str(), BM_junk_items, s.n)
+        ->Iterations(s.iterations)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+    benchmark::RegisterBenchmark(("junk_keys/" + n).c_str(), BM_junk_keys, s.n)
+        ->Iterations(s.iterations)
+        ->UseManualTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
+}  // namespace
+}  // namespace kcb::bench
+
+// KCB_BENCH_MAX_ITEMS (default 1000000) caps N, for a quick run.
+int main(int argc, char** argv) {
+  const char* cap = std::getenv("KCB_BENCH_MAX_ITEMS");
+  kcb::bench::register_benchmarks(cap != nullptr ? std::stoull(cap) : 1'000'000);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  std::error_code ec;
+  std::filesystem::remove_all(kcb::bench::scratch("").parent_path(), ec);
+  return 0;
+}

@@ -1,0 +1,438 @@
+// Manifest.db on SQLite's serialize/deserialize interface. The reader's order matters: limits and
+// defensive flags before the bytes are attached, the schema compared with the expected text
+// before Files is read, each value's type checked before it is used.
+#include "engine/manifest_db.h"
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "kcbackup/utf8.h"
+
+namespace kcb {
+namespace {
+
+// Apple's schema text, as found in real backups (MVT's iOS 14 test Manifest.db has exactly this).
+struct SchemaObject {
+  std::string_view type, name, table, sql;  // sql empty: SQLite's own (NULL in sqlite_master)
+  bool required;
+};
+constexpr std::array<SchemaObject, 7> kSchema = {{
+    {"table", "Files", "Files",
+     "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, "
+     "file BLOB)",
+     true},
+    {"index", "sqlite_autoindex_Files_1", "Files", "", true},
+    {"index", "FilesDomainIdx", "Files", "CREATE INDEX FilesDomainIdx ON Files(domain)", false},
+    {"index", "FilesRelativePathIdx", "Files",
+     "CREATE INDEX FilesRelativePathIdx ON Files(relativePath)", false},
+    {"index", "FilesFlagsIdx", "Files", "CREATE INDEX FilesFlagsIdx ON Files(flags)", false},
+    {"table", "Properties", "Properties",
+     "CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB)", true},
+    {"index", "sqlite_autoindex_Properties_1", "Properties", "", true},
+}};
+constexpr size_t kMaxSchemaRows = 32;  // far more than kSchema; anything past it is refused
+
+constexpr std::string_view kSqliteMagic{"SQLite format 3\0", 16};
+
+struct DbClose {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using Db = std::unique_ptr<sqlite3, DbClose>;
+struct StatementFinalize {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalize>;
+
+Status sqlite_status(sqlite3* db, std::string_view what) {
+  const int rc = sqlite3_extended_errcode(db);
+  std::string msg = "Manifest.db: " + std::string(what) + ": " + sqlite3_errmsg(db);
+  switch (rc & 0xFF) {
+    case SQLITE_TOOBIG:
+    case SQLITE_NOMEM:
+      return Status::ResourceExhausted(std::move(msg));
+    case SQLITE_CONSTRAINT:
+      return Status::InvalidArgument(std::move(msg));
+    default:
+      // Anything else on bytes we were handed means they are not the database they claim to be.
+      return Status::Corruption(std::move(msg));
+  }
+}
+
+Db open_memory_db() {
+  sqlite3* raw = nullptr;
+  const int rc =
+      sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  Db db(raw);
+  KCB_ASSERT(rc == SQLITE_OK);  // only an allocation failure could stop an in-memory open
+  return db;
+}
+
+Status exec(sqlite3* db, const std::string& sql, std::string_view what) {
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) return Status::Ok();
+  return sqlite_status(db, what);
+}
+
+Result<Statement> prepare(sqlite3* db, std::string_view sql, std::string_view what) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &raw, nullptr) !=
+      SQLITE_OK) {
+    return sqlite_status(db, what);
+  }
+  return Statement(raw);
+}
+
+// ---- writing ----
+
+Status bind_text(sqlite3_stmt* s, int i, std::string_view text) {
+  if (!is_valid_utf8(text) || text.find('\0') != std::string_view::npos) {
+    return Status::InvalidArgument("Manifest.db: text is not valid UTF-8: " + printable_text(text));
+  }
+  KCB_ASSERT(sqlite3_bind_text(s, i, text.data(), static_cast<int>(text.size()),
+                               SQLITE_TRANSIENT) == SQLITE_OK);
+  return Status::Ok();
+}
+
+void bind_blob(sqlite3_stmt* s, int i, ByteView b) {
+  // A zero-length blob must still be a BLOB, not NULL: sqlite3_bind_blob with a null pointer
+  // binds NULL.
+  static const uint8_t kNothing = 0;
+  KCB_ASSERT(sqlite3_bind_blob64(s, i, b.empty() ? &kNothing : b.data(), b.size(),
+                                 SQLITE_TRANSIENT) == SQLITE_OK);
+}
+
+Status insert_files(sqlite3* db, const std::vector<ManifestFile>& files) {
+  KCB_ASSIGN_OR_RETURN(
+      Statement s,
+      prepare(db,
+              "INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?,?,?,?,?)",
+              "insert"));
+  for (const ManifestFile& f : files) {
+    const std::string id = file_id_of(f.domain, f.relative_path);
+    KCB_RETURN_IF_ERROR(bind_text(s.get(), 1, id));
+    KCB_RETURN_IF_ERROR(bind_text(s.get(), 2, f.domain));
+    KCB_RETURN_IF_ERROR(bind_text(s.get(), 3, f.relative_path));
+    sqlite3_bind_int64(s.get(), 4, f.flags);
+    bind_blob(s.get(), 5, f.file);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) {
+      return sqlite_status(db, "file " + printable_text(f.domain) + "-" +
+                                   printable_text(f.relative_path) + " (fileID " + id + ")");
+    }
+    sqlite3_reset(s.get());
+  }
+  return Status::Ok();
+}
+
+Status insert_properties(sqlite3* db, const std::vector<std::pair<std::string, Bytes>>& props) {
+  KCB_ASSIGN_OR_RETURN(Statement s,
+                       prepare(db, "INSERT INTO Properties (key, value) VALUES (?,?)", "insert"));
+  for (const auto& [key, value] : props) {
+    KCB_RETURN_IF_ERROR(bind_text(s.get(), 1, key));
+    bind_blob(s.get(), 2, value);
+    if (sqlite3_step(s.get()) != SQLITE_DONE) {
+      return sqlite_status(db, "property " + printable_text(key));
+    }
+    sqlite3_reset(s.get());
+  }
+  return Status::Ok();
+}
+
+// ---- reading ----
+
+// Whitespace-insensitive and case-insensitive: SQLite keeps a CREATE statement's text as it was
+// typed, and a writer may space or case it differently; the tokens must be the same.
+std::string squeeze(std::string_view sql) {
+  std::string out;
+  for (char c : sql) {
+    if (std::isspace(static_cast<unsigned char>(c)) == 0) {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+  }
+  return out;
+}
+
+std::string column_text(sqlite3_stmt* s, int i) {
+  const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+  return p == nullptr ? std::string()
+                      : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
+}
+
+std::string_view type_name(int type) {
+  switch (type) {
+    case SQLITE_INTEGER:
+      return "an integer";
+    case SQLITE_FLOAT:
+      return "a real";
+    case SQLITE_TEXT:
+      return "text";
+    case SQLITE_BLOB:
+      return "a blob";
+    default:
+      return "NULL";
+  }
+}
+
+class ManifestReader {
+ public:
+  explicit ManifestReader(const ManifestDbLimits& limits) : limits_(limits) {}
+
+  Result<ManifestDb> read(ByteView bytes) {
+    KCB_RETURN_IF_ERROR(check_header(bytes));
+    KCB_RETURN_IF_ERROR(open(bytes));
+    KCB_RETURN_IF_ERROR(check_schema());
+    ManifestDb out;
+    KCB_RETURN_IF_ERROR(read_files(out.files));
+    KCB_RETURN_IF_ERROR(read_properties(out.properties));
+    return out;
+  }
+
+ private:
+  Status check_header(ByteView bytes) const {
+    if (bytes.size() > limits_.max_bytes) {
+      return Status::ResourceExhausted("Manifest.db: " + std::to_string(bytes.size()) +
+                                       " bytes, over the cap of " +
+                                       std::to_string(limits_.max_bytes));
+    }
+    if (bytes.size() < 100 ||
+        std::string_view(reinterpret_cast<const char*>(bytes.data()), 16) != kSqliteMagic) {
+      return Status::Corruption(
+          "Manifest.db: not an SQLite database (no 'SQLite format 3' header at offset 0)");
+    }
+    return Status::Ok();
+  }
+
+  // Every guard is in place before SQLite sees the bytes (it reads the schema lazily, at the first
+  // statement, but the limits also bound that parse).
+  Status open(ByteView bytes) {
+    db_ = open_memory_db();
+    sqlite3* db = db_.get();
+    int on = 0;
+    for (auto [option, value] : {std::pair{SQLITE_DBCONFIG_DEFENSIVE, 1},
+                                 {SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0},
+                                 {SQLITE_DBCONFIG_ENABLE_TRIGGER, 0},
+                                 {SQLITE_DBCONFIG_ENABLE_VIEW, 0},
+                                 {SQLITE_DBCONFIG_ENABLE_LOAD_EXTENSION, 0}}) {
+      KCB_ASSERT(sqlite3_db_config(db, option, value, &on) == SQLITE_OK && on == value);
+    }
+    const int value_cap = static_cast<int>(std::min<size_t>(limits_.max_value_bytes, 1 << 30));
+    for (auto [limit, value] : {std::pair{SQLITE_LIMIT_LENGTH, value_cap},
+                                {SQLITE_LIMIT_SQL_LENGTH, 4096},
+                                {SQLITE_LIMIT_COLUMN, 16},
+                                {SQLITE_LIMIT_EXPR_DEPTH, 16},
+                                {SQLITE_LIMIT_COMPOUND_SELECT, 2},
+                                {SQLITE_LIMIT_VDBE_OP, 2000},
+                                {SQLITE_LIMIT_FUNCTION_ARG, 4},
+                                {SQLITE_LIMIT_ATTACHED, 0},
+                                {SQLITE_LIMIT_LIKE_PATTERN_LENGTH, 32},
+                                {SQLITE_LIMIT_VARIABLE_NUMBER, 4},
+                                {SQLITE_LIMIT_TRIGGER_DEPTH, 1},
+                                {SQLITE_LIMIT_WORKER_THREADS, 0}}) {
+      sqlite3_limit(db, limit, value);
+    }
+    // SQLite reads our own copy: a WAL-mode file (header bytes 18 and 19 = 2, as real Manifest.db
+    // files are) has to be marked rollback-journal (1) for the in-memory VFS, which cannot open a
+    // WAL. The copy is plaintext of an encrypted backup: SecretBytes wipes it after the database
+    // is closed (image_ outlives db_), and it never leaves memory.
+    image_ = SecretBytes(bytes);
+    uint8_t* image = image_.data();
+    if (image[18] == 2 && image[19] == 2) image[18] = image[19] = 1;
+    const auto size = static_cast<sqlite3_int64>(image_.size());
+    if (sqlite3_deserialize(db, "main", image, size, size, SQLITE_DESERIALIZE_READONLY) !=
+        SQLITE_OK) {
+      return sqlite_status(db, "open");
+    }
+    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA cell_size_check=ON", "cell_size_check"));
+    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA mmap_size=0", "mmap_size"));
+    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA trusted_schema=OFF", "trusted_schema"));
+    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA query_only=ON", "query_only"));
+    return Status::Ok();
+  }
+
+  Status bad_schema(const std::string& what) const {
+    return Status::Corruption("Manifest.db: schema: " + what +
+                              " (only Files, Properties and their indexes are accepted)");
+  }
+
+  // sqlite_master, at most kMaxSchemaRows rows, against kSchema: each object known by type, name,
+  // table and text, the required ones present. A view or trigger of any name, a virtual table, a
+  // Files with other columns, types or constraints, or an index with an expression is refused.
+  Status check_schema() {
+    KCB_ASSIGN_OR_RETURN(
+        Statement s,
+        prepare(db_.get(), "SELECT type, name, tbl_name, sql FROM sqlite_master", "schema"));
+    std::array<bool, kSchema.size()> seen{};
+    size_t rows = 0;
+    for (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE; rc = sqlite3_step(s.get())) {
+      if (rc != SQLITE_ROW) return sqlite_status(db_.get(), "schema");
+      if (++rows > kMaxSchemaRows) {
+        return bad_schema("more than " + std::to_string(kMaxSchemaRows) + " objects");
+      }
+      const std::string type = column_text(s.get(), 0);
+      const std::string name = column_text(s.get(), 1);
+      const std::string table = column_text(s.get(), 2);
+      const bool has_sql = sqlite3_column_type(s.get(), 3) != SQLITE_NULL;
+      const std::string sql = column_text(s.get(), 3);
+      const auto known = std::find_if(kSchema.begin(), kSchema.end(),
+                                      [&](const SchemaObject& o) { return o.name == name; });
+      const std::string shown = type + " " + printable_text(name);
+      if (known == kSchema.end()) return bad_schema("unexpected " + shown);
+      if (known->type != type || known->table != table) {
+        return bad_schema(shown + " on " + printable_text(table) + ", expected " +
+                          std::string(known->type) + " " + std::string(known->name));
+      }
+      if (has_sql != !known->sql.empty() || squeeze(sql) != squeeze(known->sql)) {
+        return bad_schema(shown + " is " + (has_sql ? printable_text(sql) : "SQLite's own") +
+                          ", expected " +
+                          (known->sql.empty() ? "SQLite's own" : std::string(known->sql)));
+      }
+      seen[static_cast<size_t>(known - kSchema.begin())] = true;
+    }
+    for (size_t i = 0; i < kSchema.size(); ++i) {
+      if (kSchema[i].required && !seen[i]) {
+        return bad_schema("no " + std::string(kSchema[i].type) + " " +
+                          std::string(kSchema[i].name));
+      }
+    }
+    return Status::Ok();
+  }
+
+  // A text column's value, checked: type, size, UTF-8.
+  Result<std::string> text(sqlite3_stmt* s, int i, std::string_view column,
+                           const std::string& row) const {
+    const int type = sqlite3_column_type(s, i);
+    if (type != SQLITE_TEXT) {
+      return Status::Corruption(row + ": " + std::string(column) + ": expected text, found " +
+                                std::string(type_name(type)));
+    }
+    std::string value = column_text(s, i);
+    if (!is_valid_utf8(value) || value.find('\0') != std::string::npos) {
+      return Status::Corruption(row + ": " + std::string(column) +
+                                ": not valid UTF-8 text: " + printable_text(value));
+    }
+    return value;
+  }
+
+  Result<Bytes> blob(sqlite3_stmt* s, int i, std::string_view column,
+                     const std::string& row) const {
+    const int type = sqlite3_column_type(s, i);
+    if (type != SQLITE_BLOB) {
+      return Status::Corruption(row + ": " + std::string(column) + ": expected a blob, found " +
+                                std::string(type_name(type)));
+    }
+    const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
+    const auto n = static_cast<size_t>(sqlite3_column_bytes(s, i));
+    return p == nullptr ? Bytes() : Bytes(p, p + n);
+  }
+
+  Status read_files(std::vector<ManifestFile>& files) {
+    KCB_ASSIGN_OR_RETURN(
+        Statement s,
+        prepare(db_.get(), "SELECT fileID, domain, relativePath, flags, file FROM Files", "Files"));
+    std::unordered_set<std::string> ids;
+    size_t row = 0;
+    for (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE; rc = sqlite3_step(s.get())) {
+      if (rc != SQLITE_ROW) {
+        return sqlite_status(db_.get(), "Files row " + std::to_string(row + 1));
+      }
+      if (++row > limits_.max_files) {
+        return Status::ResourceExhausted("Manifest.db: Files: more than " +
+                                         std::to_string(limits_.max_files) + " rows");
+      }
+      std::string where = "Manifest.db: Files row " + std::to_string(row);
+      KCB_ASSIGN_OR_RETURN(std::string id, text(s.get(), 0, "fileID", where));
+      where += " (fileID " + printable_text(id) + ")";
+      ManifestFile f;
+      KCB_ASSIGN_OR_RETURN(f.domain, text(s.get(), 1, "domain", where));
+      KCB_ASSIGN_OR_RETURN(f.relative_path, text(s.get(), 2, "relativePath", where));
+      const int flags_type = sqlite3_column_type(s.get(), 3);
+      if (flags_type != SQLITE_INTEGER) {
+        return Status::Corruption(where + ": flags: expected an integer, found " +
+                                  std::string(type_name(flags_type)));
+      }
+      const sqlite3_int64 flags = sqlite3_column_int64(s.get(), 3);
+      if (flags != kManifestFile && flags != kManifestDirectory && flags != kManifestSymlink) {
+        return Status::Corruption(where + ": flags: " + std::to_string(flags) +
+                                  ", expected 1 (file), 2 (directory) or 4 (symlink)");
+      }
+      f.flags = static_cast<uint32_t>(flags);
+      KCB_ASSIGN_OR_RETURN(f.file, blob(s.get(), 4, "file", where));
+      const std::string expected = file_id_of(f.domain, f.relative_path);
+      if (id != expected) {
+        return Status::Corruption(where + ": fileID: not the SHA-1 of domain-relativePath " +
+                                  printable_text(f.domain + "-" + f.relative_path) + " (" +
+                                  expected + ")");
+      }
+      if (!ids.insert(id).second) return Status::Corruption(where + ": fileID: appears twice");
+      files.push_back(std::move(f));
+    }
+    return Status::Ok();
+  }
+
+  Status read_properties(std::vector<std::pair<std::string, Bytes>>& props) {
+    KCB_ASSIGN_OR_RETURN(Statement s,
+                         prepare(db_.get(), "SELECT key, value FROM Properties", "Properties"));
+    size_t row = 0;
+    for (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE; rc = sqlite3_step(s.get())) {
+      if (rc != SQLITE_ROW) {
+        return sqlite_status(db_.get(), "Properties row " + std::to_string(row + 1));
+      }
+      if (++row > limits_.max_properties) {
+        return Status::ResourceExhausted("Manifest.db: Properties: more than " +
+                                         std::to_string(limits_.max_properties) + " rows");
+      }
+      std::string where = "Manifest.db: Properties row " + std::to_string(row);
+      KCB_ASSIGN_OR_RETURN(std::string key, text(s.get(), 0, "key", where));
+      where += " (key " + printable_text(key) + ")";
+      KCB_ASSIGN_OR_RETURN(Bytes value, blob(s.get(), 1, "value", where));
+      props.emplace_back(std::move(key), std::move(value));
+    }
+    return Status::Ok();
+  }
+
+  ManifestDbLimits limits_;
+  SecretBytes image_;  // declared before db_: destroyed after it
+  Db db_;
+};
+
+}  // namespace
+
+std::string file_id_of(std::string_view domain, std::string_view relative_path) {
+  const std::string name = std::string(domain) + "-" + std::string(relative_path);
+  uint8_t digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  KCB_ASSERT(EVP_Digest(name.data(), name.size(), digest, &len, EVP_sha1(), nullptr) == 1 &&
+             len == 20);
+  return to_hex(ByteView(digest, len));
+}
+
+Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
+  Db db = open_memory_db();
+  std::string schema = "BEGIN;";
+  for (const SchemaObject& o : kSchema) {
+    if (!o.sql.empty()) schema += std::string(o.sql) + ";";
+  }
+  KCB_RETURN_IF_ERROR(exec(db.get(), schema, "schema"));
+  KCB_RETURN_IF_ERROR(insert_files(db.get(), manifest.files));
+  KCB_RETURN_IF_ERROR(insert_properties(db.get(), manifest.properties));
+  KCB_RETURN_IF_ERROR(exec(db.get(), "COMMIT", "commit"));
+  sqlite3_int64 size = 0;
+  unsigned char* image = sqlite3_serialize(db.get(), "main", &size, 0);
+  if (image == nullptr) return Status::ResourceExhausted("Manifest.db: out of memory");
+  Bytes out(image, image + size);
+  sqlite3_free(image);
+  return out;
+}
+
+Result<ManifestDb> read_manifest_db(ByteView bytes, const ManifestDbLimits& limits) {
+  return ManifestReader(limits).read(bytes);
+}
+
+}  // namespace kcb

@@ -1,0 +1,63 @@
+// Manifest.db, the index of a real backup folder (shared/design/formats.md, "Backup folder"):
+//
+//   Files(fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB)
+//   + indexes FilesDomainIdx, FilesRelativePathIdx, FilesFlagsIdx; Properties(key, value)
+//
+// with the schema text Apple's devices write, and fileID = lowercase hex SHA-1 of
+// domain + "-" + relativePath. Both directions work on bytes in memory: the writer builds the
+// database in an in-memory SQLite and returns sqlite3_serialize's image; the reader deserializes
+// the caller's bytes (read-only; never a decrypted copy on disk) the way SQLite's "Defense Against
+// the Dark Arts" says for untrusted files: SQLITE_DBCONFIG_DEFENSIVE, trusted_schema off, triggers
+// and views off, tight sqlite3_limit()s, cell_size_check on, no mmap, and the whole schema checked
+// against the expected one before any query touches Files. Errors name the row (by fileID) and
+// the column: "Manifest.db: Files row 3 (fileID 51a4...): flags: expected an integer, found text".
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "kcbackup/bytes.h"
+#include "kcbackup/status.h"
+
+namespace kcb {
+
+// Files.flags.
+inline constexpr uint32_t kManifestFile = 1;
+inline constexpr uint32_t kManifestDirectory = 2;
+inline constexpr uint32_t kManifestSymlink = 4;
+
+inline constexpr std::string_view kKeychainDomain = "KeychainDomain";
+inline constexpr std::string_view kKeychainRelativePath = "keychain-backup.plist";
+
+// Lowercase hex SHA-1 of domain + "-" + relative_path (40 characters).
+std::string file_id_of(std::string_view domain, std::string_view relative_path);
+
+struct ManifestFile {
+  std::string domain;
+  std::string relative_path;
+  uint32_t flags = kManifestFile;
+  Bytes file;  // the MBFile archive (engine/mbfile.h), kept as bytes: decoded by the caller
+  bool operator==(const ManifestFile&) const = default;
+};
+
+struct ManifestDb {
+  std::vector<ManifestFile> files;                        // in the table's row order
+  std::vector<std::pair<std::string, Bytes>> properties;  // Properties(key, value)
+  bool operator==(const ManifestDb&) const = default;
+};
+
+struct ManifestDbLimits {
+  size_t max_bytes = size_t{2} << 30;  // the database image
+  size_t max_files = 1'000'000;        // Files rows; a real phone has tens of thousands
+  size_t max_properties = 1024;
+  size_t max_value_bytes = 256 << 10;  // one file record, one text, one property value
+};
+
+// InvalidArgument for two files with the same domain and path, or text that is not UTF-8.
+Result<Bytes> write_manifest_db(const ManifestDb& db);
+Result<ManifestDb> read_manifest_db(ByteView bytes, const ManifestDbLimits& limits = {});
+
+}  // namespace kcb

@@ -1,0 +1,210 @@
+// R14 (rules.md), what a restore accepts of keychain-backup.plist, end to end: a bundle written
+// to disk, its archive edited the way an older or a foreign backup differs, read back and restored
+// through the public API, and once through the CLI (an old-style archive with neither keybag-uuid
+// nor inet restores).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <nlohmann/json.hpp>
+
+#include "input/property_list.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
+#include "tests/cli_run.h"
+
+namespace kcb {
+namespace {
+
+namespace fs = std::filesystem;
+
+NewItem item(ItemClass c, std::string account) {
+  NewItem n;
+  n.item_class = c;
+  n.accessible = Accessibility::kAfterFirstUnlock;
+  n.account = std::move(account);
+  n.service = "r14";
+  n.secret = SecretBytes(as_bytes("secret-" + n.account));
+  return n;
+}
+
+std::unique_ptr<Device> device(Random& r) {
+  auto d = Device::create_in_memory({true, false, std::nullopt}, r);
+  EXPECT_TRUE(d.ok());
+  return std::move(d).value();
+}
+
+std::set<std::string> accounts(Device& d) {
+  std::set<std::string> out;
+  for (const auto& s : *d.list())
+    out.insert(std::string(s.item.account().begin(), s.item.account().end()));
+  return out;
+}
+
+// A bundle on disk of a device holding g1, g2 (genp) and i1 (inet); `edit` changes its archive.
+class Acceptance : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto source = device(*r_);
+    ASSERT_TRUE(source->add(item(ItemClass::kGenp, "g1"), *r_).ok());
+    ASSERT_TRUE(source->add(item(ItemClass::kGenp, "g2"), *r_).ok());
+    ASSERT_TRUE(source->add(item(ItemClass::kInet, "i1"), *r_).ok());
+    auto bundle = make_backup(*source, {Journey::kLocalEncrypted, "pw", kFastKdf}, *r_);
+    ASSERT_TRUE(bundle.ok()) << bundle.status().to_string();
+    ASSERT_TRUE(write_bundle(default_env(), dir_, *bundle).ok());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void edit(const std::function<void(plist_t)>& change) {
+    auto bytes = default_env().read_file(dir_ / kKeychainFile, kMaxPlistBytes);
+    ASSERT_TRUE(bytes.ok());
+    auto root = parse_plist(*bytes, "test");
+    ASSERT_TRUE(root.ok());
+    change(root->get());
+    fs::remove(dir_ / kKeychainFile);
+    ASSERT_TRUE(
+        write_file_atomically(default_env(), dir_ / kKeychainFile, to_binary_plist(root->get()))
+            .ok());
+  }
+
+  // Reads the bundle from disk and restores it onto a target holding "mine".
+  Result<RestoreReport> restore() {
+    auto bundle = read_bundle(default_env(), dir_);
+    if (!bundle.ok()) return bundle.status();
+    return restore_backup(*bundle, *target_, {"pw", {}}, *r_);
+  }
+
+  std::unique_ptr<Random> r_ = make_seeded_random(15);
+  std::unique_ptr<Device> target_ = [this] {
+    auto t = device(*r_);
+    EXPECT_TRUE(t->add(item(ItemClass::kGenp, "mine"), *r_).ok());
+    return t;
+  }();
+  fs::path dir_ = fs::temp_directory_path() / ("kcb-r14-" + std::to_string(getpid()));
+};
+
+TEST_F(Acceptance, WithoutKeybagUuidAndWithoutInetTheRestRestores) {
+  edit([](plist_t root) {
+    plist_dict_remove_item(root, "keybag-uuid");
+    plist_dict_remove_item(root, "inet");
+  });
+  auto report = restore();
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(accounts(*target_), (std::set<std::string>{"g1", "g2"}));
+  EXPECT_TRUE(report->warnings.empty());
+}
+
+TEST_F(Acceptance, APresentKeybagUuidIsStillCompared) {
+  edit([](plist_t root) {
+    plist_dict_set_item(root, "keybag-uuid",
+                        plist_new_string("00000000-0000-0000-0000-000000000000"));
+  });
+  auto report = restore();
+  ASSERT_FALSE(report.ok());
+  EXPECT_NE(report.status().message().find("does not match the backup keybag"), std::string::npos);
+  EXPECT_EQ(accounts(*target_), (std::set<std::string>{"mine"}));
+}
+
+TEST_F(Acceptance, AnUnknownKeyAndAClassOfAnotherTypeAreIgnoredWithWarnings) {
+  edit([](plist_t root) {
+    plist_dict_set_item(root, "com.example.extra", plist_new_bool(1));
+    plist_dict_set_item(root, "inet", plist_new_string("not items"));
+  });
+  auto report = restore();
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(accounts(*target_), (std::set<std::string>{"g1", "g2"}));
+  ASSERT_EQ(report->warnings.size(), 2u);
+  EXPECT_NE(report->warnings[0].find("inet: a string"), std::string::npos) << report->warnings[0];
+  EXPECT_NE(report->warnings[1].find("'com.example.extra' ignored"), std::string::npos);
+}
+
+TEST_F(Acceptance, ADictionaryClassIsOneItem) {
+  edit([](plist_t root) {
+    plist_t one = plist_copy(plist_array_get_item(plist_dict_get_item(root, "inet"), 0));
+    plist_dict_set_item(root, "inet", one);
+  });
+  auto report = restore();
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(accounts(*target_), (std::set<std::string>{"g1", "g2", "i1"}));
+}
+
+TEST_F(Acceptance, AnIdentityClassOrAnItemThatIsNotADictionaryFailsTheRestore) {
+  const std::pair<std::function<void(plist_t)>, std::string> cases[] = {
+      {[](plist_t root) { plist_dict_set_item(root, "idnt", plist_new_array()); }, "'idnt'"},
+      {[](plist_t root) {
+         plist_array_append_item(plist_dict_get_item(root, "genp"), plist_new_data("x", 1));
+       },
+       "genp[2]: expected a dictionary, found data"}};
+  for (const auto& [change, message] : cases) {
+    TearDown();  // a fresh bundle for each case
+    SetUp();
+    edit(change);
+    auto report = restore();
+    ASSERT_FALSE(report.ok()) << message;
+    EXPECT_EQ(report.status().code(), Code::kCorruption);
+    EXPECT_NE(report.status().message().find(message), std::string::npos)
+        << report.status().message();
+    EXPECT_EQ(accounts(*target_), (std::set<std::string>{"mine"}));
+  }
+}
+
+TEST_F(Acceptance, AnItemThatDoesNotDecryptIsSkippedAlone) {
+  edit([](plist_t root) {
+    plist_t g2 = plist_array_get_item(plist_dict_get_item(root, "genp"), 1);
+    uint64_t n = 0;
+    const char* blob = plist_get_data_ptr(plist_dict_get_item(g2, "v_Data"), &n);
+    std::string flipped(blob, n);
+    flipped[n - 5] ^= 0x01;  // inside the GCM tag
+    plist_dict_set_item(g2, "v_Data", plist_new_data(flipped.data(), flipped.size()));
+  });
+  auto report = restore();
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  EXPECT_EQ(accounts(*target_), (std::set<std::string>{"g1", "i1"}));
+  ASSERT_EQ(report->items.size(), 3u);
+  EXPECT_FALSE(report->items[1].restored);
+  EXPECT_EQ(report->items[1].reason, LossReason::kCorrupt) << report->items[1].detail;
+}
+
+// The CLI over an old-style bundle: no keybag-uuid, no inet array.
+TEST(ArchiveAcceptanceCli, AnOldStyleArchiveRestores) {
+  using cli::run_cli;
+  cli::TempDir tmp;
+  const std::string phone = tmp / "phone", bundle = tmp / "phone.backup", other = tmp / "other";
+  ASSERT_EQ(run_cli({"device", "init", phone}).exit_code, 0);
+  ASSERT_EQ(run_cli({"device", "add", phone, "--account", "alice", "--service", "example.com", "-a",
+                     "AfterFirstUnlock", "--secret", "s1"})
+                .exit_code,
+            0);
+  ASSERT_EQ(run_cli({"backup", phone, bundle, "--journey", "local-encrypted", "--fast-kdf",
+                     "--password", "pw"})
+                .exit_code,
+            0);
+  const fs::path archive = fs::path(bundle) / kKeychainFile;
+  auto bytes = default_env().read_file(archive, kMaxPlistBytes);
+  ASSERT_TRUE(bytes.ok());
+  auto root = parse_plist(*bytes, "test");
+  ASSERT_TRUE(root.ok());
+  ASSERT_NE(plist_dict_get_item(root->get(), "keybag-uuid"), nullptr);
+  plist_dict_remove_item(root->get(), "keybag-uuid");
+  plist_dict_remove_item(root->get(), "inet");
+  fs::remove(archive);
+  ASSERT_TRUE(write_file_atomically(default_env(), archive, to_binary_plist(root->get())).ok());
+  ASSERT_EQ(run_cli({"device", "init", other}).exit_code, 0);
+  const auto r = run_cli({"restore", bundle, other, "--password", "pw", "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["restored"], 1);
+  EXPECT_EQ(doc["warnings"].size(), 0u);
+  // Inspection says there was nothing to compare, rather than "no match" or an empty UUID.
+  const auto text = run_cli({"inspect", "archive", archive.string()});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("keybag not named (an older archive: R14)"), std::string::npos)
+      << text.out;
+  const auto inspected =
+      run_cli({"inspect", "bundle", bundle, "--password", "pw", "--format", "json"});
+  ASSERT_EQ(inspected.exit_code, 0) << inspected.err;
+  EXPECT_TRUE(nlohmann::json::parse(inspected.out)["keybag_uuid_matches"].is_null());
+}
+
+}  // namespace
+}  // namespace kcb
