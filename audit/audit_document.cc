@@ -71,15 +71,21 @@ Result<T> parse_named(Result<T> (*parse)(std::string_view), const Tree& v,
   return parsed;
 }
 
-Status parse_expectations(const Tree& v, const std::string& path, AuditItem& item) {
-  KCB_RETURN_IF_ERROR(check_fields(v, path, kExpectFields));
-  if (v.contains("never_leaves_device")) {
-    KCB_ASSIGN_OR_RETURN(item.never_leaves_device,
-                         input::get_bool(v["never_leaves_device"], path + ".never_leaves_device"));
+// never_leaves_device with a survives form on another device asks for both at once: whatever the
+// oracle says, one of them fails, so the document is wrong, not the app.
+Status refuse_contradiction(const AuditItem& item, const std::string& path) {
+  if (!item.never_leaves_device) return Status::Ok();
+  for (size_t i = 0; i < item.survives.size(); ++i) {
+    if (item.survives[i].target != Target::kOtherDevice) continue;
+    return field_error(path + ".survives",
+                       "'" + form_name(item.survives[i]) +
+                           "' contradicts never_leaves_device: true (an item cannot both survive "
+                           "on another device and never leave this one)");
   }
-  if (!v.contains("survives")) return Status::Ok();
-  const std::string list_path = path + ".survives";
-  const Tree& list = v["survives"];
+  return Status::Ok();
+}
+
+Status parse_survives(const Tree& list, const std::string& list_path, AuditItem& item) {
   KCB_RETURN_IF_ERROR(input::expect_array(list, list_path, "an array of \"journey:target\""));
   if (list.size() > kMaxAuditExpectations) {
     return field_error(list_path,
@@ -93,6 +99,17 @@ Status parse_expectations(const Tree& v, const std::string& path, AuditItem& ite
     }
   }
   return Status::Ok();
+}
+
+Status parse_expectations(const Tree& v, const std::string& path, AuditItem& item) {
+  KCB_RETURN_IF_ERROR(check_fields(v, path, kExpectFields));
+  if (v.contains("never_leaves_device")) {
+    KCB_ASSIGN_OR_RETURN(item.never_leaves_device,
+                         input::get_bool(v["never_leaves_device"], path + ".never_leaves_device"));
+  }
+  if (!v.contains("survives")) return Status::Ok();
+  KCB_RETURN_IF_ERROR(parse_survives(v["survives"], path + ".survives", item));
+  return refuse_contradiction(item, path);
 }
 
 Status resolve_accessible(const Tree& v, const std::string& path, const Wrapper* wrapper,
@@ -198,6 +215,8 @@ Result<AuditInput> parse_tree(const Tree& doc, const Wrapper* wrapper) {
   if (!doc.contains("items")) return field_error("items", "missing: the list of keychain items");
   const Tree& items = doc["items"];
   KCB_RETURN_IF_ERROR(input::expect_array(items, "items"));
+  // An audit of nothing passes whatever the app does: a gate fed the wrong file must say so.
+  if (items.empty()) return field_error("items", "empty: an audit needs at least one item");
   if (items.size() > kMaxAuditItems) {
     return field_error("items", "more than " + std::to_string(kMaxAuditItems) + " items");
   }

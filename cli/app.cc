@@ -7,6 +7,11 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "input/document.h"
+
+#include <algorithm>
+#include <cctype>
+#include <regex>
 
 namespace kcb::cli {
 namespace {
@@ -49,21 +54,126 @@ std::vector<std::string> command_words(const CLI::App& app, const std::vector<st
   return words;
 }
 
+// A positional argument names a path (DIR, OUT, FILE, ITEMS, ...) or a state; an empty one is a
+// mistake (`backup D "" --journey local` would write into the current folder), refused before
+// any command runs.
+void refuse_empty_positionals(CLI::App& cmd) {
+  for (CLI::Option* option :
+       cmd.get_options([](const CLI::Option* o) { return o->get_positional(); })) {
+    option->check(CLI::Validator(
+        [](std::string& value) { return value.empty() ? std::string("empty; give a name") : ""; },
+        "", "non-empty"));
+  }
+  for (CLI::App* sub : cmd.get_subcommands([](const CLI::App*) { return true; }))
+    refuse_empty_positionals(*sub);
+}
+
+// Every option `cmd` and the commands under it take, as written on a command line ("--format",
+// "-j"), and the help flag of the commands above it.
+void option_names(const CLI::App& cmd, std::vector<std::string>& names) {
+  for (const CLI::Option* option : cmd.get_options()) {
+    for (const std::string& name : option->get_lnames())
+      names.push_back("--" + name);
+    for (const std::string& name : option->get_snames())
+      names.push_back("-" + name);
+  }
+  // Before any command word, only the program's own options are valid.
+  if (cmd.get_parent() == nullptr) return;
+  for (const CLI::App* sub : cmd.get_subcommands([](const CLI::App*) { return true; })) {
+    option_names(*sub, names);
+  }
+}
+
+// "-V": the one long option that starts with that letter, in any case ("--version"), or "".
+std::string long_option_for(char letter, const std::vector<std::string_view>& long_names) {
+  std::string found;
+  for (std::string_view n : long_names) {
+    if (std::tolower(static_cast<unsigned char>(n[2])) !=
+        std::tolower(static_cast<unsigned char>(letter))) {
+      continue;
+    }
+    if (!found.empty()) return "";
+    found = n;
+  }
+  return found;
+}
+
+// The first option in args that `reached` does not take: CLI11 would report a missing required
+// option first, or "The following arguments were not expected: json --frmat" (in reverse
+// order); a user who misspelt an option deserves its name and the nearest one.
+std::string unknown_option(const std::vector<std::string>& args, const CLI::App& reached) {
+  std::vector<std::string> names = {"-h", "--help"};
+  option_names(reached, names);
+  for (const std::string& arg : args) {
+    if (arg == "--") break;
+    if (arg.size() < 2 || arg[0] != '-') continue;
+    if (std::isdigit(static_cast<unsigned char>(arg[1])) || arg[1] == '.') continue;  // -1: a value
+    // "--format=json" is --format; "-ack" is -a with the value "ck".
+    const std::string name = arg[1] == '-' ? arg.substr(0, arg.find('=')) : arg.substr(0, 2);
+    if (std::find(names.begin(), names.end(), name) != names.end()) continue;
+    std::vector<std::string_view> long_names;
+    for (const std::string& n : names) {
+      const bool seen = std::find(long_names.begin(), long_names.end(), n) != long_names.end();
+      if (n.size() > 2 && !seen) long_names.push_back(n);
+    }
+    std::string message = "unknown option '" + name + "'";
+    std::string suggestion = name.size() > 2 ? input::did_you_mean(name, long_names) : "";
+    if (name.size() == 2 && !long_option_for(name[1], long_names).empty()) {
+      suggestion = " (did you mean '" + long_option_for(name[1], long_names) + "'?)";
+    }
+    if (!suggestion.empty()) return message + suggestion;
+    if (long_names.size() <= 4) {
+      std::string known;
+      for (std::string_view n : long_names)
+        known += (known.empty() ? "" : ", ") + std::string(n);
+      message += "; the options here are " + known;
+    }
+    return message;
+  }
+  return "";
+}
+
+// CLI11's wording for a repeated or malformed value, in ours: which option, what was wrong.
+std::string usage_message(const CLI::ParseError& e, const CLI::App& reached) {
+  const std::string what = e.what();
+  static const std::regex kRepeated(R"(^(\S+): At Most (\d+) required but received (\d+)$)");
+  static const std::regex kNotConverted(R"(^Could not convert: (\S+) = (.*)$)");
+  std::smatch m;
+  if (std::regex_match(what, m, kRepeated)) {
+    return m[1].str() + ": given " + m[3].str() + " times; give it " +
+           (m[2].str() == "1" ? std::string("once") : "at most " + m[2].str() + " times");
+  }
+  if (std::regex_match(what, m, kNotConverted)) {
+    const CLI::Option* option = reached.get_option_no_throw(m[1].str());
+    const std::string type = option ? option->get_type_name() : "";
+    const std::string wanted = type == "INT" || type == "UINT" ? "a whole number"
+                               : type == "FLOAT"               ? "a number"
+                               : type.empty()                  ? "a valid value"
+                                                               : "a " + type;
+    return m[1].str() + ": '" + m[2].str() + "' is not " + wanted;
+  }
+  return what;
+}
+
 // CLI11's own messages ("--journey is required" + "Run with --help ...") become our one line:
 // "kcbackup: invalid argument: predict: --journey is required (see `kcbackup predict --help`)".
-int report_usage_error(const CLI::ParseError& e, const std::vector<std::string>& words,
-                       const CLI::App& reached) {
+int report_usage_error(const std::string& what, const std::vector<std::string>& words) {
   std::string command;
   for (const std::string& w : words)
     command += w + " ";
-  // A command that has commands of its own, given none of them.
-  const bool no_command = has_commands(reached) && dynamic_cast<const CLI::RequiredError*>(&e);
-  const std::string what = no_command
-                               ? "a command is needed; expected one of: " + command_names(reached)
-                               : std::string(e.what());
   const std::string where = command.empty() ? "" : command.substr(0, command.size() - 1) + ": ";
   return report_error(
       Status::InvalidArgument(where + what + " (see `kcbackup " + command + "--help`)"));
+}
+
+int report_usage_error(const CLI::ParseError& e, const std::vector<std::string>& words,
+                       const CLI::App& reached) {
+  // A command that has commands of its own, given none of them.
+  const bool no_command = has_commands(reached) && dynamic_cast<const CLI::RequiredError*>(&e);
+  return report_usage_error(no_command
+                                ? "a command is needed; expected one of: " + command_names(reached)
+                                : usage_message(e, reached),
+                            words);
 }
 
 }  // namespace
@@ -103,10 +213,13 @@ int run_command_line(const std::vector<std::string>& args) {
   add_backup_commands(app, status);
   add_inspect_command(app, status);
   add_simulate_command(app, status);
+  refuse_empty_positionals(app);
   std::string unknown;
   const CLI::App* reached = nullptr;
   const std::vector<std::string> words = command_words(app, args, &unknown, &reached);
   if (!unknown.empty()) return report_error(Status::InvalidArgument(unknown));
+  const std::string unknown_opt = unknown_option(args, *reached);
+  if (!unknown_opt.empty()) return report_usage_error(unknown_opt, words);
   try {
     // CLI11 wants the arguments in reverse order when given as a vector.
     std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -29,11 +29,13 @@ constexpr CommandHelp kHelp[] = {
     {"audit",
      "Check an app's keychain items against what the app expects of them on every backup, "
      "restore and migration",
-     "Exit codes: 0 every expectation holds (warnings never fail), 1 an expectation is violated, "
-     "2 invalid input (the message names the field, e.g. items[2].accessible), 4 unreadable "
-     "file.\n\nExample:\n  kcbackup audit examples/audit-banking-app.json --wrapper "
-     "keychainaccess --format markdown\n  -> exit 1: refresh-token is lost on "
-     "icloud-backup:other-device (R4)"},
+     "Exit codes: 0 every expectation holds (warnings fail only with --fail-on warning), 1 an "
+     "expectation is violated, 2 invalid input (the message names the field, e.g. "
+     "items[2].accessible), 4 unreadable file.\n\nExamples:\n  kcbackup audit "
+     "examples/audit-banking-app.json --wrapper keychainaccess --format markdown\n  -> exit 1: "
+     "refresh-token is lost on icloud-backup:other-device (R4)\n  kcbackup audit items.json "
+     "--format sarif > audit.sarif      (GitHub code scanning)\n  kcbackup audit - --format "
+     "junit < items.json       (standard input)"},
     {"device",
      "Simulated devices: init, add, update, delete, list, passcode, erase, set (see `device "
      "COMMAND "

@@ -52,10 +52,36 @@ Status run_measured_table(Format format, std::ostream& out) {
   return Status::CheckFailed("table --measured: the oracle disagrees with a measured row");
 }
 
+// The seed's rows are fixed measurements (WhenUnlocked and WhenUnlockedThisDeviceOnly genp items,
+// nothing else set): a filter they cannot honour is refused, not silently ignored (#16).
+Status refuse_measured_filters(const TableOptions& o) {
+  const TraitOptions traits;
+  const SettingsOptions settings;
+  std::string given;
+  const auto add = [&given](bool set, const char* option) {
+    if (set) given += (given.empty() ? "" : ", ") + std::string(option);
+  };
+  add(o.one_accessible, "--accessible");
+  add(o.traits.item_class != traits.item_class, "--class");
+  add(o.traits.synchronizable, "--synchronizable");
+  add(o.traits.token != traits.token, "--token");
+  add(o.traits.auth_constraint, "--auth-constraint");
+  add(o.settings.passcode != settings.passcode, "--passcode");
+  add(o.settings.icloud_keychain != settings.icloud_keychain, "--icloud-keychain");
+  if (given.empty()) return Status::Ok();
+  return Status::InvalidArgument(
+      "table --measured: the seed's 12 rows were measured for WhenUnlocked and "
+      "WhenUnlockedThisDeviceOnly genp items only, so they cannot honour " +
+      given + "; drop --measured to ask the oracle");
+}
+
 }  // namespace
 
 Status run_table(const TableOptions& o, Env&, std::ostream& out, std::ostream&) {
-  if (o.measured) return run_measured_table(o.format, out);
+  if (o.measured) {
+    KCB_RETURN_IF_ERROR(refuse_measured_filters(o));
+    return run_measured_table(o.format, out);
+  }
   KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
   KCB_ASSIGN_OR_RETURN(DeviceSettings settings, parse_settings(o.settings));
   Table table{{"accessible", "journey", "target", "outcome", "road", "rules", "confidence"}, {}};

@@ -1,5 +1,8 @@
 #include "cli/output.h"
 
+#include "audit/report_json.h"
+#include "audit/report_table.h"
+
 #include "cli/item_format.h"
 #include "kcbackup/utf8.h"
 
@@ -61,7 +64,11 @@ int exit_code_for(const Status& status) {
 }
 
 std::string error_line(const Status& status) {
-  const std::string text = status.to_string();
+  // PermissionDenied means a wrong password or key here (never a file's mode: the Env says
+  // "permission denied" inside an IOError for that), so it says what it is.
+  const std::string text = status.code() == Code::kPermissionDenied
+                               ? "authentication failed: " + status.message()
+                               : status.to_string();
   if (is_valid_utf8(text)) return "kcbackup: " + display_text(text);
   std::string out = "kcbackup: ";
   for (unsigned char c : text) {
@@ -85,10 +92,7 @@ int report_error(const Status& status) {
 }
 
 Json json_envelope(std::string_view command) {
-  Json out;
-  out["schema"] = "kcbackup." + std::string(command) + ".v1";
-  out["version"] = KCB_VERSION;
-  return out;
+  return report::json_envelope(command, KCB_VERSION);
 }
 
 void print_json(std::ostream& out, const Json& doc) {
@@ -97,7 +101,10 @@ void print_json(std::ostream& out, const Json& doc) {
 
 bool use_colour() {
   const char* no_colour = std::getenv("NO_COLOR");
-  if (no_colour != nullptr && no_colour[0] != '\0') return false;
+  if (no_colour != nullptr && no_colour[0] != '\0') return false;  // no-color.org
+  // A terminal that says it is dumb cannot show escape sequences (Emacs shell, some CI logs).
+  const char* term = std::getenv("TERM");
+  if (term != nullptr && std::string_view(term) == "dumb") return false;
   return isatty(STDOUT_FILENO) == 1;
 }
 
@@ -106,64 +113,11 @@ std::string paint(std::string_view text, std::string_view colour) {
   return "\x1b[" + std::string(colour) + "m" + std::string(text) + "\x1b[0m";
 }
 
-namespace {
-
-std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
-std::string markdown_cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') out += '\\';
-    out += c == '\n' ? ' ' : c;
-  }
-  return out;
-}
-
-void print_row(std::ostream& out, const std::vector<std::string>& row, Format format,
-               const std::vector<size_t>& widths) {
-  for (size_t i = 0; i < row.size(); ++i) {
-    switch (format) {
-      case Format::kCsv:
-        out << (i ? "," : "") << csv_field(row[i]);
-        break;
-      case Format::kMarkdown:
-        out << "| " << markdown_cell(row[i]) << " ";
-        break;
-      default:
-        out << row[i];
-        if (i + 1 < row.size()) out << std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-  }
-  out << (format == Format::kMarkdown ? "|\n" : "\n");
-}
-
-}  // namespace
-
 void print_table(std::ostream& out, const Table& table, Format format) {
-  std::vector<size_t> widths(table.headers.size());
-  for (size_t i = 0; i < widths.size(); ++i)
-    widths[i] = table.headers[i].size();
-  for (const auto& row : table.rows) {
-    for (size_t i = 0; i < row.size() && i < widths.size(); ++i) {
-      widths[i] = std::max(widths[i], row[i].size());
-    }
-  }
-  print_row(out, table.headers, format, widths);
-  if (format == Format::kMarkdown) {
-    for (size_t i = 0; i < widths.size(); ++i)
-      out << "|---";
-    out << "|\n";
-  }
-  for (const auto& row : table.rows)
-    print_row(out, row, format, widths);
+  const report::TableStyle style = format == Format::kMarkdown ? report::TableStyle::kMarkdown
+                                   : format == Format::kCsv    ? report::TableStyle::kCsv
+                                                               : report::TableStyle::kText;
+  out << report::table_text({table.headers, table.rows}, style);
 }
 
 }  // namespace kcb::cli

@@ -41,7 +41,7 @@ using Json = nlohmann::ordered_json;
 Json json_envelope(std::string_view command);
 void print_json(std::ostream& out, const Json& doc);
 
-// True when stdout is a terminal and NO_COLOR is not set.
+// True when stdout is a terminal, NO_COLOR is not set (or empty) and TERM is not "dumb".
 bool use_colour();
 // Wraps text in an ANSI colour when use_colour(); `colour` is an SGR code such as "32" (green).
 std::string paint(std::string_view text, std::string_view colour);

@@ -35,15 +35,25 @@ std::optional<SecretBytes> ask_terminal(std::string_view question) {
   if (isatty(STDIN_FILENO) != 1) return std::nullopt;
   std::cerr << question << ": " << std::flush;
   SecretBytes line;
+  bool ended = false;  // Ctrl-D (end of input) before Return: the user answered nothing
   {
     EchoOff echo_off;
-    for (int c = std::getchar(); c != EOF && c != '\n'; c = std::getchar()) {
+    for (int c = std::getchar();; c = std::getchar()) {
+      if (c == EOF) {
+        ended = true;
+        break;
+      }
+      if (c == '\n') break;
       if (line.size() >= kMaxPasswordFileBytes) break;
       line.resize(line.size() + 1);
       line.data()[line.size() - 1] = static_cast<uint8_t>(c);
     }
   }
   std::cerr << "\n";
+  if (ended && line.empty()) {
+    std::clearerr(stdin);  // a later prompt may ask again
+    return std::nullopt;
+  }
   return line;
 }
 

@@ -29,7 +29,8 @@ struct PasswordOptions {
 };
 void add_password_options(CLI::App* cmd, PasswordOptions* opts);
 
-// Asks the user for a password; nullopt when no one can be asked. The default asks on the
+// Asks the user for a password; nullopt when no one can be asked or the user ends the input
+// (Ctrl-D) without typing anything. The default asks on the
 // terminal (stdin) without echo, and only when stdin is a terminal.
 using PasswordPrompt = std::function<std::optional<SecretBytes>(std::string_view question)>;
 // Replaces the prompt (tests use this so that a test run from a terminal never waits for input);

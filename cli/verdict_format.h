@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "audit/report_json.h"
 #include "cli/output.h"
 #include "kcbackup/model.h"
 #include "kcbackup/oracle.h"
@@ -13,13 +14,13 @@
 
 namespace kcb::cli {
 
-Json traits_json(const Traits& t);
-// {"outcome", "road", "rules", "confidence", "notes"}
-Json verdict_json(const Verdict& v);
-Json rules_json(RuleSet rules);
-std::string rules_text(RuleSet rules);  // "R1 R3"
-// "WhenUnlocked (ak, class 6) genp, synchronizable"
-std::string traits_text(const Traits& t);
+// traits_json, verdict_json, rules_json, rules_text, traits_text: one implementation, shared with
+// the audit's reports (audit/report_json.h).
+using report::rules_json;
+using report::rules_text;
+using report::traits_json;
+using report::traits_text;
+using report::verdict_json;
 // The seed's rows as `table --measured` (oracle only) and `demo` (with the engine) print them.
 Table seed_rows_table(const std::vector<harness::SeedRow>& rows);
 Json seed_rows_json(const std::vector<harness::SeedRow>& rows);

@@ -67,30 +67,36 @@ Status sync_path(const std::filesystem::path& path, int flags) {
   return Status::Ok();
 }
 
+// Reads until EOF rather than trusting st_size: pipes, FIFOs and /dev/stdin have none.
+Result<Bytes> read_to_end(int fd, const std::filesystem::path& path, size_t max_bytes) {
+  Bytes out;
+  uint8_t chunk[64 * 1024];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return os_error("read", path, errno);
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > max_bytes) {
+      return Status::ResourceExhausted(path.string() + ": over the cap of " +
+                                       std::to_string(max_bytes) + " bytes");
+    }
+    out.insert(out.end(), chunk, chunk + n);
+  }
+  return out;
+}
+
 class PosixEnv final : public Env {
  public:
   Result<Bytes> read_file(const std::filesystem::path& path, size_t max_bytes) override {
+    // "-" is standard input, for every file a command reads (docs/cli.md); it stays open.
+    if (path == "-") return read_to_end(STDIN_FILENO, "standard input", max_bytes);
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return os_error("open", path, errno);
     struct stat st {};
     if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
       return os_error("read", path, EISDIR);
     }
-    // Read until EOF rather than trusting st_size: pipes, FIFOs and /dev/stdin have none.
-    Bytes out;
-    uint8_t chunk[64 * 1024];
-    for (;;) {
-      const ssize_t n = ::read(fd.get(), chunk, sizeof chunk);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return os_error("read", path, errno);
-      if (n == 0) break;
-      if (out.size() + static_cast<size_t>(n) > max_bytes) {
-        return Status::ResourceExhausted(path.string() + ": over the cap of " +
-                                         std::to_string(max_bytes) + " bytes");
-      }
-      out.insert(out.end(), chunk, chunk + n);
-    }
-    return out;
+    return read_to_end(fd.get(), path, max_bytes);
   }
 
   Status write_file(const std::filesystem::path& path, ByteView bytes) override {

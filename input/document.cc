@@ -53,7 +53,8 @@ size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
-// The nearest allowed name within distance 2 (the first of equals), or nothing.
+}  // namespace
+
 std::string did_you_mean(std::string_view key, std::span<const std::string_view> allowed) {
   constexpr size_t kMaxDistance = 2;
   // The distance is quadratic in the lengths; no field name is this long.
@@ -69,6 +70,8 @@ std::string did_you_mean(std::string_view key, std::span<const std::string_view>
   }
   return best.empty() ? "" : " (did you mean '" + std::string(best) + "'?)";
 }
+
+namespace {
 
 std::string joined(std::span<const std::string_view> names) {
   std::string out;

@@ -69,6 +69,10 @@ Status expect_array(const Tree& value, std::string_view path, std::string_view w
 Result<std::string> get_string(const Tree& value, std::string_view path, size_t max_bytes);
 Result<bool> get_bool(const Tree& value, std::string_view path);
 
+// " (did you mean 'NAME'?)" for the nearest of `allowed` within an edit distance of 2 (the first
+// of equals), else "": for a misspelt field here, and a misspelt option in the CLI.
+std::string did_you_mean(std::string_view key, std::span<const std::string_view> allowed);
+
 // Refuses the first key of `object` that is not in `allowed`:
 //   "PATH.KEY: unknown field (did you mean 'accessible'?); expected one of: name, class, ..."
 // The suggestion is the nearest allowed name within an edit distance of 2, if any. With `takes`

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <optional>
 
 namespace kcb {
 namespace {
@@ -58,7 +59,7 @@ constexpr Spelling<RefFate> kRefFates[] = {
 constexpr Spelling<Journey> kJourneys[] = {
     {Journey::kLocal, "local", {"itunes", "finder", "local-unencrypted", ""}},
     {Journey::kLocalEncrypted, "local-encrypted", {"itunes-encrypted", "finder-encrypted", "", ""}},
-    {Journey::kIcloudBackup, "icloud-backup", {"icloud", "", "", ""}},
+    {Journey::kIcloudBackup, "icloud-backup", {"", "", "", ""}},
     {Journey::kQuickStart, "quick-start", {"migrate", "migration", "", ""}},
     {Journey::kIcloudKeychain, "icloud-keychain", {"sync", "", "", ""}},
 };
@@ -178,10 +179,47 @@ std::string_view name_of(RefFate f) {
 Result<RefFate> parse_ref_fate(std::string_view t) {
   return parse_spelling(kRefFates, "persistent reference fate", t);
 }
+namespace {
+
+// ---- Journeys as people say them (#16) ----
+// The words of Apple's setup assistant and support pages ("Transfer from iPhone", "Restore from
+// iCloud Backup"), folded like every spelling. "iCloud" alone names two journeys that keep
+// different items (R4 vs R6): refused, with both meanings, rather than guessed.
+struct JourneyPhrase {
+  std::string_view phrase;
+  Journey journey;
+};
+constexpr JourneyPhrase kJourneyPhrases[] = {
+    {"transfer", Journey::kQuickStart},
+    {"transfer from iPhone", Journey::kQuickStart},
+    {"transfer directly from iPhone", Journey::kQuickStart},
+    {"device to device", Journey::kQuickStart},
+    {"restore from iCloud backup", Journey::kIcloudBackup},
+    {"from iCloud backup", Journey::kIcloudBackup},
+    {"iCloud Keychain sync", Journey::kIcloudKeychain},
+};
+
+Result<std::optional<Journey>> journey_as_people_say_it(std::string_view text) {
+  const std::string folded = fold(text);
+  if (folded == "icloud") {
+    return Status::InvalidArgument(
+        "'" + std::string(text) +
+        "' is ambiguous: icloud-backup (restore from an iCloud backup, R4) or icloud-keychain "
+        "(iCloud Keychain sync to the user's other devices, R6); name one of them");
+  }
+  for (const JourneyPhrase& p : kJourneyPhrases) {
+    if (folded == fold(p.phrase)) return std::optional<Journey>(p.journey);
+  }
+  return std::optional<Journey>();
+
+}  // namespace
+
 std::string_view name_of(Journey j) {
   return canonical_of(kJourneys, j);
 }
 Result<Journey> parse_journey(std::string_view t) {
+  KCB_ASSIGN_OR_RETURN(const std::optional<Journey> said, journey_as_people_say_it(t));
+  if (said) return *said;
   return parse_spelling(kJourneys, "journey", t);
 }
 std::string_view name_of(Target t) {

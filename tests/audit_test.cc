@@ -633,13 +633,16 @@ struct CommandRun {
   std::string err;
 };
 
-CommandRun run_command(Env& env, const std::string& path, cli::Format format = cli::Format::kJson) {
+CommandRun run_command(Env& env, const std::string& path, const std::string& format = "json") {
   std::ostringstream out, err;
-  Status status = cli::run_audit({path, "", format}, env, out, err);
+  cli::AuditOptions options;
+  options.items_path = path;
+  options.format = format;
+  Status status = cli::run_audit(options, env, out, err);
   return {std::move(status), out.str(), err.str()};
 }
 
-CommandRun run_on_bytes(const std::string& bytes, cli::Format format = cli::Format::kJson) {
+CommandRun run_on_bytes(const std::string& bytes, const std::string& format = "json") {
   OneFileEnv env("items", bytes);
   CommandRun run = run_command(env, "items", format);
   EXPECT_EQ(env.reads, 1);
@@ -668,18 +671,18 @@ TEST(AuditCommand, AViolationIsCheckFailedAfterTheReport) {
   const CommandRun run = run_command(default_env(), source_path("examples/audit-banking-app.json"));
   EXPECT_EQ(run.status.code(), Code::kCheckFailed);
   EXPECT_EQ(cli::exit_code_for(run.status), cli::kExitCheckFailed);
-  EXPECT_EQ(cli::Json::parse(run.out)["violations"], 1);
+  EXPECT_EQ(cli::Json::parse(run.out)["violation_count"], 1);
   EXPECT_TRUE(run.err.empty());
 }
 
 TEST(AuditCommand, TextAndMarkdownNameTheViolation) {
   const std::string path = source_path("examples/audit-banking-app.json");
-  const CommandRun text = run_command(default_env(), path, cli::Format::kText);
+  const CommandRun text = run_command(default_env(), path, "text");
   EXPECT_NE(text.out.find("VIOLATION  expected to survive icloud-backup:other-device"),
             std::string::npos)
       << text.out;
   EXPECT_NE(text.out.find("FAIL: 6 items, 1 violated expectation in 1 item"), std::string::npos);
-  const CommandRun md = run_command(default_env(), path, cli::Format::kMarkdown);
+  const CommandRun md = run_command(default_env(), path, "markdown");
   EXPECT_NE(md.out.find("| `refresh-token` | AfterFirstUnlock |"), std::string::npos) << md.out;
   EXPECT_NE(md.out.find("**Violated expectations**"), std::string::npos);
 }

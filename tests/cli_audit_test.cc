@@ -5,9 +5,15 @@
 // unknown wrapper, and comments of any type are ignored. tests/audit_test.cc has the examples.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kcbackup/names.h"
@@ -429,6 +435,150 @@ TEST_F(CliAudit, CommentsOfAnyTypeAreIgnoredInJson) {
       R"({"comment": {"a": [1, 2.5, null]}, "items": [{"name": "a", "comment": 7,
           "x-list": [true], "expect": {"comment": null, "x-n": -1}}]})");
   EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+// ---- #16: the CI gate's formats, policies and input conventions ----
+
+std::string example(const std::string& name) {
+  const char* root = std::getenv("KCB_SOURCE_DIR");
+  return std::string(root ? root : ".") + "/examples/" + name;
+}
+
+TEST_F(CliAudit, SarifAndJunitFormatsExitLikeTheGate) {
+  const CliRun sarif = run_cli({"audit", example("audit-banking-app.json"), "--wrapper",
+                                "keychainaccess", "--format", "sarif"});
+  EXPECT_EQ(sarif.exit_code, 1) << sarif.err;
+  const json log = json::parse(sarif.out);
+  EXPECT_EQ(log["version"], "2.1.0");
+  EXPECT_EQ(log["runs"][0]["tool"]["driver"]["name"], "kcbackup");
+  EXPECT_EQ(log["runs"][0]["tool"]["driver"]["version"], KCB_VERSION);
+  const CliRun junit =
+      run_cli({"audit", example("audit-password-manager.json"), "--format", "JUnit"});
+  EXPECT_EQ(junit.exit_code, 0) << junit.err;
+  EXPECT_EQ(junit.out.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites", 0), 0u);
+}
+
+TEST_F(CliAudit, UnknownFormatNamesTheAcceptedOnes) {
+  expect_one_line_error(audit_bytes(R"({"items":[{"name":"a"}]})", {"--format", "xml"}),
+                        "unknown format 'xml'; expected text|json|markdown|csv|sarif|junit");
+}
+
+TEST_F(CliAudit, FailOnWarningExitsOneOnAWarning) {
+  const std::string doc = R"({"items":[{"name":"old","accessible":"Always"}]})";
+  EXPECT_EQ(audit_bytes(doc).exit_code, 0);
+  const CliRun r = audit_bytes(doc, {"--fail-on", "warning"});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("check failed: 2 warnings (--fail-on warning)"), std::string::npos) << r.err;
+  expect_one_line_error(audit_bytes(doc, {"--fail-on", "notice"}),
+                        "--fail-on: unknown level 'notice'; expected violation or warning");
+}
+
+TEST_F(CliAudit, IgnoreNamedWarningKindOnOneItemOrEverywhere) {
+  const std::string doc =
+      R"({"items":[{"name":"old","accessible":"Always"},{"name":"older","accessible":"Always"}]})";
+  const CliRun one = audit_bytes(doc, {"--ignore", "deprecated:old", "--format", "json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const json report = json::parse(one.out);
+  EXPECT_EQ(report["ignored_warning_count"], 1);
+  EXPECT_EQ(report["items"][0]["warnings"].size(), 1u);  // half-restored stays
+  EXPECT_EQ(report["items"][1]["warnings"].size(), 2u);
+  const CliRun all = audit_bytes(
+      doc, {"--ignore", "deprecated", "--ignore", "half-restored", "--fail-on", "warning"});
+  EXPECT_EQ(all.exit_code, 0) << all.out << all.err;
+  EXPECT_NE(all.out.find("OK: 2 items, 0 violated expectations in 0 items, 0 warnings (4 ignored)"),
+            std::string::npos)
+      << all.out;
+  expect_one_line_error(audit_bytes(doc, {"--ignore", "deprecated:olde"}),
+                        "--ignore: no item named 'olde'");
+}
+
+TEST_F(CliAudit, SummaryIsForMarkdownOnly) {
+  expect_one_line_error(audit_bytes(R"({"items":[{"name":"a"}]})", {"--summary"}),
+                        "--summary is for --format markdown, not text");
+}
+
+TEST_F(CliAudit, EmptyItemListIsExitTwo) {
+  expect_one_line_error(audit_bytes(R"({"items": []})"), "items: empty");
+}
+
+TEST_F(CliAudit, NeverLeavesDeviceWithSurvivesIsContradictionExitTwo) {
+  expect_one_line_error(
+      audit_bytes(
+          R"({"items":[{"name":"k","expect":{"never_leaves_device":true,"survives":["icloud-backup:other-device"]}}]})"),
+      "items[0].expect.survives: 'icloud-backup:other-device' contradicts never_leaves_device");
+}
+
+TEST_F(CliAudit, JsonCountsAreNamedApartFromTheArrays) {
+  const CliRun r = run_cli({"audit", example("audit-banking-app.json"), "--format", "json"});
+  const json doc = json::parse(r.out);
+  EXPECT_EQ(doc["violation_count"], 1);
+  EXPECT_TRUE(doc["warning_count"].is_number());
+  EXPECT_FALSE(doc.contains("violations"));
+  EXPECT_TRUE(doc["items"][1]["violations"].is_array());
+}
+
+// Standard input stands in for fd 0 while `run` runs.
+template <typename Run>
+CliRun with_stdin(const std::string& bytes, Run run) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  EXPECT_EQ(::write(fds[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  ::close(fds[1]);
+  const int saved = ::dup(STDIN_FILENO);
+  ::dup2(fds[0], STDIN_FILENO);
+  ::close(fds[0]);
+  CliRun r = run();
+  ::dup2(saved, STDIN_FILENO);
+  ::close(saved);
+  return r;
+}
+
+TEST_F(CliAudit, DashReadsItemsFromStandardInput) {
+  const std::string doc = R"({"items":[{"name":"from-stdin","accessible":"ck"}]})";
+  const CliRun r = with_stdin(doc, [] { return run_cli({"audit", "-", "--format", "json"}); });
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["items"][0]["name"], "from-stdin");
+  // SARIF names no file for standard input: the item's path alone locates a result.
+  const CliRun sarif = with_stdin(R"({"items":[{"name":"old","accessible":"Always"}]})", [] {
+    return run_cli({"audit", "-", "--format", "sarif"});
+  });
+  const json result = json::parse(sarif.out)["runs"][0]["results"][0];
+  EXPECT_FALSE(result["locations"][0].contains("physicalLocation"));
+  EXPECT_EQ(result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], "items[0]");
+}
+
+TEST_F(CliAudit, FifoAndPipeWorkForTheItemsFile) {
+  TempDir dir;
+  const std::string fifo = dir / "items.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  const std::string doc = R"({"items":[{"name":"through-a-fifo","accessible":"ck"}]})";
+  std::thread writer([&] {
+    std::ofstream out(fifo, std::ios::binary);
+    out << doc;
+  });
+  const CliRun r = run_cli({"audit", fifo, "--format", "json"});
+  writer.join();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out)["items"][0]["name"], "through-a-fifo");
+}
+
+TEST_F(CliAudit, MissingUnreadableAndDirectoryAreToldApart) {
+  TempDir dir;
+  const CliRun missing = run_cli({"audit", dir / "nope.json"});
+  EXPECT_EQ(missing.exit_code, 4);
+  EXPECT_NE(missing.err.find("nope.json: open: does not exist"), std::string::npos) << missing.err;
+  const std::string sub = dir / "a-dir";
+  std::filesystem::create_directories(sub);
+  const CliRun directory = run_cli({"audit", sub});
+  EXPECT_EQ(directory.exit_code, 4);
+  EXPECT_NE(directory.err.find(": read: is a directory"), std::string::npos) << directory.err;
+  if (::geteuid() != 0) {  // root reads anything
+    const std::string locked = dir / "locked.json";
+    spit(locked, "{}");
+    ::chmod(locked.c_str(), 0);
+    const CliRun r = run_cli({"audit", locked});
+    EXPECT_NE(r.err.find("locked.json: open: permission denied"), std::string::npos) << r.err;
+  }
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ PUBLIC_OWNER = {
     "item.h": "engine", "device.h": "engine", "backup.h": "engine", "archive.h": "engine",
     "kdf.h": "engine", "inspection.h": "engine", "seed_experiment.h": "engine",
     "persistent_ref.h": "engine",
-    "audit.h": "audit",
+    "audit.h": "audit", "audit_render.h": "audit",
     "scenario.h": "harness", "lockstep.h": "harness", "journey.h": "harness",
     "seed_table.h": "harness",
 }

@@ -1,0 +1,28 @@
+# fish completion for kcbackup (installed to share/fish/vendor_completions.d/kcbackup.fish).
+set -l commands predict table rules demo audit device backup restore migrate inspect simulate
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -l help -d 'Print help'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -l version -d 'Print the version'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a predict -d 'Ask the oracle about one item'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a table -d 'The verdict matrix'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a rules -d 'The backup rules'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a demo -d 'The seed experiment'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a audit -d 'Check an app keychain items (CI gate)'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a device -d 'Simulated devices'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a backup -d 'Back up a simulated device'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a restore -d 'Restore a bundle'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a migrate -d 'Quick Start between devices'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a inspect -d 'Look inside keybags, blobs, archives, bundles'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a simulate -d 'Run a scripted scenario'
+complete -c kcbackup -f -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from init add update delete list passcode erase" -a "init add update delete list passcode erase"
+complete -c kcbackup -f -n "__fish_seen_subcommand_from inspect; and not __fish_seen_subcommand_from keybag blob archive bundle" -a "keybag blob archive bundle"
+complete -c kcbackup -l format -x -a "text json markdown csv sarif junit" -d 'Output format'
+complete -c kcbackup -s j -l journey -x -a "local local-encrypted icloud-backup quick-start icloud-keychain" -d 'Journey'
+complete -c kcbackup -l target -x -a "same-device other-device" -d 'Target'
+complete -c kcbackup -s a -l accessible -x -a "WhenUnlocked AfterFirstUnlock Always WhenUnlockedThisDeviceOnly AfterFirstUnlockThisDeviceOnly AlwaysThisDeviceOnly WhenPasscodeSetThisDeviceOnly" -d 'kSecAttrAccessible'
+complete -c kcbackup -l class -x -a "genp inet cert keys" -d 'Item class'
+complete -c kcbackup -n "__fish_seen_subcommand_from audit" -l wrapper -x -a "keychainaccess keychain-swift swiftkeychainwrapper samkeychain simplekeychain react-native-keychain flutter_secure_storage expo-secure-store valet" -d 'Keychain wrapper'
+complete -c kcbackup -n "__fish_seen_subcommand_from audit" -l fail-on -x -a "violation warning" -d 'What fails the gate'
+complete -c kcbackup -n "__fish_seen_subcommand_from audit" -l ignore -x -a "deprecated sync-never-syncs add-fails passcode-bound pair-splits icloud-keychain-only half-restored" -d 'Warning kind to ignore'
+complete -c kcbackup -n "__fish_seen_subcommand_from audit" -l summary -d 'Markdown: counts, violations and warnings only'
+complete -c kcbackup -l icloud-keychain -x -a "on off" -d 'iCloud Keychain'
+complete -c kcbackup -l passcode -x -a "on off" -d 'Passcode'
