@@ -4,8 +4,9 @@
 // After every input:
 //   - restore_backup failed: the target's rows are exactly what they were;
 //   - it succeeded: every row on the target is readable, every item the report calls restored is
-//     there, the pre-existing synchronizable and system-bound rows are untouched, the others were
-//     replaced (R7), and no akpu item is on the target without a passcode (R8).
+//     there, every item is restored, kept (R13) or lost with a reason, the pre-existing
+//     synchronizable rows are untouched, the system-bound ones are back (R12) or said not to be,
+//     the others were replaced (R7), and no akpu item is on the target without a passcode (R8).
 // The target is then reset to its snapshot in one transaction (cheaper than a new device).
 //
 // LLVMFuzzerCustomMutator decodes one file of the bundle, changes one field the restore path
@@ -65,8 +66,12 @@ RestoreOptions restore_options(bool with_password) {
   return options;
 }
 
-bool kept_by_restore(const KeychainRow& row) {
-  return row.sync || row.sysb != 0;
+// The same row, wherever it is now: R12 puts a system-bound row back by R11's re-insert rule,
+// under its own rowid when that is free, else a new one.
+bool same_but_rowid(const KeychainRow& a, const KeychainRow& b) {
+  KeychainRow moved = a;
+  moved.rowid = b.rowid;
+  return moved == b;
 }
 
 bool has_row(const std::vector<KeychainRow>& rows, const KeychainRow& row) {
@@ -90,20 +95,34 @@ void check_success(const RestoreReport& report, const Bundle& bundle, const Fixe
     archived += items.size();
   KCB_ASSERT(report.items.size() == archived);
 
-  size_t kept = 0;
+  // The target's own rows: synchronizable ones stay exactly (R7, and R13 on a collision);
+  // system-bound ones are put back after the import (R12), or dropped with a warning when a copy
+  // the backup brought took their primary key; every other one is replaced (R7).
+  size_t stayed = 0;
+  int64_t replaced = 0;
   for (const KeychainRow& row : target.snapshot) {
-    if (!kept_by_restore(row)) continue;
-    KCB_ASSERT(has_row(rows, row));
-    ++kept;
+    if (row.sync) {
+      KCB_ASSERT(has_row(rows, row));
+      ++stayed;
+    } else if (row.sysb != 0) {
+      const bool back = std::any_of(rows.begin(), rows.end(),
+                                    [&](const KeychainRow& r) { return same_but_rowid(row, r); });
+      KCB_ASSERT(back || !report.warnings.empty());
+      stayed += back ? 1 : 0;
+    } else {
+      ++replaced;
+    }
   }
-  KCB_ASSERT(report.replaced == static_cast<int64_t>(target.snapshot.size() - kept));
-  KCB_ASSERT(rows.size() == kept + report.restored_count());
+  KCB_ASSERT(report.replaced == replaced);
+  KCB_ASSERT(rows.size() == stayed + report.restored_count());
 
   auto listed = target.device->list();
   KCB_ASSERT(listed.ok());
   KCB_ASSERT(listed->size() == rows.size());  // every row is readable
   for (const ItemFate& fate : report.items) {
-    KCB_ASSERT(fate.restored == (fate.reason == LossReason::kNone));
+    // Exactly one of restored, kept (R13: the target's item stays) or lost with its reason.
+    KCB_ASSERT(!(fate.restored && fate.kept));
+    KCB_ASSERT((fate.restored || fate.kept) == (fate.reason == LossReason::kNone));
     KCB_ASSERT(loss_reason_name(fate.reason) != "?");
     if (fate.restored) KCB_ASSERT(is_listed(fate, *listed));
   }

@@ -211,6 +211,7 @@ Result<std::optional<Journey>> journey_as_people_say_it(std::string_view text) {
     if (folded == fold(p.phrase)) return std::optional<Journey>(p.journey);
   }
   return std::optional<Journey>();
+}
 
 }  // namespace
 

@@ -195,7 +195,9 @@ TEST_F(AppleBackupTests, ALocallyUpdatedSynchronizableItemKeepsItsDataAndReferen
   }
   EXPECT_EQ(refs(phone), before);
   for (const json& i : items(phone)) {
-    if (i["account"] == "synced") EXPECT_EQ(i["secret_hex"], "75706461746564");  // "updated"
+    if (i["account"] == "synced") {
+      EXPECT_EQ(i["secret_hex"], "75706461746564");  // "updated"
+    }
   }
   const CliRun text = run_cli({"restore", tmp_ / "b", phone});
   EXPECT_EQ(text.out.find("lost"), std::string::npos) << text.out;
@@ -226,7 +228,9 @@ TEST_F(AppleBackupTests, SystemBoundPreserveItemsAreAbsentFromTheBackupYetPresen
   EXPECT_EQ(report["replaced"], 1);
   EXPECT_EQ(refs(phone), before);
   for (const json& i : items(phone)) {
-    if (i["account"] == "bound") EXPECT_EQ(i["sysbound"], "preserve");
+    if (i["account"] == "bound") {
+      EXPECT_EQ(i["sysbound"], "preserve");
+    }
   }
   Traits bound{Accessibility::kWhenUnlocked, ItemClass::kGenp};
   bound.system_bound = SystemBound::kPreserveDuringRestore;
