@@ -173,6 +173,13 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
   options.journey = journey;
   options.kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
   const bool encrypted = journey == Journey::kLocalEncrypted;
+  if (!encrypted && (!o.password.file.empty() || o.password.value_given)) {
+    // Silently writing an unencrypted backup for a user who gave a password would be the worst
+    // answer; KCBACKUP_PASSWORD in the environment is not a request for this backup, so it is not
+    // refused.
+    return Status::InvalidArgument("backup: --journey " + std::string(name_of(journey)) +
+                                   " takes no password (only local-encrypted does)");
+  }
   if (encrypted) {
     KCB_ASSIGN_OR_RETURN(SecretBytes password, new_backup_password(o.password, env));
     options.password = password_string(password);

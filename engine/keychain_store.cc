@@ -327,7 +327,6 @@ Status check_schema_version(KeychainStore::Impl* impl, const std::string& where)
   return Status::Ok();
 }
 
-
 // A reader neither creates nor upgrades the schema, nor changes the journal mode: all are writes.
 Status check_read_only_schema(KeychainStore::Impl* impl, const std::string& where) {
   KCB_ASSIGN_OR_RETURN(const int64_t version, schema_version(impl, where));

@@ -70,8 +70,9 @@ class CliBackup : public ::testing::Test {
   std::string backup(const std::string& phone, const std::string& name, const std::string& journey,
                      const std::string& password = "pw") {
     const std::string out = tmp_ / name;
-    const CliRun r =
-        run_cli({"backup", phone, out, "--journey", journey, "--fast-kdf", "--password", password});
+    std::vector<std::string> args{"backup", phone, out, "--journey", journey, "--fast-kdf"};
+    if (journey == "local-encrypted") args.insert(args.end(), {"--password", password});
+    const CliRun r = run_cli(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return out;
   }
@@ -269,6 +270,13 @@ TEST_F(CliBackup, BackupRefusesWhatItCannotWrite) {
                                 "--fast-kdf", "--password", ""});
   EXPECT_EQ(empty.exit_code, 2);
   EXPECT_NE(empty.err.find("needs a non-empty password"), std::string::npos) << empty.err;
+  // A password on a journey that takes none: refused, not an unencrypted backup (#16).
+  for (const char* journey : {"local", "icloud-backup"}) {
+    const CliRun pw =
+        run_cli({"backup", phone, tmp_ / "x", "--journey", journey, "--password", "pw"});
+    EXPECT_EQ(pw.exit_code, 2) << journey;
+    EXPECT_NE(pw.err.find("takes no password"), std::string::npos) << pw.err;
+  }
   EXPECT_EQ(run_cli({"backup", phone, tmp_ / "x", "--journey", "quick-start"}).exit_code, 2);
   EXPECT_EQ(run_cli({"backup", phone, tmp_ / "x", "--journey", "icloud-keychain"}).exit_code, 2);
   EXPECT_EQ(run_cli({"backup", phone, tmp_ / "x", "--journey", "dropbox"}).exit_code, 2);
