@@ -348,20 +348,27 @@ Result<bool> is_version_1(KeychainStore::Impl* impl, const std::string& where) {
   return version == 1;
 }
 
+// Every class's statements and the transaction ones, once per connection; `begin` opens a
+// transaction ("BEGIN IMMEDIATE" for a writer, which takes the write lock at once).
+Status prepare_statements(KeychainStore::Impl* impl, const char* begin) {
+  for (ItemClass c : kAllItemClasses)
+    KCB_RETURN_IF_ERROR(prepare_class(impl, c));
+  KCB_RETURN_IF_ERROR(impl->prepare(begin, &impl->begin));
+  KCB_RETURN_IF_ERROR(impl->prepare("COMMIT", &impl->commit));
+  KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK", &impl->rollback));
+  KCB_RETURN_IF_ERROR(impl->prepare("SAVEPOINT kcb_multi_row", &impl->savepoint));
+  KCB_RETURN_IF_ERROR(impl->prepare("RELEASE kcb_multi_row", &impl->release));
+  KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK TO kcb_multi_row", &impl->rollback_to));
+  return Status::Ok();
+}
+
 Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOptions& options,
               const std::string& where) {
   KCB_RETURN_IF_ERROR(check_schema_version(impl, where));
   if (options.read_only) {
     KCB_RETURN_IF_ERROR(check_read_only_schema(impl, where));
-    for (ItemClass c : kAllItemClasses)
-      KCB_RETURN_IF_ERROR(prepare_class(impl, c));
-    KCB_RETURN_IF_ERROR(impl->prepare("BEGIN", &impl->begin));
-    KCB_RETURN_IF_ERROR(impl->prepare("COMMIT", &impl->commit));
-    KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK", &impl->rollback));
-    KCB_RETURN_IF_ERROR(impl->prepare("SAVEPOINT kcb_multi_row", &impl->savepoint));
-    KCB_RETURN_IF_ERROR(impl->prepare("RELEASE kcb_multi_row", &impl->release));
-    KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK TO kcb_multi_row", &impl->rollback_to));
-    return Status::Ok();
+    // A reader's transaction takes no write lock (BEGIN, not BEGIN IMMEDIATE).
+    return prepare_statements(impl, "BEGIN");
   }
   if (!in_memory) KCB_RETURN_IF_ERROR(impl->exec("PRAGMA journal_mode=DELETE", where));
   KCB_RETURN_IF_ERROR(
@@ -377,15 +384,7 @@ Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOpti
     if (sqlite3_get_autocommit(impl->db) == 0) (void)impl->exec("ROLLBACK", where);
     return created;
   }
-  for (ItemClass c : kAllItemClasses)
-    KCB_RETURN_IF_ERROR(prepare_class(impl, c));
-  KCB_RETURN_IF_ERROR(impl->prepare("BEGIN IMMEDIATE", &impl->begin));
-  KCB_RETURN_IF_ERROR(impl->prepare("COMMIT", &impl->commit));
-  KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK", &impl->rollback));
-  KCB_RETURN_IF_ERROR(impl->prepare("SAVEPOINT kcb_multi_row", &impl->savepoint));
-  KCB_RETURN_IF_ERROR(impl->prepare("RELEASE kcb_multi_row", &impl->release));
-  KCB_RETURN_IF_ERROR(impl->prepare("ROLLBACK TO kcb_multi_row", &impl->rollback_to));
-  return Status::Ok();
+  return prepare_statements(impl, "BEGIN IMMEDIATE");
 }
 
 Result<std::unique_ptr<KeychainStore::Impl>> open_impl(const std::string& path, bool in_memory,

@@ -12,6 +12,7 @@
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
 #include "tests/cli_run.h"
+#include "tests/test_support.h"
 
 namespace kcb {
 namespace {
@@ -29,9 +30,7 @@ NewItem item(ItemClass c, std::string account) {
 }
 
 std::unique_ptr<Device> device(Random& r) {
-  auto d = Device::create_in_memory({true, false, std::nullopt}, r);
-  EXPECT_TRUE(d.ok());
-  return std::move(d).value();
+  return test_support::in_memory_device(r);
 }
 
 std::set<std::string> accounts(Device& d) {

@@ -15,6 +15,7 @@
 #include "kcbackup/backup.h"
 #include "kcbackup/names.h"
 #include "kcbackup/persistent_ref.h"
+#include "tests/test_support.h"
 
 namespace kcb {
 namespace {
@@ -29,9 +30,7 @@ NewItem item(Accessibility a, std::string account) {
 }
 
 std::unique_ptr<Device> device(Random& r) {
-  auto d = Device::create_in_memory({true, false, std::nullopt}, r);
-  EXPECT_TRUE(d.ok());
-  return std::move(d).value();
+  return test_support::in_memory_device(r);
 }
 
 bool has_account(Device& d, const std::string& account) {

@@ -8,16 +8,14 @@
 #include <array>
 #include <string>
 
+#include "tests/test_support.h"
+
 #include "kcbackup/random.h"
 
 namespace kcb {
 namespace {
 
-Bytes hex(std::string_view h) {
-  Bytes out;
-  KCB_ASSERT(from_hex(h, &out));
-  return out;
-}
+using test_support::hex;
 
 // ---- RFC 3394 ----
 

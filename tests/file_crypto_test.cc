@@ -8,14 +8,12 @@
 #include <array>
 #include <string>
 
+#include "tests/test_support.h"
+
 namespace kcb {
 namespace {
 
-Bytes hex(std::string_view h) {
-  Bytes out;
-  KCB_ASSERT(from_hex(h, &out));
-  return out;
-}
+using test_support::hex;
 
 Bytes key_0_to_31() {
   Bytes k(32);
