@@ -24,7 +24,7 @@ constexpr CommandHelp kHelp[] = {
     {"rules", "The backup rules the oracle knows, with confidence and sources",
      "Example:\n  kcbackup rules --format json"},
     {"demo", "The seed's experiment (Apple DTS, 2018): measured / oracle / engine for 12 rows",
-     "Runs in a few seconds with reduced KDF iteration counts (said in its output).\n"
+     "Runs in well under a second: the KDF uses reduced iteration counts (said in its output).\n"
      "Example:\n  kcbackup demo\n  kcbackup demo --format json"},
     {"audit",
      "Check an app's keychain items against what the app expects of them on every backup, "

@@ -160,7 +160,13 @@ void add_oracle_commands(CLI::App& app, Status& status) {
                   "oracle's answer; exit 1 if any disagrees");
     add_trait_options(cmd, &o.traits);
     add_app_clip_flag(cmd, &o.traits);
-    cmd->get_option("--accessible")->each([&o](const std::string&) { o.one_accessible = true; });
+    // table prints every class unless --accessible names one: no default to show in --help.
+    cmd->get_option("--accessible")
+        ->default_str("")
+        ->description(
+            "Only this class's rows (any spelling, as for predict); every class when "
+            "absent")
+        ->each([&o](const std::string&) { o.one_accessible = true; });
     add_settings_options(cmd, &o.settings);
     add_format_option(cmd, &o.format, true);
   });

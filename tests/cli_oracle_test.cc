@@ -226,6 +226,21 @@ TEST(CliTable, AppClipRowsAreLostOnEveryBackupJourney) {
     EXPECT_EQ(row["outcome"], "lost") << row;
 }
 
+// #16: `table --help` showed `--accessible TEXT=WhenUnlocked` although the table prints every class
+// when the option is absent.
+TEST(CliTable, HelpShowsNoAccessibleDefaultBecauseEveryClassIsPrinted) {
+  const CliRun r = run_cli({"table", "--help"});
+  ASSERT_EQ(r.exit_code, 0);
+  const size_t at = r.out.find("-a,--accessible");
+  ASSERT_NE(at, std::string::npos) << r.out;
+  const std::string line = r.out.substr(at, r.out.find('\n', at) - at);
+  EXPECT_EQ(line.find("WhenUnlocked"), std::string::npos) << line;
+  EXPECT_NE(r.out.find("every class when absent"), std::string::npos) << r.out;
+  // predict still shows the OS default it applies.
+  const CliRun predict = run_cli({"predict", "--help"});
+  EXPECT_NE(predict.out.find("=WhenUnlocked"), std::string::npos) << predict.out;
+}
+
 TEST(CliRules, ListsFifteenRulesInJson) {
   const CliRun r = run_cli({"rules", "--format", "json"});
   ASSERT_EQ(r.exit_code, 0);
