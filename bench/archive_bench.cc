@@ -42,11 +42,7 @@ struct DiskCorpus {
   size_t n = 0;
   std::unique_ptr<Random> random;
   fs::path bundle_dir;
-  // The floor's copy of the items (as in restore_bench.cc).
-  std::vector<KeychainRow> rows;
-  std::vector<Bytes> floor_blobs;
-  std::array<std::unique_ptr<KeyWrapper>, 16> backup_class_keys;
-  std::array<std::unique_ptr<KeyWrapper>, 16> device_class_keys;
+  FloorCopy floor;  // the floor's copy of the same items (keychain_fixture.h)
 };
 
 std::unique_ptr<DiskCorpus>& current_disk_corpus() {
@@ -70,46 +66,19 @@ DiskCorpus& disk_corpus_for(size_t n) {
     const Bundle bundle =
         take(make_backup(*source, bench_backup_options(), *c->random), "make_backup");
     check(write_bundle(default_env(), c->bundle_dir, bundle), "write_bundle");
-    for (size_t k = 0; k < 16; ++k) {
-      uint8_t key[kKey];
-      c->random->fill(key);
-      c->backup_class_keys[k] = std::make_unique<KeyWrapper>(key);
-      c->random->fill(key);
-      c->device_class_keys[k] = std::make_unique<KeyWrapper>(key);
-    }
-    GcmFloor floor;
-    for (const StoredItem& s : take(source->list(), "list")) {
-      SecretBytes plaintext = take(s.item.encode(), "encode");
-      const uint32_t kc = names_of(s.item.accessibility()).key_class;
-      c->floor_blobs.push_back(
-          seal_floor_blob(floor, kc, *c->backup_class_keys[kc], plaintext.view(), *c->random));
-      c->rows.push_back(keychain_row_for(s.item, {}));
-    }
+    c->floor = make_floor_copy(*source, *c->random);
   }
   return *c;
 }
 
 double run_disk_floor(const DiskCorpus& c, GcmFloor& floor) {
   SqliteFloor db;
-  Bytes plaintext(4096);
-  Bytes out(4096);
   const double start = thread_cpu_seconds();
   size_t read = 0;
   for (const char* file : {kManifestFile, kKeychainFile})
     read += take(default_env().read_file(c.bundle_dir / file, kMaxPlistBytes), "read").size();
   benchmark::DoNotOptimize(read);
-  db.begin();
-  for (size_t i = 0; i < c.n; ++i) {
-    const Bytes& blob = c.floor_blobs[i];
-    const uint32_t kc = floor_blob_key_class(blob);
-    if (blob.size() > out.size()) out.resize(blob.size()), plaintext.resize(blob.size());
-    if (!reseal_floor_blob(floor, blob, *c.backup_class_keys[kc], *c.device_class_keys[kc],
-                           plaintext.data(), out.data())) {
-      check(Status::DataLoss("floor blob does not open"), "restore floor");
-    }
-    db.insert(c.rows[i], ByteView(out.data(), blob.size()));
-  }
-  db.commit();
+  restore_floor_copy(c.floor, floor, db);
   return seconds_since(start);
 }
 

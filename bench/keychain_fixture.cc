@@ -342,4 +342,41 @@ void SqliteFloor::select_table(size_t table, void (*fn)(void*, ByteView), void* 
   sqlite3_reset(s);
 }
 
+FloorCopy make_floor_copy(const Device& source, Random& random) {
+  FloorCopy copy;
+  for (size_t k = 0; k < copy.backup_class_keys.size(); ++k) {
+    uint8_t key[kKey];
+    random.fill(key);
+    copy.backup_class_keys[k] = std::make_unique<KeyWrapper>(key);
+    random.fill(key);
+    copy.device_class_keys[k] = std::make_unique<KeyWrapper>(key);
+  }
+  GcmFloor gcm;
+  for (const StoredItem& s : take(source.list(), "list")) {
+    SecretBytes plaintext = take(s.item.encode(), "encode");
+    const uint32_t kc = names_of(s.item.accessibility()).key_class;
+    copy.blobs.push_back(
+        seal_floor_blob(gcm, kc, *copy.backup_class_keys[kc], plaintext.view(), random));
+    copy.rows.push_back(keychain_row_for(s.item, {}));
+  }
+  return copy;
+}
+
+void restore_floor_copy(const FloorCopy& copy, GcmFloor& gcm, SqliteFloor& db) {
+  Bytes plaintext(4096);
+  Bytes out(4096);
+  db.begin();
+  for (size_t i = 0; i < copy.blobs.size(); ++i) {
+    const Bytes& blob = copy.blobs[i];
+    const uint32_t kc = floor_blob_key_class(blob);
+    if (blob.size() > out.size()) out.resize(blob.size()), plaintext.resize(blob.size());
+    if (!reseal_floor_blob(gcm, blob, *copy.backup_class_keys[kc], *copy.device_class_keys[kc],
+                           plaintext.data(), out.data())) {
+      check(Status::DataLoss("floor blob does not open"), "restore floor");
+    }
+    db.insert(copy.rows[i], ByteView(out.data(), blob.size()));
+  }
+  db.commit();
+}
+
 }  // namespace kcb::bench

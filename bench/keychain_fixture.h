@@ -136,6 +136,20 @@ class SqliteFloor {
   sqlite3_stmt* commit_ = nullptr;
 };
 
+// The floor's copy of a device's items: the rows as the engine would store them and each item's
+// plaintext sealed in a floor blob under the floor's own backup class keys; the device class keys
+// are what a restore floor reseals to. Both key arrays are indexed by key class.
+struct FloorCopy {
+  std::vector<KeychainRow> rows;
+  std::vector<Bytes> blobs;
+  std::array<std::unique_ptr<KeyWrapper>, 16> backup_class_keys;
+  std::array<std::unique_ptr<KeyWrapper>, 16> device_class_keys;
+};
+FloorCopy make_floor_copy(const Device& source, Random& random);
+// The restore floor's work: every blob resealed from its backup class key to its device class key
+// and inserted into `db`, in one transaction. The caller times it.
+void restore_floor_copy(const FloorCopy& copy, GcmFloor& gcm, SqliteFloor& db);
+
 template <typename F>
 void SqliteFloor::select_all(F&& on_row) {
   for (size_t t = 0; t < 4; ++t) {

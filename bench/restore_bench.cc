@@ -35,10 +35,7 @@ struct Corpus {
   Bundle bundle;
   // The floor's copy of the same items: rows as the engine would store them, plaintexts sealed in
   // the floor's blobs under the floor's own class keys (indexed by key class).
-  std::vector<KeychainRow> rows;
-  std::vector<Bytes> floor_blobs;
-  std::array<std::unique_ptr<KeyWrapper>, 16> backup_class_keys;
-  std::array<std::unique_ptr<KeyWrapper>, 16> device_class_keys;
+  FloorCopy floor;
 };
 
 std::unique_ptr<Corpus>& current_corpus() {
@@ -55,45 +52,15 @@ Corpus& corpus_for(size_t n) {
   c->random = make_seeded_random(kSeed + n);
   c->source = make_populated_device(n, *c->random);
   c->bundle = take(make_backup(*c->source, bench_backup_options(), *c->random), "make_backup");
-  for (size_t k = 0; k < 16; ++k) {
-    uint8_t key[kKey];
-    c->random->fill(key);
-    c->backup_class_keys[k] = std::make_unique<KeyWrapper>(key);
-    c->random->fill(key);
-    c->device_class_keys[k] = std::make_unique<KeyWrapper>(key);
-  }
-  GcmFloor floor;
-  std::vector<StoredItem> items = take(c->source->list(), "list");
-  c->rows.reserve(n);
-  c->floor_blobs.reserve(n);
-  for (const StoredItem& s : items) {
-    SecretBytes plaintext = take(s.item.encode(), "encode");
-    const uint32_t kc = names_of(s.item.accessibility()).key_class;
-    c->floor_blobs.push_back(
-        seal_floor_blob(floor, kc, *c->backup_class_keys[kc], plaintext.view(), *c->random));
-    c->rows.push_back(keychain_row_for(s.item, {}));
-  }
+  c->floor = make_floor_copy(*c->source, *c->random);
   return *c;
 }
 
 // Restore floor: every blob resealed from its backup class key to the device class key and
 // inserted, one transaction. Returns seconds.
 double run_restore_floor(const Corpus& c, GcmFloor& floor, SqliteFloor& db) {
-  Bytes plaintext(4096);
-  Bytes out(4096);
   const double start = thread_cpu_seconds();
-  db.begin();
-  for (size_t i = 0; i < c.n; ++i) {
-    const Bytes& blob = c.floor_blobs[i];
-    const uint32_t kc = floor_blob_key_class(blob);
-    if (blob.size() > out.size()) out.resize(blob.size()), plaintext.resize(blob.size());
-    if (!reseal_floor_blob(floor, blob, *c.backup_class_keys[kc], *c.device_class_keys[kc],
-                           plaintext.data(), out.data())) {
-      check(Status::DataLoss("floor blob does not open"), "restore floor");
-    }
-    db.insert(c.rows[i], ByteView(out.data(), blob.size()));
-  }
-  db.commit();
+  restore_floor_copy(c.floor, floor, db);
   return seconds_since(start);
 }
 
@@ -139,8 +106,8 @@ double run_backup_floor(const Corpus& c, GcmFloor& floor, SqliteFloor& db,
     const uint32_t kc = floor_blob_key_class(blob);
     if (blob.size() > plaintext.size()) plaintext.resize(blob.size());
     Bytes sealed(blob.size());
-    if (!reseal_floor_blob(floor, blob, *c.device_class_keys[kc], *c.backup_class_keys[kc],
-                           plaintext.data(), sealed.data())) {
+    if (!reseal_floor_blob(floor, blob, *c.floor.device_class_keys[kc],
+                           *c.floor.backup_class_keys[kc], plaintext.data(), sealed.data())) {
       check(Status::DataLoss("floor blob does not open"), "backup floor");
     }
     out->push_back(std::move(sealed));
@@ -153,20 +120,7 @@ void BM_backup(benchmark::State& state, size_t n) {
   GcmFloor floor;
   // The floor's device: the same rows, blobs under the floor's device class keys.
   SqliteFloor db;
-  {
-    Bytes plaintext(4096);
-    Bytes out(4096);
-    db.begin();
-    for (size_t i = 0; i < n; ++i) {
-      const Bytes& blob = c.floor_blobs[i];
-      const uint32_t kc = floor_blob_key_class(blob);
-      if (blob.size() > out.size()) out.resize(blob.size()), plaintext.resize(blob.size());
-      reseal_floor_blob(floor, blob, *c.backup_class_keys[kc], *c.device_class_keys[kc],
-                        plaintext.data(), out.data());
-      db.insert(c.rows[i], ByteView(out.data(), blob.size()));
-    }
-    db.commit();
-  }
+  restore_floor_copy(c.floor, floor, db);
   double ours = 0;
   double floor_s = 0;
   for (auto _ : state) {
