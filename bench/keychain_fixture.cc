@@ -8,6 +8,7 @@
 #include <ctime>
 #include <string>
 
+#include <benchmark/benchmark.h>
 #include <openssl/modes.h>
 
 #include "engine/device_internals.h"
@@ -377,6 +378,16 @@ void restore_floor_copy(const FloorCopy& copy, GcmFloor& gcm, SqliteFloor& db) {
     db.insert(copy.rows[i], ByteView(out.data(), blob.size()));
   }
   db.commit();
+}
+
+int run_capped_benchmarks(int argc, char** argv, void (*register_up_to)(size_t max_items)) {
+  const char* cap = std::getenv("KCB_BENCH_MAX_ITEMS");
+  register_up_to(cap != nullptr ? std::stoull(cap) : 1'000'000);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
 }
 
 }  // namespace kcb::bench

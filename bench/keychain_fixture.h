@@ -150,6 +150,10 @@ FloorCopy make_floor_copy(const Device& source, Random& random);
 // and inserted into `db`, in one transaction. The caller times it.
 void restore_floor_copy(const FloorCopy& copy, GcmFloor& gcm, SqliteFloor& db);
 
+// The main of a benchmark program whose item counts KCB_BENCH_MAX_ITEMS (default 1,000,000) caps,
+// for a quick run: registers through `register_up_to(cap)`, runs, returns the exit code.
+int run_capped_benchmarks(int argc, char** argv, void (*register_up_to)(size_t max_items));
+
 template <typename F>
 void SqliteFloor::select_all(F&& on_row) {
   for (size_t t = 0; t < 4; ++t) {

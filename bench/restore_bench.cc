@@ -219,11 +219,5 @@ void register_benchmarks(size_t max_items) {
 
 // KCB_BENCH_MAX_ITEMS (default 1000000) caps N, for a quick run.
 int main(int argc, char** argv) {
-  const char* cap = std::getenv("KCB_BENCH_MAX_ITEMS");
-  kcb::bench::register_benchmarks(cap != nullptr ? std::stoull(cap) : 1'000'000);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return kcb::bench::run_capped_benchmarks(argc, argv, kcb::bench::register_benchmarks);
 }
