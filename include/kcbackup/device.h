@@ -64,6 +64,16 @@ struct NewItem {
   SecretBytes secret;
 };
 
+// A file of an app the device holds (`kcbackup device put`); a backup carries it, encrypted under
+// its own key and protection class when the backup is.
+struct AppFile {
+  std::string domain;             // "AppDomain-com.example.app"
+  std::string relative_path;      // "Documents/x"
+  uint32_t protection_class = 3;  // NSFileProtectionCompleteUntilFirstUserAuthentication
+  Bytes contents;
+  bool operator==(const AppFile&) const = default;
+};
+
 // What SecItemUpdate is given: the attributes to change. An absent field keeps its value.
 struct ItemUpdate {
   std::optional<Accessibility> accessible;
@@ -168,6 +178,12 @@ class Device {
       std::function<Status(int64_t rowid, ByteView persistent_ref, Item& item, ByteView plaintext)>;
   Status for_each_item(const ItemVisitor& fn, size_t* unreadable = nullptr) const;
 
+  // App files (engine/device_files.cc): in DIR/app-files.plist, in memory for an in-memory device.
+  // put_app_file replaces the file with the same domain and path; InvalidArgument for an empty
+  // domain or path, a path with ".." or a leading "/", a protection class outside 1-11.
+  Result<std::vector<AppFile>> app_files() const;
+  Status put_app_file(AppFile file);
+
   // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).
   Status set_passcode(bool on, Random& random);
   Status set_icloud_keychain(bool on);
@@ -222,6 +238,7 @@ class Device {
   std::unique_ptr<Keybag> keybag_;
   std::unique_ptr<UnlockedKeybag> keys_;
   std::unique_ptr<KeychainStore> store_;
+  std::vector<AppFile> memory_app_files_;  // in-memory devices only
 };
 
 }  // namespace kcb
