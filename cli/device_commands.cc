@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/folder_commands.h"
 #include "cli/item_format.h"
 #include "cli/seed.h"
 #include "kcbackup/archive.h"
@@ -525,6 +526,7 @@ void add_device_command(CLI::App& app, Status& status) {
   add_init_command(device, status);
   add_item_commands(device, status);
   add_change_commands(device, status);
+  add_device_files_commands(device, status);  // put, files (cli/device_files_commands.cc, cli13)
 }
 
 }  // namespace kcb::cli

@@ -114,6 +114,18 @@ constexpr CommandHelp kHelp[] = {
     {"inspect bundle",
      "A backup bundle: keybag, items and, with keys, each item's fate per the oracle",
      "Example:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone"},
+    // ---- issue 13 (cli13): app files and real backup folders ----
+    {"device put", "Give a device an app file (domain and path) that its backups carry",
+     "The path is relative to the domain: no leading '/', no '..' component. A file of the same "
+     "domain and path is replaced. Protection classes: 1 Complete, 2 CompleteUnlessOpen, 3 "
+     "CompleteUntilFirstUserAuthentication (the default), 4 None, 5-11 the keychain's.\n\n"
+     "Example:\n  kcbackup device put phone --domain AppDomain-com.example.app --path "
+     "Documents/notes.txt notes.txt\n  Put AppDomain-com.example.app / Documents/notes.txt (12 "
+     "bytes, protection class 3 CompleteUntilFirstUserAuthentication) on phone"},
+    {"device files", "The app files a device holds: domain, path, size, protection class",
+     "Example:\n  kcbackup device files phone\n  phone: 1 app file\n  domain                     "
+     "path                 size  protection class\n  AppDomain-com.example.app  "
+     "Documents/notes.txt  12    3 CompleteUntilFirstUserAuthentication"},
     {"simulate",
      "Run a scripted scenario over several simulated phones; engine vs oracle after every step",
      "Steps: add, delete, passcode, icloud-keychain, icloud-keychain-switch, backup, erase, "

@@ -130,4 +130,17 @@ struct AuditReport {
 // Pure: the oracle's fates, the checks and the warnings for every item.
 AuditReport audit(const AuditInput& input);
 
+// An item found in a real backup (`kcbackup audit --backup`): the app's real traits instead of a
+// hand-written document, and no expectations (an audit of what is there: its warnings and fates).
+struct FoundItem {
+  Bytes account;
+  Bytes service;
+  Traits traits;
+};
+// Each item named "account @ service" (as printable text; "(none)" for an empty one), a name that
+// recurs made unique as "name #2", "name #3"; accessibility explicit. ResourceExhausted past
+// kMaxAuditItems, like a document.
+Result<AuditInput> audit_input_of_found(std::span<const FoundItem> items,
+                                        Switch icloud_keychain = Switch::kUnspecified);
+
 }  // namespace kcb
