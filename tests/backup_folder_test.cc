@@ -35,9 +35,9 @@ Written backup_of(Journey journey, const std::string& password = "") {
   item.service = "s";
   item.secret = SecretBytes(as_bytes("x"));
   EXPECT_TRUE(w.source->add(item, *w.r).ok());
-  EXPECT_TRUE(w.source->put_app_file({"AppDomain-com.example.app", "Documents/x", 3,
-                                      Bytes{'h', 'i'}})
-                  .ok());
+  EXPECT_TRUE(
+      w.source->put_app_file({"AppDomain-com.example.app", "Documents/x", 3, Bytes{'h', 'i'}})
+          .ok());
   auto folder = make_backup(*w.source, {journey, password, kFastKdf}, *w.r);
   EXPECT_TRUE(folder.ok()) << folder.status().to_string();
   w.folder = std::move(folder).value();
@@ -63,10 +63,10 @@ TEST(BackupFolderKnownAnswers, FileNamesAreTheRealLayout) {
   for (const auto& [name, bytes] : w.folder.files)
     names.insert(name);
   // SHA-1("KeychainDomain-keychain-backup.plist") and SHA-1 of the app file's domain-path.
-  EXPECT_EQ(names, (std::set<std::string>{
-                       "Info.plist", "Manifest.plist", "Manifest.db", "Status.plist",
-                       "51/51a4616e576dd33cd2abadfea874eb8ff246bf0e",
-                       blob_name("AppDomain-com.example.app", "Documents/x")}));
+  EXPECT_EQ(names,
+            (std::set<std::string>{"Info.plist", "Manifest.plist", "Manifest.db", "Status.plist",
+                                   "51/51a4616e576dd33cd2abadfea874eb8ff246bf0e",
+                                   blob_name("AppDomain-com.example.app", "Documents/x")}));
   // Info.plist is XML, the others binary property lists; Manifest.db is plain SQLite here.
   const Bytes& info = w.folder.files.at("Info.plist");
   EXPECT_EQ(std::string(info.begin(), info.begin() + 5), "<?xml");
@@ -82,8 +82,8 @@ TEST(BackupFolderKnownAnswers, KeybagIsVersion5WithClasses1To11AndTheWrapTable) 
   // formats.md: encrypted WRAP 2 for 1-4 and 6-8, WRAP 3 for 5 and 9-11; unencrypted WRAP 2 for
   // 1-4, WRAP 3 for 5-11. Unencrypted bags have no double protection.
   for (const bool encrypted : {false, true}) {
-    const Written w = encrypted ? backup_of(Journey::kLocalEncrypted, "pw")
-                                : backup_of(Journey::kLocal);
+    const Written w =
+        encrypted ? backup_of(Journey::kLocalEncrypted, "pw") : backup_of(Journey::kLocal);
     const Keybag bag = bag_of(w.folder);
     EXPECT_EQ(bag.version, 5u);
     EXPECT_EQ(bag.type(), 1u);
@@ -223,6 +223,26 @@ TEST(BackupFolder, AListedBlobThatIsMissingIsCorruptionNamingTheFile) {
             std::string::npos)
       << report.status().to_string();
   EXPECT_NE(report.status().message().find("missing from the folder"), std::string::npos);
+}
+
+TEST(BackupFolder, AMissingOrBrokenAppFileBlobFailsTheRestoreAndChangesNothing) {
+  for (const bool missing : {true, false}) {
+    Written w = backup_of(Journey::kLocalEncrypted, "pw");
+    const std::string name = blob_name("AppDomain-com.example.app", "Documents/x");
+    if (missing) {
+      w.folder.files.erase(name);
+    } else {
+      w.folder.files[name].back() ^= 1;  // the last block's padding no longer checks
+    }
+    const auto before = w.source->rows();
+    auto report = restore_backup(w.folder, *w.source, {"pw", {}, {}}, *w.r);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), Code::kCorruption) << report.status().to_string();
+    EXPECT_NE(report.status().message().find("AppDomain-com.example.app/Documents/x"),
+              std::string::npos)
+        << report.status().to_string();
+    EXPECT_EQ(w.source->rows().value(), before.value());
+  }
 }
 
 TEST(BackupFolder, AKeyFileRoundTripsAndOpensTheBackupWithoutThePassword) {
