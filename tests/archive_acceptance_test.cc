@@ -1,9 +1,8 @@
-// R14 (rules.md), what a restore accepts of keychain-backup.plist, end to end: a backup folder
-// written to disk, its keychain file edited the way an older or a foreign backup differs, read
-// back and restored through the public API, and once through the CLI (an old-style archive with
-// neither keybag-uuid nor inet restores). The folders are unencrypted, so the keychain blob is the
-// plist itself and can be edited in place; an unencrypted backup's items need the source device's
-// key, so they are restored onto the source device itself.
+// R14 (rules.md), what a restore accepts of keychain-backup.plist, end to end: an encrypted
+// backup folder whose keychain file is edited (decrypted, changed and sealed again under its file
+// key) the way an older or a foreign backup differs, written to disk, read back and restored
+// through the public API; and once through the CLI (an old-style archive with neither keybag-uuid
+// nor inet restores), on an unencrypted folder whose keychain blob is the plist itself.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -42,48 +41,51 @@ std::set<std::string> accounts(Device& d) {
   return out;
 }
 
-// A backup folder on disk of a device holding g1, g2 (genp) and i1 (inet); `edit` changes its
-// keychain file. The target is that device, which got "mine" after the backup: a restore replaces
-// it (R7), a refused one leaves all four.
+// An encrypted backup of a device holding g1, g2 (genp) and i1 (inet); `edit` changes its keychain
+// file, restore() writes the folder to disk and restores it from there onto a target holding
+// "mine".
 class Acceptance : public ::testing::Test {
  protected:
   void SetUp() override {
-    target_ = device(*r_);
-    ASSERT_TRUE(target_->add(item(ItemClass::kGenp, "g1"), *r_).ok());
-    ASSERT_TRUE(target_->add(item(ItemClass::kGenp, "g2"), *r_).ok());
-    ASSERT_TRUE(target_->add(item(ItemClass::kInet, "i1"), *r_).ok());
-    auto folder = make_backup(*target_, {Journey::kLocal, "", kFastKdf}, *r_);
+    auto source = device(*r_);
+    ASSERT_TRUE(source->add(item(ItemClass::kGenp, "g1"), *r_).ok());
+    ASSERT_TRUE(source->add(item(ItemClass::kGenp, "g2"), *r_).ok());
+    ASSERT_TRUE(source->add(item(ItemClass::kInet, "i1"), *r_).ok());
+    auto folder = make_backup(*source, {Journey::kLocalEncrypted, "pw", kFastKdf}, *r_);
     ASSERT_TRUE(folder.ok()) << folder.status().to_string();
-    ASSERT_TRUE(write_backup_folder(default_env(), dir_, *folder).ok());
-    ASSERT_TRUE(target_->add(item(ItemClass::kGenp, "mine"), *r_).ok());
+    folder_ = std::move(folder).value();
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  fs::path keychain_path() const { return dir_ / std::string(test_support::kKeychainBlobName); }
-
   void edit(const std::function<void(plist_t)>& change) {
-    auto bytes = default_env().read_file(keychain_path(), kMaxPlistBytes);
-    ASSERT_TRUE(bytes.ok());
-    auto root = parse_plist(*bytes, "test");
-    ASSERT_TRUE(root.ok());
-    change(root->get());
-    fs::remove(keychain_path());
-    ASSERT_TRUE(
-        write_file_atomically(default_env(), keychain_path(), to_binary_plist(root->get())).ok());
+    const Status st = test_support::edit_keychain_file(folder_, "pw", [&](Bytes& bytes) {
+      auto root = parse_plist(bytes, "test");
+      ASSERT_TRUE(root.ok());
+      change(root->get());
+      bytes = to_binary_plist(root->get());
+    });
+    ASSERT_TRUE(st.ok()) << st.to_string();
   }
 
-  // Reads the folder from disk and restores it onto the target.
+  // Writes the folder to disk, reads it from there and restores it onto the target.
   Result<RestoreReport> restore() {
+    fs::remove_all(dir_);
+    KCB_RETURN_IF_ERROR(write_backup_folder(default_env(), dir_, folder_));
     DiskFolder folder(default_env(), dir_);
-    return restore_backup(folder, *target_, {}, *r_);
+    return restore_backup(folder, *target_, {"pw", {}}, *r_);
   }
 
   std::unique_ptr<Random> r_ = make_seeded_random(15);
-  std::unique_ptr<Device> target_;
+  BackupFolder folder_;
+  std::unique_ptr<Device> target_ = [this] {
+    auto t = device(*r_);
+    EXPECT_TRUE(t->add(item(ItemClass::kGenp, "mine"), *r_).ok());
+    return t;
+  }();
   fs::path dir_ = fs::temp_directory_path() / ("kcb-r14-" + std::to_string(getpid()));
 };
 
-const std::set<std::string> kUnchanged{"g1", "g2", "i1", "mine"};
+const std::set<std::string> kUnchanged{"mine"};
 
 TEST_F(Acceptance, WithoutKeybagUuidAndWithoutInetTheRestRestores) {
   edit([](plist_t root) {
@@ -138,7 +140,7 @@ TEST_F(Acceptance, AnIdentityClassOrAnItemThatIsNotADictionaryFailsTheRestore) {
        },
        "genp[2]: expected a dictionary, found data"}};
   for (const auto& [change, message] : cases) {
-    TearDown();  // a fresh folder and target for each case
+    TearDown();  // a fresh folder for each case
     SetUp();
     edit(change);
     auto report = restore();
