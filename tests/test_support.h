@@ -4,6 +4,7 @@
 // key in an encrypted folder) and Manifest.plist.
 #pragma once
 
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "kcbackup/backup_folder.h"
 #include "kcbackup/bytes.h"
 #include "kcbackup/device.h"
+#include "kcbackup/env.h"
 #include "kcbackup/random.h"
 
 namespace kcb::test_support {
@@ -106,6 +108,19 @@ inline Result<KeychainArchive> keychain_of(const BackupFolder& folder, const std
   o.device = device;
   KCB_ASSIGN_OR_RETURN(OpenedBackup opened, OpenedBackup::open(folder, o));
   return opened.read_keychain();
+}
+
+// Every file under `dir`, by its name relative to it ("Manifest.plist", "51/51a4..."): a folder on
+// disk as a BackupFolder, to damage and write back with write_backup_folder.
+inline BackupFolder load_folder(const std::filesystem::path& dir) {
+  BackupFolder out;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    auto bytes = default_env().read_file(e.path(), size_t{1} << 30);
+    KCB_ASSERT(bytes.ok());
+    out.files[std::filesystem::relative(e.path(), dir).generic_string()] = std::move(*bytes);
+  }
+  return out;
 }
 
 // Manifest.plist of `folder` changed by `edit` and written back.
