@@ -100,7 +100,8 @@ TEST(BinaryPlistWriter, WidensReferencesAndOffsetsPast16Bits) {
 TEST(BinaryPlistWriter, NonAsciiTextIsUtf16AndReadsBack) {
   Manifest m;
   m.backup_keybag = Bytes{1, 2, 3};
-  m.lockdown.unique_device_id = "caf\xC3\xA9-\xF0\x9F\x93\xB1";  // "café-" and U+1F4F1 (a surrogate pair)
+  m.lockdown.unique_device_id =
+      "caf\xC3\xA9-\xF0\x9F\x93\xB1";  // "café-" and U+1F4F1 (a surrogate pair)
   m.journey = "local";
   const Bytes written = write_manifest(m);
   // 5 code units of "café-" plus the pair: marker 0x67, then UTF-16BE.

@@ -2,7 +2,8 @@
 // without the password and the device key, a wrong password (exit 3), hostile bags refused fast
 // (exit 2, long before any key derivation could run), a blob of the folder's keychain file (its
 // plaintext taken out through OpenedBackup) opened with its class key from `inspect keybag
-// --show-secrets`. A folder's items with the oracle's fates: `inspect backup`, tests/cli_folder_test.
+// --show-secrets`. A folder's items with the oracle's fates: `inspect backup`,
+// tests/cli_folder_test.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -200,7 +201,8 @@ TEST_F(CliInspect, KeybagOfAPlainBackupNeedsOnlyTheDevice) {
 }
 
 TEST_F(CliInspect, RawKeybagFromAManifestGivesTheSameAnswer) {
-  const Bytes bag = read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestPlistName)))->backup_keybag;
+  const Bytes bag =
+      read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestPlistName)))->backup_keybag;
   spit(tmp_ / "bag", bag);
   const json raw = inspect({"keybag", tmp_ / "bag", "--password", "pw", "--device", phone_});
   EXPECT_FALSE(raw.contains("manifest"));
@@ -293,8 +295,8 @@ TEST_F(CliInspect, RestoreOfAFolderWithAHostileBagExitsTwoFast) {
 }
 
 TEST_F(CliInspect, BlobOpensWithItsClassKey) {
-  const json bag =
-      inspect({"keybag", encrypted_ + "/" + kManifestPlistName, "--password", "pw", "--show-secrets"});
+  const json bag = inspect(
+      {"keybag", encrypted_ + "/" + kManifestPlistName, "--password", "pw", "--show-secrets"});
   ASSERT_TRUE(class_entry(bag, 6).is_object());
   const std::string class6 = class_entry(bag, 6)["key_hex"];
   const auto archive = read_keychain_archive(as_bytes(slurp(keychain_plist())));
@@ -382,14 +384,14 @@ TEST_F(CliInspect, AnAlteredCiphertextIsMalformedNotAWrongKey) {
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   const json doc = json::parse(restored.out);
   ASSERT_EQ(doc["items"].size(), 2u);
-  EXPECT_EQ(doc["items"][0]["account"], "alice");
-  EXPECT_EQ(doc["items"][0]["outcome"], "lost");
+  EXPECT_EQ(doc["items"][0]["outcome"], "lost");  // genp #0, alice: undecodable, so unnamed
   EXPECT_EQ(doc["items"][0]["reason"], "corrupt") << doc["items"][0].dump();
   EXPECT_NE(doc["items"][0]["detail"].get<std::string>().find("GCM tag"), std::string::npos)
       << doc["items"][0].dump();
+  EXPECT_EQ(doc["items"][1]["account"], "bob");
   EXPECT_EQ(doc["items"][1]["outcome"], "restored");
-  const json bag =
-      inspect({"keybag", encrypted_ + "/" + kManifestPlistName, "--password", "pw", "--show-secrets"});
+  const json bag = inspect(
+      {"keybag", encrypted_ + "/" + kManifestPlistName, "--password", "pw", "--show-secrets"});
   spit(tmp_ / "altered.blob", archive->items[0][0].blob);
   const CliRun blob = run_cli({"inspect", "blob", tmp_ / "altered.blob", "--class-key",
                                class_entry(bag, 6)["key_hex"].get<std::string>()});
