@@ -237,6 +237,36 @@ TEST(Restore, AFolderMissingAFileOrUnfinishedIsRefusedAndChangesNothing) {
   }
 }
 
+// A file Manifest.db lists whose blob is missing, or whose blob's padding is wrong, makes the
+// folder invalid input (issue 13: exit 2, target unchanged), not only when it is the keychain.
+TEST(Restore, AListedAppFileMissingOrBadlyPaddedIsRefusedAndChangesNothing) {
+  // TODO(foldertests): restore_backup reads only the keychain blob today and returns ok for both
+  // damages (interop13's request to the lead, PLAN.md 16:00, and foldertests' 16:30). Remove
+  // this skip once OpenedBackup::open or restore checks every listed blob (or restores app files).
+  GTEST_SKIP() << "engine: restore does not check app-file blobs yet (PLAN.md Requests)";
+  for (const bool remove : {true, false}) {
+    SCOPED_TRACE(remove ? "blob missing" : "bad padding");
+    Fixture f;
+    ASSERT_TRUE(f.source->put_app_file({"HomeDomain", "Library/sixteen", 3, Bytes(16, 0x61)}).ok());
+    f.bundle = *make_backup(*f.source, options(Journey::kLocalEncrypted), *f.r);
+    const std::string id = file_id_of("HomeDomain", "Library/sixteen");
+    const std::string blob = id.substr(0, 2) + "/" + id;
+    ASSERT_EQ(f.bundle.files.count(blob), 1u);
+    if (remove) {
+      f.bundle.files.erase(blob);
+    } else {
+      f.bundle.files[blob].back() ^= 0x5A;  // the last block no longer ends in valid padding
+    }
+    const auto before = f.target_rows();
+    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().to_string();
+    EXPECT_NE(r.status().message().find("HomeDomain/Library/sixteen"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(f.target_rows(), before);
+  }
+}
+
 TEST(Restore, ReplacesNonSynchronizableItemsAndReportsEachFate) {
   Fixture f;
   auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
