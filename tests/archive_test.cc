@@ -1,4 +1,5 @@
-// Archive, manifest and bundle files: round trips, and precise refusals of malformed plists.
+// Archive, Manifest.plist and backup-folder files: round trips, and precise refusals of malformed
+// plists.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -6,6 +7,7 @@
 #include "engine/binary_plist_writer.h"
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
+#include "kcbackup/backup_folder.h"
 
 namespace kcb {
 namespace {
@@ -246,32 +248,67 @@ TEST(Archive, ItemCountCapIsEnforced) {
 }
 
 TEST(Manifest, RoundTripsAndNamesMissingFields) {
-  Manifest m{Bytes{9, 9, 9}, true, "udid-1", "local-encrypted"};
+  Manifest m;
+  m.backup_keybag = Bytes{9, 9, 9};
+  m.manifest_key = Bytes(44, 0x44);
+  m.is_encrypted = true;
+  m.lockdown = {
+      "00008101-000a1b2c3d4e5f60", "iPhone14,2", "17.5", "21F90", "Test phone", "F2LXXXXXXXXX"};
+  m.version = "10.0";
+  m.date = 1'700'000'000;
+  m.was_passcode_set = true;
+  m.journey = "local-encrypted";
   auto back = read_manifest(write_manifest(m));
   ASSERT_TRUE(back.ok()) << back.status().to_string();
-  EXPECT_EQ(back->backup_keybag, m.backup_keybag);
-  EXPECT_TRUE(back->is_encrypted);
-  EXPECT_EQ(back->unique_device_id, "udid-1");
+  EXPECT_EQ(*back, m);
+  EXPECT_EQ(back->lockdown.unique_device_id, "00008101-000a1b2c3d4e5f60");
   EXPECT_EQ(back->journey, "local-encrypted");
 
   auto parsed = parse_plist(write_manifest(m), "test");
   ASSERT_TRUE(parsed.ok());
   plist_dict_remove_item(plist_dict_get_item(parsed->get(), "Lockdown"), "UniqueDeviceID");
+  // to_binary_plist writes only the node types of our archives, not dates; Date is optional.
+  plist_dict_remove_item(parsed->get(), "Date");
   auto broken = read_manifest(to_binary_plist(parsed->get()));
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("Lockdown.UniqueDeviceID"), std::string::npos);
 }
 
-TEST(Bundle, WritesAndReadsADirectoryAndRefusesToOverwrite) {
-  const auto dir = std::filesystem::temp_directory_path() / "kcb_archive_test_bundle";
+// write_backup_folder puts every file of a BackupFolder on disk under its name (blobs in their
+// XX/ folder), DiskFolder reads them back, a second write into the same folder is refused and a
+// missing folder is an I/O error, not a missing file.
+TEST(BackupFolderFiles, WritesAndReadsADirectoryAndRefusesToOverwrite) {
+  const auto dir = std::filesystem::temp_directory_path() / "kcb_archive_test_folder";
   std::filesystem::remove_all(dir);
-  const Bundle b{{Bytes{1}, false, "udid", "local"}, sample_archive()};
-  ASSERT_TRUE(write_bundle(default_env(), dir, b).ok());
-  auto back = read_bundle(default_env(), dir);
-  ASSERT_TRUE(back.ok()) << back.status().to_string();
-  EXPECT_EQ(back->archive.items[0].size(), 2u);
-  EXPECT_EQ(write_bundle(default_env(), dir, b).code(), Code::kAlreadyExists);
-  EXPECT_EQ(read_bundle(default_env(), dir / "missing").status().code(), Code::kIOError);
+  BackupFolder f;
+  const std::string blob = "51/51a4616e576dd33cd2abadfea874eb8ff246bf0e";
+  f.files[blob] = write_keychain_archive(sample_archive());
+  f.files[kInfoPlistName] = Bytes{1};
+  f.files[kManifestDbName] = Bytes{2};
+  f.files[kManifestPlistName] = Bytes{3};
+  f.files[kStatusPlistName] = Bytes{4};
+  ASSERT_TRUE(write_backup_folder(default_env(), dir, f).ok());
+  const DiskFolder disk(default_env(), dir);
+  for (const auto& [name, bytes] : f.files) {
+    auto back = disk.read(name, 1 << 20);
+    ASSERT_TRUE(back.ok()) << name << ": " << back.status().to_string();
+    EXPECT_EQ(*back, bytes) << name;
+  }
+  auto archive = read_keychain_archive(*disk.read(blob, 1 << 20));
+  ASSERT_TRUE(archive.ok()) << archive.status().to_string();
+  EXPECT_EQ(archive->items[0].size(), 2u);
+  EXPECT_EQ(disk.read("Status.plist.tmp", 1 << 20).status().code(), Code::kNotFound);
+  EXPECT_EQ(disk.read(kStatusPlistName, 0).status().code(), Code::kResourceExhausted);
+  EXPECT_EQ(write_backup_folder(default_env(), dir, f).code(), Code::kAlreadyExists);
+  EXPECT_EQ(
+      DiskFolder(default_env(), dir / "missing").read(kStatusPlistName, 1 << 20).status().code(),
+      Code::kIOError);
+  // A folder without its commit mark is not written at all past the blobs.
+  BackupFolder unfinished = f;
+  unfinished.files.erase(kStatusPlistName);
+  EXPECT_EQ(write_backup_folder(default_env(), dir / "unfinished", unfinished).code(),
+            Code::kInvalidArgument);
+  EXPECT_FALSE(std::filesystem::exists(dir / "unfinished" / kStatusPlistName));
   std::filesystem::remove_all(dir);
 }
 

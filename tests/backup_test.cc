@@ -44,6 +44,21 @@ BackupOptions options(Journey j) {
   return {j, j == Journey::kLocalEncrypted ? "hunter2" : "", kFastKdf};
 }
 
+// The keychain archive a folder carries, read back through OpenedBackup (empty on failure, which
+// the caller's next expectation then shows).
+KeychainArchive archive_of(const BackupFolder& folder, const std::string& password) {
+  auto archive = test_support::keychain_of(folder, password);
+  EXPECT_TRUE(archive.ok()) << archive.status().to_string();
+  return archive.ok() ? std::move(archive).value() : KeychainArchive{};
+}
+
+// `change` applied to the folder's keychain archive (re-sealed under its file key when encrypted).
+void edit_archive(BackupFolder& folder, const std::string& password,
+                  const std::function<void(KeychainArchive&)>& change) {
+  const Status st = test_support::edit_keychain(folder, password, change);
+  ASSERT_TRUE(st.ok()) << st.to_string();
+}
+
 // The seed's experiment: each row is a real backup and a real restore.
 TEST(Backup, ReproducesTheSeedsMeasuredTable) {
   struct Row {
@@ -99,26 +114,25 @@ TEST(Backup, ExportFilterKeepsAkpuTokenAuthAndSystemBoundItemsOut) {
   auto bundle = make_backup(*a, options(Journey::kLocal), *r);
   ASSERT_TRUE(bundle.ok());
   size_t total = 0;
-  for (const auto& v : bundle->archive.items)
+  for (const auto& v : archive_of(*bundle, "").items)
     total += v.size();
   EXPECT_EQ(total, 1u);  // only the synchronizable item
 }
 
-TEST(Backup, SameSeedGivesByteIdenticalBundles) {
-  Bytes first;
+// Every file of the folder, keychain blob, Manifest.db, Manifest.plist and Status.plist alike.
+TEST(Backup, SameSeedGivesByteIdenticalFolders) {
+  std::map<std::string, Bytes, std::less<>> first;
   for (int run = 0; run < 2; ++run) {
     auto r = make_seeded_random(13);
     auto a = device(*r);
     ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "x"), *r).ok());
     auto bundle = make_backup(*a, options(Journey::kLocalEncrypted), *r);
     ASSERT_TRUE(bundle.ok());
-    Bytes bytes = write_keychain_archive(bundle->archive);
-    const Bytes manifest = write_manifest(bundle->manifest);
-    bytes.insert(bytes.end(), manifest.begin(), manifest.end());
+    EXPECT_TRUE(bundle->files.count(test_support::kKeychainBlobName));
     if (run == 0)
-      first = bytes;
+      first = bundle->files;
     else
-      EXPECT_EQ(bytes, first);
+      EXPECT_EQ(bundle->files, first);
   }
 }
 
@@ -126,7 +140,7 @@ struct Fixture {
   std::unique_ptr<Random> r = make_seeded_random(14);
   std::unique_ptr<Device> source = device(*r);
   std::unique_ptr<Device> target = device(*r);
-  Bundle bundle;
+  BackupFolder bundle;
   Fixture() {
     EXPECT_TRUE(source->add(item(Accessibility::kAfterFirstUnlock, "a"), *r).ok());
     EXPECT_TRUE(source->add(item(Accessibility::kAlways, "b"), *r).ok());
@@ -150,7 +164,8 @@ TEST(Restore, WrongOrMissingPasswordRestoresNothingAndChangesNothing) {
 TEST(Restore, KeybagUuidMismatchFailsTheWholeRestore) {
   Fixture f;
   const auto before = f.target_rows();
-  f.bundle.archive.keybag_uuid = "00000000-0000-0000-0000-000000000000";
+  edit_archive(f.bundle, "hunter2",
+               [](KeychainArchive& a) { a.keybag_uuid = "00000000-0000-0000-0000-000000000000"; });
   auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorruption);
@@ -161,11 +176,95 @@ TEST(Restore, KeybagUuidMismatchFailsTheWholeRestore) {
 TEST(Restore, AManifestClaimingNoEncryptionOverAPasswordOnlyClassIsCorrupt) {
   Fixture f;
   const auto before = f.target_rows();
-  f.bundle.manifest.is_encrypted = false;
+  ASSERT_TRUE(
+      test_support::edit_manifest(f.bundle, [](Manifest& m) { m.is_encrypted = false; }).ok());
   auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
   EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().to_string();
   EXPECT_NE(r.status().message().find("IsEncrypted is false"), std::string::npos);
   EXPECT_EQ(f.target_rows(), before);
+}
+
+// The folder's own structure: each damage is refused with its precise code before the target is
+// touched. Status.plist is the commit mark, Manifest.db the index, the keychain blob what it lists;
+// a folder with only Manifest.mbdb is an iOS 9 backup.
+TEST(Restore, AFolderMissingAFileOrUnfinishedIsRefusedAndChangesNothing) {
+  struct Case {
+    std::string name;
+    std::function<void(BackupFolder&)> damage;
+    Code code;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"no Status.plist", [](BackupFolder& b) { b.files.erase(kStatusPlistName); },
+       Code::kCorruption, "Status.plist"},
+      {"unfinished",
+       [](BackupFolder& b) {
+         BackupStatus st;
+         st.snapshot_state = "uploading";
+         b.files[kStatusPlistName] = write_backup_status(st);
+       },
+       Code::kCorruption, "SnapshotState 'uploading'"},
+      {"no Manifest.plist", [](BackupFolder& b) { b.files.erase(kManifestPlistName); },
+       Code::kCorruption, "Manifest.plist"},
+      {"no Manifest.db", [](BackupFolder& b) { b.files.erase(kManifestDbName); }, Code::kCorruption,
+       "Manifest.db"},
+      {"Manifest.mbdb only",
+       [](BackupFolder& b) {
+         b.files.erase(kManifestDbName);
+         b.files[kManifestMbdbName] = Bytes{'m', 'b', 'd', 'b', 5, 0};
+       },
+       Code::kUnsupported, "Manifest.mbdb"},
+      {"no keychain blob",
+       [](BackupFolder& b) { b.files.erase(std::string(test_support::kKeychainBlobName)); },
+       Code::kCorruption, "missing from the folder"},
+      {"ManifestKey of 43 bytes",
+       [](BackupFolder& b) {
+         ASSERT_TRUE(
+             test_support::edit_manifest(b, [](Manifest& m) { m.manifest_key->pop_back(); }).ok());
+       },
+       Code::kCorruption, "ManifestKey: 43 bytes"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    Fixture f;
+    const auto before = f.target_rows();
+    c.damage(f.bundle);
+    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), c.code) << r.status().to_string();
+    EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().message();
+    EXPECT_EQ(f.target_rows(), before);
+  }
+}
+
+// A file Manifest.db lists whose blob is missing, or whose blob's padding is wrong, makes the
+// folder invalid input (issue 13: exit 2, target unchanged), not only when it is the keychain.
+TEST(Restore, AListedAppFileMissingOrBadlyPaddedIsRefusedAndChangesNothing) {
+  // TODO(foldertests): restore_backup reads only the keychain blob today and returns ok for both
+  // damages (interop13's request to the lead, PLAN.md 16:00, and foldertests' 16:30). Remove
+  // this skip once OpenedBackup::open or restore checks every listed blob (or restores app files).
+  GTEST_SKIP() << "engine: restore does not check app-file blobs yet (PLAN.md Requests)";
+  for (const bool remove : {true, false}) {
+    SCOPED_TRACE(remove ? "blob missing" : "bad padding");
+    Fixture f;
+    ASSERT_TRUE(f.source->put_app_file({"HomeDomain", "Library/sixteen", 3, Bytes(16, 0x61)}).ok());
+    f.bundle = *make_backup(*f.source, options(Journey::kLocalEncrypted), *f.r);
+    const std::string id = file_id_of("HomeDomain", "Library/sixteen");
+    const std::string blob = id.substr(0, 2) + "/" + id;
+    ASSERT_EQ(f.bundle.files.count(blob), 1u);
+    if (remove) {
+      f.bundle.files.erase(blob);
+    } else {
+      f.bundle.files[blob].back() ^= 0x5A;  // the last block no longer ends in valid padding
+    }
+    const auto before = f.target_rows();
+    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().to_string();
+    EXPECT_NE(r.status().message().find("HomeDomain/Library/sixteen"), std::string::npos)
+        << r.status().message();
+    EXPECT_EQ(f.target_rows(), before);
+  }
 }
 
 TEST(Restore, ReplacesNonSynchronizableItemsAndReportsEachFate) {
@@ -185,7 +284,8 @@ TEST(Restore, AFlippedBitInOneBlobDropsThatItemAloneWithItsReason) {
                                                  {20, LossReason::kClassKeyUnavailable}};
   for (const auto& [offset, reason] : cases) {
     Fixture f;
-    f.bundle.archive.items[0][0].blob[offset] ^= 0x01;
+    edit_archive(f.bundle, "hunter2",
+                 [offset](KeychainArchive& a) { a.items[0][0].blob[offset] ^= 0x01; });
     auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
     ASSERT_TRUE(r.ok()) << r.status().to_string();
     EXPECT_FALSE(r->items[0].restored);
@@ -197,7 +297,7 @@ TEST(Restore, AFlippedBitInOneBlobDropsThatItemAloneWithItsReason) {
 TEST(Restore, ARetaggedKeyClassIsNotRestored) {
   Fixture f;
   // Claim class 6 for an item sealed under class 7: its key will not open under class 6's key.
-  f.bundle.archive.items[0][0].blob[4] = 6;
+  edit_archive(f.bundle, "hunter2", [](KeychainArchive& a) { a.items[0][0].blob[4] = 6; });
   auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->items[0].restored);
@@ -238,7 +338,9 @@ TEST(Backup, UnlockingABackupKeybagTakesADeviceNotItsKey) {
   auto source = device(*r);
   auto bundle = make_backup(*source, options(Journey::kLocalEncrypted), *r);
   ASSERT_TRUE(bundle.ok());
-  auto bag = parse_keybag(bundle->manifest.backup_keybag);
+  auto manifest = read_folder_manifest(*bundle);
+  ASSERT_TRUE(manifest.ok());
+  auto bag = parse_keybag(manifest->backup_keybag);
   ASSERT_TRUE(bag.ok());
   const ByteView password = as_bytes(options(Journey::kLocalEncrypted).password);
 
@@ -273,9 +375,9 @@ std::unique_ptr<Device> device_with(Random& r, PersistentRefKind kind, bool sos 
   return std::move(d).value();
 }
 
-size_t archived_count(const Bundle& b) {
+size_t archived_count(const BackupFolder& b) {
   size_t n = 0;
-  for (const auto& v : b.archive.items)
+  for (const auto& v : archive_of(b, "").items)
     n += v.size();
   return n;
 }
@@ -315,7 +417,7 @@ TEST(Backup, AppClipItemsAreNeverExported) {
   }
   auto bundle = make_backup(*a, options(Journey::kLocalEncrypted), *r);
   ASSERT_TRUE(bundle.ok());
-  for (const auto& v : bundle->archive.items)
+  for (const auto& v : archive_of(*bundle, "hunter2").items)
     EXPECT_EQ(v.size(), 1u);
   auto b = device(*r);
   auto restored = restore_backup(*bundle, *b, {"hunter2", {}}, *r);
@@ -357,9 +459,10 @@ TEST(Backup, EachItemCarriesItsPersistentReferenceInTheSourcesKind) {
     auto bundle = make_backup(*a, options(Journey::kLocal), *r);
     ASSERT_TRUE(bundle.ok());
     const auto listed = *a->list();
-    ASSERT_EQ(bundle->archive.items[0].size(), 2u);
+    const KeychainArchive archive = archive_of(*bundle, "");
+    ASSERT_EQ(archive.items[0].size(), 2u);
     for (size_t i = 0; i < 2; ++i) {
-      EXPECT_EQ(bundle->archive.items[0][i].persistent_ref, listed[i].persistent_ref);
+      EXPECT_EQ(archive.items[0][i].persistent_ref, listed[i].persistent_ref);
       EXPECT_EQ(listed[i].persistent_ref.size(), kind == PersistentRefKind::kUuid
                                                      ? kUuidPersistentRefBytes
                                                      : kRowidPersistentRefBytes);
@@ -413,10 +516,10 @@ TEST(Restore, ARowidTakenOnTheTargetGivesANewRowidAndAUuidTravels) {
     ASSERT_EQ(after.count("mine"), 1u);
     const Bytes& ref = after.at("mine").first;
     if (kind == PersistentRefKind::kUuid) {
-      EXPECT_EQ(ref, bundle->archive.items[0][0].persistent_ref);
+      EXPECT_EQ(ref, archive_of(*bundle, "hunter2").items[0][0].persistent_ref);
     } else {
       EXPECT_EQ(ref, make_persistent_ref(ItemClass::kGenp, 2));
-      EXPECT_EQ(bundle->archive.items[0][0].persistent_ref,
+      EXPECT_EQ(archive_of(*bundle, "hunter2").items[0][0].persistent_ref,
                 make_persistent_ref(ItemClass::kGenp, 1));
     }
   }
@@ -492,7 +595,7 @@ TEST(Restore, ADuplicateWithinTheBackupIsLostNotKept) {
   ASSERT_TRUE(a->add(item(Accessibility::kAfterFirstUnlock, "twice"), *r).ok());
   auto bundle = make_backup(*a, options(Journey::kLocal), *r);
   ASSERT_TRUE(bundle.ok());
-  bundle->archive.items[0].push_back(bundle->archive.items[0][0]);
+  edit_archive(*bundle, "", [](KeychainArchive& a) { a.items[0].push_back(a.items[0][0]); });
   ASSERT_TRUE(a->erase(*r).ok());
   auto report = restore_backup(*bundle, *a, {"", {}}, *r);
   ASSERT_TRUE(report.ok());
@@ -506,13 +609,19 @@ TEST(Restore, ADuplicateWithinTheBackupIsLostNotKept) {
 
 // Re-seals one archived item after `change` edits its decrypted attributes: what an older backup
 // (iOS 9 and 10.0 exported token items) or another tool could hold.
-void edit_archived_item(Bundle& bundle, size_t index, const Device& source,
+// The folder is unencrypted (its keychain file is the plist itself).
+void edit_archived_item(BackupFolder& bundle, size_t index, const Device& source,
                         const std::function<void(Item&)>& change, Random& r) {
-  auto bag = parse_keybag(bundle.manifest.backup_keybag);
+  auto manifest = read_folder_manifest(bundle);
+  ASSERT_TRUE(manifest.ok());
+  ASSERT_FALSE(manifest->is_encrypted);
+  auto bag = parse_keybag(manifest->backup_keybag);
   ASSERT_TRUE(bag.ok());
   auto keys = unlock_keybag(*bag, {}, DeviceInternals::device_key(source));
   ASSERT_TRUE(keys.ok());
-  ArchivedItem& archived = bundle.archive.items[0][index];
+  KeychainArchive archive = archive_of(bundle, "");
+  ASSERT_GT(archive.items[0].size(), index);
+  ArchivedItem& archived = archive.items[0][index];
   auto parsed = parse_blob(archived.blob);
   ASSERT_TRUE(parsed.ok());
   auto plaintext = open_blob(*parsed, keys->key_for(parsed->key_class)->view());
@@ -526,6 +635,7 @@ void edit_archived_item(Bundle& bundle, size_t index, const Device& source,
       seal_blob(parsed->key_class, keys->key_for(parsed->key_class)->view(), encoded->view(), r);
   ASSERT_TRUE(sealed.ok());
   archived.blob = std::move(*sealed);
+  edit_archive(bundle, "", [&](KeychainArchive& a) { a = archive; });
 }
 
 // SecServerImportKeychainInPlist: whatever the export let through, the import skips system-bound

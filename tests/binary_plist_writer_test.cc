@@ -6,6 +6,7 @@
 
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/bytes.h"
 
 namespace kcb {
@@ -99,14 +100,15 @@ TEST(BinaryPlistWriter, WidensReferencesAndOffsetsPast16Bits) {
 TEST(BinaryPlistWriter, NonAsciiTextIsUtf16AndReadsBack) {
   Manifest m;
   m.backup_keybag = Bytes{1, 2, 3};
-  m.unique_device_id = "caf\xC3\xA9-\xF0\x9F\x93\xB1";  // "café-" and U+1F4F1 (a surrogate pair)
+  m.lockdown.unique_device_id =
+      "caf\xC3\xA9-\xF0\x9F\x93\xB1";  // "café-" and U+1F4F1 (a surrogate pair)
   m.journey = "local";
   const Bytes written = write_manifest(m);
   // 5 code units of "café-" plus the pair: marker 0x67, then UTF-16BE.
   EXPECT_NE(to_hex(written).find("6700630061006600e9002dd83ddcf1"), std::string::npos);
   auto back = read_manifest(written);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
-  EXPECT_EQ(back->unique_device_id, m.unique_device_id);
+  EXPECT_EQ(back->lockdown.unique_device_id, m.lockdown.unique_device_id);
 }
 
 }  // namespace

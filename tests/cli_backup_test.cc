@@ -1,7 +1,8 @@
 // `kcbackup backup`, `restore` and `migrate` in-process, with --fast-kdf: the fates of a
 // WhenUnlocked and a WhenUnlockedThisDeviceOnly item on every backup journey onto the same and
-// another device (and the oracle agrees), a wrong or missing password exits 3, truncated or altered
-// bundle files exit 2, and in every failure the target device is byte-for-byte the same
+// another device (and the oracle agrees), a wrong or missing password exits 3, truncated, altered,
+// missing or unfinished backup-folder files exit 2, and in every failure the target device is
+// byte-for-byte the same
 // (`device list --show-secrets --format json`). Also the password sources and their order.
 #include <gtest/gtest.h>
 
@@ -21,9 +22,11 @@
 #include "cli/password.h"
 #include "engine/keybag.h"
 #include "kcbackup/archive.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
 #include "tests/cli_run.h"
+#include "tests/test_support.h"
 
 namespace kcb::cli {
 namespace {
@@ -173,56 +176,104 @@ TEST_F(CliBackup, WrongOrMissingPasswordExitsThreeAndLeavesTheTargetAlone) {
   EXPECT_EQ(listing(target), before);
 }
 
-// Bundle files cut short or altered in their structure: exit 2, the target untouched.
-TEST_F(CliBackup, TruncatedOrAlteredBundlesExitTwoAndLeaveTheTargetAlone) {
+// Backup-folder files cut short, altered in their structure, missing, or a folder that never
+// finished or is an iOS 9 one: exit 2 naming the folder, the target untouched.
+TEST_F(CliBackup, TruncatedOrAlteredFoldersExitTwoAndLeaveTheTargetAlone) {
   const std::string phone = make_phone("phone");
   const std::string good = backup(phone, "b", "local-encrypted");
   const std::string target = make_phone("target");
   const std::string before = listing(target);
-  const std::string manifest = slurp(good + "/" + kManifestFile);
-  const std::string archive = slurp(good + "/" + kKeychainFile);
+  const std::string keychain_blob(test_support::kKeychainBlobName);
+  const std::string manifest = slurp(good + "/" + kManifestPlistName);
+  const std::string archive = slurp(good + "/" + keychain_blob);
+  const std::string db = slurp(good + "/" + kManifestDbName);
+  ASSERT_FALSE(archive.empty());
+  ASSERT_FALSE(db.empty());
   const Bytes bag = read_manifest(as_bytes(manifest))->backup_keybag;
   const Bytes uuid = parse_keybag(bag)->uuid;
   const std::string uuid_bytes(uuid.begin(), uuid.end());
 
   struct Damage {
     const char* what;
-    const char* file;
-    std::string bytes;
+    std::string file;
+    std::optional<std::string> bytes;  // nullopt: the file is removed
+    std::string message;               // what the error line must say
   };
+  const std::string unfinished = [] {
+    BackupStatus st;
+    st.snapshot_state = "uploading";
+    const Bytes b = write_backup_status(st);
+    return std::string(b.begin(), b.end());
+  }();
   std::vector<Damage> damages = {
-      {"manifest cut in half", kManifestFile, manifest.substr(0, manifest.size() / 2)},
-      {"manifest empty", kManifestFile, ""},
-      {"archive cut in half", kKeychainFile, archive.substr(0, archive.size() / 2)},
-      {"archive cut by one byte", kKeychainFile, archive.substr(0, archive.size() - 1)},
+      {"manifest cut in half", kManifestPlistName, manifest.substr(0, manifest.size() / 2),
+       "Manifest.plist"},
+      {"manifest empty", kManifestPlistName, "", "Manifest.plist"},
+      {"keychain blob cut in half", keychain_blob, archive.substr(0, archive.size() / 2),
+       "keychain-backup.plist"},
+      {"keychain blob cut by one byte", keychain_blob, archive.substr(0, archive.size() - 1),
+       "keychain-backup.plist"},
+      {"Manifest.db cut in half", kManifestDbName, db.substr(0, db.size() / 2), "Manifest.db"},
+      {"no Status.plist", kStatusPlistName, std::nullopt, "Status.plist"},
+      {"SnapshotState not finished", kStatusPlistName, unfinished, "did not finish"},
+      {"no Manifest.db", kManifestDbName, std::nullopt, "Manifest.db"},
+      {"no keychain blob", keychain_blob, std::nullopt, "missing from the folder"},
   };
   std::string bad_magic = manifest;
   bad_magic[0] ^= 0x01;
-  damages.push_back({"manifest magic flipped", kManifestFile, bad_magic});
+  damages.push_back({"manifest magic flipped", kManifestPlistName, bad_magic, "Manifest.plist"});
   std::string bad_uuid = manifest;
   const size_t at = bad_uuid.find(uuid_bytes);
   ASSERT_NE(at, std::string::npos);
   bad_uuid[at + 3] ^= 0x10;  // the keybag no longer matches the archive's keybag-uuid
-  damages.push_back({"keybag UUID bit flipped", kManifestFile, bad_uuid});
+  damages.push_back({"keybag UUID bit flipped", kManifestPlistName, bad_uuid, "keybag-uuid"});
   std::string bad_tag = manifest;
   const size_t iter = bad_tag.find("ITER");
   ASSERT_NE(iter, std::string::npos);
   bad_tag[iter + 4] ^= 0x01;  // ITER's length field now runs past the end
-  damages.push_back({"keybag record length flipped", kManifestFile, bad_tag});
+  damages.push_back({"keybag record length flipped", kManifestPlistName, bad_tag, "BackupKeyBag"});
+  // A ManifestKey one byte short: the class and wrapped key no longer fit.
+  {
+    auto m = read_manifest(as_bytes(manifest));
+    ASSERT_TRUE(m.ok() && m->manifest_key);
+    m->manifest_key->pop_back();
+    const Bytes b = write_manifest(*m);
+    damages.push_back({"ManifestKey 43 bytes", kManifestPlistName, std::string(b.begin(), b.end()),
+                       "ManifestKey"});
+  }
 
   int n = 0;
   for (const Damage& d : damages) {
     SCOPED_TRACE(d.what);
     const std::string copy = tmp_ / ("damaged-" + std::to_string(n++));
     fs::copy(good, copy, fs::copy_options::recursive);
-    spit(copy + "/" + d.file, d.bytes);
+    if (d.bytes) {
+      spit(copy + "/" + d.file, *d.bytes);
+    } else {
+      ASSERT_TRUE(fs::remove(copy + "/" + d.file));
+    }
     const CliRun r = run_cli({"restore", copy, target, "--password", "pw"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(copy), std::string::npos) << "names no bundle: " << r.err;
+    // TODO(foldertests): fails for the three unreadable-Manifest.plist damages until
+    // cli/backup_commands.cc run_restore gives read_folder_manifest's error the restore's context
+    // (PLAN.md Requests, foldertests -> lead 16:24).
+    EXPECT_NE(r.err.find(copy), std::string::npos) << "names no folder: " << r.err;
+    EXPECT_NE(r.err.find(d.message), std::string::npos) << r.err;
     EXPECT_EQ(listing(target), before);
   }
-  const CliRun missing = run_cli({"restore", tmp_ / "no-such-bundle", target});
+  // Manifest.mbdb in place of Manifest.db: an iOS 9 backup, refused as such.
+  {
+    const std::string copy = tmp_ / "ios9";
+    fs::copy(good, copy, fs::copy_options::recursive);
+    fs::rename(copy + "/" + kManifestDbName, copy + "/" + kManifestMbdbName);
+    const CliRun r = run_cli({"restore", copy, target, "--password", "pw"});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("Manifest.mbdb"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
+    EXPECT_EQ(listing(target), before);
+  }
+  const CliRun missing = run_cli({"restore", tmp_ / "no-such-folder", target});
   EXPECT_EQ(missing.exit_code, 4) << missing.err;
   EXPECT_EQ(listing(target), before);
 }
@@ -234,7 +285,7 @@ TEST_F(CliBackup, AnyBitFlipInTheManifestFailsCleanly) {
   const std::string good = backup(phone, "b", "local-encrypted");
   const std::string target = make_phone("target");
   const std::string before = listing(target);
-  const std::string manifest = slurp(good + "/" + kManifestFile);
+  const std::string manifest = slurp(good + "/" + kManifestPlistName);
   const std::string copy = tmp_ / "flipped";
   const std::string pristine = tmp_ / "target-pristine";
   fs::copy(good, copy, fs::copy_options::recursive);
@@ -243,7 +294,7 @@ TEST_F(CliBackup, AnyBitFlipInTheManifestFailsCleanly) {
   for (size_t i = 0; i < manifest.size(); i += 17) {
     std::string flipped = manifest;
     flipped[i] ^= static_cast<char>(1 << (i % 8));
-    spit(copy + "/" + kManifestFile, flipped);
+    spit(copy + "/" + kManifestPlistName, flipped);
     const CliRun r = run_cli({"restore", copy, target, "--password", "pw", "--format", "json"});
     ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 2 || r.exit_code == 3)
         << "byte " << i << ": " << r.exit_code << " " << r.err;
@@ -311,7 +362,7 @@ TEST_F(CliBackup, WithoutFastKdfTheRealCountsAreWritten) {
       0);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const Bytes bag = read_manifest(as_bytes(slurp(out + "/" + kManifestFile)))->backup_keybag;
+  const Bytes bag = read_manifest(as_bytes(slurp(out + "/" + kManifestPlistName)))->backup_keybag;
   EXPECT_EQ(parse_keybag(bag)->dp_iterations, 10'000'000u);
   EXPECT_EQ(parse_keybag(bag)->iterations, 10'000u);
   std::cerr << "backup with the real KDF: " << seconds << " s\n";

@@ -1,7 +1,9 @@
-// `kcbackup inspect keybag|blob|archive|bundle` in-process: a Manifest.plist with and without the
-// password and the device key, a wrong password (exit 3), hostile bags refused fast (exit 2, long
-// before any key derivation could run), a blob opened with its class key from `inspect keybag
-// --show-secrets`, and a bundle's items with the oracle's fate for each.
+// `kcbackup inspect keybag|blob|archive` in-process: a backup folder's Manifest.plist with and
+// without the password and the device key, a wrong password (exit 3), hostile bags refused fast
+// (exit 2, long before any key derivation could run), a blob of the folder's keychain file (its
+// plaintext taken out through OpenedBackup) opened with its class key from `inspect keybag
+// --show-secrets`. A folder's items with the oracle's fates: `inspect backup`,
+// tests/cli_folder_test.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -18,7 +20,9 @@
 #include "cli/password.h"
 #include "engine/keybag.h"
 #include "kcbackup/archive.h"
+#include "kcbackup/backup_folder.h"
 #include "tests/cli_run.h"
+#include "tests/test_support.h"
 
 namespace kcb::cli {
 namespace {
@@ -97,6 +101,30 @@ class CliInspect : public ::testing::Test {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.exit_code == 0 ? json::parse(r.out) : json();
   }
+  // The keychain file of the encrypted folder, decrypted through the public reader and written to
+  // a file of its own (what `inspect archive` and `inspect blob` take).
+  std::string keychain_plist() {
+    const std::string out = tmp_ / "keychain-backup.plist";
+    DiskFolder folder(default_env(), encrypted_);
+    BackupOpenOptions o;
+    o.password = "pw";
+    auto opened = OpenedBackup::open(folder, o);
+    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+    if (!opened.ok()) return out;
+    const BackupFileEntry* e = opened->find("KeychainDomain", "keychain-backup.plist");
+    EXPECT_NE(e, nullptr);
+    if (e == nullptr) return out;
+    auto plain = opened->read_file(*e, 1 << 20);
+    EXPECT_TRUE(plain.ok()) << plain.status().to_string();
+    if (plain.ok()) spit(out, plain->view());
+    return out;
+  }
+  // The entry of class `n` in an `inspect keybag` document (null when absent).
+  static json class_entry(const json& doc, int n) {
+    for (const json& c : doc["classes"])
+      if (c["class"] == n) return c;
+    return json();
+  }
   // class number -> unlocked
   static std::map<int, bool> unlocked(const json& doc) {
     std::map<int, bool> out;
@@ -111,28 +139,31 @@ class CliInspect : public ::testing::Test {
 };
 
 TEST_F(CliInspect, KeybagOfAnEncryptedBackupUnlocksWithWhatIsGiven) {
-  const std::string manifest = encrypted_ + "/" + kManifestFile;
+  const std::string manifest = encrypted_ + "/" + kManifestPlistName;
   const json bare = inspect({"keybag", manifest});
   EXPECT_EQ(bare["schema"], "kcbackup.inspect.keybag.v1");
   EXPECT_EQ(bare["manifest"]["encrypted"], true);
-  EXPECT_EQ(bare["header"]["version"], 4);
+  EXPECT_EQ(bare["header"]["version"], 5);
   EXPECT_EQ(bare["header"]["type"], 1);
   EXPECT_EQ(bare["header"]["iterations"], 10);  // kFastKdf
   EXPECT_EQ(bare["header"]["dp_iterations"], 10);
   EXPECT_EQ(bare["header"]["uuid"].get<std::string>().size(), 36u);
   EXPECT_EQ(bare["password"], "none");
-  ASSERT_EQ(bare["classes"].size(), 6u);  // 6..11
+  ASSERT_EQ(bare["classes"].size(), 11u);  // 1..11: file classes and keychain classes
   for (const json& c : bare["classes"]) {
+    const int n = c["class"].get<int>();
     EXPECT_EQ(c["unlocked"], false);
     EXPECT_EQ(c["locked_reason"], "needs the password");
-    EXPECT_EQ(c["wrap"], c["class"].get<int>() >= 9 ? 3 : 2);
+    // formats.md: 5 and 9-11 keep the device layer in an encrypted backup
+    EXPECT_EQ(c["wrap"], n == 5 || n >= 9 ? 3 : 2) << n;
     EXPECT_FALSE(c.contains("key_hex"));
   }
 
   const json with_password = inspect({"keybag", manifest, "--password", "pw"});
   for (auto [c, open] : unlocked(with_password))
-    EXPECT_EQ(open, c <= 8) << c;  // 9-11 keep the device layer
-  EXPECT_EQ(with_password["classes"][3]["locked_reason"], "needs --device");
+    EXPECT_EQ(open, c != 5 && c <= 8) << c;  // 5 and 9-11 keep the device layer
+  EXPECT_EQ(class_entry(with_password, 9)["locked_reason"], "needs --device");
+  EXPECT_EQ(class_entry(with_password, 5)["locked_reason"], "needs --device");
 
   const json with_both =
       inspect({"keybag", manifest, "--password", "pw", "--device", phone_, "--show-secrets"});
@@ -152,24 +183,26 @@ TEST_F(CliInspect, KeybagOfAnEncryptedBackupUnlocksWithWhatIsGiven) {
 }
 
 TEST_F(CliInspect, KeybagOfAPlainBackupNeedsOnlyTheDevice) {
-  const std::string manifest = plain_ + "/" + kManifestFile;
+  const std::string manifest = plain_ + "/" + kManifestPlistName;
   const json bare = inspect({"keybag", manifest});
   EXPECT_EQ(bare["password"], "empty");
   for (auto [c, open] : unlocked(bare))
-    EXPECT_FALSE(open) << c;
+    EXPECT_EQ(open, c <= 4) << c;  // the file classes open with the empty password alone
   const json opened = inspect({"keybag", manifest, "--device", phone_});
   for (auto [c, open] : unlocked(opened))
     EXPECT_TRUE(open) << c;
   // Every class came through the unchecked CBC layer; the output must not claim more.
-  for (const json& c : opened["classes"])
-    EXPECT_EQ(c["device_layer_checked"], false) << c.dump();
+  for (const json& c : opened["classes"]) {
+    if (c["wrap"] == 3) EXPECT_EQ(c["device_layer_checked"], false) << c.dump();
+  }
   const CliRun text = run_cli({"inspect", "keybag", manifest, "--device", phone_});
   EXPECT_NE(text.out.find("yes*"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("no integrity check"), std::string::npos) << text.out;
 }
 
 TEST_F(CliInspect, RawKeybagFromAManifestGivesTheSameAnswer) {
-  const Bytes bag = read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestFile)))->backup_keybag;
+  const Bytes bag =
+      read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestPlistName)))->backup_keybag;
   spit(tmp_ / "bag", bag);
   const json raw = inspect({"keybag", tmp_ / "bag", "--password", "pw", "--device", phone_});
   EXPECT_FALSE(raw.contains("manifest"));
@@ -186,7 +219,7 @@ TEST_F(CliInspect, RawKeybagFromAManifestGivesTheSameAnswer) {
 // The keybag file and the password file are read through the command's Env (in memory here); the
 // text is what the command line prints for the same bytes on disk.
 TEST_F(CliInspect, KeybagAndPasswordFilesAreReadThroughTheEnv) {
-  const std::string manifest = slurp(encrypted_ + "/" + kManifestFile);
+  const std::string manifest = slurp(encrypted_ + "/" + kManifestPlistName);
   FilesInMemory env;
   env.put("in-memory/Manifest.plist", manifest);
   env.put("in-memory/pw.txt", "pw\n");
@@ -213,7 +246,7 @@ TEST_F(CliInspect, KeybagAndPasswordFilesAreReadThroughTheEnv) {
 
 TEST_F(CliInspect, HostileKeybagsExitTwoFast) {
   const Bytes real =
-      read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestFile)))->backup_keybag;
+      read_manifest(as_bytes(slurp(encrypted_ + "/" + kManifestPlistName)))->backup_keybag;
   Bytes past_end = backup_bag(10, 10);
   past_end[4] = 0xff;  // VERS claims 4 GiB
   std::vector<std::pair<std::string, Bytes>> bags = {
@@ -230,7 +263,12 @@ TEST_F(CliInspect, HostileKeybagsExitTwoFast) {
     const std::string raw = tmp_ / ("bag" + std::to_string(n));
     const std::string manifest = tmp_ / ("manifest" + std::to_string(n++));
     spit(raw, bag);
-    spit(manifest, write_manifest({bag, true, "00", "local-encrypted"}));
+    Manifest m;
+    m.backup_keybag = bag;
+    m.is_encrypted = true;
+    m.lockdown.unique_device_id = "00";
+    m.journey = "local-encrypted";
+    spit(manifest, write_manifest(m));
     for (const std::string& file : {raw, manifest}) {
       const auto start = std::chrono::steady_clock::now();
       const CliRun r = run_cli({"inspect", "keybag", file, "--password", "pw"});
@@ -243,11 +281,13 @@ TEST_F(CliInspect, HostileKeybagsExitTwoFast) {
   }
 }
 
-TEST_F(CliInspect, RestoreOfABundleWithAHostileBagExitsTwoFast) {
+TEST_F(CliInspect, RestoreOfAFolderWithAHostileBagExitsTwoFast) {
   const std::string bundle = tmp_ / "hostile";
   fs::copy(encrypted_, bundle, fs::copy_options::recursive);
-  spit(bundle + "/" + kManifestFile,
-       write_manifest({backup_bag(0x80000000u, 0x80000000u), true, "00", "local-encrypted"}));
+  auto m = read_manifest(as_bytes(slurp(bundle + "/" + kManifestPlistName)));
+  ASSERT_TRUE(m.ok());
+  m->backup_keybag = backup_bag(0x80000000u, 0x80000000u);
+  spit(bundle + "/" + kManifestPlistName, write_manifest(*m));
   const auto start = std::chrono::steady_clock::now();
   const CliRun r = run_cli({"restore", bundle, phone_, "--password", "pw"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
@@ -255,11 +295,11 @@ TEST_F(CliInspect, RestoreOfABundleWithAHostileBagExitsTwoFast) {
 }
 
 TEST_F(CliInspect, BlobOpensWithItsClassKey) {
-  const json bag =
-      inspect({"keybag", encrypted_ + "/" + kManifestFile, "--password", "pw", "--show-secrets"});
-  const std::string class6 = bag["classes"][0]["key_hex"];
-  ASSERT_EQ(bag["classes"][0]["class"], 6);
-  const auto archive = read_keychain_archive(as_bytes(slurp(encrypted_ + "/" + kKeychainFile)));
+  const json bag = inspect(
+      {"keybag", encrypted_ + "/" + kManifestPlistName, "--password", "pw", "--show-secrets"});
+  ASSERT_TRUE(class_entry(bag, 6).is_object());
+  const std::string class6 = class_entry(bag, 6)["key_hex"];
+  const auto archive = read_keychain_archive(as_bytes(slurp(keychain_plist())));
   ASSERT_TRUE(archive.ok());
   const std::string blob = tmp_ / "alice.blob";
   spit(blob, archive->items[0][0].blob);  // genp #0: alice, WhenUnlocked
@@ -299,7 +339,7 @@ TEST_F(CliInspect, BlobOpensWithItsClassKey) {
 }
 
 TEST_F(CliInspect, ArchiveListsItemsWithTheirKeyClasses) {
-  const json doc = inspect({"archive", encrypted_ + "/" + kKeychainFile});
+  const json doc = inspect({"archive", keychain_plist()});
   EXPECT_EQ(doc["schema"], "kcbackup.inspect.archive.v1");
   ASSERT_EQ(doc["items"].size(), 2u);
   EXPECT_EQ(doc["items"][0]["class"], "genp");
@@ -307,13 +347,13 @@ TEST_F(CliInspect, ArchiveListsItemsWithTheirKeyClasses) {
   EXPECT_EQ(doc["items"][1]["key_class"], 9);
   EXPECT_EQ(doc["items"][0]["status"], "sealed");
   EXPECT_GT(doc["items"][0]["blob_bytes"].get<int>(), 68);
-  const std::string bytes = slurp(encrypted_ + "/" + kKeychainFile);
+  const std::string bytes = slurp(keychain_plist());
   spit(tmp_ / "cut.plist", as_bytes(std::string_view(bytes).substr(0, bytes.size() / 2)));
   EXPECT_EQ(run_cli({"inspect", "archive", tmp_ / "cut.plist"}).exit_code, 2);
 }
 
 TEST_F(CliInspect, ABadPersistentRefIsAWarningNamingTheItem) {
-  auto archive = read_keychain_archive(as_bytes(slurp(encrypted_ + "/" + kKeychainFile)));
+  auto archive = read_keychain_archive(as_bytes(slurp(keychain_plist())));
   ASSERT_TRUE(archive.ok());
   archive->items[0][1].persistent_ref = make_persistent_ref(ItemClass::kInet, 2);
   spit(tmp_ / "refs.plist", write_keychain_archive(*archive));
@@ -325,29 +365,47 @@ TEST_F(CliInspect, ABadPersistentRefIsAWarningNamingTheItem) {
             "genp[1]: v_PersistentRef: names class '696e6574' (hex), expected 'genp'");
 }
 
-// Under the right class key, a flipped ciphertext bit is an altered item, not a wrong key.
+// Under the right class key, a flipped ciphertext bit is an altered item, not a wrong key: in a
+// folder (the keychain file sealed again under its file key) the restore loses that item alone as
+// corrupt, and `inspect blob` says so.
 TEST_F(CliInspect, AnAlteredCiphertextIsMalformedNotAWrongKey) {
   const std::string bundle = tmp_ / "altered";
-  fs::copy(encrypted_, bundle, fs::copy_options::recursive);
-  auto archive = read_keychain_archive(as_bytes(slurp(bundle + "/" + kKeychainFile)));
-  ASSERT_TRUE(archive.ok());
-  archive->items[0][0].blob[60] ^= 0x01;
-  spit(bundle + "/" + kKeychainFile, write_keychain_archive(*archive));
-  const json doc = inspect({"bundle", bundle, "--password", "pw", "--device", phone_});
-  EXPECT_EQ(doc["items"][0]["status"], "malformed");
-  EXPECT_NE(doc["items"][0]["error"].get<std::string>().find("GCM tag"), std::string::npos);
-  EXPECT_EQ(doc["items"][1]["status"], "decoded");
-  const json bag =
-      inspect({"keybag", encrypted_ + "/" + kManifestFile, "--password", "pw", "--show-secrets"});
+  BackupFolder folder = test_support::load_folder(encrypted_);
+  ASSERT_TRUE(test_support::edit_keychain(folder, "pw", [](KeychainArchive& a) {
+                a.items[0][0].blob[60] ^= 0x01;
+              }).ok());
+  ASSERT_TRUE(write_backup_folder(default_env(), bundle, folder).ok());
+  auto archive = test_support::keychain_of(folder, "pw");
+  ASSERT_TRUE(archive.ok()) << archive.status().to_string();
+  // TODO(foldertests): `inspect bundle` is gone; once cli13's `inspect backup` lands, check here
+  // that it shows items[0] "malformed" ("GCM tag") and items[1] "decoded".
+  const CliRun restored =
+      run_cli({"restore", bundle, phone_, "--password", "pw", "--format", "json"});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  const json doc = json::parse(restored.out);
+  ASSERT_EQ(doc["items"].size(), 2u);
+  EXPECT_EQ(doc["items"][0]["outcome"], "lost");  // genp #0, alice: undecodable, so unnamed
+  EXPECT_EQ(doc["items"][0]["reason"], "corrupt") << doc["items"][0].dump();
+  EXPECT_NE(doc["items"][0]["detail"].get<std::string>().find("GCM tag"), std::string::npos)
+      << doc["items"][0].dump();
+  EXPECT_EQ(doc["items"][1]["account"], "bob");
+  EXPECT_EQ(doc["items"][1]["outcome"], "restored");
+  const json bag = inspect(
+      {"keybag", encrypted_ + "/" + kManifestPlistName, "--password", "pw", "--show-secrets"});
   spit(tmp_ / "altered.blob", archive->items[0][0].blob);
   const CliRun blob = run_cli({"inspect", "blob", tmp_ / "altered.blob", "--class-key",
-                               bag["classes"][0]["key_hex"].get<std::string>()});
+                               class_entry(bag, 6)["key_hex"].get<std::string>()});
   EXPECT_EQ(blob.exit_code, 2);
   EXPECT_NE(blob.err.find("opens the item key, but the item is altered"), std::string::npos)
       << blob.err;
 }
 
 TEST_F(CliInspect, BundleShowsItemsAndTheOraclesFates) {
+  // TODO(foldertests): `inspect bundle` was removed with the two-file bundle; its successor
+  // `inspect backup DIR` is cli13's (docs: PLAN.md "CLI contract") and not on this branch yet.
+  // Port these checks to it (statuses locked/decoded/does-not-open, the oracle's 8 fates, exit 3
+  // for a wrong password) when it lands; until then the test is skipped, not deleted.
+  GTEST_SKIP() << "inspect bundle is gone; inspect backup (cli13) not merged yet";
   const json locked = inspect({"bundle", encrypted_});
   EXPECT_EQ(locked["schema"], "kcbackup.inspect.bundle.v1");
   ASSERT_EQ(locked["items"].size(), 2u);
@@ -390,7 +448,7 @@ TEST_F(CliInspect, BundleShowsItemsAndTheOraclesFates) {
 }
 
 TEST_F(CliInspect, EveryCommandHasHelpWithAnExample) {
-  for (const char* sub : {"keybag", "blob", "archive", "bundle"}) {
+  for (const char* sub : {"keybag", "blob", "archive"}) {
     const CliRun r = run_cli({"inspect", sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("Example"), std::string::npos) << sub;

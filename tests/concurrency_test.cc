@@ -19,6 +19,7 @@
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
 #include "tests/cli_run.h"
+#include "tests/test_support.h"
 
 namespace kcb {
 namespace {
@@ -254,8 +255,8 @@ TEST_F(Concurrency, AReadOnlyFolderCanBeListedAndBackedUp) {
     }
     if ((*d)->list()->size() != 1) _exit(12);
     auto r = make_seeded_random(6);
-    auto bundle = make_backup(**d, {Journey::kLocal, "", kFastKdf}, *r);
-    if (!bundle.ok() || !write_bundle(default_env(), out / "b", *bundle).ok()) _exit(13);
+    auto folder = make_backup(**d, {Journey::kLocal, "", kFastKdf}, *r);
+    if (!folder.ok() || !write_backup_folder(default_env(), out / "b", *folder).ok()) _exit(13);
     // And a writer is refused with a clear error, not a half-made lock file.
     auto writer = Device::open(default_env(), dir_);
     if (writer.ok() || writer.status().code() != Code::kIOError) _exit(14);
@@ -266,7 +267,8 @@ TEST_F(Concurrency, AReadOnlyFolderCanBeListedAndBackedUp) {
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0) << "10 setuid, 11 open, 12 list, 13 backup, 14 writer";
   EXPECT_FALSE(fs::exists(dir_ / kDeviceLockFile));
-  EXPECT_TRUE(fs::exists(out / "b" / kManifestFile));
+  EXPECT_TRUE(fs::exists(out / "b" / kStatusPlistName));
+  EXPECT_TRUE(fs::exists(out / "b" / std::string(test_support::kKeychainBlobName)));
 }
 
 // `device list` over rows its keybag cannot open (here: another keybag for the same UID copied

@@ -15,9 +15,12 @@
 #include <thread>
 
 #include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/device.h"
 #include "kcbackup/random.h"
 #include "tests/fault_env.h"
+#include "tests/test_support.h"
 
 namespace kcb {
 namespace {
@@ -201,19 +204,48 @@ TEST_F(EnvTest, ADeviceWritesItsFilesThroughItsEnv) {
   EXPECT_TRUE(wrote_keybag);
 }
 
-TEST_F(EnvTest, ABundleIsWrittenThroughTheEnvManifestLast) {
+// Every file of a backup folder goes through the Env; the top-level files are each renamed into
+// place after the blobs, Status.plist (the commit mark) last; reading it back goes through the Env
+// too and changes nothing.
+TEST_F(EnvTest, ABackupFolderIsWrittenThroughTheEnvStatusLast) {
+  auto random = make_seeded_random(21);
+  auto device = Device::create_in_memory({true, false, std::nullopt}, *random);
+  ASSERT_TRUE(device.ok());
+  NewItem n;
+  n.accessible = Accessibility::kAfterFirstUnlock;
+  n.account = "a";
+  n.service = "env";
+  n.secret = SecretBytes(as_bytes("s"));
+  ASSERT_TRUE((*device)->add(n, *random).ok());
+  auto folder = make_backup(**device, {Journey::kLocal, "", kFastKdf}, *random);
+  ASSERT_TRUE(folder.ok()) << folder.status().to_string();
+
   FaultEnv env(default_env());
-  Bundle bundle;
-  bundle.archive.keybag_uuid = "00112233-4455-6677-8899-AABBCCDDEEFF";
-  ASSERT_TRUE(write_bundle(env, dir_ / "b", bundle).ok());
+  ASSERT_TRUE(write_backup_folder(env, dir_ / "b", *folder).ok());
   std::vector<fs::path> renamed;
-  for (const auto& c : env.calls())
+  bool wrote_keychain_blob_before_renames = false;
+  for (const auto& c : env.calls()) {
     if (c.op == Op::kRename) renamed.push_back(c.path.filename());
-  EXPECT_EQ(renamed, (std::vector<fs::path>{"keychain-backup.plist.tmp", "Manifest.plist.tmp"}));
+    if (c.op == Op::kWrite &&
+        c.path.filename() == fs::path(test_support::kKeychainBlobName).filename())
+      wrote_keychain_blob_before_renames = renamed.empty();
+  }
+  EXPECT_TRUE(wrote_keychain_blob_before_renames);
+  EXPECT_EQ(renamed, (std::vector<fs::path>{"Info.plist.tmp", "Manifest.db.tmp",
+                                            "Manifest.plist.tmp", "Status.plist.tmp"}));
   env.clear_calls();
-  auto back = read_bundle(env, dir_ / "b");
-  ASSERT_TRUE(back.ok()) << back.status().to_string();
-  EXPECT_EQ(env.ops(), (std::vector<Op>{Op::kKind, Op::kRead, Op::kRead}));
+  DiskFolder disk(env, dir_ / "b");
+  auto opened = OpenedBackup::open(disk, {.device = device->get()});
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  auto keychain = opened->read_keychain();
+  ASSERT_TRUE(keychain.ok()) << keychain.status().to_string();
+  EXPECT_FALSE(env.calls().empty());
+  size_t reads = 0;
+  for (const auto& c : env.calls()) {
+    EXPECT_TRUE(c.op == Op::kRead || c.op == Op::kKind) << c.path;
+    reads += c.op == Op::kRead;
+  }
+  EXPECT_GE(reads, 4u);  // Manifest.plist, Status.plist, Manifest.db, the keychain blob
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // Fault injection through the Env (issue #15, label `faults`): for one operation end to end, every
 // change it makes to the file system (write, fsync, rename, remove, create_dirs) is made to fail in
 // turn, and after each failure the files hold the old state or the new one, never a mix. Shown
-// here for backup (write_bundle) and erase; the other operations of the issue follow the pattern.
+// here for backup (write_backup_folder) and erase; the other operations of the issue follow the
+// pattern.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
+#include "kcbackup/backup_folder.h"
 #include "tests/fault_env.h"
 
 namespace kcb {
@@ -37,35 +39,54 @@ class Faults : public ::testing::Test {
   fs::path root_ = fs::temp_directory_path() / ("kcb-faults-" + std::to_string(getpid()));
 };
 
-// A backup folder is complete or not recognised as one: the Manifest is written last.
-TEST_F(Faults, EveryFailingChangeOfABackupLeavesACompleteBundleOrNone) {
+// A backup folder is complete or not recognised as one: Status.plist is written last, so a folder
+// whose writing failed at any change never opens as a finished backup (Corruption: unfinished or
+// missing files), and one that opens holds exactly what was written.
+TEST_F(Faults, EveryFailingChangeOfABackupLeavesACompleteFolderOrNone) {
   auto r = make_seeded_random(1);
   auto source = Device::create_in_memory({true, false, std::nullopt}, *r);
   ASSERT_TRUE(source.ok());
   for (const char* a : {"a", "b", "c"})
     ASSERT_TRUE((*source)->add(item(a), *r).ok());
-  auto bundle = make_backup(**source, {Journey::kLocalEncrypted, "pw", kFastKdf}, *r);
-  ASSERT_TRUE(bundle.ok());
+  auto folder = make_backup(**source, {Journey::kLocalEncrypted, "pw", kFastKdf}, *r);
+  ASSERT_TRUE(folder.ok());
+  auto expected = OpenedBackup::open(*folder, {.password = "pw"});
+  ASSERT_TRUE(expected.ok()) << expected.status().to_string();
+  auto expected_keychain = expected->read_keychain();
+  ASSERT_TRUE(expected_keychain.ok());
 
   FaultEnv env(default_env());
-  ASSERT_TRUE(write_bundle(env, root_ / "dry", *bundle).ok());
+  ASSERT_TRUE(write_backup_folder(env, root_ / "dry", *folder).ok());
   const size_t changes = env.changes();
-  ASSERT_GE(changes, 8u);  // two folders, two files written, synced and renamed
+  // the folder, a blob folder, the keychain blob, four top-level files written, synced, renamed
+  ASSERT_GE(changes, 14u);
+  size_t opened_count = 0;
   for (size_t n = 1; n <= changes; ++n) {
     SCOPED_TRACE("change " + std::to_string(n) + " of " + std::to_string(changes) + " fails");
     const fs::path dir = root_ / ("b" + std::to_string(n));
     env.fail_change(n);
-    const Status st = write_bundle(env, dir, *bundle);
+    const Status st = write_backup_folder(env, dir, *folder);
     EXPECT_FALSE(st.ok());
-    auto back = read_bundle(default_env(), dir);
-    if (fs::exists(dir / kManifestFile) && !back.ok()) {
-      ADD_FAILURE() << "a Manifest but no readable bundle: " << back.status().to_string();
+    DiskFolder disk(default_env(), dir);
+    auto back = OpenedBackup::open(disk, {.password = "pw"});
+    if (fs::exists(dir / kStatusPlistName) && !back.ok()) {
+      ADD_FAILURE() << "a Status.plist but no readable folder: " << back.status().to_string();
     }
-    if (back.ok()) {
-      EXPECT_EQ(back->manifest, bundle->manifest);
-      EXPECT_EQ(back->archive.items, bundle->archive.items);
+    if (!back.ok()) {
+      // Not finished: refused as invalid input (or absent), never taken for a backup.
+      EXPECT_TRUE(back.status().code() == Code::kCorruption ||
+                  back.status().code() == Code::kIOError)
+          << back.status().to_string();
+      continue;
     }
+    ++opened_count;
+    EXPECT_EQ(back->manifest(), expected->manifest());
+    auto keychain = back->read_keychain();
+    ASSERT_TRUE(keychain.ok()) << keychain.status().to_string();
+    EXPECT_EQ(keychain->items, expected_keychain->items);
   }
+  // Only a failure after Status.plist's rename (its fsync of the folder) leaves a finished folder.
+  EXPECT_LE(opened_count, 1u);
 }
 
 // After an erase that failed at any of its changes, the folder holds the old keychain or an empty

@@ -105,7 +105,7 @@ TEST(Keybag, WriteParseSerializeIsByteIdentical) {
   auto parsed = parse_keybag(bytes);
   ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
   EXPECT_EQ(serialize_keybag(*parsed), bytes);
-  EXPECT_EQ(parsed->version, 4u);
+  EXPECT_EQ(parsed->version, 5u);  // VERS 5 in a backup bag, as real backups since iOS 12
   EXPECT_EQ(parsed->type(), uint32_t(KeybagType::kBackup));
   EXPECT_EQ(parsed->iterations, 3u);
   EXPECT_TRUE(parsed->double_protection);
