@@ -122,6 +122,18 @@ void append_digits(int64_t v, int width, Bytes* out) {
   out->insert(out->end(), buf, buf + width);
 }
 
+struct DateParts {
+  Civil civil;
+  int64_t ms_of_day;
+};
+
+DateParts date_parts(DerDate d) {
+  int64_t days = d.unix_millis / kMillisPerDay;
+  int64_t ms_of_day = d.unix_millis % kMillisPerDay;
+  if (ms_of_day < 0) ms_of_day += kMillisPerDay, --days;
+  return {civil_from_days(days), ms_of_day};
+}
+
 class DerEncoder {
  public:
   explicit DerEncoder(const DerLimits& limits) : limits_(limits) {}
@@ -252,10 +264,9 @@ class DerEncoder {
       return Status::InvalidArgument("der: encode: date " + std::to_string(d.unix_millis) +
                                      " ms is outside years 0000..9999");
     }
-    int64_t days = d.unix_millis / kMillisPerDay;
-    int64_t ms_of_day = d.unix_millis % kMillisPerDay;
-    if (ms_of_day < 0) ms_of_day += kMillisPerDay, --days;
-    const Civil c = civil_from_days(days);
+    const DateParts parts = date_parts(d);
+    const Civil& c = parts.civil;
+    const int64_t ms_of_day = parts.ms_of_day;
     append_header(kTagGeneralizedTime, date_content_size(d), out);
     append_digits(c.year, 4, out);
     append_digits(c.month, 2, out);
@@ -631,6 +642,57 @@ std::string_view der_kind_name(DerKind kind) {
       return "dictionary";
   }
   return "unknown";
+}
+
+std::string der_date_text(DerDate d) {
+  if (d.unix_millis < kMinDateMillis || d.unix_millis > kMaxDateMillis) {
+    return std::to_string(d.unix_millis) + " ms";
+  }
+  const auto [c, ms_of_day] = date_parts(d);
+  Bytes text;
+  const auto field = [&text](int64_t v, int width, char after) {
+    append_digits(v, width, &text);
+    if (after != 0) text.push_back(static_cast<uint8_t>(after));
+  };
+  field(c.year, 4, '-');
+  field(c.month, 2, '-');
+  field(c.day, 2, 'T');
+  field(ms_of_day / 3'600'000, 2, ':');
+  field(ms_of_day / 60'000 % 60, 2, ':');
+  field(ms_of_day / 1000 % 60, 2, '.');
+  field(ms_of_day % 1000, 3, 'Z');
+  return std::string(text.begin(), text.end());
+}
+
+std::string der_value_text(const DerValue& v) {
+  switch (v.kind()) {
+    case DerKind::kNull:
+      return "null";
+    case DerKind::kBoolean:
+      return *v.as_boolean() ? "true" : "false";
+    case DerKind::kInteger:
+      return std::to_string(*v.as_integer());
+    case DerKind::kString:
+      return "\"" + printable_text(*v.as_string()) + "\"";
+    case DerKind::kData:
+      return "<" + to_hex(*v.as_data()) + ">";
+    case DerKind::kDate:
+      return der_date_text(*v.as_date());
+    case DerKind::kArray: {
+      std::string out = "[";
+      for (const DerValue& e : *v.as_array())
+        out += (out.size() > 1 ? ", " : "") + der_value_text(e);
+      return out + "]";
+    }
+    case DerKind::kDictionary: {
+      std::string out = "{";
+      for (const DerEntry& e : v.as_dictionary()->entries())
+        out +=
+            (out.size() > 1 ? ", " : "") + printable_text(e.key) + ": " + der_value_text(e.value);
+      return out + "}";
+    }
+  }
+  return "?";
 }
 
 DerDict::DerDict() = default;
