@@ -71,13 +71,13 @@ Result<int64_t> select_row(const Device& device, const ItemSelector& sel, std::s
         .with_context(std::string(command));
   }
   auto row = find_row(device, query);
+  if (row.ok()) return row->rowid;
   if (row.status().code() == Code::kNotFound) return sec_item_failure(row.status(), command, call);
   if (row.status().code() == Code::kInvalidArgument) {
     return Status::InvalidArgument(row.status().message() + "; name one with --row")
         .with_context(std::string(command));
   }
-  if (!row.ok()) return row.status().with_context(std::string(command));
-  return row;
+  return row.status().with_context(std::string(command));
 }
 
 Result<ItemUpdate> changes_from(const DeviceUpdateOptions& o, Env& env) {
@@ -220,11 +220,8 @@ Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, st
     doc["account"] = json_text(as_bytes(o.account));
     doc["service"] = json_text(as_bytes(o.service));
     doc["accessible"] = names_of(traits.accessible).pdmn;
-    KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
-    for (const RowInfo& r : rows) {
-      if (r.item_class == traits.item_class && r.rowid == *rowid)
-        doc["persistent_ref_hex"] = to_hex(r.persistent_ref);
-    }
+    KCB_ASSIGN_OR_RETURN(RowInfo row, find_row(*device, {traits.item_class, *rowid, "", ""}));
+    doc["persistent_ref_hex"] = to_hex(row.persistent_ref);
     print_json(out, doc);
   } else {
     out << "Added " << name_of(traits.item_class) << " item " << display_text(o.account) << " / "

@@ -623,25 +623,11 @@ class DerDecoder {
 };
 
 std::string_view der_kind_name(DerKind kind) {
-  switch (kind) {
-    case DerKind::kNull:
-      return "null";
-    case DerKind::kBoolean:
-      return "boolean";
-    case DerKind::kInteger:
-      return "integer";
-    case DerKind::kString:
-      return "string";
-    case DerKind::kData:
-      return "data";
-    case DerKind::kDate:
-      return "date";
-    case DerKind::kArray:
-      return "array";
-    case DerKind::kDictionary:
-      return "dictionary";
-  }
-  return "unknown";
+  // In DerKind's order, which is DerValue::Variant's.
+  static constexpr std::string_view kNames[] = {"null", "boolean", "integer", "string",
+                                                "data", "date",    "array",   "dictionary"};
+  const auto i = static_cast<size_t>(kind);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
 }
 
 std::string der_date_text(DerDate d) {
@@ -665,34 +651,23 @@ std::string der_date_text(DerDate d) {
 }
 
 std::string der_value_text(const DerValue& v) {
-  switch (v.kind()) {
-    case DerKind::kNull:
-      return "null";
-    case DerKind::kBoolean:
-      return *v.as_boolean() ? "true" : "false";
-    case DerKind::kInteger:
-      return std::to_string(*v.as_integer());
-    case DerKind::kString:
-      return "\"" + printable_text(*v.as_string()) + "\"";
-    case DerKind::kData:
-      return "<" + to_hex(*v.as_data()) + ">";
-    case DerKind::kDate:
-      return der_date_text(*v.as_date());
-    case DerKind::kArray: {
-      std::string out = "[";
-      for (const DerValue& e : *v.as_array())
-        out += (out.size() > 1 ? ", " : "") + der_value_text(e);
-      return out + "]";
-    }
-    case DerKind::kDictionary: {
-      std::string out = "{";
-      for (const DerEntry& e : v.as_dictionary()->entries())
-        out +=
-            (out.size() > 1 ? ", " : "") + printable_text(e.key) + ": " + der_value_text(e.value);
-      return out + "}";
-    }
+  if (const bool* b = v.as_boolean()) return *b ? "true" : "false";
+  if (const int64_t* i = v.as_integer()) return std::to_string(*i);
+  if (const std::string* text = v.as_string()) return "\"" + printable_text(*text) + "\"";
+  if (const Bytes* data = v.as_data()) return "<" + to_hex(*data) + ">";
+  if (const DerDate* date = v.as_date()) return der_date_text(*date);
+  std::string out;
+  if (const DerArray* array = v.as_array()) {
+    for (const DerValue& e : *array)
+      out += (out.empty() ? "" : ", ") + der_value_text(e);
+    return "[" + out + "]";
   }
-  return "?";
+  if (const DerDict* dict = v.as_dictionary()) {
+    for (const DerEntry& e : dict->entries())
+      out += (out.empty() ? "" : ", ") + printable_text(e.key) + ": " + der_value_text(e.value);
+    return "{" + out + "}";
+  }
+  return "null";
 }
 
 DerDict::DerDict() = default;

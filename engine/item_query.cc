@@ -34,24 +34,24 @@ Status sec_item_refusal(const Status& st, std::string_view call) {
                          " (" + std::to_string(static_cast<int32_t>(e)) + ")");
 }
 
-Result<int64_t> find_row(const Device& device, const ItemQuery& q) {
+Result<RowInfo> find_row(const Device& device, const ItemQuery& q) {
   KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device.rows());
   const std::string kind(name_of(q.item_class));
-  std::vector<int64_t> matches;
+  std::vector<const RowInfo*> matches;
   for (const RowInfo& r : rows) {
     if (r.item_class != q.item_class) continue;
     const bool match = q.rowid ? r.rowid == *q.rowid
                                : same_text(r.account, q.account) && same_text(r.service, q.service);
-    if (match) matches.push_back(r.rowid);
+    if (match) matches.push_back(&r);
   }
   if (matches.empty()) {
     if (q.rowid) return Status::NotFound("no " + kind + " row " + std::to_string(*q.rowid));
     return Status::NotFound("no " + kind + " item with " + matched_text(q));
   }
-  if (matches.size() == 1) return matches.front();
+  if (matches.size() == 1) return *matches.front();
   std::string list;
-  for (int64_t m : matches)
-    list += (list.empty() ? "" : ", ") + std::to_string(m);
+  for (const RowInfo* m : matches)
+    list += (list.empty() ? "" : ", ") + std::to_string(m->rowid);
   return Status::InvalidArgument(matched_text(q) + " match " + std::to_string(matches.size()) +
                                  " " + kind + " rows (" + list + ")");
 }

@@ -337,6 +337,18 @@ TEST(DerRoundTrip, AcceptedMutationsReencodeByteForByte) {
   EXPECT_GT(accepted, 10);
 }
 
+TEST(DerText, KindNamesFollowTheVariantOrder) {
+  EXPECT_EQ(der_kind_name(DerValue::Null().kind()), "null");
+  EXPECT_EQ(der_kind_name(DerValue::Boolean(true).kind()), "boolean");
+  EXPECT_EQ(der_kind_name(DerValue::Integer(1).kind()), "integer");
+  EXPECT_EQ(der_kind_name(DerValue::String("s").kind()), "string");
+  EXPECT_EQ(der_kind_name(DerValue::Data(Bytes{}).kind()), "data");
+  EXPECT_EQ(der_kind_name(DerValue::Date(DerDate{0}).kind()), "date");
+  EXPECT_EQ(der_kind_name(DerValue::Array({}).kind()), "array");
+  EXPECT_EQ(der_kind_name(DerValue::Dictionary(DerDict()).kind()), "dictionary");
+  EXPECT_EQ(der_kind_name(static_cast<DerKind>(8)), "unknown");
+}
+
 TEST(DerText, DatesInIso8601WithMilliseconds) {
   EXPECT_EQ(der_date_text(DerDate{0}), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(der_date_text(DerDate{1714564800123}), "2024-05-01T12:00:00.123Z");

@@ -169,8 +169,8 @@ TEST(Device, PasscodeOffDeletesExactlyTheAkpuItems) {
 TEST(Device, PasscodeOffCountsTheAkpuRowsItDeletes) {
   auto r = make_seeded_random(12);
   auto d = device(*r);
-  ASSERT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "a"), *r).ok());
-  ASSERT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "b"), *r).ok());
+  for (const char* account : {"a", "b"})
+    ASSERT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, account), *r).ok());
   ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlocked, "c"), *r).ok());
   size_t deleted = 99;
   ASSERT_TRUE(d->set_passcode(true, *r, &deleted).ok());  // already on: nothing happens
@@ -274,13 +274,18 @@ TEST(ItemQuery, FindsOneRowByRowidOrByAccountAndServiceWithinItsClass) {
   NewItem twin = item(Accessibility::kWhenUnlocked, "a");  // same account and service, synced
   twin.synchronizable = true;
   auto b = d->add(twin, *r);
+  NewItem elsewhere = item(Accessibility::kWhenUnlocked, "a");  // same account, other service
+  elsewhere.service = "other";
   NewItem key = item(Accessibility::kWhenUnlocked, "k");
   key.item_class = ItemClass::kKeys;
   auto k = d->add(key, *r);
-  ASSERT_TRUE(a.ok() && b.ok() && k.ok());
+  ASSERT_TRUE(a.ok() && b.ok() && k.ok() && d->add(elsewhere, *r).ok());
 
-  EXPECT_EQ(*find_row(*d, {ItemClass::kGenp, *b, "", ""}), *b);
-  EXPECT_EQ(*find_row(*d, {ItemClass::kKeys, std::nullopt, "k", "svc"}), *k);
+  const auto by_rowid = find_row(*d, {ItemClass::kGenp, *b, "", ""});
+  ASSERT_TRUE(by_rowid.ok()) << by_rowid.status().to_string();
+  EXPECT_EQ(by_rowid->rowid, *b);
+  EXPECT_EQ(by_rowid->persistent_ref, (*d->rows())[1].persistent_ref);
+  EXPECT_EQ(find_row(*d, {ItemClass::kKeys, std::nullopt, "k", "svc"})->rowid, *k);
   const auto wrong_class = find_row(*d, {ItemClass::kGenp, std::nullopt, "k", "svc"});
   EXPECT_EQ(wrong_class.status().code(), Code::kNotFound);
   EXPECT_EQ(wrong_class.status().message(), "no genp item with account 'k' and service 'svc'");

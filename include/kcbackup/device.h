@@ -259,9 +259,10 @@ class Device {
   std::vector<AppFile> memory_app_files_;  // in-memory devices only
 };
 
-// The row the query names, readable or not. NotFound (errSecItemNotFound) "no genp row 9" or "no
-// genp item with account 'a' and service 's'"; InvalidArgument "account 'a' and service 's' match 2
-// genp rows (3, 5)" when several items match (a synchronizable twin, another access group).
-Result<int64_t> find_row(const Device& device, const ItemQuery& query);
+// The row the query names, readable or not, as metadata. NotFound (errSecItemNotFound) "no genp row
+// 9" or "no genp item with account 'a' and service 's'"; InvalidArgument "account 'a' and service
+// 's' match 2 genp rows (3, 5)" when several items match (a synchronizable twin, another access
+// group).
+Result<RowInfo> find_row(const Device& device, const ItemQuery& query);
 
 }  // namespace kcb
