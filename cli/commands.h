@@ -232,8 +232,7 @@ Status run_inspect_bundle(const InspectBundleOptions& o, Env& env, std::ostream&
 
 void add_inspect_command(CLI::App& app, Status& status);
 
-// ---- audit, simulate: not yet run_x commands (their owners convert them); they store an exit
-// code, which run_kcbackup returns when no other command stored a Status.
+// ---- audit (run_audit: cli/audit_command.h), simulate (simulate.cc) ----
 void add_audit_command(CLI::App& app, Status& status);
 void add_simulate_command(CLI::App& app, Status& status);
 
