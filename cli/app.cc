@@ -84,20 +84,6 @@ void option_names(const CLI::App& cmd, std::vector<std::string>& names) {
   }
 }
 
-// "-V": the one long option that starts with that letter, in any case ("--version"), or "".
-std::string long_option_for(char letter, const std::vector<std::string_view>& long_names) {
-  std::string found;
-  for (std::string_view n : long_names) {
-    if (std::tolower(static_cast<unsigned char>(n[2])) !=
-        std::tolower(static_cast<unsigned char>(letter))) {
-      continue;
-    }
-    if (!found.empty()) return "";
-    found = n;
-  }
-  return found;
-}
-
 // The first option in args that `reached` does not take: CLI11 would report a missing required
 // option first, or "The following arguments were not expected: json --frmat" (in reverse
 // order); a user who misspelt an option deserves its name and the nearest one.
@@ -116,19 +102,7 @@ std::string unknown_option(const std::vector<std::string>& args, const CLI::App&
       const bool seen = std::find(long_names.begin(), long_names.end(), n) != long_names.end();
       if (n.size() > 2 && !seen) long_names.push_back(n);
     }
-    std::string message = "unknown option '" + name + "'";
-    std::string suggestion = name.size() > 2 ? input::did_you_mean(name, long_names) : "";
-    if (name.size() == 2 && !long_option_for(name[1], long_names).empty()) {
-      suggestion = " (did you mean '" + long_option_for(name[1], long_names) + "'?)";
-    }
-    if (!suggestion.empty()) return message + suggestion;
-    if (long_names.size() <= 4) {
-      std::string known;
-      for (std::string_view n : long_names)
-        known += (known.empty() ? "" : ", ") + std::string(n);
-      message += "; the options here are " + known;
-    }
-    return message;
+    return input::unknown_option_message(name, long_names);
   }
   return "";
 }

@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -225,10 +226,17 @@ Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostrea
 
 void add_inspect_command(CLI::App& app, Status& status);
 
-// ---- audit, simulate: not yet run_x commands (their owners convert them); they store an exit
-// code, which run_kcbackup returns when no other command stored a Status.
+// ---- audit (run_audit: cli/audit_command.h), simulate (simulate.cc) ----
 void add_audit_command(CLI::App& app, Status& status);
 void add_simulate_command(CLI::App& app, Status& status);
+
+// The parsed value, or the parser's error with the option that carried the text in front:
+// parsed("--journey", parse_journey(text)).
+template <typename T>
+Result<T> parsed(std::string_view option, Result<T> result) {
+  if (!result.ok()) return result.status().with_context(option);
+  return result;
+}
 
 // The path of command `name` under `parent` ("device add"), as cli/help.cc names it.
 std::string command_path(const CLI::App& parent, const std::string& name);

@@ -1,7 +1,6 @@
 // `kcbackup device init|add|update|delete|list|passcode|erase`: simulated devices in directories
 // (engine/device.h). A refused SecItemAdd is invalid input for that device (exit 2) and its message
 // carries Apple's OSStatus; the store failing is an I/O error (exit 4).
-#include <algorithm>
 #include <memory>
 #include <ostream>
 #include <string_view>
@@ -11,7 +10,6 @@
 #include "cli/folder_commands.h"
 #include "cli/item_format.h"
 #include "cli/seed.h"
-#include "kcbackup/archive.h"
 #include "kcbackup/device.h"
 #include "kcbackup/names.h"
 
@@ -22,22 +20,10 @@ inline constexpr size_t kUidHexDigits = 64;
 // Keychain secrets are small; a larger file is almost certainly the wrong file.
 inline constexpr size_t kMaxSecretFileBytes = 1 << 20;
 
-std::string on_off(bool on) {
-  return on ? "on" : "off";
-}
-
 Result<bool> parse_on_off(const std::string& option, const std::string& text) {
-  auto parsed = parse_switch(text);
-  if (!parsed.ok()) return parsed.status().with_context(option);
-  const Switch s = *parsed;
+  KCB_ASSIGN_OR_RETURN(const Switch s, parsed(option, parse_switch(text)));
   if (s == Switch::kUnspecified) return Status::InvalidArgument(option + " takes on or off");
   return s == Switch::kOn;
-}
-
-Result<PersistentRefKind> parse_ref_kind(const std::string& text) {
-  auto parsed = parse_persistent_ref_kind(text);
-  if (!parsed.ok()) return parsed.status().with_context("--persistent-refs");
-  return parsed;
 }
 
 Result<DeviceConfig> config_from(const DeviceInitOptions& o) {
@@ -45,7 +31,8 @@ Result<DeviceConfig> config_from(const DeviceInitOptions& o) {
   KCB_ASSIGN_OR_RETURN(config.passcode, parse_on_off("--passcode", o.passcode));
   KCB_ASSIGN_OR_RETURN(config.icloud_keychain,
                        parse_on_off("--icloud-keychain", o.icloud_keychain));
-  KCB_ASSIGN_OR_RETURN(config.persistent_refs, parse_ref_kind(o.persistent_refs));
+  KCB_ASSIGN_OR_RETURN(config.persistent_refs,
+                       parsed("--persistent-refs", parse_persistent_ref_kind(o.persistent_refs)));
   KCB_ASSIGN_OR_RETURN(config.sos, parse_on_off("--sos", o.sos));
   if (!o.uid_hex.empty()) {
     Bytes uid;
@@ -62,71 +49,36 @@ Result<DeviceConfig> config_from(const DeviceInitOptions& o) {
 // --secret-file (read through the Env) or --secret.
 Result<SecretBytes> secret_from(const SecretOptions& o, Env& env) {
   if (!o.file) return SecretBytes(as_bytes(o.text.value_or("")));
-  auto bytes = env.read_file(*o.file, kMaxSecretFileBytes);
-  if (!bytes.ok()) return bytes.status().with_context("--secret-file");
-  SecretBytes secret(*bytes);
-  wipe(*bytes);
+  auto secret = read_secret_file(env, *o.file, kMaxSecretFileBytes);
+  if (!secret.ok()) return secret.status().with_context("--secret-file");
   return secret;
 }
 
-// "device add: SecItemAdd refused the item: errSecDuplicateItem (-25299): ..." with the engine's
-// code kept, so a refusal exits 2 and a store failure exits 4.
+// "device add: SecItemAdd refused the item: errSecDuplicateItem (-25299): ...": a refusal exits 2,
+// a store failure 4.
 Status sec_item_failure(const Status& st, std::string_view command, std::string_view call) {
-  const bool refused = st.code() == Code::kInvalidArgument ||
-                       st.code() == Code::kFailedPrecondition ||
-                       st.code() == Code::kAlreadyExists || st.code() == Code::kNotFound;
-  if (!refused) return st.with_context(std::string(command));
-  const AddError e = sec_error_of(st);
-  return st.with_context(std::string(command) + ": " + std::string(call) +
-                         " refused the item: " + std::string(name_of(e)) + " (" +
-                         std::to_string(static_cast<int32_t>(e)) + ")");
+  return sec_item_refusal(st, call).with_context(std::string(command));
 }
 
-std::string selector_text(ItemClass c, const ItemSelector& sel) {
-  if (!sel.by_account) return std::string(name_of(c)) + " row " + std::to_string(sel.row);
-  return std::string(name_of(c)) + " item with account '" + display_text(sel.account) +
-         "' and service '" + display_text(sel.service) + "'";
-}
-
-bool same_text(const Bytes& column, std::string_view text) {
-  return std::equal(column.begin(), column.end(), text.begin(), text.end(),
-                    [](uint8_t a, char b) { return a == static_cast<uint8_t>(b); });
-}
-
-// The row the selector names. NotFound (errSecItemNotFound) when none matches; InvalidArgument
-// when account and service match several rows (a synchronizable twin, another access group).
-Result<int64_t> select_row(Device& device, const ItemSelector& sel) {
-  KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(sel.item_class));
+// The row the selector names (find_row). No match is what SecItemUpdate/SecItemDelete would answer
+// (errSecItemNotFound); an ambiguous or missing selector is a usage error of ours.
+Result<int64_t> select_row(const Device& device, const ItemSelector& sel, std::string_view command,
+                           std::string_view call) {
+  ItemQuery query{ItemClass::kGenp, sel.row, sel.account, sel.service};
+  KCB_ASSIGN_OR_RETURN(query.item_class, parse_item_class(sel.item_class));
+  if (sel.by_account) query.rowid.reset();
   if (!sel.by_account && sel.row <= 0) {
-    return Status::InvalidArgument("name the item with --row N or --account A --service S");
+    return Status::InvalidArgument("name the item with --row N or --account A --service S")
+        .with_context(std::string(command));
   }
-  KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device.rows());
-  std::vector<int64_t> matches;
-  for (const RowInfo& r : rows) {
-    if (r.item_class != c) continue;
-    const bool match = sel.by_account
-                           ? same_text(r.account, sel.account) && same_text(r.service, sel.service)
-                           : r.rowid == sel.row;
-    if (match) matches.push_back(r.rowid);
+  auto row = find_row(device, query);
+  if (row.ok()) return row->rowid;
+  if (row.status().code() == Code::kNotFound) return sec_item_failure(row.status(), command, call);
+  if (row.status().code() == Code::kInvalidArgument) {
+    return Status::InvalidArgument(row.status().message() + "; name one with --row")
+        .with_context(std::string(command));
   }
-  if (matches.empty()) return Status::NotFound("no " + selector_text(c, sel));
-  if (matches.size() > 1) {
-    std::string list;
-    for (int64_t m : matches)
-      list += (list.empty() ? "" : ", ") + std::to_string(m);
-    return Status::InvalidArgument("account '" + display_text(sel.account) + "' and service '" +
-                                   display_text(sel.service) + "' match " +
-                                   std::to_string(matches.size()) + " " + std::string(name_of(c)) +
-                                   " rows (" + list + "); name one with --row");
-  }
-  return matches.front();
-}
-
-// No match is what SecItemUpdate/SecItemDelete would answer (errSecItemNotFound); an ambiguous
-// or missing selector is a usage error of ours.
-Status selection_failure(const Status& st, std::string_view command, std::string_view call) {
-  if (st.code() == Code::kNotFound) return sec_item_failure(st, command, call);
-  return st.with_context(std::string(command));
+  return row.status().with_context(std::string(command));
 }
 
 Result<ItemUpdate> changes_from(const DeviceUpdateOptions& o, Env& env) {
@@ -150,29 +102,12 @@ Result<ItemUpdate> changes_from(const DeviceUpdateOptions& o, Env& env) {
   return changes;
 }
 
-void print_changed(std::ostream& out, const char* schema, const char* verb, const std::string& dir,
-                   ItemClass c, int64_t rowid, Format format) {
-  if (format == Format::kJson) {
-    Json doc = json_envelope(schema);
-    doc["device"] = dir;
-    doc["class"] = name_of(c);
-    doc["rowid"] = rowid;
-    print_json(out, doc);
-  } else {
-    out << verb << " " << name_of(c) << " row " << rowid << " on " << display_text(dir) << "\n";
-  }
-}
-
-std::string flags_text(const Traits& t) {
-  std::string out;
-  auto add = [&](std::string_view flag) { out += (out.empty() ? "" : ",") + std::string(flag); };
-  if (t.synchronizable) add("sync");
-  if (t.token != Token::kNone) add(name_of(t.token));
-  if (t.auth_constraint) add("auth");
-  if (t.system_bound != SystemBound::kNone) add("system-bound");
-  if (t.app_clip) add("app-clip");
-  if (t.tombstone) add("tombstone");
-  return out.empty() ? "-" : out;
+// {"schema": "kcbackup.device.<command>.v1", "version": ..., "device": DIR}: how every device
+// command's JSON starts.
+Json device_doc(const char* schema, const std::string& dir) {
+  Json doc = json_envelope(schema);
+  doc["device"] = dir;
+  return doc;
 }
 
 // The settings every device command that prints a device shows, in JSON.
@@ -183,10 +118,23 @@ void settings_json(const Device& device, Json& doc) {
   doc["sos"] = device.sos();
 }
 
+void print_changed(std::ostream& out, const char* schema, const char* verb, const std::string& dir,
+                   ItemClass c, int64_t rowid, Format format) {
+  if (format == Format::kJson) {
+    Json doc = device_doc(schema, dir);
+    doc["class"] = name_of(c);
+    doc["rowid"] = rowid;
+    print_json(out, doc);
+  } else {
+    out << verb << " " << name_of(c) << " row " << rowid << " on " << display_text(dir) << "\n";
+  }
+}
+
 std::string settings_text(const Device& device) {
-  return "passcode " + on_off(device.has_passcode()) + ", iCloud Keychain " +
-         on_off(device.icloud_keychain()) + ", " + std::string(name_of(device.persistent_refs())) +
-         " references, SOS " + on_off(device.sos());
+  return "passcode " + std::string(on_off(device.has_passcode())) + ", iCloud Keychain " +
+         std::string(on_off(device.icloud_keychain())) + ", " +
+         std::string(name_of(device.persistent_refs())) + " references, SOS " +
+         std::string(on_off(device.sos()));
 }
 
 }  // namespace
@@ -201,8 +149,7 @@ Status run_device_init(const DeviceInitOptions& o, Env& env, std::ostream& out, 
   KCB_ASSIGN_OR_RETURN(auto device, Device::create_at(env, o.dir, config, *random));
   if (config.uid) wipe(*config.uid);
   if (o.run.format == Format::kJson) {
-    Json doc = json_envelope("device.init");
-    doc["device"] = o.dir;
+    Json doc = device_doc("device.init", o.dir);
     doc["unique_device_id"] = device->unique_device_id();
     settings_json(*device, doc);
     print_json(out, doc);
@@ -223,7 +170,8 @@ Status run_device_set(const DeviceSetOptions& o, Env& env, std::ostream& out, st
   }
   std::optional<PersistentRefKind> kind;
   if (!o.persistent_refs.empty()) {
-    KCB_ASSIGN_OR_RETURN(kind, parse_ref_kind(o.persistent_refs));
+    KCB_ASSIGN_OR_RETURN(kind,
+                         parsed("--persistent-refs", parse_persistent_ref_kind(o.persistent_refs)));
   }
   std::optional<bool> sos;
   if (!o.sos.empty()) {
@@ -237,8 +185,7 @@ Status run_device_set(const DeviceSetOptions& o, Env& env, std::ostream& out, st
   if (sos) KCB_RETURN_IF_ERROR(device->set_sos(*sos));
   const size_t renewed = renews ? rows.size() : 0;
   if (o.run.format == Format::kJson) {
-    Json doc = json_envelope("device.set");
-    doc["device"] = o.dir;
+    Json doc = device_doc("device.set", o.dir);
     settings_json(*device, doc);
     doc["references_renewed"] = renewed;
     print_json(out, doc);
@@ -255,9 +202,7 @@ Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, st
     return Status::InvalidArgument("device add: --secret or --secret-file is required");
   }
   KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
-  auto sysbound = parse_system_bound(o.sysbound);
-  if (!sysbound.ok()) return sysbound.status().with_context("--sysbound");
-  traits.system_bound = *sysbound;
+  KCB_ASSIGN_OR_RETURN(traits.system_bound, parsed("--sysbound", parse_system_bound(o.sysbound)));
   traits.tombstone = o.tombstone;
   KCB_ASSIGN_OR_RETURN(SecretBytes secret, secret_from(o.secret, env));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
@@ -270,18 +215,14 @@ Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, st
   auto rowid = device->add(item, *random);
   if (!rowid.ok()) return sec_item_failure(rowid.status(), "device add", "SecItemAdd");
   if (o.run.format == Format::kJson) {
-    Json doc = json_envelope("device.add");
-    doc["device"] = o.dir;
+    Json doc = device_doc("device.add", o.dir);
     doc["rowid"] = *rowid;
     doc["class"] = name_of(traits.item_class);
     doc["account"] = json_text(as_bytes(o.account));
     doc["service"] = json_text(as_bytes(o.service));
     doc["accessible"] = names_of(traits.accessible).pdmn;
-    KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
-    for (const RowInfo& r : rows) {
-      if (r.item_class == traits.item_class && r.rowid == *rowid)
-        doc["persistent_ref_hex"] = to_hex(r.persistent_ref);
-    }
+    KCB_ASSIGN_OR_RETURN(RowInfo row, find_row(*device, {traits.item_class, *rowid, "", ""}));
+    doc["persistent_ref_hex"] = to_hex(row.persistent_ref);
     print_json(out, doc);
   } else {
     out << "Added " << name_of(traits.item_class) << " item " << display_text(o.account) << " / "
@@ -296,22 +237,22 @@ Status run_device_update(const DeviceUpdateOptions& o, Env& env, std::ostream& o
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
-  auto rowid = select_row(*device, o.selector);
-  if (!rowid.ok()) return selection_failure(rowid.status(), "device update", "SecItemUpdate");
-  const Status st = device->update(c, *rowid, changes, *random);
+  KCB_ASSIGN_OR_RETURN(int64_t rowid,
+                       select_row(*device, o.selector, "device update", "SecItemUpdate"));
+  const Status st = device->update(c, rowid, changes, *random);
   if (!st.ok()) return sec_item_failure(st, "device update", "SecItemUpdate");
-  print_changed(out, "device.update", "Updated", o.dir, c, *rowid, o.run.format);
+  print_changed(out, "device.update", "Updated", o.dir, c, rowid, o.run.format);
   return Status::Ok();
 }
 
 Status run_device_delete(const DeviceDeleteOptions& o, Env& env, std::ostream& out, std::ostream&) {
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   KCB_ASSIGN_OR_RETURN(ItemClass c, parse_item_class(o.selector.item_class));
-  auto rowid = select_row(*device, o.selector);
-  if (!rowid.ok()) return selection_failure(rowid.status(), "device delete", "SecItemDelete");
-  const Status st = device->remove(c, *rowid);
+  KCB_ASSIGN_OR_RETURN(int64_t rowid,
+                       select_row(*device, o.selector, "device delete", "SecItemDelete"));
+  const Status st = device->remove(c, rowid);
   if (!st.ok()) return sec_item_failure(st, "device delete", "SecItemDelete");
-  print_changed(out, "device.delete", "Deleted", o.dir, c, *rowid, o.format);
+  print_changed(out, "device.delete", "Deleted", o.dir, c, rowid, o.format);
   return Status::Ok();
 }
 
@@ -331,8 +272,7 @@ Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, 
   size_t unreadable = 0;
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device->list(&unreadable));
   if (o.format == Format::kJson) {
-    Json doc = json_envelope("device.list");
-    doc["device"] = o.dir;
+    Json doc = device_doc("device.list", o.dir);
     doc["unique_device_id"] = device->unique_device_id();
     settings_json(*device, doc);
     Json list = Json::array();
@@ -373,13 +313,10 @@ Status run_device_passcode(const DeviceChangeOptions& o, Env& env, std::ostream&
   KCB_ASSIGN_OR_RETURN(bool on, parse_on_off("passcode", o.passcode));
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
-  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> before, device->list());
-  KCB_RETURN_IF_ERROR(device->set_passcode(on, *random));
-  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> after, device->list());
-  const size_t deleted = before.size() - after.size();
+  size_t deleted = 0;
+  KCB_RETURN_IF_ERROR(device->set_passcode(on, *random, &deleted));
   if (o.run.format == Format::kJson) {
-    Json doc = json_envelope("device.passcode");
-    doc["device"] = o.dir;
+    Json doc = device_doc("device.passcode", o.dir);
     doc["passcode"] = on;
     doc["deleted"] = deleted;
     print_json(out, doc);
@@ -397,8 +334,7 @@ Status run_device_erase(const DeviceChangeOptions& o, Env& env, std::ostream& ou
   KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
   KCB_RETURN_IF_ERROR(device->erase(*random));
   if (o.run.format == Format::kJson) {
-    Json doc = json_envelope("device.erase");
-    doc["device"] = o.dir;
+    Json doc = device_doc("device.erase", o.dir);
     doc["removed"] = rows.size();
     doc["unique_device_id"] = device->unique_device_id();
     print_json(out, doc);
@@ -422,7 +358,9 @@ void add_content_options(CLI::App* cmd, std::optional<std::string>* label, Secre
   text->excludes(file);
 }
 
-void add_selector_options(CLI::App* cmd, ItemSelector* sel) {
+// DIR and which item in it (update, delete).
+void add_selector_options(CLI::App* cmd, std::string* dir, ItemSelector* sel) {
+  add_device_dir(cmd, dir);
   cmd->add_option("--class", sel->item_class, "genp, inet, cert or keys")->capture_default_str();
   auto* row = cmd->add_option("--row", sel->row, "The item's row, as `device list` prints it");
   // --account and --service name an item together; --row alone does.
@@ -467,8 +405,7 @@ void add_item_commands(CLI::App& device, Status& status) {
   });
   add_command(device, status, "update", run_device_update,
               [](CLI::App* cmd, DeviceUpdateOptions& o) {
-                add_device_dir(cmd, &o.dir);
-                add_selector_options(cmd, &o.selector);
+                add_selector_options(cmd, &o.dir, &o.selector);
                 cmd->add_option("-a,--accessible", o.accessible,
                                 "The new accessibility class (any spelling)");
                 cmd->add_option("--synchronizable", o.synchronizable, "on or off");
@@ -477,8 +414,7 @@ void add_item_commands(CLI::App& device, Status& status) {
               });
   add_command(device, status, "delete", run_device_delete,
               [](CLI::App* cmd, DeviceDeleteOptions& o) {
-                add_device_dir(cmd, &o.dir);
-                add_selector_options(cmd, &o.selector);
+                add_selector_options(cmd, &o.dir, &o.selector);
                 add_format_option(cmd, &o.format, false);
               });
   add_command(device, status, "list", run_device_list, [](CLI::App* cmd, DeviceListOptions& o) {

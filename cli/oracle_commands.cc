@@ -15,12 +15,8 @@ Status run_predict(const PredictOptions& o, Env&, std::ostream& out, std::ostrea
   oracle::Question q;
   KCB_ASSIGN_OR_RETURN(q.traits, parse_traits(o.traits));
   KCB_ASSIGN_OR_RETURN(q.settings, parse_settings(o.settings));
-  auto journey = parse_journey(o.journey);
-  if (!journey.ok()) return journey.status().with_context("--journey");
-  auto target = parse_target(o.target);
-  if (!target.ok()) return target.status().with_context("--target");
-  q.journey = *journey;
-  q.target = *target;
+  KCB_ASSIGN_OR_RETURN(q.journey, parsed("--journey", parse_journey(o.journey)));
+  KCB_ASSIGN_OR_RETURN(q.target, parsed("--target", parse_target(o.target)));
   KCB_ASSIGN_OR_RETURN(Verdict verdict, oracle::predict(q));
   if (o.format != Format::kJson) {
     print_verdict_text(out, q, verdict);

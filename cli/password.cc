@@ -79,11 +79,9 @@ Result<SecretBytes> one_line(SecretBytes text) {
 }
 
 Result<SecretBytes> read_password_file(Env& env, const std::string& path) {
-  auto bytes = env.read_file(path, kMaxPasswordFileBytes);
-  if (!bytes.ok()) return bytes.status().with_context("--password-file");
-  SecretBytes secret(*bytes);
-  wipe(*bytes);
-  auto line = one_line(std::move(secret));
+  auto secret = read_secret_file(env, path, kMaxPasswordFileBytes);
+  if (!secret.ok()) return secret.status().with_context("--password-file");
+  auto line = one_line(std::move(secret).value());
   if (!line.ok()) return line.status().with_context("--password-file " + path);
   return line;
 }

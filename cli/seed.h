@@ -14,8 +14,7 @@
 namespace kcb::cli {
 
 void add_seed_option(CLI::App* cmd, std::string* seed);
-// make_system_random() for an empty seed, else make_seeded_random(seed); InvalidArgument naming
-// --seed for anything but a decimal number.
+// make_random(seed) with its error naming --seed.
 Result<std::unique_ptr<Random>> random_for(const std::string& seed);
 
 }  // namespace kcb::cli

@@ -122,6 +122,18 @@ void append_digits(int64_t v, int width, Bytes* out) {
   out->insert(out->end(), buf, buf + width);
 }
 
+struct DateParts {
+  Civil civil;
+  int64_t ms_of_day;
+};
+
+DateParts date_parts(DerDate d) {
+  int64_t days = d.unix_millis / kMillisPerDay;
+  int64_t ms_of_day = d.unix_millis % kMillisPerDay;
+  if (ms_of_day < 0) ms_of_day += kMillisPerDay, --days;
+  return {civil_from_days(days), ms_of_day};
+}
+
 class DerEncoder {
  public:
   explicit DerEncoder(const DerLimits& limits) : limits_(limits) {}
@@ -252,10 +264,9 @@ class DerEncoder {
       return Status::InvalidArgument("der: encode: date " + std::to_string(d.unix_millis) +
                                      " ms is outside years 0000..9999");
     }
-    int64_t days = d.unix_millis / kMillisPerDay;
-    int64_t ms_of_day = d.unix_millis % kMillisPerDay;
-    if (ms_of_day < 0) ms_of_day += kMillisPerDay, --days;
-    const Civil c = civil_from_days(days);
+    const DateParts parts = date_parts(d);
+    const Civil& c = parts.civil;
+    const int64_t ms_of_day = parts.ms_of_day;
     append_header(kTagGeneralizedTime, date_content_size(d), out);
     append_digits(c.year, 4, out);
     append_digits(c.month, 2, out);
@@ -612,25 +623,51 @@ class DerDecoder {
 };
 
 std::string_view der_kind_name(DerKind kind) {
-  switch (kind) {
-    case DerKind::kNull:
-      return "null";
-    case DerKind::kBoolean:
-      return "boolean";
-    case DerKind::kInteger:
-      return "integer";
-    case DerKind::kString:
-      return "string";
-    case DerKind::kData:
-      return "data";
-    case DerKind::kDate:
-      return "date";
-    case DerKind::kArray:
-      return "array";
-    case DerKind::kDictionary:
-      return "dictionary";
+  // In DerKind's order, which is DerValue::Variant's.
+  static constexpr std::string_view kNames[] = {"null", "boolean", "integer", "string",
+                                                "data", "date",    "array",   "dictionary"};
+  const auto i = static_cast<size_t>(kind);
+  return i < std::size(kNames) ? kNames[i] : "unknown";
+}
+
+std::string der_date_text(DerDate d) {
+  if (d.unix_millis < kMinDateMillis || d.unix_millis > kMaxDateMillis) {
+    return std::to_string(d.unix_millis) + " ms";
   }
-  return "unknown";
+  const auto [c, ms_of_day] = date_parts(d);
+  Bytes text;
+  const auto field = [&text](int64_t v, int width, char after) {
+    append_digits(v, width, &text);
+    if (after != 0) text.push_back(static_cast<uint8_t>(after));
+  };
+  field(c.year, 4, '-');
+  field(c.month, 2, '-');
+  field(c.day, 2, 'T');
+  field(ms_of_day / 3'600'000, 2, ':');
+  field(ms_of_day / 60'000 % 60, 2, ':');
+  field(ms_of_day / 1000 % 60, 2, '.');
+  field(ms_of_day % 1000, 3, 'Z');
+  return std::string(text.begin(), text.end());
+}
+
+std::string der_value_text(const DerValue& v) {
+  if (const bool* b = v.as_boolean()) return *b ? "true" : "false";
+  if (const int64_t* i = v.as_integer()) return std::to_string(*i);
+  if (const std::string* text = v.as_string()) return "\"" + printable_text(*text) + "\"";
+  if (const Bytes* data = v.as_data()) return "<" + to_hex(*data) + ">";
+  if (const DerDate* date = v.as_date()) return der_date_text(*date);
+  std::string out;
+  if (const DerArray* array = v.as_array()) {
+    for (const DerValue& e : *array)
+      out += (out.empty() ? "" : ", ") + der_value_text(e);
+    return "[" + out + "]";
+  }
+  if (const DerDict* dict = v.as_dictionary()) {
+    for (const DerEntry& e : dict->entries())
+      out += (out.empty() ? "" : ", ") + printable_text(e.key) + ": " + der_value_text(e.value);
+    return "{" + out + "}";
+  }
+  return "null";
 }
 
 DerDict::DerDict() = default;

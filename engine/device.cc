@@ -419,12 +419,14 @@ Status Device::for_each_item(const ItemVisitor& fn, size_t* unreadable) const {
       });
 }
 
-Status Device::set_passcode(bool on, Random& random) {
+Status Device::set_passcode(bool on, Random& random, size_t* deleted) {
+  if (deleted != nullptr) *deleted = 0;
   if (on == passcode_) return Status::Ok();
   if (!on) {
     // R8: the items go first, then the key that could read them.
-    KCB_RETURN_IF_ERROR(
-        store_->delete_accessibility(Accessibility::kWhenPasscodeSetThisDeviceOnly).status());
+    KCB_ASSIGN_OR_RETURN(const int64_t rows, store_->delete_accessibility(
+                                                 Accessibility::kWhenPasscodeSetThisDeviceOnly));
+    if (deleted != nullptr) *deleted = static_cast<size_t>(rows);
     std::erase_if(keys_->classes,
                   [](const UnlockedClass& c) { return c.class_number == kPasscodeClass; });
   }

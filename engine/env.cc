@@ -200,4 +200,12 @@ Status write_file_atomically(Env& env, const std::filesystem::path& path, ByteVi
   return env.sync_dir(path.parent_path());
 }
 
+Result<SecretBytes> read_secret_file(Env& env, const std::filesystem::path& path,
+                                     size_t max_bytes) {
+  KCB_ASSIGN_OR_RETURN(Bytes bytes, env.read_file(path, max_bytes));
+  SecretBytes secret(bytes);
+  wipe(bytes);
+  return secret;
+}
+
 }  // namespace kcb

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cstring>
 
@@ -84,6 +85,17 @@ std::unique_ptr<Random> make_system_random() {
 
 std::unique_ptr<Random> make_seeded_random(uint64_t seed) {
   return std::make_unique<SeededRandom>(seed);
+}
+
+Result<std::unique_ptr<Random>> make_random(std::string_view seed) {
+  if (seed.empty()) return make_system_random();
+  uint64_t n = 0;
+  const auto [end, ec] = std::from_chars(seed.data(), seed.data() + seed.size(), n);
+  if (ec != std::errc() || end != seed.data() + seed.size()) {
+    return Status::InvalidArgument("'" + std::string(seed) +
+                                   "' is not a whole number from 0 to 18446744073709551615");
+  }
+  return make_seeded_random(n);
 }
 
 }  // namespace kcb

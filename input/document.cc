@@ -80,6 +80,20 @@ std::string joined(std::span<const std::string_view> names) {
   return out;
 }
 
+// "-V": the one long option that starts with that letter, in any case ("--version"), or "".
+std::string_view long_option_for(char letter, std::span<const std::string_view> long_names) {
+  std::string_view found;
+  for (std::string_view n : long_names) {
+    if (n.size() < 3 || std::tolower(static_cast<unsigned char>(n[2])) !=
+                            std::tolower(static_cast<unsigned char>(letter))) {
+      continue;
+    }
+    if (!found.empty()) return "";
+    found = n;
+  }
+  return found;
+}
+
 Status expect_type(const Tree& value, bool matches, std::string_view path,
                    std::string_view wanted) {
   if (matches) return Status::Ok();
@@ -185,6 +199,19 @@ Status check_fields(const Tree& object, std::string_view path,
                        "unknown field" + did_you_mean(key, allowed) + "; " + list);
   }
   return Status::Ok();
+}
+
+std::string unknown_option_message(std::string_view name,
+                                   std::span<const std::string_view> long_names) {
+  const std::string message = "unknown option '" + std::string(name) + "'";
+  if (name.size() == 2) {
+    const std::string_view long_name = long_option_for(name[1], long_names);
+    if (!long_name.empty()) return message + " (did you mean '" + std::string(long_name) + "'?)";
+  } else if (const std::string suggestion = did_you_mean(name, long_names); !suggestion.empty()) {
+    return message + suggestion;
+  }
+  if (long_names.size() > 4) return message;
+  return message + "; the options here are " + joined(long_names);
 }
 
 }  // namespace kcb::input

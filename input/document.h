@@ -72,6 +72,12 @@ Result<bool> get_bool(const Tree& value, std::string_view path);
 // " (did you mean 'NAME'?)" for the nearest of `allowed` within an edit distance of 2 (the first
 // of equals), else "": for a misspelt field here, and a misspelt option in the CLI.
 std::string did_you_mean(std::string_view key, std::span<const std::string_view> allowed);
+// A command-line option no command here takes: "unknown option '--frmat' (did you mean
+// '--format'?)" with the nearest of `long_names` ("--format", ...), for a short option ("-V") the
+// one long option of that letter in any case, else "; the options here are ..." when there are at
+// most four.
+std::string unknown_option_message(std::string_view name,
+                                   std::span<const std::string_view> long_names);
 
 // Refuses the first key of `object` that is not in `allowed`:
 //   "PATH.KEY: unknown field (did you mean 'accessible'?); expected one of: name, class, ..."

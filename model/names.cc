@@ -299,4 +299,30 @@ std::string_view name_of(AddError e) {
   return "?";
 }
 
+std::string_view on_off(bool on) {
+  return on ? "on" : "off";
+}
+
+std::string accessible_text(Accessibility a) {
+  return std::string(names_of(a).name) + " (" + std::string(names_of(a).pdmn) + ")";
+}
+
+std::string key_class_text(uint32_t key_class) {
+  const auto a = accessibility_from_key_class(key_class);
+  if (!a) return std::to_string(key_class) + " (not a keychain class)";
+  return std::to_string(key_class) + " " + std::string(names_of(*a).name);
+}
+
+std::string flags_text(const Traits& t) {
+  std::string out;
+  auto add = [&](std::string_view flag) { out += (out.empty() ? "" : ",") + std::string(flag); };
+  if (t.synchronizable) add("sync");
+  if (t.token != Token::kNone) add(name_of(t.token));
+  if (t.auth_constraint) add("auth");
+  if (t.system_bound != SystemBound::kNone) add("system-bound");
+  if (t.app_clip) add("app-clip");
+  if (t.tombstone) add("tombstone");
+  return out.empty() ? "-" : out;
+}
+
 }  // namespace kcb

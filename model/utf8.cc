@@ -58,4 +58,10 @@ std::string printable_text(ByteView bytes) {
   return out;
 }
 
+std::string text_or_hex(ByteView bytes) {
+  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  if (!is_valid_utf8(text)) return "0x" + to_hex(bytes);
+  return std::string(text);
+}
+
 }  // namespace kcb

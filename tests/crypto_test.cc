@@ -379,6 +379,21 @@ TEST(SeededRandom, SplitDrawsEqualOneDraw) {
   EXPECT_EQ(joined, draw(*b, 64));
 }
 
+TEST(SeededRandom, SeedTextIsADecimalNumberOrNothing) {
+  auto seeded = make_random("18446744073709551615");
+  ASSERT_TRUE(seeded.ok());
+  EXPECT_EQ(draw(**seeded, 32), draw(*make_seeded_random(UINT64_MAX), 32));
+  auto system = make_random("");
+  ASSERT_TRUE(system.ok());
+  EXPECT_NE(draw(**system, 32), draw(*make_seeded_random(0), 32));  // not read as seed 0
+  for (const char* bad : {"18446744073709551616", "-1", "12x", " 1", "0x10"}) {
+    const auto refused = make_random(bad);
+    EXPECT_EQ(refused.status().code(), Code::kInvalidArgument) << bad;
+    EXPECT_EQ(refused.status().message(),
+              "'" + std::string(bad) + "' is not a whole number from 0 to 18446744073709551615");
+  }
+}
+
 TEST(SystemRandom, FillsAndTells) {
   auto r = make_system_random();
   EXPECT_NE(draw(*r, 32), draw(*r, 32));

@@ -337,5 +337,38 @@ TEST(DerRoundTrip, AcceptedMutationsReencodeByteForByte) {
   EXPECT_GT(accepted, 10);
 }
 
+TEST(DerText, KindNamesFollowTheVariantOrder) {
+  EXPECT_EQ(der_kind_name(DerValue::Null().kind()), "null");
+  EXPECT_EQ(der_kind_name(DerValue::Boolean(true).kind()), "boolean");
+  EXPECT_EQ(der_kind_name(DerValue::Integer(1).kind()), "integer");
+  EXPECT_EQ(der_kind_name(DerValue::String("s").kind()), "string");
+  EXPECT_EQ(der_kind_name(DerValue::Data(Bytes{}).kind()), "data");
+  EXPECT_EQ(der_kind_name(DerValue::Date(DerDate{0}).kind()), "date");
+  EXPECT_EQ(der_kind_name(DerValue::Array({}).kind()), "array");
+  EXPECT_EQ(der_kind_name(DerValue::Dictionary(DerDict()).kind()), "dictionary");
+  EXPECT_EQ(der_kind_name(static_cast<DerKind>(8)), "unknown");
+}
+
+TEST(DerText, DatesInIso8601WithMilliseconds) {
+  EXPECT_EQ(der_date_text(DerDate{0}), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(der_date_text(DerDate{1714564800123}), "2024-05-01T12:00:00.123Z");
+  EXPECT_EQ(der_date_text(DerDate{-1}), "1969-12-31T23:59:59.999Z");  // floor, not truncation
+  EXPECT_EQ(der_date_text(DerDate{-62167219200000}), "0000-01-01T00:00:00.000Z");
+  // Past year 9999 no decoder accepts: the number, never a five-digit year.
+  EXPECT_EQ(der_date_text(DerDate{253402300800000}), "253402300800000 ms");
+}
+
+TEST(DerText, ValuesOnOneLineWithHostileTextMadeSafe) {
+  const DerValue v = dict_of(
+      {{"acct", DerValue::String("a\nb")},
+       {"v_Data", DerValue::Data(hex("00ff"))},
+       {"list",
+        DerValue::Array({DerValue::Integer(-3), DerValue::Boolean(false), DerValue::Null()})},
+       {"cdat", DerValue::Date(DerDate{0})}});
+  EXPECT_EQ(der_value_text(v),
+            "{acct: \"a\\x0ab\", cdat: 1970-01-01T00:00:00.000Z, list: [-3, false, null], "
+            "v_Data: <00ff>}");
+}
+
 }  // namespace
 }  // namespace kcb

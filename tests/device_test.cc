@@ -166,6 +166,22 @@ TEST(Device, PasscodeOffDeletesExactlyTheAkpuItems) {
   EXPECT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "c"), *r).ok());
 }
 
+TEST(Device, PasscodeOffCountsTheAkpuRowsItDeletes) {
+  auto r = make_seeded_random(12);
+  auto d = device(*r);
+  for (const char* account : {"a", "b"})
+    ASSERT_TRUE(d->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, account), *r).ok());
+  ASSERT_TRUE(d->add(item(Accessibility::kWhenUnlocked, "c"), *r).ok());
+  size_t deleted = 99;
+  ASSERT_TRUE(d->set_passcode(true, *r, &deleted).ok());  // already on: nothing happens
+  EXPECT_EQ(deleted, 0u);
+  ASSERT_TRUE(d->set_passcode(false, *r, &deleted).ok());
+  EXPECT_EQ(deleted, 2u);
+  EXPECT_EQ(d->list()->size(), 1u);
+  ASSERT_TRUE(d->set_passcode(true, *r, &deleted).ok());
+  EXPECT_EQ(deleted, 0u);
+}
+
 TEST(Device, EraseEmptiesTheKeychainAndChangesClassKeysButKeepsTheUid) {
   auto r = make_seeded_random(4);
   auto d = device(*r);
@@ -249,6 +265,55 @@ TEST(Device, RowsListEveryRowAsMetadataAndSayWhichAreReadable) {
   EXPECT_EQ((*rows)[2].item_class, ItemClass::kInet);
   EXPECT_TRUE((*rows)[2].readable);
   EXPECT_EQ(d->list()->size(), 2u);  // list() skips what rows() marks unreadable
+}
+
+TEST(ItemQuery, FindsOneRowByRowidOrByAccountAndServiceWithinItsClass) {
+  auto r = make_seeded_random(11);
+  auto d = device(*r);
+  auto a = d->add(item(Accessibility::kWhenUnlocked, "a"), *r);
+  NewItem twin = item(Accessibility::kWhenUnlocked, "a");  // same account and service, synced
+  twin.synchronizable = true;
+  auto b = d->add(twin, *r);
+  NewItem elsewhere = item(Accessibility::kWhenUnlocked, "a");  // same account, other service
+  elsewhere.service = "other";
+  NewItem key = item(Accessibility::kWhenUnlocked, "k");
+  key.item_class = ItemClass::kKeys;
+  auto k = d->add(key, *r);
+  ASSERT_TRUE(a.ok() && b.ok() && k.ok() && d->add(elsewhere, *r).ok());
+
+  const auto by_rowid = find_row(*d, {ItemClass::kGenp, *b, "", ""});
+  ASSERT_TRUE(by_rowid.ok()) << by_rowid.status().to_string();
+  EXPECT_EQ(by_rowid->rowid, *b);
+  EXPECT_EQ(by_rowid->persistent_ref, (*d->rows())[1].persistent_ref);
+  EXPECT_EQ(find_row(*d, {ItemClass::kKeys, std::nullopt, "k", "svc"})->rowid, *k);
+  const auto wrong_class = find_row(*d, {ItemClass::kGenp, std::nullopt, "k", "svc"});
+  EXPECT_EQ(wrong_class.status().code(), Code::kNotFound);
+  EXPECT_EQ(wrong_class.status().message(), "no genp item with account 'k' and service 'svc'");
+  EXPECT_EQ(find_row(*d, {ItemClass::kInet, *k, "", ""}).status().message(),
+            "no inet row " + std::to_string(*k));
+  const auto both = find_row(*d, {ItemClass::kGenp, std::nullopt, "a", "svc"});
+  EXPECT_EQ(both.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(both.status().message(), "account 'a' and service 'svc' match 2 genp rows (" +
+                                         std::to_string(*a) + ", " + std::to_string(*b) + ")");
+  // Bytes compared exactly: a prefix or an escaped form is another item.
+  EXPECT_FALSE(find_row(*d, {ItemClass::kGenp, std::nullopt, "", "svc"}).ok());
+  EXPECT_EQ(find_row(*d, {ItemClass::kGenp, std::nullopt, "a\n", "svc"}).status().message(),
+            "no genp item with account 'a\\x0a' and service 'svc'");
+}
+
+TEST(ItemQuery, RefusalsNameTheCallAndTheOsStatusAndKeepTheirCode) {
+  const Status dup = sec_item_refusal(Status::AlreadyExists("primary key"), "SecItemAdd");
+  EXPECT_EQ(dup.code(), Code::kAlreadyExists);
+  EXPECT_EQ(dup.message(),
+            "SecItemAdd refused the item: errSecDuplicateItem (-25299): primary key");
+  EXPECT_EQ(sec_item_refusal(Status::NotFound("x"), "SecItemDelete").message(),
+            "SecItemDelete refused the item: errSecItemNotFound (-25300): x");
+  EXPECT_EQ(sec_item_refusal(Status::FailedPrecondition("x"), "SecItemUpdate").message(),
+            "SecItemUpdate refused the item: errSecAuthFailed (-25293): x");
+  // The store failing is not a refusal: no OSStatus, still an I/O error.
+  const Status io = sec_item_refusal(Status::IOError("disk"), "SecItemAdd");
+  EXPECT_EQ(io.code(), Code::kIOError);
+  EXPECT_EQ(io.message(), "disk");
 }
 
 }  // namespace

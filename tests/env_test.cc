@@ -55,6 +55,16 @@ class EnvTest : public ::testing::Test {
   fs::path dir_;
 };
 
+TEST_F(EnvTest, SecretFilesAreReadWholeUpToTheirCap) {
+  put(dir_ / "pw", "hunter2\n");
+  auto secret = read_secret_file(default_env(), dir_ / "pw", 8);
+  ASSERT_TRUE(secret.ok()) << secret.status().to_string();
+  EXPECT_EQ(*secret, SecretBytes(as_bytes("hunter2\n")));
+  EXPECT_EQ(read_secret_file(default_env(), dir_ / "pw", 7).status().code(),
+            Code::kResourceExhausted);
+  EXPECT_EQ(read_secret_file(default_env(), dir_ / "none", 8).status().code(), Code::kIOError);
+}
+
 TEST_F(EnvTest, AtomicWriteIsWriteSyncRenameSyncFolderInThatOrder) {
   FaultEnv env(default_env());
   const fs::path file = dir_ / "f";

@@ -261,6 +261,19 @@ TEST(InputFields, UnknownFieldSuggestsTheNearest) {
             "items[0]: expected an object, got an array");
 }
 
+TEST(InputFields, UnknownOptionSuggestsTheNearestOrListsAFew) {
+  constexpr std::string_view kFew[] = {"--help", "--format", "--version"};
+  EXPECT_EQ(unknown_option_message("--frmat", kFew),
+            "unknown option '--frmat' (did you mean '--format'?)");
+  EXPECT_EQ(unknown_option_message("-V", kFew), "unknown option '-V' (did you mean '--version'?)");
+  EXPECT_EQ(unknown_option_message("--colour", kFew),
+            "unknown option '--colour'; the options here are --help, --format, --version");
+  // Two long options start with the letter: no guess; more than four names: no list.
+  constexpr std::string_view kMany[] = {"--help", "--format", "--file", "--seed", "--journey"};
+  EXPECT_EQ(unknown_option_message("-f", kMany), "unknown option '-f'");
+  EXPECT_EQ(unknown_option_message("-J", kMany), "unknown option '-J' (did you mean '--journey'?)");
+}
+
 TEST(InputFields, TypedGettersNameThePath) {
   const Tree doc = Tree::parse(R"({"s": "abcd", "b": true, "n": 7, "a": [], "z": null})");
   EXPECT_EQ(*get_string(doc["s"], "s", 4), "abcd");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "kcbackup/names.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb {
 namespace {
@@ -142,6 +143,39 @@ TEST(Names, OutcomesAndTheNewRuleIds) {
   for (RuleId r : kAllRules)
     EXPECT_EQ(name_of(r), "R" + std::to_string(i++));
   EXPECT_EQ(i, 16u);
+}
+
+TEST(Names, LabelsForPeople) {
+  EXPECT_EQ(on_off(true), "on");
+  EXPECT_EQ(on_off(false), "off");
+  EXPECT_EQ(accessible_text(Accessibility::kWhenUnlocked), "WhenUnlocked (ak)");
+  EXPECT_EQ(accessible_text(Accessibility::kWhenPasscodeSetThisDeviceOnly),
+            "WhenPasscodeSetThisDeviceOnly (akpu)");
+  EXPECT_EQ(key_class_text(9), "9 WhenUnlockedThisDeviceOnly");
+  EXPECT_EQ(key_class_text(3), "3 (not a keychain class)");
+  EXPECT_EQ(key_class_text(13), "13 (not a keychain class)");
+}
+
+TEST(Names, TraitFlagsNameEverySetTraitInOrder) {
+  Traits t;
+  EXPECT_EQ(flags_text(t), "-");
+  t.synchronizable = true;
+  EXPECT_EQ(flags_text(t), "sync");
+  t.token = Token::kSecureEnclave;
+  t.auth_constraint = true;
+  t.system_bound = SystemBound::kPreserveDuringRestore;
+  t.app_clip = true;
+  t.tombstone = true;
+  EXPECT_EQ(flags_text(t), "sync,secure-enclave,auth,system-bound,app-clip,tombstone");
+  t.synchronizable = false;
+  EXPECT_EQ(flags_text(t), "secure-enclave,auth,system-bound,app-clip,tombstone");
+}
+
+TEST(Names, TextOrHexKeepsUtf8AndHexesTheRest) {
+  EXPECT_EQ(text_or_hex(std::string_view("caf\xc3\xa9\n")), "caf\xc3\xa9\n");  // controls stay
+  const uint8_t bad[] = {0x61, 0xff};
+  EXPECT_EQ(text_or_hex(ByteView(bad, 2)), "0x61ff");
+  EXPECT_EQ(printable_text(std::string_view("a\nb")), "a\\x0ab");
 }
 
 }  // namespace

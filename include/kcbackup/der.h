@@ -50,6 +50,8 @@ struct DerDate {
 inline DerDate der_date_from_unix_seconds(int64_t seconds) {
   return DerDate{seconds * 1000};
 }
+// "2024-05-01T12:00:00.000Z"; a date outside years 0000..9999 (no decoder accepts one) as "N ms".
+std::string der_date_text(DerDate date);
 
 class DerValue;
 struct DerEntry;
@@ -164,5 +166,9 @@ Result<DerDict> decode_der_dictionary(ByteView der, const DerLimits& limits = {}
 Status encode_der(const DerValue& value, Bytes* out, const DerLimits& limits = {});
 Status encode_der_dictionary(const DerDict& dict, Bytes* out, const DerLimits& limits = {});
 Result<Bytes> encode_der(const DerValue& value, const DerLimits& limits = {});
+
+// A value for people on one line: strings quoted and printable_text'ed, data as <hex>, dates as
+// der_date_text, containers as [a, b] and {key: value}.
+std::string der_value_text(const DerValue& value);
 
 }  // namespace kcb

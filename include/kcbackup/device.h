@@ -22,6 +22,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kcbackup/bytes.h"
@@ -109,6 +110,22 @@ struct RowInfo {
 // AlreadyExists -> errSecDuplicateItem, NotFound -> errSecItemNotFound, others -> errSecParam.
 AddError sec_error_of(const Status& status);
 
+// A failed add, update or delete as the caller of `call` ("SecItemAdd") sees it: a refusal
+// (InvalidArgument, FailedPrecondition, AlreadyExists, NotFound) gets "SecItemAdd refused the item:
+// errSecDuplicateItem (-25299)" in front, its code kept (invalid input); any other failure (the
+// store's I/O) is returned as it is.
+Status sec_item_refusal(const Status& status, std::string_view call);
+
+// Which item a SecItemUpdate or SecItemDelete names: a row, or (rowid absent) the account and
+// service of one item of the class, as SecItemCopyMatching with kSecAttrAccount and kSecAttrService
+// finds it: find_row below (engine/item_query.cc).
+struct ItemQuery {
+  ItemClass item_class = ItemClass::kGenp;
+  std::optional<int64_t> rowid;
+  std::string account;
+  std::string service;
+};
+
 // The traits of a stored item, as the backup rules see them.
 Traits traits_of(const Item& item);
 // The other way: a SecItemAdd request with these traits; the caller names it (account, service,
@@ -184,8 +201,9 @@ class Device {
   Result<std::vector<AppFile>> app_files() const;
   Status put_app_file(AppFile file);
 
-  // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8).
-  Status set_passcode(bool on, Random& random);
+  // Turning the passcode off destroys the akpu class key and deletes every akpu item (R8);
+  // `deleted`, when given, counts those rows.
+  Status set_passcode(bool on, Random& random, size_t* deleted = nullptr);
   Status set_icloud_keychain(bool on);
   // The kind of reference the rows inserted from now on get (an add, a restore, a transfer, a
   // sync); every row keeps the one it has. A restore of an old-style backup onto the device after a
@@ -240,5 +258,11 @@ class Device {
   std::unique_ptr<KeychainStore> store_;
   std::vector<AppFile> memory_app_files_;  // in-memory devices only
 };
+
+// The row the query names, readable or not, as metadata. NotFound (errSecItemNotFound) "no genp row
+// 9" or "no genp item with account 'a' and service 's'"; InvalidArgument "account 'a' and service
+// 's' match 2 genp rows (3, 5)" when several items match (a synchronizable twin, another access
+// group).
+Result<RowInfo> find_row(const Device& device, const ItemQuery& query);
 
 }  // namespace kcb

@@ -73,4 +73,8 @@ Status create_empty_dir(Env& env, const std::filesystem::path& dir);
 // a mix: a temporary name in the same folder, fsync of it, rename over `path`, fsync of the folder.
 Status write_file_atomically(Env& env, const std::filesystem::path& path, ByteView bytes);
 
+// A password, key or secret file as SecretBytes (wiped when it dies), the plain copy read_file
+// made wiped at once; read_file's errors (ResourceExhausted past max_bytes).
+Result<SecretBytes> read_secret_file(Env& env, const std::filesystem::path& path, size_t max_bytes);
+
 }  // namespace kcb

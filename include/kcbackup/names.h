@@ -59,4 +59,12 @@ std::string_view name_of(Confidence c);  // "measured", "source-code", ...
 std::string_view name_of(RuleId r);      // "R3", "R15"
 std::string_view name_of(AddError e);    // "errSecParam"
 
+// Values as every command and report shows them to people.
+std::string_view on_off(bool on);                // "on", "off"
+std::string accessible_text(Accessibility a);    // "WhenUnlocked (ak)"
+std::string key_class_text(uint32_t key_class);  // "6 WhenUnlocked", "3 (not a keychain class)"
+// The traits besides accessibility and class that change an item's fate, as short flags:
+// "sync,secure-enclave,auth,system-bound,app-clip,tombstone" (those set), "-" for none.
+std::string flags_text(const Traits& t);
+
 }  // namespace kcb

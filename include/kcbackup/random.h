@@ -7,6 +7,9 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string_view>
+
+#include "kcbackup/status.h"
 
 namespace kcb {
 
@@ -23,5 +26,9 @@ std::unique_ptr<Random> make_system_random();
 // A deterministic stream (ChaCha20 keyed by the seed) and a clock that starts at a fixed date and
 // advances one second per call: the same seed always gives the same bytes and times.
 std::unique_ptr<Random> make_seeded_random(uint64_t seed);
+// A seed as a person writes it (`--seed 2018`): make_system_random() for "", else
+// make_seeded_random of the decimal number; InvalidArgument "'x' is not a whole number from 0 to
+// 18446744073709551615" for anything else.
+Result<std::unique_ptr<Random>> make_random(std::string_view seed);
 
 }  // namespace kcb

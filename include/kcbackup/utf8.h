@@ -23,4 +23,11 @@ inline std::string printable_text(std::string_view text) {
   return printable_text(as_bytes(text));
 }
 
+// Outside text for a JSON string (which escapes control characters itself): UTF-8 as it is,
+// anything else as 0x + hex.
+std::string text_or_hex(ByteView bytes);
+inline std::string text_or_hex(std::string_view text) {
+  return text_or_hex(as_bytes(text));
+}
+
 }  // namespace kcb
