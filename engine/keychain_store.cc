@@ -474,6 +474,25 @@ size_t KeychainStore::idle_in_memory_stores() {
   return t_idle_stores.size();
 }
 
+Result<std::string> KeychainStore::describe_schema() {
+  KCB_ASSIGN_OR_RETURN(const int64_t version, schema_version(impl_.get(), "describe schema"));
+  std::string out = "user_version " + std::to_string(version) + "\n";
+  sqlite3_stmt* raw = nullptr;
+  int rc = sqlite3_prepare_v2(impl_->db,
+                              "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name",
+                              -1, &raw, nullptr);
+  Statement s(raw);
+  if (rc == SQLITE_OK) rc = sqlite3_step(s.get());
+  for (; rc == SQLITE_ROW; rc = sqlite3_step(s.get())) {
+    for (int i = 0; i < 4; ++i)
+      out += column_text(s.get(), i) + (i == 3 ? "\n" : " | ");
+  }
+  if (rc != SQLITE_DONE) {
+    return sqlite_error(impl_->db, sqlite3_extended_errcode(impl_->db), "describe schema");
+  }
+  return out;
+}
+
 Status KeychainStore::replace_all(const std::vector<KeychainRow>& rows) {
   return replace_all_rows(impl_.get(), rows);
 }

@@ -111,6 +111,9 @@ class KeychainStore {
   static Result<std::unique_ptr<KeychainStore>> open_in_memory();
   // How many idle in-memory connections this thread's pool holds (tests).
   static size_t idle_in_memory_stores();
+  // The schema as SQLite holds it: user_version, then every sqlite_master row (type, name,
+  // table, sql) in name order. A pooled connection and one built from SQL must give the same text.
+  Result<std::string> describe_schema();
   ~KeychainStore();
   KeychainStore(const KeychainStore&) = delete;
   KeychainStore& operator=(const KeychainStore&) = delete;
