@@ -149,6 +149,11 @@ struct KeychainStore::Impl {
 
   sqlite3* db = nullptr;
   bool in_memory = false;  // ":memory:": goes back to the pool when its KeychainStore is destroyed
+  // False only for a class whose table is known empty: a new in-memory database, or since
+  // replace_all emptied it and put no row of that class back. Every row enters through
+  // insert_row, which sets it. Emptying an empty table costs as much as a small one (secure_delete
+  // clears its root pages), so replace_all skips those: 7 % of a fuzzed journey.
+  std::array<bool, 4> may_have_rows{true, true, true, true};
   std::array<ClassStatements, 4> by_class;
   Statement begin, commit, rollback, savepoint, release, rollback_to;
 
@@ -405,6 +410,7 @@ Result<std::unique_ptr<KeychainStore::Impl>> open_impl(const std::string& path, 
   sqlite3_busy_timeout(impl->db, options.busy_timeout_ms);
   KCB_RETURN_IF_ERROR(set_up(impl.get(), in_memory, options, where));
   impl->in_memory = in_memory;
+  if (in_memory) impl->may_have_rows.fill(false);
   return impl;
 }
 
@@ -419,16 +425,20 @@ Status replace_all_rows(KeychainStore::Impl* impl, const std::vector<KeychainRow
   }
   KCB_RETURN_IF_ERROR(impl->run_simple(impl->begin, "begin"));
   Status st = Status::Ok();
+  const std::array<bool, 4> had_rows = impl->may_have_rows;
   for (ItemClass c : kAllItemClasses) {
+    if (!had_rows[class_index(c)]) continue;
     st = impl->run_simple(impl->by_class[class_index(c)].delete_all,
                           "delete from " + std::string(name_of(c)));
     if (!st.ok()) break;
+    impl->may_have_rows[class_index(c)] = false;
   }
   for (size_t i = 0; st.ok() && i < rows.size(); ++i)
     st = insert_row(impl, rows[i]);
   if (st.ok()) st = impl->run_simple(impl->commit, "commit");
-  if (!st.ok() && sqlite3_get_autocommit(impl->db) == 0) {
-    (void)impl->run_simple(impl->rollback, "rollback");
+  if (!st.ok()) {
+    if (sqlite3_get_autocommit(impl->db) == 0) (void)impl->run_simple(impl->rollback, "rollback");
+    impl->may_have_rows = had_rows;  // the deletes were rolled back too
   }
   return st;
 }
@@ -526,6 +536,9 @@ Result<KeychainTransaction> KeychainStore::transaction() {
 namespace {
 
 Status insert_row(KeychainStore::Impl* impl, const KeychainRow& row) {
+  // Before the insert: a failed one inside a transaction that later commits leaves nothing, and
+  // "may have rows" stays true either way.
+  impl->may_have_rows[class_index(row.item_class)] = true;
   sqlite3_stmt* s = impl->by_class[class_index(row.item_class)].insert.get();
   StatementUse use(s);
   const std::string pdmn(names_of(row.pdmn).pdmn);
