@@ -10,12 +10,11 @@ namespace {
 
 constexpr size_t kSyncKeySize = 32;
 constexpr size_t kEscrowSaltSize = 16;
-// The escrow key guards the sync key against someone who has the account but not the secret.
-constexpr uint32_t kEscrowIterations = 1000;
 constexpr uint32_t kLastMigratoryClass = 8;
 
-Result<SecretBytes> escrow_key(std::string_view secret, ByteView salt) {
-  return pbkdf2_hmac_sha256(as_bytes(secret), salt, kEscrowIterations, kSyncKeySize);
+// The escrow key guards the sync key against someone who has the account but not the secret.
+Result<SecretBytes> escrow_key(std::string_view secret, ByteView salt, uint32_t iterations) {
+  return pbkdf2_hmac_sha256(as_bytes(secret), salt, iterations, kSyncKeySize);
 }
 
 void append_field(std::string& out, ByteView bytes) {
@@ -45,19 +44,26 @@ std::string sync_identity(const Item& item) {
   return id;
 }
 
-Result<CloudAccount> CloudAccount::create(std::string_view escrow_secret, Random& random) {
+Result<CloudAccount> CloudAccount::create(std::string_view escrow_secret, Random& random,
+                                          uint32_t escrow_iterations) {
+  if (escrow_iterations == 0) {
+    return Status::InvalidArgument("iCloud Keychain: escrow KDF needs at least one round");
+  }
   CloudAccount account;
+  account.escrow_iterations_ = escrow_iterations;
   account.escrow_salt_.resize(kEscrowSaltSize);
   random.fill(account.escrow_salt_);
   SecretBytes sync_key(kSyncKeySize);
   random.fill(sync_key.span());
-  KCB_ASSIGN_OR_RETURN(SecretBytes guard, escrow_key(escrow_secret, account.escrow_salt_));
+  KCB_ASSIGN_OR_RETURN(SecretBytes guard,
+                       escrow_key(escrow_secret, account.escrow_salt_, escrow_iterations));
   KCB_ASSIGN_OR_RETURN(account.escrowed_key_, aes_key_wrap(guard.view(), sync_key.view()));
   return account;
 }
 
 Status CloudAccount::join(Device& device, std::string_view escrow_secret, Random& random) {
-  KCB_ASSIGN_OR_RETURN(SecretBytes guard, escrow_key(escrow_secret, escrow_salt_));
+  KCB_ASSIGN_OR_RETURN(SecretBytes guard,
+                       escrow_key(escrow_secret, escrow_salt_, escrow_iterations_));
   auto sync_key = aes_key_unwrap(guard.view(), escrowed_key_);
   if (!sync_key.ok()) {
     return Status::PermissionDenied("iCloud Keychain: wrong account secret");

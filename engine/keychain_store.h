@@ -103,7 +103,17 @@ class KeychainStore {
   // database of ours (not SQLite, or an unknown schema version).
   static Result<std::unique_ptr<KeychainStore>> open(const std::string& path,
                                                      const KeychainStoreOptions& options = {});
+  // An empty in-memory keychain. Taken from this thread's pool of idle connections when it has one
+  // (schema built and statements prepared once per connection; a destroyed in-memory store goes
+  // back emptied by replace_all({}), up to 8 of them), else opened and set up like a file. Either
+  // way it answers exactly as a new database would (tests/device_reuse_test.cc);
+  // KCB_BASELINE_SETUP=1 (engine/setup_profile.h) turns the pool off.
   static Result<std::unique_ptr<KeychainStore>> open_in_memory();
+  // How many idle in-memory connections this thread's pool holds (tests).
+  static size_t idle_in_memory_stores();
+  // The schema as SQLite holds it: user_version, then every sqlite_master row (type, name,
+  // table, sql) in name order. A pooled connection and one built from SQL must give the same text.
+  Result<std::string> describe_schema();
   ~KeychainStore();
   KeychainStore(const KeychainStore&) = delete;
   KeychainStore& operator=(const KeychainStore&) = delete;
@@ -135,6 +145,11 @@ class KeychainStore {
   Result<int64_t> delete_unbound_non_synchronizable();
   // R8: deletes every row whose pdmn is `a`, in all classes. Returns how many.
   Result<int64_t> delete_accessibility(Accessibility a);
+
+  // Every table emptied and `rows` inserted with their own rowids (0: SQLite picks), in one
+  // transaction of its own (FailedPrecondition inside another): afterwards the store answers as a
+  // new one into which `rows` were inserted. Resets a fixture between fuzz inputs.
+  Status replace_all(const std::vector<KeychainRow>& rows);
 
   // All rows: classes in kAllItemClasses order (genp, inet, cert, keys), then by rowid.
   Result<std::vector<KeychainRow>> list_all();

@@ -3,6 +3,14 @@
 // password and 1..6 items (traits, account tag, secret); the harness's journey runner
 // (kcbackup/journey.h) runs the journey through the engine for real, and every add must answer what
 // oracle::check_add expects and every item's outcome and road must equal oracle::predict's.
+//
+// The fixture: the simulated devices' keychain stores come from the engine's per-thread pool
+// (KeychainStore::open_in_memory), built once per process and emptied when a case's devices go
+// away, so an input pays for its own SQL only (tests/device_reuse_test.cc checks that a reused
+// store answers like a new one; KCB_BASELINE_SETUP=1 brings back a fresh schema per device).
+// KCB_JOURNEY_VERDICTS=FILE appends one line per input (the case and each item's engine verdict),
+// so that `fuzz_journey -runs=0 DIR` and `replay_journey DIR` can be shown to agree
+// (scripts/fuzz-speed).
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <cstdint>
@@ -92,9 +100,33 @@ Case consume_case(FuzzedDataProvider& in) {
   return c;
 }
 
+// KCB_JOURNEY_VERDICTS, opened once (nullptr when unset).
+std::FILE* verdict_log() {
+  static std::FILE* log = [] {
+    const char* path = std::getenv("KCB_JOURNEY_VERDICTS");
+    return path != nullptr ? std::fopen(path, "a") : nullptr;
+  }();
+  return log;
+}
+
+void log_verdicts(const Case& c, const harness::JourneyResult& run) {
+  std::FILE* log = verdict_log();
+  if (log == nullptr) return;
+  std::string line = describe(c);
+  for (size_t i = 0; i < c.items.size(); ++i) {
+    line += " | " + c.items[i].account + " " + describe(c.items[i].traits) + " add " +
+            std::string(name_of(run.add_errors[i])) + " -> " +
+            std::string(name_of(run.verdicts[i].outcome)) + " via " +
+            std::string(name_of(run.verdicts[i].road));
+  }
+  std::fprintf(log, "%s\n", line.c_str());
+  std::fflush(log);
+}
+
 void check_agreement(const Case& c) {
   auto run = harness::run_journey_case(c);
   require_ok(c, run.status(), "engine run");
+  log_verdicts(c, *run);
   for (size_t i = 0; i < c.items.size(); ++i) {
     const ItemSpec& spec = c.items[i];
     const AddError expected = oracle::check_add(spec.traits, c.settings.passcode);

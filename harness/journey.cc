@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "engine/icloud_keychain.h"
+#include "engine/setup_profile.h"
 #include "kcbackup/backup.h"
 #include "kcbackup/lockstep.h"
 #include "kcbackup/random.h"
@@ -124,7 +125,10 @@ Result<JourneyResult> run_journey_case(const JourneyCase& c) {
   const bool on = c.settings.icloud_keychain == Switch::kOn;
   KCB_ASSIGN_OR_RETURN(run.source, new_device(c, c.settings.persistent_refs, c.settings.sos, r));
   if (on) {
-    KCB_ASSIGN_OR_RETURN(CloudAccount account, CloudAccount::create(kEscrow, r));
+    // The escrow KDF's cost decides nothing here (the secret is always right): the fast count,
+    // as backups use kFastKdf, unless the baseline set-up is asked for (engine/setup_profile.h).
+    const uint32_t rounds = baseline_setup() ? kEscrowIterations : kFastEscrowIterations;
+    KCB_ASSIGN_OR_RETURN(CloudAccount account, CloudAccount::create(kEscrow, r, rounds));
     run.account.emplace(std::move(account));
     KCB_RETURN_IF_ERROR(run.account->join(*run.source, kEscrow, r).with_context("join source"));
   }

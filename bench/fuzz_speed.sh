@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Issue 17: cases per CPU-second of the differential fuzz targets and the agreement property,
+# today's set-up (KCB_BASELINE_SETUP=1: a fresh SQL schema and ~50 prepared statements per
+# simulated device, 1,000 escrow rounds per iCloud key derivation) beside the new one (pooled
+# in-memory stores, fast escrow KDF), in one run on one machine. CPU time (user + sys of each
+# process), not wall time: the machine is shared. Verdicts are compared too (journey).
+#
+#   bench/fuzz_speed.sh [--build DIR] [--fuzz-build DIR] [--repeat N] [--cases N] [--runs N]
+#
+# --build: the GCC build with replay_* and agreement_props (default build); --fuzz-build: the
+# clang ASan+UBSan libFuzzer build (default build-fuzz; skipped when absent).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build="$root/build"
+fuzz_build="$root/build-fuzz"
+repeat=3
+cases=2000
+runs=2000
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build=$(realpath "$2"); shift 2 ;;
+    --fuzz-build) fuzz_build=$(realpath -m "$2"); shift 2 ;;
+    --repeat) repeat=$2; shift 2 ;;
+    --cases) cases=$2; shift 2 ;;
+    --runs) runs=$2; shift 2 ;;
+    -h | --help) sed -n 2,12p "$0"; exit 0 ;;
+    *) echo "bench/fuzz_speed.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+work=$(mktemp -d "${TMPDIR:-/tmp}/kcb-fuzz-speed.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+# cpu_of BASELINE CMD...: runs CMD with KCB_BASELINE_SETUP=BASELINE, prints its user+sys seconds.
+cpu_of() {
+  local baseline=$1
+  shift
+  KCB_BASELINE_SETUP=$baseline /usr/bin/time -f "%U %S" -o "$work/time" "$@" >"$work/out" 2>&1 ||
+    { cat "$work/out" >&2; echo "bench/fuzz_speed.sh: failed: $*" >&2; exit 1; }
+  awk '{ printf "%.2f", $1 + $2 }' "$work/time"
+}
+
+row() {  # name cases cpu_old cpu_new
+  awk -v n="$1" -v c="$2" -v a="$3" -v b="$4" 'BEGIN {
+    printf "| %-44s | %7d | %7.2f | %7.2f | %9.0f | %9.0f | %5.1fx |\n", n, c, a, b, c / a, c / b, a / b }'
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"
+echo "| what | cases | CPU-s old | CPU-s new | old cases/CPU-s | new cases/CPU-s | new/old |"
+echo "|---|---|---|---|---|---|---|"
+
+dirs() { for _ in $(seq "$repeat"); do printf '%s ' "$root/corpus/$1"; done; }
+for t in journey restore; do
+  n=$(( $(ls "$root/corpus/$t" | wc -l) * repeat ))
+  # shellcheck disable=SC2046
+  old=$(cpu_of 1 "$build/fuzz/replay_$t" $(dirs $t))
+  # shellcheck disable=SC2046
+  new=$(cpu_of 0 "$build/fuzz/replay_$t" $(dirs $t))
+  row "replay_$t corpus/$t x$repeat ($(basename "$build"))" "$n" "$old" "$new"
+done
+
+old=$(RC_PARAMS="seed=20240601 max_success=$cases" cpu_of 1 "$build/properties/agreement_props")
+new=$(RC_PARAMS="seed=20240601 max_success=$cases" cpu_of 0 "$build/properties/agreement_props")
+row "agreement property, $cases cases" "$cases" "$old" "$new"
+
+# The same corpus through the replay main, old and new set-up: the same verdict for every input.
+KCB_BASELINE_SETUP=1 KCB_JOURNEY_VERDICTS="$work/v-old" "$build/fuzz/replay_journey" \
+  "$root/corpus/journey" >/dev/null 2>&1
+KCB_BASELINE_SETUP=0 KCB_JOURNEY_VERDICTS="$work/v-new" "$build/fuzz/replay_journey" \
+  "$root/corpus/journey" >/dev/null 2>&1
+cmp -s "$work/v-old" "$work/v-new" || { echo "journey verdicts differ (replay old/new)" >&2; exit 1; }
+
+if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
+  for t in journey restore; do
+    n=$runs
+    [ "$t" = restore ] && n=$((runs * 10))
+    fuzz=("$fuzz_build/fuzz/fuzz_$t" -runs="$n" -seed=1 -dict="$root/fuzz/$t.dict")
+    old=$(cpu_of 1 "${fuzz[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+    new=$(cpu_of 0 "${fuzz[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+    row "fuzz_$t -runs=$n (ASan+UBSan, libFuzzer)" "$n" "$old" "$new"
+    if [ "$t" = journey ]; then
+      opt=$(ASAN_OPTIONS=malloc_context_size=5 cpu_of 0 "${fuzz[@]}" -entropic=0 \
+        "$(mktemp -d -p "$work")" "$root/corpus/$t")
+      row "  new + scripts/fuzz options (see fuzzing.md)" "$n" "$old" "$opt"
+    fi
+  done
+  # libFuzzer's -runs=0 over the corpus runs every input (and a few executions of its own, e.g.
+  # inputs it re-runs while loading): every verdict the replay main gave must be among its lines.
+  KCB_JOURNEY_VERDICTS="$work/v-fuzz" "$fuzz_build/fuzz/fuzz_journey" -runs=0 \
+    "$(mktemp -d -p "$work")" "$root/corpus/journey" >/dev/null 2>&1
+  missing=$(comm -23 <(sort -u "$work/v-new") <(sort -u "$work/v-fuzz") | wc -l)
+  if [ "$missing" -ne 0 ]; then
+    echo "journey: $missing replay verdicts not given by fuzz_journey -runs=0" >&2
+    exit 1
+  fi
+  echo "journey verdicts: replay_journey with the old and the new set-up identical on $(wc -l <"$work/v-new") inputs; fuzz_journey -runs=0 gives every one of them"
+else
+  echo "($fuzz_build/fuzz/fuzz_journey not built: cmake --preset fuzz && cmake --build build-fuzz --target kcb_fuzz_all)"
+fi

@@ -1,0 +1,19 @@
+// How much per-device set-up the engine repeats (issue 17). A simulated in-memory device used to
+// build its keychain schema from SQL and prepare ~50 statements every time one was created, and the
+// journey runner derived the iCloud escrow key with 1,000 PBKDF2 rounds three times per case: 85 %
+// of a journey's CPU time went there. Now an in-memory KeychainStore comes from a per-thread pool
+// of connections whose schema and statements are already built, emptied when they come back
+// (keychain_store.cc), and the journey runner uses a small escrow KDF cost, as backups in tests use
+// kFastKdf. Same SQLite, same crypto, same code paths; less set-up.
+//
+// The baseline switch brings the old set-up back so that a benchmark can put both side by side in
+// one run (bench/journey_bench.cc, scripts/fuzz-speed): KCB_BASELINE_SETUP=1 in the environment
+// (read at the first call), or set_baseline_setup(true). Verdicts never depend on it.
+#pragma once
+
+namespace kcb {
+
+bool baseline_setup();
+void set_baseline_setup(bool on);
+
+}  // namespace kcb
