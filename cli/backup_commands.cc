@@ -229,28 +229,28 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
 Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, std::ostream& err) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
   const DiskFolder folder(env, o.bundle);
-  KCB_ASSIGN_OR_RETURN(Manifest manifest, read_folder_manifest(folder));
+  const std::string context =
+      "restore " + display_text(o.bundle) + " onto " + display_text(o.device);
+  auto manifest = read_folder_manifest(folder);
+  if (!manifest.ok()) return manifest.status().with_context(context);
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device));
   RestoreOptions options;
   if (!o.key_file.empty()) {
     KCB_ASSIGN_OR_RETURN(Bytes text, env.read_file(o.key_file, 4096));
     KCB_ASSIGN_OR_RETURN(options.password_key, parse_backup_key_file(text));
     wipe(text);
-  } else if (manifest.is_encrypted) {
+  } else if (manifest->is_encrypted) {
     KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, env, "Backup password"));
     if (password) options.password = password_string(*password);
-    note_restore_kdf_cost(err, manifest);
+    note_restore_kdf_cost(err, *manifest);
   }
   auto report = restore_backup(folder, *device, options, *random);
   wipe_password(options.password);
-  if (!report.ok()) {
-    return report.status().with_context("restore " + display_text(o.bundle) + " onto " +
-                                        display_text(o.device));
-  }
+  if (!report.ok()) return report.status().with_context(context);
   Json doc = json_envelope("restore");
   doc["backup"] = o.bundle;
   doc["device"] = o.device;
-  doc["journey"] = json_text(as_bytes(manifest.journey));
+  doc["journey"] = json_text(as_bytes(manifest->journey));
   print_report(out, *report, o.run.format, doc);
   return Status::Ok();
 }

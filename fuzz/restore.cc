@@ -139,15 +139,9 @@ void check_success(const RestoreReport& report, const KeychainArchive& archive,
 }
 
 // Back to the snapshot: same rows, same row ids (the tables have no AUTOINCREMENT).
-void reset(FixedTarget& target, const std::vector<KeychainRow>& rows) {
+void reset(FixedTarget& target) {
   KeychainStore& store = DeviceInternals::store(*target.device);
-  auto tx = store.transaction();
-  KCB_ASSERT(tx.ok());
-  for (const KeychainRow& row : rows)
-    KCB_ASSERT(store.remove(row.item_class, row.rowid).ok());
-  for (const KeychainRow& row : target.snapshot)
-    KCB_ASSERT(store.insert(row).ok());
-  KCB_ASSERT(tx->commit().ok());
+  KCB_ASSERT(store.replace_all(target.snapshot).ok());
   auto now = store.list_all();
   KCB_ASSERT(now.ok() && *now == target.snapshot);
 }
@@ -205,7 +199,7 @@ void run_restore(const BundleInput& in) {
   // Without the password only a bundle that is not encrypted restores.
   KCB_ASSERT(!encrypted || (in.target & kRestoreWithoutPassword) == 0);
   check_success(*report, *archive, target, *rows);
-  reset(target, *rows);
+  reset(target);
 }
 
 // ---- The custom mutator ----

@@ -240,10 +240,6 @@ TEST(Restore, AFolderMissingAFileOrUnfinishedIsRefusedAndChangesNothing) {
 // A file Manifest.db lists whose blob is missing, or whose blob's padding is wrong, makes the
 // folder invalid input (issue 13: exit 2, target unchanged), not only when it is the keychain.
 TEST(Restore, AListedAppFileMissingOrBadlyPaddedIsRefusedAndChangesNothing) {
-  // TODO(foldertests): restore_backup reads only the keychain blob today and returns ok for both
-  // damages (interop13's request to the lead, PLAN.md 16:00, and foldertests' 16:30). Remove
-  // this skip once OpenedBackup::open or restore checks every listed blob (or restores app files).
-  GTEST_SKIP() << "engine: restore does not check app-file blobs yet (PLAN.md Requests)";
   for (const bool remove : {true, false}) {
     SCOPED_TRACE(remove ? "blob missing" : "bad padding");
     Fixture f;

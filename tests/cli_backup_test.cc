@@ -255,9 +255,6 @@ TEST_F(CliBackup, TruncatedOrAlteredFoldersExitTwoAndLeaveTheTargetAlone) {
     const CliRun r = run_cli({"restore", copy, target, "--password", "pw"});
     EXPECT_EQ(r.exit_code, 2) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    // TODO(foldertests): fails for the three unreadable-Manifest.plist damages until
-    // cli/backup_commands.cc run_restore gives read_folder_manifest's error the restore's context
-    // (PLAN.md Requests, foldertests -> lead 16:24).
     EXPECT_NE(r.err.find(copy), std::string::npos) << "names no folder: " << r.err;
     EXPECT_NE(r.err.find(d.message), std::string::npos) << r.err;
     EXPECT_EQ(listing(target), before);
