@@ -35,7 +35,8 @@ constexpr CommandHelp kHelp[] = {
      "examples/audit-banking-app.json --wrapper keychainaccess --format markdown\n  -> exit 1: "
      "refresh-token is lost on icloud-backup:other-device (R4)\n  kcbackup audit items.json "
      "--format sarif > audit.sarif      (GitHub code scanning)\n  kcbackup audit - --format "
-     "junit < items.json       (standard input)"},
+     "junit < items.json       (standard input)\n  kcbackup audit --backup phone.backup "
+     "--access-group TEAMID.com.example.app --key-file phone.key   (a real backup's items)"},
     {"device",
      "Simulated devices: init, add, update, delete, list, passcode, erase, set (see `device "
      "COMMAND "
@@ -126,6 +127,27 @@ constexpr CommandHelp kHelp[] = {
      "Example:\n  kcbackup device files phone\n  phone: 1 app file\n  domain                     "
      "path                 size  protection class\n  AppDomain-com.example.app  "
      "Documents/notes.txt  12    3 CompleteUntilFirstUserAuthentication"},
+    {"inspect backup",
+     "A real backup folder: device, encryption, files per domain, keybag classes, and each "
+     "keychain "
+     "item's fate on restore (oracle) beside what the engine can unwrap",
+     "Same device: the keys the backup opened with (--device gives the source's key 0x835). Other "
+     "device: the bag unlocked again with a fresh device's key. An item that does not decode shows "
+     "its class from the blob header (*). Exit 3 for a wrong password or key, 2 for a malformed "
+     "folder, 4 for an unreadable one.\n\nExamples:\n  kcbackup inspect backup phone.backup "
+     "--password-file pw.txt --device phone\n  kcbackup inspect backup phone.backup --key-file "
+     "phone.key --files --format json"},
+    {"extract", "One file of a backup folder, decrypted, written to -o OUT (which must not exist)",
+     "Example:\n  kcbackup extract phone.backup --domain AppDomain-com.example.app --path "
+     "Documents/notes.txt -o notes.txt --key-file phone.key\n  Wrote notes.txt: "
+     "AppDomain-com.example.app / Documents/notes.txt, 12 bytes (protection class 3 "
+     "CompleteUntilFirstUserAuthentication)"},
+    {"unlock", "Derive a backup's password key once and write it (hex, mode 0600) for --key-file",
+     "The key opens the backup exactly as the password does: keep it as safe, delete it when "
+     "done. Every command that takes a backup password also takes --key-file, so the "
+     "10,000,000-round KDF runs once.\n\nExample:\n  kcbackup unlock phone.backup "
+     "--password-file pw.txt --key-out phone.key\n  kcbackup inspect backup phone.backup "
+     "--key-file phone.key"},
     {"simulate",
      "Run a scripted scenario over several simulated phones; engine vs oracle after every step",
      "Steps: add, delete, passcode, icloud-keychain, icloud-keychain-switch, backup, erase, "

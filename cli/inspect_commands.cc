@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "cli/commands.h"
+#include "cli/folder_commands.h"
 #include "cli/item_format.h"
 #include "cli/verdict_format.h"
 #include "kcbackup/archive.h"
@@ -417,6 +418,7 @@ void add_key_sources(CLI::App* cmd, KeySources* keys) {
 
 void add_inspect_command(CLI::App& app, Status& status) {
   CLI::App& inspect = add_group(app, "inspect");
+  add_inspect_backup_command(inspect, status);  // cli/folder_commands.cc (issue 13)
   add_command(
       inspect, status, "keybag", run_inspect_keybag, [](CLI::App* cmd, InspectKeybagOptions& o) {
         cmd->add_option("FILE", o.file, "A keybag or a Manifest.plist holding BackupKeyBag")
