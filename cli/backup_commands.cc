@@ -1,7 +1,7 @@
 // `kcbackup backup`, `restore` and `migrate`: the engine's journeys (engine/backup.h) over device
-// directories and bundle directories. Real KDF counts by default; --fast-kdf uses kFastKdf, which
+// directories and backup folders. Real KDF counts by default; --fast-kdf uses kFastKdf, which
 // protects nothing and exists for tests and demos. Exit codes: 3 for a wrong or missing password,
-// 2 for a malformed bundle, 4 for I/O; on any error the target device is unchanged (the engine
+// 2 for a malformed backup folder, 4 for I/O; on any error the target device is unchanged (the engine
 // validates before it writes).
 #include <unistd.h>
 
@@ -153,8 +153,8 @@ Result<SecretBytes> new_backup_password(const PasswordOptions& o, Env& env) {
   return std::move(*password);
 }
 
-void note_restore_kdf_cost(std::ostream& err, const Bundle& bundle) {
-  auto bag = InspectedKeybag::parse(bundle.manifest.backup_keybag);
+void note_restore_kdf_cost(std::ostream& err, const Manifest& manifest) {
+  auto bag = InspectedKeybag::parse(manifest.backup_keybag);
   if (!bag.ok()) return;
   const KeybagHeaderFacts& h = bag->header();
   if (h.dp_iterations + uint64_t{h.iterations} > 100'000) {
@@ -185,55 +185,72 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
     options.password = password_string(password);
     if (!o.fast_kdf) note_kdf_cost(err, options.kdf.iterations, options.kdf.dp_iterations);
   }
-  auto bundle = make_backup(*device, options, *random);
+  BackupSummary summary;
+  auto folder = make_backup(*device, options, *random, &summary);
   wipe_password(options.password);
-  if (!bundle.ok()) return bundle.status().with_context("backup");
-  KCB_RETURN_IF_ERROR(write_bundle(env, o.bundle, *bundle));
-  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> on_device, device->list());
-  size_t archived = 0;
-  for (const auto& items : bundle->archive.items)
-    archived += items.size();
-  const size_t kept = on_device.size() > archived ? on_device.size() - archived : 0;
+  if (!folder.ok()) return folder.status().with_context("backup");
+  KCB_RETURN_IF_ERROR(write_backup_folder(env, o.bundle, *folder));
   if (o.run.format == Format::kJson) {
     Json doc = json_envelope("backup");
-    doc["bundle"] = o.bundle;
+    doc["backup"] = o.bundle;
     doc["journey"] = name_of(journey);
-    doc["encrypted"] = bundle->manifest.is_encrypted;
-    doc["unique_device_id"] = bundle->manifest.unique_device_id;
-    doc["items"] = archived;
-    doc["left_on_device"] = kept;
+    doc["encrypted"] = encrypted;
+    doc["unique_device_id"] = device->unique_device_id();
+    doc["items"] = summary.items;
+    doc["left_on_device"] = summary.left_on_device.size();
+    Json left = Json::array();
+    for (const LeftOnDevice& l : summary.left_on_device) {
+      left.push_back({{"class", name_of(l.item_class)},
+                      {"row", l.rowid},
+                      {"account", json_text(as_bytes(l.account))},
+                      {"service", json_text(as_bytes(l.service))},
+                      {"rule", l.rule},
+                      {"reason", l.reason}});
+    }
+    doc["left_on_device_items"] = left;
+    doc["files"] = folder->files.size();
     doc["fast_kdf"] = o.fast_kdf;
     print_json(out, doc);
   } else {
     out << "Wrote " << display_text(o.bundle) << " (" << name_of(journey)
         << (encrypted ? ", encrypted" : ", not encrypted")
-        << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << archived
-        << " item(s) backed up, " << kept
+        << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << summary.items
+        << " item(s) backed up, " << summary.left_on_device.size()
         << " left on the device by the export filter (R1, R10, R15)\n";
+    for (const LeftOnDevice& l : summary.left_on_device) {
+      out << "  left: " << name_of(l.item_class) << " row " << l.rowid << " "
+          << display_text(l.account) << " / " << display_text(l.service) << ": " << l.rule << ", "
+          << l.reason << "\n";
+    }
   }
   return Status::Ok();
 }
 
 Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, std::ostream& err) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
-  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(env, o.bundle));
+  const DiskFolder folder(env, o.bundle);
+  KCB_ASSIGN_OR_RETURN(Manifest manifest, read_folder_manifest(folder));
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device));
   RestoreOptions options;
-  if (bundle.manifest.is_encrypted) {
+  if (!o.key_file.empty()) {
+    KCB_ASSIGN_OR_RETURN(Bytes text, env.read_file(o.key_file, 4096));
+    KCB_ASSIGN_OR_RETURN(options.password_key, parse_backup_key_file(text));
+    wipe(text);
+  } else if (manifest.is_encrypted) {
     KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, env, "Backup password"));
     if (password) options.password = password_string(*password);
-    note_restore_kdf_cost(err, bundle);
+    note_restore_kdf_cost(err, manifest);
   }
-  auto report = restore_backup(bundle, *device, options, *random);
+  auto report = restore_backup(folder, *device, options, *random);
   wipe_password(options.password);
   if (!report.ok()) {
     return report.status().with_context("restore " + display_text(o.bundle) + " onto " +
                                         display_text(o.device));
   }
   Json doc = json_envelope("restore");
-  doc["bundle"] = o.bundle;
+  doc["backup"] = o.bundle;
   doc["device"] = o.device;
-  doc["journey"] = json_text(as_bytes(bundle.manifest.journey));
+  doc["journey"] = json_text(as_bytes(manifest.journey));
   print_report(out, *report, o.run.format, doc);
   return Status::Ok();
 }
@@ -260,7 +277,10 @@ Status run_migrate(const MigrateOptions& o, Env& env, std::ostream& out, std::os
 void add_backup_commands(CLI::App& app, Status& status) {
   add_command(app, status, "backup", run_backup, [](CLI::App* cmd, BackupCommandOptions& o) {
     cmd->add_option("DIR", o.device, "The device directory")->required();
-    cmd->add_option("OUT", o.bundle, "The bundle directory to write (new or empty)")->required();
+    cmd->add_option("OUT", o.bundle,
+                    "The backup folder to write (new or empty): Info.plist, Manifest.plist, "
+                    "Manifest.db, Status.plist and the file blobs, as Finder writes them")
+        ->required();
     cmd->add_option("--journey,-j", o.journey, "local, local-encrypted or icloud-backup")
         ->required();
     add_password_options(cmd, &o.password);
@@ -270,9 +290,14 @@ void add_backup_commands(CLI::App& app, Status& status) {
     add_seed_and_format(cmd, &o.run);
   });
   add_command(app, status, "restore", run_restore, [](CLI::App* cmd, RestoreCommandOptions& o) {
-    cmd->add_option("BUNDLE", o.bundle, "The bundle directory")->required();
+    cmd->add_option("BACKUP", o.bundle,
+                    "The backup folder (written by kcbackup, Finder, iTunes or idevicebackup2)")
+        ->required();
     cmd->add_option("DIR", o.device, "The target device directory")->required();
     add_password_options(cmd, &o.password);
+    cmd->add_option("--key-file", o.key_file,
+                    "The backup key from `kcbackup unlock --key-out` instead of the password "
+                    "(skips the key derivation)");
     add_seed_and_format(cmd, &o.run);
   });
   add_command(app, status, "migrate", run_migrate, [](CLI::App* cmd, MigrateOptions& o) {

@@ -169,9 +169,10 @@ struct BackupCommandOptions {
 Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, std::ostream& err);
 
 struct RestoreCommandOptions {
-  std::string bundle;
+  std::string bundle;  // the backup folder
   std::string device;
   PasswordOptions password;
+  std::string key_file;  // `unlock --key-out`'s file, instead of the password
   SeedAndFormat run;
 };
 Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, std::ostream& err);
@@ -220,14 +221,7 @@ struct InspectArchiveOptions {
 Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostream& out,
                            std::ostream& err);
 
-struct InspectBundleOptions {
-  std::string dir;
-  KeySources keys;
-  bool show_secrets = false;
-  Format format = Format::kText;
-};
-Status run_inspect_bundle(const InspectBundleOptions& o, Env& env, std::ostream& out,
-                          std::ostream& err);
+
 
 void add_inspect_command(CLI::App& app, Status& status);
 

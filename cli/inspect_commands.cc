@@ -13,6 +13,7 @@
 #include "cli/item_format.h"
 #include "cli/verdict_format.h"
 #include "kcbackup/archive.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/device.h"
 #include "kcbackup/inspection.h"
 #include "kcbackup/names.h"
@@ -145,14 +146,14 @@ void print_classes_text(std::ostream& out, const InspectedKeybag& bag, bool show
 
 Json manifest_json(const Manifest& m) {
   return {{"encrypted", m.is_encrypted},
-          {"unique_device_id", json_text(as_bytes(m.unique_device_id))},
+          {"unique_device_id", json_text(as_bytes(m.lockdown.unique_device_id))},
           {"journey", json_text(as_bytes(m.journey))}};
 }
 
 void print_manifest_text(std::ostream& out, const Manifest& m) {
   out << "Manifest: " << (m.is_encrypted ? "encrypted" : "not encrypted") << ", journey "
       << (m.journey.empty() ? "-" : display_text(m.journey)) << ", UniqueDeviceID "
-      << display_text(m.unique_device_id) << "\n";
+      << display_text(m.lockdown.unique_device_id) << "\n";
 }
 
 }  // namespace
@@ -377,35 +378,6 @@ Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostrea
   return Status::Ok();
 }
 
-Status run_inspect_bundle(const InspectBundleOptions& o, Env& env, std::ostream& out,
-                          std::ostream&) {
-  KCB_ASSIGN_OR_RETURN(Bundle bundle, read_bundle(env, o.dir));
-  auto bag = InspectedKeybag::parse(bundle.manifest.backup_keybag);
-  if (!bag.ok()) return bag.status().with_context("Manifest.plist: BackupKeyBag");
-  KCB_RETURN_IF_ERROR(unlock(*bag, o.keys, env, bundle.manifest.is_encrypted));
-  const std::vector<ArchiveEntry> entries = archive_entries(bundle.archive, &*bag);
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("inspect.bundle");
-    doc["bundle"] = json_text(as_bytes(o.dir));
-    doc["manifest"] = manifest_json(bundle.manifest);
-    add_keybag_json(doc["keybag"], *bag, o.show_secrets);
-    // null when the archive names no keybag (R14: nothing to compare).
-    doc["keybag_uuid_matches"] =
-        bundle.archive.keybag_uuid.empty() ? Json() : Json(bag->matches(bundle.archive));
-    doc["items"] = entries_json(entries, o.show_secrets);
-    doc["warnings"] = warnings_json(archive_warnings(bundle.archive));
-    print_json(out, doc);
-    return Status::Ok();
-  }
-  print_manifest_text(out, bundle.manifest);
-  print_classes_text(out, *bag, o.show_secrets);
-  out << "\n" << entries.size() << " item(s)\n";
-  print_entries_text(out, entries, o.show_secrets);
-  print_fates_text(out, entries);
-  print_warnings(out, archive_warnings(bundle.archive));
-  return Status::Ok();
-}
-
 namespace {
 
 void add_key_sources(CLI::App* cmd, KeySources* keys) {
@@ -440,13 +412,6 @@ void add_inspect_command(CLI::App& app, Status& status) {
                 cmd->add_option("FILE", o.file, "A keychain-backup.plist")->required();
                 add_format_option(cmd, &o.format, false);
               });
-  add_command(
-      inspect, status, "bundle", run_inspect_bundle, [](CLI::App* cmd, InspectBundleOptions& o) {
-        cmd->add_option("DIR", o.dir, "The bundle directory")->required();
-        add_key_sources(cmd, &o.keys);
-        cmd->add_flag("--show-secrets", o.show_secrets, "Print class keys and secrets in hex");
-        add_format_option(cmd, &o.format, false);
-      });
 }
 
 }  // namespace kcb::cli

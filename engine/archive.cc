@@ -16,7 +16,6 @@ namespace kcb {
 namespace {
 
 constexpr const char* kArchiveName = "keychain-backup.plist";
-constexpr const char* kManifestName = "Manifest.plist";
 
 std::string item_path(ItemClass c, size_t index, const char* field) {
   return std::string(kArchiveName) + ": " + std::string(name_of(c)) + "[" + std::to_string(index) +
@@ -174,69 +173,6 @@ Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimit
                                " more unknown top-level keys ignored");
   }
   return archive;
-}
-
-Bytes write_manifest(const Manifest& m) {
-  BinaryPlistWriter w;
-  using Ref = BinaryPlistWriter::Ref;
-  const std::pair<Ref, Ref> lockdown[] = {
-      {w.string("UniqueDeviceID"), w.string(m.unique_device_id)}};
-  const std::pair<Ref, Ref> root[] = {{w.string("BackupKeyBag"), w.data(m.backup_keybag)},
-                                      {w.string("IsEncrypted"), w.boolean(m.is_encrypted)},
-                                      {w.string("Lockdown"), w.dict(lockdown)},
-                                      {w.string("Journey"), w.string(m.journey)}};
-  return w.finish(w.dict(root));
-}
-
-Result<Manifest> read_manifest(ByteView bytes) {
-  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kManifestName));
-  const std::string p = std::string(kManifestName) + ": ";
-  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kManifestName));
-  Manifest m;
-  KCB_ASSIGN_OR_RETURN(ByteView bag, plist_data(plist_dict_get_item(root.get(), "BackupKeyBag"),
-                                                p + "BackupKeyBag"));
-  m.backup_keybag.assign(bag.begin(), bag.end());
-  KCB_ASSIGN_OR_RETURN(m.is_encrypted, plist_bool(plist_dict_get_item(root.get(), "IsEncrypted"),
-                                                  p + "IsEncrypted"));
-  plist_t lockdown = plist_dict_get_item(root.get(), "Lockdown");
-  KCB_RETURN_IF_ERROR(expect_plist_type(lockdown, PLIST_DICT, p + "Lockdown"));
-  KCB_ASSIGN_OR_RETURN(
-      std::string_view udid,
-      plist_string(plist_dict_get_item(lockdown, "UniqueDeviceID"), p + "Lockdown.UniqueDeviceID"));
-  m.unique_device_id = std::string(udid);
-  plist_t journey = plist_dict_get_item(root.get(), "Journey");
-  if (journey != nullptr) {
-    KCB_ASSIGN_OR_RETURN(std::string_view j, plist_string(journey, p + "Journey"));
-    m.journey = std::string(j);
-  }
-  return m;
-}
-
-Status write_bundle(Env& env, const std::filesystem::path& dir, const Bundle& bundle) {
-  KCB_RETURN_IF_ERROR(create_empty_dir(env, dir));
-  KCB_RETURN_IF_ERROR(env.create_dirs(dir / "KeychainDomain"));
-  KCB_RETURN_IF_ERROR(
-      write_file_atomically(env, dir / kKeychainFile, write_keychain_archive(bundle.archive)));
-  // The Manifest last: a bundle whose Manifest exists is complete.
-  return write_file_atomically(env, dir / kManifestFile, write_manifest(bundle.manifest));
-}
-
-Result<Bundle> read_bundle(Env& env, const std::filesystem::path& dir,
-                           const ArchiveLimits& limits) {
-  if (env.kind_of(dir) != FileKind::kDirectory) {
-    return Status::IOError(dir.string() + ": not a backup bundle directory");
-  }
-  Bundle bundle;
-  KCB_ASSIGN_OR_RETURN(Bytes manifest, env.read_file(dir / kManifestFile, 64 << 20));
-  // The readers name the file ("Manifest.plist: ..."); the bundle's directory says which one.
-  auto parsed_manifest = read_manifest(manifest);
-  if (!parsed_manifest.ok()) return parsed_manifest.status().with_context(dir.string());
-  bundle.manifest = std::move(*parsed_manifest);
-  KCB_ASSIGN_OR_RETURN(Bytes archive, env.read_file(dir / kKeychainFile, kMaxPlistBytes));
-  auto parsed_archive = read_keychain_archive(archive, limits);
-  if (!parsed_archive.ok()) return parsed_archive.status().with_context(dir.string());
-  bundle.archive = std::move(*parsed_archive);
-  return bundle;
 }
 
 }  // namespace kcb

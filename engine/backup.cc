@@ -1,10 +1,12 @@
 #include "kcbackup/backup.h"
 
+#include <cctype>
 #include <set>
 #include <utility>
 
 #include "engine/blob.h"
 #include "engine/device_internals.h"
+#include "engine/folder_writer.h"
 #include "engine/keybag.h"
 #include "engine/keychain_store.h"
 #include "kcbackup/names.h"
@@ -13,8 +15,11 @@
 namespace kcb {
 namespace {
 
-constexpr uint32_t kFirstBackupClass = 6;
-constexpr uint32_t kLastBackupClass = 11;  // akpu (12) never has a key in a backup bag
+// File classes 1-5 and keychain classes 6-11: akpu (12) never has a key in a backup bag.
+constexpr uint32_t kFirstBackupClass = 1;
+constexpr uint32_t kLastBackupClass = 11;
+constexpr uint32_t kLastPasswordOnlyFileClass = 4;  // class 5 keeps the device layer
+constexpr uint32_t kFirstKeychainClass = 6;
 constexpr uint32_t kFirstThisDeviceOnlyClass = 9;
 
 // A password-less bag derives from the empty password: there is nothing to protect, so the count
@@ -25,23 +30,51 @@ bool is_encrypted_journey(Journey j) {
   return j == Journey::kLocalEncrypted || j == Journey::kQuickStart;
 }
 
-// R2/R4: a password-less backup keeps the source device's layer on every class. R3/R5: with a
+// formats.md's table, as real backups have it. Classes 1-4 are password-only either way (an
+// unencrypted backup's files are not encrypted at all); class 5 always keeps the device layer. R2/R4:
+// a password-less backup keeps the source device's layer on every keychain class; R3/R5: with a
 // password, only ThisDeviceOnly classes (9-11) keep it.
 uint32_t backup_wrap(Journey journey, uint32_t class_number) {
-  if (!is_encrypted_journey(journey)) return kWrapDevice | kWrapPassword;
+  if (class_number <= kLastPasswordOnlyFileClass) return kWrapPassword;
+  if (class_number < kFirstKeychainClass || !is_encrypted_journey(journey)) {
+    return kWrapDevice | kWrapPassword;
+  }
   return class_number >= kFirstThisDeviceOnlyClass ? kWrapDevice | kWrapPassword : kWrapPassword;
 }
 
-// R1, as the export query runs it: these items never leave the device.
-bool passes_export_filter(const Item& item) {
-  return item.accessibility() != Accessibility::kWhenPasscodeSetThisDeviceOnly &&
-         !item.has_token() && !item.auth_constraint() && !item.system_bound();
+// What Lockdown would say of the simulated phone: one model and system, its own UDID and a serial
+// number derived from it.
+LockdownInfo lockdown_of(const Device& source) {
+  LockdownInfo l;
+  l.unique_device_id = source.unique_device_id();
+  l.product_type = "iPhone15,2";
+  l.product_version = "17.5";
+  l.build_version = "21F79";
+  l.device_name = "kcbackup simulated iPhone";
+  std::string serial = source.unique_device_id().substr(0, 12);
+  for (char& ch : serial)
+    ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  l.serial_number = serial;
+  return l;
 }
 
-// The same query's other two conditions: R10, App Clip items never leave the device; R15,
-// tombstones leave it only while it is in the legacy sync circle (SOS).
-bool passes_sync_marker_filter(const Item& item, bool sos) {
-  return !item.app_clip() && (sos || !item.tombstone());
+// The query Apple's export runs, as the rule that keeps each item home: R1, these items never
+// leave the device; R10, App Clip items neither; R15, tombstones leave it only while it is in the
+// legacy sync circle (SOS). nullopt: the item goes into the backup.
+std::optional<std::pair<const char*, const char*>> export_exclusion(const Item& item, bool sos) {
+  if (item.accessibility() == Accessibility::kWhenPasscodeSetThisDeviceOnly) {
+    return std::pair{"R1", "WhenPasscodeSetThisDeviceOnly never leaves the device"};
+  }
+  if (item.has_token()) return std::pair{"R1", "a Secure Enclave key never leaves the device"};
+  if (item.auth_constraint()) {
+    return std::pair{"R1", "an access-control constraint keeps it on the device"};
+  }
+  if (item.system_bound()) return std::pair{"R1", "system-bound: a backup never carries it"};
+  if (item.app_clip()) return std::pair{"R10", "an App Clip's item stays on the device"};
+  if (!sos && item.tombstone()) {
+    return std::pair{"R15", "a tombstone leaves only while the device is in SOS"};
+  }
+  return std::nullopt;
 }
 
 std::string text_of(ByteView bytes) {
@@ -115,7 +148,8 @@ size_t RestoreReport::kept_count() const {
   return n;
 }
 
-Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random& random) {
+Result<BackupFolder> make_backup(Device& source, const BackupOptions& options, Random& random,
+                                 BackupSummary* summary) {
   if (options.journey == Journey::kIcloudKeychain) {
     return Status::InvalidArgument("icloud-keychain is a sync road, not a backup journey");
   }
@@ -124,28 +158,40 @@ Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random&
                                    " needs a non-empty password");
   }
   KCB_ASSIGN_OR_RETURN(NewKeybag bag, create_backup_keybag(source, options, random));
-  Bundle bundle;
+  KeychainArchive archive;
+  BackupSummary local_summary;
+  BackupSummary& sum = summary != nullptr ? *summary : local_summary;
+  sum = {};
   // Streamed: one decrypted row at a time, resealed from the plaintext it was read from.
   const bool sos = source.sos();
-  KCB_RETURN_IF_ERROR(
-      source.for_each_item([&](int64_t, ByteView ref, Item& item, ByteView plaintext) {
-        if (!passes_export_filter(item)) return Status::Ok();
-        if (!passes_sync_marker_filter(item, sos)) return Status::Ok();
+  KCB_RETURN_IF_ERROR(source.for_each_item(
+      [&](int64_t rowid, ByteView ref, Item& item, ByteView plaintext) {
+        if (auto why = export_exclusion(item, sos)) {
+          sum.left_on_device.push_back({item.item_class(), rowid, text_of(item.account()),
+                                        text_of(item.service()), why->first, why->second});
+          return Status::Ok();
+        }
+        ++sum.items;
         const uint32_t key_class = names_of(item.accessibility()).key_class;
         const KeyWrapKey* class_key = bag.keys.kek_for(key_class);
         KCB_ASSERT(class_key != nullptr);
         KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, *class_key, plaintext, random));
         const ItemClass c = item.item_class();
-        bundle.archive.items[static_cast<size_t>(c)].push_back(
+        archive.items[static_cast<size_t>(c)].push_back(
             {std::move(blob), Bytes(ref.begin(), ref.end())});
         return Status::Ok();
-      }));
-  bundle.archive.keybag_uuid = uuid_text(bag.bag.uuid);
-  bundle.manifest.backup_keybag = serialize_keybag(bag.bag);
-  bundle.manifest.is_encrypted = is_encrypted_journey(options.journey);
-  bundle.manifest.unique_device_id = source.unique_device_id();
-  bundle.manifest.journey = std::string(name_of(options.journey));
-  return bundle;
+      },
+      &sum.unreadable));
+  archive.keybag_uuid = uuid_text(bag.bag.uuid);
+  FolderContents contents;
+  contents.manifest.is_encrypted = is_encrypted_journey(options.journey);
+  contents.manifest.lockdown = lockdown_of(source);
+  contents.manifest.version = "10.0";
+  contents.manifest.was_passcode_set = source.has_passcode();
+  contents.manifest.journey = std::string(name_of(options.journey));
+  contents.keychain = write_keychain_archive(archive);
+  KCB_ASSIGN_OR_RETURN(contents.app_files, source.app_files());
+  return build_backup_folder(std::move(contents), bag, random);
 }
 
 namespace {
@@ -193,36 +239,16 @@ std::optional<OpenedItem> open_archived_item(const ArchivedItem& archived,
   return OpenedItem{std::move(item).value(), std::move(plaintext).value()};
 }
 
-Result<UnlockedKeybag> unlock_backup_keybag(const Bundle& bundle, const Device& target,
-                                            const RestoreOptions& options) {
-  auto bag = parse_keybag(bundle.manifest.backup_keybag, options.keybag_limits);
-  if (!bag.ok()) return bag.status().with_context("Manifest.plist: BackupKeyBag");
-  if (bag->type() != static_cast<uint32_t>(KeybagType::kBackup)) {
-    return Status::Corruption("Manifest.plist: BackupKeyBag: TYPE " + std::to_string(bag->type()) +
-                              " is not a backup keybag (1)");
+// R7: the keychain file must belong to the folder's bag. R14: compared only when it names one.
+Status check_keybag_uuid(const KeychainArchive& archive, const OpenedBackup& backup) {
+  if (archive.keybag_uuid.empty()) return Status::Ok();
+  KCB_ASSIGN_OR_RETURN(Bytes archive_uuid, parse_uuid_text(archive.keybag_uuid));
+  KCB_ASSIGN_OR_RETURN(Bytes bag_uuid, parse_uuid_text(backup.keybag_uuid()));
+  if (archive_uuid != bag_uuid) {
+    return Status::Corruption("keychain-backup.plist: keybag-uuid " + archive.keybag_uuid +
+                              " does not match the backup keybag's UUID " + backup.keybag_uuid());
   }
-  // R7: the archive must belong to this bag. R14: compared only when the archive names one.
-  if (!bundle.archive.keybag_uuid.empty()) {
-    KCB_ASSIGN_OR_RETURN(Bytes archive_uuid, parse_uuid_text(bundle.archive.keybag_uuid));
-    if (archive_uuid != bag->uuid) {
-      return Status::Corruption("keychain-backup.plist: keybag-uuid " + bundle.archive.keybag_uuid +
-                                " does not match the backup keybag's UUID " + uuid_text(bag->uuid));
-    }
-  }
-  // Only an encrypted backup wraps a class with the password alone (WRAP 2): a Manifest that says
-  // otherwise was altered, and trying the empty password would misreport it as a wrong one.
-  for (const KeybagClass& c : bag->classes) {
-    if (!bundle.manifest.is_encrypted && c.wrap == kWrapPassword) {
-      return Status::Corruption("Manifest.plist: IsEncrypted is false, but BackupKeyBag class " +
-                                std::to_string(c.class_number) +
-                                " is wrapped by a password alone (WRAP 2)");
-    }
-  }
-  if (bundle.manifest.is_encrypted && options.password.empty()) {
-    return Status::PermissionDenied("the backup is encrypted: its password is needed");
-  }
-  const ByteView password = bundle.manifest.is_encrypted ? as_bytes(options.password) : ByteView{};
-  return unlock_keybag_for(*bag, password, &target);
+  return Status::Ok();
 }
 
 // Refusals by SecItemAdd drop one item; anything else (the store failing) aborts the restore.
@@ -349,11 +375,19 @@ Result<std::vector<KeychainRow>> take_aside(KeychainStore& store) {
 
 }  // namespace
 
-Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
+Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
                                      const RestoreOptions& options, Random& random) {
-  KCB_ASSIGN_OR_RETURN(UnlockedKeybag keys, unlock_backup_keybag(bundle, target, options));
+  BackupOpenOptions open;
+  open.password = options.password;
+  open.password_key = options.password_key;
+  open.device = &target;
+  open.keybag_limits = options.keybag_limits;
+  KCB_ASSIGN_OR_RETURN(OpenedBackup backup, OpenedBackup::open(folder, open));
+  KCB_ASSIGN_OR_RETURN(KeychainArchive archive, backup.read_keychain());
+  KCB_RETURN_IF_ERROR(check_keybag_uuid(archive, backup));
+  const UnlockedKeybag& keys = backup.keys();
   RestoreReport report;
-  report.warnings = bundle.archive.warnings;
+  report.warnings = archive.warnings;
   KeychainStore& store = DeviceInternals::store(target);
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store.transaction());
   KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
@@ -361,7 +395,7 @@ Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
   KCB_ASSIGN_OR_RETURN(const auto on_target, rows_of(store));
   // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.
   for (ItemClass c : kAllItemClasses) {
-    const auto& archived = bundle.archive.items[static_cast<size_t>(c)];
+    const auto& archived = archive.items[static_cast<size_t>(c)];
     for (size_t i = 0; i < archived.size(); ++i) {
       ItemFate& fate = report.items.emplace_back();
       fate.item_class = c;
@@ -392,8 +426,8 @@ Result<RestoreReport> quick_start(Device& from, Device& to, const KeybagKdf& kdf
   random.fill(one_time);
   BackupOptions options{Journey::kQuickStart, to_hex(one_time), kdf};
   wipe(one_time);
-  KCB_ASSIGN_OR_RETURN(Bundle transfer, make_backup(from, options, random));
-  RestoreOptions restore{options.password, {}};
+  KCB_ASSIGN_OR_RETURN(BackupFolder transfer, make_backup(from, options, random));
+  RestoreOptions restore{options.password, {}, {}};
   auto report = restore_backup(transfer, to, restore, random);
   wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(options.password.data()),
                           options.password.size()));

@@ -1,5 +1,7 @@
 #include "engine/binary_plist_writer.h"
 
+#include <bit>
+
 #include <plist/plist.h>
 
 #include <cstdlib>
@@ -53,6 +55,12 @@ BinaryPlistWriter::Ref BinaryPlistWriter::boolean(bool value) {
 BinaryPlistWriter::Ref BinaryPlistWriter::integer(int64_t value) {
   Object o{Kind::kInteger};
   o.value = static_cast<uint64_t>(value);
+  return add(o);
+}
+
+BinaryPlistWriter::Ref BinaryPlistWriter::date(int64_t unix_seconds) {
+  Object o{Kind::kDate};
+  o.value = std::bit_cast<uint64_t>(static_cast<double>(unix_seconds - kAppleEpochUnixSeconds));
   return add(o);
 }
 
@@ -170,6 +178,11 @@ void BinaryPlistWriter::put_object(const Object& object, size_t ref_size) {
       put_be(object.value, n);
       break;
     }
+    case Kind::kDate:
+      // CFBinaryPList: marker 0x33, then a big-endian IEEE double, seconds since 2001-01-01.
+      out_.push_back(0x33);
+      put_be(object.value, 8);
+      break;
     case Kind::kData:
       put_marker(0x4, object.size);
       out_.insert(out_.end(), object.bytes, object.bytes + object.size);

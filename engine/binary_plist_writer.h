@@ -24,6 +24,10 @@
 
 namespace kcb {
 
+// Property-list dates count seconds from 2001-01-01 (CFAbsoluteTime); this is that instant in Unix
+// seconds.
+inline constexpr int64_t kAppleEpochUnixSeconds = 978'307'200;
+
 class BinaryPlistWriter {
  public:
   using Ref = uint64_t;
@@ -35,6 +39,8 @@ class BinaryPlistWriter {
   // NSKeyedArchiver's object reference (marker 0x8n): 1, 2, 4 or 8 big-endian bytes, the fewest
   // that hold the value.
   Ref uid(uint64_t value);
+  // A date (marker 0x33) from Unix seconds.
+  Ref date(int64_t unix_seconds);
   Ref data(ByteView bytes);
   // text: valid UTF-8 (asserted; written as ASCII when it is, else as UTF-16BE).
   Ref string(std::string_view text);
@@ -45,7 +51,7 @@ class BinaryPlistWriter {
   Bytes finish(Ref top);
 
  private:
-  enum class Kind : uint8_t { kBoolean, kInteger, kUid, kData, kString, kArray, kDict };
+  enum class Kind : uint8_t { kBoolean, kInteger, kUid, kDate, kData, kString, kArray, kDict };
   struct Object {
     Kind kind;
     const uint8_t* bytes = nullptr;  // data; string text (owned by strings_)

@@ -12,7 +12,9 @@ constexpr size_t kUuidSize = 16;
 constexpr size_t kSaltSize = 20;
 constexpr size_t kWrappedHmacKeySize = 40;
 constexpr size_t kPasswordKeySize = 32;
-// What this writer puts in VERS (iOS 12+) and DPWT (the value real backups carry).
+// What this writer puts in VERS: 5 in a backup bag, as real backups since iOS 12 carry; 4 in the
+// others (a device's system bag). DPWT: the value real backups carry.
+constexpr uint32_t kWrittenBackupVersion = 5;
 constexpr uint32_t kWrittenVersion = 4;
 constexpr uint32_t kWrittenDpWrapType = 1;
 
@@ -495,7 +497,8 @@ Result<NewKeybag> create_keybag(KeybagType type, const std::vector<NewClassKey>&
     header_wrap |= c.wrap;
 
   Bytes out;
-  append_u32_record(out, "VERS", kWrittenVersion);
+  append_u32_record(out, "VERS",
+                    type == KeybagType::kBackup ? kWrittenBackupVersion : kWrittenVersion);
   append_u32_record(out, "TYPE", static_cast<uint32_t>(type));
   append_record(out, "UUID", uuid);
   append_record(out, "HMCK", wrapped_hmac_key);

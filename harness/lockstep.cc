@@ -281,7 +281,7 @@ struct Lockstep::Engine {
   Random& random;
   std::optional<CloudAccount> account;
   std::vector<std::unique_ptr<Device>> devices;
-  std::vector<Bundle> backups;  // in backup-step order
+  std::vector<BackupFolder> backups;  // in backup-step order
 
   explicit Engine(Random& r) : random(r) {}
 
@@ -344,7 +344,7 @@ namespace {
 class EngineStep {
  public:
   EngineStep(std::vector<std::unique_ptr<Device>>& devices, CloudAccount& account,
-             std::vector<Bundle>& backups, Random& random, const ScenarioModel& model)
+             std::vector<BackupFolder>& backups, Random& random, const ScenarioModel& model)
       : devices_(devices), account_(account), backups_(backups), random_(random), model_(model) {}
 
   Result<std::string> run(const Step& s, const ScenarioModel::Answer& a,
@@ -424,7 +424,7 @@ class EngineStep {
   }
 
   Result<std::string> backup(const Step& s) {
-    KCB_ASSIGN_OR_RETURN(Bundle bundle,
+    KCB_ASSIGN_OR_RETURN(BackupFolder bundle,
                          make_backup(device(s), {s.journey, s.password, kFastKdf}, random_));
     backups_.push_back(std::move(bundle));
     return "backup '" + s.name + "' of " + name(s.device) + " (" + std::string(name_of(s.journey)) +
@@ -487,7 +487,7 @@ class EngineStep {
 
   std::vector<std::unique_ptr<Device>>& devices_;
   CloudAccount& account_;
-  std::vector<Bundle>& backups_;
+  std::vector<BackupFolder>& backups_;
   Random& random_;
   const ScenarioModel& model_;
 };

@@ -1,20 +1,15 @@
-// The files of a backup bundle, modeled on a Finder backup (formats.md):
-//   BUNDLE/Manifest.plist                       binary plist: BackupKeyBag, IsEncrypted,
-//                                               Lockdown.UniqueDeviceID, Journey
-//   BUNDLE/KeychainDomain/keychain-backup.plist binary plist: genp/inet/cert/keys arrays of
-//                                               {v_Data, v_PersistentRef}, keybag-uuid
-// Readers validate structure only (types, sizes, counts, UUID text); the item blobs and the keybag
-// are parsed by their own modules. Real backups also encrypt every file with a per-file key and
-// keep a Manifest.db: that layer is out of scope (docs/formats.md).
+// The keychain file of a backup folder (KeychainDomain/keychain-backup.plist; the folder around it
+// is kcbackup/backup_folder.h): a binary plist of genp/inet/cert/keys arrays of
+// {v_Data, v_PersistentRef} and keybag-uuid, as Apple's SecServerCopyKeychainPlist writes it.
+// The reader validates structure only (types, sizes, counts, UUID text); the item blobs are
+// parsed by their own module.
 #pragma once
 
 #include <array>
-#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "kcbackup/bytes.h"
-#include "kcbackup/env.h"
 #include "kcbackup/model.h"
 #include "kcbackup/persistent_ref.h"  // what v_PersistentRef holds
 #include "kcbackup/status.h"
@@ -48,35 +43,8 @@ Bytes write_keychain_archive(const KeychainArchive& archive);
 // an item that is not a dictionary is Corruption. Linear in the file's size.
 Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits = {});
 
-struct Manifest {
-  Bytes backup_keybag;  // BackupKeyBag
-  bool is_encrypted = false;
-  std::string unique_device_id;  // Lockdown.UniqueDeviceID of the source device
-  std::string journey;           // our own key: local, local-encrypted, icloud-backup, quick-start
-
-  bool operator==(const Manifest&) const = default;
-};
-
-Bytes write_manifest(const Manifest& manifest);
-Result<Manifest> read_manifest(ByteView bytes);
-
 // "0123ABCD-..." from 16 bytes, and back (any case accepted, canonical form required otherwise).
 std::string uuid_text(ByteView uuid16);
 Result<Bytes> parse_uuid_text(std::string_view text);
-
-struct Bundle {
-  Manifest manifest;
-  KeychainArchive archive;
-};
-
-inline constexpr const char* kManifestFile = "Manifest.plist";
-inline constexpr const char* kKeychainFile = "KeychainDomain/keychain-backup.plist";
-
-// Writes the bundle directory through `env` (creating it; refusing to overwrite a non-empty one).
-// Each file goes through write_file_atomically, the Manifest last, so a crash never leaves a
-// half-written bundle file.
-Status write_bundle(Env& env, const std::filesystem::path& dir, const Bundle& bundle);
-Result<Bundle> read_bundle(Env& env, const std::filesystem::path& dir,
-                           const ArchiveLimits& limits = {});
 
 }  // namespace kcb

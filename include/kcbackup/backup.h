@@ -1,19 +1,22 @@
 // Backup, restore and Quick Start: how keychain items leave one device and arrive on another.
 //
-// Backup: the export filter drops akpu items, Secure Enclave (token) keys, auth-constrained and
+// Backup writes a real backup folder (kcbackup/backup_folder.h) in memory: the keychain file, the
+// device's app files, Manifest.db, Manifest.plist, Status.plist and Info.plist.
+// The export filter drops akpu items, Secure Enclave (token) keys, auth-constrained and
 // system-bound items (R1), App Clip items (R10) and, unless the device is in the SOS circle,
 // tombstones (R15): the query Apple's export runs. Every other item is decrypted with the device's
 // class key and re-sealed as a v3 blob under a fresh backup keybag, with its persistent reference
 // (in the device's kind) as v_PersistentRef. The journey decides only how that bag's class keys
-// are wrapped:
-//   local, icloud-backup     every class WRAP 3 (device layer + empty password): readable only with
-//                            the source device's key 0x835
-//   local-encrypted,         classes 6-8 WRAP 2 (password only); classes 9-11 WRAP 3 (password and
-//   quick-start              the source device's key)
+// (1-11, formats.md) are wrapped:
+//   local, icloud-backup     classes 1-4 WRAP 2 (the empty password: files are not encrypted
+//                            anyway), 5-11 WRAP 3 (device layer + empty password): the keychain's
+//                            items are readable only with the source device's key 0x835
+//   local-encrypted,         classes 1-4 and 6-8 WRAP 2 (password only); 5 and 9-11 WRAP 3
+//   quick-start              (password and the source device's key)
 // Whether an item comes back anywhere is then decided by cryptography alone.
 //
-// Restore validates everything it can before changing anything (bag structure and caps, UUID,
-// password), then, in one SQLite transaction (an error leaves the target exactly as it was):
+// Restore opens the folder (OpenedBackup) and validates everything it can before changing anything
+// (Manifest, Status, bag structure and caps, password, Manifest.db, the keychain file, UUID), then, in one SQLite transaction (an error leaves the target exactly as it was):
 //   1. deletes every row that is neither synchronizable nor system-bound (R7) and takes the
 //      system-bound ones that are not synchronizable aside (R12, as Apple's restore exports them);
 //   2. imports the backup item by item, in archive order: a failure to decrypt drops that item
@@ -33,6 +36,7 @@
 #include <vector>
 
 #include "kcbackup/archive.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/bytes.h"
 #include "kcbackup/device.h"
 #include "kcbackup/kdf.h"
@@ -61,7 +65,26 @@ Result<UnlockedKeybag> unlock_keybag_for(const Keybag& bag, ByteView password,
 Result<UnlockedKeybag> unlock_keybag_with_password_key_for(const Keybag& bag, ByteView password_key,
                                                            const Device* device);
 
-Result<Bundle> make_backup(Device& source, const BackupOptions& options, Random& random);
+// An item the export filter kept on the device, and the rule that kept it.
+struct LeftOnDevice {
+  ItemClass item_class = ItemClass::kGenp;
+  int64_t rowid = 0;
+  std::string account;
+  std::string service;
+  std::string rule;    // "R1", "R10" or "R15"
+  std::string reason;  // "WhenPasscodeSetThisDeviceOnly never leaves the device", ...
+};
+
+struct BackupSummary {
+  size_t items = 0;  // in the backup's keychain file
+  std::vector<LeftOnDevice> left_on_device;
+  size_t unreadable = 0;  // rows the device itself cannot decrypt: no backup carries them
+};
+
+// The folder in memory (write_backup_folder puts it on disk), with source.app_files(). `summary`,
+// when given, says what went into it and what stayed.
+Result<BackupFolder> make_backup(Device& source, const BackupOptions& options, Random& random,
+                                 BackupSummary* summary = nullptr);
 
 // Why an item did not come back.
 enum class LossReason {
@@ -106,13 +129,16 @@ struct RestoreReport {
 };
 
 struct RestoreOptions {
-  std::string password;  // ignored for bundles that are not encrypted
+  std::string password;  // ignored for backups that are not encrypted
+  // The derived password key (`kcbackup unlock --key-out`) instead of the password.
+  std::optional<SecretBytes> password_key;
   KeybagLimits keybag_limits;
 };
 
-// PermissionDenied for a wrong or missing password; Corruption for a bundle that fails validation
-// (keybag, UUID mismatch); IOError from the store. On any error the target is unchanged.
-Result<RestoreReport> restore_backup(const Bundle& bundle, Device& target,
+// PermissionDenied for a wrong or missing password; Corruption for a folder that fails validation
+// (keybag, Manifest.db, a missing file, UUID mismatch); Unsupported for an iOS 9 folder; IOError
+// from the folder or the store. On any error the target is unchanged.
+Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
                                      const RestoreOptions& options, Random& random);
 
 // Quick Start (R5): a one-time encrypted transfer from `from` to a new device `to`, wrapped like an

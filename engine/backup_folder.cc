@@ -1,0 +1,662 @@
+#include "kcbackup/backup_folder.h"
+
+#include <plist/plist.h>
+
+#include <algorithm>
+#include <set>
+#include <unordered_map>
+#include <utility>
+
+#include "engine/binary_plist_writer.h"
+#include "engine/crypto.h"
+#include "engine/device_internals.h"
+#include "engine/file_crypto.h"
+#include "engine/folder_writer.h"
+#include "engine/keybag.h"
+#include "engine/manifest_db.h"
+#include "engine/mbfile.h"
+#include "input/property_list.h"
+#include "kcbackup/utf8.h"
+
+namespace kcb {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Manifest.plist, Info.plist and Status.plist of a real backup are a few KB (Info.plist with
+// iTunes files a few MB): anything near this cap is not one.
+constexpr size_t kMaxSmallPlistBytes = 32 << 20;
+constexpr size_t kManifestKeyClassBytes = 4;
+
+uint32_t read_le32(ByteView b) {
+  return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
+}
+
+// A string member of a dictionary: absent is "", another type is Corruption naming it.
+Result<std::string> optional_string(plist_t dict, const char* key, const std::string& where) {
+  plist_t node = plist_dict_get_item(dict, key);
+  if (node == nullptr) return std::string();
+  KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(node, where + key));
+  return std::string(text);
+}
+
+Result<bool> optional_bool(plist_t dict, const char* key, const std::string& where) {
+  plist_t node = plist_dict_get_item(dict, key);
+  if (node == nullptr) return false;
+  return plist_bool(node, where + key);
+}
+
+// A date member as Unix seconds; absent or another type (real writers vary) is 0: nothing
+// kcbackup decides depends on a date.
+int64_t optional_date(plist_t dict, const char* key) {
+  plist_t node = plist_dict_get_item(dict, key);
+  if (node == nullptr || plist_get_node_type(node) != PLIST_DATE) return 0;
+  int32_t sec = 0;
+  int32_t usec = 0;
+  plist_get_date_val(node, &sec, &usec);
+  return int64_t{sec} + kAppleEpochUnixSeconds;
+}
+
+std::string missing(std::string_view name, std::string_view why) {
+  return std::string(name) + ": missing: " + std::string(why);
+}
+
+}  // namespace
+
+// --- Sources --------------------------------------------------------------------------------
+
+Result<Bytes> BackupFolder::read(std::string_view name, size_t max_bytes) const {
+  auto it = files.find(name);
+  if (it == files.end()) return Status::NotFound(std::string(name) + ": does not exist");
+  if (it->second.size() > max_bytes) {
+    return Status::ResourceExhausted(std::string(name) + ": more than " +
+                                     std::to_string(max_bytes) + " bytes");
+  }
+  return it->second;
+}
+
+Result<Bytes> DiskFolder::read(std::string_view name, size_t max_bytes) const {
+  const fs::path path = dir_ / std::string(name);
+  if (env_.kind_of(path) == FileKind::kMissing) {
+    if (env_.kind_of(dir_) != FileKind::kDirectory) {
+      return Status::IOError(dir_.string() + ": not a backup folder (no such directory)");
+    }
+    return Status::NotFound(path.string() + ": does not exist");
+  }
+  return env_.read_file(path, max_bytes);
+}
+
+std::string BackupFileEntry::blob_name() const {
+  return file_id.substr(0, 2) + "/" + file_id;
+}
+
+// The top-level files go last, Status.plist the very last: readers refuse a folder without it.
+Status write_backup_folder(Env& env, const fs::path& dir, const BackupFolder& folder) {
+  KCB_RETURN_IF_ERROR(create_empty_dir(env, dir));
+  const std::set<std::string_view> top = {kInfoPlistName, kManifestPlistName, kManifestDbName,
+                                          kStatusPlistName};
+  std::set<std::string> subdirs;
+  for (const auto& [name, bytes] : folder.files) {
+    if (top.count(name) != 0) continue;
+    const fs::path path = dir / name;
+    if (subdirs.insert(path.parent_path().string()).second) {
+      KCB_RETURN_IF_ERROR(env.create_dirs(path.parent_path()));
+    }
+    // One fsync per blob, one per folder below; no rename: until Status.plist exists the folder
+    // is unfinished as a whole, so a torn blob is never taken for a finished one.
+    KCB_RETURN_IF_ERROR(env.write_file(path, bytes));
+    KCB_RETURN_IF_ERROR(env.sync_file(path));
+  }
+  for (const std::string& sub : subdirs)
+    KCB_RETURN_IF_ERROR(env.sync_dir(sub));
+  for (const char* name : {kInfoPlistName, kManifestDbName, kManifestPlistName, kStatusPlistName}) {
+    auto it = folder.files.find(std::string_view(name));
+    if (it == folder.files.end()) {
+      return Status::InvalidArgument(std::string("backup folder: no ") + name + " to write");
+    }
+    KCB_RETURN_IF_ERROR(write_file_atomically(env, dir / name, it->second));
+  }
+  return Status::Ok();
+}
+
+// --- Manifest.plist, Status.plist, Info.plist -------------------------------------------------
+
+Bytes write_manifest(const Manifest& m) {
+  BinaryPlistWriter w;
+  using Ref = BinaryPlistWriter::Ref;
+  const LockdownInfo& l = m.lockdown;
+  const std::pair<Ref, Ref> lockdown[] = {
+      {w.string("BuildVersion"), w.string(l.build_version)},
+      {w.string("DeviceName"), w.string(l.device_name)},
+      {w.string("ProductType"), w.string(l.product_type)},
+      {w.string("ProductVersion"), w.string(l.product_version)},
+      {w.string("SerialNumber"), w.string(l.serial_number)},
+      {w.string("UniqueDeviceID"), w.string(l.unique_device_id)}};
+  std::vector<std::pair<Ref, Ref>> root = {
+      {w.string("BackupKeyBag"), w.data(m.backup_keybag)},
+      {w.string("Date"), w.date(m.date)},
+      {w.string("IsEncrypted"), w.boolean(m.is_encrypted)},
+      {w.string("Lockdown"), w.dict(lockdown)},
+      {w.string("Version"), w.string(m.version)},
+      {w.string("WasPasscodeSet"), w.boolean(m.was_passcode_set)}};
+  if (m.manifest_key) root.emplace_back(w.string("ManifestKey"), w.data(*m.manifest_key));
+  if (!m.journey.empty()) root.emplace_back(w.string("Journey"), w.string(m.journey));
+  return w.finish(w.dict(root));
+}
+
+Result<Manifest> read_manifest(ByteView bytes) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kManifestPlistName));
+  const std::string p = std::string(kManifestPlistName) + ": ";
+  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kManifestPlistName));
+  plist_t r = root.get();
+  Manifest m;
+  KCB_ASSIGN_OR_RETURN(ByteView bag,
+                       plist_data(plist_dict_get_item(r, "BackupKeyBag"), p + "BackupKeyBag"));
+  m.backup_keybag.assign(bag.begin(), bag.end());
+  KCB_ASSIGN_OR_RETURN(m.is_encrypted,
+                       plist_bool(plist_dict_get_item(r, "IsEncrypted"), p + "IsEncrypted"));
+  if (plist_t key = plist_dict_get_item(r, "ManifestKey"); key != nullptr) {
+    KCB_ASSIGN_OR_RETURN(ByteView k, plist_data(key, p + "ManifestKey"));
+    m.manifest_key = Bytes(k.begin(), k.end());
+  }
+  plist_t lockdown = plist_dict_get_item(r, "Lockdown");
+  KCB_RETURN_IF_ERROR(expect_plist_type(lockdown, PLIST_DICT, p + "Lockdown"));
+  const std::string lp = p + "Lockdown.";
+  KCB_ASSIGN_OR_RETURN(std::string_view udid, plist_string(plist_dict_get_item(lockdown,
+                                                                               "UniqueDeviceID"),
+                                                           lp + "UniqueDeviceID"));
+  LockdownInfo& l = m.lockdown;
+  l.unique_device_id = std::string(udid);
+  KCB_ASSIGN_OR_RETURN(l.product_type, optional_string(lockdown, "ProductType", lp));
+  KCB_ASSIGN_OR_RETURN(l.product_version, optional_string(lockdown, "ProductVersion", lp));
+  KCB_ASSIGN_OR_RETURN(l.build_version, optional_string(lockdown, "BuildVersion", lp));
+  KCB_ASSIGN_OR_RETURN(l.device_name, optional_string(lockdown, "DeviceName", lp));
+  KCB_ASSIGN_OR_RETURN(l.serial_number, optional_string(lockdown, "SerialNumber", lp));
+  KCB_ASSIGN_OR_RETURN(m.version, optional_string(r, "Version", p));
+  KCB_ASSIGN_OR_RETURN(m.was_passcode_set, optional_bool(r, "WasPasscodeSet", p));
+  KCB_ASSIGN_OR_RETURN(m.journey, optional_string(r, "Journey", p));
+  m.date = optional_date(r, "Date");
+  return m;
+}
+
+Bytes write_backup_status(const BackupStatus& s) {
+  BinaryPlistWriter w;
+  using Ref = BinaryPlistWriter::Ref;
+  const std::pair<Ref, Ref> root[] = {{w.string("BackupState"), w.string("new")},
+                                      {w.string("Date"), w.date(s.date)},
+                                      {w.string("IsFullBackup"), w.boolean(s.is_full_backup)},
+                                      {w.string("SnapshotState"), w.string(s.snapshot_state)},
+                                      {w.string("UUID"), w.string(s.uuid)},
+                                      {w.string("Version"), w.string(s.version)}};
+  return w.finish(w.dict(root));
+}
+
+Result<BackupStatus> read_backup_status(ByteView bytes) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kStatusPlistName));
+  const std::string p = std::string(kStatusPlistName) + ": ";
+  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kStatusPlistName));
+  BackupStatus s;
+  KCB_ASSIGN_OR_RETURN(
+      std::string_view state,
+      plist_string(plist_dict_get_item(root.get(), "SnapshotState"), p + "SnapshotState"));
+  s.snapshot_state = std::string(state);
+  KCB_ASSIGN_OR_RETURN(s.is_full_backup, optional_bool(root.get(), "IsFullBackup", p));
+  KCB_ASSIGN_OR_RETURN(s.uuid, optional_string(root.get(), "UUID", p));
+  KCB_ASSIGN_OR_RETURN(s.version, optional_string(root.get(), "Version", p));
+  s.date = optional_date(root.get(), "Date");
+  return s;
+}
+
+Result<Manifest> read_folder_manifest(const FolderSource& folder) {
+  auto bytes = folder.read(kManifestPlistName, kMaxSmallPlistBytes);
+  if (bytes.status().code() == Code::kNotFound) {
+    return Status::Corruption(missing(kManifestPlistName, "not a backup folder"));
+  }
+  KCB_RETURN_IF_ERROR(bytes.status());
+  return read_manifest(*bytes);
+}
+
+Bytes backup_key_file_text(const SecretBytes& key) {
+  const std::string hex = to_hex(key.view()) + "\n";
+  return Bytes(hex.begin(), hex.end());
+}
+
+Result<SecretBytes> parse_backup_key_file(ByteView text) {
+  std::string_view t(reinterpret_cast<const char*>(text.data()), text.size());
+  if (!t.empty() && t.back() == '\n') t.remove_suffix(1);
+  if (!t.empty() && t.back() == '\r') t.remove_suffix(1);
+  if (t.size() != 2 * kClassKeySize) {
+    return Status::InvalidArgument("backup key file: " + std::to_string(t.size()) +
+                                   " characters, expected 64 hex digits (from `kcbackup unlock "
+                                   "--key-out`)");
+  }
+  Bytes key;
+  if (!from_hex(t, &key)) {
+    return Status::InvalidArgument("backup key file: not hex digits (from `kcbackup unlock "
+                                   "--key-out`)");
+  }
+  SecretBytes out{ByteView(key)};
+  wipe(key);
+  return out;
+}
+
+namespace {
+
+// Info.plist is XML in real folders and holds what Finder shows; kcbackup only reports it.
+Bytes write_info_plist(const LockdownInfo& l, int64_t date) {
+  PlistPtr root(plist_new_dict());
+  auto put = [&](const char* key, const std::string& value) {
+    plist_dict_set_item(root.get(), key, plist_new_string(value.c_str()));
+  };
+  put("Build Version", l.build_version);
+  put("Device Name", l.device_name);
+  put("Display Name", l.device_name);
+  plist_dict_set_item(root.get(), "Last Backup Date",
+                      plist_new_date(static_cast<int32_t>(date - kAppleEpochUnixSeconds), 0));
+  put("Product Type", l.product_type);
+  put("Product Version", l.product_version);
+  put("Serial Number", l.serial_number);
+  put("Target Identifier", l.unique_device_id);
+  put("Target Type", "Device");
+  put("Unique Identifier", l.unique_device_id);
+  return to_xml_plist(root.get());
+}
+
+// What Info.plist says, when it parses; a folder without one (or with one we cannot read) is no
+// less a backup: nothing is decided by it.
+std::optional<LockdownInfo> read_info_plist(const FolderSource& folder) {
+  auto bytes = folder.read(kInfoPlistName, kMaxSmallPlistBytes);
+  if (!bytes.ok()) return std::nullopt;
+  auto root = parse_plist(*bytes, kInfoPlistName);
+  if (!root.ok() || plist_get_node_type(root->get()) != PLIST_DICT) return std::nullopt;
+  LockdownInfo l;
+  auto get = [&](const char* key, std::string& out) {
+    plist_t node = plist_dict_get_item(root->get(), key);
+    if (node != nullptr && plist_get_node_type(node) == PLIST_STRING) {
+      out = std::string(plist_string(node, key).value());
+    }
+  };
+  get("Target Identifier", l.unique_device_id);
+  get("Product Type", l.product_type);
+  get("Product Version", l.product_version);
+  get("Build Version", l.build_version);
+  get("Device Name", l.device_name);
+  get("Serial Number", l.serial_number);
+  return l;
+}
+
+}  // namespace
+
+// --- Opening ------------------------------------------------------------------------------------
+
+struct OpenedBackup::State {
+  const FolderSource* folder = nullptr;
+  Manifest manifest;
+  std::optional<LockdownInfo> info;
+  BackupStatus status;
+  Keybag bag;
+  UnlockedKeybag keys;
+  SecretBytes password_key;
+  std::vector<BackupFileEntry> files;
+  std::vector<std::optional<FileEncryptionKey>> file_keys;  // parallel to files
+  std::unordered_map<std::string, size_t> by_file_id;
+  ArchiveLimits archive_limits;
+};
+
+OpenedBackup::OpenedBackup(std::unique_ptr<State> state) : state_(std::move(state)) {}
+OpenedBackup::OpenedBackup(OpenedBackup&&) noexcept = default;
+OpenedBackup& OpenedBackup::operator=(OpenedBackup&&) noexcept = default;
+OpenedBackup::~OpenedBackup() = default;
+
+const Manifest& OpenedBackup::manifest() const { return state_->manifest; }
+const std::optional<LockdownInfo>& OpenedBackup::info() const { return state_->info; }
+const BackupStatus& OpenedBackup::status() const { return state_->status; }
+const std::vector<BackupFileEntry>& OpenedBackup::files() const { return state_->files; }
+const SecretBytes& OpenedBackup::password_key() const { return state_->password_key; }
+const UnlockedKeybag& OpenedBackup::keys() const { return state_->keys; }
+std::string OpenedBackup::keybag_uuid() const { return uuid_text(state_->bag.uuid); }
+
+const BackupFileEntry* OpenedBackup::find(std::string_view domain,
+                                          std::string_view relative_path) const {
+  auto it = state_->by_file_id.find(file_id_of(domain, relative_path));
+  if (it == state_->by_file_id.end()) return nullptr;
+  return &state_->files[it->second];
+}
+
+std::vector<BackupClassState> OpenedBackup::classes() const {
+  std::vector<BackupClassState> out;
+  for (const KeybagClass& c : state_->bag.classes) {
+    BackupClassState s{c.class_number, c.wrap, state_->keys.is_unlocked(c.class_number), ""};
+    if (!s.unlocked) s.locked_reason = "needs the source device's key (--device)";
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+namespace {
+
+void report(const BackupOpenOptions& o, std::string_view stage, size_t done, size_t total) {
+  if (o.progress) o.progress(stage, done, total);
+}
+
+Result<Bytes> read_required(const FolderSource& folder, const char* name, size_t max_bytes,
+                            std::string_view why) {
+  auto bytes = folder.read(name, max_bytes);
+  if (bytes.status().code() == Code::kNotFound) return Status::Corruption(missing(name, why));
+  return bytes;
+}
+
+// The backup bag, checked against the Manifest: type, and no keychain class wrapped by a password
+// alone in a backup that says it is not encrypted (formats.md: only classes 1-4 are, there).
+Result<Keybag> parse_backup_keybag(const Manifest& m, const KeybagLimits& limits) {
+  auto bag = parse_keybag(m.backup_keybag, limits);
+  if (!bag.ok()) return bag.status().with_context("Manifest.plist: BackupKeyBag");
+  if (bag->type() != static_cast<uint32_t>(KeybagType::kBackup)) {
+    return Status::Corruption("Manifest.plist: BackupKeyBag: TYPE " + std::to_string(bag->type()) +
+                              " is not a backup keybag (1)");
+  }
+  for (const KeybagClass& c : bag->classes) {
+    if (!m.is_encrypted && c.class_number >= 5 && c.wrap == kWrapPassword) {
+      return Status::Corruption("Manifest.plist: IsEncrypted is false, but BackupKeyBag class " +
+                                std::to_string(c.class_number) +
+                                " is wrapped by a password alone (WRAP 2)");
+    }
+  }
+  return std::move(bag).value();
+}
+
+Result<SecretBytes> password_key_for(const Keybag& bag, const Manifest& m,
+                                     const BackupOpenOptions& o) {
+  if (o.password_key) {
+    if (o.password_key->size() != kClassKeySize) {
+      return Status::InvalidArgument("backup key: " + std::to_string(o.password_key->size()) +
+                                     " bytes, expected 32");
+    }
+    return SecretBytes(o.password_key->view());
+  }
+  if (m.is_encrypted && o.password.empty()) {
+    return Status::PermissionDenied("the backup is encrypted: its password is needed");
+  }
+  // An unencrypted backup's password classes derive from the empty password.
+  const ByteView password = m.is_encrypted ? as_bytes(o.password) : ByteView{};
+  report(o, "deriving the password key", 0, 1);
+  return derive_password_key(bag, password);
+}
+
+// Manifest.db's bytes as SQLite sees them: decrypted under the ManifestKey when encrypted.
+Result<SecretBytes> manifest_db_plaintext(const FolderSource& folder, const Manifest& m,
+                                          const UnlockedKeybag& keys,
+                                          const BackupOpenOptions& o) {
+  auto bytes = folder.read(kManifestDbName, o.max_manifest_db_bytes + 16);
+  if (bytes.status().code() == Code::kNotFound) {
+    if (folder.read(kManifestMbdbName, 0).status().code() != Code::kNotFound) {
+      return Status::Unsupported(
+          "Manifest.mbdb: iOS 9 and earlier backups are not supported (this folder has no "
+          "Manifest.db)");
+    }
+    return Status::Corruption(missing(kManifestDbName, "not a backup folder of iOS 10 or later"));
+  }
+  KCB_RETURN_IF_ERROR(bytes.status());
+  if (!m.is_encrypted) return SecretBytes(ByteView(*bytes));
+  if (!m.manifest_key) {
+    return Status::Corruption("Manifest.plist: ManifestKey: missing in an encrypted backup");
+  }
+  const Bytes& mk = *m.manifest_key;
+  if (mk.size() != kManifestKeyClassBytes + kFileWrappedKeySize) {
+    return Status::Corruption("Manifest.plist: ManifestKey: " + std::to_string(mk.size()) +
+                              " bytes, expected 44 (class + wrapped key)");
+  }
+  const uint32_t key_class = read_le32(ByteView(mk).first(4));
+  const KeyWrapKey* kek = keys.kek_for(key_class);
+  if (kek == nullptr) {
+    return Status::Corruption("Manifest.plist: ManifestKey: class " + std::to_string(key_class) +
+                              " has no unlocked key in BackupKeyBag");
+  }
+  auto db_key = aes_key_unwrap(*kek, ByteView(mk).subspan(4));
+  if (!db_key.ok()) {
+    return Status::Corruption("Manifest.plist: ManifestKey: does not unwrap under class " +
+                              std::to_string(key_class) + "'s key (altered)");
+  }
+  report(o, "decrypting Manifest.db", 0, 1);
+  return decrypt_file_blob(db_key->view(), *bytes, kManifestDbName);
+}
+
+std::string row_name(size_t i, const std::string& file_id) {
+  return "Manifest.db: Files row " + std::to_string(i + 1) + " (fileID " + file_id + ")";
+}
+
+Status index_files(const ManifestDb& db, const BackupOpenOptions& o, OpenedBackup::State& s) {
+  s.files.reserve(db.files.size());
+  s.file_keys.reserve(db.files.size());
+  for (size_t i = 0; i < db.files.size(); ++i) {
+    const ManifestFile& row = db.files[i];
+    BackupFileEntry e;
+    e.file_id = file_id_of(row.domain, row.relative_path);
+    e.domain = row.domain;
+    e.relative_path = row.relative_path;
+    e.flags = row.flags;
+    auto mb = decode_mbfile(row.file);
+    if (!mb.ok()) return mb.status().with_context(row_name(i, e.file_id) + ": file");
+    e.size = mb->size;
+    e.protection_class = mb->protection_class;
+    e.has_encryption_key = mb->encryption_key.has_value();
+    s.by_file_id.emplace(e.file_id, s.files.size());
+    s.files.push_back(std::move(e));
+    s.file_keys.push_back(std::move(mb->encryption_key));
+    if ((i + 1) % 4096 == 0) report(o, "files", i + 1, db.files.size());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
+                                        const BackupOpenOptions& options) {
+  auto s = std::make_unique<State>();
+  s->folder = &folder;
+  s->archive_limits = options.archive_limits;
+  KCB_ASSIGN_OR_RETURN(s->manifest, read_folder_manifest(folder));
+  KCB_ASSIGN_OR_RETURN(Bytes status_bytes,
+                       read_required(folder, kStatusPlistName, kMaxSmallPlistBytes,
+                                     "the backup did not finish"));
+  KCB_ASSIGN_OR_RETURN(s->status, read_backup_status(status_bytes));
+  if (s->status.snapshot_state != "finished") {
+    return Status::Corruption("Status.plist: SnapshotState '" + s->status.snapshot_state +
+                              "': the backup did not finish");
+  }
+  s->info = read_info_plist(folder);
+  KCB_ASSIGN_OR_RETURN(s->bag, parse_backup_keybag(s->manifest, options.keybag_limits));
+  KCB_ASSIGN_OR_RETURN(s->password_key, password_key_for(s->bag, s->manifest, options));
+  std::optional<ByteView> device_key;
+  if (options.device != nullptr) device_key = DeviceInternals::device_key(*options.device);
+  KCB_ASSIGN_OR_RETURN(s->keys,
+                       unlock_keybag_with_password_key(s->bag, s->password_key.view(), device_key));
+  KCB_ASSIGN_OR_RETURN(SecretBytes db_bytes,
+                       manifest_db_plaintext(folder, s->manifest, s->keys, options));
+  ManifestDbLimits limits;
+  limits.max_bytes = options.max_manifest_db_bytes;
+  limits.max_files = options.max_files;
+  report(options, "reading Manifest.db", 0, 1);
+  KCB_ASSIGN_OR_RETURN(ManifestDb db, read_manifest_db(db_bytes.view(), limits));
+  KCB_RETURN_IF_ERROR(index_files(db, options, *s));
+  return OpenedBackup(std::move(s));
+}
+
+Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max_bytes) const {
+  const std::string what = e.domain + "/" + e.relative_path;
+  if (e.flags != kManifestFile) {
+    return Status::InvalidArgument(what + ": not a regular file (flags " +
+                                   std::to_string(e.flags) + ")");
+  }
+  auto it = state_->by_file_id.find(e.file_id);
+  KCB_ASSERT(it != state_->by_file_id.end());
+  const bool encrypted = state_->manifest.is_encrypted;
+  auto blob = state_->folder->read(e.blob_name(), encrypted ? max_bytes + 16 : max_bytes);
+  if (blob.status().code() == Code::kNotFound) {
+    return Status::Corruption(what + " (fileID " + e.file_id +
+                              "): listed in Manifest.db but missing from the folder");
+  }
+  KCB_RETURN_IF_ERROR(blob.status());
+  if (!encrypted) return SecretBytes(ByteView(*blob));
+  const std::optional<FileEncryptionKey>& fk = state_->file_keys[it->second];
+  if (!fk) {
+    return Status::Corruption(what + " (fileID " + e.file_id +
+                              "): no EncryptionKey in an encrypted backup");
+  }
+  const KeyWrapKey* kek = state_->keys.kek_for(fk->protection_class);
+  if (kek == nullptr) {
+    return Status::FailedPrecondition(what + ": protection class " +
+                                      std::to_string(fk->protection_class) +
+                                      " is locked: it needs the source device's key (--device)");
+  }
+  auto file_key = aes_key_unwrap(*kek, fk->wrapped_key);
+  if (!file_key.ok()) {
+    return Status::Corruption(what + ": EncryptionKey does not unwrap under class " +
+                              std::to_string(fk->protection_class) + "'s key");
+  }
+  return decrypt_file_blob(file_key->view(), *blob, what);
+}
+
+Result<KeychainArchive> OpenedBackup::read_keychain() const {
+  const BackupFileEntry* e = find(kKeychainDomain, kKeychainRelativePath);
+  if (e == nullptr) {
+    return Status::Corruption("Manifest.db: no KeychainDomain/keychain-backup.plist: the backup "
+                              "holds no keychain");
+  }
+  KCB_ASSIGN_OR_RETURN(SecretBytes plist, read_file(*e, kMaxPlistBytes));
+  return read_keychain_archive(plist.view(), state_->archive_limits);
+}
+
+// --- Writing --------------------------------------------------------------------------------
+
+namespace {
+
+constexpr uint32_t kManifestKeyClass = 4;        // what real backups use for ManifestKey
+constexpr uint32_t kKeychainFileClass = 1;       // the keychain file's ProtectionClass (formats.md)
+constexpr uint32_t kRegularFileMode = 0100644;
+constexpr uint32_t kFolderMode = 040755;
+constexpr uint32_t kMobileUser = 501;            // files on an iPhone belong to `mobile`
+
+Bytes le32(uint32_t v) {
+  return {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v >> 16),
+          static_cast<uint8_t>(v >> 24)};
+}
+
+// A fresh 32-byte key wrapped under `class_number`'s key: 4-byte LE class + 40-byte wrap.
+Result<std::pair<SecretBytes, FileEncryptionKey>> new_file_key(const NewKeybag& bag,
+                                                              uint32_t class_number,
+                                                              Random& random) {
+  const KeyWrapKey* kek = bag.keys.kek_for(class_number);
+  if (kek == nullptr) {
+    return Status::InvalidArgument("protection class " + std::to_string(class_number) +
+                                   " has no key in the backup keybag");
+  }
+  SecretBytes key(kFileKeySize);
+  random.fill(key.span());
+  KCB_ASSIGN_OR_RETURN(Bytes wrapped, aes_key_wrap(*kek, key.view()));
+  return std::pair{std::move(key), FileEncryptionKey{class_number, std::move(wrapped)}};
+}
+
+class FolderBuilder {
+ public:
+  FolderBuilder(const NewKeybag& bag, bool encrypted, Random& random)
+      : bag_(bag), encrypted_(encrypted), random_(random), now_(random.now_unix_seconds()) {}
+
+  Status add_file(const std::string& domain, const std::string& path, uint32_t protection_class,
+                  ByteView plaintext) {
+    if (!is_valid_utf8(domain) || !is_valid_utf8(path)) {
+      return Status::InvalidArgument("backup: a file's domain or path is not UTF-8");
+    }
+    KCB_RETURN_IF_ERROR(add_parent_folders(domain, path));
+    MBFile mb = record(path, kRegularFileMode, protection_class);
+    mb.size = plaintext.size();
+    Bytes blob(plaintext.begin(), plaintext.end());
+    if (encrypted_) {
+      KCB_ASSIGN_OR_RETURN(auto key, new_file_key(bag_, protection_class, random_));
+      KCB_ASSIGN_OR_RETURN(blob, encrypt_file_blob(key.first.view(), plaintext));
+      mb.encryption_key = std::move(key.second);
+    }
+    const std::string id = file_id_of(domain, path);
+    db_.files.push_back({domain, path, kManifestFile, encode_mbfile(mb)});
+    folder_.files[id.substr(0, 2) + "/" + id] = std::move(blob);
+    return Status::Ok();
+  }
+
+  // Manifest.db (encrypted under a ManifestKey when the backup is), Manifest.plist, Status.plist
+  // and Info.plist around the files added so far.
+  Result<BackupFolder> finish(Manifest manifest) {
+    KCB_ASSIGN_OR_RETURN(Bytes db, write_manifest_db(db_));
+    if (encrypted_) {
+      KCB_ASSIGN_OR_RETURN(auto key, new_file_key(bag_, kManifestKeyClass, random_));
+      KCB_ASSIGN_OR_RETURN(db, encrypt_file_blob(key.first.view(), db));
+      Bytes mk = le32(kManifestKeyClass);
+      mk.insert(mk.end(), key.second.wrapped_key.begin(), key.second.wrapped_key.end());
+      manifest.manifest_key = std::move(mk);
+    }
+    manifest.backup_keybag = serialize_keybag(bag_.bag);
+    manifest.date = now_;
+    BackupStatus status;
+    status.date = now_;
+    Bytes uuid(16);
+    random_.fill(uuid);
+    status.uuid = uuid_text(uuid);
+    folder_.files[kManifestDbName] = std::move(db);
+    folder_.files[kInfoPlistName] = write_info_plist(manifest.lockdown, now_);
+    folder_.files[kStatusPlistName] = write_backup_status(status);
+    folder_.files[kManifestPlistName] = write_manifest(manifest);
+    return std::move(folder_);
+  }
+
+ private:
+  MBFile record(const std::string& path, uint32_t mode, uint32_t protection_class) {
+    MBFile mb;
+    mb.relative_path = path;
+    mb.mode = mode;
+    mb.user_id = kMobileUser;
+    mb.group_id = kMobileUser;
+    mb.inode_number = ++inode_;
+    mb.birth = mb.last_modified = mb.last_status_change = now_;
+    mb.protection_class = protection_class;
+    return mb;
+  }
+
+  // Real folders list each domain's root ("") and every folder on the way to a file (flags 2).
+  Status add_parent_folders(const std::string& domain, const std::string& path) {
+    size_t end = 0;
+    while (true) {
+      const std::string folder = path.substr(0, end);
+      if (folders_.insert(domain + "-" + folder).second) {
+        db_.files.push_back({domain, folder, kManifestDirectory,
+                             encode_mbfile(record(folder, kFolderMode, 0))});
+      }
+      end = path.find('/', end == 0 ? 0 : end + 1);
+      if (end == std::string::npos) return Status::Ok();
+    }
+  }
+
+  const NewKeybag& bag_;
+  bool encrypted_;
+  Random& random_;
+  int64_t now_;
+  uint64_t inode_ = 0;
+  std::set<std::string> folders_;
+  ManifestDb db_;
+  BackupFolder folder_;
+};
+
+}  // namespace
+
+Result<BackupFolder> build_backup_folder(FolderContents contents, const NewKeybag& bag,
+                                         Random& random) {
+  FolderBuilder builder(bag, contents.manifest.is_encrypted, random);
+  KCB_RETURN_IF_ERROR(builder.add_file(std::string(kKeychainDomain),
+                                       std::string(kKeychainRelativePath), kKeychainFileClass,
+                                       contents.keychain));
+  for (const AppFile& f : contents.app_files) {
+    KCB_RETURN_IF_ERROR(
+        builder.add_file(f.domain, f.relative_path, f.protection_class, f.contents));
+  }
+  return builder.finish(std::move(contents.manifest));
+}
+
+}  // namespace kcb
