@@ -67,6 +67,13 @@ Result<Opened> open_folder(Env& env, const std::string& dir, const BackupKeyOpti
   return o;
 }
 
+size_t files_in(const BackupReport& r) {
+  size_t n = 0;
+  for (const DomainCount& d : r.domains)
+    n += d.files;
+  return n;
+}
+
 std::string yes_no(bool b) {
   return b ? "yes" : "no";
 }
@@ -166,8 +173,9 @@ void print_backup_text(std::ostream& out, const std::string& dir, const OpenedBa
       << (r.encrypted ? "encrypted" : "not encrypted") << "\n  device  "
       << display_text(l.product_type) << ", iOS " << display_text(l.product_version) << " ("
       << display_text(l.build_version) << "), \"" << display_text(l.device_name)
-      << "\", UniqueDeviceID " << display_text(l.unique_device_id) << "\n  files   " << r.file_count
-      << " in " << r.domains.size() << " domain(s)\n";
+      << "\", UniqueDeviceID " << display_text(l.unique_device_id) << "\n  files   " << files_in(r)
+      << " in " << r.domains.size() << " domain(s), " << r.file_count
+      << " Manifest.db row(s) with the folders\n";
   Table domains{{"  domain", "files"}, {}};
   for (const DomainCount& d : r.domains)
     domains.rows.push_back({"  " + display_text(d.domain), std::to_string(d.files)});

@@ -98,8 +98,8 @@ constexpr CommandHelp kHelp[] = {
      "  * from the blob header: the item did not decode"},
     {"migrate", "Quick Start: a one-time encrypted transfer from one device to another",
      "Example:\n  kcbackup migrate old-phone new-phone --fast-kdf"},
-    {"inspect", "What is inside a keybag, an item blob, a keychain archive or a backup bundle",
-     "Examples:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone\n"
+    {"inspect", "What is inside a backup folder, a keybag, an item blob or a keychain archive",
+     "Examples:\n  kcbackup inspect backup phone.backup --password-file pw.txt --device phone\n"
      "  kcbackup inspect keybag phone.backup/Manifest.plist --format json\n"
      "Run `kcbackup inspect COMMAND --help` for each command's options."},
     {"inspect keybag", "A keybag's header and class keys (FILE: a raw keybag or a Manifest.plist)",
@@ -112,9 +112,6 @@ constexpr CommandHelp kHelp[] = {
      "Example:\n  kcbackup inspect blob item.bin --class-key 3f1c...e0 --format json"},
     {"inspect archive", "The items of a keychain-backup.plist: class, key class, sizes",
      "Example:\n  kcbackup inspect archive phone.backup/KeychainDomain/keychain-backup.plist"},
-    {"inspect bundle",
-     "A backup bundle: keybag, items and, with keys, each item's fate per the oracle",
-     "Example:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone"},
     // ---- issue 13 (cli13): app files and real backup folders ----
     {"device put", "Give a device an app file (domain and path) that its backups carry",
      "The path is relative to the domain: no leading '/', no '..' component. A file of the same "

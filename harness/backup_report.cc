@@ -219,8 +219,8 @@ Result<BackupReport> report_backup(const OpenedBackup& backup, const BackupRepor
       }
       r.key_class = blob->key_class;
       const auto w = wraps.find(blob->key_class);
-      const std::optional<uint32_t> wrap =
-          w == wraps.end() ? std::nullopt : std::optional<uint32_t>(w->second);
+      std::optional<uint32_t> wrap;
+      if (w != wraps.end()) wrap = w->second;
       Trial same = try_item(c, *blob, backup.keys(), wrap, options.device == nullptr);
       Trial other = try_item(c, *blob, other_keys, wrap, false);
       r.engine_same = same.side;

@@ -27,7 +27,11 @@ check predict --accessible AfterFirstUnlock --journey local-encrypted --target o
 check rules
 check device list "$work/phone"
 check device list "$work/phone" --format json
-check inspect bundle "$work/b"
+check inspect backup "$work/b" --device "$work/phone"
+# cli13 (issue 13); unlock is left out: its warning on stderr is a second line by design.
+check inspect backup "$work/b" --files --format json
+check device files "$work/phone"
+check extract "$work/b" --domain KeychainDomain --path keychain-backup.plist -o "$work/kc.plist"
 check demo
 check --help
 exit $((failures > 0))
