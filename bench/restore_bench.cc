@@ -32,7 +32,7 @@ struct Corpus {
   size_t n = 0;
   std::unique_ptr<Random> random;
   std::unique_ptr<Device> source;
-  Bundle bundle;
+  BackupFolder bundle;  // the backup folder, in memory
   // The floor's copy of the same items: rows as the engine would store them, plaintexts sealed in
   // the floor's blobs under the floor's own class keys (indexed by key class).
   FloorCopy floor;
@@ -79,7 +79,7 @@ void BM_restore(benchmark::State& state, size_t n) {
   GcmFloor floor;
   double ours = 0;
   double floor_s = 0;
-  const RestoreOptions options{kPassword, {}};
+  const RestoreOptions options{kPassword, {}, {}};
   for (auto _ : state) {
     std::unique_ptr<Device> target = make_device(*c.random);
     const double start = thread_cpu_seconds();
@@ -125,14 +125,13 @@ void BM_backup(benchmark::State& state, size_t n) {
   double floor_s = 0;
   for (auto _ : state) {
     const double start = thread_cpu_seconds();
-    Bundle b = take(make_backup(*c.source, bench_backup_options(), *c.random), "make_backup");
+    BackupSummary summary;
+    BackupFolder b =
+        take(make_backup(*c.source, bench_backup_options(), *c.random, &summary), "make_backup");
     const double t = seconds_since(start);
     state.SetIterationTime(t);
     ours += t;
-    size_t count = 0;
-    for (const auto& cls : b.archive.items)
-      count += cls.size();
-    if (count != n) check(Status::DataLoss("items missing from the backup"), "backup");
+    if (summary.items != n) check(Status::DataLoss("items missing from the backup"), "backup");
     std::vector<Bytes> blobs;
     blobs.reserve(n);
     floor_s += run_backup_floor(c, floor, db, &blobs);
@@ -144,7 +143,7 @@ void BM_backup(benchmark::State& state, size_t n) {
 // transaction), so that the per-item figures above can be read as "after the keybag is unlocked".
 void BM_restore_fixed_cost(benchmark::State& state) {
   Corpus& c = corpus_for(0);
-  const RestoreOptions options{kPassword, {}};
+  const RestoreOptions options{kPassword, {}, {}};
   for (auto _ : state) {
     state.PauseTiming();
     std::unique_ptr<Device> target = make_device(*c.random);

@@ -1,8 +1,8 @@
 // `kcbackup backup`, `restore` and `migrate`: the engine's journeys (engine/backup.h) over device
 // directories and backup folders. Real KDF counts by default; --fast-kdf uses kFastKdf, which
 // protects nothing and exists for tests and demos. Exit codes: 3 for a wrong or missing password,
-// 2 for a malformed backup folder, 4 for I/O; on any error the target device is unchanged (the engine
-// validates before it writes).
+// 2 for a malformed backup folder, 4 for I/O; on any error the target device is unchanged (the
+// engine validates before it writes).
 #include <unistd.h>
 
 #include <algorithm>

@@ -31,9 +31,9 @@ bool is_encrypted_journey(Journey j) {
 }
 
 // formats.md's table, as real backups have it. Classes 1-4 are password-only either way (an
-// unencrypted backup's files are not encrypted at all); class 5 always keeps the device layer. R2/R4:
-// a password-less backup keeps the source device's layer on every keychain class; R3/R5: with a
-// password, only ThisDeviceOnly classes (9-11) keep it.
+// unencrypted backup's files are not encrypted at all); class 5 always keeps the device layer.
+// R2/R4: a password-less backup keeps the source device's layer on every keychain class; R3/R5:
+// with a password, only ThisDeviceOnly classes (9-11) keep it.
 uint32_t backup_wrap(Journey journey, uint32_t class_number) {
   if (class_number <= kLastPasswordOnlyFileClass) return kWrapPassword;
   if (class_number < kFirstKeychainClass || !is_encrypted_journey(journey)) {

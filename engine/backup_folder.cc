@@ -162,9 +162,9 @@ Result<Manifest> read_manifest(ByteView bytes) {
   plist_t lockdown = plist_dict_get_item(r, "Lockdown");
   KCB_RETURN_IF_ERROR(expect_plist_type(lockdown, PLIST_DICT, p + "Lockdown"));
   const std::string lp = p + "Lockdown.";
-  KCB_ASSIGN_OR_RETURN(std::string_view udid, plist_string(plist_dict_get_item(lockdown,
-                                                                               "UniqueDeviceID"),
-                                                           lp + "UniqueDeviceID"));
+  KCB_ASSIGN_OR_RETURN(
+      std::string_view udid,
+      plist_string(plist_dict_get_item(lockdown, "UniqueDeviceID"), lp + "UniqueDeviceID"));
   LockdownInfo& l = m.lockdown;
   l.unique_device_id = std::string(udid);
   KCB_ASSIGN_OR_RETURN(l.product_type, optional_string(lockdown, "ProductType", lp));
@@ -232,8 +232,9 @@ Result<SecretBytes> parse_backup_key_file(ByteView text) {
   }
   Bytes key;
   if (!from_hex(t, &key)) {
-    return Status::InvalidArgument("backup key file: not hex digits (from `kcbackup unlock "
-                                   "--key-out`)");
+    return Status::InvalidArgument(
+        "backup key file: not hex digits (from `kcbackup unlock "
+        "--key-out`)");
   }
   SecretBytes out{ByteView(key)};
   wipe(key);
@@ -308,13 +309,27 @@ OpenedBackup::OpenedBackup(OpenedBackup&&) noexcept = default;
 OpenedBackup& OpenedBackup::operator=(OpenedBackup&&) noexcept = default;
 OpenedBackup::~OpenedBackup() = default;
 
-const Manifest& OpenedBackup::manifest() const { return state_->manifest; }
-const std::optional<LockdownInfo>& OpenedBackup::info() const { return state_->info; }
-const BackupStatus& OpenedBackup::status() const { return state_->status; }
-const std::vector<BackupFileEntry>& OpenedBackup::files() const { return state_->files; }
-const SecretBytes& OpenedBackup::password_key() const { return state_->password_key; }
-const UnlockedKeybag& OpenedBackup::keys() const { return state_->keys; }
-std::string OpenedBackup::keybag_uuid() const { return uuid_text(state_->bag.uuid); }
+const Manifest& OpenedBackup::manifest() const {
+  return state_->manifest;
+}
+const std::optional<LockdownInfo>& OpenedBackup::info() const {
+  return state_->info;
+}
+const BackupStatus& OpenedBackup::status() const {
+  return state_->status;
+}
+const std::vector<BackupFileEntry>& OpenedBackup::files() const {
+  return state_->files;
+}
+const SecretBytes& OpenedBackup::password_key() const {
+  return state_->password_key;
+}
+const UnlockedKeybag& OpenedBackup::keys() const {
+  return state_->keys;
+}
+std::string OpenedBackup::keybag_uuid() const {
+  return uuid_text(state_->bag.uuid);
+}
 
 const BackupFileEntry* OpenedBackup::find(std::string_view domain,
                                           std::string_view relative_path) const {
@@ -385,8 +400,7 @@ Result<SecretBytes> password_key_for(const Keybag& bag, const Manifest& m,
 
 // Manifest.db's bytes as SQLite sees them: decrypted under the ManifestKey when encrypted.
 Result<SecretBytes> manifest_db_plaintext(const FolderSource& folder, const Manifest& m,
-                                          const UnlockedKeybag& keys,
-                                          const BackupOpenOptions& o) {
+                                          const UnlockedKeybag& keys, const BackupOpenOptions& o) {
   auto bytes = folder.read(kManifestDbName, o.max_manifest_db_bytes + 16);
   if (bytes.status().code() == Code::kNotFound) {
     if (folder.read(kManifestMbdbName, 0).status().code() != Code::kNotFound) {
@@ -456,9 +470,9 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
   s->folder = &folder;
   s->archive_limits = options.archive_limits;
   KCB_ASSIGN_OR_RETURN(s->manifest, read_folder_manifest(folder));
-  KCB_ASSIGN_OR_RETURN(Bytes status_bytes,
-                       read_required(folder, kStatusPlistName, kMaxSmallPlistBytes,
-                                     "the backup did not finish"));
+  KCB_ASSIGN_OR_RETURN(
+      Bytes status_bytes,
+      read_required(folder, kStatusPlistName, kMaxSmallPlistBytes, "the backup did not finish"));
   KCB_ASSIGN_OR_RETURN(s->status, read_backup_status(status_bytes));
   if (s->status.snapshot_state != "finished") {
     return Status::Corruption("Status.plist: SnapshotState '" + s->status.snapshot_state +
@@ -485,8 +499,8 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
 Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max_bytes) const {
   const std::string what = e.domain + "/" + e.relative_path;
   if (e.flags != kManifestFile) {
-    return Status::InvalidArgument(what + ": not a regular file (flags " +
-                                   std::to_string(e.flags) + ")");
+    return Status::InvalidArgument(what + ": not a regular file (flags " + std::to_string(e.flags) +
+                                   ")");
   }
   auto it = state_->by_file_id.find(e.file_id);
   KCB_ASSERT(it != state_->by_file_id.end());
@@ -520,22 +534,45 @@ Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max
 Result<KeychainArchive> OpenedBackup::read_keychain() const {
   const BackupFileEntry* e = find(kKeychainDomain, kKeychainRelativePath);
   if (e == nullptr) {
-    return Status::Corruption("Manifest.db: no KeychainDomain/keychain-backup.plist: the backup "
-                              "holds no keychain");
+    return Status::Corruption(
+        "Manifest.db: no KeychainDomain/keychain-backup.plist: the backup "
+        "holds no keychain");
   }
   KCB_ASSIGN_OR_RETURN(SecretBytes plist, read_file(*e, kMaxPlistBytes));
   return read_keychain_archive(plist.view(), state_->archive_limits);
+}
+
+Result<BackupFolder> with_keychain_file(const BackupFolder& folder, ByteView keychain,
+                                        const BackupOpenOptions& options) {
+  KCB_ASSIGN_OR_RETURN(OpenedBackup backup, OpenedBackup::open(folder, options));
+  const BackupFileEntry* e = backup.find(kKeychainDomain, kKeychainRelativePath);
+  if (e == nullptr)
+    return Status::Corruption("Manifest.db: no KeychainDomain/keychain-backup.plist");
+  BackupFolder out = folder;
+  Bytes& blob = out.files[e->blob_name()];
+  if (!backup.manifest().is_encrypted) {
+    blob.assign(keychain.begin(), keychain.end());
+    return out;
+  }
+  const OpenedBackup::State& s = *backup.state_;
+  const std::optional<FileEncryptionKey>& fk = s.file_keys[s.by_file_id.at(e->file_id)];
+  if (!fk) return Status::Corruption("keychain-backup.plist: no EncryptionKey");
+  const KeyWrapKey* kek = s.keys.kek_for(fk->protection_class);
+  if (kek == nullptr) return Status::FailedPrecondition("keychain-backup.plist: class is locked");
+  KCB_ASSIGN_OR_RETURN(SecretBytes file_key, aes_key_unwrap(*kek, fk->wrapped_key));
+  KCB_ASSIGN_OR_RETURN(blob, encrypt_file_blob(file_key.view(), keychain));
+  return out;
 }
 
 // --- Writing --------------------------------------------------------------------------------
 
 namespace {
 
-constexpr uint32_t kManifestKeyClass = 4;        // what real backups use for ManifestKey
-constexpr uint32_t kKeychainFileClass = 1;       // the keychain file's ProtectionClass (formats.md)
+constexpr uint32_t kManifestKeyClass = 4;   // what real backups use for ManifestKey
+constexpr uint32_t kKeychainFileClass = 1;  // the keychain file's ProtectionClass (formats.md)
 constexpr uint32_t kRegularFileMode = 0100644;
 constexpr uint32_t kFolderMode = 040755;
-constexpr uint32_t kMobileUser = 501;            // files on an iPhone belong to `mobile`
+constexpr uint32_t kMobileUser = 501;  // files on an iPhone belong to `mobile`
 
 Bytes le32(uint32_t v) {
   return {static_cast<uint8_t>(v), static_cast<uint8_t>(v >> 8), static_cast<uint8_t>(v >> 16),
@@ -544,8 +581,8 @@ Bytes le32(uint32_t v) {
 
 // A fresh 32-byte key wrapped under `class_number`'s key: 4-byte LE class + 40-byte wrap.
 Result<std::pair<SecretBytes, FileEncryptionKey>> new_file_key(const NewKeybag& bag,
-                                                              uint32_t class_number,
-                                                              Random& random) {
+                                                               uint32_t class_number,
+                                                               Random& random) {
   const KeyWrapKey* kek = bag.keys.kek_for(class_number);
   if (kek == nullptr) {
     return Status::InvalidArgument("protection class " + std::to_string(class_number) +
@@ -626,8 +663,8 @@ class FolderBuilder {
     while (true) {
       const std::string folder = path.substr(0, end);
       if (folders_.insert(domain + "-" + folder).second) {
-        db_.files.push_back({domain, folder, kManifestDirectory,
-                             encode_mbfile(record(folder, kFolderMode, 0))});
+        db_.files.push_back(
+            {domain, folder, kManifestDirectory, encode_mbfile(record(folder, kFolderMode, 0))});
       }
       end = path.find('/', end == 0 ? 0 : end + 1);
       if (end == std::string::npos) return Status::Ok();

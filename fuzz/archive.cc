@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kcbackup/archive.h"
+#include "kcbackup/backup_folder.h"
 
 namespace {
 

@@ -18,12 +18,14 @@
 #include "engine/blob.h"
 #include "engine/device_internals.h"
 #include "engine/keybag.h"
+#include "engine/manifest_db.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_target.h"
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/der.h"
 #include "kcbackup/names.h"
 #include "kcbackup/random.h"
@@ -255,7 +257,7 @@ void write_archive_seeds(SeedWriter& out, const std::vector<Bytes>& blobs, Rando
     Manifest m;
     m.backup_keybag = random_bytes(random, 64);
     m.is_encrypted = j == Journey::kLocalEncrypted;
-    m.unique_device_id = to_hex(random_bytes(random, 20));
+    m.lockdown.unique_device_id = to_hex(random_bytes(random, 20));
     m.journey = std::string(name_of(j));
     const Bytes bytes = write_manifest(m);
     out.write("archive", "manifest-" + m.journey + ".bplist", bytes);
@@ -394,16 +396,31 @@ std::unique_ptr<Device> seed_source(bool same_device, bool passcode, SeedItems w
   return device;
 }
 
+// The keychain file of a folder as its source device opens it.
+Bytes keychain_file_of(const BackupFolder& folder, const Device& source,
+                       const std::string& password) {
+  BackupOpenOptions o;
+  o.password = password;
+  o.device = &source;
+  auto backup = OpenedBackup::open(folder, o);
+  KCB_ASSERT(backup.ok());
+  const BackupFileEntry* e = backup->find(kKeychainDomain, kKeychainRelativePath);
+  KCB_ASSERT(e != nullptr);
+  auto plist = backup->read_file(*e, kMaxPlistBytes);
+  KCB_ASSERT(plist.ok());
+  return Bytes(plist->view().begin(), plist->view().end());
+}
+
 void write_bundle_seed(SeedWriter& out, const std::string& name, Device& source, Journey j,
                        uint8_t target, Random& random) {
   const std::string password(fuzz::kPassword.begin(), fuzz::kPassword.end());
   const bool encrypted = j == Journey::kLocalEncrypted || j == Journey::kQuickStart;
   const BackupOptions options{j, encrypted ? password : "", KeybagKdf{2, true, 2}};
-  auto bundle = make_backup(source, options, random);
-  KCB_ASSERT(bundle.ok());
+  auto folder = make_backup(source, options, random);
+  KCB_ASSERT(folder.ok());
   out.write("restore", name + "-" + std::string(name_of(j)) + ".bundle",
-            fuzz::join_bundle_input(target, write_manifest(bundle->manifest),
-                                    write_keychain_archive(bundle->archive)));
+            fuzz::join_bundle_input(target, folder->files.at(kManifestPlistName),
+                                    keychain_file_of(*folder, source, password)));
 }
 
 // Bundles of every backup journey with the restore target's password and KDF counts of 2, so that
@@ -439,14 +456,18 @@ void write_restore_seeds(SeedWriter& out, Random& random) {
 void write_forged_class_seed(SeedWriter& out, Random& random) {
   const std::string password(fuzz::kPassword.begin(), fuzz::kPassword.end());
   auto source = seed_source(false, true, SeedItems::kOne, random);
-  auto bundle =
+  auto folder =
       make_backup(*source, {Journey::kLocalEncrypted, password, KeybagKdf{2, true, 2}}, random);
-  KCB_ASSERT(bundle.ok());
-  auto bag = parse_keybag(bundle->manifest.backup_keybag);
+  KCB_ASSERT(folder.ok());
+  auto archive = read_keychain_archive(keychain_file_of(*folder, *source, password));
+  KCB_ASSERT(archive.ok());
+  auto manifest = read_folder_manifest(*folder);
+  KCB_ASSERT(manifest.ok());
+  auto bag = parse_keybag(manifest->backup_keybag);
   KCB_ASSERT(bag.ok());
   auto keys = unlock_keybag(*bag, as_bytes(password), DeviceInternals::device_key(*source));
   KCB_ASSERT(keys.ok() && keys->key_for(6) != nullptr && keys->key_for(7) != nullptr);
-  ArchivedItem& item = bundle->archive.items[static_cast<size_t>(ItemClass::kGenp)].front();
+  ArchivedItem& item = archive->items[static_cast<size_t>(ItemClass::kGenp)].front();
   auto parsed = parse_blob(item.blob);
   KCB_ASSERT(parsed.ok());
   auto plaintext = open_blob(*parsed, keys->key_for(6)->view());
@@ -455,8 +476,8 @@ void write_forged_class_seed(SeedWriter& out, Random& random) {
   KCB_ASSERT(forged.ok());
   item.blob = std::move(forged).value();
   out.write("restore", "forged-class.bundle",
-            fuzz::join_bundle_input(0, write_manifest(bundle->manifest),
-                                    write_keychain_archive(bundle->archive)));
+            fuzz::join_bundle_input(0, folder->files.at(kManifestPlistName),
+                                    write_keychain_archive(*archive)));
 }
 
 // The journey target reads its case with FuzzedDataProvider: any bytes are a case, so a spread of

@@ -1,4 +1,7 @@
-// Fuzz target restore: a whole backup bundle (fuzz/bundle_input.h) restored onto a fixed device
+// Fuzz target restore: a backup's Manifest.plist and keychain file (fuzz/bundle_input.h), wrapped
+// into a real backup folder (Manifest.db, Status.plist and, when the Manifest says encrypted, the
+// keychain file sealed under a class 1 file key and Manifest.db under a class 4 ManifestKey, with
+// the keys the fixed password opens), restored onto a fixed device
 // (fuzz/restore_target.h) with a fixed password (or none, by one input bit) and KDF caps of 16
 // rounds, so no input buys time.
 // After every input:
@@ -24,12 +27,15 @@
 #include <vector>
 
 #include "engine/device_internals.h"
+#include "engine/folder_writer.h"
+#include "engine/keybag.h"
 #include "engine/keychain_store.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_target.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/der.h"
 #include "kcbackup/names.h"
 
@@ -88,10 +94,10 @@ bool is_listed(const ItemFate& fate, const std::vector<StoredItem>& listed) {
   return false;
 }
 
-void check_success(const RestoreReport& report, const Bundle& bundle, const FixedTarget& target,
-                   const std::vector<KeychainRow>& rows) {
+void check_success(const RestoreReport& report, const KeychainArchive& archive,
+                   const FixedTarget& target, const std::vector<KeychainRow>& rows) {
   size_t archived = 0;
-  for (const auto& items : bundle.archive.items)
+  for (const auto& items : archive.items)
     archived += items.size();
   KCB_ASSERT(report.items.size() == archived);
 
@@ -146,19 +152,50 @@ void reset(FixedTarget& target, const std::vector<KeychainRow>& rows) {
   KCB_ASSERT(now.ok() && *now == target.snapshot);
 }
 
+// The folder around the input's two files. The file keys are sealed under the class keys the fixed
+// password and the target's key 0x835 open (random stand-ins for a class the bag lacks or that does
+// not open: the restore then refuses the folder, as it must). Nothing when a file does not parse:
+// the folder reader parses the same bytes the same way.
+std::optional<BackupFolder> folder_of(const BundleInput& in, const Device& target, Random& random) {
+  auto manifest = read_manifest(in.manifest);
+  if (!manifest.ok()) return std::nullopt;
+  KeybagLimits caps = restore_options(true).keybag_limits;
+  auto bag = parse_keybag(manifest->backup_keybag, caps);
+  if (!bag.ok()) return std::nullopt;
+  NewKeybag keys{std::move(bag).value(), {}};
+  if (manifest->is_encrypted) {
+    auto unlocked = unlock_keybag(keys.bag, kPassword, DeviceInternals::device_key(target));
+    if (unlocked.ok()) keys.keys = std::move(unlocked).value();
+    for (uint32_t c : {1u, 4u}) {
+      if (keys.keys.is_unlocked(c)) continue;
+      SecretBytes stand_in(kClassKeySize);
+      random.fill(stand_in.span());
+      auto cls = UnlockedClass::unlocked_with(c, std::move(stand_in));
+      KCB_ASSERT(cls.ok());
+      keys.keys.classes.push_back(std::move(cls).value());
+    }
+  }
+  FolderContents contents{
+      std::move(manifest).value(), Bytes(in.archive.begin(), in.archive.end()), {}};
+  auto folder = build_backup_folder(std::move(contents), keys, random);
+  if (!folder.ok()) return std::nullopt;
+  return std::move(folder).value();
+}
+
 void run_restore(const BundleInput& in) {
   ArchiveLimits limits;
   limits.max_items = 256;
-  auto manifest = read_manifest(in.manifest);
-  if (!manifest.ok()) return;
   auto archive = read_keychain_archive(in.archive, limits);
   if (!archive.ok()) return;
-  const Bundle bundle{std::move(manifest).value(), std::move(archive).value()};
 
   FixedTarget& target = fixed_target((in.target & kTargetWithoutPasscode) == 0);
   auto random = make_seeded_random(kSeed);
-  auto report = restore_backup(
-      bundle, *target.device, restore_options((in.target & kRestoreWithoutPassword) == 0), *random);
+  std::optional<BackupFolder> folder = folder_of(in, *target.device, *random);
+  if (!folder) return;
+  const bool encrypted = read_manifest(in.manifest)->is_encrypted;
+  auto report =
+      restore_backup(*folder, *target.device,
+                     restore_options((in.target & kRestoreWithoutPassword) == 0), *random);
   auto rows = DeviceInternals::store(*target.device).list_all();
   KCB_ASSERT(rows.ok());
   if (!report.ok()) {
@@ -166,8 +203,8 @@ void run_restore(const BundleInput& in) {
     return;
   }
   // Without the password only a bundle that is not encrypted restores.
-  KCB_ASSERT(!bundle.manifest.is_encrypted || (in.target & kRestoreWithoutPassword) == 0);
-  check_success(*report, bundle, target, *rows);
+  KCB_ASSERT(!encrypted || (in.target & kRestoreWithoutPassword) == 0);
+  check_success(*report, *archive, target, *rows);
   reset(target, *rows);
 }
 

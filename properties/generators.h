@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/keybag.h"
+#include "kcbackup/backup_folder.h"
 #include "kcbackup/bytes.h"
 #include "kcbackup/der.h"
 #include "kcbackup/device.h"
@@ -379,6 +380,30 @@ inline Bytes apply_mutation(Bytes bytes, const ByteMutation& m) {
     bytes[at] ^= static_cast<uint8_t>(1u << m.bit);
   }
   return bytes;
+}
+
+// The keychain file of a backup folder, decrypted as a restore onto `device` reads it.
+inline KeychainArchive keychain_of(const BackupFolder& folder, const Device& device,
+                                   const std::string& password) {
+  BackupOpenOptions o;
+  o.password = password;
+  o.device = &device;
+  auto backup = OpenedBackup::open(folder, o);
+  RC_ASSERT(backup.ok());
+  auto archive = backup->read_keychain();
+  RC_ASSERT(archive.ok());
+  return std::move(archive).value();
+}
+
+// The folder with `archive` as its keychain file (sealed as the folder's own was).
+inline BackupFolder with_keychain(const BackupFolder& folder, const KeychainArchive& archive,
+                                  const Device& device, const std::string& password) {
+  BackupOpenOptions o;
+  o.password = password;
+  o.device = &device;
+  auto out = with_keychain_file(folder, write_keychain_archive(archive), o);
+  RC_ASSERT(out.ok());
+  return std::move(out).value();
 }
 
 }  // namespace kcb::props

@@ -112,15 +112,16 @@ RC_GTEST_PROP(Invariants, AkpuTokenAndAuthItemsNeverInAnyBackup, ()) {
   const std::string pw = password_for(journey, password);
   auto bundle = make_backup(*source, {journey, pw, kFastKdf}, *r);
   RC_ASSERT(bundle.ok());
-  auto bag = parse_keybag(bundle->manifest.backup_keybag);
+  auto bag = parse_keybag(read_folder_manifest(*bundle)->backup_keybag);
   RC_ASSERT(bag.ok());
+  const KeychainArchive archive = props::keychain_of(*bundle, *source, pw);
   RC_ASSERT(bag->find_class(names_of(Accessibility::kWhenPasscodeSetThisDeviceOnly).key_class) ==
             nullptr);
   auto keys = unlock_keybag(*bag, as_bytes(pw), DeviceInternals::device_key(*source));
   RC_ASSERT(keys.ok());
   std::vector<std::string> in_backup;
   for (ItemClass c : kAllItemClasses) {
-    for (const ArchivedItem& a : bundle->archive.items[static_cast<size_t>(c)]) {
+    for (const ArchivedItem& a : archive.items[static_cast<size_t>(c)]) {
       auto parsed = parse_blob(a.blob);
       RC_ASSERT(parsed.ok());
       const SecretBytes* key = keys->key_for(parsed->key_class);
@@ -157,7 +158,7 @@ RC_GTEST_PROP(Invariants, PasswordlessBackupRestoresNothingToAnotherDevice, ()) 
   const auto added = add_all(*source, specs, *r);
   auto bundle = make_backup(*source, {journey, "", kFastKdf}, *r);
   RC_ASSERT(bundle.ok());
-  auto report = restore_backup(*bundle, *target, {given, {}}, *r);
+  auto report = restore_backup(*bundle, *target, {given, {}, {}}, *r);
   RC_ASSERT(report.ok());
   RC_ASSERT(report->restored_count() == 0u);
   for (const ItemSpec& s : added)
@@ -189,7 +190,7 @@ RC_GTEST_PROP(Invariants, WrongPasswordRestoresNothingAndChangesNothing, ()) {
   }
   auto before = DeviceInternals::store(*target).list_all();
   RC_ASSERT(before.ok());
-  auto report = restore_backup(*bundle, *target, {wrong, {}}, *r);
+  auto report = restore_backup(*bundle, *target, {wrong, {}, {}}, *r);
   RC_ASSERT(!report.ok());
   RC_ASSERT(report.status().code() == Code::kPermissionDenied);
   auto after = DeviceInternals::store(*target).list_all();
@@ -231,26 +232,24 @@ RC_GTEST_PROP(Invariants, RestoreIsDeterministicAndIdempotent, ()) {
   const bool same = *rc::gen::arbitrary<bool>().as("onto the source itself");
   const auto specs = *props::gen_item_batch(0, 8).as("items");
   const std::string password = "hunter2";
-  Bytes first_bytes;
+  std::map<std::string, Bytes, std::less<>> first_files;
   for (int run = 0; run < 2; ++run) {
     auto r = make_seeded_random(seed);
     auto source = new_device(true, *r);
     add_all(*source, specs, *r);
     auto bundle = make_backup(*source, {journey, password_for(journey, password), kFastKdf}, *r);
     RC_ASSERT(bundle.ok());
-    Bytes bytes = write_manifest(bundle->manifest);
-    const Bytes archive = write_keychain_archive(bundle->archive);
-    bytes.insert(bytes.end(), archive.begin(), archive.end());
+    // Every file of the folder, byte for byte.
     if (run == 0) {
-      first_bytes = bytes;
+      first_files = bundle->files;
     } else {
-      RC_ASSERT(bytes == first_bytes);
+      RC_ASSERT(bundle->files == first_files);
     }
     std::unique_ptr<Device> other = same ? nullptr : new_device(true, *r);
     Device& target = same ? *source : *other;
-    RC_ASSERT(restore_backup(*bundle, target, {password, {}}, *r).ok());
+    RC_ASSERT(restore_backup(*bundle, target, {password, {}, {}}, *r).ok());
     const auto once = readable(target);
-    RC_ASSERT(restore_backup(*bundle, target, {password, {}}, *r).ok());
+    RC_ASSERT(restore_backup(*bundle, target, {password, {}, {}}, *r).ok());
     RC_ASSERT(readable(target) == once);
   }
 }
@@ -299,7 +298,7 @@ RC_GTEST_PROP(Invariants, LostItemsSecretsAppearNowhereInTheTargetDatabase, ()) 
     target = std::move(t).value();
     db = dir / "target" / "keychain-2.db";
   }
-  RC_ASSERT(restore_backup(*bundle, *target, {password, {}}, *r).ok());
+  RC_ASSERT(restore_backup(*bundle, *target, {password, {}, {}}, *r).ok());
   const Bytes file = file_bytes(db);
   RC_ASSERT(!file.empty());
   for (const ItemSpec& s : specs) {
@@ -330,15 +329,16 @@ rc::Gen<Traits> gen_r1_exportable_traits() {
 }
 
 // The accounts a bundle carries, decrypted with the source's own keys.
-std::vector<std::string> accounts_in(const Bundle& bundle, const Device& source,
+std::vector<std::string> accounts_in(const BackupFolder& bundle, const Device& source,
                                      const std::string& password) {
-  auto bag = parse_keybag(bundle.manifest.backup_keybag);
+  auto bag = parse_keybag(read_folder_manifest(bundle)->backup_keybag);
   RC_ASSERT(bag.ok());
   auto keys = unlock_keybag(*bag, as_bytes(password), DeviceInternals::device_key(source));
   RC_ASSERT(keys.ok());
+  const KeychainArchive archive = props::keychain_of(bundle, source, password);
   std::vector<std::string> out;
   for (ItemClass c : kAllItemClasses) {
-    for (const ArchivedItem& a : bundle.archive.items[static_cast<size_t>(c)]) {
+    for (const ArchivedItem& a : archive.items[static_cast<size_t>(c)]) {
       auto parsed = parse_blob(a.blob);
       RC_ASSERT(parsed.ok());
       auto plaintext = open_blob(*parsed, keys->key_for(parsed->key_class)->view());
@@ -464,7 +464,7 @@ RC_GTEST_PROP(Invariants, ARestoreBringsBackEveryReferenceUnlessTheDeviceSwitche
     for (const StoredItem& s : *device.list())
       RC_ASSERT(device.remove(s.item.item_class(), s.rowid).ok());
   }
-  auto report = restore_backup(*bundle, device, {pw, {}}, *r);
+  auto report = restore_backup(*bundle, device, {pw, {}, {}}, *r);
   RC_ASSERT(report.ok());
   const auto after = references(device);
   RC_ASSERT(after.size() == before.size());
@@ -515,7 +515,7 @@ RC_GTEST_PROP(Invariants, ACollisionWithASynchronizableItemKeepsTheDevicesItem, 
     updated[account_of(s.item)] = secret;
   }
   const auto refs_before = references(device);
-  auto report = restore_backup(*bundle, device, {pw, {}}, *r);
+  auto report = restore_backup(*bundle, device, {pw, {}, {}}, *r);
   RC_ASSERT(report.ok());
   RC_ASSERT(report->replaced == deletable);
   const auto listed = *device.list();

@@ -154,14 +154,14 @@ RC_GTEST_PROP(Restore, AStoreFaultMidRestoreLeavesTheTargetExactlyAsItWas, ()) {
   const auto db = dir.path / "keychain-2.db";
   RC_ASSERT(exec_sql(db, fault_on_nth_insert(nth)).ok());
   const Snapshot before = snapshot(target);
-  auto failed = restore_backup(*bundle, target, {kPassword, {}}, *r);
+  auto failed = restore_backup(*bundle, target, {kPassword, {}, {}}, *r);
   RC_ASSERT(!failed.ok());
   RC_ASSERT(failed.status().code() == Code::kIOError);
   RC_ASSERT(failed.status().message().find("injected fault") != std::string::npos);
   RC_ASSERT(snapshot(target) == before);
 
   RC_ASSERT(exec_sql(db, no_fault()).ok());
-  auto report = restore_backup(*bundle, target, {kPassword, {}}, *r);
+  auto report = restore_backup(*bundle, target, {kPassword, {}, {}}, *r);
   RC_ASSERT(report.ok());
   RC_ASSERT(report->restored_count() == inserts);
 }
@@ -182,20 +182,23 @@ RC_GTEST_PROP(Restore, AnArchiveWithAnotherBackupsManifestIsRefusedAndChangesNot
   auto second = make_backup(d, options, *r);
   RC_ASSERT(first.ok());
   RC_ASSERT(second.ok());
-  RC_ASSERT(first->archive.keybag_uuid != second->archive.keybag_uuid);
+  const std::string pw = password_for(journey);
+  RC_ASSERT(props::keychain_of(*first, d, pw).keybag_uuid !=
+            props::keychain_of(*second, d, pw).keybag_uuid);
   const bool archive_of_first = *rc::gen::arbitrary<bool>().as("the first backup's archive");
-  const Bundle& a = archive_of_first ? *first : *second;
-  const Bundle& m = archive_of_first ? *second : *first;
-  const Bundle mixed{m.manifest, a.archive};
+  const BackupFolder& a = archive_of_first ? *first : *second;
+  const BackupFolder& m = archive_of_first ? *second : *first;
+  // The other backup's keychain file, sealed into this folder as its own would be.
+  const BackupFolder mixed = props::with_keychain(m, props::keychain_of(a, d, pw), d, pw);
 
   const Snapshot before = snapshot(d);
-  auto report = restore_backup(mixed, d, {kPassword, {}}, *r);
+  auto report = restore_backup(mixed, d, {kPassword, {}, {}}, *r);
   RC_ASSERT(!report.ok());
   RC_ASSERT(report.status().code() == Code::kCorruption);
   RC_ASSERT(report.status().message().find("keybag-uuid") != std::string::npos);
   RC_ASSERT(snapshot(d) == before);
   // Each archive with its own Manifest restores.
-  RC_ASSERT(restore_backup(a, d, {kPassword, {}}, *r).ok());
+  RC_ASSERT(restore_backup(a, d, {kPassword, {}, {}}, *r).ok());
 }
 
 // The keyclass field is not authenticated, but the plaintext is: an item whose blob is sealed,
@@ -213,16 +216,19 @@ RC_GTEST_PROP(Restore, AnItemSealedUnderAnotherClassThanItsPdmnIsLostAsCorrupt, 
   auto bundle = make_backup(d, {journey, password_for(journey), kFastKdf}, *r);
   RC_ASSERT(bundle.ok());
 
+  KeychainArchive archive = props::keychain_of(*bundle, d, password_for(journey));
   std::vector<std::pair<size_t, size_t>> archived;  // (class index, index)
-  for (size_t c = 0; c < bundle->archive.items.size(); ++c) {
-    for (size_t i = 0; i < bundle->archive.items[c].size(); ++i)
+  for (size_t c = 0; c < archive.items.size(); ++c) {
+    for (size_t i = 0; i < archive.items[c].size(); ++i)
       archived.emplace_back(c, i);
   }
   RC_ASSERT(archived.size() == specs.size());
   const auto [victim_class, victim_index] = *rc::gen::elementOf(archived).as("re-sealed item");
-  ArchivedItem& victim = bundle->archive.items[victim_class][victim_index];
+  ArchivedItem& victim = archive.items[victim_class][victim_index];
 
-  auto bag = parse_keybag(bundle->manifest.backup_keybag);
+  auto manifest = read_folder_manifest(*bundle);
+  RC_ASSERT(manifest.ok());
+  auto bag = parse_keybag(manifest->backup_keybag);
   RC_ASSERT(bag.ok());
   auto keys = unlock_keybag(*bag, as_bytes(password_for(journey)), DeviceInternals::device_key(d));
   RC_ASSERT(keys.ok());
@@ -241,8 +247,10 @@ RC_GTEST_PROP(Restore, AnItemSealedUnderAnotherClassThanItsPdmnIsLostAsCorrupt, 
   victim.blob = std::move(resealed).value();
   RC_TAG(sealed_under > claimed ? "sealed under a higher class" : "sealed under a lower class");
 
+  const BackupFolder resealed_folder =
+      props::with_keychain(*bundle, archive, d, password_for(journey));
   RC_ASSERT(d.erase(*r).ok());
-  auto report = restore_backup(*bundle, d, {kPassword, {}}, *r);
+  auto report = restore_backup(resealed_folder, d, {kPassword, {}, {}}, *r);
   RC_ASSERT(report.ok());
   RC_ASSERT(report->items.size() == specs.size());
   for (const ItemFate& f : report->items) {

@@ -1,10 +1,10 @@
-// Tamper: one bit flipped or the file cut short anywhere in Manifest.plist or
-// keychain-backup.plist. Either reading or restoring fails with an error and the target is
-// unchanged, or the restore succeeds and (a) every item on the target equals an original item,
-// attributes and secret, so a modified secret is never restored, and (b) every item whose bytes
-// were not touched (its blob, its class's keybag group and the keybag header unchanged) and that
-// the unmodified bundle restores is still restored. A changed keybag UUID on either side fails the
-// whole restore (R7).
+// Tamper: one bit flipped or one file cut short anywhere in any file of a real backup folder
+// (Info.plist, Manifest.plist, Manifest.db, Status.plist, the keychain's blob, encrypted or not).
+// Either the restore fails with an error and the target is unchanged, or it succeeds and (a) every
+// item on the target equals an original item, attributes and secret, so a modified secret is never
+// restored, and (b) every item whose bytes were not touched (its blob in the decrypted keychain
+// file, its class's keybag group and the keybag header unchanged) and that the unmodified folder
+// restores is still restored. A changed keybag UUID on either side fails the whole restore (R7).
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -14,6 +14,7 @@
 #include "engine/blob.h"
 #include "engine/device_internals.h"
 #include "kcbackup/backup.h"
+#include "kcbackup/backup_folder.h"
 #include "properties/generators.h"
 
 namespace kcb {
@@ -34,7 +35,7 @@ struct Scene {
   std::unique_ptr<Device> source;
   std::unique_ptr<Device> target;
   std::vector<Item> originals;  // the source's readable items
-  Bundle bundle;
+  BackupFolder folder;
 };
 
 Scene make_scene(uint64_t seed, Journey journey, const std::vector<ItemSpec>& specs) {
@@ -45,11 +46,11 @@ Scene make_scene(uint64_t seed, Journey journey, const std::vector<ItemSpec>& sp
     (void)s.source->add(props::new_item_of(spec), *s.r);
   for (auto& stored : *s.source->list())
     s.originals.push_back(stored.item);
-  auto bundle = make_backup(
+  auto folder = make_backup(
       *s.source, {journey, journey == Journey::kLocalEncrypted ? kPassword : "", kFastKdf}, *s.r);
-  RC_ASSERT(bundle.ok());
-  s.bundle = std::move(bundle).value();
-  // A password-less bundle restores only onto its source; an encrypted one onto another device.
+  RC_ASSERT(folder.ok());
+  s.folder = std::move(folder).value();
+  // A password-less backup restores only onto its source; an encrypted one onto another device.
   if (journey == Journey::kLocalEncrypted) {
     s.target = std::move(Device::create_in_memory({true, false, std::nullopt}, *s.r)).value();
   } else {
@@ -72,53 +73,60 @@ bool same_records(const std::vector<KeybagRecord>& a, const std::vector<KeybagRe
                     });
 }
 
-RC_GTEST_PROP(Tamper, AFlippedBitOrTruncationFailsCleanlyOrDropsOnlyTouchedItems, ()) {
+// The keychain file as the target's restore reads it (the folder's own keys; none changed yet).
+std::optional<KeychainArchive> archive_of(const BackupFolder& folder, const Device& target) {
+  BackupOpenOptions o;
+  o.password = kPassword;
+  o.device = &target;
+  auto backup = OpenedBackup::open(folder, o);
+  if (!backup.ok()) return std::nullopt;
+  auto archive = backup->read_keychain();
+  if (!archive.ok()) return std::nullopt;
+  return std::move(archive).value();
+}
+
+std::optional<Keybag> bag_of(const BackupFolder& folder) {
+  auto manifest = read_folder_manifest(folder);
+  if (!manifest.ok()) return std::nullopt;
+  auto bag = parse_keybag(manifest->backup_keybag);
+  if (!bag.ok()) return std::nullopt;
+  return std::move(bag).value();
+}
+
+RC_GTEST_PROP(Tamper, AFlippedBitOrTruncationInAnyFileFailsCleanlyOrDropsOnlyTouchedItems, ()) {
   const uint64_t seed = *rc::gen::arbitrary<uint64_t>().as("seed");
   const Journey journey = *props::gen_backup_journey().as("journey");
   const auto specs = *props::gen_item_batch(1, 6, props::gen_addable_traits(true)).as("items");
-  const bool in_manifest = *rc::gen::arbitrary<bool>().as("mutate Manifest.plist (else archive)");
   const auto mutation = *props::gen_byte_mutation().as("mutation");
 
-  // Baseline: the unmodified bundle onto an identical target.
+  // Baseline: the unmodified folder onto an identical target.
   Scene base = make_scene(seed, journey, specs);
-  auto base_report = restore_backup(base.bundle, *base.target, {kPassword, {}}, *base.r);
+  auto base_report = restore_backup(base.folder, *base.target, {kPassword, {}, {}}, *base.r);
   RC_ASSERT(base_report.ok());
+  Scene s = make_scene(seed, journey, specs);
+  const std::optional<KeychainArchive> base_archive = archive_of(s.folder, *s.target);
+  RC_ASSERT(base_archive.has_value());
   std::vector<std::pair<ItemClass, Bytes>> restored_in_base;  // (class, blob) restored
   for (const ItemFate& f : base_report->items) {
     if (f.restored) {
       restored_in_base.emplace_back(
-          f.item_class, base.bundle.archive.items[static_cast<size_t>(f.item_class)][f.index].blob);
+          f.item_class, base_archive->items[static_cast<size_t>(f.item_class)][f.index].blob);
     }
   }
 
-  Scene s = make_scene(seed, journey, specs);
-  const Bytes original =
-      in_manifest ? write_manifest(s.bundle.manifest) : write_keychain_archive(s.bundle.archive);
-  const Bytes mutated = props::apply_mutation(original, mutation);
-  RC_PRE(mutated != original);
-  Bundle tampered = s.bundle;
-  if (in_manifest) {
-    auto m = read_manifest(mutated);
-    if (!m.ok()) return;  // refused at read: nothing was restored
-    tampered.manifest = std::move(m).value();
-  } else {
-    auto a = read_keychain_archive(mutated);
-    if (!a.ok()) return;
-    tampered.archive = std::move(a).value();
-  }
+  std::vector<std::string> names;
+  for (const auto& [name, bytes] : s.folder.files)
+    names.push_back(name);
+  const std::string file = *rc::gen::elementOf(names).as("file");
+  RC_TAG(file.find('/') != std::string::npos ? "keychain blob" : file);
+  BackupFolder tampered = s.folder;
+  const Bytes& original = s.folder.files.at(file);
+  tampered.files[file] = props::apply_mutation(original, mutation);
+  RC_PRE(tampered.files[file] != original);
+
   auto before = DeviceInternals::store(*s.target).list_all();
   RC_ASSERT(before.ok());
-  auto report = restore_backup(tampered, *s.target, {kPassword, {}}, *s.r);
-  // R7: an archive that no longer names its keybag's UUID (or a bag with another UUID) is refused
-  // as a whole.
-  auto original_bag = parse_keybag(s.bundle.manifest.backup_keybag);
-  auto new_bag = parse_keybag(tampered.manifest.backup_keybag);
-  auto new_uuid = parse_uuid_text(tampered.archive.keybag_uuid);
-  RC_ASSERT(original_bag.ok());
-  if (new_bag.ok() && new_uuid.ok() &&
-      (*new_uuid != original_bag->uuid || new_bag->uuid != original_bag->uuid)) {
-    RC_ASSERT(!report.ok());
-  }
+  auto report = restore_backup(tampered, *s.target, {kPassword, {}, {}}, *s.r);
   if (!report.ok()) {
     RC_TAG("restore failed");
     RC_ASSERT(*DeviceInternals::store(*s.target).list_all() == *before);
@@ -132,14 +140,22 @@ RC_GTEST_PROP(Tamper, AFlippedBitOrTruncationFailsCleanlyOrDropsOnlyTouchedItems
         std::find(s.originals.begin(), s.originals.end(), stored.item) != s.originals.end();
     RC_ASSERT(original_item || account_of(stored.item) == "target-own");
   }
+  // R7: a restore that succeeded read a bag with the original UUID and a keychain file naming it.
+  const std::optional<Keybag> bag = bag_of(s.folder);
+  const std::optional<Keybag> tampered_bag = bag_of(tampered);
+  RC_ASSERT(bag.has_value() && tampered_bag.has_value());
+  RC_ASSERT(tampered_bag->uuid == bag->uuid);
+  // The keychain file as the restore decrypted it (its keys may have changed with the bag: open it
+  // with the tampered folder's own).
+  const std::optional<KeychainArchive> now_archive = archive_of(tampered, *s.target);
+  RC_ASSERT(now_archive.has_value());
+  if (!now_archive->keybag_uuid.empty()) {
+    RC_ASSERT(*parse_uuid_text(now_archive->keybag_uuid) == bag->uuid);
+  }
   // Untouched items that the baseline restored are restored again.
-  auto bag = parse_keybag(s.bundle.manifest.backup_keybag);
-  auto tampered_bag = parse_keybag(tampered.manifest.backup_keybag);
-  RC_ASSERT(bag.ok());
-  if (!tampered_bag.ok()) return;  // unreachable: the restore parsed it
   const bool header_same = same_records(bag->header_records, tampered_bag->header_records);
   for (const auto& [c, blob] : restored_in_base) {
-    const auto& now = tampered.archive.items[static_cast<size_t>(c)];
+    const auto& now = now_archive->items[static_cast<size_t>(c)];
     auto at =
         std::find_if(now.begin(), now.end(), [&](const ArchivedItem& a) { return a.blob == blob; });
     if (at == now.end()) continue;  // its bytes changed or it went missing

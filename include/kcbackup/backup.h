@@ -16,7 +16,8 @@
 // Whether an item comes back anywhere is then decided by cryptography alone.
 //
 // Restore opens the folder (OpenedBackup) and validates everything it can before changing anything
-// (Manifest, Status, bag structure and caps, password, Manifest.db, the keychain file, UUID), then, in one SQLite transaction (an error leaves the target exactly as it was):
+// (Manifest, Status, bag structure and caps, password, Manifest.db, the keychain file, UUID), then,
+// in one SQLite transaction (an error leaves the target exactly as it was):
 //   1. deletes every row that is neither synchronizable nor system-bound (R7) and takes the
 //      system-bound ones that are not synchronizable aside (R12, as Apple's restore exports them);
 //   2. imports the backup item by item, in archive order: a failure to decrypt drops that item

@@ -137,7 +137,6 @@ struct BackupStatus {
 Bytes write_backup_status(const BackupStatus& status);
 Result<BackupStatus> read_backup_status(ByteView bytes);
 
-
 // A file the Manifest lists, with its decoded MBFile record's facts.
 struct BackupFileEntry {
   std::string file_id;  // 40 lowercase hex digits
@@ -208,8 +207,17 @@ class OpenedBackup {
   struct State;  // engine/backup_folder.cc
 
  private:
+  friend Result<BackupFolder> with_keychain_file(const BackupFolder&, ByteView,
+                                                 const BackupOpenOptions&);
   explicit OpenedBackup(std::unique_ptr<State> state);
   std::unique_ptr<State> state_;
 };
+
+// The folder with its keychain file replaced by `keychain` (sealed under that file's own key when
+// the backup is encrypted), every other file byte for byte: what anyone who can open the backup
+// can do to it. Tests and tools use it to pair one backup's keychain with another's folder or to
+// edit an item. Errors as OpenedBackup::open's, or Corruption when the folder has no keychain.
+Result<BackupFolder> with_keychain_file(const BackupFolder& folder, ByteView keychain,
+                                        const BackupOpenOptions& options);
 
 }  // namespace kcb
