@@ -27,14 +27,17 @@ inline constexpr size_t kMaxKeyFileBytes = 256;
 // One extracted file is held in memory once: the cap a real app's database stays under.
 inline constexpr size_t kMaxExtractBytes = size_t{2} << 30;
 
-// Progress for a person watching: only on a terminal and never beside JSON.
+// Progress for a person watching: only on a terminal and never beside JSON. One line, rewritten
+// at each stage ("deriving the password key" during a real 10,000,000-round KDF, the Manifest.db
+// rows of a large folder) and erased when the folder is open, so nothing of it stays on screen.
+constexpr const char* kEraseLine = "\r\x1b[K";
 std::function<void(std::string_view, size_t, size_t)> progress_for(std::ostream& err,
                                                                    Format format) {
   if (format != Format::kText || isatty(STDERR_FILENO) != 1) return nullptr;
   return [&err](std::string_view stage, size_t done, size_t total) {
-    err << "\r" << stage;
+    err << kEraseLine << stage;
     if (total > 0) err << " " << done << "/" << total;
-    err << (done >= total ? "\n" : "") << std::flush;
+    err << std::flush;
   };
 }
 
@@ -62,6 +65,7 @@ Result<Opened> open_folder(Env& env, const std::string& dir, const BackupKeyOpti
   options.device = o.device.get();
   options.progress = progress_for(err, format);
   auto backup = OpenedBackup::open(*o.folder, options);
+  if (options.progress) err << kEraseLine << std::flush;
   if (!backup.ok()) return backup.status().with_context(dir);
   o.backup.emplace(std::move(*backup));
   return o;
