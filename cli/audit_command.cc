@@ -36,7 +36,7 @@ Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::
   AuditInput input;
   std::string source = options.items_path;
   if (!options.backup.empty()) {
-    source = options.backup + " (access group " + options.access_group + ")";
+    source = options.backup;  // a real path: SARIF and JUnit name it as the artifact
     KCB_ASSIGN_OR_RETURN(
         input, audit_input_from_backup(
                    options.backup, options.access_group, options.keys, options.device,

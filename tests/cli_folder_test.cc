@@ -330,6 +330,11 @@ TEST_F(CliFolder, AuditOfABackupsAccessGroupIsAnAuditReport) {
                                 "--password-file", tmp_ / "pw.txt"});
   EXPECT_EQ(other.exit_code, kExitInvalidInput) << other.err;
   EXPECT_NE(other.err.find("kcbackup.example"), std::string::npos) << other.err;
+  // Every format of audit's: SARIF names the backup folder as the artifact.
+  const CliRun sarif = run_cli({"audit", "--backup", dir, "--access-group", "kcbackup.example",
+                                "--password-file", tmp_ / "pw.txt", "--format", "sarif"});
+  ASSERT_EQ(sarif.exit_code, 0) << sarif.err;
+  EXPECT_NE(json::parse(sarif.out).dump().find("backup-local-encrypted"), std::string::npos);
   const CliRun no_group = run_cli({"audit", "--backup", dir});
   EXPECT_EQ(no_group.exit_code, kExitInvalidInput) << no_group.err;
 }
