@@ -65,6 +65,7 @@ Result<Opened> open_folder(Env& env, const std::string& dir, const BackupKeyOpti
   options.device = o.device.get();
   options.progress = progress_for(err, format);
   auto backup = OpenedBackup::open(*o.folder, options);
+  wipe_password(options.password);  // o.keys keeps the one copy, wiped when it dies
   if (options.progress) err << kEraseLine << std::flush;
   if (!backup.ok()) return backup.status().with_context(dir);
   o.backup.emplace(std::move(*backup));
@@ -287,6 +288,7 @@ Status run_inspect_backup(const InspectBackupOptions& o, Env& env, std::ostream&
   options.device = opened.device.get();
   options.password = opened.keys.password;
   auto report = report_backup(*opened.backup, options, *random);
+  wipe_password(options.password);
   if (!report.ok()) return report.status().with_context(o.dir);
   if (o.format == Format::kJson) {
     print_json(out, backup_json(o.dir, *opened.backup, *report, o.files));
@@ -366,6 +368,7 @@ Result<AuditInput> audit_input_from_backup(const std::string& dir, const std::st
   options.device = opened.device.get();
   options.password = opened.keys.password;
   auto report = report_backup(*opened.backup, options, *random);
+  wipe_password(options.password);
   if (!report.ok()) return report.status().with_context(dir);
   std::vector<FoundItem> found;
   for (const ReportedItem* r : items_of_access_group(*report, access_group))
