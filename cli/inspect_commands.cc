@@ -370,7 +370,6 @@ void add_key_sources(CLI::App* cmd, KeySources* keys) {
 
 void add_inspect_command(CLI::App& app, Status& status) {
   CLI::App& inspect = add_group(app, "inspect");
-  add_inspect_backup_command(inspect, status);  // cli/folder_commands.cc (issue 13)
   add_command(
       inspect, status, "keybag", run_inspect_keybag, [](CLI::App* cmd, InspectKeybagOptions& o) {
         cmd->add_option("FILE", o.file, "A keybag or a Manifest.plist holding BackupKeyBag")
@@ -392,6 +391,7 @@ void add_inspect_command(CLI::App& app, Status& status) {
                 cmd->add_option("FILE", o.file, "A keychain-backup.plist")->required();
                 add_format_option(cmd, &o.format, false);
               });
+  add_inspect_backup_command(inspect, status);  // cli/folder_commands.cc (issue 13)
 }
 
 }  // namespace kcb::cli
