@@ -9,6 +9,7 @@
 #include "engine/folder_writer.h"
 #include "engine/keybag.h"
 #include "engine/keychain_store.h"
+#include "engine/manifest_db.h"
 #include "kcbackup/names.h"
 #include "kcbackup/persistent_ref.h"
 
@@ -182,7 +183,10 @@ Result<BackupFolder> make_backup(Device& source, const BackupOptions& options, R
         return Status::Ok();
       },
       &sum.unreadable));
+  // Lower case, as SecServerCopyKeychainPlist writes it (formats.md); readers take either.
   archive.keybag_uuid = uuid_text(bag.bag.uuid);
+  for (char& ch : archive.keybag_uuid)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   FolderContents contents;
   contents.manifest.is_encrypted = is_encrypted_journey(options.journey);
   contents.manifest.lockdown = lockdown_of(source);
@@ -237,6 +241,24 @@ std::optional<OpenedItem> open_archived_item(const ArchivedItem& archived,
                            "' does not match key class " + std::to_string(parsed->key_class)));
   }
   return OpenedItem{std::move(item).value(), std::move(plaintext).value()};
+}
+
+// A folder whose Manifest lists a file it does not hold, or holds it broken (a partial copy, an
+// altered blob), is invalid input, refused before anything changes: every listed regular file is
+// read and decrypted, one at a time, its padding checked. Linear in the folder's size.
+Status check_every_file(const OpenedBackup& backup) {
+  constexpr size_t kMaxFileBytes = size_t{4} << 30;
+  for (const BackupFileEntry& e : backup.files()) {
+    if (e.flags != kManifestFile) continue;
+    if (e.domain == kKeychainDomain && e.relative_path == kKeychainRelativePath)
+      continue;  // read next
+    auto contents = backup.read_file(e, kMaxFileBytes);
+    // A class the restore's keys cannot open (5 without the source device) cannot be checked.
+    if (!contents.ok() && contents.status().code() != Code::kFailedPrecondition) {
+      return contents.status();
+    }
+  }
+  return Status::Ok();
 }
 
 // R7: the keychain file must belong to the folder's bag. R14: compared only when it names one.
@@ -383,6 +405,7 @@ Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
   open.device = &target;
   open.keybag_limits = options.keybag_limits;
   KCB_ASSIGN_OR_RETURN(OpenedBackup backup, OpenedBackup::open(folder, open));
+  KCB_RETURN_IF_ERROR(check_every_file(backup));
   KCB_ASSIGN_OR_RETURN(KeychainArchive archive, backup.read_keychain());
   KCB_RETURN_IF_ERROR(check_keybag_uuid(archive, backup));
   const UnlockedKeybag& keys = backup.keys();

@@ -455,7 +455,7 @@ Result<UnlockedKeybag> unlock_keybag_with_password_key(const Keybag& bag, ByteVi
     if (c.wrap & kWrapPassword) {
       auto unwrapped = aes_key_unwrap(password_key, c.wrapped_key);
       if (!unwrapped.ok()) {
-        return Status::PermissionDenied("keybag: wrong password: the class " +
+        return Status::PermissionDenied("wrong backup password: keybag: the class " +
                                         std::to_string(c.class_number) + " key (group at offset " +
                                         std::to_string(c.offset) +
                                         ") failed the RFC 3394 integrity check");

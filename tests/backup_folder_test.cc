@@ -1,0 +1,274 @@
+// Known answers for the backup folder kcbackup writes (docs/formats.md, "Backup folder"): a writer
+// and a reader that share a wrong constant agree with each other, so each constant real backups
+// fix is checked here against the value formats.md gives, read from the bytes with the building
+// blocks (keybag, Manifest.db, MBFile) rather than through OpenedBackup.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "engine/file_crypto.h"
+#include "engine/keybag.h"
+#include "engine/manifest_db.h"
+#include "engine/mbfile.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/backup_folder.h"
+#include "tests/test_support.h"
+
+namespace kcb {
+namespace {
+
+using test_support::in_memory_device;
+
+struct Written {
+  std::unique_ptr<Random> r;
+  std::unique_ptr<Device> source;
+  BackupFolder folder;
+};
+
+Written backup_of(Journey journey, const std::string& password = "") {
+  Written w;
+  w.r = make_seeded_random(41);
+  w.source = in_memory_device(*w.r);
+  NewItem item;
+  item.account = "a";
+  item.service = "s";
+  item.secret = SecretBytes(as_bytes("x"));
+  EXPECT_TRUE(w.source->add(item, *w.r).ok());
+  EXPECT_TRUE(
+      w.source->put_app_file({"AppDomain-com.example.app", "Documents/x", 3, Bytes{'h', 'i'}})
+          .ok());
+  auto folder = make_backup(*w.source, {journey, password, kFastKdf}, *w.r);
+  EXPECT_TRUE(folder.ok()) << folder.status().to_string();
+  w.folder = std::move(folder).value();
+  return w;
+}
+
+std::string blob_name(std::string_view domain, std::string_view path) {
+  const std::string id = file_id_of(domain, path);
+  return id.substr(0, 2) + "/" + id;
+}
+
+Keybag bag_of(const BackupFolder& f) {
+  auto m = read_folder_manifest(f);
+  EXPECT_TRUE(m.ok());
+  auto bag = parse_keybag(m->backup_keybag);
+  EXPECT_TRUE(bag.ok());
+  return std::move(bag).value();
+}
+
+TEST(BackupFolderKnownAnswers, FileNamesAreTheRealLayout) {
+  const Written w = backup_of(Journey::kLocal);
+  std::set<std::string> names;
+  for (const auto& [name, bytes] : w.folder.files)
+    names.insert(name);
+  // SHA-1("KeychainDomain-keychain-backup.plist") and SHA-1 of the app file's domain-path.
+  EXPECT_EQ(names,
+            (std::set<std::string>{"Info.plist", "Manifest.plist", "Manifest.db", "Status.plist",
+                                   "51/51a4616e576dd33cd2abadfea874eb8ff246bf0e",
+                                   blob_name("AppDomain-com.example.app", "Documents/x")}));
+  // Info.plist is XML, the others binary property lists; Manifest.db is plain SQLite here.
+  const Bytes& info = w.folder.files.at("Info.plist");
+  EXPECT_EQ(std::string(info.begin(), info.begin() + 5), "<?xml");
+  for (const char* name : {"Manifest.plist", "Status.plist"}) {
+    const Bytes& b = w.folder.files.at(name);
+    EXPECT_EQ(std::string(b.begin(), b.begin() + 8), "bplist00") << name;
+  }
+  const Bytes& db = w.folder.files.at("Manifest.db");
+  EXPECT_EQ(std::string(db.begin(), db.begin() + 15), "SQLite format 3");
+}
+
+TEST(BackupFolderKnownAnswers, KeybagIsVersion5WithClasses1To11AndTheWrapTable) {
+  // formats.md: encrypted WRAP 2 for 1-4 and 6-8, WRAP 3 for 5 and 9-11; unencrypted WRAP 2 for
+  // 1-4, WRAP 3 for 5-11. Unencrypted bags have no double protection.
+  for (const bool encrypted : {false, true}) {
+    const Written w =
+        encrypted ? backup_of(Journey::kLocalEncrypted, "pw") : backup_of(Journey::kLocal);
+    const Keybag bag = bag_of(w.folder);
+    EXPECT_EQ(bag.version, 5u);
+    EXPECT_EQ(bag.type(), 1u);
+    EXPECT_EQ(bag.double_protection, encrypted);
+    ASSERT_EQ(bag.classes.size(), 11u);
+    for (uint32_t c = 1; c <= 11; ++c) {
+      const KeybagClass* k = bag.find_class(c);
+      ASSERT_NE(k, nullptr) << c;
+      const bool device_layer = c == 5 || c >= 9 || (!encrypted && c >= 5);
+      EXPECT_EQ(k->wrap, device_layer ? 3u : 2u) << "class " << c << " encrypted " << encrypted;
+      EXPECT_EQ(k->records.size(), 5u) << "UUID CLAS WRAP KTYP WPKY, class " << c;
+    }
+  }
+}
+
+// The Manifest.db rows of a folder, decrypted with the key ManifestKey wraps.
+ManifestDb rows_of(const Written& w, const std::string& password) {
+  auto m = read_folder_manifest(w.folder);
+  EXPECT_TRUE(m.ok());
+  Bytes db = w.folder.files.at("Manifest.db");
+  if (m->is_encrypted) {
+    EXPECT_TRUE(m->manifest_key.has_value());
+    const Bytes& mk = *m->manifest_key;
+    EXPECT_EQ(mk.size(), 44u);
+    // 4-byte little-endian class 4.
+    EXPECT_EQ(Bytes(mk.begin(), mk.begin() + 4), (Bytes{4, 0, 0, 0}));
+    const Keybag bag = bag_of(w.folder);
+    auto keys = unlock_keybag(bag, as_bytes(password), std::nullopt);
+    EXPECT_TRUE(keys.ok());
+    auto key = aes_key_unwrap(*keys->kek_for(4), ByteView(mk).subspan(4));
+    EXPECT_TRUE(key.ok());
+    auto plain = decrypt_file_blob(key->view(), db, "Manifest.db");
+    EXPECT_TRUE(plain.ok());
+    db.assign(plain->view().begin(), plain->view().end());
+  } else {
+    EXPECT_FALSE(m->manifest_key.has_value());
+  }
+  auto rows = read_manifest_db(db);
+  EXPECT_TRUE(rows.ok()) << rows.status().to_string();
+  return std::move(rows).value();
+}
+
+TEST(BackupFolderKnownAnswers, ManifestKeyIsClass4AndTheKeychainFileClass1) {
+  const Written w = backup_of(Journey::kLocalEncrypted, "pw");
+  const ManifestDb db = rows_of(w, "pw");
+  bool saw_keychain = false;
+  for (const ManifestFile& f : db.files) {
+    if (f.flags != kManifestFile) continue;
+    auto mb = decode_mbfile(f.file);
+    ASSERT_TRUE(mb.ok());
+    ASSERT_TRUE(mb->encryption_key.has_value()) << f.relative_path;
+    EXPECT_EQ(mb->encryption_key->protection_class, mb->protection_class);
+    if (f.domain == "KeychainDomain") {
+      saw_keychain = true;
+      EXPECT_EQ(f.relative_path, "keychain-backup.plist");
+      EXPECT_EQ(mb->protection_class, 1u);
+    } else {
+      EXPECT_EQ(mb->protection_class, 3u);
+      EXPECT_EQ(mb->size, 2u);
+    }
+  }
+  EXPECT_TRUE(saw_keychain);
+}
+
+TEST(BackupFolderKnownAnswers, UnencryptedFilesAreTheirPlaintextAndFoldersAreListed) {
+  const Written w = backup_of(Journey::kLocal);
+  const ManifestDb db = rows_of(w, "");
+  std::set<std::pair<std::string, uint32_t>> rows;
+  for (const ManifestFile& f : db.files) {
+    rows.emplace(f.domain + "/" + f.relative_path, f.flags);
+    auto mb = decode_mbfile(f.file);
+    ASSERT_TRUE(mb.ok());
+    EXPECT_FALSE(mb->encryption_key.has_value());
+  }
+  EXPECT_EQ(rows, (std::set<std::pair<std::string, uint32_t>>{
+                      {"KeychainDomain/", 2},
+                      {"KeychainDomain/keychain-backup.plist", 1},
+                      {"AppDomain-com.example.app/", 2},
+                      {"AppDomain-com.example.app/Documents", 2},
+                      {"AppDomain-com.example.app/Documents/x", 1}}));
+  EXPECT_EQ(w.folder.files.at(blob_name("AppDomain-com.example.app", "Documents/x")),
+            (Bytes{'h', 'i'}));
+}
+
+TEST(BackupFolderKnownAnswers, StatusSaysFinishedAndLockdownNamesTheSource) {
+  const Written w = backup_of(Journey::kLocal);
+  auto status = read_backup_status(w.folder.files.at("Status.plist"));
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->snapshot_state, "finished");
+  EXPECT_TRUE(status->is_full_backup);
+  auto m = read_folder_manifest(w.folder);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->lockdown.unique_device_id, w.source->unique_device_id());
+  EXPECT_EQ(m->version, "10.0");
+  EXPECT_EQ(m->journey, "local");
+  EXPECT_FALSE(m->is_encrypted);
+}
+
+TEST(BackupFolder, AnUnfinishedOrStatuslessBackupIsRefusedAndChangesNothing) {
+  Written w = backup_of(Journey::kLocal);
+  BackupStatus unfinished;
+  unfinished.snapshot_state = "uploading";
+  BackupFolder half = w.folder;
+  half.files["Status.plist"] = write_backup_status(unfinished);
+  BackupFolder none = w.folder;
+  none.files.erase("Status.plist");
+  const auto before = w.source->rows();
+  for (const BackupFolder* f : {&half, &none}) {
+    auto report = restore_backup(*f, *w.source, {}, *w.r);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), Code::kCorruption);
+    EXPECT_NE(report.status().message().find("did not finish"), std::string::npos)
+        << report.status().to_string();
+    EXPECT_EQ(w.source->rows().value(), before.value());
+  }
+  EXPECT_TRUE(restore_backup(w.folder, *w.source, {}, *w.r).ok());
+}
+
+TEST(BackupFolder, AnIos9FolderIsRefusedAsUnsupported) {
+  Written w = backup_of(Journey::kLocal);
+  w.folder.files.erase("Manifest.db");
+  w.folder.files["Manifest.mbdb"] = Bytes{'m', 'b', 'd', 'b'};
+  auto opened = OpenedBackup::open(w.folder, {});
+  ASSERT_FALSE(opened.ok());
+  EXPECT_EQ(opened.status().code(), Code::kUnsupported);
+  EXPECT_NE(opened.status().message().find("iOS 9 and earlier"), std::string::npos);
+}
+
+TEST(BackupFolder, AListedBlobThatIsMissingIsCorruptionNamingTheFile) {
+  Written w = backup_of(Journey::kLocal);
+  w.folder.files.erase("51/51a4616e576dd33cd2abadfea874eb8ff246bf0e");
+  auto target = in_memory_device(*w.r);
+  auto report = restore_backup(w.folder, *w.source, {}, *w.r);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), Code::kCorruption);
+  EXPECT_NE(report.status().message().find("KeychainDomain/keychain-backup.plist"),
+            std::string::npos)
+      << report.status().to_string();
+  EXPECT_NE(report.status().message().find("missing from the folder"), std::string::npos);
+}
+
+TEST(BackupFolder, AMissingOrBrokenAppFileBlobFailsTheRestoreAndChangesNothing) {
+  for (const bool missing : {true, false}) {
+    Written w = backup_of(Journey::kLocalEncrypted, "pw");
+    const std::string name = blob_name("AppDomain-com.example.app", "Documents/x");
+    if (missing) {
+      w.folder.files.erase(name);
+    } else {
+      w.folder.files[name].back() ^= 1;  // the last block's padding no longer checks
+    }
+    const auto before = w.source->rows();
+    auto report = restore_backup(w.folder, *w.source, {"pw", {}, {}}, *w.r);
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.status().code(), Code::kCorruption) << report.status().to_string();
+    EXPECT_NE(report.status().message().find("AppDomain-com.example.app/Documents/x"),
+              std::string::npos)
+        << report.status().to_string();
+    EXPECT_EQ(w.source->rows().value(), before.value());
+  }
+}
+
+TEST(BackupFolder, AKeyFileRoundTripsAndOpensTheBackupWithoutThePassword) {
+  const Written w = backup_of(Journey::kLocalEncrypted, "pw");
+  BackupOpenOptions with_password;
+  with_password.password = "pw";
+  auto opened = OpenedBackup::open(w.folder, with_password);
+  ASSERT_TRUE(opened.ok());
+  const Bytes text = backup_key_file_text(opened->password_key());
+  EXPECT_EQ(text.size(), 65u);
+  auto key = parse_backup_key_file(text);
+  ASSERT_TRUE(key.ok());
+  BackupOpenOptions with_key;
+  with_key.password_key = *key;
+  auto again = OpenedBackup::open(w.folder, with_key);
+  ASSERT_TRUE(again.ok()) << again.status().to_string();
+  EXPECT_TRUE(again->read_keychain().ok());
+  // A key of another backup is a wrong password.
+  Bytes wrong = text;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  with_key.password_key = *parse_backup_key_file(wrong);
+  auto refused = OpenedBackup::open(w.folder, with_key);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(parse_backup_key_file(as_bytes("abc")).status().code(), Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kcb
