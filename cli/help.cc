@@ -141,7 +141,7 @@ constexpr CommandHelp kHelp[] = {
      "CompleteUntilFirstUserAuthentication)"},
     {"unlock", "Derive a backup's password key once and write it (hex, mode 0600) for --key-file",
      "The key opens the backup exactly as the password does: keep it as safe, delete it when "
-     "done. Every command that takes a backup password also takes --key-file, so the "
+     "done. restore, inspect backup, extract and audit --backup take it as --key-file, so the "
      "10,000,000-round KDF runs once.\n\nExample:\n  kcbackup unlock phone.backup "
      "--password-file pw.txt --key-out phone.key\n  kcbackup inspect backup phone.backup "
      "--key-file phone.key"},
