@@ -268,6 +268,20 @@ TEST_F(CliFolder, ExtractWritesThePlaintextOnceAndNamesWhatIsMissing) {
             std::string::npos)
       << missing.err;
   EXPECT_FALSE(fs::exists(tmp_ / "none"));
+  // A blob Manifest.db lists but the folder lacks: the folder is malformed (2), nothing written.
+  const json listing =
+      run_json({"inspect", "backup", dir, "--password-file", tmp_ / "pw.txt", "--files"});
+  std::string file_id;
+  for (const json& f : listing["files"]) {
+    if (f["path"] == "Documents/notes.txt") file_id = f["file_id"];
+  }
+  ASSERT_EQ(file_id.size(), 40u);
+  fs::remove(dir + "/" + file_id.substr(0, 2) + "/" + file_id);
+  const CliRun gone =
+      run_cli({"extract", dir, "--domain", "AppDomain-com.example.app", "--path",
+               "Documents/notes.txt", "-o", tmp_ / "gone", "--password-file", tmp_ / "pw.txt"});
+  EXPECT_EQ(gone.exit_code, kExitInvalidInput) << gone.err;
+  EXPECT_FALSE(fs::exists(tmp_ / "gone"));
 }
 
 TEST_F(CliFolder, UnlockWritesAPrivateKeyThatEveryCommandTakes) {
