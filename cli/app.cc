@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/folder_commands.h"
 #include "cli/output.h"
 #include "input/document.h"
 
@@ -186,6 +187,7 @@ int run_command_line(const std::vector<std::string>& args) {
   add_device_command(app, status);
   add_backup_commands(app, status);
   add_inspect_command(app, status);
+  add_folder_commands(app, status);  // extract, unlock (cli/folder_commands.cc, cli13)
   add_simulate_command(app, status);
   refuse_empty_positionals(app);
   std::string unknown;

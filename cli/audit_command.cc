@@ -11,7 +11,7 @@ namespace kcb::cli {
 
 // The audit library does the work and the rendering (kcbackup/audit_render.h); this reads the
 // options and the file and hands the report to `out`.
-Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::ostream&) {
+Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::ostream& err) {
   const Wrapper* wrapper = nullptr;
   if (options.wrapper_given || !options.wrapper.empty()) {
     KCB_ASSIGN_OR_RETURN(wrapper, find_wrapper(options.wrapper));
@@ -27,15 +27,30 @@ Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::
     KCB_ASSIGN_OR_RETURN(IgnoreRule rule, parse_ignore_rule(text));
     ignores.push_back(std::move(rule));
   }
-  KCB_ASSIGN_OR_RETURN(const Bytes bytes, env.read_file(options.items_path, kMaxAuditFileBytes));
-  KCB_ASSIGN_OR_RETURN(const AuditInput input,
-                       parse_audit_document(bytes, wrapper, options.items_path));
+  if (options.backup.empty() == options.items_path.empty()) {
+    return Status::InvalidArgument("give ITEMS or --backup DIR --access-group G");
+  }
+  if (!options.backup.empty() && options.access_group.empty()) {
+    return Status::InvalidArgument("--backup needs --access-group: the app whose items to audit");
+  }
+  AuditInput input;
+  std::string source = options.items_path;
+  if (!options.backup.empty()) {
+    source = options.backup;  // a real path: SARIF and JUnit name it as the artifact
+    KCB_ASSIGN_OR_RETURN(
+        input, audit_input_from_backup(
+                   options.backup, options.access_group, options.keys, options.device,
+                   format == ReportFormat::kText ? Format::kText : Format::kJson, err, env));
+  } else {
+    KCB_ASSIGN_OR_RETURN(const Bytes bytes, env.read_file(options.items_path, kMaxAuditFileBytes));
+    KCB_ASSIGN_OR_RETURN(input, parse_audit_document(bytes, wrapper, options.items_path));
+  }
   AuditReport report = audit(input);
   KCB_ASSIGN_OR_RETURN(const size_t ignored, apply_ignores(report, ignores));
   RenderOptions render;
   render.format = format;
   render.wrapper = wrapper;
-  render.source = options.items_path;
+  render.source = source;
   render.version = KCB_VERSION;
   render.colour = format == ReportFormat::kText && use_colour();
   render.summary = options.summary;
@@ -49,8 +64,14 @@ void add_audit_command(CLI::App& app, Status& status) {
   add_command(app, status, "audit", run_audit, [](CLI::App* cmd, AuditOptions& o) {
     cmd->add_option("ITEMS", o.items_path,
                     "The items: JSON, XML property list or binary property list "
-                    "(docs/audit.md); - reads standard input")
-        ->required();
+                    "(docs/audit.md); - reads standard input; or --backup");
+    cmd->add_option("--backup", o.backup,
+                    "Audit the items of one app found in this real backup folder instead of ITEMS");
+    cmd->add_option("--access-group", o.access_group,
+                    "With --backup: the app's keychain access group (TEAMID.com.example.app)");
+    add_backup_key_options(cmd, &o.keys);
+    cmd->add_option("--device", o.device,
+                    "With --backup: the source device, whose key opens the device-layer classes");
     std::string wrapper_help =
         "Keychain wrapper whose default accessibility applies when an item omits "
         "`accessible`:";

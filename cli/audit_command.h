@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/folder_commands.h"
 #include "cli/output.h"
 #include "kcbackup/env.h"
 #include "kcbackup/status.h"
@@ -23,6 +24,11 @@ struct AuditOptions {
   std::string fail_on = "violation";
   std::vector<std::string> ignore;  // KIND or KIND:ITEM each
   bool wrapper_given = false;       // --wrapper was on the command line
+  // --backup DIR --access-group G: the items of one app found in a real backup replace ITEMS.
+  std::string backup;
+  std::string access_group;
+  BackupKeyOptions keys;
+  std::string device;
 };
 
 // Ok when the gate passes (no violated expectation; with --fail-on warning no warning either),

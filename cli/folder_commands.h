@@ -5,11 +5,16 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/output.h"
+#include "cli/password.h"
+#include "kcbackup/audit.h"
+#include "kcbackup/bytes.h"
 #include "kcbackup/env.h"
 #include "kcbackup/status.h"
 
@@ -37,5 +42,76 @@ Status run_device_files(const DeviceFilesOptions& o, Env& env, std::ostream& out
 
 // Registers `put` and `files` in the `device` group (called from add_device_command).
 void add_device_files_commands(CLI::App& device, Status& status);
+
+// ---- what opens a backup folder: shared by inspect backup, extract, unlock, audit --backup and
+// (through fill_backup_keys) restore ----
+
+// --password-file / --password (cli/password.h's sources) or --key-file K: the 32-byte derived key
+// `unlock --key-out` wrote (64 hex digits and a newline), so the KDF does not run again.
+struct BackupKeyOptions {
+  PasswordOptions password;
+  std::string key_file;
+};
+void add_backup_key_options(CLI::App* cmd, BackupKeyOptions* o);
+
+// The password or key for the folder at `dir`: the key file when given (InvalidArgument naming
+// --key-file for a malformed one), else the password from its sources, asked on the terminal only
+// when the folder's Manifest.plist says it is encrypted. `password` stays empty and `key` nullopt
+// when none is needed or given (an encrypted folder then fails to open: exit 3).
+struct BackupKeys {
+  std::string password;  // wiped when the struct dies
+  std::optional<SecretBytes> key;
+  BackupKeys() = default;
+  BackupKeys(BackupKeys&&) = default;
+  BackupKeys& operator=(BackupKeys&&) = default;
+  ~BackupKeys();
+};
+Result<BackupKeys> read_backup_keys(const BackupKeyOptions& o, Env& env, const std::string& dir);
+
+// `inspect backup DIR [keys] [--device DEV] [--files]`.
+struct InspectBackupOptions {
+  std::string dir;
+  BackupKeyOptions keys;
+  std::string device;
+  bool files = false;
+  std::string seed;  // the other-device trial's UID
+  Format format = Format::kText;
+};
+Status run_inspect_backup(const InspectBackupOptions& o, Env& env, std::ostream& out,
+                          std::ostream& err);
+
+// `extract DIR --domain D --path P -o OUT [keys] [--device DEV]`: one file's plaintext, written
+// atomically to OUT, which must not exist.
+struct ExtractOptions {
+  std::string dir;
+  std::string domain;
+  std::string path;
+  std::string out;
+  BackupKeyOptions keys;
+  std::string device;
+  Format format = Format::kText;
+};
+Status run_extract(const ExtractOptions& o, Env& env, std::ostream& out, std::ostream& err);
+
+// `unlock DIR [password] --key-out FILE`: the derived password key, hex, mode 0600, a warning.
+struct UnlockOptions {
+  std::string dir;
+  BackupKeyOptions keys;  // the password sources only: the point is to derive the key
+  std::string key_out;
+  Format format = Format::kText;
+};
+Status run_unlock(const UnlockOptions& o, Env& env, std::ostream& out, std::ostream& err);
+
+// `audit --backup DIR --access-group G`: the decoded items of that group as the audit's input
+// (kcbackup/audit.h audit_input_of_found). InvalidArgument naming the groups the backup has when
+// none of its decoded items is in G; a note on `err` when some items did not decode. `format`
+// kText shows the opening's progress on a terminal.
+Result<AuditInput> audit_input_from_backup(const std::string& dir, const std::string& access_group,
+                                           const BackupKeyOptions& keys, const std::string& device,
+                                           Format format, std::ostream& err, Env& env);
+
+// `inspect backup` under the inspect group; `extract` and `unlock` at the top.
+void add_inspect_backup_command(CLI::App& inspect, Status& status);
+void add_folder_commands(CLI::App& app, Status& status);
 
 }  // namespace kcb::cli

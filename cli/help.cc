@@ -35,7 +35,8 @@ constexpr CommandHelp kHelp[] = {
      "examples/audit-banking-app.json --wrapper keychainaccess --format markdown\n  -> exit 1: "
      "refresh-token is lost on icloud-backup:other-device (R4)\n  kcbackup audit items.json "
      "--format sarif > audit.sarif      (GitHub code scanning)\n  kcbackup audit - --format "
-     "junit < items.json       (standard input)"},
+     "junit < items.json       (standard input)\n  kcbackup audit --backup phone.backup "
+     "--access-group TEAMID.com.example.app --key-file phone.key   (a real backup's items)"},
     {"device",
      "Simulated devices: init, add, update, delete, list, passcode, erase, set (see `device "
      "COMMAND "
@@ -97,8 +98,8 @@ constexpr CommandHelp kHelp[] = {
      "  * from the blob header: the item did not decode"},
     {"migrate", "Quick Start: a one-time encrypted transfer from one device to another",
      "Example:\n  kcbackup migrate old-phone new-phone --fast-kdf"},
-    {"inspect", "What is inside a keybag, an item blob, a keychain archive or a backup bundle",
-     "Examples:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone\n"
+    {"inspect", "What is inside a backup folder, a keybag, an item blob or a keychain archive",
+     "Examples:\n  kcbackup inspect backup phone.backup --password-file pw.txt --device phone\n"
      "  kcbackup inspect keybag phone.backup/Manifest.plist --format json\n"
      "Run `kcbackup inspect COMMAND --help` for each command's options."},
     {"inspect keybag", "A keybag's header and class keys (FILE: a raw keybag or a Manifest.plist)",
@@ -111,9 +112,6 @@ constexpr CommandHelp kHelp[] = {
      "Example:\n  kcbackup inspect blob item.bin --class-key 3f1c...e0 --format json"},
     {"inspect archive", "The items of a keychain-backup.plist: class, key class, sizes",
      "Example:\n  kcbackup inspect archive phone.backup/KeychainDomain/keychain-backup.plist"},
-    {"inspect bundle",
-     "A backup bundle: keybag, items and, with keys, each item's fate per the oracle",
-     "Example:\n  kcbackup inspect bundle phone.backup --password-file pw.txt --device phone"},
     // ---- issue 13 (cli13): app files and real backup folders ----
     {"device put", "Give a device an app file (domain and path) that its backups carry",
      "The path is relative to the domain: no leading '/', no '..' component. A file of the same "
@@ -126,6 +124,27 @@ constexpr CommandHelp kHelp[] = {
      "Example:\n  kcbackup device files phone\n  phone: 1 app file\n  domain                     "
      "path                 size  protection class\n  AppDomain-com.example.app  "
      "Documents/notes.txt  12    3 CompleteUntilFirstUserAuthentication"},
+    {"inspect backup",
+     "A real backup folder: device, encryption, files per domain, keybag classes, and each "
+     "keychain "
+     "item's fate on restore (oracle) beside what the engine can unwrap",
+     "Same device: the keys the backup opened with (--device gives the source's key 0x835). Other "
+     "device: the bag unlocked again with a fresh device's key. An item that does not decode shows "
+     "its class from the blob header (*). Exit 3 for a wrong password or key, 2 for a malformed "
+     "folder, 4 for an unreadable one.\n\nExamples:\n  kcbackup inspect backup phone.backup "
+     "--password-file pw.txt --device phone\n  kcbackup inspect backup phone.backup --key-file "
+     "phone.key --files --format json"},
+    {"extract", "One file of a backup folder, decrypted, written to -o OUT (which must not exist)",
+     "Example:\n  kcbackup extract phone.backup --domain AppDomain-com.example.app --path "
+     "Documents/notes.txt -o notes.txt --key-file phone.key\n  Wrote notes.txt: "
+     "AppDomain-com.example.app / Documents/notes.txt, 12 bytes (protection class 3 "
+     "CompleteUntilFirstUserAuthentication)"},
+    {"unlock", "Derive a backup's password key once and write it (hex, mode 0600) for --key-file",
+     "The key opens the backup exactly as the password does: keep it as safe, delete it when "
+     "done. restore, inspect backup, extract and audit --backup take it as --key-file, so the "
+     "10,000,000-round KDF runs once.\n\nExample:\n  kcbackup unlock phone.backup "
+     "--password-file pw.txt --key-out phone.key\n  kcbackup inspect backup phone.backup "
+     "--key-file phone.key"},
     {"simulate",
      "Run a scripted scenario over several simulated phones; engine vs oracle after every step",
      "Steps: add, delete, passcode, icloud-keychain, icloud-keychain-switch, backup, erase, "

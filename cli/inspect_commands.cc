@@ -9,6 +9,7 @@
 #include <ostream>
 
 #include "cli/commands.h"
+#include "cli/folder_commands.h"
 #include "cli/item_format.h"
 #include "cli/verdict_format.h"
 #include "kcbackup/archive.h"
@@ -331,26 +332,6 @@ void print_entries_text(std::ostream& out, const std::vector<ArchiveEntry>& entr
   print_table(out, table, Format::kText);
 }
 
-// One row per decoded item, one column per form: what the oracle says.
-void print_fates_text(std::ostream& out, const std::vector<ArchiveEntry>& entries) {
-  Table table{{"class", "#", "accessible"}, {}};
-  for (const Form& f : kAllForms) {
-    table.headers.push_back(std::string(name_of(f.journey)) + "/" +
-                            (f.target == Target::kSameDevice ? "same" : "other"));
-  }
-  for (const ArchiveEntry& e : entries) {
-    if (!e.item) continue;
-    std::vector<std::string> row{std::string(name_of(e.item_class)), std::to_string(e.index),
-                                 std::string(names_of(e.item->accessibility()).name)};
-    for (const oracle::Fate& f : oracle::fates(traits_of(*e.item), {}))
-      row.push_back(std::string(name_of(f.verdict.outcome)));
-    table.rows.push_back(std::move(row));
-  }
-  if (table.rows.empty()) return;
-  out << "\nWhat each item would do, according to the oracle (iCloud Keychain assumed off):\n";
-  print_table(out, table, Format::kText);
-}
-
 }  // namespace
 
 Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostream& out,
@@ -410,6 +391,7 @@ void add_inspect_command(CLI::App& app, Status& status) {
                 cmd->add_option("FILE", o.file, "A keychain-backup.plist")->required();
                 add_format_option(cmd, &o.format, false);
               });
+  add_inspect_backup_command(inspect, status);  // cli/folder_commands.cc (issue 13)
 }
 
 }  // namespace kcb::cli
