@@ -186,6 +186,8 @@ class ManifestReader {
 
   Result<ManifestDb> read(ByteView bytes) {
     KCB_RETURN_IF_ERROR(check_header(bytes));
+    image_bytes_ = bytes.size();
+    value_budget_ = 2 * bytes.size();
     KCB_RETURN_IF_ERROR(open(bytes));
     KCB_RETURN_IF_ERROR(check_schema());
     ManifestDb out;
@@ -304,15 +306,34 @@ class ManifestReader {
     return Status::Ok();
   }
 
+  // SQLite stores every text and blob once, verbatim, so an honest image holds at least as many
+  // value bytes as it hands out (twice as many allowed: a UTF-16 database's text grows by up to
+  // half as UTF-8). Rows whose cells point at one overflow chain would hand out any multiple of
+  // the image without SQLite noticing (only integrity_check finds pages used twice, and it reads
+  // the whole file): each value is charged against the budget before it is copied.
+  Status spend(size_t n, std::string_view column, const std::string& row) {
+    if (n > value_budget_) {
+      return Status::Corruption(row + ": " + std::string(column) +
+                                ": more text and blob bytes than the image can hold (" +
+                                std::to_string(image_bytes_) + " bytes): rows share pages");
+    }
+    value_budget_ -= n;
+    return Status::Ok();
+  }
+
   // A text column's value, checked: type, size, UTF-8.
   Result<std::string> text(sqlite3_stmt* s, int i, std::string_view column,
-                           const std::string& row) const {
+                           const std::string& row) {
     const int type = sqlite3_column_type(s, i);
     if (type != SQLITE_TEXT) {
       return Status::Corruption(row + ": " + std::string(column) + ": expected text, found " +
                                 std::string(type_name(type)));
     }
-    std::string value = column_text(s, i);
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    KCB_RETURN_IF_ERROR(spend(static_cast<size_t>(sqlite3_column_bytes(s, i)), column, row));
+    std::string value = p == nullptr
+                            ? std::string()
+                            : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
     if (!is_valid_utf8(value) || value.find('\0') != std::string::npos) {
       return Status::Corruption(row + ": " + std::string(column) +
                                 ": not valid UTF-8 text: " + printable_text(value));
@@ -320,8 +341,7 @@ class ManifestReader {
     return value;
   }
 
-  Result<Bytes> blob(sqlite3_stmt* s, int i, std::string_view column,
-                     const std::string& row) const {
+  Result<Bytes> blob(sqlite3_stmt* s, int i, std::string_view column, const std::string& row) {
     const int type = sqlite3_column_type(s, i);
     if (type != SQLITE_BLOB) {
       return Status::Corruption(row + ": " + std::string(column) + ": expected a blob, found " +
@@ -329,6 +349,7 @@ class ManifestReader {
     }
     const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
     const auto n = static_cast<size_t>(sqlite3_column_bytes(s, i));
+    KCB_RETURN_IF_ERROR(spend(n, column, row));
     return p == nullptr ? Bytes() : Bytes(p, p + n);
   }
 
@@ -398,7 +419,9 @@ class ManifestReader {
   }
 
   ManifestDbLimits limits_;
-  SecretBytes image_;  // declared before db_: destroyed after it
+  size_t image_bytes_ = 0;
+  size_t value_budget_ = 0;  // text and blob bytes still allowed (spend)
+  SecretBytes image_;        // declared before db_: destroyed after it
   Db db_;
 };
 
