@@ -54,7 +54,8 @@ using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalize>;
 
 Status sqlite_status(sqlite3* db, std::string_view what) {
   const int rc = sqlite3_extended_errcode(db);
-  std::string msg = "Manifest.db: " + std::string(what) + ": " + sqlite3_errmsg(db);
+  // SQLite's message can quote the file (a schema object's name): shown as printable text.
+  std::string msg = "Manifest.db: " + std::string(what) + ": " + printable_text(sqlite3_errmsg(db));
   switch (rc & 0xFF) {
     case SQLITE_TOOBIG:
     case SQLITE_NOMEM:
@@ -284,7 +285,7 @@ class ManifestReader {
       const std::string sql = column_text(s.get(), 3);
       const auto known = std::find_if(kSchema.begin(), kSchema.end(),
                                       [&](const SchemaObject& o) { return o.name == name; });
-      const std::string shown = type + " " + printable_text(name);
+      const std::string shown = printable_text(type) + " " + printable_text(name);
       if (known == kSchema.end()) return bad_schema("unexpected " + shown);
       if (known->type != type || known->table != table) {
         return bad_schema(shown + " on " + printable_text(table) + ", expected " +

@@ -23,10 +23,17 @@
 
 namespace {
 
+bool printable(std::string_view msg) {
+  return std::none_of(msg.begin(), msg.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
+}
+
 void check_refusal(const kcb::Status& s) {
   KCB_ASSERT(s.code() == kcb::Code::kCorruption || s.code() == kcb::Code::kResourceExhausted);
   const std::string_view msg = s.message();
   KCB_ASSERT(msg.starts_with("Manifest.db: ") && msg.size() > 13);
+  KCB_ASSERT(printable(msg));  // hostile names and SQLite's quotes of them escaped
 }
 
 size_t value_bytes(const kcb::ManifestDb& db) {
