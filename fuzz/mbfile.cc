@@ -18,9 +18,8 @@
 namespace {
 
 bool printable(std::string_view msg) {
-  return std::none_of(msg.begin(), msg.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
-  });
+  return std::none_of(msg.begin(), msg.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
 }
 
 void check_refusal(const kcb::Status& s) {

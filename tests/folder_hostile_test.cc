@@ -519,9 +519,9 @@ TEST(HostileManifestDb, ManyRowsAreReadInLinearWorkAndTheCapRefusesEarly) {
                 n, image.size(), w.steps, w.page_fetches, w.seconds, 1e6 * w.seconds / n);
     ManifestDbLimits limits;
     limits.max_files = n - 1;
-    EXPECT_EQ(error_of(read_manifest_db(image, limits)),
-              "resource exhausted: Manifest.db: Files: more than " + std::to_string(n - 1) +
-                  " rows");
+    EXPECT_EQ(
+        error_of(read_manifest_db(image, limits)),
+        "resource exhausted: Manifest.db: Files: more than " + std::to_string(n - 1) + " rows");
     limits.max_files = 1000;
     const Work capped = read_counted(image, 0, limits);
     EXPECT_LE(capped.steps, 1000u + 64);
