@@ -401,6 +401,7 @@ class ManifestReader {
   Status read_properties(std::vector<std::pair<std::string, Bytes>>& props) {
     KCB_ASSIGN_OR_RETURN(Statement s,
                          prepare(db_.get(), "SELECT key, value FROM Properties", "Properties"));
+    std::unordered_set<std::string> keys;
     size_t row = 0;
     for (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE; rc = sqlite3_step(s.get())) {
       if (rc != SQLITE_ROW) {
@@ -413,6 +414,10 @@ class ManifestReader {
       std::string where = "Manifest.db: Properties row " + std::to_string(row);
       KCB_ASSIGN_OR_RETURN(std::string key, text(s.get(), 0, "key", where));
       where += " (key " + printable_text(key) + ")";
+      // The table scan does not consult the key's index, so a file whose table pages were edited
+      // can repeat a key the index holds once; the writer (and any reader that looks keys up)
+      // would disagree about which one counts.
+      if (!keys.insert(key).second) return Status::Corruption(where + ": key: appears twice");
       KCB_ASSIGN_OR_RETURN(Bytes value, blob(s.get(), 1, "value", where));
       props.emplace_back(std::move(key), std::move(value));
     }

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -23,6 +24,7 @@
 #include "engine/manifest_db.h"
 #include "engine/mbfile.h"
 #include "input/property_list.h"
+#include "kcbackup/env.h"
 
 namespace {
 
@@ -121,6 +123,17 @@ Bytes make_db(std::string_view schema, const std::vector<Row>& rows, std::string
   sqlite3_free(image);
   sqlite3_close(db);
   return out;
+}
+
+// With KCB_HOSTILE_CORPUS_DIR set, the forged images the reader once accepted are written there
+// (DIR/<target>/forged-N), to be committed under corpus/<target>/ by SHA-1 as regression inputs.
+void write_for_corpus(const std::string& target, ByteView bytes) {
+  const char* dir = std::getenv("KCB_HOSTILE_CORPUS_DIR");
+  if (dir == nullptr) return;
+  static int count = 0;
+  const auto path = std::filesystem::path(dir) / target / ("forged-" + std::to_string(++count));
+  std::filesystem::create_directories(path.parent_path());
+  KCB_ASSERT(write_file_atomically(default_env(), path, bytes).ok());
 }
 
 Row keychain_row() {
@@ -288,6 +301,22 @@ TEST(HostileManifestDb, AFilesRowWithAWrongFileId) {
                 keychain + ")");
 }
 
+TEST(HostileManifestDb, APropertyKeyRepeatedBehindItsIndexIsRefused) {
+  // Properties rows dup-A and dup-B, then the table's copy of "dup-B" (followed by its value)
+  // edited to "dup-A": the key's index still holds both names, the table scan sees dup-A twice.
+  Bytes image = make_db(kAppleSchema, {keychain_row()},
+                        "INSERT INTO Properties VALUES ('dup-A', CAST('VALUE-A' AS BLOB));"
+                        "INSERT INTO Properties VALUES ('dup-B', CAST('VALUE-B' AS BLOB));");
+  ASSERT_TRUE(read_manifest_db(image).ok());
+  const std::string needle = "dup-BVALUE-B";
+  const auto at = std::search(image.begin(), image.end(), needle.begin(), needle.end());
+  ASSERT_NE(at, image.end());
+  *(at + 4) = 'A';
+  write_for_corpus("manifest_db", image);
+  EXPECT_EQ(error_of(read_manifest_db(image)),
+            "corruption: Manifest.db: Properties row 2 (key dup-A): key: appears twice");
+}
+
 TEST(HostileManifestDb, NulAndBadUtf8InText) {
   const std::string domain("Keychain\0Domain", 15);
   Row nul{domain, "keychain-backup.plist"};
@@ -398,10 +427,10 @@ TEST(HostileManifestDb, RowsSharingOneOverflowChainAreRefused) {
   // Row 1 holds an 8,164-byte file record, rows 2..N 544 bytes: both payloads keep their first 99
   // bytes (fileID, domain, path, flags, 36 bytes of the record) in the leaf, and spill the rest
   // into overflow pages: 16 for row 1, one for each other row. Rewriting each other row's payload
-  // size and file serial type to row 1's and pointing it at row 1's chain gives N rows of 8,164
-  // bytes in an image of about 700 bytes per row: a reader that trusts the pages hands out twelve
-  // times the bytes it was given (with 256 KiB records and 64 KiB pages, far more).
-  constexpr int kRows = 2000;
+  // size and file serial type to row 1's and pointing it at row 1's chain gives 48 rows of 8,164
+  // bytes (392 KB) in an image of 44 KB: a reader that trusts the pages hands out nine times the
+  // bytes it was given, and any multiple with more rows, larger records and 64 KiB pages.
+  constexpr int kRows = 48;
   std::vector<Row> rows;
   for (int i = 0; i < kRows; ++i) {
     char path[8];
@@ -431,6 +460,7 @@ TEST(HostileManifestDb, RowsSharingOneOverflowChainAreRefused) {
     std::copy_n(&honest.at(first.file_type_at), first.file_type_length, &shared.at(c.file_type_at));
     std::copy_n(&honest.at(first.overflow_at), 4, &shared.at(c.overflow_at));
   }
+  write_for_corpus("manifest_db", shared);
   const auto r = read_manifest_db(shared);
   ASSERT_FALSE(r.ok()) << "accepted " << r->files.size() << " rows holding "
                        << r->files.size() * r->files.back().file.size() << " bytes from "
