@@ -88,6 +88,12 @@ Result<Bytes> encrypt_file_blob(ByteView key, ByteView plaintext) {
 }
 
 Result<SecretBytes> decrypt_file_blob(ByteView key, ByteView ciphertext, std::string_view what) {
+  // The key first, naming the blob: a caller that unwrapped a file key of the wrong size should
+  // learn which file it was working on.
+  if (key.size() != kFileKeySize) {
+    return Status::InvalidArgument(std::string(what) + ": key of " + std::to_string(key.size()) +
+                                   " bytes, expected 32");
+  }
   const size_t n = ciphertext.size();
   if (n == 0 || n % kAesBlockSize != 0) {
     const std::string where =

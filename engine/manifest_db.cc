@@ -54,7 +54,8 @@ using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalize>;
 
 Status sqlite_status(sqlite3* db, std::string_view what) {
   const int rc = sqlite3_extended_errcode(db);
-  std::string msg = "Manifest.db: " + std::string(what) + ": " + sqlite3_errmsg(db);
+  // SQLite's message can quote the file (a schema object's name): shown as printable text.
+  std::string msg = "Manifest.db: " + std::string(what) + ": " + printable_text(sqlite3_errmsg(db));
   switch (rc & 0xFF) {
     case SQLITE_TOOBIG:
     case SQLITE_NOMEM:
@@ -186,6 +187,8 @@ class ManifestReader {
 
   Result<ManifestDb> read(ByteView bytes) {
     KCB_RETURN_IF_ERROR(check_header(bytes));
+    image_bytes_ = bytes.size();
+    value_budget_ = 2 * bytes.size();
     KCB_RETURN_IF_ERROR(open(bytes));
     KCB_RETURN_IF_ERROR(check_schema());
     ManifestDb out;
@@ -282,7 +285,7 @@ class ManifestReader {
       const std::string sql = column_text(s.get(), 3);
       const auto known = std::find_if(kSchema.begin(), kSchema.end(),
                                       [&](const SchemaObject& o) { return o.name == name; });
-      const std::string shown = type + " " + printable_text(name);
+      const std::string shown = printable_text(type) + " " + printable_text(name);
       if (known == kSchema.end()) return bad_schema("unexpected " + shown);
       if (known->type != type || known->table != table) {
         return bad_schema(shown + " on " + printable_text(table) + ", expected " +
@@ -304,15 +307,34 @@ class ManifestReader {
     return Status::Ok();
   }
 
+  // SQLite stores every text and blob once, verbatim, so an honest image holds at least as many
+  // value bytes as it hands out (twice as many allowed: a UTF-16 database's text grows by up to
+  // half as UTF-8). Rows whose cells point at one overflow chain would hand out any multiple of
+  // the image without SQLite noticing (only integrity_check finds pages used twice, and it reads
+  // the whole file): each value is charged against the budget before it is copied.
+  Status spend(size_t n, std::string_view column, const std::string& row) {
+    if (n > value_budget_) {
+      return Status::Corruption(row + ": " + std::string(column) +
+                                ": more text and blob bytes than the image can hold (" +
+                                std::to_string(image_bytes_) + " bytes): rows share pages");
+    }
+    value_budget_ -= n;
+    return Status::Ok();
+  }
+
   // A text column's value, checked: type, size, UTF-8.
   Result<std::string> text(sqlite3_stmt* s, int i, std::string_view column,
-                           const std::string& row) const {
+                           const std::string& row) {
     const int type = sqlite3_column_type(s, i);
     if (type != SQLITE_TEXT) {
       return Status::Corruption(row + ": " + std::string(column) + ": expected text, found " +
                                 std::string(type_name(type)));
     }
-    std::string value = column_text(s, i);
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
+    KCB_RETURN_IF_ERROR(spend(static_cast<size_t>(sqlite3_column_bytes(s, i)), column, row));
+    std::string value = p == nullptr
+                            ? std::string()
+                            : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
     if (!is_valid_utf8(value) || value.find('\0') != std::string::npos) {
       return Status::Corruption(row + ": " + std::string(column) +
                                 ": not valid UTF-8 text: " + printable_text(value));
@@ -320,8 +342,7 @@ class ManifestReader {
     return value;
   }
 
-  Result<Bytes> blob(sqlite3_stmt* s, int i, std::string_view column,
-                     const std::string& row) const {
+  Result<Bytes> blob(sqlite3_stmt* s, int i, std::string_view column, const std::string& row) {
     const int type = sqlite3_column_type(s, i);
     if (type != SQLITE_BLOB) {
       return Status::Corruption(row + ": " + std::string(column) + ": expected a blob, found " +
@@ -329,6 +350,7 @@ class ManifestReader {
     }
     const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
     const auto n = static_cast<size_t>(sqlite3_column_bytes(s, i));
+    KCB_RETURN_IF_ERROR(spend(n, column, row));
     return p == nullptr ? Bytes() : Bytes(p, p + n);
   }
 
@@ -379,6 +401,7 @@ class ManifestReader {
   Status read_properties(std::vector<std::pair<std::string, Bytes>>& props) {
     KCB_ASSIGN_OR_RETURN(Statement s,
                          prepare(db_.get(), "SELECT key, value FROM Properties", "Properties"));
+    std::unordered_set<std::string> keys;
     size_t row = 0;
     for (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE; rc = sqlite3_step(s.get())) {
       if (rc != SQLITE_ROW) {
@@ -391,6 +414,10 @@ class ManifestReader {
       std::string where = "Manifest.db: Properties row " + std::to_string(row);
       KCB_ASSIGN_OR_RETURN(std::string key, text(s.get(), 0, "key", where));
       where += " (key " + printable_text(key) + ")";
+      // The table scan does not consult the key's index, so a file whose table pages were edited
+      // can repeat a key the index holds once; the writer (and any reader that looks keys up)
+      // would disagree about which one counts.
+      if (!keys.insert(key).second) return Status::Corruption(where + ": key: appears twice");
       KCB_ASSIGN_OR_RETURN(Bytes value, blob(s.get(), 1, "value", where));
       props.emplace_back(std::move(key), std::move(value));
     }
@@ -398,7 +425,9 @@ class ManifestReader {
   }
 
   ManifestDbLimits limits_;
-  SecretBytes image_;  // declared before db_: destroyed after it
+  size_t image_bytes_ = 0;
+  size_t value_budget_ = 0;  // text and blob bytes still allowed (spend)
+  SecretBytes image_;        // declared before db_: destroyed after it
   Db db_;
 };
 

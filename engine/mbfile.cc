@@ -134,7 +134,7 @@ class ArchiveReader {
     const auto [archiver, version, objects, top] = dict_fields(doc, kKeys);
     KCB_ASSIGN_OR_RETURN(std::string_view name, plist_string(archiver, "MBFile: $archiver"));
     if (name != kArchiver) {
-      return bad("$archiver", "'" + std::string(name) + "', expected NSKeyedArchiver");
+      return bad("$archiver", "'" + printable_text(name) + "', expected NSKeyedArchiver");
     }
     KCB_RETURN_IF_ERROR(expect_plist_type(version, PLIST_UINT, "MBFile: $version"));
     uint64_t v = 0;
@@ -174,7 +174,8 @@ class ArchiveReader {
     auto null = objects_.empty() ? Result<std::string_view>(bad("$objects", "empty"))
                                  : plist_string(objects_[0], "MBFile: $objects[0]");
     if (!null.ok()) return null.status();
-    if (*null != "$null") return bad("$objects[0]", "'" + std::string(*null) + "', expected $null");
+    if (*null != "$null")
+      return bad("$objects[0]", "'" + printable_text(*null) + "', expected $null");
     return Status::Ok();
   }
 
@@ -279,7 +280,8 @@ class ArchiveReader {
     KCB_ASSIGN_OR_RETURN(std::optional<std::string> name,
                          text(dict_fields(cls, kName)[0], "$class.$classname"));
     if (!name) return bad("$class", "no $classname");
-    if (*name != kClassName) return bad("$class", "class '" + *name + "', expected MBFile");
+    if (*name != kClassName)
+      return bad("$class", "class '" + printable_text(*name) + "', expected MBFile");
     return Status::Ok();
   }
 

@@ -21,6 +21,7 @@
 #include "engine/manifest_db.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
+#include "fuzz/folder_seeds.h"
 #include "fuzz/restore_target.h"
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
@@ -507,6 +508,9 @@ int main(int argc, char** argv) {
   kcb::write_restore_seeds(out, *random);
   kcb::write_forged_class_seed(out, *random);
   kcb::write_journey_seeds(out, *random);
+  // manifest_db and mbfile (issue 13): fuzz/folder_seeds.cc.
+  kcb::fuzz::write_folder_seeds([&](const std::string& t, const std::string& name,
+                                    kcb::ByteView b) { out.write(t, name, b); });
   std::printf("make_seed_corpus: wrote %d seed files under %s\n", out.count(), argv[1]);
   return 0;
 }
