@@ -80,15 +80,21 @@ constexpr CommandHelp kHelp[] = {
     {"device erase",
      "Erase All Content and Settings: an empty keychain, fresh class keys, same UID",
      "Example:\n  kcbackup device erase phone"},
-    {"backup", "Back up a simulated device into a bundle directory",
+    {"backup",
+     "Back up a simulated device into a real backup folder (Manifest.db, Manifest.plist, "
+     "Status.plist, file blobs), as Finder writes it",
      "The password (local-encrypted only) comes from --password-file, --password, "
      "KCBACKUP_PASSWORD, or a prompt on the terminal, in that order.\n\nExample:\n"
      "  kcbackup backup phone phone.backup --journey local-encrypted --password-file pw.txt\n"
      "  Wrote phone.backup (local-encrypted, encrypted): 2 item(s) backed up, 0 left on the "
      "device by the export filter (R1)"},
-    {"restore", "Restore a bundle onto a simulated device and print each item's fate",
-     "Exit 3 for a wrong or missing password, 2 for a malformed bundle, 4 for an I/O error; in "
-     "every such case the device is unchanged.\n\nExample:\n"
+    {"restore",
+     "Restore a backup folder (kcbackup's, Finder's, iTunes' or idevicebackup2's) onto a "
+     "simulated device and print each item's fate",
+     "Every file the folder lists is read and checked before anything changes. Exit 3 for a "
+     "wrong or missing password (or key), 2 for a malformed or incomplete folder (a missing "
+     "file, an iOS 9 Manifest.mbdb), 4 for an I/O error; in every such case the device is "
+     "unchanged.\n\nExample:\n"
      "  kcbackup restore phone.backup new-phone --password-file pw.txt\n"
      "  class    account  service      accessible                         fate\n"
      "  genp #0  alice    example.com  WhenUnlocked (ak)                  restored\n"

@@ -3,7 +3,7 @@
 # own `kcbackup COMMAND --help`, so a new option completes without editing this file.
 _kcbackup() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="predict table rules demo audit device backup restore migrate inspect simulate"
+  local commands="predict table rules demo audit device backup restore migrate inspect extract unlock simulate"
   local journeys="local local-encrypted icloud-backup quick-start icloud-keychain"
   local classes="WhenUnlocked AfterFirstUnlock Always WhenUnlockedThisDeviceOnly AfterFirstUnlockThisDeviceOnly AlwaysThisDeviceOnly WhenPasscodeSetThisDeviceOnly"
   local wrappers="keychainaccess keychain-swift swiftkeychainwrapper samkeychain simplekeychain react-native-keychain flutter_secure_storage expo-secure-store valet"
@@ -30,8 +30,8 @@ _kcbackup() {
   fi
   if [ ${#words[@]} -eq 1 ] && [[ $cur != -* ]]; then
     case ${words[0]} in
-      device) COMPREPLY=($(compgen -W "init add update delete list passcode erase" -- "$cur")); return ;;
-      inspect) COMPREPLY=($(compgen -W "keybag blob archive bundle" -- "$cur")); return ;;
+      device) COMPREPLY=($(compgen -W "init add update delete list passcode erase set put files" -- "$cur")); return ;;
+      inspect) COMPREPLY=($(compgen -W "keybag blob archive backup" -- "$cur")); return ;;
     esac
   fi
   if [[ $cur == -* ]]; then

@@ -1,5 +1,5 @@
 # fish completion for kcbackup (installed to share/fish/vendor_completions.d/kcbackup.fish).
-set -l commands predict table rules demo audit device backup restore migrate inspect simulate
+set -l commands predict table rules demo audit device backup restore migrate inspect extract unlock simulate
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -l help -d 'Print help'
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -l version -d 'Print the version'
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a predict -d 'Ask the oracle about one item'
@@ -9,12 +9,14 @@ complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a demo -
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a audit -d 'Check an app keychain items (CI gate)'
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a device -d 'Simulated devices'
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a backup -d 'Back up a simulated device'
-complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a restore -d 'Restore a bundle'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a restore -d 'Restore a backup folder'
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a migrate -d 'Quick Start between devices'
-complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a inspect -d 'Look inside keybags, blobs, archives, bundles'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a inspect -d 'Look inside backup folders, keybags, blobs, archives'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a extract -d 'One file of a backup folder, decrypted'
+complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a unlock -d 'Derive a backup key once for --key-file'
 complete -c kcbackup -f -n "not __fish_seen_subcommand_from $commands" -a simulate -d 'Run a scripted scenario'
-complete -c kcbackup -f -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from init add update delete list passcode erase" -a "init add update delete list passcode erase"
-complete -c kcbackup -f -n "__fish_seen_subcommand_from inspect; and not __fish_seen_subcommand_from keybag blob archive bundle" -a "keybag blob archive bundle"
+complete -c kcbackup -f -n "__fish_seen_subcommand_from device; and not __fish_seen_subcommand_from init add update delete list passcode erase set put files" -a "init add update delete list passcode erase set put files"
+complete -c kcbackup -f -n "__fish_seen_subcommand_from inspect; and not __fish_seen_subcommand_from keybag blob archive backup" -a "keybag blob archive backup"
 complete -c kcbackup -l format -x -a "text json markdown csv sarif junit" -d 'Output format'
 complete -c kcbackup -s j -l journey -x -a "local local-encrypted icloud-backup quick-start icloud-keychain" -d 'Journey'
 complete -c kcbackup -l target -x -a "same-device other-device" -d 'Target'

@@ -55,7 +55,7 @@ Status run_journey(Journey journey, Random& random, SeedExperimentResults& out) 
   }
   const std::string password = journey == Journey::kLocalEncrypted ? kPassword : "";
   KCB_ASSIGN_OR_RETURN(BackupFolder bundle, make_backup(*phone, {journey, password, kFastKdf}, random));
-  const RestoreOptions restore{password, {}};
+  const RestoreOptions restore{password, {}, {}};
 
   KCB_ASSIGN_OR_RETURN(auto other, Device::create_in_memory({}, random));
   KCB_RETURN_IF_ERROR(restore_backup(bundle, *other, restore, random).status());

@@ -74,7 +74,7 @@ Result<Device*> travel(const JourneyCase& c, Run& run) {
     onto = run.fresh.get();
   }
   const std::string given = c.wrong_restore_password.value_or(password);
-  KCB_RETURN_IF_ERROR(note_restore(c, restore_backup(*bundle, *onto, {given, {}}, r), run));
+  KCB_RETURN_IF_ERROR(note_restore(c, restore_backup(*bundle, *onto, {given, {}, {}}, r), run));
   return onto;
 }
 

@@ -436,7 +436,7 @@ class EngineStep {
   Result<std::string> restore(const Step& s, const ScenarioModel::Answer& a,
                               std::vector<Mismatch>& out) {
     KCB_ASSERT(s.backup < backups_.size());
-    auto report = restore_backup(backups_[s.backup], device(s), {s.password, {}}, random_);
+    auto report = restore_backup(backups_[s.backup], device(s), {s.password, {}, {}}, random_);
     if (!report.ok() && report.status().code() != Code::kPermissionDenied) return report.status();
     const std::string& backup = model_backup_name(s.backup);
     const std::string what = "restore '" + backup + "' onto " + name(s.device);

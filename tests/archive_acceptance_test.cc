@@ -72,7 +72,7 @@ class Acceptance : public ::testing::Test {
     fs::remove_all(dir_);
     KCB_RETURN_IF_ERROR(write_backup_folder(default_env(), dir_, folder_));
     DiskFolder folder(default_env(), dir_);
-    return restore_backup(folder, *target_, {"pw", {}}, *r_);
+    return restore_backup(folder, *target_, {"pw", {}, {}}, *r_);
   }
 
   std::unique_ptr<Random> r_ = make_seeded_random(15);

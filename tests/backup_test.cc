@@ -86,7 +86,7 @@ TEST(Backup, ReproducesTheSeedsMeasuredTable) {
       other = device(*r);
       target = other.get();
     }
-    auto report = restore_backup(*bundle, *target, {"hunter2", {}}, *r);
+    auto report = restore_backup(*bundle, *target, {"hunter2", {}, {}}, *r);
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     EXPECT_EQ(has_account(*target, "normal"), row.normal_restored);
     EXPECT_EQ(has_account(*target, "tdo"), row.this_device_only_restored);
@@ -153,10 +153,10 @@ struct Fixture {
 TEST(Restore, WrongOrMissingPasswordRestoresNothingAndChangesNothing) {
   Fixture f;
   const auto before = f.target_rows();
-  auto wrong = restore_backup(f.bundle, *f.target, {"hunter3", {}}, *f.r);
+  auto wrong = restore_backup(f.bundle, *f.target, {"hunter3", {}, {}}, *f.r);
   ASSERT_FALSE(wrong.ok());
   EXPECT_EQ(wrong.status().code(), Code::kPermissionDenied);
-  EXPECT_EQ(restore_backup(f.bundle, *f.target, {"", {}}, *f.r).status().code(),
+  EXPECT_EQ(restore_backup(f.bundle, *f.target, {"", {}, {}}, *f.r).status().code(),
             Code::kPermissionDenied);
   EXPECT_EQ(f.target_rows(), before);
 }
@@ -166,7 +166,7 @@ TEST(Restore, KeybagUuidMismatchFailsTheWholeRestore) {
   const auto before = f.target_rows();
   edit_archive(f.bundle, "hunter2",
                [](KeychainArchive& a) { a.keybag_uuid = "00000000-0000-0000-0000-000000000000"; });
-  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kCorruption);
   EXPECT_NE(r.status().message().find("keybag-uuid"), std::string::npos);
@@ -178,7 +178,7 @@ TEST(Restore, AManifestClaimingNoEncryptionOverAPasswordOnlyClassIsCorrupt) {
   const auto before = f.target_rows();
   ASSERT_TRUE(
       test_support::edit_manifest(f.bundle, [](Manifest& m) { m.is_encrypted = false; }).ok());
-  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
   EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().to_string();
   EXPECT_NE(r.status().message().find("IsEncrypted is false"), std::string::npos);
   EXPECT_EQ(f.target_rows(), before);
@@ -229,7 +229,7 @@ TEST(Restore, AFolderMissingAFileOrUnfinishedIsRefusedAndChangesNothing) {
     Fixture f;
     const auto before = f.target_rows();
     c.damage(f.bundle);
-    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), c.code) << r.status().to_string();
     EXPECT_NE(r.status().message().find(c.message), std::string::npos) << r.status().message();
@@ -254,7 +254,7 @@ TEST(Restore, AListedAppFileMissingOrBadlyPaddedIsRefusedAndChangesNothing) {
       f.bundle.files[blob].back() ^= 0x5A;  // the last block no longer ends in valid padding
     }
     const auto before = f.target_rows();
-    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Code::kCorruption) << r.status().to_string();
     EXPECT_NE(r.status().message().find("HomeDomain/Library/sixteen"), std::string::npos)
@@ -265,7 +265,7 @@ TEST(Restore, AListedAppFileMissingOrBadlyPaddedIsRefusedAndChangesNothing) {
 
 TEST(Restore, ReplacesNonSynchronizableItemsAndReportsEachFate) {
   Fixture f;
-  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
   ASSERT_TRUE(r.ok()) << r.status().to_string();
   EXPECT_EQ(r->replaced, 1);
   EXPECT_EQ(r->restored_count(), 2u);
@@ -282,7 +282,7 @@ TEST(Restore, AFlippedBitInOneBlobDropsThatItemAloneWithItsReason) {
     Fixture f;
     edit_archive(f.bundle, "hunter2",
                  [offset](KeychainArchive& a) { a.items[0][0].blob[offset] ^= 0x01; });
-    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+    auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
     ASSERT_TRUE(r.ok()) << r.status().to_string();
     EXPECT_FALSE(r->items[0].restored);
     EXPECT_EQ(r->items[0].reason, reason) << "offset " << offset << ": " << r->items[0].detail;
@@ -294,7 +294,7 @@ TEST(Restore, ARetaggedKeyClassIsNotRestored) {
   Fixture f;
   // Claim class 6 for an item sealed under class 7: its key will not open under class 6's key.
   edit_archive(f.bundle, "hunter2", [](KeychainArchive& a) { a.items[0][0].blob[4] = 6; });
-  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}}, *f.r);
+  auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->items[0].restored);
 }
@@ -416,7 +416,7 @@ TEST(Backup, AppClipItemsAreNeverExported) {
   for (const auto& v : archive_of(*bundle, "hunter2").items)
     EXPECT_EQ(v.size(), 1u);
   auto b = device(*r);
-  auto restored = restore_backup(*bundle, *b, {"hunter2", {}}, *r);
+  auto restored = restore_backup(*bundle, *b, {"hunter2", {}, {}}, *r);
   ASSERT_TRUE(restored.ok());
   for (ItemClass c : kAllItemClasses) {
     EXPECT_TRUE(has_account(*b, std::string(name_of(c)) + "-app"));
@@ -482,7 +482,7 @@ TEST(Restore, ReferencesAreEqualAfterBackupDeleteAndRestore) {
     ASSERT_TRUE(bundle.ok());
     for (const StoredItem& s : *a->list())
       ASSERT_TRUE(a->remove(s.item.item_class(), s.rowid).ok());
-    auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+    auto report = restore_backup(*bundle, *a, {"", {}, {}}, *r);
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     EXPECT_EQ(refs_by_account(*a), before);
     for (const ItemFate& f : report->items) {
@@ -506,7 +506,7 @@ TEST(Restore, ARowidTakenOnTheTargetGivesANewRowidAndAUuidTravels) {
     NewItem theirs = item(Accessibility::kAfterFirstUnlock, "theirs");
     theirs.synchronizable = true;  // R7 keeps it, and its rowid 1
     ASSERT_TRUE(b->add(theirs, *r).ok());
-    auto report = restore_backup(*bundle, *b, {"hunter2", {}}, *r);
+    auto report = restore_backup(*bundle, *b, {"hunter2", {}, {}}, *r);
     ASSERT_TRUE(report.ok());
     const auto after = refs_by_account(*b);
     ASSERT_EQ(after.count("mine"), 1u);
@@ -534,7 +534,7 @@ TEST(Restore, AnOldStyleBackupOntoAUuidDeviceRenewsEveryReference) {
   ASSERT_TRUE(bundle.ok());
   ASSERT_TRUE(a->set_persistent_refs(PersistentRefKind::kUuid, *r).ok());
   ASSERT_TRUE(a->erase(*r).ok());
-  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  auto report = restore_backup(*bundle, *a, {"", {}, {}}, *r);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->restored_count(), 2u);
   const auto after = refs_by_account(*a);
@@ -566,7 +566,7 @@ TEST(Restore, ALocallyUpdatedSynchronizableItemKeepsItsDataAndReference) {
   change.secret = SecretBytes(as_bytes("updated locally"));
   ASSERT_TRUE(a->update(ItemClass::kGenp, rowid, change, *r).ok());
   const auto before = refs_by_account(*a);
-  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  auto report = restore_backup(*bundle, *a, {"", {}, {}}, *r);
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   const auto after = refs_by_account(*a);
   EXPECT_EQ(after.at("synced"), before.at("synced"));
@@ -593,7 +593,7 @@ TEST(Restore, ADuplicateWithinTheBackupIsLostNotKept) {
   ASSERT_TRUE(bundle.ok());
   edit_archive(*bundle, "", [](KeychainArchive& a) { a.items[0].push_back(a.items[0][0]); });
   ASSERT_TRUE(a->erase(*r).ok());
-  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  auto report = restore_backup(*bundle, *a, {"", {}, {}}, *r);
   ASSERT_TRUE(report.ok());
   ASSERT_EQ(report->items.size(), 2u);
   EXPECT_TRUE(report->items[0].restored);
@@ -648,7 +648,7 @@ TEST(Restore, TheImportSkipsSystemBoundAndTokenItemsWithAReason) {
   edit_archived_item(
       *bundle, 1, *a, [](Item& i) { i.set_token_id("com.apple.setoken"); }, *r);
   ASSERT_TRUE(a->erase(*r).ok());
-  auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+  auto report = restore_backup(*bundle, *a, {"", {}, {}}, *r);
   ASSERT_TRUE(report.ok()) << report.status().to_string();
   ASSERT_EQ(report->items.size(), 3u);
   EXPECT_EQ(report->items[0].reason, LossReason::kSystemBound);
@@ -675,7 +675,7 @@ TEST(Restore, TheTargetsSystemBoundItemsComeBackWithTheirReferences) {
     ASSERT_TRUE(bundle.ok());
     EXPECT_EQ(archived_count(*bundle), 1u);
     const auto before = refs_by_account(*a);
-    auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+    auto report = restore_backup(*bundle, *a, {"", {}, {}}, *r);
     ASSERT_TRUE(report.ok()) << report.status().to_string();
     EXPECT_EQ(refs_by_account(*a), before);
     EXPECT_EQ(report->replaced, 1);
@@ -700,7 +700,7 @@ TEST(Restore, ASystemBoundItemWhoseRowidTheImportTookGetsANewOne) {
     bound.secret = SecretBytes(as_bytes("the device's own"));
     ASSERT_EQ(*a->add(bound, *r), 1);
     const auto before = refs_by_account(*a);
-    auto report = restore_backup(*bundle, *a, {"", {}}, *r);
+    auto report = restore_backup(*bundle, *a, {"", {}, {}}, *r);
     ASSERT_TRUE(report.ok());
     const auto after = refs_by_account(*a);
     EXPECT_EQ(after.at("bound").second, "the device's own");

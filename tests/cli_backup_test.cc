@@ -170,7 +170,7 @@ TEST_F(CliBackup, WrongOrMissingPasswordExitsThreeAndLeavesTheTargetAlone) {
   const std::string before = listing(target);
   const CliRun wrong = run_cli({"restore", bundle, target, "--password", "wrong"});
   EXPECT_EQ(wrong.exit_code, 3) << wrong.err;
-  EXPECT_NE(wrong.err.find("wrong password"), std::string::npos) << wrong.err;
+  EXPECT_NE(wrong.err.find("wrong backup password"), std::string::npos) << wrong.err;
   EXPECT_EQ(std::count(wrong.err.begin(), wrong.err.end(), '\n'), 1) << wrong.err;
   EXPECT_EQ(run_cli({"restore", bundle, target}).exit_code, 3);  // no source, no terminal
   EXPECT_EQ(listing(target), before);

@@ -89,7 +89,7 @@ TEST(CliConventions, WrongBackupPasswordIsAuthenticationFailedNotPermissionDenie
   const CliRun r = run_cli({"restore", bundle, to, "--password", "wrong"});
   EXPECT_EQ(r.exit_code, 3) << r.err;
   EXPECT_EQ(r.err.rfind("kcbackup: authentication failed: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find("wrong password"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("wrong backup password"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find("permission denied"), std::string::npos) << r.err;
 }
 

@@ -184,7 +184,7 @@ TEST(Keybag, WrongPasswordIsPermissionDenied) {
   auto r = unlock_keybag(nb.bag, as_bytes("pW"), std::nullopt);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kPermissionDenied);
-  EXPECT_NE(r.status().message().find("wrong password"), std::string::npos);
+  EXPECT_NE(r.status().message().find("wrong backup password"), std::string::npos);
   EXPECT_EQ(unlock_keybag(nb.bag, {}, std::nullopt).status().code(), Code::kPermissionDenied);
 }
 

@@ -51,7 +51,7 @@ int main() {
   if (!backup.ok()) return fail("backup", backup.status());
   auto other = Device::create_in_memory({}, *random);
   if (!other.ok()) return fail("create other phone", other.status());
-  auto report = restore_backup(*backup, **other, {"pw", {}}, *random);
+  auto report = restore_backup(*backup, **other, {"pw", {}, {}}, *random);
   if (!report.ok()) return fail("restore", report.status());
   std::printf("engine: %zu of %zu restored\n", report->restored_count(), report->items.size());
   for (const ItemFate& f : report->items) {
