@@ -392,11 +392,26 @@ def target_with_an_item(ctx, name, uid):
     return ctx.full_listing(name)
 
 
+def check_class_keys(inspect_json, keys_file, what):
+    """`kcbackup inspect keybag` gives every class key the Python writer chose."""
+    want = load_json(keys_file)["class_keys"]
+    got = {str(c["class"]): c for c in inspect_json["classes"]}
+    expect(sorted(got) == sorted(want), "%s: classes %s, Python wrote %s"
+           % (what, sorted(got), sorted(want)))
+    for n, key in want.items():
+        expect(got[n]["unlocked"] and got[n].get("key_hex") == key,
+               "%s: class %s: %s, Python wrote %s" % (what, n, got[n], key))
+
+
 def check_python_to_cxx(ctx):
     items = copy.deepcopy(ri.ITEMS["items"])
     items[0]["keyclass_flags"] = 1  # generation flags above the low 4 bits of keyclass
     folder, pw = python_source(ctx, items)
     uid = ctx.uid_hex("source")
+    check_class_keys(ctx.kcb("inspect", "keybag", os.path.join(folder, "Manifest.plist"),
+                             "--password-file", pw, "--device", ctx.path("source"),
+                             "--show-secrets", "--format", "json"),
+                     folder + ".keys.json", "inspect keybag")
 
     ctx.device("other", UID_B)
     report = restore(ctx, folder, "other", pw)
@@ -478,15 +493,20 @@ def check_real_kdf(ctx):
     ctx.kcb("device", "init", ctx.path("source"), "--format", "json")
     folder, pw = ctx.path("py-real"), ctx.password_file()
     made = ctx.folder("write", folder, "--spec", ctx.spec(items), "--password-file", pw,
-                      "--device", ctx.path("source"))
+                      "--device", ctx.path("source"), "--keys-out", folder + ".keys.json")
     expect(made["dp_iterations"] == 10_000_000 and made["iterations"] == 10_000, "counts %s" % made)
     ctx.device("other", UID_B)
     before = target_with_an_item(ctx, "wrongpw", ctx.uid_hex("source"))
-    restore_other, _ = ctx.run_parallel([
+    # Three full derivations in kcbackup, at once (two cores).
+    restore_other, _, inspected = ctx.run_parallel([
         ([ctx.kcbackup, "restore", folder, ctx.path("other"), "--password-file", pw, "--format",
           "json"], 0),
         ([ctx.kcbackup, "restore", folder, ctx.path("wrongpw"), "--password-file",
-          ctx.password_file(WRONG, "wrong.txt"), "--format", "json"], 3)])
+          ctx.password_file(WRONG, "wrong.txt"), "--format", "json"], 3),
+        ([ctx.kcbackup, "inspect", "keybag", os.path.join(folder, "Manifest.plist"),
+          "--password-file", pw, "--device", ctx.path("source"), "--show-secrets", "--format",
+          "json"], 0)])
+    check_class_keys(json.loads(inspected), folder + ".keys.json", "real counts: inspect keybag")
     ri.check_restore_fates(json.loads(restore_other), items, "real counts, other device")
     compare(ri.listing(ctx, "other"), spec_listing([i for i in items if not tdo(i)]),
             "real counts, other device")
