@@ -211,7 +211,11 @@ def _missing_keychain(folder, keys):
     os.remove(blob_path(folder, "KeychainDomain", "keychain-backup.plist"))
 
 
-DAMAGE = {"missing-blob": _missing_blob, "missing-keychain-blob": _missing_keychain,
+def _ios9_index(folder, keys):
+    os.rename(os.path.join(folder, "Manifest.db"), os.path.join(folder, "Manifest.mbdb"))
+
+
+DAMAGE = {"manifest-mbdb": _ios9_index, "missing-blob": _missing_blob, "missing-keychain-blob": _missing_keychain,
           "keychain-padding": _keychain_padding, "file-padding": _file_padding,
           "manifest-db-padding": _manifest_db_padding, "unfinished": _unfinished}
 
