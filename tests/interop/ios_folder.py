@@ -128,7 +128,8 @@ def load_plist(data, what):
     except Exception as e:  # plistlib raises several types on malformed input
         raise FormatError("%s: not a property list: %s" % (what, e))
     if not isinstance(value, dict):
-        raise FormatError("%s: top level is %s, expected a dictionary" % (what, type(value).__name__))
+        raise FormatError("%s: top level is %s, expected a dictionary"
+                          % (what, type(value).__name__))
     return value
 
 

@@ -36,7 +36,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import ios_folder  # noqa: E402
-import run_interop as ri  # noqa: E402  (Ctx, listing, item sets shared with the bundle checks)
+import run_interop as ri  # noqa: E402  (Ctx, listing and the item sets)
 
 CheckFailed, expect, compare = ri.CheckFailed, ri.expect, ri.compare
 UID_A, UID_B = ri.UID_A, ri.UID_B
@@ -215,7 +215,8 @@ def _ios9_index(folder, keys):
     os.rename(os.path.join(folder, "Manifest.db"), os.path.join(folder, "Manifest.mbdb"))
 
 
-DAMAGE = {"manifest-mbdb": _ios9_index, "missing-blob": _missing_blob, "missing-keychain-blob": _missing_keychain,
+DAMAGE = {"manifest-mbdb": _ios9_index, "missing-blob": _missing_blob,
+          "missing-keychain-blob": _missing_keychain,
           "keychain-padding": _keychain_padding, "file-padding": _file_padding,
           "manifest-db-padding": _manifest_db_padding, "unfinished": _unfinished}
 
