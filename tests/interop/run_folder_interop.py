@@ -368,6 +368,17 @@ def check_local_cxx_to_python(ctx):
     read = ctx.folder("read", ctx.path("plain"), "--device", ctx.path("other"))
     compare(opened_listing(read), [], "local folder with another device")
 
+    # The simulated icloud-backup journey has no folder in reality: the same layout, our Journey
+    # key, and (R4) every keychain class behind the source device, like local.
+    ctx.kcb("backup", ctx.path("source"), ctx.path("icloud"), "--journey", "icloud-backup",
+            "--fast-kdf", "--format", "json")
+    read = ctx.folder("read", ctx.path("icloud"), "--device", ctx.path("source"))
+    expect(read["manifest"]["journey"] == "icloud-backup", "Journey %r" % read["manifest"])
+    check_files(read, files, "icloud-backup")
+    compare(opened_listing(read), exported, "icloud-backup folder with the source device")
+    read = ctx.folder("read", ctx.path("icloud"), "--device", ctx.path("other"))
+    compare(opened_listing(read), [], "icloud-backup folder with another device")
+
 
 # ---------------------------------------------------------------------------------------------
 # Python -> kcbackup
