@@ -415,6 +415,19 @@ CHECKS = {"selftest": check_selftest, "keybag-fast": check_keybag_fast,
           "kcbackup-bundle": check_kcbackup_bundle}
 
 
+# The checks of the two-file bundle, and the folder checks that replace them once `backup`
+# writes real folders (then the bundle is gone and these skip; remove them when main has folders).
+BUNDLE_CHECKS = {"keybag-real": "folder-real-kdf", "python-bundle": "folder-python-to-cxx",
+                 "kcbackup-bundle": "folder-cxx-to-python"}
+
+
+def writes_folders(ctx):
+    ctx.kcb("device", "init", ctx.path("probe-device"), "--format", "json")
+    ctx.kcb("backup", ctx.path("probe-device"), ctx.path("probe-backup"), "--journey", "local",
+            "--format", "json")
+    return os.path.exists(os.path.join(ctx.path("probe-backup"), "Manifest.db"))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("check", choices=sorted(CHECKS))
@@ -427,6 +440,11 @@ def main():
     ctx = Ctx(args)
     started = time.monotonic()
     try:
+        if args.check in BUNDLE_CHECKS and writes_folders(ctx):
+            print("SKIP %s: this kcbackup writes real backup folders, not bundles (issue 13); "
+                  "run_folder_interop.py's %s carries this check over" % (args.check,
+                                                                         BUNDLE_CHECKS[args.check]))
+            return 77
         CHECKS[args.check](ctx)
     except CheckFailed as e:
         print("FAIL %s: %s" % (args.check, e))
