@@ -78,7 +78,7 @@ constexpr CommandHelp kHelp[] = {
      "Turn the passcode on or off (off deletes WhenPasscodeSetThisDeviceOnly items)",
      "Example:\n  kcbackup device passcode phone off"},
     {"device erase",
-     "Erase All Content and Settings: an empty keychain, fresh class keys, same UID",
+     "Erase All Content and Settings: no app files, an empty keychain, fresh class keys, same UID",
      "Example:\n  kcbackup device erase phone"},
     {"backup",
      "Back up a simulated device into a real backup folder (Manifest.db, Manifest.plist, "

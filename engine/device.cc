@@ -452,6 +452,7 @@ Status Device::set_sos(bool on) {
 }
 
 Status Device::erase(Random& random) {
+  KCB_RETURN_IF_ERROR(remove_app_files());
   KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store_->list_all());
   KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store_->transaction());
   for (const KeychainRow& row : rows)

@@ -201,4 +201,17 @@ Status Device::put_app_file(AppFile file) {
   return write_file_atomically(*env_, *dir_ / kAppFilesName, bytes);
 }
 
+Status Device::remove_app_files() {
+  if (!dir_) {
+    memory_app_files_.clear();
+    return Status::Ok();
+  }
+  const std::filesystem::path path = *dir_ / kAppFilesName;
+  if (env_->kind_of(path) == FileKind::kMissing) return Status::Ok();
+  if (read_only_)
+    return Status::FailedPrecondition("erase: the device folder was opened read-only");
+  KCB_RETURN_IF_ERROR(env_->remove(path));
+  return env_->sync_dir(*dir_);
+}
+
 }  // namespace kcb

@@ -140,6 +140,22 @@ TEST(DeviceFiles, OnDiskTheyOutliveTheDeviceObjectAndTheBytesAreAFunctionOfTheFi
   EXPECT_EQ(st.code(), Code::kFailedPrecondition) << st.to_string();
 }
 
+// "Erase All Content and Settings" takes the app files with the keychain, on disk and in memory.
+TEST(DeviceFiles, EraseRemovesThem) {
+  TempFolder a;
+  auto r = make_seeded_random(5);
+  auto on_disk = Device::create_at(default_env(), a.path(), {}, *r);
+  auto in_memory = Device::create_in_memory({}, *r);
+  ASSERT_TRUE(on_disk.ok() && in_memory.ok());
+  for (Device* d : {on_disk->get(), in_memory->get()}) {
+    ASSERT_TRUE(d->put_app_file(app_file("AppDomain-a", "Documents/y", "aa")).ok());
+    ASSERT_TRUE(d->erase(*r).ok());
+    EXPECT_TRUE(d->app_files()->empty());
+    ASSERT_TRUE(d->erase(*r).ok());  // nothing to remove: still fine
+  }
+  EXPECT_FALSE(fs::exists(a.path() / "app-files.plist"));
+}
+
 TEST(DeviceFiles, AFailedWriteLeavesTheOldListWhole) {
   TempFolder a;
   auto r = make_seeded_random(4);

@@ -210,7 +210,8 @@ class Device {
   // switch to UUID references re-inserts its items under new ones (R11).
   Status set_persistent_refs(PersistentRefKind kind, Random& random);
   Status set_sos(bool on);
-  // "Erase All Content and Settings": an empty keychain and a fresh keybag; the UID stays.
+  // "Erase All Content and Settings": no app files, an empty keychain and a fresh keybag; the UID
+  // stays.
   Status erase(Random& random);
 
   // Seals an item under this device's class key for its accessibility.
@@ -231,6 +232,8 @@ class Device {
   Status load_keys(const Bytes& uid, ByteView keybag);
   Status rebuild_keybag(bool with_passcode_class, Random& random);
   Status save_settings() const;
+  // Erase's part of the app files (engine/device_files.cc): none afterwards.
+  Status remove_app_files();
   // add_item with the row's identity chosen (DeviceInternals::insert_item, for restore).
   Result<int64_t> insert_item(const Item& item, ByteView canonical_plaintext, int64_t rowid,
                               Bytes uuid, Random& random);
