@@ -13,9 +13,10 @@
 //       for i < N over the same parsed file), run up to N = 50,000 only: it is quadratic.
 //   folder_open/N: OpenedBackup::open of a local-encrypted folder on disk holding N app files (a
 //       few bytes each) and a 10-item keychain, every file listed, then the keychain opened
-//       (kFastKdf: the open is not the KDF). Floor: Manifest.db read from disk, one AES-256-CBC pass
-//       over it, deserialized into SQLite and every Files row stepped with its five columns read.
-//       Target (performance.md, "reading a real backup folder"): <= 2x the floor, linear in N.
+//       (kFastKdf: the open is not the KDF). Floor: Manifest.db read from disk, one AES-256-CBC
+//       pass over it, deserialized into SQLite and every Files row stepped with its five columns
+//       read. Target (performance.md, "reading a real backup folder"): <= 2x the floor, linear in
+//       N.
 //   junk_keys/N: a keychain-backup.plist with N unknown top-level keys, read (warnings bounded).
 // Counters: ours_us_per_entry (and floor/peer beside it), ratio.
 #include <benchmark/benchmark.h>
@@ -353,8 +354,8 @@ void BM_folder_open(benchmark::State& state, size_t n) {
     // same), and a full scan of the plaintext image the corpus decrypted once.
     start = thread_cpu_seconds();
     const Bytes db = take(default_env().read_file(c.dir / kManifestDbName, size_t{1} << 31), "r");
-    const SecretBytes cbc = take(aes256_cbc_decrypt_blocks(ByteView(key, sizeof key), zero_iv, db),
-                                 "cbc");
+    const SecretBytes cbc =
+        take(aes256_cbc_decrypt_blocks(ByteView(key, sizeof key), zero_iv, db), "cbc");
     benchmark::DoNotOptimize(cbc.data());
     benchmark::DoNotOptimize(scan_files(c.plain_db));
     floor_s += seconds_since(start);

@@ -222,8 +222,6 @@ struct InspectArchiveOptions {
 Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostream& out,
                            std::ostream& err);
 
-
-
 void add_inspect_command(CLI::App& app, Status& status);
 
 // ---- audit (run_audit: cli/audit_command.h), simulate (simulate.cc) ----

@@ -54,7 +54,8 @@ Status run_journey(Journey journey, Random& random, SeedExperimentResults& out) 
     KCB_RETURN_IF_ERROR(phone->add(seed_item(a, random), random).status());
   }
   const std::string password = journey == Journey::kLocalEncrypted ? kPassword : "";
-  KCB_ASSIGN_OR_RETURN(BackupFolder bundle, make_backup(*phone, {journey, password, kFastKdf}, random));
+  KCB_ASSIGN_OR_RETURN(BackupFolder bundle,
+                       make_backup(*phone, {journey, password, kFastKdf}, random));
   const RestoreOptions restore{password, {}, {}};
 
   KCB_ASSIGN_OR_RETURN(auto other, Device::create_in_memory({}, random));
