@@ -9,7 +9,16 @@
 //     same bytes.
 //   - keybag: variants of real bags (create_keybag) with a record cut short, a fixed-size record of
 //     another size, ITER/DPIC above the cap, or one record past the record cap are refused with
-//     the error kind and a message naming the record.
+//     the error kind and a message naming the record; so is every structural variant (a known
+//     record twice, a class record in the header or a header record in a class group, a required
+//     record missing, part of the double protection, one CLAS defined twice, WRAP 0 or above 3, a
+//     tag with a control byte, one class group past the cap), while an unknown record is kept.
+//   - item: a decoded item's known attributes have the kinds formats.md gives them (acct and svce
+//     a string or data), flags are 0 or 1, pdmn is a known code, pdmn and v_Data are required.
+//   - property lists: a binary dictionary with a repeated key is refused and one with distinct keys
+//     (UTF-16 keys that share low bytes included) is not; an XML reference to NUL is refused in any
+//     spelling; empty <dict/> and <array/> elements do not nest; a trailer whose root is not an
+//     object is refused.
 #include <gtest/gtest.h>
 #include <rapidcheck.h>
 #include <rapidcheck/gtest.h>
@@ -19,9 +28,12 @@
 #include <map>
 #include <set>
 
+#include "engine/binary_plist_writer.h"
 #include "engine/blob.h"
 #include "engine/keybag.h"
+#include "input/property_list.h"
 #include "kcbackup/der.h"
+#include "kcbackup/item.h"
 #include "properties/generators.h"
 
 namespace kcb {
@@ -566,6 +578,443 @@ RC_GTEST_PROP(Keybag, OneRecordPastTheRecordCapIsRefused, ()) {
   auto one_past = parse_keybag(b.bytes, limits);
   RC_ASSERT(!one_past.ok());
   RC_ASSERT(one_past.status().code() == Code::kResourceExhausted);
+}
+
+// A structural change to a real bag, and what the parser must answer.
+enum class BagEdit {
+  kHeaderRecordTwice,
+  kClassRecordTwice,
+  kClassRecordInHeader,
+  kHeaderRecordInClassGroup,
+  kHeaderRecordMissing,
+  kClassRecordMissing,
+  kPartOfDoubleProtection,
+  kClassGroupTwice,
+  kWrapOutOfRange,
+  kControlByteInTag,
+  kUnknownRecordKept,
+  kOneGroupPastTheClassCap,
+};
+
+size_t first_class_record(const RealBag& b) {
+  return b.bag.header_records.size();
+}
+
+// Index of the first record with `tag` at or after `from` (and before `to`).
+std::optional<size_t> find_tag(const std::vector<KeybagRecord>& records, std::string_view tag,
+                               size_t from, size_t to) {
+  for (size_t i = from; i < to && i < records.size(); ++i)
+    if (records[i].tag == tag) return i;
+  return std::nullopt;
+}
+
+KeybagRecord u32_record(std::string tag, uint32_t v) {
+  KeybagRecord r{std::move(tag), {}, 0};
+  append_be(r.value, v);
+  return r;
+}
+
+RC_GTEST_PROP(Keybag, AStructuralVariantIsRefusedNamingWhatIsWrong, ()) {
+  const RealBag b = real_bag();
+  const BagEdit edit =
+      *rc::gen::element(BagEdit::kHeaderRecordTwice, BagEdit::kClassRecordTwice,
+                        BagEdit::kClassRecordInHeader, BagEdit::kHeaderRecordInClassGroup,
+                        BagEdit::kHeaderRecordMissing, BagEdit::kClassRecordMissing,
+                        BagEdit::kPartOfDoubleProtection, BagEdit::kClassGroupTwice,
+                        BagEdit::kWrapOutOfRange, BagEdit::kControlByteInTag,
+                        BagEdit::kUnknownRecordKept, BagEdit::kOneGroupPastTheClassCap)
+           .as("edit");
+  std::vector<KeybagRecord> records = b.records;
+  const size_t header_end = first_class_record(b);
+  const KeybagClass& group = *rc::gen::elementOf(b.bag.classes).as("class group");
+  // The group's records in the flat list: its UUID is the first record with its offset.
+  size_t g = header_end;
+  while (records[g].offset != group.offset)
+    ++g;
+  const size_t g_end = g + group.records.size();
+  KeybagLimits limits;
+  Code want = Code::kCorruption;
+  std::string words;
+  switch (edit) {
+    case BagEdit::kHeaderRecordTwice: {
+      std::vector<std::string> tags{"VERS", "TYPE", "HMCK", "WRAP", "SALT", "ITER"};
+      if (b.bag.double_protection) tags.insert(tags.end(), {"DPWT", "DPIC", "DPSL"});
+      const std::string tag = *rc::gen::elementOf(tags).as("header record given twice");
+      const size_t at = *find_tag(records, tag, 0, header_end);
+      records.insert(records.begin() + static_cast<long>(at) + 1, records[at]);
+      words = "duplicate";
+      break;
+    }
+    case BagEdit::kClassRecordTwice: {
+      const std::string tag =
+          *rc::gen::element<std::string>("CLAS", "WRAP", "KTYP", "WPKY").as("class record twice");
+      const size_t at = *find_tag(records, tag, g, g_end);
+      records.insert(records.begin() + static_cast<long>(at) + 1, records[at]);
+      words = "duplicate";
+      break;
+    }
+    case BagEdit::kClassRecordInHeader: {
+      const std::string tag =
+          *rc::gen::element<std::string>("CLAS", "KTYP", "WPKY").as("class record in the header");
+      const KeybagRecord moved = records[*find_tag(records, tag, g, g_end)];
+      const size_t at = *rc::gen::inRange<size_t>(1, header_end + 1).as("header position");
+      records.insert(records.begin() + static_cast<long>(at), moved);
+      words = "before any class UUID";
+      break;
+    }
+    case BagEdit::kHeaderRecordInClassGroup: {
+      std::vector<std::string> tags{"VERS", "TYPE", "HMCK", "SALT", "ITER"};
+      if (b.bag.double_protection) tags.insert(tags.end(), {"DPWT", "DPIC", "DPSL"});
+      const std::string tag = *rc::gen::elementOf(tags).as("header record in a class group");
+      const KeybagRecord copy = records[*find_tag(records, tag, 0, header_end)];
+      const size_t at = *rc::gen::inRange<size_t>(g + 1, g_end + 1).as("group position");
+      records.insert(records.begin() + static_cast<long>(at), copy);
+      words = "header record inside the class group";
+      break;
+    }
+    case BagEdit::kHeaderRecordMissing: {
+      const std::string tag = *rc::gen::element<std::string>("VERS", "TYPE", "WRAP", "SALT", "ITER")
+                                   .as("header record dropped");
+      records.erase(records.begin() + static_cast<long>(*find_tag(records, tag, 0, header_end)));
+      words = "header has no '" + tag + "'";
+      break;
+    }
+    case BagEdit::kClassRecordMissing: {
+      const std::string tag =
+          *rc::gen::element<std::string>("CLAS", "WRAP", "WPKY").as("class record dropped");
+      records.erase(records.begin() + static_cast<long>(*find_tag(records, tag, g, g_end)));
+      words = "no '" + tag + "' record";
+      break;
+    }
+    case BagEdit::kPartOfDoubleProtection: {
+      if (b.bag.double_protection) {
+        const std::string tag =
+            *rc::gen::element<std::string>("DPWT", "DPIC", "DPSL").as("DP record dropped");
+        records.erase(records.begin() + static_cast<long>(*find_tag(records, tag, 0, header_end)));
+      } else {
+        const size_t at = *find_tag(records, "ITER", 0, header_end) + 1;
+        records.insert(records.begin() + static_cast<long>(at), u32_record("DPWT", 1));
+        if (*rc::gen::arbitrary<bool>().as("DPIC too"))
+          records.insert(records.begin() + static_cast<long>(at) + 1, u32_record("DPIC", 3));
+      }
+      words = "only some of 'DPWT', 'DPIC', 'DPSL'";
+      break;
+    }
+    case BagEdit::kClassGroupTwice: {
+      const std::vector<KeybagRecord> again(records.begin() + static_cast<long>(g),
+                                            records.begin() + static_cast<long>(g_end));
+      records.insert(records.end(), again.begin(), again.end());
+      words = "CLAS " + std::to_string(group.class_number) + " already defined";
+      break;
+    }
+    case BagEdit::kWrapOutOfRange: {
+      const uint32_t wrap =
+          *rc::gen::weightedOneOf<uint32_t>({{2, rc::gen::just(0u)}, {1, rc::gen::inRange(4u, 9u)}})
+               .as("WRAP");
+      records[*find_tag(records, "WRAP", g, g_end)] = u32_record("WRAP", wrap);
+      want = Code::kUnsupported;
+      words = "WRAP " + std::to_string(wrap) + " is not 1, 2 or 3";
+      break;
+    }
+    case BagEdit::kControlByteInTag: {
+      KeybagRecord junk{"ZZZZ", Bytes{1, 2, 3}, 0};
+      const size_t pos = *rc::gen::inRange<size_t>(0, 4).as("control byte position");
+      junk.tag[pos] = static_cast<char>(*rc::gen::inRange<int>(0, 0x20).as("control byte"));
+      const size_t at = *rc::gen::inRange<size_t>(1, records.size() + 1).as("position");
+      records.insert(records.begin() + static_cast<long>(at), junk);
+      words = "is not 4 ASCII characters";
+      break;
+    }
+    case BagEdit::kUnknownRecordKept: {
+      const size_t at = *rc::gen::inRange<size_t>(1, records.size() + 1).as("position");
+      records.insert(records.begin() + static_cast<long>(at), KeybagRecord{"ZZZZ", Bytes{7}, 0});
+      auto parsed = parse_keybag(write_records(records));
+      RC_ASSERT(parsed.ok());
+      RC_ASSERT(parsed->classes.size() == b.bag.classes.size());
+      return;
+    }
+    case BagEdit::kOneGroupPastTheClassCap: {
+      limits.max_classes = b.bag.classes.size();
+      RC_ASSERT(parse_keybag(b.bytes, limits).ok());
+      limits.max_classes = b.bag.classes.size() - 1;
+      want = Code::kResourceExhausted;
+      words = "more than " + std::to_string(limits.max_classes) + " class groups";
+      break;
+    }
+  }
+  auto parsed = parse_keybag(write_records(records), limits);
+  RC_LOG() << "edit " << static_cast<int>(edit) << ", class group at " << group.offset << ": "
+           << parsed.status().to_string() << "\n";
+  RC_ASSERT(!parsed.ok());
+  RC_ASSERT(parsed.status().code() == want);
+  RC_ASSERT(mentions(parsed.status(), words));
+}
+
+// ---- item ----
+
+// The DER kinds formats.md gives each known attribute (acct and svce: a string or data).
+const std::map<std::string, std::set<DerKind>>& attribute_kinds() {
+  static const std::map<std::string, std::set<DerKind>> kKinds = {
+      {"pdmn", {DerKind::kString}},
+      {"sync", {DerKind::kInteger}},
+      {"sysb", {DerKind::kInteger}},
+      {"clip", {DerKind::kInteger}},
+      {"tomb", {DerKind::kInteger}},
+      {"tkid", {DerKind::kString}},
+      {"agrp", {DerKind::kString}},
+      {"labl", {DerKind::kString}},
+      {"srvr", {DerKind::kString}},
+      {"path", {DerKind::kString}},
+      {"ptcl", {DerKind::kInteger}},
+      {"port", {DerKind::kInteger}},
+      {"acct", {DerKind::kString, DerKind::kData}},
+      {"svce", {DerKind::kString, DerKind::kData}},
+      {"cdat", {DerKind::kDate}},
+      {"mdat", {DerKind::kDate}},
+      {"accc", {DerKind::kData}},
+      {"v_Data", {DerKind::kData}},
+  };
+  return kKinds;
+}
+
+DerValue value_of_kind(DerKind k) {
+  switch (k) {
+    case DerKind::kNull:
+      return DerValue::Null();
+    case DerKind::kBoolean:
+      return DerValue::Boolean(true);
+    case DerKind::kInteger:
+      return DerValue::Integer(1);
+    case DerKind::kString:
+      return DerValue::String("ak");
+    case DerKind::kData:
+      return DerValue::Data(Bytes{'a', 'k'});
+    case DerKind::kDate:
+      return DerValue::Date(DerDate{0});
+    case DerKind::kArray:
+      return DerValue::Array({});
+    case DerKind::kDictionary:
+      return DerValue::Dictionary(DerDict());
+  }
+  return DerValue::Null();
+}
+
+// A valid item's dictionary, as the engine writes it.
+DerDict valid_item_dictionary() {
+  const Traits t = *props::gen_addable_traits(true).as("traits");
+  Item item(t.item_class, t.accessible, SecretBytes(as_bytes(std::string("secret"))));
+  item.set_synchronizable(t.synchronizable);
+  item.set_app_clip(t.app_clip);
+  item.set_tombstone(t.tombstone);
+  RC_ASSERT(item.set_account("acct-1").ok());
+  RC_ASSERT(item.set_service("svc").ok());
+  item.set_label("label");
+  item.set_creation_date(DerDate{1'000});
+  item.set_modification_date(DerDate{2'000});
+  auto der = item.encode();
+  RC_ASSERT(der.ok());
+  auto dict = decode_der_dictionary(der->view());
+  RC_ASSERT(dict.ok());
+  return std::move(dict).value();
+}
+
+Result<Item> decode_dictionary(const DerDict& dict, ItemClass c) {
+  Bytes der;
+  KCB_RETURN_IF_ERROR(encode_der_dictionary(dict, &der));
+  return Item::decode(c, der);
+}
+
+RC_GTEST_PROP(Item, EveryKnownAttributeHasItsKindAndRange, ()) {
+  DerDict dict = valid_item_dictionary();
+  const ItemClass c = *props::gen_item_class().as("class");
+  RC_ASSERT(decode_dictionary(dict, c).ok());
+  const auto& kinds = attribute_kinds();
+  std::vector<std::string> names;
+  for (const auto& [name, _] : kinds)
+    names.push_back(name);
+  const std::string name = *rc::gen::elementOf(names).as("attribute");
+  const std::set<DerKind>& allowed = kinds.at(name);
+  const DerKind kind =
+      *rc::gen::element(DerKind::kNull, DerKind::kBoolean, DerKind::kInteger, DerKind::kString,
+                        DerKind::kData, DerKind::kDate, DerKind::kArray, DerKind::kDictionary)
+           .as("kind given");
+  const bool is_flag = name == "sync" || name == "clip" || name == "tomb";
+  if (!allowed.count(kind)) {
+    dict.set(name, value_of_kind(kind));
+    auto decoded = decode_dictionary(dict, c);
+    RC_ASSERT(!decoded.ok());
+    RC_ASSERT(decoded.status().code() == Code::kCorruption);
+    RC_ASSERT(mentions(decoded.status(), "'" + name + "'"));
+    return;
+  }
+  if (is_flag) {
+    const int64_t v = *rc::gen::weightedOneOf<int64_t>({{2, rc::gen::element<int64_t>(0, 1)},
+                                                        {2, rc::gen::element<int64_t>(-1, 2, 255)},
+                                                        {1, rc::gen::arbitrary<int64_t>()}})
+                           .as("flag value");
+    dict.set(name, DerValue::Integer(v));
+    auto decoded = decode_dictionary(dict, c);
+    if (v == 0 || v == 1) {
+      RC_ASSERT(decoded.ok());
+    } else {
+      RC_ASSERT(!decoded.ok());
+      RC_ASSERT(mentions(decoded.status(), "expected 0 or 1"));
+    }
+    return;
+  }
+  if (name == "pdmn") {
+    const std::string code =
+        *rc::gen::element<std::string>("", "a", "akp", "akpuu", "AK", "dku ", "ck\x01")
+             .as("unknown pdmn");
+    dict.set(name, DerValue::String(code));
+    auto decoded = decode_dictionary(dict, c);
+    RC_ASSERT(!decoded.ok());
+    RC_ASSERT(mentions(decoded.status(), "unknown protection class"));
+    return;
+  }
+  if (name == "acct" || name == "svce") {
+    const Bytes raw = *rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>()).as("raw bytes");
+    dict.set(name, DerValue::Data(raw));
+    auto decoded = decode_dictionary(dict, c);
+    RC_ASSERT(decoded.ok());
+    const ByteView got = name == "acct" ? decoded->account() : decoded->service();
+    RC_ASSERT(Bytes(got.begin(), got.end()) == raw);
+    return;
+  }
+  // Required: pdmn and v_Data; every other attribute may be absent.
+  dict.erase(name);
+  auto decoded = decode_dictionary(dict, c);
+  if (name == "v_Data") {
+    RC_ASSERT(!decoded.ok());
+    RC_ASSERT(mentions(decoded.status(), "missing"));
+  } else {
+    RC_ASSERT(decoded.ok());
+  }
+}
+
+// ---- property lists ----
+
+// Keys as code points, so that a sibling can share every UTF-16 code unit's low byte.
+rc::Gen<std::vector<uint32_t>> gen_key_code_points() {
+  return rc::gen::container<std::vector<uint32_t>>(
+      rc::gen::weightedOneOf<uint32_t>({{3, rc::gen::inRange<uint32_t>(0x21, 0x7F)},
+                                        {1, rc::gen::inRange<uint32_t>(0x100, 0x800)},
+                                        {1, rc::gen::inRange<uint32_t>(0x4E00, 0x9FB0)}}));
+}
+
+// Each code point at or above U+0100 moved by 0x100: the same low bytes in UTF-16, another key.
+std::vector<uint32_t> sibling_of(std::vector<uint32_t> key) {
+  for (uint32_t& cp : key)
+    if (cp >= 0x100) cp += 0x100;
+  return key;
+}
+
+Bytes binary_dict(const std::vector<std::string>& keys) {
+  BinaryPlistWriter w;
+  std::vector<std::pair<BinaryPlistWriter::Ref, BinaryPlistWriter::Ref>> entries;
+  for (size_t i = 0; i < keys.size(); ++i)
+    entries.emplace_back(w.string(keys[i]), w.integer(static_cast<int64_t>(i)));
+  return w.finish(w.dict(entries));
+}
+
+RC_GTEST_PROP(Plist, ABinaryDictionaryIsRefusedExactlyWhenAKeyRepeats, ()) {
+  auto points =
+      *rc::gen::container<std::vector<std::vector<uint32_t>>>(gen_key_code_points()).as("keys");
+  // Now and then a key's sibling too: distinct text, the same UTF-16 low bytes.
+  std::vector<std::vector<uint32_t>> with_siblings;
+  for (const auto& k : points) {
+    with_siblings.push_back(k);
+    if (k != sibling_of(k)) with_siblings.push_back(sibling_of(k));
+  }
+  std::set<std::string> distinct;
+  std::vector<std::string> keys;
+  for (const auto& k : with_siblings) {
+    const std::string text = props::utf8_of(k);
+    if (distinct.insert(text).second) keys.push_back(text);
+  }
+  auto parsed = parse_plist(binary_dict(keys), "dict");
+  if (!parsed.ok()) RC_FAIL("distinct keys refused: " + parsed.status().to_string());
+  size_t entries = 0;
+  RC_ASSERT(for_each_plist_entry(parsed->get(), "dict", [&](std::string_view key, plist_t) {
+              ++entries;
+              return distinct.count(std::string(key)) ? Status::Ok()
+                                                      : Status::Corruption("a key changed");
+            }).ok());
+  RC_ASSERT(entries == keys.size());
+  if (keys.empty()) return;
+  const size_t again = *rc::gen::inRange<size_t>(0, keys.size()).as("key given twice");
+  std::vector<std::string> repeated = keys;
+  repeated.insert(
+      repeated.begin() + static_cast<long>(*rc::gen::inRange<size_t>(0, keys.size() + 1).as("at")),
+      keys[again]);
+  auto twice = parse_plist(binary_dict(repeated), "dict");
+  RC_ASSERT(!twice.ok());
+  RC_ASSERT(twice.status().code() == Code::kCorruption);
+  RC_ASSERT(mentions(twice.status(), "appears twice"));
+}
+
+std::string xml_plist(const std::string& body) {
+  return "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n" + body +
+         "\n</plist>\n";
+}
+
+RC_GTEST_PROP(Plist, AnXmlReferenceToNulIsRefusedInEverySpelling, ()) {
+  const bool hex = *rc::gen::arbitrary<bool>().as("hex");
+  const std::string zeros(*rc::gen::inRange<size_t>(1, 5).as("zeros"), '0');
+  const std::string x = *rc::gen::element<std::string>("x", "X").as("x");
+  const std::string nul = "&#" + (hex ? x : "") + zeros + ";";
+  const std::string where =
+      *rc::gen::element<std::string>("key", "string").as("element with the reference");
+  const std::string body = where == "key"
+                               ? "<dict><key>a" + nul + "</key><string>v</string></dict>"
+                               : "<dict><key>k</key><string>a" + nul + "b</string></dict>";
+  const std::string text = xml_plist(body);
+  auto parsed = parse_plist(as_bytes(text), "x.plist");
+  RC_ASSERT(!parsed.ok());
+  RC_ASSERT(mentions(parsed.status(), "character reference to NUL"));
+  // The same reference to 'A' is an ordinary character.
+  std::string a = body;
+  a.replace(a.find(nul), nul.size(), hex ? "&#" + x + "41;" : "&#65;");
+  RC_ASSERT(parse_plist(as_bytes(xml_plist(a)), "x.plist").ok());
+}
+
+RC_GTEST_PROP(Plist, EmptyXmlContainersDoNotNest, ()) {
+  const size_t n = *rc::gen::inRange<size_t>(0, 64).as("empty elements");
+  std::string body = "<array>";
+  for (size_t i = 0; i < n; ++i)
+    body += *rc::gen::element<std::string>("<dict/>", "<array/>").as("empty element");
+  body += "</array>";
+  auto parsed = parse_plist(as_bytes(xml_plist(body)), "x.plist");
+  if (!parsed.ok()) RC_FAIL(parsed.status().to_string());
+  // And real nesting past the cap is refused.
+  const size_t depth = *rc::gen::inRange<size_t>(17, 40).as("depth");
+  std::string deep;
+  for (size_t i = 0; i < depth; ++i)
+    deep += "<array>";
+  for (size_t i = 0; i < depth; ++i)
+    deep += "</array>";
+  auto refused = parse_plist(as_bytes(xml_plist(deep)), "x.plist");
+  RC_ASSERT(!refused.ok());
+  RC_ASSERT(refused.status().code() == Code::kResourceExhausted);
+}
+
+RC_GTEST_PROP(Plist, ATrailerWhoseRootIsNoObjectIsRefused, ()) {
+  const auto keys = *rc::gen::container<std::vector<std::string>>(
+                         rc::gen::map(gen_key_code_points(), props::utf8_of))
+                         .as("keys");
+  const std::set<std::string> unique(keys.begin(), keys.end());
+  Bytes bytes = binary_dict(std::vector<std::string>(unique.begin(), unique.end()));
+  RC_ASSERT(parse_plist(bytes, "p").ok());
+  const size_t t = bytes.size() - 32;
+  uint64_t count = 0;
+  for (int i = 0; i < 8; ++i)
+    count = (count << 8) | bytes[t + 8 + i];
+  const uint64_t root = count + *rc::gen::inRange<uint64_t>(0, 3).as("past the last object");
+  for (int i = 0; i < 8; ++i)
+    bytes[t + 16 + i] = static_cast<uint8_t>(root >> (8 * (7 - i)));
+  auto parsed = parse_plist(bytes, "p");
+  RC_ASSERT(!parsed.ok());
+  RC_ASSERT(mentions(parsed.status(), "bad trailer"));
 }
 
 }  // namespace
