@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <ostream>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cli/item_format.h"
@@ -82,6 +83,30 @@ Json fate_json(const ItemFate& f) {
     out["persistent_ref_hex"] = to_hex(f.persistent_ref);
   }
   return out;
+}
+
+// The items the export filter kept on the source (R1, R10, R15), with the rule and the reason:
+// `backup` and `migrate` account for every item of the source this way.
+void add_left_on_device(Json& doc, const std::vector<LeftOnDevice>& left_on_device) {
+  doc["left_on_device"] = left_on_device.size();
+  Json left = Json::array();
+  for (const LeftOnDevice& l : left_on_device) {
+    left.push_back({{"class", name_of(l.item_class)},
+                    {"row", l.rowid},
+                    {"account", json_text(as_bytes(l.account))},
+                    {"service", json_text(as_bytes(l.service))},
+                    {"rule", l.rule},
+                    {"reason", l.reason}});
+  }
+  doc["left_on_device_items"] = left;
+}
+
+void print_left_on_device(std::ostream& out, const std::vector<LeftOnDevice>& left_on_device) {
+  for (const LeftOnDevice& l : left_on_device) {
+    out << "  left: " << name_of(l.item_class) << " row " << l.rowid << " "
+        << display_text(l.account) << " / " << display_text(l.service) << ": " << l.rule << ", "
+        << l.reason << "\n";
+  }
 }
 
 // The per-item fates of a restore or a migration, and a one-line summary.
@@ -197,17 +222,7 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
     doc["encrypted"] = encrypted;
     doc["unique_device_id"] = device->unique_device_id();
     doc["items"] = summary.items;
-    doc["left_on_device"] = summary.left_on_device.size();
-    Json left = Json::array();
-    for (const LeftOnDevice& l : summary.left_on_device) {
-      left.push_back({{"class", name_of(l.item_class)},
-                      {"row", l.rowid},
-                      {"account", json_text(as_bytes(l.account))},
-                      {"service", json_text(as_bytes(l.service))},
-                      {"rule", l.rule},
-                      {"reason", l.reason}});
-    }
-    doc["left_on_device_items"] = left;
+    add_left_on_device(doc, summary.left_on_device);
     doc["files"] = folder->files.size();
     doc["fast_kdf"] = o.fast_kdf;
     print_json(out, doc);
@@ -217,11 +232,7 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
         << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << summary.items
         << " item(s) backed up, " << summary.left_on_device.size()
         << " left on the device by the export filter (R1, R10, R15)\n";
-    for (const LeftOnDevice& l : summary.left_on_device) {
-      out << "  left: " << name_of(l.item_class) << " row " << l.rowid << " "
-          << display_text(l.account) << " / " << display_text(l.service) << ": " << l.rule << ", "
-          << l.reason << "\n";
-    }
+    print_left_on_device(out, summary.left_on_device);
   }
   return Status::Ok();
 }
@@ -270,7 +281,13 @@ Status run_migrate(const MigrateOptions& o, Env& env, std::ostream& out, std::os
   Json doc = json_envelope("migrate");
   doc["from"] = o.from;
   doc["to"] = o.to;
+  add_left_on_device(doc, report->left_on_device);
   print_report(out, *report, o.run.format, doc);
+  if (o.run.format != Format::kJson) {
+    out << report->left_on_device.size()
+        << " item(s) left on the old device by the export filter (R1, R10, R15)\n";
+    print_left_on_device(out, report->left_on_device);
+  }
   return Status::Ok();
 }
 

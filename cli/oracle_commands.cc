@@ -120,7 +120,7 @@ Status run_rules(const RulesOptions& o, Env&, std::ostream& out, std::ostream&) 
     for (const auto& r : oracle::rules()) {
       out << paint(std::string(name_of(r.id)) + " " + std::string(r.title), "1") << "  ("
           << name_of(r.confidence) << ")\n  " << r.statement << "\n  Sources: " << r.sources
-          << "\n\n";
+          << "\n  iOS: " << r.ios_versions << "\n\n";
     }
     return Status::Ok();
   }
@@ -131,7 +131,8 @@ Status run_rules(const RulesOptions& o, Env&, std::ostream& out, std::ostream&) 
                     {"title", r.title},
                     {"statement", r.statement},
                     {"confidence", name_of(r.confidence)},
-                    {"sources", r.sources}});
+                    {"sources", r.sources},
+                    {"ios_versions", r.ios_versions}});
   }
   doc["rules"] = list;
   print_json(out, doc);

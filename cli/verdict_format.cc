@@ -61,6 +61,9 @@ void print_verdict_text(std::ostream& out, const oracle::Question& q, const Verd
     if (v.rules.has(id)) out << " " << name_of(id) << " (" << oracle::rule(id).title << ")";
   }
   out << "\n  confidence: " << name_of(v.confidence) << "\n";
+  if (const std::string ios = oracle::ios_versions_text(v.rules); !ios.empty()) {
+    out << "  iOS:        " << ios << "\n";
+  }
   if (v.notes.empty()) return;
   out << "  notes:\n";
   for (int i = 0; i < kNoteCount; ++i) {
