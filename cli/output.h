@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "kcbackup/render.h"
 #include "kcbackup/status.h"
 
 namespace kcb::cli {
@@ -20,7 +21,8 @@ inline constexpr int kExitInvalidInput = 2;  // usage, malformed or hostile file
 inline constexpr int kExitAuthFailed = 3;    // wrong backup password
 inline constexpr int kExitIOError = 4;
 
-enum class Format { kText, kJson, kMarkdown, kCsv };
+// text, json (and markdown, csv where a command prints tables): the reports' formats.
+using Format = render::Format;
 
 // Adds `--format` to a command; `tables` also allows markdown and csv.
 void add_format_option(CLI::App* cmd, Format* format, bool tables);
