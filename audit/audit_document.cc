@@ -206,7 +206,8 @@ Result<Switch> parse_icloud_keychain(const Tree& v) {
   return parse_named(&parse_switch, v, "icloud_keychain");
 }
 
-Result<AuditInput> parse_tree(const Tree& doc, const Wrapper* wrapper) {
+Result<AuditInput> parse_tree(const Tree& doc, const Wrapper* wrapper,
+                              const input::Positions& positions) {
   KCB_RETURN_IF_ERROR(check_fields(doc, "", kDocumentFields));
   AuditInput input;
   if (doc.contains("icloud_keychain")) {
@@ -225,6 +226,10 @@ Result<AuditInput> parse_tree(const Tree& doc, const Wrapper* wrapper) {
   for (size_t i = 0; i < items.size(); ++i) {
     const std::string path = input::index_path("items", i);
     KCB_ASSIGN_OR_RETURN(AuditItem item, parse_item(items[i], path, wrapper, pair_names[i]));
+    if (const input::TextPosition* at = positions.find(path)) {
+      item.line = at->line;
+      item.column = at->column;
+    }
     const auto [at, fresh] = seen.emplace(item.name, i);
     if (!fresh) {
       return field_error(path + ".name", "duplicate name '" + item.name + "' (also items[" +
@@ -291,9 +296,11 @@ Result<AuditInput> parse_audit_document(ByteView bytes, const Wrapper* wrapper,
   limits.max_bytes = kMaxAuditFileBytes;
   limits.max_nesting = kMaxAuditNesting;
   limits.drop_annotations = true;  // docs/audit.md: "comment" and "x-" keys, of any type
-  auto doc = input::read_document(bytes, limits);
+  input::Positions positions;
+  positions.max_entries = kMaxAuditItems + 2;  // the root, the items array and every item
+  auto doc = input::read_document(bytes, limits, &positions);
   if (!doc.ok()) return source.empty() ? doc.status() : doc.status().with_context(source);
-  return parse_tree(*doc, wrapper);
+  return parse_tree(*doc, wrapper, positions);
 }
 
 }  // namespace kcb

@@ -21,7 +21,7 @@ std::string item_path(size_t index) {
   return "items[" + std::to_string(index) + "]";
 }
 
-// "lost via none, rules R4 (iCloud Backup), confidence documented"
+// "lost via none, rules R4 (iCloud Backup), confidence documented; iOS: R4: measured on ..."
 std::string verdict_detail(const Verdict& v) {
   std::string out =
       std::string(name_of(v.outcome)) + " via " + std::string(name_of(v.road)) + ", rules";
@@ -33,7 +33,9 @@ std::string verdict_detail(const Verdict& v) {
     any = true;
   }
   if (!any) out += " none";
-  return out + ", confidence " + std::string(name_of(v.confidence));
+  out += ", confidence " + std::string(name_of(v.confidence));
+  const std::string ios = oracle::ios_versions_text(v.rules);
+  return ios.empty() ? out : out + "; iOS: " + ios;
 }
 
 // ---- SARIF ----
@@ -92,6 +94,10 @@ Json sarif_location(const ItemReport& r, size_t index, const RenderOptions& o) {
   if (!o.source.empty() && o.source != "-") {
     location["physicalLocation"] = {
         {"artifactLocation", {{"uri", uri_reference(o.source)}, {"index", 0}}}};
+    if (r.item.line > 0) {
+      location["physicalLocation"]["region"] = {{"startLine", r.item.line},
+                                                {"startColumn", r.item.column}};
+    }
   }
   location["logicalLocations"] = Json::array(
       {{{"name", r.item.name}, {"fullyQualifiedName", item_path(index)}, {"kind", "object"}}});
@@ -239,6 +245,8 @@ std::string sarif_report(const AuditReport& report, const RenderOptions& o) {
   if (!o.source.empty() && o.source != "-") {
     run["artifacts"] = Json::array({{{"location", {{"uri", uri_reference(o.source)}}}}});
   }
+  // The reader counts columns in code points, not SARIF's default UTF-16 code units.
+  run["columnKind"] = "unicodeCodePoints";
   run["results"] = std::move(results);
   run["properties"] = {{"icloud_keychain", name_of(report.icloud_keychain)},
                        {"wrapper", o.wrapper ? Json(o.wrapper->name) : Json(nullptr)},

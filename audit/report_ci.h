@@ -10,9 +10,10 @@ namespace kcb::report {
 
 // SARIF 2.1.0: one run, the rules of every expectation and warning kind (whether or not they
 // occur, so a dashboard knows what the gate checks), one result per violation (level "error")
-// and per warning (sarif_level), located at the item: the file as `source` names it and the
-// item's path ("items[2]") as a logical location. The input reader keeps no line numbers, so no
-// region is given.
+// and per warning (sarif_level), located at the item: the file as `source` names it, with the
+// line and column where the item's object starts (a region, when the item has them: not for a
+// binary property list), and the item's path ("items[2]") as a logical location. Columns are
+// code points (run.columnKind "unicodeCodePoints").
 std::string sarif_report(const AuditReport& report, const RenderOptions& options);
 
 // JUnit XML: one suite, one test case per item and expectation (each survives form, and

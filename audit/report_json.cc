@@ -50,11 +50,16 @@ Json verdict_json(const Verdict& v) {
     const Note n = static_cast<Note>(i);
     if (v.notes.has(n)) notes.push_back(oracle::note_text(n));
   }
+  Json ios = Json::object();
+  for (RuleId id : kAllRules) {
+    if (v.rules.has(id)) ios[std::string(name_of(id))] = oracle::rule(id).ios_versions;
+  }
   return {{"outcome", name_of(v.outcome)},
           {"road", name_of(v.road)},
           {"rules", rules_json(v.rules)},
           {"confidence", name_of(v.confidence)},
-          {"notes", notes}};
+          {"notes", notes},
+          {"ios_versions", ios}};
 }
 
 std::string traits_text(const Traits& t) {

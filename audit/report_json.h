@@ -21,7 +21,8 @@ std::string json_text(const Json& doc);
 
 // {"accessible", "pdmn", "class", "synchronizable", "token", "auth_constraint"}
 Json traits_json(const Traits& t);
-// {"outcome", "road", "rules", "confidence", "notes"}
+// {"outcome", "road", "rules", "confidence", "notes", "ios_versions"}: ios_versions maps each of
+// the verdict's rules to the iOS versions its sources cover (oracle::Rule::ios_versions).
 Json verdict_json(const Verdict& v);
 Json rules_json(RuleSet rules);
 std::string rules_text(RuleSet rules);  // "R1 R3", "-" for none

@@ -9,6 +9,7 @@
 #include "audit/report_table.h"
 #include "kcbackup/audit_render.h"
 #include "kcbackup/names.h"
+#include "kcbackup/rules.h"
 #include "kcbackup/utf8.h"
 
 namespace kcb {
@@ -156,6 +157,8 @@ void append_text_item(std::string& out, const ItemReport& r, const AuditReport& 
   }
   for (const Violation& v : r.violations) {
     out += "  " + paint(o, "VIOLATION", "31;1") + "  " + printable_text(v.message) + "\n";
+    const std::string ios = oracle::ios_versions_text(v.fate.verdict.rules);
+    if (!ios.empty()) out += "             iOS: " + ios + "\n";
   }
   for (const Warning& w : r.warnings) {
     out += "  " + paint(o, "warning", "33") + "    " + std::string(name_of(w.kind)) + ": " +

@@ -69,6 +69,19 @@ void refuse_empty_positionals(CLI::App& cmd) {
     refuse_empty_positionals(*sub);
 }
 
+// Free text is echoed back (`device add --service` of 100 KB printed it whole): every value is
+// capped by its option's kind (input/document.h) before any command runs, exit 2.
+void cap_option_text(CLI::App& cmd) {
+  for (CLI::Option* option : cmd.get_options()) {
+    if (option->get_type_size_max() == 0) continue;  // a flag
+    const size_t cap = input::option_text_cap(option->get_name());
+    option->check(CLI::Validator(
+        [cap](std::string& value) { return input::option_text_error(value, cap); }, "", "capped"));
+  }
+  for (CLI::App* sub : cmd.get_subcommands([](const CLI::App*) { return true; }))
+    cap_option_text(*sub);
+}
+
 // Every option `cmd` and the commands under it take, as written on a command line ("--format",
 // "-j"), and the help flag of the commands above it.
 void option_names(const CLI::App& cmd, std::vector<std::string>& names) {
@@ -190,6 +203,7 @@ int run_command_line(const std::vector<std::string>& args) {
   add_folder_commands(app, status);  // extract, unlock (cli/folder_commands.cc, cli13)
   add_simulate_command(app, status);
   refuse_empty_positionals(app);
+  cap_option_text(app);
   std::string unknown;
   const CLI::App* reached = nullptr;
   const std::vector<std::string> words = command_words(app, args, &unknown, &reached);

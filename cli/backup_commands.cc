@@ -138,8 +138,7 @@ Status run_migrate(const MigrateOptions& o, Env& env, std::ostream& out, std::os
   if (!o.fast_kdf) note_kdf_cost(err, kdf.iterations, kdf.dp_iterations);
   auto report = quick_start(*from, *to, kdf, *random);
   if (!report.ok()) return report.status().with_context("migrate");
-  out << render::restore_report("migrate", {{"from", o.from}, {"to", o.to}}, *report,
-                                {o.run.format, use_colour()});
+  out << render::migrate_report(o.from, o.to, *report, {o.run.format, use_colour()});
   return Status::Ok();
 }
 

@@ -449,11 +449,13 @@ Result<RestoreReport> quick_start(Device& from, Device& to, const KeybagKdf& kdf
   random.fill(one_time);
   BackupOptions options{Journey::kQuickStart, to_hex(one_time), kdf};
   wipe(one_time);
-  KCB_ASSIGN_OR_RETURN(BackupFolder transfer, make_backup(from, options, random));
+  BackupSummary summary;
+  KCB_ASSIGN_OR_RETURN(BackupFolder transfer, make_backup(from, options, random, &summary));
   RestoreOptions restore{options.password, {}, {}};
   auto report = restore_backup(transfer, to, restore, random);
   wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(options.password.data()),
                           options.password.size()));
+  if (report.ok()) report->left_on_device = std::move(summary.left_on_device);
   return report;
 }
 

@@ -30,7 +30,7 @@ Status check_size(ByteView bytes, const Limits& limits) {
 
 bool is_property_list(std::string_view text) {
   if (text.starts_with("bplist")) return true;
-  size_t i = text.starts_with("\xEF\xBB\xBF") ? 3 : 0;
+  size_t i = text.starts_with(kUtf8Bom) ? kUtf8Bom.size() : 0;
   while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
     ++i;
   return i < text.size() && text[i] == '<';
@@ -126,15 +126,46 @@ void drop_annotations(Tree& tree) {
     tree.erase(key);
 }
 
-Result<Tree> read_json(ByteView bytes, const Limits& limits) {
+Result<Tree> read_json(ByteView bytes, const Limits& limits, Positions* positions) {
   KCB_RETURN_IF_ERROR(check_size(bytes, limits));
-  return read_json_text(bytes, limits);
+  return read_json_text(bytes, limits, positions);
 }
 
-Result<Tree> read_document(ByteView bytes, const Limits& limits) {
+Result<Tree> read_document(ByteView bytes, const Limits& limits, Positions* positions) {
   KCB_RETURN_IF_ERROR(check_size(bytes, limits));
-  if (is_property_list(as_text(bytes))) return read_property_list(bytes, limits);
-  return read_json_text(bytes, limits);
+  if (is_property_list(as_text(bytes))) return read_property_list(bytes, limits, positions);
+  return read_json_text(bytes, limits, positions);
+}
+
+const TextPosition* Positions::find(std::string_view path) const {
+  const auto it = by_path.find(path);
+  return it == by_path.end() ? nullptr : &it->second;
+}
+
+LineCounter::LineCounter(std::string_view text) : text_(text) {
+  if (text_.starts_with(kUtf8Bom)) offset_ = kUtf8Bom.size();
+}
+
+TextPosition LineCounter::at(size_t offset) {
+  // A leading BOM's own bytes are where the text starts.
+  if (offset < kUtf8Bom.size() && text_.starts_with(kUtf8Bom)) return {1, 1};
+  KCB_ASSERT(offset >= offset_ && offset <= text_.size());
+  for (; offset_ < offset; ++offset_) {
+    const char c = text_[offset_];
+    const bool crlf = c == '\r' && offset_ + 1 < text_.size() && text_[offset_ + 1] == '\n';
+    if (c == '\n' || (c == '\r' && !crlf)) {
+      ++position_.line;
+      position_.column = 1;
+    } else if (c != '\r' && (static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      ++position_.column;  // a code point starts here (continuation bytes are 10xxxxxx)
+    }
+  }
+  return position_;
+}
+
+void record_position(Positions* positions, LineCounter& lines, std::string path, size_t offset) {
+  if (positions == nullptr || positions->by_path.size() >= positions->max_entries) return;
+  positions->by_path.emplace(std::move(path), lines.at(offset));
 }
 
 std::string child_path(std::string_view path, std::string_view key) {
@@ -199,6 +230,21 @@ Status check_fields(const Tree& object, std::string_view path,
                        "unknown field" + did_you_mean(key, allowed) + "; " + list);
   }
   return Status::Ok();
+}
+
+size_t option_text_cap(std::string_view name) {
+  for (std::string_view uncapped : {"--secret", "--password"}) {
+    if (name == uncapped) return 0;
+  }
+  for (std::string_view attribute : {"--account", "--service", "--label", "--access-group"}) {
+    if (name == attribute) return kMaxAttributeOptionBytes;
+  }
+  return kMaxOptionBytes;
+}
+
+std::string option_text_error(std::string_view text, size_t cap) {
+  if (cap == 0 || text.size() <= cap) return "";
+  return std::to_string(text.size()) + " bytes; at most " + std::to_string(cap);
 }
 
 std::string unknown_option_message(std::string_view name,

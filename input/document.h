@@ -18,7 +18,9 @@
 //   - a JSON number no double holds: "PATH: number overflow parsing '1e400' (...)"
 //   - a plist string or key that is not UTF-8: "PATH: a string that is not UTF-8"
 //   - a plist <date>, <data> or UID: "PATH: a property list <date>, <data> or UID is not ..."
-//   - a property list libplist cannot read: "property list: ..."
+//   - an XML property list that is not well-formed: "property list: XML syntax error at line L,
+//     column C: ..." (unknown or mismatched elements, markup left open); other refusals of
+//     libplist: "property list: ..."
 // PATH reads "items[2].expect.survives[0]"; the root is "document". Messages are valid UTF-8 (bytes
 // that are not are shown as \xNN); control characters in keys are left for the printer to escape.
 //
@@ -27,6 +29,8 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -50,10 +54,28 @@ struct Limits {
 // Keys that drop_annotations leaves out.
 bool is_annotation_key(std::string_view key);
 
+// Where something starts in a document's text: the line (1-based; a line ends at LF, CR LF or
+// CR) and the column (1-based, in Unicode code points: SARIF's "unicodeCodePoints"). A UTF-8 BOM
+// at the start is not counted.
+struct TextPosition {
+  size_t line = 0;
+  size_t column = 0;
+};
+
+// Where each object and array of a document starts (its '{' or '[', its <dict> or <array>), by
+// the path errors use ("items[2]"; "" for the root), for reports that point into the file (SARIF).
+// The first max_entries in document order; a binary property list has no text and fills none.
+struct Positions {
+  size_t max_entries = 4096;
+  std::map<std::string, TextPosition, std::less<>> by_path;
+  const TextPosition* find(std::string_view path) const;
+};
+
 // A JSON text.
-Result<Tree> read_json(ByteView bytes, const Limits& limits);
-// A JSON text, an XML property list (first non-blank byte '<') or a binary one ("bplist").
-Result<Tree> read_document(ByteView bytes, const Limits& limits);
+Result<Tree> read_json(ByteView bytes, const Limits& limits, Positions* positions = nullptr);
+// A JSON text, an XML property list (first non-blank byte '<', after a UTF-8 BOM if any) or a
+// binary one ("bplist"). `positions`, when given, receives where the containers start.
+Result<Tree> read_document(ByteView bytes, const Limits& limits, Positions* positions = nullptr);
 
 // ---- Reading the tree: every error is an InvalidArgument "PATH: what". ----
 
@@ -78,6 +100,19 @@ std::string did_you_mean(std::string_view key, std::span<const std::string_view>
 // most four.
 std::string unknown_option_message(std::string_view name,
                                    std::span<const std::string_view> long_names);
+
+// Free text given on a command line is echoed back in reports and errors, so it is capped like a
+// document's strings: a keychain attribute (--account, --service, --label, --access-group) at
+// the 256 bytes an audit allows a name, anything else (a path, a domain) at PATH_MAX. The secret
+// and the password are data, never echoed: not capped here.
+inline constexpr size_t kMaxAttributeOptionBytes = 256;
+inline constexpr size_t kMaxOptionBytes = 4096;
+// The cap of the option named `name` ("--service", "DIR"): kMaxAttributeOptionBytes,
+// kMaxOptionBytes, or 0 for the uncapped secret and password options.
+size_t option_text_cap(std::string_view name);
+// "" when `text` is within `cap` bytes, else "N bytes; at most CAP" (the text itself is not
+// repeated: echoing it is what the cap prevents).
+std::string option_text_error(std::string_view text, size_t cap);
 
 // Refuses the first key of `object` that is not in `allowed`:
 //   "PATH.KEY: unknown field (did you mean 'accessible'?); expected one of: name, class, ..."

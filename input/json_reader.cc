@@ -1,6 +1,8 @@
 // read_json: one SAX pass of nlohmann's parser, which is iterative and reports errors instead of
 // throwing. It builds the tree as it goes and stops at the first key given twice, NUL character,
 // number no double holds, nesting past the cap, or syntax error (input/document.h).
+#include <cstddef>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -16,9 +18,57 @@ std::string without_exception_tag(const std::string& what) {
   return tag_end == std::string::npos ? what : what.substr(tag_end + 2);
 }
 
+// A character iterator that counts how far nlohmann's lexer has read: when the parser reports
+// the start of an object or an array, the last character read is its '{' or '[' (the lexer reads
+// ahead only past a number, and no number is directly followed by either), so the count locates
+// the container without a second pass over the text.
+class CountingIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  CountingIterator(const char* at, size_t* consumed) : at_(at), consumed_(consumed) {}
+  reference operator*() const { return *at_; }
+  CountingIterator& operator++() {
+    ++at_;
+    ++*consumed_;
+    return *this;
+  }
+  CountingIterator operator++(int) {
+    CountingIterator before = *this;
+    ++*this;
+    return before;
+  }
+  bool operator==(const CountingIterator& other) const { return at_ == other.at_; }
+  bool operator!=(const CountingIterator& other) const { return at_ != other.at_; }
+
+ private:
+  const char* at_;
+  size_t* consumed_;
+};
+
+// Where the parser is, for Positions: the text, how much of it the lexer read, the table.
+struct Locator {
+  std::string_view text;
+  const size_t* consumed;
+  Positions* positions;
+  LineCounter lines;
+
+  // The container the parser just opened, when the character last read is its bracket.
+  void container(std::string path) {
+    if (*consumed == 0) return;
+    const size_t at = *consumed - 1;
+    if (text[at] != '{' && text[at] != '[') return;  // never, by the lexer's reading (above)
+    record_position(positions, lines, std::move(path), at);
+  }
+};
+
 class TreeBuilder final : public nlohmann::json_sax<Tree> {
  public:
-  explicit TreeBuilder(size_t max_nesting) : paths_(max_nesting) {}
+  TreeBuilder(size_t max_nesting, Locator& locator) : paths_(max_nesting), locator_(locator) {}
 
   bool null() override { return put(nullptr); }
   bool boolean(bool v) override { return put(v); }
@@ -92,6 +142,7 @@ class TreeBuilder final : public nlohmann::json_sax<Tree> {
   }
 
   bool open(Tree container, bool object) {
+    if (locator_.positions != nullptr) locator_.container(paths_.peek_value());
     if (!keep(paths_.open(object))) return false;
     containers_.push_back({place(std::move(container)), {}});
     return true;
@@ -113,6 +164,7 @@ class TreeBuilder final : public nlohmann::json_sax<Tree> {
   }
 
   PathStack paths_;
+  Locator& locator_;
   std::vector<Container> containers_;
   Tree root_;
   Status status_;
@@ -120,14 +172,18 @@ class TreeBuilder final : public nlohmann::json_sax<Tree> {
 
 }  // namespace
 
-Result<Tree> read_json_text(ByteView bytes, const Limits& limits) {
+Result<Tree> read_json_text(ByteView bytes, const Limits& limits, Positions* positions) {
   const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
   // nlohmann's lexer takes a NUL byte for the end of input and would ignore what follows it.
   if (const size_t nul = text.find('\0'); nul != std::string_view::npos) {
     return Status::InvalidArgument("invalid JSON: a NUL byte at byte " + std::to_string(nul));
   }
-  TreeBuilder builder(limits.max_nesting);
-  const bool parsed = Tree::sax_parse(text, &builder);
+  size_t consumed = 0;
+  Locator locator{text, &consumed, positions, LineCounter(text)};
+  TreeBuilder builder(limits.max_nesting, locator);
+  const bool parsed =
+      Tree::sax_parse(CountingIterator(text.data(), &consumed),
+                      CountingIterator(text.data() + text.size(), &consumed), &builder);
   if (!builder.status().ok()) return builder.status();
   if (!parsed) return Status::InvalidArgument("invalid JSON");  // every failure sets status()
   if (limits.drop_annotations) drop_annotations(builder.tree());

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "input/path_stack.h"
 #include "input/property_list.h"
@@ -71,9 +72,11 @@ std::string decode_key(std::string_view raw) {
 }
 
 // Not a validator: what is malformed otherwise is left to libplist.
+// It also notes where each <dict> and <array> starts, for Positions.
 class XmlKeyScreen {
  public:
-  XmlKeyScreen(std::string_view text, size_t max_nesting) : text_(text), paths_(max_nesting) {}
+  XmlKeyScreen(std::string_view text, size_t max_nesting, Positions* positions)
+      : text_(text), paths_(max_nesting), positions_(positions), lines_(text) {}
 
   Status run() {
     size_t at = text_.find('<');
@@ -93,17 +96,20 @@ class XmlKeyScreen {
     if (rest.starts_with("<?") || rest.starts_with("<!")) return past(at + 2, ">");
     const size_t end = text_.find('>', at);
     if (end == std::string_view::npos) return text_.size();
-    return on_element(read_tag(text_.substr(at + 1, end - at - 1)), end + 1);
+    return on_element(read_tag(text_.substr(at + 1, end - at - 1)), at, end + 1);
   }
 
-  // `content` is where the element's content starts.
-  Result<size_t> on_element(const Tag& tag, size_t content) {
+  // The element's tag starts at `at`; `content` is where its content starts.
+  Result<size_t> on_element(const Tag& tag, size_t at, size_t content) {
     if (tag.name == "key" && !tag.closing && !tag.self_closed) {
       const size_t end = key_end(content);
       KCB_RETURN_IF_ERROR(paths_.key(decode_key(text_.substr(content, end - content))));
       return end;
     }
     if (tag.name == "dict" || tag.name == "array") {
+      if (!tag.closing && positions_ != nullptr) {
+        record_position(positions_, lines_, paths_.peek_value(), at);
+      }
       if (tag.closing) {
         paths_.close();
       } else if (tag.self_closed) {
@@ -138,6 +144,126 @@ class XmlKeyScreen {
 
   std::string_view text_;
   PathStack paths_;
+  Positions* positions_;
+  LineCounter lines_;
+};
+
+// ---- Where an XML property list libplist refused is malformed (libplist 2.2 says only that it
+// is): the element structure of the plist vocabulary, checked after the refusal only. ----
+
+bool is_plist_element(std::string_view name) {
+  return name == "plist" || name == "dict" || name == "array" || name == "key" ||
+         is_scalar_element(name);
+}
+
+// Elements that hold text, never other elements.
+bool holds_text(std::string_view name) {
+  return name == "key" || (is_scalar_element(name) && name != "true" && name != "false");
+}
+
+class XmlSyntaxCheck {
+ public:
+  explicit XmlSyntaxCheck(std::string_view text) : text_(text) {}
+
+  // Ok when the structure is sound (libplist refused it for another reason).
+  Status run() {
+    size_t at = 0;
+    while (at < text_.size()) {
+      const size_t open = std::min(text_.find('<', at), text_.size());
+      KCB_RETURN_IF_ERROR(check_text(at, open));
+      if (open == text_.size()) break;
+      KCB_ASSIGN_OR_RETURN(at, markup(open));
+    }
+    if (!open_.empty()) {
+      const Open& last = open_.back();
+      return error(text_.size(), "the document ends inside <" + std::string(last.name) +
+                                     "> (opened at " + where(last.at) + ")");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  struct Open {
+    std::string_view name;
+    size_t at;
+  };
+
+  // Text between markup: only inside an element that holds text, or blank.
+  Status check_text(size_t from, size_t to) const {
+    if (!open_.empty() && holds_text(open_.back().name)) return Status::Ok();
+    for (size_t i = from; i < to; ++i) {
+      if (!std::isspace(static_cast<unsigned char>(text_[i]))) {
+        return error(i, open_.empty()
+                            ? "text outside the root element"
+                            : "text directly inside <" + std::string(open_.back().name) + ">");
+      }
+    }
+    return Status::Ok();
+  }
+
+  // The markup at `at` (a '<'); returns where reading goes on.
+  Result<size_t> markup(size_t at) {
+    const std::string_view rest = text_.substr(at);
+    if (rest.starts_with("<!--")) return past(at, 4, "-->", "a comment");
+    if (rest.starts_with("<![CDATA[")) return past(at, 9, "]]>", "a CDATA section");
+    if (rest.starts_with("<?")) return past(at, 2, "?>", "a processing instruction");
+    if (rest.starts_with("<!")) return past(at, 2, ">", "a declaration");
+    const size_t end = text_.find('>', at);
+    if (end == std::string_view::npos) return error(at, "'<' with no '>'");
+    const Tag tag = read_tag(text_.substr(at + 1, end - at - 1));
+    KCB_RETURN_IF_ERROR(element(tag, at));
+    return end + 1;
+  }
+
+  Status element(const Tag& tag, size_t at) {
+    if (tag.name.empty()) return error(at, "'<' that starts no element");
+    const std::string shown = shown_text(tag.name);
+    if (!is_plist_element(tag.name)) {
+      return error(at, "unknown element <" + shown +
+                           "> (a property list has plist, dict, array, "
+                           "key, string, integer, real, date, data, "
+                           "true and false)");
+    }
+    if (tag.closing) {
+      if (open_.empty()) return error(at, "</" + shown + "> closes nothing");
+      const Open top = open_.back();
+      if (top.name != tag.name) {
+        return error(at, "expected </" + std::string(top.name) + "> (for the <" +
+                             std::string(top.name) + "> at " + where(top.at) + "), found </" +
+                             shown + ">");
+      }
+      open_.pop_back();
+      return Status::Ok();
+    }
+    if (!open_.empty() && holds_text(open_.back().name)) {
+      return error(at, "<" + shown + "> inside <" + std::string(open_.back().name) +
+                           ">, which holds text only");
+    }
+    if (!tag.self_closed) open_.push_back({tag.name, at});
+    return Status::Ok();
+  }
+
+  Result<size_t> past(size_t at, size_t skip, std::string_view marker,
+                      std::string_view what) const {
+    const size_t found = text_.find(marker, at + skip);
+    if (found == std::string_view::npos) {
+      return error(at, std::string(what) + " with no end ('" + std::string(marker) + "')");
+    }
+    return found + marker.size();
+  }
+
+  std::string where(size_t offset) const {
+    const TextPosition p = LineCounter(text_).at(offset);
+    return "line " + std::to_string(p.line) + ", column " + std::to_string(p.column);
+  }
+
+  Status error(size_t offset, const std::string& what) const {
+    return Status::InvalidArgument("property list: XML syntax error at " + where(offset) + ": " +
+                                   what);
+  }
+
+  std::string_view text_;
+  std::vector<Open> open_;
 };
 
 // ---- The parsed plist into the tree, with the path of every value that has no JSON form. ----
@@ -220,18 +346,24 @@ class TreeFromPlist {
 
 }  // namespace
 
-Result<Tree> read_property_list(ByteView bytes, const Limits& limits) {
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  if (!text.starts_with("bplist"))
-    KCB_RETURN_IF_ERROR(XmlKeyScreen(text, limits.max_nesting).run());
+Result<Tree> read_property_list(ByteView bytes, const Limits& limits, Positions* positions) {
+  std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const bool xml = !text.starts_with("bplist");
+  // Editors save XML with a BOM; libplist 2.2 refuses one, so it never sees it (nor do positions,
+  // which do not count it).
+  if (xml && text.starts_with(kUtf8Bom)) {
+    text.remove_prefix(kUtf8Bom.size());
+    bytes = bytes.subspan(kUtf8Bom.size());
+  }
+  if (xml) KCB_RETURN_IF_ERROR(XmlKeyScreen(text, limits.max_nesting, positions).run());
   PlistLimits plist_limits;
   plist_limits.max_depth = limits.max_nesting;
   auto plist = parse_plist(bytes, "property list", plist_limits);
   if (!plist.ok()) {
+    if (plist.status().code() == Code::kResourceExhausted) return plist.status();
+    if (xml) KCB_RETURN_IF_ERROR(XmlSyntaxCheck(text).run());
     // The engine calls a damaged file Corruption; here it is a document the user wrote.
-    return plist.status().code() == Code::kResourceExhausted
-               ? plist.status()
-               : Status::InvalidArgument(shown_text(plist.status().message()));
+    return Status::InvalidArgument(shown_text(plist.status().message()));
   }
   return TreeFromPlist(limits).convert(plist->get(), "", 0);
 }

@@ -2,6 +2,9 @@
 
 #include <array>
 #include <iterator>
+#include <string>
+
+#include "kcbackup/names.h"
 
 namespace kcb::oracle {
 namespace {
@@ -18,20 +21,25 @@ constexpr std::array<Rule, std::size(kAllRules)> kRules = {{
      Confidence::kSourceCode,
      "securityd export code (akpu and SEP keys 'are intentionally lost across restores'); "
      "skip-ACL-items export flag (auth items: inferred); FreeOTP maintainers on biometry-locked "
-     "tokens"},
+     "tokens",
+     "iOS 8 on (akpu, access control) and iOS 9 on (Secure Enclave keys), when those features "
+     "arrived; read in Apple's Security source, no iOS release pinned; not measured"},
     {RuleId::R2, "Unencrypted local backup",
      "Every keychain class key in the backup keybag is wrapped with a key derived from the source "
      "device's UID: exported items restore to the same device and to no other.",
      Confidence::kDocumented,
      "Apple Platform Security guide ('keychain items migrate to a new device only if a backup "
-     "password is set'); measured table (seed)"},
+     "password is set'); measured table (seed)",
+     "measured on iOS 12.0.1 and 12.1.1 (seed); the Platform Security guide as currently "
+     "published"},
     {RuleId::R3, "Encrypted local backup",
      "Migratory class keys (6-8) are wrapped with the password key only and restore to any device "
      "given the password; ThisDeviceOnly class keys (9-11) also keep the UID layer and restore "
      "only "
      "to the source device. A wrong password restores nothing.",
      Confidence::kDocumented,
-     "SecItem.h header comments; Apple developer docs; measured table (seed)"},
+     "SecItem.h header comments; Apple developer docs; measured table (seed)",
+     "measured on iOS 12.0.1 and 12.1.1 (seed); SecItem.h and Apple's docs as currently published"},
     {RuleId::R4, "iCloud Backup",
      "For the keychain, iCloud Backup acts like an unencrypted local backup: items are wrapped "
      "with "
@@ -40,41 +48,52 @@ constexpr std::array<Rule, std::size(kAllRules)> kRules = {{
      "can read the backup, not this.",
      Confidence::kDocumented,
      "Apple Platform Security guide, iCloud Backup section; DTS correction in the seed thread; "
-     "measured table (seed)"},
+     "measured table (seed)",
+     "measured on iOS 12.0.1 and 12.1.1 (seed); the Platform Security guide as currently published "
+     "(Advanced Data Protection: iOS 16.2 on)"},
     {RuleId::R5, "Quick Start",
      "Direct device-to-device migration moves non-ThisDeviceOnly items and not ThisDeviceOnly "
      "items.",
      Confidence::kDocumented,
      "Apple DTS; reported disagreements: seed (AlwaysThisDeviceOnly after transfer), "
-     "keychain-swift#153"},
+     "keychain-swift#153",
+     "iOS 12.4 on (direct device-to-device migration arrived then): Apple DTS; not measured"},
     {RuleId::R6, "iCloud Keychain",
      "A synchronizable item of a migratory class with no token and no access-control constraint "
      "appears on the user's other devices that have iCloud Keychain on. ThisDeviceOnly "
      "synchronizable items are accepted but never synced.",
      Confidence::kDocumented,
-     "kSecAttrSynchronizable docs; Security framework sync engine skips device-bound items"},
+     "kSecAttrSynchronizable docs; Security framework sync engine skips device-bound items",
+     "iOS 7 on (kSecAttrSynchronizable arrived then): Apple's docs as currently published; not "
+     "measured"},
     {RuleId::R7, "Restore replaces",
      "Restoring deletes the target's non-synchronizable items (synchronizable and system-bound "
      "items stay), then imports the backup. An item that fails to decrypt is dropped alone. The "
      "backup keybag UUID must match the archive's, else the restore fails as a whole.",
-     Confidence::kSourceCode, "securityd keychain import/restore code"},
+     Confidence::kSourceCode, "securityd keychain import/restore code",
+     "Apple's Security source, no iOS release pinned; not measured"},
     {RuleId::R8, "Passcode",
      "An akpu item cannot be added on a device without a passcode (errSecAuthFailed, -25293). "
      "Turning the passcode off deletes every akpu item.",
      Confidence::kDocumented,
-     "kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly docs; securityd (error code)"},
+     "kSecAttrAccessibleWhenPasscodeSetThisDeviceOnly docs; securityd (error code)",
+     "iOS 8 on (WhenPasscodeSetThisDeviceOnly arrived then): Apple's docs as currently published"},
     {RuleId::R9, "Add-time checks",
      "An item with an access-control constraint cannot be synchronizable (errSecParam, -50). A "
      "duplicate primary key fails with errSecDuplicateItem (-25299). A Secure Enclave token is for "
      "EC P-256 private keys in class keys only.",
-     Confidence::kSourceCode, "securityd SecItemAdd checks; kSecAttrTokenIDSecureEnclave docs"},
+     Confidence::kSourceCode, "securityd SecItemAdd checks; kSecAttrTokenIDSecureEnclave docs",
+     "iOS 8 on (access control) and iOS 9 on (Secure Enclave tokens): Apple's Security source and "
+     "docs, no iOS release pinned"},
     {RuleId::R10, "App Clips",
      "Items an App Clip added (clip = 1) are never exported to a backup, in any class. Quick "
      "Start uses the same export (inferred). R10 restricts the export only: a synchronizable App "
      "Clip item still follows R6.",
      Confidence::kSourceCode,
      "Security framework export query (skip App Clip items); Apple's KeychainBackupTests "
-     "testAppClipDoesNotBackup"},
+     "testAppClipDoesNotBackup",
+     "iOS 14 on (App Clips arrived then): Apple's Security source and KeychainBackupTests, no iOS "
+     "release pinned"},
     {RuleId::R11, "Persistent references",
      "A persistent reference is old-style (class name + 8-byte big-endian rowid, 12 bytes) or "
      "UUID-based (class name + 16-byte UUID, 20 bytes). A restore re-inserts each item with the "
@@ -85,7 +104,9 @@ constexpr std::array<Rule, std::size(kAllRules)> kRules = {{
      Confidence::kSourceCode,
      "Security framework SecItemServer import (v_PersistentRef); Apple's KeychainBackupTests "
      "testSecItemBackupAndRestoreWithPersistentRefs, "
-     "testSecItemRestoreBackupOldStylePrefsAndAddUUIDPersistentRefs"},
+     "testSecItemRestoreBackupOldStylePrefsAndAddUUIDPersistentRefs",
+     "Apple's Security source and KeychainBackupTests, no iOS release pinned; which iOS version "
+     "turned UUID references on is not public"},
     {RuleId::R12, "What restore itself filters",
      "Independently of the export filter, a restore skips system-bound items and token items of "
      "the backup (iOS 9 and 10.0 backups contained token items). The target's own system-bound "
@@ -93,28 +114,33 @@ constexpr std::array<Rule, std::size(kAllRules)> kRules = {{
      "references.",
      Confidence::kSourceCode,
      "Security framework SecServerImportKeychainInPlist; Apple's KeychainBackupTests "
-     "testSecItemRestoreSysboundBackupAndUpdateUUIDPersistentRefs"},
+     "testSecItemRestoreSysboundBackupAndUpdateUUIDPersistentRefs",
+     "Apple's Security source and KeychainBackupTests, no iOS release pinned; token items are in "
+     "backups of iOS 9 and 10.0"},
     {RuleId::R13, "Conflicts with items already on the target",
      "The target's synchronizable items are not deleted before the import (R7); a backup item "
      "with the same primary key as one of them is skipped and the target's version (data and "
      "persistent reference) stays: the item is kept, not lost.",
      Confidence::kSourceCode,
      "Security framework SecServerImportKeychainInPlist (insert fails on the duplicate); Apple's "
-     "KeychainBackupTests testSecItemRestoreConflictedUUIDPersistentReferenceItems"},
+     "KeychainBackupTests testSecItemRestoreConflictedUUIDPersistentReferenceItems",
+     "Apple's Security source and KeychainBackupTests, no iOS release pinned"},
     {RuleId::R14, "The archive a restore accepts",
      "keybag-uuid is compared with the backup keybag's UUID only when present; a mismatch fails "
      "the restore. An unknown top-level key, or a class whose value is neither an array nor a "
      "dictionary, is ignored with a warning; a dictionary stands for one item; an identity class "
      "or an item that is not a dictionary fails the restore; an item that does not decrypt is "
      "skipped alone.",
-     Confidence::kSourceCode, "Security framework SecServerImportKeychainInPlist and its helpers"},
+     Confidence::kSourceCode, "Security framework SecServerImportKeychainInPlist and its helpers",
+     "Apple's Security source, no iOS release pinned; backup folders of iOS 10.2 on (formats.md)"},
     {RuleId::R15, "Tombstones",
      "Tombstones (markers of deleted synchronizable items, tomb = 1) are exported to backups only "
      "while the legacy iCloud Keychain sync circle (SOS) is enabled on the device. A tombstone is "
      "not a readable item.",
      Confidence::kSourceCode,
      "Security framework export filter; Apple's KeychainBackupTests "
-     "testBackupTombstonesWhenSOSEnabled, testBackupAvoidsTombstonesWhenSOSDisabled"},
+     "testBackupTombstonesWhenSOSEnabled, testBackupAvoidsTombstonesWhenSOSDisabled",
+     "Apple's Security source and KeychainBackupTests, no iOS release pinned"},
 }};
 
 constexpr std::array<MeasuredRow, 12> kMeasured = {{
@@ -238,6 +264,16 @@ std::string_view note_text(Note note) {
 }
 std::span<const MeasuredRow> measured_table() {
   return kMeasured;
+}
+
+std::string ios_versions_text(RuleSet rules) {
+  std::string out;
+  for (RuleId id : kAllRules) {
+    if (!rules.has(id)) continue;
+    out += (out.empty() ? "" : "; ") + std::string(name_of(id)) + ": " +
+           std::string(rule(id).ios_versions);
+  }
+  return out;
 }
 
 }  // namespace kcb::oracle

@@ -64,11 +64,34 @@ Json fate_json(const ItemFate& f) {
   return out;
 }
 
-std::string restore_json(std::string_view command, const Fields& fields,
-                         const RestoreReport& report) {
-  Json doc = envelope(command);
-  for (const auto& [key, value] : fields)
-    doc[key] = value;
+// The items the export filter kept on the source (R1, R10, R15), with the rule and the reason:
+// `backup` and `migrate` account for every item of the source this way.
+void add_left_json(Json& doc, const std::vector<LeftOnDevice>& left_on_device) {
+  doc["left_on_device"] = left_on_device.size();
+  Json left = Json::array();
+  for (const LeftOnDevice& l : left_on_device) {
+    left.push_back({{"class", name_of(l.item_class)},
+                    {"row", l.rowid},
+                    {"account", json_text(as_bytes(l.account))},
+                    {"service", json_text(as_bytes(l.service))},
+                    {"rule", l.rule},
+                    {"reason", l.reason}});
+  }
+  doc["left_on_device_items"] = left;
+}
+
+std::string left_text(const std::vector<LeftOnDevice>& left_on_device) {
+  std::string out;
+  for (const LeftOnDevice& l : left_on_device) {
+    out += "  left: " + std::string(name_of(l.item_class)) + " row " + std::to_string(l.rowid) +
+           " " + display_text(l.account) + " / " + display_text(l.service) + ": " + l.rule + ", " +
+           l.reason + "\n";
+  }
+  return out;
+}
+
+// `doc` (the envelope and the command's own fields) with the report's items and counts.
+std::string restore_json(Json doc, const RestoreReport& report) {
   Json items = Json::array();
   for (const ItemFate& f : report.items)
     items.push_back(fate_json(f));
@@ -109,19 +132,6 @@ std::string restore_text(const RestoreReport& report, bool colour) {
     out += "* from the blob header: the item did not decode\n";
   }
   return out;
-}
-
-Json left_json(const std::vector<LeftOnDevice>& left_on_device) {
-  Json left = Json::array();
-  for (const LeftOnDevice& l : left_on_device) {
-    left.push_back({{"class", name_of(l.item_class)},
-                    {"row", l.rowid},
-                    {"account", json_text(as_bytes(l.account))},
-                    {"service", json_text(as_bytes(l.service))},
-                    {"rule", l.rule},
-                    {"reason", l.reason}});
-  }
-  return left;
 }
 
 size_t files_in(const BackupReport& r) {
@@ -301,8 +311,7 @@ std::string backup_report(const BackupWritten& w, const BackupSummary& summary, 
     doc["encrypted"] = w.encrypted;
     doc["unique_device_id"] = w.unique_device_id;
     doc["items"] = summary.items;
-    doc["left_on_device"] = summary.left_on_device.size();
-    doc["left_on_device_items"] = left_json(summary.left_on_device);
+    add_left_json(doc, summary.left_on_device);
     doc["files"] = w.files;
     doc["fast_kdf"] = w.fast_kdf;
     return document(doc);
@@ -313,12 +322,7 @@ std::string backup_report(const BackupWritten& w, const BackupSummary& summary, 
                     "): " + std::to_string(summary.items) + " item(s) backed up, " +
                     std::to_string(summary.left_on_device.size()) +
                     " left on the device by the export filter (R1, R10, R15)\n";
-  for (const LeftOnDevice& l : summary.left_on_device) {
-    out += "  left: " + std::string(name_of(l.item_class)) + " row " + std::to_string(l.rowid) +
-           " " + display_text(l.account) + " / " + display_text(l.service) + ": " + l.rule + ", " +
-           l.reason + "\n";
-  }
-  return out;
+  return out + left_text(summary.left_on_device);
 }
 
 std::string kdf_cost_note(uint32_t iterations, uint32_t dp_iterations) {
@@ -328,8 +332,25 @@ std::string kdf_cost_note(uint32_t iterations, uint32_t dp_iterations) {
 
 std::string restore_report(std::string_view command, const Fields& fields,
                            const RestoreReport& report, Style style) {
-  if (style.format == Format::kJson) return restore_json(command, fields, report);
-  return restore_text(report, style.colour);
+  if (style.format != Format::kJson) return restore_text(report, style.colour);
+  Json doc = envelope(command);
+  for (const auto& [key, value] : fields)
+    doc[key] = value;
+  return restore_json(doc, report);
+}
+
+std::string migrate_report(const std::string& from, const std::string& to,
+                           const RestoreReport& report, Style style) {
+  if (style.format != Format::kJson) {
+    return restore_text(report, style.colour) + std::to_string(report.left_on_device.size()) +
+           " item(s) left on the old device by the export filter (R1, R10, R15)\n" +
+           left_text(report.left_on_device);
+  }
+  Json doc = envelope("migrate");
+  doc["from"] = from;
+  doc["to"] = to;
+  add_left_json(doc, report.left_on_device);
+  return restore_json(doc, report);
 }
 
 std::string backup_folder_report(const std::string& dir, const OpenedBackup& backup,

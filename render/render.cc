@@ -24,6 +24,9 @@ std::string verdict_text(const oracle::Question& q, const Verdict& v, bool colou
     }
   }
   out += "\n  confidence: " + std::string(name_of(v.confidence)) + "\n";
+  if (const std::string ios = oracle::ios_versions_text(v.rules); !ios.empty()) {
+    out += "  iOS:        " + ios + "\n";
+  }
   if (v.notes.empty()) return out;
   out += "  notes:\n";
   for (int i = 0; i < kNoteCount; ++i) {
@@ -140,7 +143,8 @@ std::string rules_report(Style style) {
     for (const auto& r : oracle::rules()) {
       out += paint(std::string(name_of(r.id)) + " " + std::string(r.title), "1", style.colour) +
              "  (" + std::string(name_of(r.confidence)) + ")\n  " + std::string(r.statement) +
-             "\n  Sources: " + std::string(r.sources) + "\n\n";
+             "\n  Sources: " + std::string(r.sources) + "\n  iOS: " + std::string(r.ios_versions) +
+             "\n\n";
     }
     return out;
   }
@@ -151,7 +155,8 @@ std::string rules_report(Style style) {
                     {"title", r.title},
                     {"statement", r.statement},
                     {"confidence", name_of(r.confidence)},
-                    {"sources", r.sources}});
+                    {"sources", r.sources},
+                    {"ios_versions", r.ios_versions}});
   }
   doc["rules"] = list;
   return document(doc);

@@ -186,6 +186,24 @@ TEST(AuditRender, SarifHasOneRulePerExpectationAndWarningKind) {
   EXPECT_EQ(violation["properties"]["rules"], json::array({"R4"}));
 }
 
+// #16: "results with the item's location in the audit file": the line and column where the item's
+// object starts (the banking example's refresh-token is items[1], at line 10, column 5).
+TEST(AuditRender, SarifResultsCarryTheItemsLineAndColumn) {
+  RenderOptions o;
+  o.source = "examples/audit-banking-app.json";
+  const json log = json::parse(render(banking(), ReportFormat::kSarif, o));
+  const json& run = log["runs"][0];
+  EXPECT_EQ(run["columnKind"], "unicodeCodePoints");
+  const json& violation = run["results"][1];
+  ASSERT_EQ(violation["locations"][0]["logicalLocations"][0]["fullyQualifiedName"], "items[1]");
+  EXPECT_EQ(violation["locations"][0]["physicalLocation"]["region"],
+            json({{"startLine", 10}, {"startColumn", 5}}));
+  // From standard input there is no artifact to point into: the logical location only.
+  o.source = "-";
+  const json piped = json::parse(render(banking(), ReportFormat::kSarif, o));
+  EXPECT_FALSE(piped["runs"][0]["results"][1]["locations"][0].contains("physicalLocation"));
+}
+
 TEST(AuditRender, JunitHasOneCasePerItemAndExpectationAndEscapesNames) {
   const AuditReport report = audit_of(
       R"({"items":[{"name":"a<b>&\"c\u0007","accessible":"ck","expect":{"survives":["icloud-backup:other-device","local-encrypted:other-device"]}}]})");

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -418,6 +420,29 @@ TEST(AuditDocument, TextErrorsNameTheSourceAndFieldErrorsThePath) {
   const auto field = parse_audit_document(as_bytes(R"({"items": [{"name": 1}]})"), nullptr, "f");
   ASSERT_FALSE(field.ok());
   EXPECT_EQ(field.status().message(), "items[0].name: expected a string, got a number");
+}
+
+// Where each item starts in the file (SARIF regions): the examples, read as JSON and as XML;
+// a binary plist has no text, so no position.
+TEST(AuditDocument, ItemsKnowTheLineAndColumnWhereTheyStart) {
+  const auto json_items = parse(slurp(source_path("examples/audit-banking-app.json")));
+  ASSERT_TRUE(json_items.ok()) << json_items.status().to_string();
+  const auto plist_items = parse(slurp(source_path("examples/audit-banking-app.plist")),
+                                 wrapper_named("keychainaccess"));
+  ASSERT_TRUE(plist_items.ok()) << plist_items.status().to_string();
+  const std::vector<std::pair<size_t, size_t>> json_want = {{4, 5}, {10, 5}, {20, 5}};
+  const std::vector<std::pair<size_t, size_t>> plist_want = {{9, 3}, {22, 3}, {41, 3}};
+  for (size_t i = 0; i < json_want.size(); ++i) {
+    const AuditItem& j = json_items->items[i];
+    const AuditItem& x = plist_items->items[i];
+    EXPECT_EQ(std::pair(j.line, j.column), json_want[i]) << j.name;
+    EXPECT_EQ(std::pair(x.line, x.column), plist_want[i]) << x.name;
+    EXPECT_EQ(j.name, x.name);
+  }
+  const auto binary = parse(testing_plist::binary_from_xml(
+      R"(<plist><dict><key>items</key><array><dict><key>name</key><string>a</string></dict></array></dict></plist>)"));
+  ASSERT_TRUE(binary.ok()) << binary.status().to_string();
+  EXPECT_EQ(binary->items[0].line, 0u);
 }
 
 TEST(AuditDocument, CommentsAndXKeysAreIgnored) {

@@ -6,7 +6,10 @@ For both examples of examples/ and a generated 200-item audit:
   Debian's python3-jsonschema), then checked against the JSON report of the same run: one rule per
   expectation and warning kind, each result's ruleId/ruleIndex naming its rule, levels
   error/warning/note, one error per violation and one result per warning, each located at its
-  item (the file, and items[i] with the item's name).
+  item (the file, and items[i] with the item's name); each result's region (line and column, in
+  code points) is where its item starts in the file, checked by decoding the JSON value found
+  there, or by expat for the XML plist (both examples, the plist, and the 200 items indented or
+  on one line after a BOM and CR LF).
 - JUnit is read by Debian's python3-junitparser: one test case per item and expectation (and one
   for an item's warnings), failures exactly where the JSON report has violations, each carrying
   the verdict and the rule ids.
@@ -16,8 +19,10 @@ Usage: ci_formats_check.py KCBACKUP SOURCE_DIR WORK_DIR. Prints what failed; exi
 """
 
 import json
+import re
 import subprocess
 import sys
+import xml.parsers.expat
 from pathlib import Path
 
 import jsonschema
@@ -113,6 +118,71 @@ def check_sarif(label, log, report, schema, uri):
             fail(f"{where}: artifact {loc['physicalLocation']['artifactLocation']}, not {uri}")
 
 
+def text_offset(text, line, column):
+    """The code-point offset of SARIF's line and column (both from 1; lines end at LF, CR LF or
+    CR; columns in code points, as run.columnKind says)."""
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+    return starts[line - 1] + column - 1
+
+
+def xml_item_starts(data):
+    """(line, column) of each <dict> directly inside the top-level "items" <array>, read by expat
+    (columns from 1; the example files are ASCII, where expat's byte columns are code points)."""
+    parser = xml.parsers.expat.ParserCreate()
+    stack, starts, last_key, text = [], [], [], []
+
+    def start(name, _attrs):
+        if name == "dict" and len(stack) == 3 and stack[-1] == ("array", "items"):
+            starts.append((parser.CurrentLineNumber, parser.CurrentColumnNumber + 1))
+        key = last_key[-1] if last_key and stack and stack[-1][0] == "dict" else None
+        stack.append((name, key))
+        text.clear()
+
+    def end(name):
+        stack.pop()
+        if name == "key":
+            last_key.append("".join(text))
+
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = text.append
+    parser.Parse(data, True)
+    return starts
+
+
+def check_regions(label, log, path):
+    """Each result's region is where its item starts in the file: for JSON, the object decoded at
+    that line and column is the item itself; for an XML plist, expat finds that item's <dict>
+    there."""
+    raw = Path(path).read_bytes()
+    is_xml = raw.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    text = raw.decode("utf-8-sig")
+    items = None if is_xml else json.loads(text)["items"]
+    starts = xml_item_starts(raw) if is_xml else None
+    if log["runs"][0].get("columnKind") != "unicodeCodePoints":
+        fail(f"{label}: run.columnKind is {log['runs'][0].get('columnKind')}")
+    for n, result in enumerate(log["runs"][0]["results"]):
+        loc = result["locations"][0]
+        index = int(loc["logicalLocations"][0]["fullyQualifiedName"][len("items["):-1])
+        region = loc["physicalLocation"].get("region")
+        if region is None:
+            fail(f"{label}: results[{n}] has no region")
+            continue
+        line, column = region["startLine"], region["startColumn"]
+        if is_xml:
+            if starts[index] != (line, column):
+                fail(f"{label}: results[{n}] at {line}:{column}, items[{index}] starts at "
+                     f"{starts[index][0]}:{starts[index][1]}")
+            continue
+        try:
+            found, _ = json.JSONDecoder().raw_decode(text, text_offset(text, line, column))
+        except (ValueError, IndexError) as e:
+            fail(f"{label}: results[{n}] at {line}:{column}: no JSON value there ({e})")
+            continue
+        if found != items[index]:
+            fail(f"{label}: results[{n}] at {line}:{column} is not items[{index}]")
+
+
 def check_junit(label, path, report):
     xml = junitparser.JUnitXml.fromfile(str(path))
     suites = [xml] if isinstance(xml, junitparser.TestSuite) else list(xml)
@@ -162,9 +232,16 @@ def main():
     schema = json.loads((source / "tests/sarif/sarif-schema-2.1.0.json").read_text())
     big = work / "audit-200-items.json"
     big.write_text(json.dumps(two_hundred_items(), ensure_ascii=False, indent=1))
+    # The same 200 items on one line, with CR LF, and after a BOM: columns in code points
+    # (Cyrillic names come before most items), and the BOM not counted.
+    one_line = work / "audit-200-items-one-line.json"
+    one_line.write_bytes(b"\xef\xbb\xbf\r\n" +
+                         json.dumps(two_hundred_items(), ensure_ascii=False).encode())
     cases = [("banking", str(source / "examples/audit-banking-app.json"), ["--wrapper", "keychainaccess"]),
+             ("banking-plist", str(source / "examples/audit-banking-app.plist"), ["--wrapper", "keychainaccess"]),
              ("password-manager", str(source / "examples/audit-password-manager.json"), []),
-             ("200-items", str(big), [])]
+             ("200-items", str(big), []),
+             ("200-items-one-line", str(one_line), [])]
     for label, path, extra in cases:
         report_run = run(kcbackup, [path, *extra, "--format", "json"])
         if report_run.returncode not in (0, 1):
@@ -178,6 +255,7 @@ def main():
             (work / f"{label}.{fmt}").write_text(out.stdout)
             if fmt == "sarif":
                 check_sarif(label, json.loads(out.stdout), report, schema, path)
+                check_regions(label, json.loads(out.stdout), path)
             elif fmt == "junit":
                 check_junit(label, work / f"{label}.{fmt}", report)
             elif len(out.stdout) >= GITHUB_LIMIT:

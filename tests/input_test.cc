@@ -6,7 +6,9 @@
 
 #include <plist/plist.h>
 
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -189,6 +191,92 @@ TEST(InputRefuses, PropertyListLibplistCannotRead) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kInvalidArgument) << r.status().to_string();
   EXPECT_EQ(r.status().message().rfind("property list: ", 0), 0u) << r.status().message();
+}
+
+// #16: "XML syntax errors have no line/column". libplist 2.2 says only that it could not parse;
+// the reader says where the structure breaks.
+TEST(InputRefuses, XmlSyntaxErrorWithLineAndColumn) {
+  const std::string head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<plist version=\"1.0\">\n";
+  expect_refused(document(head + "<dict>\n  <key>a</key>\n  <true/>\n</array>\n</plist>"),
+                 Code::kInvalidArgument,
+                 "property list: XML syntax error at line 6, column 1: expected </dict> (for the "
+                 "<dict> at line 3, column 1), found </array>");
+  expect_refused(document(head + "<dict><key>é</key>\t<strin>x</strin></dict></plist>"),
+                 Code::kInvalidArgument,
+                 "property list: XML syntax error at line 3, column 20: unknown element <strin> (a "
+                 "property list has plist, dict, array, key, string, integer, real, date, data, "
+                 "true and false)");
+  expect_refused(document(head + "<dict><key>a</key><string>x</dict></plist>"),
+                 Code::kInvalidArgument,
+                 "property list: XML syntax error at line 3, column 28: expected </string> (for "
+                 "the <string> at line 3, column 19), found </dict>");
+  expect_refused(
+      document(head + "<dict>\r\n<key>a</key>\r\n<string>x</string>\r\nbad</dict>"),
+      Code::kInvalidArgument,
+      "property list: XML syntax error at line 6, column 1: text directly inside <dict>");
+  expect_refused(document(head + "<dict><key>a</key><string>x</string>\n<key"),
+                 Code::kInvalidArgument,
+                 "property list: XML syntax error at line 4, column 1: '<' with no '>'");
+  expect_refused(document(head + "<dict><key>a</key>\n<array><string>x</string>"),
+                 Code::kInvalidArgument,
+                 "property list: XML syntax error at line 4, column 26: the document ends inside "
+                 "<array> (opened at line 4, column 1)");
+}
+
+// #16: "an XML plist with a UTF-8 BOM is refused": editors write one; the tree is the same.
+TEST(InputReads, XmlPlistWithAUtf8BomIsRead) {
+  const std::string xml = xml_plist("<dict><key>a</key><true/></dict>");
+  const auto plain = document(xml);
+  const auto with_bom = document("\xEF\xBB\xBF" + xml);
+  ASSERT_TRUE(plain.ok()) << plain.status().to_string();
+  ASSERT_TRUE(with_bom.ok()) << with_bom.status().to_string();
+  EXPECT_EQ(*with_bom, *plain);
+  const auto json_bom = document("\xEF\xBB\xBF{\"a\": true}");
+  ASSERT_TRUE(json_bom.ok()) << json_bom.status().to_string();
+  EXPECT_EQ(*json_bom, *plain);
+}
+
+// Where containers start, for SARIF regions: lines end at LF, CR LF or CR; columns count code
+// points (é is one, a tab is one); a BOM is not counted; a binary plist has no positions.
+TEST(InputPositions, ContainersStartWhereTheTextSays) {
+  Positions p;
+  const std::string text =
+      "\xEF\xBB\xBF{\"é\": \"ключ\", \"items\": [\r\n\t{\"a\": [1, {}]},\r  {}, 2, \"[{\", {}\n]}";
+  ASSERT_TRUE(read_document(as_bytes(text), {}, &p).ok());
+  const std::map<std::string, std::pair<size_t, size_t>> want = {
+      {"", {1, 1}},           {"items", {1, 24}},         {"items[0]", {2, 2}},
+      {"items[0].a", {2, 8}}, {"items[0].a[1]", {2, 12}}, {"items[1]", {3, 3}},
+      {"items[4]", {3, 16}}};
+  std::map<std::string, std::pair<size_t, size_t>> got;
+  for (const auto& [path, at] : p.by_path)
+    got[path] = {at.line, at.column};
+  EXPECT_EQ(got, want);
+
+  Positions x;
+  const std::string plist =
+      "\xEF\xBB\xBF<?xml version=\"1.0\"?>\n<plist>\n<dict>\n\t<key>items</key>"
+      "<array>\n\t\t<dict/>\n\t\t<dict><key>é</key><array/></dict></array>\n"
+      "</dict></plist>";
+  ASSERT_TRUE(read_document(as_bytes(plist), {}, &x).ok());
+  got.clear();
+  for (const auto& [path, at] : x.by_path)
+    got[path] = {at.line, at.column};
+  EXPECT_EQ(got, (std::map<std::string, std::pair<size_t, size_t>>{{"", {3, 1}},
+                                                                   {"items", {4, 18}},
+                                                                   {"items[0]", {5, 3}},
+                                                                   {"items[1]", {6, 3}},
+                                                                   {"items[1].é", {6, 21}}}));
+
+  Positions none;
+  const auto binary = binary_from_xml(xml_plist("<dict><key>items</key><array/></dict>"));
+  ASSERT_TRUE(read_document(as_bytes(binary), {}, &none).ok());
+  EXPECT_TRUE(none.by_path.empty());
+
+  Positions capped;
+  capped.max_entries = 2;
+  ASSERT_TRUE(read_document(as_bytes(text), {}, &capped).ok());
+  EXPECT_EQ(capped.by_path.size(), 2u);  // the first two in document order
+  EXPECT_NE(capped.find("items"), nullptr);
 }
 
 TEST(InputReads, TheSameTreeFromJsonXmlAndBinaryPlist) {

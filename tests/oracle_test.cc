@@ -672,7 +672,15 @@ TEST(RuleTable, EveryRuleHasATitleStatementAndSources) {
     EXPECT_FALSE(r.title.empty());
     EXPECT_FALSE(r.statement.empty());
     EXPECT_FALSE(r.sources.empty());
+    EXPECT_NE(r.ios_versions.find("iOS"), std::string_view::npos) << name_of(r.id);
   }
+  // A verdict's text names each of its rules with what its sources cover.
+  RuleSet two;
+  two.add(RuleId::R2);
+  two.add(RuleId::R10);
+  EXPECT_EQ(ios_versions_text(two), "R2: " + std::string(rule(RuleId::R2).ios_versions) +
+                                        "; R10: " + std::string(rule(RuleId::R10).ios_versions));
+  EXPECT_EQ(ios_versions_text(RuleSet{}), "");
   for (int i = 0; i < kNoteCount; ++i)
     EXPECT_FALSE(note_text(static_cast<Note>(i)).empty());
 }

@@ -219,6 +219,39 @@ def check_docs_examples(root):
         problem("docs/audit.md", "no workflow example uses the kcbackup action")
 
 
+# What configure needs that a stock runner lacks (CMakeLists.txt's find_package and
+# pkg_check_modules), by the Debian package that provides it.
+CONFIGURE_NEEDS = {"OpenSSL": "libssl-dev", "SQLite3": "libsqlite3-dev", "PkgConfig": "pkg-config",
+                   "libplist-2.0": "libplist-dev", "nlohmann_json": "nlohmann-json3-dev",
+                   "CLI11": "libcli11-dev"}
+
+
+def check_install_deps_covers_configure(root):
+    """#16: "the workflow cannot build: it installs neither libplist-dev, libcli11-dev nor
+    nlohmann-json3-dev". Every package configure needs for the program is in both of
+    scripts/install-deps's lists (everything, and --program for action.yml), and every
+    find_package/pkg_check_modules of the program's configure is one we know a package for."""
+    cmake = (root / "CMakeLists.txt").read_text()
+    program_part = cmake.split("if(KCB_BUILD_TESTS", 1)[0]
+    found = set(re.findall(r"find_package\((\w+)", program_part))
+    found |= set(re.findall(r"pkg_check_modules\(\w+ REQUIRED IMPORTED_TARGET ([\w.-]+)\)",
+                            program_part))
+    for name in sorted(found - set(CONFIGURE_NEEDS)):
+        problem("CMakeLists.txt", f"configure needs {name}: add its package to CONFIGURE_NEEDS "
+                "and scripts/install-deps")
+    script = (root / "scripts/install-deps").read_text()
+    lists = re.findall(r"packages=\((.*?)\)", script, re.S)
+    if len(lists) != 2:
+        problem("scripts/install-deps", f"expected 2 package lists, found {len(lists)}")
+        return
+    for label, text in zip(("everything", "--program"), lists):
+        names = {n for word in text.split() for n in word.strip('"').split("|")}
+        for need in sorted(found & set(CONFIGURE_NEEDS)):
+            if CONFIGURE_NEEDS[need] not in names:
+                problem("scripts/install-deps", f"the {label} list lacks {CONFIGURE_NEEDS[need]} "
+                        f"({need}): configure fails on a stock runner")
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -239,6 +272,7 @@ def main():
             check_cflite(root, path.name, doc)
     check_action(root)
     check_docs_examples(root)
+    check_install_deps_covers_configure(root)
     for p in problems:
         print(p)
     print(f"workflow_check: {len(workflows)} workflows and action.yml, {len(problems)} problem(s)")

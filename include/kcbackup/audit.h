@@ -66,6 +66,11 @@ struct AuditItem {
   bool never_leaves_device = false;    // restored on no other-device form
   std::optional<size_t> pair;          // index of the other half of a key pair, both ways
   bool stores_persistent_ref = false;  // the app keeps its kSecReturnPersistentRef result (R11)
+  // Where the item's object starts in the document ('{' or <dict>): line and column from 1, the
+  // column in Unicode code points. 0 when there is no text to point into (a binary property list,
+  // an item found in a backup).
+  size_t line = 0;
+  size_t column = 0;
 };
 
 struct AuditInput {

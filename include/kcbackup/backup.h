@@ -125,6 +125,9 @@ struct RestoreReport {
   // a backup item collided with (they stay: R13), nor the system-bound ones (put back: R12).
   int64_t replaced = 0;
   std::vector<std::string> warnings;  // from the archive reader; R12 rows not put back
+  // Quick Start only: the source's items its export filter kept home (R1, R10, R15), which never
+  // reached the transfer and so have no fate above. A restore of a folder cannot know them.
+  std::vector<LeftOnDevice> left_on_device;
   size_t restored_count() const;
   size_t kept_count() const;
 };
@@ -145,6 +148,7 @@ Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
 // Quick Start (R5): a one-time encrypted transfer from `from` to a new device `to`, wrapped like an
 // encrypted backup under a random one-time password. InvalidArgument when both devices have the
 // same UID: that is not another device. A lost item's fate names its blob header's key class.
+// The report's left_on_device names the source's items the export filter kept home.
 Result<RestoreReport> quick_start(Device& from, Device& to, const KeybagKdf& kdf, Random& random);
 
 }  // namespace kcb

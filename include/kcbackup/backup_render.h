@@ -33,11 +33,15 @@ std::string backup_report(const BackupWritten& written, const BackupSummary& sum
 // 10,000,000 + 10,000 rounds); this takes a few seconds...\n".
 std::string kdf_cost_note(uint32_t iterations, uint32_t dp_iterations);
 
-// `restore` and `migrate`: each item's fate (restored, kept or lost and why; what happened to its
+// `restore`: each item's fate (restored, kept or lost and why; what happened to its
 // persistent reference) and the counts. `command` names the JSON schema ("restore"); `fields`
 // come after the envelope, in order ({"backup", DIR}, ...).
 using Fields = std::vector<std::pair<std::string, std::string>>;
 std::string restore_report(std::string_view command, const Fields& fields,
+                           const RestoreReport& report, Style style);
+// `migrate`: the same after {"from", "to"}, and the source's items the export filter kept home
+// (report.left_on_device: R1, R10, R15), which never reached the new device.
+std::string migrate_report(const std::string& from, const std::string& to,
                            const RestoreReport& report, Style style);
 
 // `inspect backup DIR`: the device, the domains, the keybag classes and every keychain item's
