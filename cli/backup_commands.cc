@@ -5,151 +5,29 @@
 // engine validates before it writes).
 #include <unistd.h>
 
-#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <ostream>
-#include <vector>
 
 #include "cli/commands.h"
-#include "cli/item_format.h"
 #include "cli/seed.h"
 #include "engine/blob.h"
 #include "engine/keybag.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup.h"
+#include "kcbackup/backup_render.h"
 #include "kcbackup/device.h"
 #include "kcbackup/inspection.h"
 #include "kcbackup/names.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb::cli {
 namespace {
 
-std::string with_commas(uint64_t n) {
-  std::string digits = std::to_string(n);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3)
-    digits.insert(static_cast<size_t>(i), ",");
-  return digits;
-}
-
 // Real counts take seconds: say so, but only to a person watching.
 void note_kdf_cost(std::ostream& err, uint32_t iterations, uint32_t dp_iterations) {
   if (isatty(STDERR_FILENO) != 1) return;
-  err << "Deriving the backup key (PBKDF2, " << with_commas(dp_iterations) << " + "
-      << with_commas(iterations) << " rounds); this takes a few seconds..." << std::endl;
-}
-
-std::string fate_text(const ItemFate& f) {
-  if (f.restored) return paint("restored", "32");
-  // R13: the device's own synchronizable item with this primary key stays; never "lost".
-  if (f.kept) return paint("kept", "33") + ": the device's own synchronizable item stays (R13)";
-  return paint("lost", "31") + ": " + std::string(loss_reason_name(f.reason));
-}
-
-// An item that did not decode has no attributes; its blob header still names its key class (not
-// authenticated, so it is marked as coming from there).
-std::optional<Accessibility> header_accessibility(const ItemFate& f) {
-  if (!f.header_key_class) return std::nullopt;
-  return accessibility_from_key_class(*f.header_key_class);
-}
-
-// R11: whether a reference an app stored from the backed-up device still resolves afterwards.
-RefFate reference_fate(const ItemFate& f) {
-  if (f.outcome() == Outcome::kLost) return RefFate::kNone;
-  return f.persistent_ref == f.backup_ref ? RefFate::kKept : RefFate::kRenewed;
-}
-
-Json fate_json(const ItemFate& f) {
-  std::optional<Accessibility> accessible = f.accessible;
-  std::string source = "item";
-  if (!accessible) {
-    accessible = header_accessibility(f);
-    source = "blob-header";
-  }
-  Json out = {
-      {"class", name_of(f.item_class)},
-      {"index", f.index},
-      {"account", json_text(as_bytes(f.account))},
-      {"service", json_text(as_bytes(f.service))},
-      {"accessible", accessible ? Json(names_of(*accessible).pdmn) : Json(nullptr)},
-      {"accessible_from", accessible ? Json(source) : Json(nullptr)},
-      {"outcome", name_of(f.outcome())},
-      {"reason", f.outcome() == Outcome::kLost ? std::string(loss_reason_name(f.reason)) : ""},
-      {"backup_ref_hex", to_hex(f.backup_ref)}};
-  out["reference"] = name_of(reference_fate(f));
-  if (f.outcome() == Outcome::kLost) {
-    out["detail"] = json_text(as_bytes(f.detail));
-  } else {
-    out["persistent_ref_hex"] = to_hex(f.persistent_ref);
-  }
-  return out;
-}
-
-// The items the export filter kept on the source (R1, R10, R15), with the rule and the reason:
-// `backup` and `migrate` account for every item of the source this way.
-void add_left_on_device(Json& doc, const std::vector<LeftOnDevice>& left_on_device) {
-  doc["left_on_device"] = left_on_device.size();
-  Json left = Json::array();
-  for (const LeftOnDevice& l : left_on_device) {
-    left.push_back({{"class", name_of(l.item_class)},
-                    {"row", l.rowid},
-                    {"account", json_text(as_bytes(l.account))},
-                    {"service", json_text(as_bytes(l.service))},
-                    {"rule", l.rule},
-                    {"reason", l.reason}});
-  }
-  doc["left_on_device_items"] = left;
-}
-
-void print_left_on_device(std::ostream& out, const std::vector<LeftOnDevice>& left_on_device) {
-  for (const LeftOnDevice& l : left_on_device) {
-    out << "  left: " << name_of(l.item_class) << " row " << l.rowid << " "
-        << display_text(l.account) << " / " << display_text(l.service) << ": " << l.rule << ", "
-        << l.reason << "\n";
-  }
-}
-
-// The per-item fates of a restore or a migration, and a one-line summary.
-void print_report(std::ostream& out, const RestoreReport& report, Format format, Json doc) {
-  if (format == Format::kJson) {
-    Json items = Json::array();
-    for (const ItemFate& f : report.items)
-      items.push_back(fate_json(f));
-    doc["items"] = items;
-    doc["restored"] = report.restored_count();
-    doc["kept"] = report.kept_count();
-    doc["replaced"] = report.replaced;
-    doc["warnings"] = warnings_json(report.warnings);
-    print_json(out, doc);
-    return;
-  }
-  Table table{{"class", "account", "service", "accessible", "fate", "reference"}, {}};
-  for (const ItemFate& f : report.items) {
-    const auto from_header = header_accessibility(f);
-    std::string accessible = "?";
-    if (f.accessible) {
-      accessible = accessible_text(*f.accessible);
-    } else if (from_header) {
-      accessible = accessible_text(*from_header) + "*";
-    }
-    const bool decoded = f.accessible.has_value();
-    table.rows.push_back({std::string(name_of(f.item_class)) + " #" + std::to_string(f.index),
-                          decoded ? display_text(f.account) : "?",
-                          decoded ? display_text(f.service) : "?", accessible, fate_text(f),
-                          std::string(name_of(reference_fate(f)))});
-  }
-  if (!report.items.empty()) print_table(out, table, Format::kText);
-  out << report.restored_count() << " of " << report.items.size() << " item(s) restored";
-  if (report.kept_count() > 0) {
-    out << ", " << report.kept_count()
-        << " kept (the device's own synchronizable version stays, R13)";
-  }
-  out << "; " << report.replaced << " item(s) already on the device were replaced (R7)\n";
-  print_warnings(out, report.warnings);
-  if (std::any_of(report.items.begin(), report.items.end(),
-                  [&](const ItemFate& f) { return !f.accessible && header_accessibility(f); })) {
-    out << "* from the blob header: the item did not decode\n";
-  }
+  err << render::kdf_cost_note(iterations, dp_iterations) << std::flush;
 }
 
 Result<Journey> backup_journey(const std::string& text) {
@@ -215,25 +93,9 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
   wipe_password(options.password);
   if (!folder.ok()) return folder.status().with_context("backup");
   KCB_RETURN_IF_ERROR(write_backup_folder(env, o.bundle, *folder));
-  if (o.run.format == Format::kJson) {
-    Json doc = json_envelope("backup");
-    doc["backup"] = o.bundle;
-    doc["journey"] = name_of(journey);
-    doc["encrypted"] = encrypted;
-    doc["unique_device_id"] = device->unique_device_id();
-    doc["items"] = summary.items;
-    add_left_on_device(doc, summary.left_on_device);
-    doc["files"] = folder->files.size();
-    doc["fast_kdf"] = o.fast_kdf;
-    print_json(out, doc);
-  } else {
-    out << "Wrote " << display_text(o.bundle) << " (" << name_of(journey)
-        << (encrypted ? ", encrypted" : ", not encrypted")
-        << (o.fast_kdf ? ", FAST KDF: protects nothing" : "") << "): " << summary.items
-        << " item(s) backed up, " << summary.left_on_device.size()
-        << " left on the device by the export filter (R1, R10, R15)\n";
-    print_left_on_device(out, summary.left_on_device);
-  }
+  render::BackupWritten written{
+      o.bundle, journey, encrypted, o.fast_kdf, device->unique_device_id(), folder->files.size()};
+  out << render::backup_report(written, summary, o.run.format);
   return Status::Ok();
 }
 
@@ -241,7 +103,7 @@ Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, 
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
   const DiskFolder folder(env, o.bundle);
   const std::string context =
-      "restore " + display_text(o.bundle) + " onto " + display_text(o.device);
+      "restore " + printable_text(o.bundle) + " onto " + printable_text(o.device);
   auto manifest = read_folder_manifest(folder);
   if (!manifest.ok()) return manifest.status().with_context(context);
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device));
@@ -258,11 +120,9 @@ Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, 
   auto report = restore_backup(folder, *device, options, *random);
   wipe_password(options.password);
   if (!report.ok()) return report.status().with_context(context);
-  Json doc = json_envelope("restore");
-  doc["backup"] = o.bundle;
-  doc["device"] = o.device;
-  doc["journey"] = json_text(as_bytes(manifest->journey));
-  print_report(out, *report, o.run.format, doc);
+  const render::Fields fields{
+      {"backup", o.bundle}, {"device", o.device}, {"journey", text_or_hex(manifest->journey)}};
+  out << render::restore_report("restore", fields, *report, {o.run.format, use_colour()});
   return Status::Ok();
 }
 
@@ -278,16 +138,7 @@ Status run_migrate(const MigrateOptions& o, Env& env, std::ostream& out, std::os
   if (!o.fast_kdf) note_kdf_cost(err, kdf.iterations, kdf.dp_iterations);
   auto report = quick_start(*from, *to, kdf, *random);
   if (!report.ok()) return report.status().with_context("migrate");
-  Json doc = json_envelope("migrate");
-  doc["from"] = o.from;
-  doc["to"] = o.to;
-  add_left_on_device(doc, report->left_on_device);
-  print_report(out, *report, o.run.format, doc);
-  if (o.run.format != Format::kJson) {
-    out << report->left_on_device.size()
-        << " item(s) left on the old device by the export filter (R1, R10, R15)\n";
-    print_left_on_device(out, report->left_on_device);
-  }
+  out << render::migrate_report(o.from, o.to, *report, {o.run.format, use_colour()});
   return Status::Ok();
 }
 

@@ -228,14 +228,6 @@ void add_inspect_command(CLI::App& app, Status& status);
 void add_audit_command(CLI::App& app, Status& status);
 void add_simulate_command(CLI::App& app, Status& status);
 
-// The parsed value, or the parser's error with the option that carried the text in front:
-// parsed("--journey", parse_journey(text)).
-template <typename T>
-Result<T> parsed(std::string_view option, Result<T> result) {
-  if (!result.ok()) return result.status().with_context(option);
-  return result;
-}
-
 // The path of command `name` under `parent` ("device add"), as cli/help.cc names it.
 std::string command_path(const CLI::App& parent, const std::string& name);
 

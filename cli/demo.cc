@@ -8,9 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/seed.h"
-#include "cli/verdict_format.h"
-#include "kcbackup/backup.h"
-#include "kcbackup/names.h"
+#include "kcbackup/render.h"
 #include "kcbackup/seed_table.h"
 
 namespace kcb::cli {
@@ -19,28 +17,8 @@ Status run_demo(const DemoOptions& o, Env&, std::ostream& out, std::ostream&) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
   auto rows = harness::seed_rows_with_engine(*random);
   if (!rows.ok()) return rows.status().with_context("demo");
-  const bool agree = harness::all_agree(*rows);
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("demo");
-    doc["rows"] = seed_rows_json(*rows);
-    doc["agree"] = agree;
-    doc["kdf"] = {{"iterations", kFastKdf.iterations}, {"dp_iterations", kFastKdf.dp_iterations}};
-    print_json(out, doc);
-  } else {
-    out << "The seed's experiment (Apple DTS, iOS 12), replayed in the simulator: a phone "
-           "saves a WhenUnlocked\nand a WhenUnlockedThisDeviceOnly item, is backed up three "
-           "ways, and each backup is restored\nonto a different phone and onto the same phone "
-           "after an erase.\n\n";
-    print_table(out, seed_rows_table(*rows), o.format);
-    out << "\nengine: simulated phones with their own hardware UID, real AES key wrap, "
-           "AES-GCM and PBKDF2.\nThe backup password's KDF runs with ITER "
-        << kFastKdf.iterations << " and DPIC " << kFastKdf.dp_iterations
-        << " so the demo takes a moment; real backups use\n10,000 and 10,000,000 (kcbackup "
-           "backup does too, unless given --fast-kdf).\n"
-        << (agree ? "All 12 rows agree: measured = oracle = engine.\n"
-                  : "DISAGREEMENT: see the rows marked NO.\n");
-  }
-  if (agree) return Status::Ok();
+  out << render::demo_report(*rows, {o.format, use_colour()});
+  if (harness::all_agree(*rows)) return Status::Ok();
   return Status::CheckFailed("demo: measured, oracle and engine disagree on a row");
 }
 

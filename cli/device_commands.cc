@@ -8,10 +8,11 @@
 
 #include "cli/commands.h"
 #include "cli/folder_commands.h"
-#include "cli/item_format.h"
 #include "cli/seed.h"
 #include "kcbackup/device.h"
+#include "kcbackup/device_render.h"
 #include "kcbackup/names.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb::cli {
 namespace {
@@ -102,41 +103,6 @@ Result<ItemUpdate> changes_from(const DeviceUpdateOptions& o, Env& env) {
   return changes;
 }
 
-// {"schema": "kcbackup.device.<command>.v1", "version": ..., "device": DIR}: how every device
-// command's JSON starts.
-Json device_doc(const char* schema, const std::string& dir) {
-  Json doc = json_envelope(schema);
-  doc["device"] = dir;
-  return doc;
-}
-
-// The settings every device command that prints a device shows, in JSON.
-void settings_json(const Device& device, Json& doc) {
-  doc["passcode"] = device.has_passcode();
-  doc["icloud_keychain"] = device.icloud_keychain();
-  doc["persistent_refs"] = name_of(device.persistent_refs());
-  doc["sos"] = device.sos();
-}
-
-void print_changed(std::ostream& out, const char* schema, const char* verb, const std::string& dir,
-                   ItemClass c, int64_t rowid, Format format) {
-  if (format == Format::kJson) {
-    Json doc = device_doc(schema, dir);
-    doc["class"] = name_of(c);
-    doc["rowid"] = rowid;
-    print_json(out, doc);
-  } else {
-    out << verb << " " << name_of(c) << " row " << rowid << " on " << display_text(dir) << "\n";
-  }
-}
-
-std::string settings_text(const Device& device) {
-  return "passcode " + std::string(on_off(device.has_passcode())) + ", iCloud Keychain " +
-         std::string(on_off(device.icloud_keychain())) + ", " +
-         std::string(name_of(device.persistent_refs())) + " references, SOS " +
-         std::string(on_off(device.sos()));
-}
-
 }  // namespace
 
 SecretOptions::~SecretOptions() {
@@ -148,18 +114,7 @@ Status run_device_init(const DeviceInitOptions& o, Env& env, std::ostream& out, 
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.run.seed));
   KCB_ASSIGN_OR_RETURN(auto device, Device::create_at(env, o.dir, config, *random));
   if (config.uid) wipe(*config.uid);
-  if (o.run.format == Format::kJson) {
-    Json doc = device_doc("device.init", o.dir);
-    doc["unique_device_id"] = device->unique_device_id();
-    settings_json(*device, doc);
-    print_json(out, doc);
-  } else {
-    out << "Created device " << display_text(o.dir) << "\n  UniqueDeviceID  "
-        << device->unique_device_id() << "\n  passcode        " << on_off(device->has_passcode())
-        << "\n  iCloud Keychain " << on_off(device->icloud_keychain()) << "\n  references      "
-        << name_of(device->persistent_refs()) << "\n  SOS             " << on_off(device->sos())
-        << "\n";
-  }
+  out << render::device_created_report(o.dir, *device, o.run.format);
   return Status::Ok();
 }
 
@@ -184,16 +139,7 @@ Status run_device_set(const DeviceSetOptions& o, Env& env, std::ostream& out, st
   if (kind) KCB_RETURN_IF_ERROR(device->set_persistent_refs(*kind, *random));
   if (sos) KCB_RETURN_IF_ERROR(device->set_sos(*sos));
   const size_t renewed = renews ? rows.size() : 0;
-  if (o.run.format == Format::kJson) {
-    Json doc = device_doc("device.set", o.dir);
-    settings_json(*device, doc);
-    doc["references_renewed"] = renewed;
-    print_json(out, doc);
-    return Status::Ok();
-  }
-  out << display_text(o.dir) << ": " << settings_text(*device);
-  if (renews) out << "; " << renewed << " item reference(s) renewed (R11)";
-  out << "\n";
+  out << render::device_settings_report(o.dir, *device, renews, renewed, o.run.format);
   return Status::Ok();
 }
 
@@ -214,21 +160,9 @@ Status run_device_add(const DeviceAddOptions& o, Env& env, std::ostream& out, st
   item.secret = std::move(secret);
   auto rowid = device->add(item, *random);
   if (!rowid.ok()) return sec_item_failure(rowid.status(), "device add", "SecItemAdd");
-  if (o.run.format == Format::kJson) {
-    Json doc = device_doc("device.add", o.dir);
-    doc["rowid"] = *rowid;
-    doc["class"] = name_of(traits.item_class);
-    doc["account"] = json_text(as_bytes(o.account));
-    doc["service"] = json_text(as_bytes(o.service));
-    doc["accessible"] = names_of(traits.accessible).pdmn;
-    KCB_ASSIGN_OR_RETURN(RowInfo row, find_row(*device, {traits.item_class, *rowid, "", ""}));
-    doc["persistent_ref_hex"] = to_hex(row.persistent_ref);
-    print_json(out, doc);
-  } else {
-    out << "Added " << name_of(traits.item_class) << " item " << display_text(o.account) << " / "
-        << display_text(o.service) << " (" << accessible_text(traits.accessible) << ") as row "
-        << *rowid << "\n";
-  }
+  KCB_ASSIGN_OR_RETURN(RowInfo row, find_row(*device, {traits.item_class, *rowid, "", ""}));
+  out << render::item_added_report(
+      o.dir, {traits, o.account, o.service, *rowid, row.persistent_ref}, o.run.format);
   return Status::Ok();
 }
 
@@ -241,7 +175,7 @@ Status run_device_update(const DeviceUpdateOptions& o, Env& env, std::ostream& o
                        select_row(*device, o.selector, "device update", "SecItemUpdate"));
   const Status st = device->update(c, rowid, changes, *random);
   if (!st.ok()) return sec_item_failure(st, "device update", "SecItemUpdate");
-  print_changed(out, "device.update", "Updated", o.dir, c, rowid, o.run.format);
+  out << render::item_changed_report(o.dir, "update", c, rowid, o.run.format);
   return Status::Ok();
 }
 
@@ -252,7 +186,7 @@ Status run_device_delete(const DeviceDeleteOptions& o, Env& env, std::ostream& o
                        select_row(*device, o.selector, "device delete", "SecItemDelete"));
   const Status st = device->remove(c, rowid);
   if (!st.ok()) return sec_item_failure(st, "device delete", "SecItemDelete");
-  print_changed(out, "device.delete", "Deleted", o.dir, c, rowid, o.format);
+  out << render::item_changed_report(o.dir, "delete", c, rowid, o.format);
   return Status::Ok();
 }
 
@@ -261,7 +195,7 @@ namespace {
 // Corruption naming their count (exit 2).
 Status unreadable_rows_error(const std::string& dir, size_t unreadable) {
   if (unreadable == 0) return Status::Ok();
-  return Status::Corruption(display_text(dir) + ": " + std::to_string(unreadable) +
+  return Status::Corruption(printable_text(dir) + ": " + std::to_string(unreadable) +
                             " row(s) of keychain-2.db cannot be read with this device's keybag "
                             "(its uid or keybag file was replaced, or the folder was damaged)");
 }
@@ -271,40 +205,7 @@ Status run_device_list(const DeviceListOptions& o, Env& env, std::ostream& out, 
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir, {DeviceAccess::kReadOnly}));
   size_t unreadable = 0;
   KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device->list(&unreadable));
-  if (o.format == Format::kJson) {
-    Json doc = device_doc("device.list", o.dir);
-    doc["unique_device_id"] = device->unique_device_id();
-    settings_json(*device, doc);
-    Json list = Json::array();
-    for (const StoredItem& s : items) {
-      Json item = item_json(s.item, o.show_secrets);
-      const Traits t = traits_of(s.item);
-      item["rowid"] = s.rowid;
-      item["persistent_ref_hex"] = to_hex(s.persistent_ref);
-      item["app_clip"] = t.app_clip;
-      item["sysbound"] = name_of(t.system_bound);
-      item["tombstone"] = t.tombstone;
-      list.push_back(std::move(item));
-    }
-    doc["items"] = list;
-    doc["unreadable_rows"] = unreadable;
-    print_json(out, doc);
-    return unreadable_rows_error(o.dir, unreadable);
-  }
-  Table table{{"row", "class", "account", "service", "accessible", "flags"}, {}};
-  if (o.show_secrets) table.headers.push_back("secret (hex)");
-  for (const StoredItem& s : items) {
-    const Traits t = traits_of(s.item);
-    table.rows.push_back({std::to_string(s.rowid), std::string(name_of(t.item_class)),
-                          display_text(s.item.account()), display_text(s.item.service()),
-                          accessible_text(t.accessible), flags_text(t)});
-    if (o.show_secrets) table.rows.back().push_back(to_hex(s.item.secret().view()));
-  }
-  out << display_text(o.dir) << ": " << settings_text(*device) << ", " << items.size() << " item"
-      << (items.size() == 1 ? "" : "s");
-  if (unreadable > 0) out << " and " << unreadable << " unreadable row(s)";
-  out << "\n";
-  if (!items.empty()) print_table(out, table, Format::kText);
+  out << render::device_list_report(o.dir, *device, items, unreadable, o.show_secrets, o.format);
   return unreadable_rows_error(o.dir, unreadable);
 }
 
@@ -315,16 +216,7 @@ Status run_device_passcode(const DeviceChangeOptions& o, Env& env, std::ostream&
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   size_t deleted = 0;
   KCB_RETURN_IF_ERROR(device->set_passcode(on, *random, &deleted));
-  if (o.run.format == Format::kJson) {
-    Json doc = device_doc("device.passcode", o.dir);
-    doc["passcode"] = on;
-    doc["deleted"] = deleted;
-    print_json(out, doc);
-    return Status::Ok();
-  }
-  out << "Passcode " << on_off(on) << " on " << display_text(o.dir);
-  if (!on) out << ": " << deleted << " WhenPasscodeSetThisDeviceOnly item(s) deleted (R8)";
-  out << "\n";
+  out << render::passcode_report(o.dir, on, deleted, o.run.format);
   return Status::Ok();
 }
 
@@ -333,16 +225,7 @@ Status run_device_erase(const DeviceChangeOptions& o, Env& env, std::ostream& ou
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
   KCB_RETURN_IF_ERROR(device->erase(*random));
-  if (o.run.format == Format::kJson) {
-    Json doc = device_doc("device.erase", o.dir);
-    doc["removed"] = rows.size();
-    doc["unique_device_id"] = device->unique_device_id();
-    print_json(out, doc);
-  } else {
-    out << "Erased " << display_text(o.dir) << ": " << rows.size()
-        << " item(s) removed, fresh class keys; the UID (UniqueDeviceID "
-        << device->unique_device_id() << ") stays\n";
-  }
+  out << render::erase_report(o.dir, *device, rows.size(), o.run.format);
   return Status::Ok();
 }
 

@@ -4,9 +4,8 @@
 
 #include "cli/commands.h"
 #include "cli/folder_commands.h"
-#include "cli/item_format.h"
-#include "kcbackup/backup_report.h"
 #include "kcbackup/device.h"
+#include "kcbackup/device_render.h"
 
 namespace kcb::cli {
 namespace {
@@ -14,14 +13,6 @@ namespace {
 // The device keeps at most 256 MiB of app files in all (engine/device_files.cc); a larger FILE
 // could never be put, so it is refused before it is read whole.
 inline constexpr size_t kMaxPutFileBytes = size_t{256} << 20;
-
-Json file_json(const AppFile& f) {
-  return {{"domain", json_text(as_bytes(f.domain))},
-          {"path", json_text(as_bytes(f.relative_path))},
-          {"size", f.contents.size()},
-          {"protection_class", f.protection_class},
-          {"protection_class_name", protection_class_name(f.protection_class)}};
-}
 
 }  // namespace
 
@@ -33,43 +24,16 @@ Status run_device_put(const DevicePutOptions& o, Env& env, std::ostream& out, st
   auto bytes = env.read_file(o.file, kMaxPutFileBytes);
   if (!bytes.ok()) return bytes.status().with_context("FILE");
   file.contents = std::move(*bytes);
-  const size_t size = file.contents.size();
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   KCB_RETURN_IF_ERROR(device->put_app_file(file).with_context("device put"));
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("device.put");
-    doc["device"] = json_text(as_bytes(o.dir));
-    doc["file"] = file_json(file);
-    print_json(out, doc);
-    return Status::Ok();
-  }
-  out << "Put " << display_text(o.domain) << " / " << display_text(o.path) << " (" << size
-      << " bytes, protection class " << protection_class_text(o.protection_class) << ") on "
-      << display_text(o.dir) << "\n";
+  out << render::app_file_put_report(o.dir, file, o.format);
   return Status::Ok();
 }
 
 Status run_device_files(const DeviceFilesOptions& o, Env& env, std::ostream& out, std::ostream&) {
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir, {DeviceAccess::kReadOnly}));
   KCB_ASSIGN_OR_RETURN(std::vector<AppFile> files, device->app_files());
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("device.files");
-    doc["device"] = json_text(as_bytes(o.dir));
-    doc["files"] = Json::array();
-    for (const AppFile& f : files)
-      doc["files"].push_back(file_json(f));
-    print_json(out, doc);
-    return Status::Ok();
-  }
-  out << display_text(o.dir) << ": " << files.size() << " app file"
-      << (files.size() == 1 ? "" : "s") << "\n";
-  Table table{{"domain", "path", "size", "protection class"}, {}};
-  for (const AppFile& f : files) {
-    table.rows.push_back({display_text(f.domain), display_text(f.relative_path),
-                          std::to_string(f.contents.size()),
-                          protection_class_text(f.protection_class)});
-  }
-  if (!files.empty()) print_table(out, table, Format::kText);
+  out << render::app_files_report(o.dir, files, o.format);
   return Status::Ok();
 }
 

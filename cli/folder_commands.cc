@@ -1,7 +1,7 @@
 // `kcbackup inspect backup`, `extract` and `unlock`: real backup folders (kcbackup/backup_folder.h)
 // opened with what the user has, the per-item report from the harness (kcbackup/backup_report.h),
-// printed. Exit codes from the engine's Status: a wrong password or key 3, a malformed folder 2,
-// an unreadable one 4.
+// printed as render/ lays it out (kcbackup/backup_render.h). Exit codes from the engine's Status: a
+// wrong password or key 3, a malformed folder 2, an unreadable one 4.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,13 +11,13 @@
 
 #include "cli/commands.h"
 #include "cli/folder_commands.h"
-#include "cli/item_format.h"
 #include "cli/seed.h"
-#include "cli/verdict_format.h"
 #include "kcbackup/backup_folder.h"
+#include "kcbackup/backup_render.h"
 #include "kcbackup/backup_report.h"
 #include "kcbackup/device.h"
 #include "kcbackup/names.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb::cli {
 namespace {
@@ -72,173 +72,21 @@ Result<Opened> open_folder(Env& env, const std::string& dir, const BackupKeyOpti
   return o;
 }
 
-size_t files_in(const BackupReport& r) {
-  size_t n = 0;
-  for (const DomainCount& d : r.domains)
-    n += d.files;
-  return n;
-}
-
-std::string yes_no(bool b) {
-  return b ? "yes" : "no";
-}
-
-// "restored (R3)" / "lost (R2)" / "-" when the oracle has no answer for that target.
-std::string verdict_cell(const std::optional<Verdict>& v) {
-  if (!v) return "-";
-  return std::string(name_of(v->outcome)) + " (" + rules_text(v->rules) + ")";
-}
-
-std::string engine_cell(const EngineSide& e) {
-  return std::string(name_of(e.state));
-}
-
-Json engine_json(const EngineSide& e) {
-  Json j = {{"state", name_of(e.state)}};
-  if (!e.detail.empty()) j["detail"] = json_text(as_bytes(e.detail));
-  return j;
-}
-
-Json item_report_json(const ReportedItem& r) {
-  Json j = {{"class", name_of(r.item_class)},
-            {"index", r.index},
-            {"key_class", r.key_class ? Json(*r.key_class) : Json()},
-            {"decoded", r.decoded}};
-  j["accessible"] = r.traits ? Json(names_of(r.traits->accessible).name) : Json();
-  j["accessible_from"] = !r.traits ? Json() : Json(r.traits_from_header ? "blob-header" : "item");
-  if (r.decoded) {
-    j["access_group"] = json_text(as_bytes(r.access_group));
-    j["account"] = json_text(r.account);
-    j["service"] = json_text(r.service);
-    j["synchronizable"] = r.traits->synchronizable;
-    j["app_clip"] = r.traits->app_clip;
-  }
-  j["persistent_ref_kind"] = r.persistent_ref_kind;
-  auto side = [](const std::optional<Verdict>& v, const EngineSide& e) {
-    return Json{{"oracle", v ? verdict_json(*v) : Json()}, {"engine", engine_json(e)}};
-  };
-  j["same_device"] = side(r.oracle_same, r.engine_same);
-  j["other_device"] = side(r.oracle_other, r.engine_other);
-  return j;
-}
-
-Json lockdown_json(const LockdownInfo& l) {
-  return {{"unique_device_id", json_text(as_bytes(l.unique_device_id))},
-          {"product_type", json_text(as_bytes(l.product_type))},
-          {"product_version", json_text(as_bytes(l.product_version))},
-          {"build_version", json_text(as_bytes(l.build_version))},
-          {"device_name", json_text(as_bytes(l.device_name))}};
-}
-
-Json backup_json(const std::string& dir, const OpenedBackup& b, const BackupReport& r, bool files) {
-  Json doc = json_envelope("inspect.backup");
-  doc["backup"] = json_text(as_bytes(dir));
-  doc["lockdown"] = lockdown_json(b.manifest().lockdown);
-  doc["encrypted"] = r.encrypted;
-  doc["journey"] = name_of(r.journey);
-  doc["date"] = b.manifest().date;
-  doc["file_count"] = r.file_count;
-  doc["domains"] = Json::array();
-  for (const DomainCount& d : r.domains) {
-    doc["domains"].push_back({{"domain", json_text(as_bytes(d.domain))},
-                              {"files", d.files},
-                              {"recorded_bytes", d.recorded_bytes}});
-  }
-  doc["classes"] = Json::array();
-  for (const ReportedClass& c : r.classes) {
-    doc["classes"].push_back({{"class", c.class_number},
-                              {"name", protection_class_name(c.class_number)},
-                              {"wrap", c.wrap},
-                              {"opens_with_password_alone", c.opens_with_password_alone},
-                              {"unlocked", c.unlocked},
-                              {"locked_reason", json_text(as_bytes(c.locked_reason))}});
-  }
-  doc["items"] = Json::array();
-  for (const ReportedItem& item : r.items)
-    doc["items"].push_back(item_report_json(item));
-  if (files) {
-    doc["files"] = Json::array();
-    for (const BackupFileEntry& f : b.files()) {
-      doc["files"].push_back({{"domain", json_text(as_bytes(f.domain))},
-                              {"path", json_text(as_bytes(f.relative_path))},
-                              {"flags", f.flags},
-                              {"size", f.size},
-                              {"protection_class", f.protection_class},
-                              {"file_id", f.file_id}});
-    }
-  }
-  doc["warnings"] = warnings_json(r.warnings);
-  return doc;
-}
-
-void print_backup_text(std::ostream& out, const std::string& dir, const OpenedBackup& b,
-                       const BackupReport& r, bool files) {
-  const LockdownInfo& l = b.manifest().lockdown;
-  out << "Backup " << display_text(dir) << ": " << name_of(r.journey) << ", "
-      << (r.encrypted ? "encrypted" : "not encrypted") << "\n  device  "
-      << display_text(l.product_type) << ", iOS " << display_text(l.product_version) << " ("
-      << display_text(l.build_version) << "), \"" << display_text(l.device_name)
-      << "\", UniqueDeviceID " << display_text(l.unique_device_id) << "\n  files   " << files_in(r)
-      << " in " << r.domains.size() << " domain(s), " << r.file_count
-      << " Manifest.db row(s) with the folders\n";
-  Table domains{{"  domain", "files"}, {}};
-  for (const DomainCount& d : r.domains)
-    domains.rows.push_back({"  " + display_text(d.domain), std::to_string(d.files)});
-  print_table(out, domains, Format::kText);
-
-  out << "\nKeybag classes (the password alone opens those without the device layer):\n";
-  Table classes{{"class", "protection", "wrap", "password alone", "unlocked"}, {}};
-  for (const ReportedClass& c : r.classes) {
-    classes.rows.push_back({std::to_string(c.class_number),
-                            std::string(protection_class_name(c.class_number)),
-                            std::to_string(c.wrap), yes_no(c.opens_with_password_alone),
-                            c.unlocked ? "yes" : "no: " + c.locked_reason});
-  }
-  print_table(out, classes, Format::kText);
-
-  out << "\nKeychain: " << r.items.size() << " item(s), " << r.undecoded_count()
-      << " not decoded; fates on restore (oracle: iCloud Keychain off) and what the engine "
-         "unwraps:\n";
-  Table items{{"item", "accessible", "access group", "account", "service", "sync", "clip", "ref",
-               "same: oracle", "same: engine", "other: oracle", "other: engine"},
-              {}};
-  bool from_header = false;
-  for (const ReportedItem& i : r.items) {
-    from_header |= i.traits_from_header;
-    std::string accessible = "?";
-    if (i.traits) accessible = std::string(names_of(i.traits->accessible).name);
-    if (i.traits_from_header) accessible += "*";
-    items.rows.push_back({std::string(name_of(i.item_class)) + " #" + std::to_string(i.index),
-                          accessible, i.decoded ? display_text(i.access_group) : "?",
-                          i.decoded ? display_text(i.account) : "?",
-                          i.decoded ? display_text(i.service) : "?",
-                          i.decoded ? yes_no(i.traits->synchronizable) : "?",
-                          i.decoded ? yes_no(i.traits->app_clip) : "?", i.persistent_ref_kind,
-                          verdict_cell(i.oracle_same), engine_cell(i.engine_same),
-                          verdict_cell(i.oracle_other), engine_cell(i.engine_other)});
-  }
-  if (!r.items.empty()) print_table(out, items, Format::kText);
-  if (from_header) {
-    out << "* from the blob header (not authenticated): the item did not decode, so the oracle "
-           "sees only its class\n";
-  }
-  if (files) {
-    out << "\nFiles:\n";
-    Table list{{"domain", "path", "size", "protection class"}, {}};
-    for (const BackupFileEntry& f : b.files()) {
-      list.rows.push_back({display_text(f.domain), display_text(f.relative_path),
-                           f.flags == 1 ? std::to_string(f.size) : "-",
-                           f.flags == 1 ? protection_class_text(f.protection_class) : "-"});
-    }
-    print_table(out, list, Format::kText);
-  }
-  print_warnings(out, r.warnings);
+// The harness's report of an opened folder, with what opened it (the --device, the password).
+Result<BackupReport> report_of(const Opened& opened, Random& random, const std::string& dir) {
+  BackupReportOptions options;
+  options.device = opened.device.get();
+  options.password = opened.keys.password;
+  auto report = report_backup(*opened.backup, options, random);
+  wipe_password(options.password);
+  if (!report.ok()) return report.status().with_context(dir);
+  return report;
 }
 
 // Refuses to replace what is there: an extracted file or a key never overwrites a user's file.
 Status refuse_existing(Env& env, const std::string& path, std::string_view option) {
   if (env.kind_of(path) == FileKind::kMissing) return Status::Ok();
-  return Status::AlreadyExists(std::string(option) + " " + display_text(path) +
+  return Status::AlreadyExists(std::string(option) + " " + printable_text(path) +
                                ": exists; choose a new name");
 }
 
@@ -265,7 +113,7 @@ Result<BackupKeys> read_backup_keys(const BackupKeyOptions& o, Env& env, const s
     if (!text.ok()) return text.status().with_context("--key-file");
     auto key = parse_backup_key_file(*text);
     wipe(*text);
-    if (!key.ok()) return key.status().with_context("--key-file " + display_text(o.key_file));
+    if (!key.ok()) return key.status().with_context("--key-file " + printable_text(o.key_file));
     keys.key = std::move(*key);
     return keys;
   }
@@ -284,17 +132,8 @@ Status run_inspect_backup(const InspectBackupOptions& o, Env& env, std::ostream&
                           std::ostream& err) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
   KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, o.dir, o.keys, o.device, o.format, err));
-  BackupReportOptions options;
-  options.device = opened.device.get();
-  options.password = opened.keys.password;
-  auto report = report_backup(*opened.backup, options, *random);
-  wipe_password(options.password);
-  if (!report.ok()) return report.status().with_context(o.dir);
-  if (o.format == Format::kJson) {
-    print_json(out, backup_json(o.dir, *opened.backup, *report, o.files));
-  } else {
-    print_backup_text(out, o.dir, *opened.backup, *report, o.files);
-  }
+  KCB_ASSIGN_OR_RETURN(BackupReport report, report_of(opened, *random, o.dir));
+  out << render::backup_folder_report(o.dir, *opened.backup, report, o.files, o.format);
   return Status::Ok();
 }
 
@@ -303,28 +142,15 @@ Status run_extract(const ExtractOptions& o, Env& env, std::ostream& out, std::os
   KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, o.dir, o.keys, o.device, o.format, err));
   const BackupFileEntry* entry = opened.backup->find(o.domain, o.path);
   if (entry == nullptr || entry->flags != 1) {
-    return Status::NotFound(display_text(o.dir) + ": no file " + display_text(o.domain) + " / " +
-                            display_text(o.path) + " in Manifest.db" +
+    return Status::NotFound(printable_text(o.dir) + ": no file " + printable_text(o.domain) +
+                            " / " + printable_text(o.path) + " in Manifest.db" +
                             (entry ? " (it is a folder or a symlink)" : ""));
   }
   auto plaintext = opened.backup->read_file(*entry, kMaxExtractBytes);
   if (!plaintext.ok()) return plaintext.status().with_context(o.dir);
   KCB_RETURN_IF_ERROR(write_file_atomically(env, o.out, plaintext->view()));
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("extract");
-    doc["backup"] = json_text(as_bytes(o.dir));
-    doc["domain"] = json_text(as_bytes(o.domain));
-    doc["path"] = json_text(as_bytes(o.path));
-    doc["file_id"] = entry->file_id;
-    doc["out"] = json_text(as_bytes(o.out));
-    doc["bytes"] = plaintext->size();
-    doc["protection_class"] = entry->protection_class;
-    print_json(out, doc);
-    return Status::Ok();
-  }
-  out << "Wrote " << display_text(o.out) << ": " << display_text(o.domain) << " / "
-      << display_text(o.path) << ", " << plaintext->size() << " bytes (protection class "
-      << protection_class_text(entry->protection_class) << ")\n";
+  out << render::extract_report({o.dir, o.domain, o.path, o.out, entry, plaintext->size()},
+                                o.format);
   return Status::Ok();
 }
 
@@ -333,7 +159,7 @@ Status run_unlock(const UnlockOptions& o, Env& env, std::ostream& out, std::ostr
   KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, o.dir, o.keys, "", o.format, err));
   const SecretBytes& key = opened.backup->password_key();
   if (key.empty()) {
-    return Status::InvalidArgument(display_text(o.dir) +
+    return Status::InvalidArgument(printable_text(o.dir) +
                                    ": no class of its keybag is wrapped with a password");
   }
   Bytes text = backup_key_file_text(key);
@@ -344,18 +170,9 @@ Status run_unlock(const UnlockOptions& o, Env& env, std::ostream& out, std::ostr
   ::umask(old_mask);
   wipe(text);
   KCB_RETURN_IF_ERROR(written.with_context("--key-out"));
-  err << "warning: " << display_text(o.key_out)
+  err << "warning: " << printable_text(o.key_out)
       << " opens the backup like its password: keep it as safe, delete it when done\n";
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("unlock");
-    doc["backup"] = json_text(as_bytes(o.dir));
-    doc["key_out"] = json_text(as_bytes(o.key_out));
-    doc["key_bytes"] = key.size();
-    print_json(out, doc);
-    return Status::Ok();
-  }
-  out << "Wrote the backup key of " << display_text(o.dir) << " to " << display_text(o.key_out)
-      << " (mode 0600); use it with --key-file\n";
+  out << render::unlock_report(o.dir, o.key_out, key.size(), o.format);
   return Status::Ok();
 }
 
@@ -364,31 +181,26 @@ Result<AuditInput> audit_input_from_backup(const std::string& dir, const std::st
                                            Format format, std::ostream& err, Env& env) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(""));
   KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, dir, keys, device, format, err));
-  BackupReportOptions options;
-  options.device = opened.device.get();
-  options.password = opened.keys.password;
-  auto report = report_backup(*opened.backup, options, *random);
-  wipe_password(options.password);
-  if (!report.ok()) return report.status().with_context(dir);
+  KCB_ASSIGN_OR_RETURN(BackupReport report, report_of(opened, *random, dir));
   std::vector<FoundItem> found;
-  for (const ReportedItem* r : items_of_access_group(*report, access_group))
+  for (const ReportedItem* r : items_of_access_group(report, access_group))
     found.push_back({r->account, r->service, *r->traits});
-  const size_t undecoded = report->undecoded_count();
+  const size_t undecoded = report.undecoded_count();
   if (undecoded > 0) {
-    err << "note: " << undecoded << " item(s) of " << display_text(dir)
+    err << "note: " << undecoded << " item(s) of " << printable_text(dir)
         << " did not decode, so their access group is unknown"
         << (opened.device ? "" : " (give the source device with --device)") << "\n";
   }
   if (found.empty()) {
     std::set<std::string> groups;
-    for (const ReportedItem& r : report->items) {
-      if (r.decoded) groups.insert(display_text(r.access_group));
+    for (const ReportedItem& r : report.items) {
+      if (r.decoded) groups.insert(printable_text(r.access_group));
     }
     std::string list;
     for (const std::string& g : groups)
       list += (list.empty() ? "" : ", ") + g;
     return Status::InvalidArgument(
-        "--access-group " + display_text(access_group) + ": no item of " + display_text(dir) +
+        "--access-group " + printable_text(access_group) + ": no item of " + printable_text(dir) +
         " has it; its decoded items' groups: " + (list.empty() ? "none" : list));
   }
   return audit_input_of_found(found);

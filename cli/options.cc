@@ -25,25 +25,11 @@ void add_app_clip_flag(CLI::App* cmd, TraitOptions* o) {
                 "The item was added by an App Clip (clip = 1): in no backup or transfer (R10)");
 }
 
-namespace {
-
-// The parsed value, or the parser's error with the option that carried the text in front.
-template <typename T>
-Result<T> parse_option(Result<T> (*parse)(std::string_view), const char* option,
-                       const std::string& text) {
-  auto parsed = parse(text);
-  if (!parsed.ok()) return parsed.status().with_context(option);
-  return parsed;
-}
-
-}  // namespace
-
 Result<Traits> parse_traits(const TraitOptions& o) {
   Traits t;
-  KCB_ASSIGN_OR_RETURN(t.accessible,
-                       parse_option(&parse_accessibility, "--accessible", o.accessible));
-  KCB_ASSIGN_OR_RETURN(t.item_class, parse_option(&parse_item_class, "--class", o.item_class));
-  KCB_ASSIGN_OR_RETURN(t.token, parse_option(&parse_token, "--token", o.token));
+  KCB_ASSIGN_OR_RETURN(t.accessible, parsed("--accessible", parse_accessibility(o.accessible)));
+  KCB_ASSIGN_OR_RETURN(t.item_class, parsed("--class", parse_item_class(o.item_class)));
+  KCB_ASSIGN_OR_RETURN(t.token, parsed("--token", parse_token(o.token)));
   t.synchronizable = o.synchronizable;
   t.auth_constraint = o.auth_constraint;
   t.app_clip = o.app_clip;
@@ -60,13 +46,13 @@ void add_settings_options(CLI::App* cmd, SettingsOptions* o) {
 
 Result<DeviceSettings> parse_settings(const SettingsOptions& o) {
   DeviceSettings s;
-  KCB_ASSIGN_OR_RETURN(Switch passcode, parse_option(&parse_switch, "--passcode", o.passcode));
+  KCB_ASSIGN_OR_RETURN(Switch passcode, parsed("--passcode", parse_switch(o.passcode)));
   if (passcode == Switch::kUnspecified) {
     return Status::InvalidArgument("--passcode takes on or off");
   }
   s.passcode = passcode == Switch::kOn;
   KCB_ASSIGN_OR_RETURN(s.icloud_keychain,
-                       parse_option(&parse_switch, "--icloud-keychain", o.icloud_keychain));
+                       parsed("--icloud-keychain", parse_switch(o.icloud_keychain)));
   return s;
 }
 

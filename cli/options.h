@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -11,6 +12,14 @@
 #include "kcbackup/status.h"
 
 namespace kcb::cli {
+
+// The parsed value, or the parser's error with the option that carried the text in front:
+// parsed("--journey", parse_journey(text)).
+template <typename T>
+Result<T> parsed(std::string_view option, Result<T> result) {
+  if (!result.ok()) return result.status().with_context(option);
+  return result;
+}
 
 // --accessible, --class, --synchronizable, --token, --auth-constraint.
 struct TraitOptions {

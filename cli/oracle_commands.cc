@@ -3,10 +3,9 @@
 #include <ostream>
 
 #include "cli/commands.h"
-#include "cli/verdict_format.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
-#include "kcbackup/rules.h"
+#include "kcbackup/render.h"
 #include "kcbackup/seed_table.h"
 
 namespace kcb::cli {
@@ -18,16 +17,7 @@ Status run_predict(const PredictOptions& o, Env&, std::ostream& out, std::ostrea
   KCB_ASSIGN_OR_RETURN(q.journey, parsed("--journey", parse_journey(o.journey)));
   KCB_ASSIGN_OR_RETURN(q.target, parsed("--target", parse_target(o.target)));
   KCB_ASSIGN_OR_RETURN(Verdict verdict, oracle::predict(q));
-  if (o.format != Format::kJson) {
-    print_verdict_text(out, q, verdict);
-    return Status::Ok();
-  }
-  Json doc = json_envelope("predict");
-  doc["item"] = traits_json(q.traits);
-  doc["journey"] = name_of(q.journey);
-  doc["target"] = name_of(q.target);
-  doc.update(verdict_json(verdict));
-  print_json(out, doc);
+  out << render::predict_report(q, verdict, {o.format, use_colour()});
   return Status::Ok();
 }
 
@@ -35,15 +25,7 @@ namespace {
 
 Status run_measured_table(Format format, std::ostream& out) {
   const std::vector<harness::SeedRow> rows = harness::seed_rows();
-  if (format == Format::kJson) {
-    Json doc = json_envelope("table.measured");
-    doc["rows"] = seed_rows_json(rows);
-    doc["agree"] = harness::all_agree(rows);
-    print_json(out, doc);
-  } else {
-    print_table(out, seed_rows_table(rows), format);
-    if (format == Format::kText) out << "\nSource: " << rows[0].measured.source << "\n";
-  }
+  out << render::measured_report(rows, {format, use_colour()});
   if (harness::all_agree(rows)) return Status::Ok();
   return Status::CheckFailed("table --measured: the oracle disagrees with a measured row");
 }
@@ -80,62 +62,12 @@ Status run_table(const TableOptions& o, Env&, std::ostream& out, std::ostream&) 
   }
   KCB_ASSIGN_OR_RETURN(Traits traits, parse_traits(o.traits));
   KCB_ASSIGN_OR_RETURN(DeviceSettings settings, parse_settings(o.settings));
-  Table table{{"accessible", "journey", "target", "outcome", "road", "rules", "confidence"}, {}};
-  Json rows = Json::array();
-  for (Accessibility a : kAllAccessibilities) {
-    if (o.one_accessible && a != traits.accessible) continue;
-    Traits row_traits = traits;
-    row_traits.accessible = a;
-    for (const oracle::Fate& f : oracle::fates(row_traits, settings)) {
-      const Verdict& v = f.verdict;
-      table.rows.push_back({std::string(names_of(a).name), std::string(name_of(f.form.journey)),
-                            std::string(name_of(f.form.target)), std::string(name_of(v.outcome)),
-                            std::string(name_of(v.road)), rules_text(v.rules),
-                            std::string(name_of(v.confidence))});
-      Json row = {{"accessible", names_of(a).name},
-                  {"journey", name_of(f.form.journey)},
-                  {"target", name_of(f.form.target)}};
-      row.update(verdict_json(v));
-      rows.push_back(row);
-    }
-  }
-  if (o.format != Format::kJson) {
-    print_table(out, table, o.format);
-    return Status::Ok();
-  }
-  Json doc = json_envelope("table");
-  Json item = traits_json(traits);
-  if (!o.one_accessible) {
-    item.erase("accessible");
-    item.erase("pdmn");
-  }
-  doc["item"] = item;
-  doc["rows"] = rows;
-  print_json(out, doc);
+  out << render::fates_report(traits, settings, o.one_accessible, {o.format, use_colour()});
   return Status::Ok();
 }
 
 Status run_rules(const RulesOptions& o, Env&, std::ostream& out, std::ostream&) {
-  if (o.format != Format::kJson) {
-    for (const auto& r : oracle::rules()) {
-      out << paint(std::string(name_of(r.id)) + " " + std::string(r.title), "1") << "  ("
-          << name_of(r.confidence) << ")\n  " << r.statement << "\n  Sources: " << r.sources
-          << "\n  iOS: " << r.ios_versions << "\n\n";
-    }
-    return Status::Ok();
-  }
-  Json doc = json_envelope("rules");
-  Json list = Json::array();
-  for (const auto& r : oracle::rules()) {
-    list.push_back({{"id", name_of(r.id)},
-                    {"title", r.title},
-                    {"statement", r.statement},
-                    {"confidence", name_of(r.confidence)},
-                    {"sources", r.sources},
-                    {"ios_versions", r.ios_versions}});
-  }
-  doc["rules"] = list;
-  print_json(out, doc);
+  out << render::rules_report({o.format, use_colour()});
   return Status::Ok();
 }
 

@@ -1,9 +1,5 @@
 #include "cli/output.h"
 
-#include "audit/report_json.h"
-#include "audit/report_table.h"
-
-#include "cli/item_format.h"
 #include "kcbackup/utf8.h"
 
 #include <unistd.h>
@@ -69,7 +65,7 @@ std::string error_line(const Status& status) {
   const std::string text = status.code() == Code::kPermissionDenied
                                ? "authentication failed: " + status.message()
                                : status.to_string();
-  if (is_valid_utf8(text)) return "kcbackup: " + display_text(text);
+  if (is_valid_utf8(text)) return "kcbackup: " + printable_text(text);
   std::string out = "kcbackup: ";
   for (unsigned char c : text) {
     if (c >= 0x20 && c < 0x7f) {
@@ -91,14 +87,6 @@ int report_error(const Status& status) {
   return report_error(status, std::cerr);
 }
 
-Json json_envelope(std::string_view command) {
-  return report::json_envelope(command, KCB_VERSION);
-}
-
-void print_json(std::ostream& out, const Json& doc) {
-  out << doc.dump(2) << "\n";
-}
-
 bool use_colour() {
   const char* no_colour = std::getenv("NO_COLOR");
   if (no_colour != nullptr && no_colour[0] != '\0') return false;  // no-color.org
@@ -106,18 +94,6 @@ bool use_colour() {
   const char* term = std::getenv("TERM");
   if (term != nullptr && std::string_view(term) == "dumb") return false;
   return isatty(STDOUT_FILENO) == 1;
-}
-
-std::string paint(std::string_view text, std::string_view colour) {
-  if (!use_colour()) return std::string(text);
-  return "\x1b[" + std::string(colour) + "m" + std::string(text) + "\x1b[0m";
-}
-
-void print_table(std::ostream& out, const Table& table, Format format) {
-  const report::TableStyle style = format == Format::kMarkdown ? report::TableStyle::kMarkdown
-                                   : format == Format::kCsv    ? report::TableStyle::kCsv
-                                                               : report::TableStyle::kText;
-  out << report::table_text({table.headers, table.rows}, style);
 }
 
 }  // namespace kcb::cli

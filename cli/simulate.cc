@@ -7,11 +7,11 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "cli/item_format.h"
 #include "cli/output.h"
 #include "cli/seed.h"
 #include "kcbackup/env.h"
 #include "kcbackup/lockstep.h"
+#include "kcbackup/render.h"
 #include "kcbackup/scenario.h"
 
 namespace kcb::cli {
@@ -31,37 +31,6 @@ Result<harness::Scenario> load_scenario(Env& env, const std::string& path) {
   return scenario;
 }
 
-std::vector<std::string> described(const std::vector<harness::Mismatch>& mismatches) {
-  std::vector<std::string> out;
-  for (const harness::Mismatch& m : mismatches)
-    out.push_back(harness::describe(m));
-  return out;
-}
-
-void print_step_text(std::ostream& out, size_t index, const harness::StepResult& step) {
-  out << (step.mismatches.empty() ? paint("ok  ", "32") : paint("NO  ", "31")) << index << ". "
-      << display_text(step.line) << "\n";
-  for (const std::string& d : described(step.mismatches))
-    out << "      " << display_text(d) << "\n";
-}
-
-void print_final_text(std::ostream& out, const harness::Holdings& holdings, bool agree) {
-  out << "\nFinal keychains (oracle = engine" << (agree ? "" : " except where marked NO") << "):\n";
-  for (const auto& [device, accounts] : holdings) {
-    out << "  " << display_text(device) << ": " << (accounts.empty() ? "(empty)" : "");
-    for (size_t k = 0; k < accounts.size(); ++k)
-      out << (k ? ", " : "") << display_text(accounts[k]);
-    out << "\n";
-  }
-}
-
-Json holdings_json(const harness::Holdings& holdings) {
-  Json out = Json::object();
-  for (const auto& [device, accounts] : holdings)
-    out[device] = accounts;
-  return out;
-}
-
 }  // namespace
 
 // Prints every step as it runs (text) or one document at the end (JSON); CheckFailed when engine
@@ -70,28 +39,20 @@ Status run_simulate(const SimulateOptions& o, Env& env, std::ostream& out, std::
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
   KCB_ASSIGN_OR_RETURN(harness::Scenario scenario, load_scenario(env, o.scenario));
   size_t disagreeing = 0;
-  Json steps = Json::array();
+  std::vector<render::SimulatedStep> steps;  // JSON: one document at the end
   auto each = [&](size_t i, const harness::StepResult& step, const harness::Holdings& holdings) {
     if (!step.mismatches.empty()) ++disagreeing;
-    if (o.format == Format::kText) return print_step_text(out, i, step);
-    steps.push_back({{"index", i},
-                     {"step", step.line},
-                     {"agree", step.mismatches.empty()},
-                     {"disagreements", described(step.mismatches)},
-                     {"devices", holdings_json(holdings)}});
+    if (o.format == Format::kText) {
+      out << render::simulate_step_text(i, step, use_colour());
+    } else {
+      steps.push_back({i, step, holdings});
+    }
   };
   KCB_ASSIGN_OR_RETURN(harness::Holdings final_holdings,
                        harness::run_scenario(scenario, *random, each));
   const bool agree = disagreeing == 0;
-  if (o.format == Format::kJson) {
-    Json doc = json_envelope("simulate");
-    doc["scenario"] = json_text(as_bytes(o.scenario));
-    doc["steps"] = std::move(steps);
-    doc["agree"] = agree;
-    print_json(out, doc);
-  } else {
-    print_final_text(out, final_holdings, agree);
-  }
+  out << (o.format == Format::kJson ? render::simulate_json(o.scenario, steps, agree)
+                                    : render::simulate_final_text(final_holdings, agree));
   if (agree) return Status::Ok();
   return Status::CheckFailed("engine and oracle disagree at " + std::to_string(disagreeing) +
                              " of " + std::to_string(scenario.steps.size()) + " steps");

@@ -2,7 +2,7 @@
 """The dependency rules of docs/architecture.md, checked on every #include of the tree.
 
 - A library folder includes only the libraries below it (model < oracle, engine, input < audit,
-  harness < cli); oracle/ and engine/ never include each other.
+  harness < render < cli); oracle/ and engine/ never include each other.
 - properties/, fuzz/, bench/ and tests/ use the libraries, never each other's headers.
 - Public headers (include/kcbackup/) include only each other and the standard library.
 
@@ -29,9 +29,11 @@ PUBLIC_OWNER = {
     "scenario.h": "harness", "lockstep.h": "harness", "journey.h": "harness",
     "seed_table.h": "harness",
     "backup_report.h": "harness",  # cli13 (issue 13)
+    "render.h": "render", "device_render.h": "render", "backup_render.h": "render",
+    "inspect_render.h": "render",
 }
 
-LIBRARIES = ["model", "oracle", "engine", "input", "audit", "harness"]
+LIBRARIES = ["model", "oracle", "engine", "input", "audit", "harness", "render"]
 # What each folder may include (besides itself and the standard library).
 ALLOWED = {
     "model": {"model"},
@@ -40,6 +42,8 @@ ALLOWED = {
     "input": {"model"},
     "audit": {"model", "oracle", "input"},
     "harness": {"model", "oracle", "engine", "input"},
+    # The commands' reports: what the oracle, engine and harness answer, in audit's JSON and tables.
+    "render": {"model", "oracle", "engine", "input", "audit", "harness"},
     "cli": set(LIBRARIES),
     "properties": set(LIBRARIES),
     "fuzz": set(LIBRARIES),

@@ -1,10 +1,33 @@
-#include "cli/item_format.h"
-
-#include <ostream>
+#include "render/render_util.h"
 
 #include "kcbackup/device.h"
+#include "kcbackup/names.h"
 
-namespace kcb::cli {
+namespace kcb::render {
+
+Json envelope(std::string_view command) {
+  return report::json_envelope(command, KCB_VERSION);
+}
+
+std::string document(const Json& doc) {
+  return report::json_text(doc);
+}
+
+std::string table_text(const Table& table, Format format) {
+  const report::TableStyle style = format == Format::kMarkdown ? report::TableStyle::kMarkdown
+                                   : format == Format::kCsv    ? report::TableStyle::kCsv
+                                                               : report::TableStyle::kText;
+  return report::table_text(table, style);
+}
+
+std::string paint(std::string_view text, std::string_view code, bool colour) {
+  if (!colour) return std::string(text);
+  return "\x1b[" + std::string(code) + "m" + std::string(text) + "\x1b[0m";
+}
+
+std::string yes_no(bool b) {
+  return b ? "yes" : "no";
+}
 
 Json der_value_json(const DerValue& v) {
   switch (v.kind()) {
@@ -69,9 +92,11 @@ Json warnings_json(const std::vector<std::string>& warnings) {
   return list;
 }
 
-void print_warnings(std::ostream& out, const std::vector<std::string>& warnings) {
+std::string warnings_text(const std::vector<std::string>& warnings) {
+  std::string out;
   for (const std::string& w : warnings)
-    out << "warning: " << display_text(w) << "\n";
+    out += "warning: " + display_text(w) + "\n";
+  return out;
 }
 
-}  // namespace kcb::cli
+}  // namespace kcb::render
