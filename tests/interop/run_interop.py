@@ -239,6 +239,19 @@ def check_restore_fates(report, items, what):
             expect(fate["reason"] not in ("", "corrupt"), "%s: reason %s" % (what, fate))
 
 
+DEVICE_ITEMS = [
+    ("genp", "alice", "mail.example", "WhenUnlocked", [], "secret-ak"),
+    ("genp", "bob", "bank.example", "WhenUnlockedThisDeviceOnly", [], "secret-aku"),
+    ("genp", "carol", "vpn", "AfterFirstUnlock", [], "secret-ck"),
+    ("genp", "carol", "vpn-tdo", "AfterFirstUnlockThisDeviceOnly", [], "secret-cku"),
+    ("genp", "dora", "always", "Always", [], "secret-dk"),
+    ("inet", "dave", "ftp.example", "AlwaysThisDeviceOnly", [], "secret-dku"),
+    ("genp", "erin", "synced", "WhenUnlocked", ["--synchronizable"], "secret-sync"),
+    ("genp", "frank", "passcode", "WhenPasscodeSetThisDeviceOnly", [], "secret-akpu"),
+    ("genp", "grace", "faceid", "WhenUnlocked", ["--auth-constraint"], "secret-auth"),
+]
+
+
 def reference_listing(read):
     out = []
     for i in read["items"]:
