@@ -12,8 +12,11 @@
 //       from disk and restored. Peer: the reader as it was before (plist_array_get_item(array, i)
 //       for i < N over the same parsed file), run up to N = 50,000 only: it is quadratic.
 //   folder_open/N: OpenedBackup::open of a local-encrypted folder on disk holding N app files (a
-//       few bytes each) and a 10-item keychain, every file listed, then the keychain opened
-//       (kFastKdf: the open is not the KDF). Floor: Manifest.db read from disk, one AES-256-CBC
+//       few bytes each) and a 10-item keychain, every file listed (fileID, domain, path, flags),
+//       then the keychain opened (kFastKdf: the open is not the KDF), each MBFile record decoded
+//       only when its file is read (decode_records = false). folder_open_records/N: the same with
+//       every record decoded and checked by the open (the default; what inspect and restore do).
+//       Floor of both: Manifest.db read from disk, one AES-256-CBC
 //       pass over it, deserialized into SQLite and every Files row stepped with its five columns
 //       read. Target (performance.md, "reading a real backup folder"): <= 2x the floor, linear in
 //       N.
@@ -328,7 +331,10 @@ size_t scan_files(ByteView db_image) {
   return bytes;
 }
 
-void BM_folder_open(benchmark::State& state, size_t n) {
+// decode_records: every MBFile record decoded at the open (the default: inspect and restore);
+// false: listed (fileID, domain, path, flags) and each record decoded when a file is read
+// (extract, audit --backup, unlock).
+void BM_folder_open(benchmark::State& state, size_t n, bool decode_records) {
   FolderCorpus& c = folder_corpus_for(n);
   double ours = 0, floor_s = 0;
   static const uint8_t key[kFileKeySize] = {7};
@@ -338,6 +344,7 @@ void BM_folder_open(benchmark::State& state, size_t n) {
     BackupOpenOptions o;
     o.password = kPassword;
     o.device = c.source.get();
+    o.decode_records = decode_records;
     const DiskFolder disk(default_env(), c.dir);
     OpenedBackup backup = take(OpenedBackup::open(disk, o), "open");
     size_t listed = 0;
@@ -378,11 +385,14 @@ void register_benchmarks(size_t max_items) {
   }
   for (Size s : {Size{1000, 20}, Size{100'000, 2}}) {
     if (s.n > max_items) continue;
-    benchmark::RegisterBenchmark(("folder_open/" + std::to_string(s.n)).c_str(), BM_folder_open,
-                                 s.n)
-        ->Iterations(s.iterations)
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+    for (const bool decode : {false, true}) {
+      const std::string name = decode ? "folder_open_records/" : "folder_open/";
+      benchmark::RegisterBenchmark((name + std::to_string(s.n)).c_str(), BM_folder_open, s.n,
+                                   decode)
+          ->Iterations(s.iterations)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   }
   for (Size s :
        {Size{1000, 20}, Size{10'000, 5}, Size{50'000, 2}, Size{100'000, 2}, Size{1'000'000, 1}}) {

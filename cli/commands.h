@@ -193,6 +193,7 @@ void add_backup_commands(CLI::App& app, Status& status);
 // What opens a bag: the password sources and --device DIR (its key 0x835 opens WRAP & 1).
 struct KeySources {
   PasswordOptions password;
+  std::string key_file;  // `kcbackup unlock --key-out`'s file, instead of the password
   std::string device;
 };
 

@@ -34,6 +34,12 @@ Result<KeybagKeySources> key_sources(const KeySources& given, Env& env,
     if (!device.ok()) return device.status().with_context("--device");
     sources.device = std::move(device).value();
   }
+  if (!given.key_file.empty()) {
+    // The same file and checks as the folder commands' --key-file.
+    KCB_ASSIGN_OR_RETURN(BackupKeys keys,
+                         read_backup_keys({given.password, given.key_file}, env, ""));
+    sources.password_key = std::move(keys.key);
+  }
   sources.password = [&given, &env](bool may_ask) {
     return read_password(given.password, env, "Backup password",
                          may_ask ? Ask::kOnce : Ask::kNever);
@@ -115,6 +121,9 @@ namespace {
 
 void add_key_sources(CLI::App* cmd, KeySources* keys) {
   add_password_options(cmd, &keys->password);
+  cmd->add_option("--key-file", keys->key_file,
+                  "The derived backup key `kcbackup unlock --key-out` wrote, instead of the "
+                  "password (the KDF does not run)");
   cmd->add_option("--device", keys->device,
                   "A device directory whose key 0x835 opens the device layer (WRAP & 1)");
 }

@@ -299,10 +299,41 @@ struct OpenedBackup::State {
   UnlockedKeybag keys;
   SecretBytes password_key;
   std::vector<BackupFileEntry> files;
-  std::vector<std::optional<FileEncryptionKey>> file_keys;  // parallel to files
-  std::unordered_map<std::string, size_t> by_file_id;
+  // decode_records: each file's EncryptionKey, parallel to files. Otherwise each row's MBFile
+  // bytes, back to back in one buffer (no allocation per row), decoded when a file is read.
+  std::vector<std::optional<FileEncryptionKey>> file_keys;
+  Bytes records;
+  std::vector<std::pair<size_t, size_t>> record_spans;  // offset and size in records
+  std::unordered_map<FileDigest, size_t, FileDigestHash> by_file_id;
   ArchiveLimits archive_limits;
+
+  Result<MBFile> record(size_t i) const;
+  Result<std::optional<FileEncryptionKey>> file_key(size_t i) const;
 };
+
+namespace {
+
+std::string row_name(size_t i, const std::string& file_id) {
+  return "Manifest.db: Files row " + std::to_string(i + 1) + " (fileID " + file_id + ")";
+}
+
+}  // namespace
+
+// A record is checked in full the first time it is needed, with the error open() would have
+// given: the row and the field ("Manifest.db: Files row 3 (fileID ...): file: MBFile: Size: ...").
+Result<MBFile> OpenedBackup::State::record(size_t i) const {
+  KCB_ASSERT(i < record_spans.size());
+  const auto [offset, size] = record_spans[i];
+  auto mb = decode_mbfile(ByteView(records).subspan(offset, size));
+  if (!mb.ok()) return mb.status().with_context(row_name(i, files[i].file_id) + ": file");
+  return mb;
+}
+
+Result<std::optional<FileEncryptionKey>> OpenedBackup::State::file_key(size_t i) const {
+  if (!file_keys.empty()) return file_keys[i];
+  KCB_ASSIGN_OR_RETURN(MBFile mb, record(i));
+  return std::move(mb.encryption_key);
+}
 
 OpenedBackup::OpenedBackup(std::unique_ptr<State> state) : state_(std::move(state)) {}
 OpenedBackup::OpenedBackup(OpenedBackup&&) noexcept = default;
@@ -333,9 +364,22 @@ std::string OpenedBackup::keybag_uuid() const {
 
 const BackupFileEntry* OpenedBackup::find(std::string_view domain,
                                           std::string_view relative_path) const {
-  auto it = state_->by_file_id.find(file_id_of(domain, relative_path));
+  auto it = state_->by_file_id.find(file_digest_of(domain, relative_path));
   if (it == state_->by_file_id.end()) return nullptr;
   return &state_->files[it->second];
+}
+
+Result<FileRecordFacts> OpenedBackup::record(const BackupFileEntry& e) const {
+  const size_t i = index_of(e);
+  if (e.record_decoded) return FileRecordFacts{e.size, e.protection_class, e.has_encryption_key};
+  KCB_ASSIGN_OR_RETURN(MBFile mb, state_->record(i));
+  return FileRecordFacts{mb.size, mb.protection_class, mb.encryption_key.has_value()};
+}
+
+size_t OpenedBackup::index_of(const BackupFileEntry& e) const {
+  // Entries are handed out by files() and find() only: an entry of this backup sits in its vector.
+  KCB_ASSERT(!state_->files.empty() && &e >= &state_->files.front() && &e <= &state_->files.back());
+  return static_cast<size_t>(&e - state_->files.data());
 }
 
 std::vector<BackupClassState> OpenedBackup::classes() const {
@@ -435,30 +479,29 @@ Result<SecretBytes> manifest_db_plaintext(const FolderSource& folder, const Mani
   return decrypt_file_blob(db_key->view(), *bytes, kManifestDbName);
 }
 
-std::string row_name(size_t i, const std::string& file_id) {
-  return "Manifest.db: Files row " + std::to_string(i + 1) + " (fileID " + file_id + ")";
-}
-
-Status index_files(const ManifestDb& db, const BackupOpenOptions& o, OpenedBackup::State& s) {
-  s.files.reserve(db.files.size());
-  s.file_keys.reserve(db.files.size());
-  for (size_t i = 0; i < db.files.size(); ++i) {
-    const ManifestFile& row = db.files[i];
-    BackupFileEntry e;
-    e.file_id = file_id_of(row.domain, row.relative_path);
-    e.domain = row.domain;
-    e.relative_path = row.relative_path;
-    e.flags = row.flags;
+// One row of the scan into the index: its fileID already checked against its SHA-1 (computed
+// once, by the reader) and unique. Its record is decoded now (decode_records) or kept as bytes.
+Status add_file(const ManifestRowView& row, const BackupOpenOptions& o, OpenedBackup::State& s) {
+  BackupFileEntry e;
+  e.file_id = std::string(row.file_id);
+  e.domain = std::string(row.domain);
+  e.relative_path = std::string(row.relative_path);
+  e.flags = row.flags;
+  if (o.decode_records) {
     auto mb = decode_mbfile(row.file);
-    if (!mb.ok()) return mb.status().with_context(row_name(i, e.file_id) + ": file");
+    if (!mb.ok()) return mb.status().with_context(row_name(row.row - 1, e.file_id) + ": file");
+    e.record_decoded = true;
     e.size = mb->size;
     e.protection_class = mb->protection_class;
     e.has_encryption_key = mb->encryption_key.has_value();
-    s.by_file_id.emplace(e.file_id, s.files.size());
-    s.files.push_back(std::move(e));
     s.file_keys.push_back(std::move(mb->encryption_key));
-    if ((i + 1) % 4096 == 0) report(o, "files", i + 1, db.files.size());
+  } else {
+    s.record_spans.emplace_back(s.records.size(), row.file.size());
+    s.records.insert(s.records.end(), row.file.begin(), row.file.end());
   }
+  KCB_ASSERT(s.by_file_id.emplace(row.digest, s.files.size()).second);  // the reader refused twins
+  s.files.push_back(std::move(e));
+  if (s.files.size() % 4096 == 0) report(o, "files", s.files.size(), 0);
   return Status::Ok();
 }
 
@@ -491,8 +534,9 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
   limits.max_bytes = options.max_manifest_db_bytes;
   limits.max_files = options.max_files;
   report(options, "reading Manifest.db", 0, 1);
-  KCB_ASSIGN_OR_RETURN(ManifestDb db, read_manifest_db(db_bytes.view(), limits));
-  KCB_RETURN_IF_ERROR(index_files(db, options, *s));
+  KCB_RETURN_IF_ERROR(scan_manifest_db(db_bytes.view(), limits, [&](const ManifestRowView& row) {
+    return add_file(row, options, *s);
+  }));
   return OpenedBackup(std::move(s));
 }
 
@@ -502,8 +546,10 @@ Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max
     return Status::InvalidArgument(what + ": not a regular file (flags " + std::to_string(e.flags) +
                                    ")");
   }
-  auto it = state_->by_file_id.find(e.file_id);
-  KCB_ASSERT(it != state_->by_file_id.end());
+  const size_t index = index_of(e);
+  // The record is checked before the file is read, even when nothing of it is needed (an
+  // unencrypted backup): a file is never handed out from a row open() would have refused.
+  KCB_ASSIGN_OR_RETURN(const std::optional<FileEncryptionKey> fk, state_->file_key(index));
   const bool encrypted = state_->manifest.is_encrypted;
   auto blob = state_->folder->read(e.blob_name(), encrypted ? max_bytes + 16 : max_bytes);
   if (blob.status().code() == Code::kNotFound) {
@@ -512,7 +558,6 @@ Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max
   }
   KCB_RETURN_IF_ERROR(blob.status());
   if (!encrypted) return SecretBytes(ByteView(*blob));
-  const std::optional<FileEncryptionKey>& fk = state_->file_keys[it->second];
   if (!fk) {
     return Status::Corruption(what + " (fileID " + e.file_id +
                               "): no EncryptionKey in an encrypted backup");
@@ -555,7 +600,7 @@ Result<BackupFolder> with_keychain_file(const BackupFolder& folder, ByteView key
     return out;
   }
   const OpenedBackup::State& s = *backup.state_;
-  const std::optional<FileEncryptionKey>& fk = s.file_keys[s.by_file_id.at(e->file_id)];
+  KCB_ASSIGN_OR_RETURN(const std::optional<FileEncryptionKey> fk, s.file_key(backup.index_of(*e)));
   if (!fk) return Status::Corruption("keychain-backup.plist: no EncryptionKey");
   const KeyWrapKey* kek = s.keys.kek_for(fk->protection_class);
   if (kek == nullptr) return Status::FailedPrecondition("keychain-backup.plist: class is locked");

@@ -158,6 +158,12 @@ Status InspectedKeybag::unlock(const KeybagKeySources& sources) {
     KCB_ASSIGN_OR_RETURN(state_->keys, unlock_keybag_for(bag, {}, device));
     return Status::Ok();
   }
+  if (sources.password_key) {
+    password_use_ = PasswordUse::kGiven;
+    KCB_ASSIGN_OR_RETURN(state_->keys, unlock_keybag_with_password_key_for(
+                                           bag, sources.password_key->view(), device));
+    return Status::Ok();
+  }
   std::optional<SecretBytes> password;
   if (sources.encrypted == false) {
     password = SecretBytes();  // an unencrypted backup's bag uses the empty password

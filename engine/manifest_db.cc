@@ -181,20 +181,68 @@ std::string_view type_name(int type) {
   }
 }
 
+// Where a value sits, for error messages only: the text is built when an error needs it, not for
+// every row.
+struct Where {
+  std::string_view table;
+  size_t row = 0;
+  std::string_view key_name;  // "fileID", "key": empty until the row's key is read
+  std::string_view key;
+  std::string text() const {
+    std::string out = "Manifest.db: " + std::string(table) + " row " + std::to_string(row);
+    if (!key_name.empty()) out += " (" + std::string(key_name) + " " + printable_text(key) + ")";
+    return out;
+  }
+};
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+// SHA-1 fetched once per process, on a context reused for every row: EVP_Digest(..., EVP_sha1())
+// fetches the algorithm from the provider and builds a context at each call, which cost more than
+// the hash of a short name itself.
+class Sha1 {
+ public:
+  Sha1() : ctx_(EVP_MD_CTX_new()) { KCB_ASSERT(ctx_ != nullptr); }
+  FileDigest file_digest(std::string_view domain, std::string_view relative_path) {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+    KCB_ASSERT(md != nullptr);
+    FileDigest out;
+    unsigned int len = 0;
+    KCB_ASSERT(EVP_DigestInit_ex2(ctx_.get(), md, nullptr) == 1 &&
+               EVP_DigestUpdate(ctx_.get(), domain.data(), domain.size()) == 1 &&
+               EVP_DigestUpdate(ctx_.get(), "-", 1) == 1 &&
+               EVP_DigestUpdate(ctx_.get(), relative_path.data(), relative_path.size()) == 1 &&
+               EVP_DigestFinal_ex(ctx_.get(), out.data(), &len) == 1 && len == out.size());
+    return out;
+  }
+
+ private:
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx_;
+};
+
+void hex_of(const FileDigest& d, char out[2 * kFileDigestSize]) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (size_t i = 0; i < d.size(); ++i) {
+    out[2 * i] = kDigits[d[i] >> 4];
+    out[2 * i + 1] = kDigits[d[i] & 15];
+  }
+}
+
 class ManifestReader {
  public:
   explicit ManifestReader(const ManifestDbLimits& limits) : limits_(limits) {}
 
-  Result<ManifestDb> read(ByteView bytes) {
+  Status read(ByteView bytes, const ManifestRowVisitor& visit,
+              std::vector<std::pair<std::string, Bytes>>& properties) {
     KCB_RETURN_IF_ERROR(check_header(bytes));
     image_bytes_ = bytes.size();
     value_budget_ = 2 * bytes.size();
     KCB_RETURN_IF_ERROR(open(bytes));
     KCB_RETURN_IF_ERROR(check_schema());
-    ManifestDb out;
-    KCB_RETURN_IF_ERROR(read_files(out.files));
-    KCB_RETURN_IF_ERROR(read_properties(out.properties));
-    return out;
+    KCB_RETURN_IF_ERROR(read_files(visit));
+    return read_properties(properties);
   }
 
  private:
@@ -311,10 +359,10 @@ class ManifestReader {
   // value bytes as it hands out (twice as many allowed: a UTF-16 database's text grows by up to
   // half as UTF-8). Rows whose cells point at one overflow chain would hand out any multiple of
   // the image without SQLite noticing (only integrity_check finds pages used twice, and it reads
-  // the whole file): each value is charged against the budget before it is copied.
-  Status spend(size_t n, std::string_view column, const std::string& row) {
+  // the whole file): each value is charged against the budget before it is used.
+  Status spend(size_t n, std::string_view column, const Where& where) {
     if (n > value_budget_) {
-      return Status::Corruption(row + ": " + std::string(column) +
+      return Status::Corruption(where.text() + ": " + std::string(column) +
                                 ": more text and blob bytes than the image can hold (" +
                                 std::to_string(image_bytes_) + " bytes): rows share pages");
     }
@@ -322,43 +370,46 @@ class ManifestReader {
     return Status::Ok();
   }
 
-  // A text column's value, checked: type, size, UTF-8.
-  Result<std::string> text(sqlite3_stmt* s, int i, std::string_view column,
-                           const std::string& row) {
+  // A text column's value, checked: type, size, UTF-8. A view into SQLite's row: valid until the
+  // next step.
+  Result<std::string_view> text(sqlite3_stmt* s, int i, std::string_view column,
+                                const Where& where) {
     const int type = sqlite3_column_type(s, i);
     if (type != SQLITE_TEXT) {
-      return Status::Corruption(row + ": " + std::string(column) + ": expected text, found " +
-                                std::string(type_name(type)));
+      return Status::Corruption(where.text() + ": " + std::string(column) +
+                                ": expected text, found " + std::string(type_name(type)));
     }
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-    KCB_RETURN_IF_ERROR(spend(static_cast<size_t>(sqlite3_column_bytes(s, i)), column, row));
-    std::string value = p == nullptr
-                            ? std::string()
-                            : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
-    if (!is_valid_utf8(value) || value.find('\0') != std::string::npos) {
-      return Status::Corruption(row + ": " + std::string(column) +
+    const auto n = static_cast<size_t>(sqlite3_column_bytes(s, i));
+    KCB_RETURN_IF_ERROR(spend(n, column, where));
+    const std::string_view value = p == nullptr ? std::string_view() : std::string_view(p, n);
+    if (!is_valid_utf8(value) || value.find('\0') != std::string_view::npos) {
+      return Status::Corruption(where.text() + ": " + std::string(column) +
                                 ": not valid UTF-8 text: " + printable_text(value));
     }
     return value;
   }
 
-  Result<Bytes> blob(sqlite3_stmt* s, int i, std::string_view column, const std::string& row) {
+  Result<ByteView> blob(sqlite3_stmt* s, int i, std::string_view column, const Where& where) {
     const int type = sqlite3_column_type(s, i);
     if (type != SQLITE_BLOB) {
-      return Status::Corruption(row + ": " + std::string(column) + ": expected a blob, found " +
-                                std::string(type_name(type)));
+      return Status::Corruption(where.text() + ": " + std::string(column) +
+                                ": expected a blob, found " + std::string(type_name(type)));
     }
     const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(s, i));
     const auto n = static_cast<size_t>(sqlite3_column_bytes(s, i));
-    KCB_RETURN_IF_ERROR(spend(n, column, row));
-    return p == nullptr ? Bytes() : Bytes(p, p + n);
+    KCB_RETURN_IF_ERROR(spend(n, column, where));
+    return p == nullptr ? ByteView() : ByteView(p, n);
   }
 
-  Status read_files(std::vector<ManifestFile>& files) {
+  // One SHA-1 per row, on a context fetched once (EVP_sha1() would fetch the algorithm again at
+  // every call).
+  Status read_files(const ManifestRowVisitor& visit) {
     KCB_ASSIGN_OR_RETURN(
         Statement s,
         prepare(db_.get(), "SELECT fileID, domain, relativePath, flags, file FROM Files", "Files"));
-    std::unordered_set<std::string> ids;
+    std::unordered_set<FileDigest, FileDigestHash> ids;
+    Sha1 sha1;
     size_t row = 0;
     for (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE; rc = sqlite3_step(s.get())) {
       if (rc != SQLITE_ROW) {
@@ -368,32 +419,41 @@ class ManifestReader {
         return Status::ResourceExhausted("Manifest.db: Files: more than " +
                                          std::to_string(limits_.max_files) + " rows");
       }
-      std::string where = "Manifest.db: Files row " + std::to_string(row);
-      KCB_ASSIGN_OR_RETURN(std::string id, text(s.get(), 0, "fileID", where));
-      where += " (fileID " + printable_text(id) + ")";
-      ManifestFile f;
+      Where where{"Files", row, "", {}};
+      KCB_ASSIGN_OR_RETURN(std::string_view id, text(s.get(), 0, "fileID", where));
+      where.key_name = "fileID";
+      where.key = id;
+      ManifestRowView f;
+      f.row = row;
       KCB_ASSIGN_OR_RETURN(f.domain, text(s.get(), 1, "domain", where));
       KCB_ASSIGN_OR_RETURN(f.relative_path, text(s.get(), 2, "relativePath", where));
       const int flags_type = sqlite3_column_type(s.get(), 3);
       if (flags_type != SQLITE_INTEGER) {
-        return Status::Corruption(where + ": flags: expected an integer, found " +
+        return Status::Corruption(where.text() + ": flags: expected an integer, found " +
                                   std::string(type_name(flags_type)));
       }
       const sqlite3_int64 flags = sqlite3_column_int64(s.get(), 3);
       if (flags != kManifestFile && flags != kManifestDirectory && flags != kManifestSymlink) {
-        return Status::Corruption(where + ": flags: " + std::to_string(flags) +
+        return Status::Corruption(where.text() + ": flags: " + std::to_string(flags) +
                                   ", expected 1 (file), 2 (directory) or 4 (symlink)");
       }
       f.flags = static_cast<uint32_t>(flags);
       KCB_ASSIGN_OR_RETURN(f.file, blob(s.get(), 4, "file", where));
-      const std::string expected = file_id_of(f.domain, f.relative_path);
-      if (id != expected) {
-        return Status::Corruption(where + ": fileID: not the SHA-1 of domain-relativePath " +
-                                  printable_text(f.domain + "-" + f.relative_path) + " (" +
-                                  expected + ")");
+      const FileDigest digest = sha1.file_digest(f.domain, f.relative_path);
+      char expected[2 * kFileDigestSize];
+      hex_of(digest, expected);
+      if (id != std::string_view(expected, sizeof expected)) {
+        return Status::Corruption(
+            where.text() + ": fileID: not the SHA-1 of domain-relativePath " +
+            printable_text(std::string(f.domain) + "-" + std::string(f.relative_path)) + " (" +
+            std::string(expected, sizeof expected) + ")");
       }
-      if (!ids.insert(id).second) return Status::Corruption(where + ": fileID: appears twice");
-      files.push_back(std::move(f));
+      if (!ids.insert(digest).second) {
+        return Status::Corruption(where.text() + ": fileID: appears twice");
+      }
+      f.file_id = id;
+      f.digest = digest;
+      KCB_RETURN_IF_ERROR(visit(f));
     }
     return Status::Ok();
   }
@@ -411,15 +471,19 @@ class ManifestReader {
         return Status::ResourceExhausted("Manifest.db: Properties: more than " +
                                          std::to_string(limits_.max_properties) + " rows");
       }
-      std::string where = "Manifest.db: Properties row " + std::to_string(row);
-      KCB_ASSIGN_OR_RETURN(std::string key, text(s.get(), 0, "key", where));
-      where += " (key " + printable_text(key) + ")";
+      Where where{"Properties", row, "", {}};
+      KCB_ASSIGN_OR_RETURN(std::string_view key_view, text(s.get(), 0, "key", where));
+      std::string key(key_view);
+      where.key_name = "key";
+      where.key = key_view;
       // The table scan does not consult the key's index, so a file whose table pages were edited
       // can repeat a key the index holds once; the writer (and any reader that looks keys up)
       // would disagree about which one counts.
-      if (!keys.insert(key).second) return Status::Corruption(where + ": key: appears twice");
-      KCB_ASSIGN_OR_RETURN(Bytes value, blob(s.get(), 1, "value", where));
-      props.emplace_back(std::move(key), std::move(value));
+      if (!keys.insert(key).second) {
+        return Status::Corruption(where.text() + ": key: appears twice");
+      }
+      KCB_ASSIGN_OR_RETURN(ByteView value, blob(s.get(), 1, "value", where));
+      props.emplace_back(std::move(key), Bytes(value.begin(), value.end()));
     }
     return Status::Ok();
   }
@@ -433,13 +497,15 @@ class ManifestReader {
 
 }  // namespace
 
+FileDigest file_digest_of(std::string_view domain, std::string_view relative_path) {
+  thread_local Sha1 sha1;
+  return sha1.file_digest(domain, relative_path);
+}
+
 std::string file_id_of(std::string_view domain, std::string_view relative_path) {
-  const std::string name = std::string(domain) + "-" + std::string(relative_path);
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  KCB_ASSERT(EVP_Digest(name.data(), name.size(), digest, &len, EVP_sha1(), nullptr) == 1 &&
-             len == 20);
-  return to_hex(ByteView(digest, len));
+  char hex[2 * kFileDigestSize];
+  hex_of(file_digest_of(domain, relative_path), hex);
+  return std::string(hex, sizeof hex);
 }
 
 Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
@@ -460,8 +526,24 @@ Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
   return out;
 }
 
+Status scan_manifest_db(ByteView bytes, const ManifestDbLimits& limits,
+                        const ManifestRowVisitor& visit,
+                        std::vector<std::pair<std::string, Bytes>>* properties) {
+  std::vector<std::pair<std::string, Bytes>> ignored;
+  return ManifestReader(limits).read(bytes, visit, properties != nullptr ? *properties : ignored);
+}
+
 Result<ManifestDb> read_manifest_db(ByteView bytes, const ManifestDbLimits& limits) {
-  return ManifestReader(limits).read(bytes);
+  ManifestDb out;
+  KCB_RETURN_IF_ERROR(scan_manifest_db(
+      bytes, limits,
+      [&](const ManifestRowView& r) {
+        out.files.push_back({std::string(r.domain), std::string(r.relative_path), r.flags,
+                             Bytes(r.file.begin(), r.file.end())});
+        return Status::Ok();
+      },
+      &out.properties));
+  return out;
 }
 
 }  // namespace kcb

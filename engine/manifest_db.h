@@ -13,7 +13,10 @@
 // the column: "Manifest.db: Files row 3 (fileID 51a4...): flags: expected an integer, found text".
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,8 +35,20 @@ inline constexpr uint32_t kManifestSymlink = 4;
 inline constexpr std::string_view kKeychainDomain = "KeychainDomain";
 inline constexpr std::string_view kKeychainRelativePath = "keychain-backup.plist";
 
-// Lowercase hex SHA-1 of domain + "-" + relative_path (40 characters).
+// SHA-1 of domain + "-" + relative_path, and its lowercase hex (40 characters): the fileID.
+inline constexpr size_t kFileDigestSize = 20;
+using FileDigest = std::array<uint8_t, kFileDigestSize>;
+FileDigest file_digest_of(std::string_view domain, std::string_view relative_path);
 std::string file_id_of(std::string_view domain, std::string_view relative_path);
+// A digest is computed by us from the row's text, never taken from the file: its first bytes are
+// as good a hash as any, and no writer can choose them to collide in a table.
+struct FileDigestHash {
+  size_t operator()(const FileDigest& d) const {
+    size_t h = 0;
+    std::memcpy(&h, d.data(), sizeof h);
+    return h;
+  }
+};
 
 struct ManifestFile {
   std::string domain;
@@ -56,8 +71,27 @@ struct ManifestDbLimits {
   size_t max_value_bytes = 256 << 10;  // one file record, one text, one property value
 };
 
+// One Files row as the reader hands it to a visitor, every check of read_manifest_db passed: the
+// views point into SQLite's row and are valid only during the call.
+struct ManifestRowView {
+  size_t row = 0;            // 1-based, in the table's order
+  std::string_view file_id;  // the lowercase hex of digest
+  FileDigest digest{};       // SHA-1 of domain-relativePath, computed once here
+  std::string_view domain;
+  std::string_view relative_path;
+  uint32_t flags = kManifestFile;
+  ByteView file;  // the MBFile archive, not decoded
+};
+using ManifestRowVisitor = std::function<Status(const ManifestRowView&)>;
+
 // InvalidArgument for two files with the same domain and path, or text that is not UTF-8.
 Result<Bytes> write_manifest_db(const ManifestDb& db);
 Result<ManifestDb> read_manifest_db(ByteView bytes, const ManifestDbLimits& limits = {});
+// The same reader without the copies: each Files row handed to `visit` as it is stepped (an error
+// from it stops the scan and is returned), then Properties read into `properties` (checked even
+// when nullptr).
+Status scan_manifest_db(ByteView bytes, const ManifestDbLimits& limits,
+                        const ManifestRowVisitor& visit,
+                        std::vector<std::pair<std::string, Bytes>>* properties = nullptr);
 
 }  // namespace kcb

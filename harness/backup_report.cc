@@ -167,7 +167,8 @@ Result<BackupReport> report_backup(const OpenedBackup& backup, const BackupRepor
     DomainCount& d = domains[f.domain];
     d.domain = f.domain;
     ++d.files;
-    d.recorded_bytes += f.size;
+    KCB_ASSIGN_OR_RETURN(FileRecordFacts record, backup.record(f));
+    d.recorded_bytes += record.size;
   }
   for (auto& [name, count] : domains)
     report.domains.push_back(std::move(count));

@@ -4,6 +4,7 @@
 // blocks (keybag, Manifest.db, MBFile) rather than through OpenedBackup.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -268,6 +269,56 @@ TEST(BackupFolder, AKeyFileRoundTripsAndOpensTheBackupWithoutThePassword) {
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
   EXPECT_EQ(parse_backup_key_file(as_bytes("abc")).status().code(), Code::kInvalidArgument);
+}
+
+// decode_records false (what extract and audit --backup can use): open() lists the rows without
+// decoding their MBFile records, and a bad record is refused with open()'s own error, naming the
+// row and the field, the first time it is needed: by record() and by read_file, even in an
+// unencrypted backup that needs nothing from it. The default open refuses the folder outright.
+TEST(BackupFolder, ALazilyDecodedRecordIsCheckedBeforeItsFileIsRead) {
+  Written w = backup_of(Journey::kLocal);
+  ManifestDb db = rows_of(w, "");
+  size_t row = 0;
+  for (size_t i = 0; i < db.files.size(); ++i) {
+    if (db.files[i].relative_path != "Documents/x") continue;
+    Bytes bad = db.files[i].file;
+    bad.resize(bad.size() / 2);  // a truncated binary plist: no trailer
+    db.files[i].file = bad;
+    row = i + 1;
+  }
+  ASSERT_NE(row, 0u);
+  w.folder.files[kManifestDbName] = write_manifest_db(db).value();
+  const std::string id = file_id_of("AppDomain-com.example.app", "Documents/x");
+  const std::string where =
+      "Manifest.db: Files row " + std::to_string(row) + " (fileID " + id + "): file: MBFile: ";
+
+  auto eager = OpenedBackup::open(w.folder, {});
+  ASSERT_FALSE(eager.ok());
+  EXPECT_EQ(eager.status().code(), Code::kCorruption);
+  EXPECT_TRUE(eager.status().message().starts_with(where)) << eager.status().message();
+
+  BackupOpenOptions lazy;
+  lazy.decode_records = false;
+  auto opened = OpenedBackup::open(w.folder, lazy);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  EXPECT_EQ(opened->files().size(), db.files.size());
+  const BackupFileEntry* e = opened->find("AppDomain-com.example.app", "Documents/x");
+  ASSERT_NE(e, nullptr);
+  EXPECT_FALSE(e->record_decoded);
+  auto record = opened->record(*e);
+  ASSERT_FALSE(record.ok());
+  EXPECT_EQ(record.status().message(), eager.status().message());
+  auto contents = opened->read_file(*e, 1 << 20);
+  ASSERT_FALSE(contents.ok());
+  EXPECT_EQ(contents.status().message(), eager.status().message());
+  // The other files open and read as they do through the default open.
+  auto keychain = opened->read_keychain();
+  EXPECT_TRUE(keychain.ok()) << keychain.status().to_string();
+  const BackupFileEntry* k = opened->find(kKeychainDomain, kKeychainRelativePath);
+  ASSERT_NE(k, nullptr);
+  auto facts = opened->record(*k);
+  ASSERT_TRUE(facts.ok());
+  EXPECT_EQ(facts->protection_class, 1u);
 }
 
 }  // namespace

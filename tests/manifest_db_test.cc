@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <string>
 
 #include "engine/mbfile.h"
@@ -310,6 +311,30 @@ TEST(ManifestDbHostile, MoreRowsThanTheCapAreRefusedAndManyAreReadInOnePass) {
   auto all = read_manifest_db(*bytes);
   ASSERT_TRUE(all.ok()) << all.status().to_string();
   EXPECT_EQ(all->files.size(), 20000u);
+}
+
+// The table scan does not consult the primary key's index, so a file whose pages were edited can
+// list one domain and path twice (each row's fileID right); the reader refuses the second row. The
+// image is forged by rewriting row 2's path and fileID into row 1's, bytes of the same length,
+// everywhere in the image (table, indexes and the record's text alike).
+TEST(ManifestDbHostile, TheSameFileListedTwiceBehindThePrimaryKeyIsRefused) {
+  const std::string p = file_id_of("D", "Library/p");
+  const std::string q = file_id_of("D", "Library/q");
+  Bytes image = db_from_sql(std::string(kAppleSchema) + row_sql(p, "D", "Library/p") +
+                            row_sql(q, "D", "Library/q"));
+  ASSERT_TRUE(read_manifest_db(image).ok());
+  auto rewrite = [&](std::string_view from, std::string_view to) {
+    size_t n = 0;
+    for (auto at = image.begin();
+         (at = std::search(at, image.end(), from.begin(), from.end())) != image.end(); ++n) {
+      std::copy(to.begin(), to.end(), at);
+    }
+    return n;
+  };
+  ASSERT_GT(rewrite(q, p), 0u);
+  ASSERT_GT(rewrite("Library/q", "Library/p"), 0u);
+  EXPECT_EQ(error_of(read_manifest_db(image)),
+            "corruption: Manifest.db: Files row 2 (fileID " + p + "): fileID: appears twice");
 }
 
 TEST(ManifestDbHostile, OversizedValuesAndImagesAreCapped) {

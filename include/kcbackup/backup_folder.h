@@ -137,13 +137,23 @@ struct BackupStatus {
 Bytes write_backup_status(const BackupStatus& status);
 Result<BackupStatus> read_backup_status(ByteView bytes);
 
-// A file the Manifest lists, with its decoded MBFile record's facts.
+// What a file's MBFile record says that a listing shows.
+struct FileRecordFacts {
+  uint64_t size = 0;  // as recorded: never trusted
+  uint32_t protection_class = 0;
+  bool has_encryption_key = false;
+};
+
+// A file the Manifest lists. Its record's facts (size, protection_class, has_encryption_key) are
+// here when the folder was opened with decode_records (the default; record_decoded is then true);
+// otherwise they are 0 and OpenedBackup::record decodes and checks them when asked.
 struct BackupFileEntry {
   std::string file_id;  // 40 lowercase hex digits
   std::string domain;
   std::string relative_path;
   uint32_t flags = 1;  // 1 file, 2 folder, 4 symlink
-  uint64_t size = 0;   // as recorded: never trusted
+  bool record_decoded = false;
+  uint64_t size = 0;  // as recorded: never trusted
   uint32_t protection_class = 0;
   bool has_encryption_key = false;
   std::string blob_name() const;  // "51/51a4..."
@@ -161,6 +171,11 @@ struct BackupOpenOptions {
   size_t max_manifest_db_bytes = size_t{2} << 30;
   size_t max_files = 1'000'000;
   ArchiveLimits archive_limits;
+  // Every row's MBFile record decoded and checked by open() (a bad one fails the open). false:
+  // open() checks each row's SQLite columns and fileID only, and a record is decoded and checked
+  // when it is first needed (read_file, record), with the same error naming the row and field.
+  // What a restore uses: it needs the records of the files it reads, not of the folders.
+  bool decode_records = true;
   // Called between long stages ("deriving the password key", "reading Manifest.db", "files").
   std::function<void(std::string_view stage, size_t done, size_t total)> progress;
 };
@@ -195,6 +210,10 @@ class OpenedBackup {
   // The backup keybag's UUID, 8-4-4-4-12 (what keybag-uuid must name, R7/R14).
   std::string keybag_uuid() const;
 
+  // The entry's record facts: as open() decoded them, or decoded now (decode_records false),
+  // Corruption naming the row and the field when the record is bad. `entry` is one of files().
+  Result<FileRecordFacts> record(const BackupFileEntry& entry) const;
+
   // One file's plaintext: its blob read, decrypted with its own key (encrypted backups) and its
   // PKCS#7 padding checked. A listed blob missing from the folder is Corruption.
   Result<SecretBytes> read_file(const BackupFileEntry& entry, size_t max_bytes) const;
@@ -210,6 +229,7 @@ class OpenedBackup {
   friend Result<BackupFolder> with_keychain_file(const BackupFolder&, ByteView,
                                                  const BackupOpenOptions&);
   explicit OpenedBackup(std::unique_ptr<State> state);
+  size_t index_of(const BackupFileEntry& entry) const;
   std::unique_ptr<State> state_;
 };
 

@@ -69,6 +69,9 @@ struct KeybagKeySources {
   std::shared_ptr<const Device> device;
   // The password from what the user gave; with `may_ask` also by asking them. nullopt: none.
   std::function<Result<std::optional<SecretBytes>>(bool may_ask)> password;
+  // The derived password key (`kcbackup unlock --key-out`), instead of the password: the KDF does
+  // not run. A wrong one is PermissionDenied as a wrong password is.
+  std::optional<SecretBytes> password_key;
 };
 
 enum class EntryStatus { kSealed, kMalformed, kLocked, kDoesNotOpen, kDecoded };

@@ -3,12 +3,12 @@
 
 Written from the spec (and the interface docs docs/formats.md, docs/der.md and the engine
 headers), never from engine/*.cc, so that the interop tests compare two readings of one spec:
-a keybag, a bundle or a blob that one side writes must open on the other.
+a keybag or a blob that one side writes must open on the other.
 
 Subset: keybag TLV (write, parse, unlock; WRAP 1, 2 and 3; the two-step password KDF), the v3
 item blob (AES-256-GCM with an EMPTY IV, implemented here from NIST SP 800-38D on top of AES-ECB,
-item key wrapped by RFC 3394), the DER dictionary subset of item attributes, Manifest.plist and
-KeychainDomain/keychain-backup.plist (binary plists).
+item key wrapped by RFC 3394) and the DER dictionary subset of item attributes. The backup folder
+itself (Manifest.plist, Manifest.db, the file blobs) is ios_folder.py's, built on these.
 
 Only the standard library plus python3-cryptography (AES block, CBC, RFC 3394 key wrap).
 
@@ -535,44 +535,6 @@ def unlock_keybag(bag, password, device_key):
 
 
 # ---------------------------------------------------------------------------------------------
-# Bundle: Manifest.plist + KeychainDomain/keychain-backup.plist (binary plists).
-
-MANIFEST = "Manifest.plist"
-ARCHIVE = os.path.join("KeychainDomain", "keychain-backup.plist")
-
-
-def persistent_ref(item_class, rowid):
-    return item_class.encode("ascii") + struct.pack(">Q", rowid)
-
-
-def write_bundle(out_dir, bag_bytes, bag_uuid_text, items_by_class, udid, journey, encrypted):
-    os.makedirs(os.path.join(out_dir, "KeychainDomain"), exist_ok=False)
-    archive = {c: items_by_class.get(c, []) for c in ITEM_CLASSES}
-    archive["keybag-uuid"] = bag_uuid_text
-    with open(os.path.join(out_dir, ARCHIVE), "wb") as f:
-        plistlib.dump(archive, f, fmt=plistlib.FMT_BINARY, sort_keys=True)
-    manifest = {"BackupKeyBag": bag_bytes, "IsEncrypted": encrypted,
-                "Lockdown": {"UniqueDeviceID": udid}, "Journey": journey}
-    with open(os.path.join(out_dir, MANIFEST), "wb") as f:
-        plistlib.dump(manifest, f, fmt=plistlib.FMT_BINARY, sort_keys=True)
-
-
-def read_plist(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if not data.startswith(b"bplist00"):
-        raise FormatError("%s: not a binary property list" % path)
-    try:
-        return plistlib.loads(data)
-    except Exception as e:  # plistlib raises several types for malformed input
-        raise FormatError("%s: %s" % (path, e))
-
-
-def canonical_uuid_text(raw16):
-    return str(uuidlib.UUID(bytes=bytes(raw16))).upper()
-
-
-# ---------------------------------------------------------------------------------------------
 # Commands.
 
 
@@ -620,82 +582,6 @@ def _item_plaintext(item):
     elif "secret" in item:
         attrs["v_Data"] = item["secret"].encode("utf-8")
     return attrs
-
-
-def cmd_make_bundle(args):
-    with open(args.items) as f:
-        items = json.load(f)["items"]
-    device_key = _uid_and_device_key(args.uid_hex)
-    # Like an encrypted backup: classes 6-8 behind the password only, the ThisDeviceOnly classes
-    # 9-11 behind the password and the source device's key.
-    wrap_of = {6: 2, 7: 2, 8: 2, 9: 3, 10: 3, 11: 3, 12: 3}
-    if args.wrap_all:
-        wrap_of = {n: args.wrap_all for n in wrap_of}
-    used = sorted({PDMN_TO_CLASS[_item_plaintext(i)["pdmn"]] for i in items})
-    bag, info, keys = write_keybag([(n, wrap_of[n]) for n in used], args.password.encode(),
-                                   device_key, args.iter, args.dpic)
-    key_of = {k["class"]: bytes.fromhex(k["key_hex"]) for k in keys}
-    by_class = {}
-    for item in items:
-        attrs = _item_plaintext(item)
-        number = PDMN_TO_CLASS[attrs["pdmn"]]
-        blob = seal_blob(number | (args.keyclass_flags << 4), key_of[number], der_encode(attrs))
-        entries = by_class.setdefault(item.get("class", "genp"), [])
-        entries.append({"v_Data": blob,
-                        "v_PersistentRef": persistent_ref(item.get("class", "genp"),
-                                                          len(entries) + 1)})
-    write_bundle(args.out, bag, info["uuid"], by_class, args.udid, args.journey, True)
-    if args.keybag_out:
-        with open(args.keybag_out, "wb") as f:
-            f.write(bag)
-    print(json.dumps(info, indent=2))
-    return EXIT_OK
-
-
-def read_bundle(bundle_dir, password, device_key):
-    manifest = read_plist(os.path.join(bundle_dir, MANIFEST))
-    archive = read_plist(os.path.join(bundle_dir, ARCHIVE))
-    bag = parse_keybag(manifest["BackupKeyBag"])
-    bag_uuid = canonical_uuid_text(bag["header"]["UUID"])
-    if archive.get("keybag-uuid") != bag_uuid:
-        raise FormatError("keybag-uuid %r does not match the keybag's UUID %s"
-                          % (archive.get("keybag-uuid"), bag_uuid))
-    if not manifest.get("IsEncrypted"):
-        password = b""
-    keys = unlock_keybag(bag, password, device_key)
-    out = {"schema": "reference.read-bundle.v1",
-           "manifest": {"encrypted": manifest.get("IsEncrypted"),
-                        "unique_device_id": manifest.get("Lockdown", {}).get("UniqueDeviceID"),
-                        "journey": manifest.get("Journey")},
-           "keybag": {"uuid": bag_uuid, "iterations": bag["header"]["ITER"],
-                      "dp_iterations": bag["header"].get("DPIC"),
-                      "classes": [{"class": c["CLAS"], "wrap": c["WRAP"]}
-                                  for c in bag["classes"]]},
-           "items": []}
-    for item_class in ITEM_CLASSES:
-        for index, entry in enumerate(archive.get(item_class, [])):
-            parsed = parse_blob(entry["v_Data"])
-            fate = {"class": item_class, "index": index, "key_class": parsed["key_class"],
-                    "keyclass_field": parsed["keyclass_field"],
-                    "persistent_ref_hex": entry.get("v_PersistentRef", b"").hex()}
-            key = keys.get(parsed["key_class"])
-            plaintext, reason = (None, "no usable class key") if key is None else \
-                open_blob(parsed, key)
-            if plaintext is None:
-                fate.update(outcome="lost", reason=reason)
-            else:
-                attrs = der_decode(plaintext)
-                canonical = der_encode(attrs) == plaintext
-                fate.update(outcome="opened", secret_hex=attrs.pop("v_Data").hex(),
-                            attributes=value_to_json(attrs), der_canonical=canonical)
-            out["items"].append(fate)
-    return out
-
-
-def cmd_read_bundle(args):
-    out = read_bundle(args.bundle, args.password.encode(), _uid_and_device_key(args.uid_hex))
-    print(json.dumps(out, indent=2))
-    return EXIT_OK
 
 
 def cmd_self_test(_args):
@@ -779,27 +665,6 @@ def main(argv):
     s.add_argument("--password", required=True)
     s.add_argument("--uid-hex")
     s.set_defaults(run=cmd_unlock_keybag)
-
-    s = sub.add_parser("make-bundle", help="write an encrypted backup bundle from items.json")
-    s.add_argument("out")
-    s.add_argument("--uid-hex", help="the source device's UID, for the ThisDeviceOnly classes")
-    s.add_argument("--password", required=True)
-    s.add_argument("--items", required=True)
-    s.add_argument("--udid", default="0" * 40, help="Lockdown.UniqueDeviceID to record")
-    s.add_argument("--journey", default="local-encrypted")
-    s.add_argument("--iter", type=int, default=REAL_ITER)
-    s.add_argument("--dpic", type=int, default=REAL_DPIC)
-    s.add_argument("--wrap-all", type=int, help="use this WRAP for every class")
-    s.add_argument("--keyclass-flags", type=int, default=0,
-                   help="value for the blob keyclass bits above the low 4 (generation flags)")
-    s.add_argument("--keybag-out", help="also write the raw keybag here")
-    s.set_defaults(run=cmd_make_bundle)
-
-    s = sub.add_parser("read-bundle", help="open a bundle; print its items as JSON")
-    s.add_argument("bundle")
-    s.add_argument("--uid-hex")
-    s.add_argument("--password", default="")
-    s.set_defaults(run=cmd_read_bundle)
 
     args = p.parse_args(argv)
     try:

@@ -4,12 +4,9 @@ implementation of shared/design/formats.md). One check per ctest entry (label `i
 
   selftest        reference.py's known-answer tests (GCM with any IV, RFC 3394, DER order)
   keybag-fast     a Python keybag (WRAP 1, 2, 3; small counts) unlocks in `kcbackup inspect`
-  keybag-real     a Python bundle with REAL counts (DPIC 10,000,000, ITER 10,000): right password
-                  and device unlock it, the other device loses WRAP-3 items on restore, a wrong
-                  password exits 3
-  python-bundle   a Python bundle restores with kcbackup: right items and secrets, ThisDeviceOnly
-                  items only onto a device with the UID the Python side used
-  kcbackup-bundle a `kcbackup backup` bundle opens in Python with the same items and secrets
+
+The backup-folder checks (both directions, real counts) are in run_folder_interop.py, which also
+uses this file's context, item sets and listings.
 
 Usage: run_interop.py CHECK --kcbackup BIN --reference reference.py --work DIR
 Exit 0 pass, 1 fail.
@@ -18,7 +15,6 @@ Exit 0 pass, 1 fail.
 import argparse
 import json
 import os
-import plistlib
 import shutil
 import subprocess
 import sys
@@ -243,47 +239,6 @@ def check_restore_fates(report, items, what):
             expect(fate["reason"] not in ("", "corrupt"), "%s: reason %s" % (what, fate))
 
 
-def check_python_bundle(ctx):
-    items_file = ctx.path("items.json")
-    with open(items_file, "w") as f:
-        json.dump(ITEMS, f)
-    src = ctx.device("source", UID_A)  # only for its UniqueDeviceID; the UID is UID_A
-    ctx.ref("make-bundle", ctx.path("bundle"), "--uid-hex", UID_A, "--password", PASSWORD,
-            "--items", items_file, "--udid", src["unique_device_id"], *FAST)
-
-    # Same UID (a device erased and restored, or the source itself): every item comes back.
-    ctx.device("same", UID_A)
-    report = ctx.kcb("restore", ctx.path("bundle"), ctx.path("same"), "--password", PASSWORD,
-                     "--format", "json")
-    lost = [i for i in report["items"] if i["outcome"] != "restored"]
-    expect(not lost, "same UID: items lost: %s" % lost)
-    compare(listing(ctx, "same"), expected_listing(ITEMS["items"]), "same-UID device items")
-
-    # Another UID: the ThisDeviceOnly items are lost, by cryptography, the others restored.
-    ctx.device("other", UID_B)
-    report = ctx.kcb("restore", ctx.path("bundle"), ctx.path("other"), "--password", PASSWORD,
-                     "--format", "json")
-    check_restore_fates(report, ITEMS["items"], "other UID")
-    compare(listing(ctx, "other"),
-            expected_listing([i for i in ITEMS["items"]
-                              if i["attributes"]["pdmn"] not in TDO_PDMN]),
-            "other-UID device items")
-
-    # Wrong password: exit 3 and the device unchanged.
-    ctx.device("wrongpw", UID_A)
-    ctx.kcb("restore", ctx.path("bundle"), ctx.path("wrongpw"), "--password", WRONG,
-            "--format", "json", expect_rc=3)
-    compare(listing(ctx, "wrongpw"), [], "device after a wrong password")
-
-    # Generation flags above the low 4 bits of the blob's keyclass are masked off by the reader.
-    ctx.ref("make-bundle", ctx.path("bundle-flags"), "--uid-hex", UID_A, "--password", PASSWORD,
-            "--items", items_file, "--keyclass-flags", "1", *FAST)
-    ctx.device("flags", UID_A)
-    report = ctx.kcb("restore", ctx.path("bundle-flags"), ctx.path("flags"), "--password",
-                     PASSWORD, "--format", "json")
-    compare(listing(ctx, "flags"), expected_listing(ITEMS["items"]), "keyclass-flags items")
-
-
 DEVICE_ITEMS = [
     ("genp", "alice", "mail.example", "WhenUnlocked", [], "secret-ak"),
     ("genp", "bob", "bank.example", "WhenUnlockedThisDeviceOnly", [], "secret-aku"),
@@ -310,122 +265,7 @@ def reference_listing(read):
     return sorted(out, key=json.dumps)
 
 
-def check_kcbackup_bundle(ctx):
-    src = ctx.device("source", UID_A)
-    for cls, acct, svce, accessible, extra, secret in DEVICE_ITEMS:
-        ctx.kcb("device", "add", ctx.path("source"), "--class", cls, "--account", acct,
-                "--service", svce, "--accessible", accessible, *extra, "--secret", secret)
-    with open(ctx.path("binary-secret"), "wb") as f:
-        f.write(bytes(range(256)))
-    ctx.kcb("device", "add", ctx.path("source"), "--class", "genp", "--account", "henry",
-            "--service", "binary", "--accessible", "AfterFirstUnlockThisDeviceOnly",
-            "--secret-file", ctx.path("binary-secret"))
-    on_device = listing(ctx, "source")
-    # The export filter (R1) keeps akpu and auth-constrained items on the device.
-    exported = [i for i in on_device if i["accessible"] != "akpu" and
-                i["account"] not in ("grace",)]
-    expect(len(exported) == len(on_device) - 2, "export filter: %d of %d" % (len(exported),
-                                                                          len(on_device)))
-
-    ctx.kcb("backup", ctx.path("source"), ctx.path("enc"), "--journey", "local-encrypted",
-            "--password", PASSWORD, "--fast-kdf", "--format", "json")
-    read = ctx.ref("read-bundle", ctx.path("enc"), "--password", PASSWORD, "--uid-hex", UID_A)
-    expect(all(i["outcome"] == "opened" for i in read["items"]),
-           "items Python could not open: %s" % [i for i in read["items"]
-                                                if i["outcome"] != "opened"])
-    compare(reference_listing(read), exported, "Python's reading of the kcbackup bundle")
-    expect(all(i["der_canonical"] for i in read["items"]),
-           "kcbackup wrote a DER dictionary that Python re-encodes differently")
-    expect(read["manifest"]["unique_device_id"] == src["unique_device_id"],
-           "Manifest UniqueDeviceID %s, device says %s" % (read["manifest"]["unique_device_id"],
-                                                           src["unique_device_id"]))
-    expect(read["manifest"]["encrypted"] is True, "IsEncrypted is not true")
-    wraps = {c["class"]: c["wrap"] for c in read["keybag"]["classes"]}
-    expect(all(w == (2 if n in (6, 7, 8) else 3) for n, w in wraps.items()),
-           "local-encrypted class wraps: %s" % wraps)
-    for i in read["items"]:
-        pdmn_class = {"ak": 6, "ck": 7, "dk": 8, "aku": 9, "cku": 10, "dku": 11}
-        expect(pdmn_class[i["attributes"]["pdmn"]] == i["key_class"],
-               "pdmn/key class mismatch: %s" % i)
-
-    # Another device's UID: the ThisDeviceOnly items do not open.
-    read = ctx.ref("read-bundle", ctx.path("enc"), "--password", PASSWORD, "--uid-hex", UID_B)
-    compare(reference_listing(read), [i for i in exported if i["accessible"] not in TDO_PDMN],
-            "Python with another UID")
-    expect(sum(i["outcome"] == "lost" for i in read["items"]) ==
-           sum(i["accessible"] in TDO_PDMN for i in exported), "lost count with another UID")
-    ctx.ref("read-bundle", ctx.path("enc"), "--password", WRONG, "--uid-hex", UID_A,
-            expect_rc=3)
-
-    # An unencrypted backup: every class WRAP 3 under the empty password.
-    ctx.kcb("backup", ctx.path("source"), ctx.path("plain"), "--journey", "local",
-            "--format", "json")
-    read = ctx.ref("read-bundle", ctx.path("plain"), "--uid-hex", UID_A)
-    expect(read["manifest"]["encrypted"] is False, "local backup says IsEncrypted")
-    compare(reference_listing(read), exported, "Python's reading of the unencrypted bundle")
-    read = ctx.ref("read-bundle", ctx.path("plain"), "--uid-hex", UID_B)
-    compare(reference_listing(read), [], "unencrypted bundle read with another UID")
-
-
-def check_keybag_real(ctx):
-    items_file = ctx.path("items.json")
-    subset = [i for i in ITEMS["items"] if i["attributes"]["pdmn"] in ("ak", "ck", "aku", "dku")]
-    with open(items_file, "w") as f:
-        json.dump({"items": subset}, f)
-    ctx.device("devA", UID_A)
-    ctx.device("devB", UID_B)
-    ctx.device("devA2", UID_A)
-    # Default counts: DPIC 10,000,000 and ITER 10,000 (one derivation in Python).
-    made = ctx.ref("make-bundle", ctx.path("bundle"), "--uid-hex", UID_A, "--password", PASSWORD,
-                   "--items", items_file, "--keybag-out", ctx.path("python.keybag"))
-    expect(made["dp_iterations"] == 10_000_000 and made["iterations"] == 10_000,
-           "not the real counts: %s" % made)
-    want = {c["class"]: c for c in made["classes"]}
-    expect({c["wrap"] for c in made["classes"]} == {2, 3}, "need WRAP 2 and WRAP 3 classes")
-
-    # The three kcbackup runs each pay the full derivation and touch different devices: run them
-    # at once, so the check costs about two derivations of wall time on two cores, not three.
-    inspect_right, restore_other, restore_wrong = ctx.run_parallel([
-        ([ctx.kcbackup, "inspect", "keybag", ctx.path("python.keybag"), "--password", PASSWORD,
-          "--device", ctx.path("devA"), "--show-secrets", "--format", "json"], 0),
-        ([ctx.kcbackup, "restore", ctx.path("bundle"), ctx.path("devB"), "--password", PASSWORD,
-          "--format", "json"], 0),
-        ([ctx.kcbackup, "restore", ctx.path("bundle"), ctx.path("devA2"), "--password", WRONG,
-          "--format", "json"], 3),
-    ])
-
-    # Right password, right device: every class unlocks to the key Python wrapped.
-    got = keys_by_class(json.loads(inspect_right))
-    for n, c in want.items():
-        expect(got[n]["unlocked"] and got[n]["key_hex"] == c["key_hex"],
-               "class %d: %s, Python wrote %s" % (n, got[n], c["key_hex"]))
-
-    # Right password, other device: restore keeps the WRAP 2 items, loses the WRAP 3 ones.
-    check_restore_fates(json.loads(restore_other), subset, "other device (real counts)")
-    compare(listing(ctx, "devB"),
-            expected_listing([i for i in subset if i["attributes"]["pdmn"] not in TDO_PDMN]),
-            "other-device items (real counts)")
-
-    # Wrong password: exit 3 (checked by run_parallel), nothing changed.
-    compare(listing(ctx, "devA2"), [], "device after a wrong password (real counts)")
-
-
-CHECKS = {"selftest": check_selftest, "keybag-fast": check_keybag_fast,
-          "keybag-real": check_keybag_real, "python-bundle": check_python_bundle,
-          "kcbackup-bundle": check_kcbackup_bundle}
-
-
-# The checks of the two-file bundle, and the folder checks that replace them once `backup`
-# writes real folders (then the bundle is gone and these skip; remove them when main has folders).
-BUNDLE_CHECKS = {"keybag-real": "folder-real-kdf", "python-bundle": "folder-python-to-cxx",
-                 "kcbackup-bundle": "folder-cxx-to-python"}
-
-
-def writes_folders(ctx):
-    ctx.kcb("device", "init", ctx.path("probe-device"), "--format", "json")
-    ctx.kcb("backup", ctx.path("probe-device"), ctx.path("probe-backup"), "--journey", "local",
-            "--format", "json")
-    return os.path.exists(os.path.join(ctx.path("probe-backup"), "Manifest.db"))
+CHECKS = {"selftest": check_selftest, "keybag-fast": check_keybag_fast}
 
 
 def main():
@@ -440,11 +280,6 @@ def main():
     ctx = Ctx(args)
     started = time.monotonic()
     try:
-        if args.check in BUNDLE_CHECKS and writes_folders(ctx):
-            print("SKIP %s: this kcbackup writes real backup folders, not bundles (issue 13); "
-                  "run_folder_interop.py's %s carries this check over" % (args.check,
-                                                                         BUNDLE_CHECKS[args.check]))
-            return 77
         CHECKS[args.check](ctx)
     except CheckFailed as e:
         print("FAIL %s: %s" % (args.check, e))
