@@ -76,10 +76,9 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
   options.journey = journey;
   options.kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
   const bool encrypted = journey == Journey::kLocalEncrypted;
-  if (!encrypted && (!o.password.file.empty() || o.password.value_given)) {
+  if (!encrypted && password_given(o.password)) {
     // Silently writing an unencrypted backup for a user who gave a password would be the worst
-    // answer; KCBACKUP_PASSWORD in the environment is not a request for this backup, so it is not
-    // refused.
+    // answer.
     return Status::InvalidArgument("backup: --journey " + std::string(name_of(journey)) +
                                    " takes no password (only local-encrypted does)");
   }
@@ -112,6 +111,10 @@ Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, 
     KCB_ASSIGN_OR_RETURN(Bytes text, env.read_file(o.key_file, 4096));
     KCB_ASSIGN_OR_RETURN(options.password_key, parse_backup_key_file(text));
     wipe(text);
+  } else if (!manifest->is_encrypted && password_given(o.password)) {
+    // Ignoring it would let a wrong password "work" (issue 16): the user expected encryption.
+    return Status::InvalidArgument(context +
+                                   ": the backup is not encrypted, so it takes no password");
   } else if (manifest->is_encrypted) {
     KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, env, "Backup password"));
     if (password) options.password = password_string(*password);

@@ -106,7 +106,7 @@ void add_backup_key_options(CLI::App* cmd, BackupKeyOptions* o) {
 Result<BackupKeys> read_backup_keys(const BackupKeyOptions& o, Env& env, const std::string& dir) {
   BackupKeys keys;
   if (!o.key_file.empty()) {
-    if (!o.password.file.empty() || o.password.value_given) {
+    if (password_given(o.password)) {
       return Status::InvalidArgument("--key-file replaces the password: give one of them");
     }
     auto text = env.read_file(o.key_file, kMaxKeyFileBytes);

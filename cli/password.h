@@ -28,6 +28,11 @@ struct PasswordOptions {
   ~PasswordOptions();
 };
 void add_password_options(CLI::App* cmd, PasswordOptions* opts);
+// Whether the command line asked for a password (--password or --password-file). The
+// environment's KCBACKUP_PASSWORD is not a request for one backup, so it does not count.
+inline bool password_given(const PasswordOptions& o) {
+  return !o.file.empty() || o.value_given;
+}
 
 // Asks the user for a password; nullopt when no one can be asked or the user ends the input
 // (Ctrl-D) without typing anything. The default asks on the

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iterator>
 #include <new>
+#include <optional>
 #include <string_view>
 
 #include <unistd.h>
@@ -80,11 +81,19 @@ class CliBackup : public ::testing::Test {
     return out;
   }
   // "ak" (alice) or "aku" (bob) -> "restored" or "lost"
-  std::map<std::string, std::string> restore(const std::string& bundle, const std::string& dir,
-                                             std::vector<std::string> extra = {"--password",
-                                                                               "pw"}) {
+  // Without `extra`, an encrypted backup gets the fixture's password and an unencrypted one none
+  // (a password for an unencrypted backup is refused).
+  std::map<std::string, std::string> restore(
+      const std::string& bundle, const std::string& dir,
+      std::optional<std::vector<std::string>> extra = std::nullopt) {
     std::vector<std::string> args = {"restore", bundle, dir, "--format", "json"};
-    args.insert(args.end(), extra.begin(), extra.end());
+    if (!extra) {
+      auto manifest = read_folder_manifest(DiskFolder(default_env(), bundle));
+      EXPECT_TRUE(manifest.ok()) << manifest.status().message();
+      extra = manifest.ok() && manifest->is_encrypted ? std::vector<std::string>{"--password", "pw"}
+                                                      : std::vector<std::string>{};
+    }
+    args.insert(args.end(), extra->begin(), extra->end());
     const CliRun r = run_cli(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::map<std::string, std::string> out;

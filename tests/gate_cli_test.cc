@@ -228,6 +228,30 @@ TEST_F(GateCli, PasswordOnAJourneyThatTakesNoneIsExitTwoNotAnUnencryptedBackup) 
   }
 }
 
+// "`restore` of it with a wrong password exits 0": a password for an unencrypted backup is refused
+// before anything changes, whatever it is, so a wrong one can never look like a right one.
+TEST_F(GateCli, RestoreOfAnUnencryptedBackupWithAWrongPasswordIsExitTwoNotZero) {
+  const std::string phone = device("phone");
+  add(phone, {"--account", "a", "--service", "s", "--secret", "x"});
+  ASSERT_EQ(run_cli({"backup", phone, tmp_ / "b", "--journey", "local"}).exit_code, 0);
+  const std::string target = device("target");
+  add(target, {"--account", "t", "--service", "s", "--secret", "y"});
+  const std::string before = run_cli({"device", "list", target, "--format", "json"}).out;
+  spit(tmp_ / "pw", "wrong\n");
+  for (const std::vector<std::string>& given :
+       {std::vector<std::string>{"--password", "wrong"},
+        std::vector<std::string>{"--password-file", tmp_ / "pw"}}) {
+    std::vector<std::string> args = {"restore", tmp_ / "b", target};
+    args.insert(args.end(), given.begin(), given.end());
+    const CliRun r = run_cli(args);
+    EXPECT_EQ(r.exit_code, 2) << given[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("the backup is not encrypted, so it takes no password"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(run_cli({"device", "list", target, "--format", "json"}).out, before);
+  }
+  EXPECT_EQ(run_cli({"restore", tmp_ / "b", target}).exit_code, 0);
+}
+
 // "`demo --help` says 'a few seconds' (it takes 0.03 s)".
 TEST_F(GateCli, DemoHelpSaysWellUnderASecondNotAFewSeconds) {
   const CliRun r = run_cli({"demo", "--help"});
