@@ -17,6 +17,7 @@
 #include "engine/device_internals.h"
 #include "engine/keybag.h"
 #include "engine/keychain_store.h"
+#include "engine/manifest_db.h"
 #include "engine/setup_profile.h"
 #include "kcbackup/device.h"
 #include "kcbackup/journey.h"
@@ -305,6 +306,51 @@ TEST(KeybagWriter, ANewBagIsWhatParsingItsBytesGives) {
     }
   }
   EXPECT_EQ(bags, 36);
+}
+
+// write_manifest_db starts from a per-thread image of the empty schema (issue 17) instead of
+// running the schema SQL: the bytes must be exactly those of the old way, for small and large
+// folders (overflow pages, interior pages), with and without properties, and on reuse.
+ManifestDb manifest_of(size_t files, size_t blob_size, bool properties) {
+  ManifestDb db;
+  for (size_t i = 0; i < files; ++i) {
+    db.files.push_back({"AppDomain-com.example." + std::to_string(i % 7),
+                        "Library/f" + std::to_string(i), i % 3 == 0 ? 2u : 1u,
+                        Bytes(blob_size + i % 13, static_cast<uint8_t>(i))});
+  }
+  if (properties) db.properties.push_back({"salt", Bytes(20, 9)});
+  return db;
+}
+
+TEST(ManifestDbWriter, TheSchemaImageWritesTheSameBytes) {
+  const ManifestDb cases[] = {manifest_of(0, 0, false), manifest_of(1, 200, false),
+                              manifest_of(3, 5000, true), manifest_of(400, 300, true),
+                              manifest_of(1, 200, false)};
+  for (const ManifestDb& m : cases) {
+    Bytes old_way;
+    {
+      SetupGuard baseline(true);
+      auto bytes = write_manifest_db(m);
+      ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+      old_way = *bytes;
+    }
+    SetupGuard fast(false);
+    auto bytes = write_manifest_db(m);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+    EXPECT_EQ(bytes->size(), old_way.size()) << m.files.size() << " files";
+    for (size_t i = 0; i < std::min(bytes->size(), old_way.size()); ++i) {
+      ASSERT_EQ((*bytes)[i], old_way[i])
+          << m.files.size() << " files: first difference at byte " << i;
+    }
+    auto read = read_manifest_db(*bytes);
+    ASSERT_TRUE(read.ok()) << read.status().to_string();
+    EXPECT_EQ(*read, m);
+  }
+  SetupGuard fast(false);  // a refusal leaves the image usable
+  ManifestDb twice = manifest_of(2, 10, false);
+  twice.files[1] = twice.files[0];
+  EXPECT_EQ(write_manifest_db(twice).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(write_manifest_db(manifest_of(2, 10, false)).ok());
 }
 
 }  // namespace
