@@ -14,6 +14,8 @@
 #include <memory>
 #include <string>
 
+#include "engine/setup_profile.h"
+
 namespace kcb {
 namespace {
 
@@ -267,16 +269,31 @@ Status check_cbc_input(std::string_view what, ByteView key, size_t len) {
 
 }  // namespace
 
+// Each direction's schedule is built on its first use (issue 17): a keybag prepares a KeyWrapKey
+// for every class key, and most are only ever used one way (a backup's keys wrap, a restore's
+// unwrap). The key waits in a SecretBytes until then. The baseline set-up builds both at once.
 struct KeyWrapKey::Schedules {
-  CipherCtx encrypt;
-  CipherCtx decrypt;
+  SecretBytes key;
+  mutable CipherCtx encrypt;
+  mutable CipherCtx decrypt;
+
+  EVP_CIPHER_CTX* get(bool for_encrypt) const {
+    CipherCtx& ctx = for_encrypt ? encrypt : decrypt;
+    if (ctx == nullptr) ctx = new_ecb_ctx(key.view(), for_encrypt);
+    return ctx.get();
+  }
 };
 
 Result<KeyWrapKey> KeyWrapKey::create(ByteView kek) {
   KCB_RETURN_IF_ERROR(check_aes_key("AES key wrap", kek));
   KeyWrapKey k;
-  k.schedules_ =
-      std::make_shared<const Schedules>(Schedules{new_ecb_ctx(kek, true), new_ecb_ctx(kek, false)});
+  auto s = std::make_shared<Schedules>();
+  s->key = SecretBytes(kek);
+  if (baseline_setup()) {
+    s->get(true);
+    s->get(false);
+  }
+  k.schedules_ = std::move(s);
   return k;
 }
 
@@ -284,7 +301,7 @@ Result<Bytes> aes_key_wrap(const KeyWrapKey& kek, ByteView key_data) {
   KCB_ASSERT(!kek.empty());
   KCB_RETURN_IF_ERROR(check_key_wrap_input("AES key wrap: key data", key_data.size(), 16));
   Bytes out(key_data.size() + kKeyWrapOverhead);
-  key_wrap_blocks(kek.schedules_->encrypt.get(), key_data, out.data());
+  key_wrap_blocks(kek.schedules_->get(true), key_data, out.data());
   return out;
 }
 
@@ -292,7 +309,7 @@ Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped) {
   KCB_ASSERT(!kek.empty());
   KCB_RETURN_IF_ERROR(check_key_wrap_input("AES key unwrap: wrapped key", wrapped.size(), 24));
   SecretBytes out(wrapped.size() - kKeyWrapOverhead);
-  if (!key_unwrap_blocks(kek.schedules_->decrypt.get(), wrapped, out.data())) {
+  if (!key_unwrap_blocks(kek.schedules_->get(false), wrapped, out.data())) {
     out.clear();
     return Status::DataLoss("AES key unwrap: integrity check failed (wrong key or altered bytes)");
   }

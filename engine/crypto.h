@@ -27,10 +27,11 @@ Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data);
 Result<SecretBytes> aes_key_unwrap(ByteView kek, ByteView wrapped);
 
 // A key-encryption key prepared once for many RFC 3394 calls: its AES encrypt and decrypt key
-// schedules. A restore or a backup wraps or unwraps one item key per item under the same few class
-// keys, and building the schedule was half of each call. Copies share the schedules, which are
-// wiped (EVP_CIPHER_CTX_free cleanses) when the last copy goes. An empty KeyWrapKey is not usable;
-// one KeyWrapKey must not be used by two threads at once (the engine is single-threaded).
+// schedules, each built when first used. A restore or a backup wraps or unwraps one item key per
+// item under the same few class keys, and building the schedule was half of each call. Copies
+// share the schedules (and the kept key), which are wiped (EVP_CIPHER_CTX_free cleanses) when the
+// last copy goes. An empty KeyWrapKey is not usable; one KeyWrapKey and its copies must not be
+// used by two threads at once (the engine is single-threaded).
 class KeyWrapKey {
  public:
   KeyWrapKey() = default;

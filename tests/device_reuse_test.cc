@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "engine/device_internals.h"
+#include "engine/keybag.h"
 #include "engine/keychain_store.h"
+#include "engine/manifest_db.h"
 #include "engine/setup_profile.h"
 #include "kcbackup/device.h"
 #include "kcbackup/journey.h"
@@ -231,6 +233,124 @@ TEST(StorePool, JourneysGiveTheSameResultsWithTheBaselineSetUpAndTheNewOne) {
     icloud += c.settings.icloud_keychain == Switch::kOn ? 1 : 0;
   }
   EXPECT_GT(icloud, 20u);  // the escrow KDF's cost was exercised both ways
+}
+
+// create_keybag fills the new bag's fields as it writes (issue 17) instead of parsing its own
+// bytes: the bag must be exactly what parse_keybag makes of them, for every shape the engine
+// writes.
+void expect_same_records(const std::vector<KeybagRecord>& a, const std::vector<KeybagRecord>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].tag, b[i].tag) << i;
+    EXPECT_EQ(a[i].value, b[i].value) << a[i].tag;
+    EXPECT_EQ(a[i].offset, b[i].offset) << a[i].tag;
+  }
+}
+
+void expect_same_bag(const Keybag& built, const Keybag& parsed) {
+  EXPECT_EQ(built.version, parsed.version);
+  EXPECT_EQ(built.type_field, parsed.type_field);
+  EXPECT_EQ(built.uuid, parsed.uuid);
+  EXPECT_EQ(built.hmac_key, parsed.hmac_key);
+  EXPECT_EQ(built.wrap, parsed.wrap);
+  EXPECT_EQ(built.salt, parsed.salt);
+  EXPECT_EQ(built.iterations, parsed.iterations);
+  EXPECT_EQ(built.double_protection, parsed.double_protection);
+  EXPECT_EQ(built.dp_wrap_type, parsed.dp_wrap_type);
+  EXPECT_EQ(built.dp_iterations, parsed.dp_iterations);
+  EXPECT_EQ(built.dp_salt, parsed.dp_salt);
+  expect_same_records(built.header_records, parsed.header_records);
+  ASSERT_EQ(built.classes.size(), parsed.classes.size());
+  for (size_t i = 0; i < built.classes.size(); ++i) {
+    const KeybagClass& a = built.classes[i];
+    const KeybagClass& b = parsed.classes[i];
+    EXPECT_EQ(a.uuid, b.uuid);
+    EXPECT_EQ(a.class_number, b.class_number);
+    EXPECT_EQ(a.wrap, b.wrap);
+    EXPECT_EQ(a.key_type, b.key_type);
+    EXPECT_EQ(a.wrapped_key, b.wrapped_key);
+    EXPECT_EQ(a.offset, b.offset) << a.class_number;
+    expect_same_records(a.records, b.records);
+  }
+}
+
+TEST(KeybagWriter, ANewBagIsWhatParsingItsBytesGives) {
+  const Bytes device_key(16, 0x35);
+  const KeybagKdf kdfs[] = {{1, false, 0}, {10, true, 10}, {3, true, 7}};
+  int bags = 0;
+  for (const KeybagType type : {KeybagType::kSystem, KeybagType::kBackup, KeybagType::kEscrow}) {
+    for (const KeybagKdf& kdf : kdfs) {
+      for (uint32_t wraps = 0; wraps < 4; ++wraps) {
+        std::vector<NewClassKey> classes;
+        for (uint32_t c = 1; c <= 12; ++c) {
+          // Every WRAP value, and a kept key now and then, across the classes.
+          NewClassKey k{c, 1 + (c + wraps) % 3, std::nullopt};
+          if (c % 5 == 0) k.key = SecretBytes(Bytes(kClassKeySize, static_cast<uint8_t>(c)));
+          classes.push_back(std::move(k));
+        }
+        auto random = make_seeded_random(1000 + bags);
+        auto made =
+            create_keybag(type, classes, as_bytes("pw"), ByteView(device_key), kdf, *random);
+        ASSERT_TRUE(made.ok()) << made.status().to_string();
+        auto parsed = parse_keybag(serialize_keybag(made->bag));
+        ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
+        expect_same_bag(made->bag, *parsed);
+        auto unlocked = unlock_keybag(*parsed, as_bytes("pw"), ByteView(device_key));
+        ASSERT_TRUE(unlocked.ok()) << unlocked.status().to_string();
+        for (const UnlockedClass& c : made->keys.classes) {
+          ASSERT_NE(unlocked->key_for(c.class_number), nullptr);
+          EXPECT_EQ(*unlocked->key_for(c.class_number), c.key);
+        }
+        ++bags;
+      }
+    }
+  }
+  EXPECT_EQ(bags, 36);
+}
+
+// write_manifest_db starts from a per-thread image of the empty schema (issue 17) instead of
+// running the schema SQL: the bytes must be exactly those of the old way, for small and large
+// folders (overflow pages, interior pages), with and without properties, and on reuse.
+ManifestDb manifest_of(size_t files, size_t blob_size, bool properties) {
+  ManifestDb db;
+  for (size_t i = 0; i < files; ++i) {
+    db.files.push_back({"AppDomain-com.example." + std::to_string(i % 7),
+                        "Library/f" + std::to_string(i), i % 3 == 0 ? 2u : 1u,
+                        Bytes(blob_size + i % 13, static_cast<uint8_t>(i))});
+  }
+  if (properties) db.properties.push_back({"salt", Bytes(20, 9)});
+  return db;
+}
+
+TEST(ManifestDbWriter, TheSchemaImageWritesTheSameBytes) {
+  const ManifestDb cases[] = {manifest_of(0, 0, false), manifest_of(1, 200, false),
+                              manifest_of(3, 5000, true), manifest_of(400, 300, true),
+                              manifest_of(1, 200, false)};
+  for (const ManifestDb& m : cases) {
+    Bytes old_way;
+    {
+      SetupGuard baseline(true);
+      auto bytes = write_manifest_db(m);
+      ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+      old_way = *bytes;
+    }
+    SetupGuard fast(false);
+    auto bytes = write_manifest_db(m);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().to_string();
+    EXPECT_EQ(bytes->size(), old_way.size()) << m.files.size() << " files";
+    for (size_t i = 0; i < std::min(bytes->size(), old_way.size()); ++i) {
+      ASSERT_EQ((*bytes)[i], old_way[i])
+          << m.files.size() << " files: first difference at byte " << i;
+    }
+    auto read = read_manifest_db(*bytes);
+    ASSERT_TRUE(read.ok()) << read.status().to_string();
+    EXPECT_EQ(*read, m);
+  }
+  SetupGuard fast(false);  // a refusal leaves the image usable
+  ManifestDb twice = manifest_of(2, 10, false);
+  twice.files[1] = twice.files[0];
+  EXPECT_EQ(write_manifest_db(twice).status().code(), Code::kInvalidArgument);
+  EXPECT_TRUE(write_manifest_db(manifest_of(2, 10, false)).ok());
 }
 
 }  // namespace
