@@ -42,8 +42,10 @@ def state(dev):
     """What a user sees: every item with its secret, the settings (passcode), the app files."""
     doc = json.loads(kcb("device", "list", dev, "--show-secrets", "--format", "json").stdout)
     doc.pop("version", None)
+    doc.pop("device", None)
     files = json.loads(kcb("device", "files", dev, "--format", "json").stdout)
     files.pop("version", None)
+    files.pop("device", None)
     return json.dumps(doc, sort_keys=True), json.dumps(files, sort_keys=True)
 
 
