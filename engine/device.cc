@@ -258,8 +258,12 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
   d->dir_ = dir;
   // A change interrupted in another process is finished before anyone reads the folder: a reader
   // asks for a writer's open first, which finishes it (and fails on a folder it cannot write).
+  // So is a SQLite transaction a killed writer left (its rollback journal): a read-only
+  // connection cannot roll it back and would fail "attempt to write a readonly database".
+  const bool hot_journal =
+      env.kind_of(dir / (std::string(kKeychainDbFile) + "-journal")) != FileKind::kMissing;
   if (options.access == DeviceAccess::kReadOnly &&
-      env.kind_of(dir / kPendingFile) != FileKind::kMissing) {
+      (hot_journal || env.kind_of(dir / kPendingFile) != FileKind::kMissing)) {
     auto writer = open(env, dir, {DeviceAccess::kReadWrite, options.lock_timeout});
     if (!writer.ok()) {
       return writer.status().with_context(dir.string() +
