@@ -20,6 +20,16 @@ constexpr const char* kUidFile = "uid";
 constexpr const char* kKeybagFile = "keybag";
 constexpr const char* kSettingsFile = "device.plist";
 constexpr const char* kKeychainDbFile = "keychain-2.db";
+// The intent journal of a change that rewrites several files (docs/reliability.md): an XML plist
+//   {Operation: "erase" | "passcode-off" | "passcode-on", Keybag: data, Settings: data}
+// holding the keybag and device.plist the change ends with. Written atomically before anything
+// else changes, it is the commit point: without it the folder is as it was; with it, open()
+// (or the change itself) deletes the rows the operation removes, writes both files, then removes
+// the journal. Every step can be repeated, so a crash during the redo is finished by the next open.
+constexpr const char* kPendingFile = "pending.plist";
+constexpr std::string_view kEraseOp = "erase";
+constexpr std::string_view kPasscodeOffOp = "passcode-off";
+constexpr std::string_view kPasscodeOnOp = "passcode-on";
 
 // Keychain key classes of a system keybag: 6..11 always, 12 (akpu) only while a passcode is set.
 constexpr uint32_t kFirstKeychainClass = 6;
@@ -100,27 +110,32 @@ NewItem new_item_with(const Traits& traits) {
 Device::Device() : keybag_(std::make_unique<Keybag>()), keys_(std::make_unique<UnlockedKeybag>()) {}
 Device::~Device() = default;
 
-Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
-  if (read_only_) return refuse_read_only_write();
+namespace {
+
+// The system keybag: classes 6-11, and 12 with a passcode, each keeping its key from `keep` (so
+// existing items stay readable) or getting a fresh one.
+Result<NewKeybag> system_keybag(const UnlockedKeybag& keep, bool with_passcode_class,
+                                ByteView device_key, Random& random) {
   std::vector<NewClassKey> classes;
   const uint32_t last = with_passcode_class ? kPasscodeClass : kLastMigratableClass;
   for (uint32_t c = kFirstKeychainClass; c <= last; ++c) {
     NewClassKey k{c, kWrapDevice, std::nullopt};
-    // Keep existing class keys, so existing items stay readable.
-    if (const SecretBytes* existing = keys_->key_for(c)) k.key = *existing;
+    if (const SecretBytes* existing = keep.key_for(c)) k.key = *existing;
     classes.push_back(std::move(k));
   }
-  KCB_ASSIGN_OR_RETURN(NewKeybag bag, create_keybag(KeybagType::kSystem, classes, {},
-                                                    device_key_.view(), kSystemBagKdf, random));
+  return create_keybag(KeybagType::kSystem, classes, {}, device_key, kSystemBagKdf, random);
+}
+
+}  // namespace
+
+// A new device's keybag (create): in memory, and in DIR/keybag for a device on disk.
+Status Device::rebuild_keybag(bool with_passcode_class, Random& random) {
+  KCB_ASSIGN_OR_RETURN(NewKeybag bag,
+                       system_keybag(*keys_, with_passcode_class, device_key_.view(), random));
   *keybag_ = std::move(bag.bag);
   *keys_ = std::move(bag.keys);
-  if (dir_) {
-    const Status written =
-        write_file_atomically(*env_, *dir_ / kKeybagFile, serialize_keybag(*keybag_));
-    keybag_unsaved_ = keybag_unsaved_ || !written.ok();
-    return written;
-  }
-  return Status::Ok();
+  if (!dir_) return Status::Ok();
+  return write_file_atomically(*env_, *dir_ / kKeybagFile, serialize_keybag(*keybag_));
 }
 
 Status Device::init_keys(const Bytes& uid, Random& random) {
@@ -144,17 +159,53 @@ Status Device::load_keys(const Bytes& uid, ByteView keybag_bytes) {
   return Status::Ok();
 }
 
-Status Device::save_settings() const {
-  if (!dir_) return Status::Ok();
+Status Device::check_writable() const {
   if (read_only_) return refuse_read_only_write();
+  if (unfinished_) {
+    return Status::IOError(
+        "an earlier change of this device did not finish: open the device again (which "
+        "finishes it) before changing it");
+  }
+  return Status::Ok();
+}
+
+Bytes Device::settings_bytes(bool passcode) const {
   PlistPtr root(plist_new_dict());
-  plist_dict_set_item(root.get(), "Passcode", plist_new_bool(passcode_));
+  plist_dict_set_item(root.get(), "Passcode", plist_new_bool(passcode));
   plist_dict_set_item(root.get(), "ICloudKeychain", plist_new_bool(icloud_keychain_));
   plist_dict_set_item(root.get(), "UniqueDeviceID", plist_new_string(udid_.c_str()));
   plist_dict_set_item(root.get(), "PersistentRefs",
                       plist_new_string(std::string(name_of(persistent_refs_)).c_str()));
   plist_dict_set_item(root.get(), "SOS", plist_new_bool(sos_));
-  return write_file_atomically(*env_, *dir_ / kSettingsFile, to_xml_plist(root.get()));
+  return to_xml_plist(root.get());
+}
+
+Status Device::save_settings() const {
+  if (!dir_) return Status::Ok();
+  KCB_RETURN_IF_ERROR(check_writable());
+  return write_file_atomically(*env_, *dir_ / kSettingsFile, settings_bytes(passcode_));
+}
+
+Status Device::load_settings(ByteView settings_bytes) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr settings, parse_plist(settings_bytes, kSettingsFile));
+  KCB_ASSIGN_OR_RETURN(passcode_,
+                       plist_bool(plist_dict_get_item(settings.get(), "Passcode"), "Passcode"));
+  KCB_ASSIGN_OR_RETURN(
+      icloud_keychain_,
+      plist_bool(plist_dict_get_item(settings.get(), "ICloudKeychain"), "ICloudKeychain"));
+  // Absent in folders made before persistent references and SOS were settings: the defaults.
+  if (plist_t kind = plist_dict_get_item(settings.get(), "PersistentRefs")) {
+    KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(kind, "PersistentRefs"));
+    auto parsed = parse_persistent_ref_kind(text);
+    if (!parsed.ok())
+      return Status::Corruption(std::string(kSettingsFile) +
+                                ": PersistentRefs: " + parsed.status().message());
+    persistent_refs_ = *parsed;
+  }
+  if (plist_t sos = plist_dict_get_item(settings.get(), "SOS")) {
+    KCB_ASSIGN_OR_RETURN(sos_, plist_bool(sos, "SOS"));
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Device>> Device::create(Env* env, std::optional<std::filesystem::path> dir,
@@ -205,32 +256,23 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
   std::unique_ptr<Device> d(new Device());
   d->env_ = &env;
   d->dir_ = dir;
+  // A change interrupted in another process is finished before anyone reads the folder: a reader
+  // asks for a writer's open first, which finishes it (and fails on a folder it cannot write).
+  // So is a SQLite transaction a killed writer left (its rollback journal): a read-only
+  // connection cannot roll it back and would fail "attempt to write a readonly database".
+  const bool hot_journal =
+      env.kind_of(dir / (std::string(kKeychainDbFile) + "-journal")) != FileKind::kMissing;
+  if (options.access == DeviceAccess::kReadOnly &&
+      (hot_journal || env.kind_of(dir / kPendingFile) != FileKind::kMissing)) {
+    auto writer = open(env, dir, {DeviceAccess::kReadWrite, options.lock_timeout});
+    if (!writer.ok()) {
+      return writer.status().with_context(dir.string() +
+                                          ": an interrupted change could not be finished");
+    }
+  }
   // Before the first read: what is read below and what is written later are one step.
   KCB_ASSIGN_OR_RETURN(d->lock_, lock_device_folder(env, dir, options));
   d->read_only_ = options.access == DeviceAccess::kReadOnly;
-  KCB_ASSIGN_OR_RETURN(Bytes uid, env.read_file(dir / kUidFile, 64));
-  KCB_ASSIGN_OR_RETURN(Bytes bag, env.read_file(dir / kKeybagFile, 1 << 20));
-  KCB_RETURN_IF_ERROR(d->load_keys(uid, bag).with_context(dir.string()));
-  wipe(uid);
-  KCB_ASSIGN_OR_RETURN(Bytes settings_bytes, env.read_file(dir / kSettingsFile, 1 << 20));
-  KCB_ASSIGN_OR_RETURN(PlistPtr settings, parse_plist(settings_bytes, kSettingsFile));
-  KCB_ASSIGN_OR_RETURN(d->passcode_,
-                       plist_bool(plist_dict_get_item(settings.get(), "Passcode"), "Passcode"));
-  KCB_ASSIGN_OR_RETURN(
-      d->icloud_keychain_,
-      plist_bool(plist_dict_get_item(settings.get(), "ICloudKeychain"), "ICloudKeychain"));
-  // Absent in folders made before persistent references and SOS were settings: the defaults.
-  if (plist_t kind = plist_dict_get_item(settings.get(), "PersistentRefs")) {
-    KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(kind, "PersistentRefs"));
-    auto parsed = parse_persistent_ref_kind(text);
-    if (!parsed.ok())
-      return Status::Corruption(std::string(kSettingsFile) +
-                                ": PersistentRefs: " + parsed.status().message());
-    d->persistent_refs_ = *parsed;
-  }
-  if (plist_t sos = plist_dict_get_item(settings.get(), "SOS")) {
-    KCB_ASSIGN_OR_RETURN(d->sos_, plist_bool(sos, "SOS"));
-  }
   // SQLite would make a missing or empty file a fresh, empty keychain: a device that lost its
   // keychain must say so, not list nothing. SQLite opens the file itself (env.h), so this check
   // asks the file system directly too.
@@ -243,15 +285,29 @@ Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::pa
   store_options.read_only = d->read_only_;
   store_options.busy_timeout_ms = static_cast<int>(options.lock_timeout.count());
   KCB_ASSIGN_OR_RETURN(d->store_, KeychainStore::open(db.string(), store_options));
+  KCB_ASSIGN_OR_RETURN(Bytes uid, env.read_file(dir / kUidFile, 64));
+  if (env.kind_of(dir / kPendingFile) != FileKind::kMissing) {
+    if (d->read_only_) {
+      return Status::FailedPrecondition(
+          (dir / kPendingFile).string() +
+          ": an interrupted change is pending; open the device for writing to finish it");
+    }
+    const Status finished = d->finish_pending(uid).with_context(dir.string());
+    if (!finished.ok()) wipe(uid);
+    KCB_RETURN_IF_ERROR(finished);
+  }
+  KCB_ASSIGN_OR_RETURN(Bytes bag, env.read_file(dir / kKeybagFile, 1 << 20));
+  const Status loaded = d->load_keys(uid, bag).with_context(dir.string());
+  wipe(uid);
+  KCB_RETURN_IF_ERROR(loaded);
+  KCB_ASSIGN_OR_RETURN(Bytes settings_bytes, env.read_file(dir / kSettingsFile, 1 << 20));
+  KCB_RETURN_IF_ERROR(d->load_settings(settings_bytes));
   return d;
 }
 
 Result<Bytes> Device::seal_plaintext(Accessibility accessible, ByteView plaintext,
                                      Random& random) const {
-  if (keybag_unsaved_) {
-    return Status::IOError(
-        "the device's keybag could not be written: open the device again before changing it");
-  }
+  if (unfinished_) return check_writable();
   const uint32_t key_class = key_class_for(accessible);
   const KeyWrapKey* class_key = keys_->kek_for(key_class);
   if (class_key == nullptr) {
@@ -375,6 +431,7 @@ Status Device::update(ItemClass item_class, int64_t rowid, const ItemUpdate& cha
 }
 
 Status Device::remove(ItemClass item_class, int64_t rowid) {
+  if (unfinished_) return check_writable();
   return store_->remove(item_class, rowid);
 }
 
@@ -422,17 +479,8 @@ Status Device::for_each_item(const ItemVisitor& fn, size_t* unreadable) const {
 Status Device::set_passcode(bool on, Random& random, size_t* deleted) {
   if (deleted != nullptr) *deleted = 0;
   if (on == passcode_) return Status::Ok();
-  if (!on) {
-    // R8: the items go first, then the key that could read them.
-    KCB_ASSIGN_OR_RETURN(const int64_t rows, store_->delete_accessibility(
-                                                 Accessibility::kWhenPasscodeSetThisDeviceOnly));
-    if (deleted != nullptr) *deleted = static_cast<size_t>(rows);
-    std::erase_if(keys_->classes,
-                  [](const UnlockedClass& c) { return c.class_number == kPasscodeClass; });
-  }
-  passcode_ = on;
-  KCB_RETURN_IF_ERROR(rebuild_keybag(on, random));
-  return save_settings();
+  // R8, turning it off: the akpu items are deleted and their class key destroyed, in one change.
+  return commit_change(on ? kPasscodeOnOp : kPasscodeOffOp, on, false, random, deleted);
 }
 
 Status Device::set_icloud_keychain(bool on) {
@@ -452,14 +500,114 @@ Status Device::set_sos(bool on) {
 }
 
 Status Device::erase(Random& random) {
-  KCB_RETURN_IF_ERROR(remove_app_files());
-  KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> rows, store_->list_all());
-  KCB_ASSIGN_OR_RETURN(KeychainTransaction tx, store_->transaction());
-  for (const KeychainRow& row : rows)
-    KCB_RETURN_IF_ERROR(store_->remove(row.item_class, row.rowid));
-  KCB_RETURN_IF_ERROR(tx.commit());
-  *keys_ = UnlockedKeybag{};  // fresh class keys: nothing of the old keychain stays readable
-  return rebuild_keybag(passcode_, random);
+  // Fresh class keys: nothing of the old keychain stays readable, even a row left behind.
+  return commit_change(kEraseOp, passcode_, true, random, nullptr);
+}
+
+namespace {
+
+Bytes journal_bytes(std::string_view operation, ByteView keybag, ByteView settings) {
+  PlistPtr root(plist_new_dict());
+  plist_dict_set_item(root.get(), "Operation", plist_new_string(std::string(operation).c_str()));
+  plist_dict_set_item(root.get(), "Keybag",
+                      plist_new_data(reinterpret_cast<const char*>(keybag.data()), keybag.size()));
+  plist_dict_set_item(
+      root.get(), "Settings",
+      plist_new_data(reinterpret_cast<const char*>(settings.data()), settings.size()));
+  return to_xml_plist(root.get());
+}
+
+}  // namespace
+
+// The journal first; once it is in place the change is made, in memory too, and only the redo
+// is left.
+Status Device::commit_change(std::string_view operation, bool passcode, bool fresh_keys,
+                             Random& random, size_t* deleted) {
+  KCB_RETURN_IF_ERROR(check_writable());
+  KCB_ASSIGN_OR_RETURN(NewKeybag bag, system_keybag(fresh_keys ? UnlockedKeybag{} : *keys_,
+                                                    passcode, device_key_.view(), random));
+  const auto adopt = [&] {
+    *keybag_ = std::move(bag.bag);
+    *keys_ = std::move(bag.keys);
+    passcode_ = passcode;
+  };
+  if (!dir_) {  // in memory: no files, the rows are the whole change
+    adopt();
+    return remove_rows(operation, deleted);
+  }
+  const Bytes keybag = serialize_keybag(bag.bag);
+  const Bytes settings = settings_bytes(passcode);
+  const std::filesystem::path journal = *dir_ / kPendingFile;
+  const Status journaled =
+      write_file_atomically(*env_, journal, journal_bytes(operation, keybag, settings));
+  if (!journaled.ok()) {
+    // The journal may be in place all the same (its rename done, the folder's fsync failed):
+    // taken back, the change did not happen; when even that fails, the next open decides.
+    const Status gone = env_->remove(journal);
+    if (!(gone.ok() || gone.code() == Code::kNotFound) || !env_->sync_dir(*dir_).ok()) {
+      unfinished_ = true;
+    }
+    return journaled;
+  }
+  adopt();
+  const Status done = redo(operation, keybag, settings, deleted);
+  unfinished_ = !done.ok();
+  return done;
+}
+
+// Every step can run again after a crash: deleting rows that are gone deletes none, the files are
+// replaced whole, the journal goes last.
+Status Device::redo(std::string_view operation, ByteView keybag, ByteView settings,
+                    size_t* deleted) {
+  KCB_RETURN_IF_ERROR(remove_rows(operation, deleted));
+  KCB_RETURN_IF_ERROR(write_file_atomically(*env_, *dir_ / kKeybagFile, keybag));
+  KCB_RETURN_IF_ERROR(write_file_atomically(*env_, *dir_ / kSettingsFile, settings));
+  KCB_RETURN_IF_ERROR(env_->remove(*dir_ / kPendingFile));
+  return env_->sync_dir(*dir_);
+}
+
+// What the operation deletes: for erase the app files and every row, for passcode off the akpu
+// rows (R8: their class key goes with the new keybag).
+Status Device::remove_rows(std::string_view operation, size_t* deleted) {
+  if (operation == kEraseOp) {
+    KCB_RETURN_IF_ERROR(remove_app_files());
+    return store_->replace_all({});
+  }
+  if (operation == kPasscodeOffOp) {
+    KCB_ASSIGN_OR_RETURN(const int64_t rows, store_->delete_accessibility(
+                                                 Accessibility::kWhenPasscodeSetThisDeviceOnly));
+    if (deleted != nullptr) *deleted = static_cast<size_t>(rows);
+    return Status::Ok();
+  }
+  if (operation == kPasscodeOnOp) return Status::Ok();
+  return Status::Corruption(std::string(kPendingFile) + ": Operation: unknown operation '" +
+                            std::string(operation) + "'");
+}
+
+// open()'s part: the journal is read as hostile input (someone may have edited the folder).
+Status Device::finish_pending(ByteView uid) {
+  KCB_ASSIGN_OR_RETURN(Bytes bytes, env_->read_file(*dir_ / kPendingFile, 4 << 20));
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kPendingFile));
+  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kPendingFile));
+  const auto field = [&](const char* key) -> Result<plist_t> {
+    plist_t node = plist_dict_get_item(root.get(), key);
+    if (node == nullptr)
+      return Status::Corruption(std::string(kPendingFile) + ": " + key + ": missing");
+    return node;
+  };
+  KCB_ASSIGN_OR_RETURN(plist_t op_node, field("Operation"));
+  KCB_ASSIGN_OR_RETURN(std::string_view operation, plist_string(op_node, "Operation"));
+  KCB_ASSIGN_OR_RETURN(plist_t bag_node, field("Keybag"));
+  KCB_ASSIGN_OR_RETURN(ByteView keybag, plist_data(bag_node, "Keybag"));
+  KCB_ASSIGN_OR_RETURN(plist_t settings_node, field("Settings"));
+  KCB_ASSIGN_OR_RETURN(ByteView settings, plist_data(settings_node, "Settings"));
+  // What the redo installs must be what open() can read: a keybag this UID unlocks, settings.
+  Bytes uid_copy(uid.begin(), uid.end());
+  const Status keys = load_keys(uid_copy, keybag);
+  wipe(uid_copy);
+  KCB_RETURN_IF_ERROR(keys);
+  KCB_RETURN_IF_ERROR(load_settings(settings));
+  return redo(operation, keybag, settings, nullptr);
 }
 
 }  // namespace kcb

@@ -173,7 +173,7 @@ Result<std::vector<AppFile>> Device::app_files() const {
 
 Status Device::put_app_file(AppFile file) {
   KCB_RETURN_IF_ERROR(check_app_file(file));
-  if (read_only_) return Status::FailedPrecondition("the device folder was opened read-only");
+  KCB_RETURN_IF_ERROR(check_writable());
   std::vector<AppFile> loaded;
   if (dir_) {
     KCB_ASSIGN_OR_RETURN(loaded, app_files());

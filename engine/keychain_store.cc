@@ -383,7 +383,7 @@ Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOpti
   }
   if (!in_memory) KCB_RETURN_IF_ERROR(impl->exec("PRAGMA journal_mode=DELETE", where));
   KCB_RETURN_IF_ERROR(
-      impl->exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF", where));
+      impl->exec(options.durable ? "PRAGMA synchronous=EXTRA" : "PRAGMA synchronous=OFF", where));
   KCB_RETURN_IF_ERROR(impl->exec("PRAGMA secure_delete=ON", where));
   std::string schema = "BEGIN;";
   KCB_ASSIGN_OR_RETURN(const bool version_1, is_version_1(impl, where));

@@ -12,10 +12,12 @@
 //     on its own; begin/commit/rollback or a KeychainTransaction make a sequence of calls atomic
 //     (restore is all or nothing, R7). Nested transactions are FailedPrecondition.
 //   - SQLite errors become IOError, or Corruption for a file that is not a database or is
-//     malformed, with SQLite's message. Durability: journal_mode=DELETE and synchronous=FULL by
-//     default (a committed transaction survives power loss; the main file alone is always a
-//     complete database between transactions); secure_delete=ON so that deleted secrets' bytes
-//     are overwritten in the file.
+//     malformed, with SQLite's message. Durability: journal_mode=DELETE and synchronous=EXTRA by
+//     default (a committed transaction survives power loss: EXTRA, not FULL, because only EXTRA
+//     fsyncs the folder after deleting the journal, and a journal that comes back after a power
+//     loss rolls the committed transaction back — tests/fault_test.cc's crash runs; the main file
+//     alone is always a complete database between transactions); secure_delete=ON so that deleted
+//     secrets' bytes are overwritten in the file.
 //   - Not thread-safe: one store, one thread.
 #pragma once
 

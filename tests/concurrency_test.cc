@@ -221,7 +221,7 @@ TEST_F(Concurrency, AReaderWritesNothing) {
   auto r = make_seeded_random(4);
   EXPECT_EQ((*reader)->add(item("y"), *r).status().code(), Code::kIOError);  // SQLite: read-only
   EXPECT_EQ((*reader)->set_icloud_keychain(true).code(), Code::kFailedPrecondition);
-  EXPECT_EQ((*reader)->erase(*r).code(), Code::kIOError);
+  EXPECT_EQ((*reader)->erase(*r).code(), Code::kFailedPrecondition);
   EXPECT_EQ((*reader)->list()->size(), 1u);
 }
 

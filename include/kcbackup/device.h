@@ -231,7 +231,19 @@ class Device {
   Status init_keys(const Bytes& uid, Random& random);
   Status load_keys(const Bytes& uid, ByteView keybag);
   Status rebuild_keybag(bool with_passcode_class, Random& random);
+  Bytes settings_bytes(bool passcode) const;
   Status save_settings() const;
+  Status load_settings(ByteView bytes);
+  // Read-only, or an earlier change did not finish (unfinished_): FailedPrecondition / IOError.
+  Status check_writable() const;
+  // The changes that rewrite more than one file (erase, set_passcode) go through an intent
+  // journal, DIR/pending.plist (engine/device.cc): written first, it is the change's commit point;
+  // open() finishes a change whose journal it finds.
+  Status commit_change(std::string_view operation, bool passcode, bool fresh_keys, Random& random,
+                       size_t* deleted);
+  Status redo(std::string_view operation, ByteView keybag, ByteView settings, size_t* deleted);
+  Status finish_pending(ByteView uid);
+  Status remove_rows(std::string_view operation, size_t* deleted);
   // Erase's part of the app files (engine/device_files.cc): none afterwards.
   Status remove_app_files();
   // add_item with the row's identity chosen (DeviceInternals::insert_item, for restore).
@@ -246,9 +258,10 @@ class Device {
   // The folder's lock (DeviceOpenOptions), released after everything below is closed.
   std::unique_ptr<FileLock> lock_;
   bool read_only_ = false;
-  // A keybag rewrite failed: the folder's keybag may not hold the class keys in memory, so this
-  // Device seals nothing more (a row sealed now could be unreadable after reopening).
-  bool keybag_unsaved_ = false;
+  // A change failed after its journal was written (or its keybag rewrite failed): the folder may
+  // not hold the class keys in memory, so this Device changes nothing more (a row sealed now could
+  // be unreadable after reopening); opening the folder again finishes the change.
+  bool unfinished_ = false;
   SecretBytes uid_;
   SecretBytes device_key_;
   std::string udid_;
