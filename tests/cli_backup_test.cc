@@ -83,17 +83,18 @@ class CliBackup : public ::testing::Test {
   // "ak" (alice) or "aku" (bob) -> "restored" or "lost"
   // Without `extra`, an encrypted backup gets the fixture's password and an unencrypted one none
   // (a password for an unencrypted backup is refused).
-  std::map<std::string, std::string> restore(
-      const std::string& bundle, const std::string& dir,
-      std::optional<std::vector<std::string>> extra = std::nullopt) {
+  std::map<std::string, std::string> restore(const std::string& bundle, const std::string& dir) {
+    auto manifest = read_folder_manifest(DiskFolder(default_env(), bundle));
+    EXPECT_TRUE(manifest.ok()) << manifest.status().message();
+    const bool encrypted = manifest.ok() && manifest->is_encrypted;
+    return restore(
+        bundle, dir,
+        encrypted ? std::vector<std::string>{"--password", "pw"} : std::vector<std::string>{});
+  }
+  std::map<std::string, std::string> restore(const std::string& bundle, const std::string& dir,
+                                             const std::vector<std::string>& extra) {
     std::vector<std::string> args = {"restore", bundle, dir, "--format", "json"};
-    if (!extra) {
-      auto manifest = read_folder_manifest(DiskFolder(default_env(), bundle));
-      EXPECT_TRUE(manifest.ok()) << manifest.status().message();
-      extra = manifest.ok() && manifest->is_encrypted ? std::vector<std::string>{"--password", "pw"}
-                                                      : std::vector<std::string>{};
-    }
-    args.insert(args.end(), extra->begin(), extra->end());
+    args.insert(args.end(), extra.begin(), extra.end());
     const CliRun r = run_cli(args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::map<std::string, std::string> out;
