@@ -365,25 +365,5 @@ RC_GTEST_PROP(Names, TheFlagsTextNamesExactlyTheItemsFlags, ()) {
   RC_ASSERT(got == expected);
 }
 
-// Apple's pdmn codes and class numbers (formats.md; securityd's keyclass values): a constant the
-// engine writes and reads alike is seen only against these known answers.
-TEST(Names, PdmnCodesAndClassNumbersAreApples) {
-  const std::tuple<Accessibility, std::string_view, uint32_t> apple[] = {
-      {Accessibility::kWhenUnlocked, "ak", 6},
-      {Accessibility::kAfterFirstUnlock, "ck", 7},
-      {Accessibility::kAlways, "dk", 8},
-      {Accessibility::kWhenUnlockedThisDeviceOnly, "aku", 9},
-      {Accessibility::kAfterFirstUnlockThisDeviceOnly, "cku", 10},
-      {Accessibility::kAlwaysThisDeviceOnly, "dku", 11},
-      {Accessibility::kWhenPasscodeSetThisDeviceOnly, "akpu", 12},
-  };
-  for (const auto& [a, pdmn, key_class] : apple) {
-    EXPECT_EQ(names_of(a).pdmn, pdmn);
-    EXPECT_EQ(names_of(a).key_class, key_class);
-    EXPECT_EQ(accessibility_from_key_class(key_class), a);
-    EXPECT_EQ(accessibility_from_pdmn(pdmn), a);
-  }
-}
-
 }  // namespace
 }  // namespace kcb

@@ -45,6 +45,9 @@ TEST(Names, PdmnCodesAndClassNumbersMatchRulesMd) {
   for (const auto& e : expected) {
     EXPECT_EQ(names_of(e.a).pdmn, e.pdmn);
     EXPECT_EQ(names_of(e.a).key_class, e.key_class);
+    // The reverse lookups too: a swap made in the table alone would still read back "right".
+    EXPECT_EQ(accessibility_from_key_class(e.key_class), e.a);
+    EXPECT_EQ(accessibility_from_pdmn(e.pdmn), e.a);
   }
   EXPECT_TRUE(names_of(Accessibility::kAlways).deprecated);
   EXPECT_TRUE(names_of(Accessibility::kAlwaysThisDeviceOnly).deprecated);
