@@ -578,7 +578,7 @@ Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
   sqlite3_free(image);
   KCB_ASSERT(out.size() >= 100);  // a database has at least its header
   for (size_t at : kCommitFields)
-    std::fill_n(out.begin() + at, 4, 0);
+    std::fill_n(out.data() + at, 4, uint8_t{0});
   return out;
 }
 
