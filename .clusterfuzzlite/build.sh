@@ -2,7 +2,7 @@
 # OSS-Fuzz / ClusterFuzzLite build: compiles every fuzz target of fuzz/CMakeLists.txt with the
 # environment's $CXX, $CXXFLAGS (which already carry the sanitizer and coverage flags) and
 # $LIB_FUZZING_ENGINE, and installs into $OUT: <target>, <target>.dict and
-# <target>_seed_corpus.zip (from corpus/<target>/). Run from the repository root (the image's
+# <target>_seed_corpus.zip (from corpus/<target>/ and corpus/regressions/<target>/). Run from the repository root (the image's
 # WORKDIR); scripts/fuzz-ci runs it on this machine with the same variables.
 src=$(pwd)
 [ -f "$src/fuzz/CMakeLists.txt" ] || { echo "build.sh: run me from the kcbackup root" >&2; exit 1; }
@@ -33,7 +33,12 @@ for bin in "$build"/fuzz/fuzz_*; do
   } >"$OUT/$target.options"
   rm -f "$OUT/${target}_seed_corpus.zip"
   # cmake's own zip writer: no dependency on the zip program. Flat archive, SHA-1 file names.
-  (cd "$src/corpus/$target" && cmake -E tar cf "$OUT/${target}_seed_corpus.zip" --format=zip -- *)
+  # The regressions (inputs of fixed findings) go in too: ClusterFuzzLite starts from them.
+  seeds=$(mktemp -d "${WORK:-/tmp}/seeds-$target.XXXXXX")
+  cp "$src/corpus/$target"/* "$seeds"/
+  if [ -d "$src/corpus/regressions/$target" ]; then cp "$src/corpus/regressions/$target"/* "$seeds"/; fi
+  (cd "$seeds" && cmake -E tar cf "$OUT/${target}_seed_corpus.zip" --format=zip -- *)
+  rm -rf "$seeds"
   found=$((found + 1))
 done
 [ "$found" -gt 0 ] || { echo "build.sh: no fuzz_* binaries were built" >&2; exit 1; }

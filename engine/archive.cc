@@ -11,6 +11,7 @@
 #include "kcbackup/der.h"
 #include "kcbackup/env.h"
 #include "kcbackup/names.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb {
 namespace {
@@ -92,7 +93,7 @@ std::string uuid_text(ByteView uuid) {
 
 Result<Bytes> parse_uuid_text(std::string_view text) {
   const auto bad = [&] {
-    return Status::Corruption("UUID '" + std::string(text.substr(0, 64)) +
+    return Status::Corruption("UUID '" + printable_text(text.substr(0, 64)) +
                               "' is not in 8-4-4-4-12 hexadecimal form");
   };
   if (text.size() != 36) return bad();

@@ -275,9 +275,10 @@ std::optional<LockdownInfo> read_info_plist(const FolderSource& folder) {
   LockdownInfo l;
   auto get = [&](const char* key, std::string& out) {
     plist_t node = plist_dict_get_item(root->get(), key);
-    if (node != nullptr && plist_get_node_type(node) == PLIST_STRING) {
-      out = std::string(plist_string(node, key).value());
-    }
+    if (node == nullptr || plist_get_node_type(node) != PLIST_STRING) return;
+    // Text that is not UTF-8 (or holds a NUL) is left out like a missing key.
+    auto text = plist_string(node, key);
+    if (text.ok()) out = std::string(*text);
   };
   get("Target Identifier", l.unique_device_id);
   get("Product Type", l.product_type);
@@ -520,7 +521,8 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
       read_required(folder, kStatusPlistName, kMaxSmallPlistBytes, "the backup did not finish"));
   KCB_ASSIGN_OR_RETURN(s->status, read_backup_status(status_bytes));
   if (s->status.snapshot_state != "finished") {
-    return Status::Corruption("Status.plist: SnapshotState '" + s->status.snapshot_state +
+    return Status::Corruption("Status.plist: SnapshotState '" +
+                              printable_text(s->status.snapshot_state) +
                               "': the backup did not finish");
   }
   s->info = read_info_plist(folder);
@@ -543,7 +545,8 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
 }
 
 Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max_bytes) const {
-  const std::string what = e.domain + "/" + e.relative_path;
+  // The names are the folder writer's: shown escaped (a line break cannot forge a message line).
+  const std::string what = printable_text(e.domain + "/" + e.relative_path);
   if (e.flags != kManifestFile) {
     return Status::InvalidArgument(what + ": not a regular file (flags " + std::to_string(e.flags) +
                                    ")");

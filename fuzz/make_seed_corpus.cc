@@ -13,6 +13,7 @@
 #include <iterator>
 #include <limits>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/blob.h"
@@ -21,6 +22,7 @@
 #include "engine/manifest_db.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
+#include "fuzz/folder_input.h"
 #include "fuzz/folder_seeds.h"
 #include "fuzz/restore_target.h"
 #include "input/property_list.h"
@@ -489,6 +491,83 @@ void write_journey_seeds(SeedWriter& out, Random& random) {
   }
 }
 
+// The folder target's seeds: whole folders of every backup journey with app files beside the
+// keychain (classes 1 to 4, a nested path, an empty file), from the fixed target's hardware and
+// from another UID, restored with and without the password; and the refused neighbours a real
+// folder can be (unfinished, a listed blob missing, an iOS 9 Manifest.mbdb, a blob cut short).
+Bytes bytes_of(std::string_view text) {
+  const ByteView b = as_bytes(text);
+  return Bytes(b.begin(), b.end());
+}
+
+void add_app_files(Device& device) {
+  const AppFile files[] = {
+      {"AppDomain-com.example.app", "Documents/notes.txt", 1, Bytes(40, 'n')},
+      {"AppDomain-com.example.app", "Library/Preferences/com.example.app.plist", 3,
+       bytes_of("<plist><dict/></plist>")},
+      {"AppDomainGroup-group.com.example", "Shared/empty", 2, {}},
+      {"HomeDomain", "Library/x", 4, Bytes(17, 0x5a)},
+  };
+  for (const AppFile& f : files)
+    KCB_ASSERT(device.put_app_file(f).ok());
+}
+
+BackupFolder seed_folder(Device& source, Journey j, Random& random) {
+  const std::string password(fuzz::kPassword.begin(), fuzz::kPassword.end());
+  const bool encrypted = j == Journey::kLocalEncrypted || j == Journey::kQuickStart;
+  auto folder = make_backup(source, {j, encrypted ? password : "", KeybagKdf{2, true, 2}}, random);
+  KCB_ASSERT(folder.ok());
+  return std::move(folder).value();
+}
+
+void write_folder_seed(SeedWriter& out, const std::string& name, const BackupFolder& folder,
+                       uint8_t target) {
+  fuzz::FolderInput in{target, folder.files};
+  out.write("folder", name + ".folder", fuzz::encode_folder_input(in));
+}
+
+void write_folder_restore_seeds(SeedWriter& out) {
+  auto random = make_seeded_random(fuzz::kSeed + 13);
+  const Journey journeys[] = {Journey::kLocal, Journey::kLocalEncrypted, Journey::kIcloudBackup,
+                              Journey::kQuickStart};
+  for (bool same_device : {true, false}) {
+    const std::string where = same_device ? "same" : "other";
+    auto rotating = seed_source(same_device, true, SeedItems::kRotating, *random);
+    add_app_files(*rotating);
+    auto small = seed_source(same_device, true, SeedItems::kOne, *random);
+    auto bare = seed_source(same_device, false, SeedItems::kOne, *random);
+    add_app_files(*bare);
+    for (Journey j : journeys) {
+      const std::string jn(name_of(j));
+      write_folder_seed(out, where + "-apps-" + jn, seed_folder(*rotating, j, *random), 0);
+      const BackupFolder one = seed_folder(*small, j, *random);
+      write_folder_seed(out, where + "-one-" + jn, one, 0);
+      write_folder_seed(out, where + "-one-no-password-" + jn, one, fuzz::kRestoreWithoutPassword);
+      write_folder_seed(out, where + "-no-passcode-" + jn, seed_folder(*bare, j, *random),
+                        fuzz::kTargetWithoutPasscode);
+    }
+  }
+  auto source = seed_source(false, true, SeedItems::kOne, *random);
+  add_app_files(*source);
+  const BackupFolder folder = seed_folder(*source, Journey::kLocalEncrypted, *random);
+  BackupFolder unfinished = folder;
+  BackupStatus status;
+  status.snapshot_state = "new";
+  unfinished.files[kStatusPlistName] = write_backup_status(status);
+  write_folder_seed(out, "unfinished", unfinished, 0);
+  BackupFolder missing = folder;
+  const std::string notes_id = file_id_of("AppDomain-com.example.app", "Documents/notes.txt");
+  missing.files.erase(notes_id.substr(0, 2) + "/" + notes_id);
+  write_folder_seed(out, "missing-blob", missing, 0);
+  BackupFolder cut = folder;
+  Bytes& blob = cut.files.at(notes_id.substr(0, 2) + "/" + notes_id);
+  blob.resize(blob.size() - 1);
+  write_folder_seed(out, "partial-block", cut, 0);
+  BackupFolder old = folder;
+  old.files[kManifestMbdbName] = bytes_of(std::string_view("mbdb\x05\x00", 6));
+  write_folder_seed(out, "manifest-mbdb", old, 0);
+}
+
 }  // namespace
 }  // namespace kcb
 
@@ -511,6 +590,8 @@ int main(int argc, char** argv) {
   // manifest_db and mbfile (issue 13): fuzz/folder_seeds.cc.
   kcb::fuzz::write_folder_seeds([&](const std::string& t, const std::string& name,
                                     kcb::ByteView b) { out.write(t, name, b); });
+  // folder (issues 13 and 15): its own Random, so the seeds above stay byte for byte the same.
+  kcb::write_folder_restore_seeds(out);
   std::printf("make_seed_corpus: wrote %d seed files under %s\n", out.count(), argv[1]);
   return 0;
 }

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,12 @@
 #include "engine/manifest_db.h"
 #include "engine/mbfile.h"
 #include "input/property_list.h"
+#include "kcbackup/archive.h"
+#include "kcbackup/backup.h"
+#include "kcbackup/backup_folder.h"
+#include "kcbackup/device.h"
 #include "kcbackup/env.h"
+#include "kcbackup/random.h"
 
 namespace {
 
@@ -801,6 +807,88 @@ TEST(HostileFileBlob, WrongKeySizesAreTheCallersError) {
     EXPECT_EQ(r.status().message(),
               "HomeDomain/x: key of " + std::to_string(n) + " bytes, expected 32");
   }
+}
+
+}  // namespace
+}  // namespace kcb
+
+// ---- Whole folders (found by fuzz_folder): what a hostile folder's text does to messages ----
+
+namespace kcb {
+namespace {
+
+// A local backup folder of one item and one app file, from a device in memory (KDF counts of 2).
+struct SmallFolder {
+  std::unique_ptr<Device> device;
+  BackupFolder folder;
+};
+
+SmallFolder small_folder(const std::string& app_path) {
+  auto random = make_seeded_random(42);
+  auto device = Device::create_in_memory(DeviceConfig{}, *random);
+  EXPECT_TRUE(device.ok());
+  NewItem item;
+  item.account = "a";
+  item.service = "s";
+  item.secret = SecretBytes(as_bytes("secret"));
+  EXPECT_TRUE((*device)->add(item, *random).ok());
+  EXPECT_TRUE((*device)->put_app_file({"AppDomain-x", app_path, 3, Bytes(5, 'x')}).ok());
+  auto folder = make_backup(**device, {Journey::kLocal, "", KeybagKdf{2, true, 2}}, *random);
+  EXPECT_TRUE(folder.ok()) << folder.status().message();
+  return {std::move(device).value(), std::move(folder).value()};
+}
+
+BackupOpenOptions open_with(const Device& device) {
+  BackupOpenOptions o;
+  o.device = &device;
+  return o;
+}
+
+TEST(HostileFolder, InfoPlistTextThatIsNotUtf8IsLeftOut) {
+  SmallFolder f = small_folder("Documents/x");
+  auto before = OpenedBackup::open(f.folder, open_with(*f.device));
+  ASSERT_TRUE(before.ok() && before->info().has_value());
+  ASSERT_EQ(before->info()->unique_device_id.size(), 40u);
+  Bytes& info = f.folder.files.at(kInfoPlistName);
+  const std::string text(info.begin(), info.end());
+  const size_t at = text.find("<key>Target Identifier</key>");
+  ASSERT_NE(at, std::string::npos);
+  info[text.find("<string>", at) + 8 + 3] = 0x9e;  // a lone continuation byte in the UDID
+  auto backup = OpenedBackup::open(f.folder, open_with(*f.device));
+  ASSERT_TRUE(backup.ok()) << backup.status().message();  // Info.plist decides nothing
+  ASSERT_TRUE(backup->info().has_value());
+  EXPECT_EQ(backup->info()->unique_device_id, "");
+  EXPECT_EQ(backup->info()->product_type, before->info()->product_type);
+  EXPECT_NE(backup->info()->product_type, "");
+}
+
+TEST(HostileFolder, SnapshotStateIsShownEscaped) {
+  SmallFolder f = small_folder("Documents/x");
+  BackupStatus status;
+  status.snapshot_state = "finished\n\x1b[2J";
+  f.folder.files[kStatusPlistName] = write_backup_status(status);
+  auto backup = OpenedBackup::open(f.folder, open_with(*f.device));
+  ASSERT_FALSE(backup.ok());
+  EXPECT_EQ(backup.status().message(),
+            "Status.plist: SnapshotState 'finished\\x0a\\x1b[2J': the backup did not finish");
+}
+
+TEST(HostileFolder, AFileNameWithALineBreakIsShownEscaped) {
+  SmallFolder f = small_folder("Documents/a\nb");
+  const std::string id = file_id_of("AppDomain-x", "Documents/a\nb");
+  ASSERT_EQ(f.folder.files.erase(id.substr(0, 2) + "/" + id), 1u);
+  auto random = make_seeded_random(7);
+  auto report = restore_backup(f.folder, *f.device, {}, *random);
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.status().code(), Code::kCorruption);
+  EXPECT_EQ(report.status().message(), "AppDomain-x/Documents/a\\x0ab (fileID " + id +
+                                           "): listed in Manifest.db but missing from the folder");
+}
+
+TEST(HostileFolder, AKeybagUuidWithALineBreakIsShownEscaped) {
+  auto uuid = parse_uuid_text("0123\n4567");
+  ASSERT_FALSE(uuid.ok());
+  EXPECT_EQ(uuid.status().message(), "UUID '0123\\x0a4567' is not in 8-4-4-4-12 hexadecimal form");
 }
 
 }  // namespace
