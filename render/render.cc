@@ -92,6 +92,19 @@ Json holdings_json(const harness::Holdings& holdings) {
   return out;
 }
 
+// Which iOS versions the sources of the table's rules cover: one line per rule, after the table
+// (markdown and CSV stay one table; JSON has ios_versions per row).
+std::string ios_footer(RuleSet used) {
+  std::string out = "\niOS versions the sources cover:\n";
+  for (RuleId id : kAllRules) {
+    if (used.has(id)) {
+      out += "  " + std::string(name_of(id)) + ": " + std::string(oracle::rule(id).ios_versions) +
+             "\n";
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string predict_report(const oracle::Question& q, const Verdict& verdict, Style style) {
@@ -108,12 +121,15 @@ std::string fates_report(const Traits& traits, const DeviceSettings& settings, b
                          Style style) {
   Table table{{"accessible", "journey", "target", "outcome", "road", "rules", "confidence"}, {}};
   Json rows = Json::array();
+  RuleSet used;
   for (Accessibility a : kAllAccessibilities) {
     if (one_accessible && a != traits.accessible) continue;
     Traits row_traits = traits;
     row_traits.accessible = a;
     for (const oracle::Fate& f : oracle::fates(row_traits, settings)) {
       const Verdict& v = f.verdict;
+      for (RuleId id : kAllRules)
+        if (v.rules.has(id)) used.add(id);
       table.rows.push_back({std::string(names_of(a).name), std::string(name_of(f.form.journey)),
                             std::string(name_of(f.form.target)), std::string(name_of(v.outcome)),
                             std::string(name_of(v.road)), report::rules_text(v.rules),
@@ -125,6 +141,7 @@ std::string fates_report(const Traits& traits, const DeviceSettings& settings, b
       rows.push_back(row);
     }
   }
+  if (style.format == Format::kText) return table_text(table, style.format) + ios_footer(used);
   if (style.format != Format::kJson) return table_text(table, style.format);
   Json doc = envelope("table");
   Json item = report::traits_json(traits);

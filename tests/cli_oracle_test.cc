@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "kcbackup/names.h"
+#include "kcbackup/rules.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {
@@ -43,11 +44,28 @@ TEST(CliTable, EveryFormatPrintsTheFullMatrix) {
     const CliRun r = run_cli({"table", "--format", format});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // 7 classes x (3 journeys x 2 targets + 2 other-device-only journeys) rows, plus headers.
+    // Text ends with the iOS versions of the rules used, after a blank line.
+    const size_t blank = r.out.find("\n\n");
+    const std::string table = blank == std::string::npos ? r.out : r.out.substr(0, blank + 1);
     size_t lines = 0;
-    for (char c : r.out)
+    for (char c : table)
       lines += c == '\n';
     EXPECT_EQ(lines, 7u * 8u + (std::string(format) == "markdown" ? 2u : 1u)) << format;
   }
+}
+
+// Issue 16: "every verdict says which iOS versions its sources cover", the table's too.
+TEST(CliTable, TextSaysWhichIosVersionsTheSourcesOfItsRulesCover) {
+  const CliRun r = run_cli({"table", "-a", "AfterFirstUnlock"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t footer = r.out.find("\niOS versions the sources cover:\n");
+  ASSERT_NE(footer, std::string::npos) << r.out;
+  for (RuleId id : {RuleId::R2, RuleId::R3, RuleId::R4, RuleId::R5, RuleId::R6}) {
+    const std::string line =
+        "  " + std::string(name_of(id)) + ": " + std::string(oracle::rule(id).ios_versions) + "\n";
+    EXPECT_NE(r.out.find(line, footer), std::string::npos) << line << r.out;
+  }
+  EXPECT_EQ(r.out.find("  R8: ", footer), std::string::npos) << "R8 decides no row here";
 }
 
 TEST(CliPredict, AnswersEveryCombinationInTextAndJson) {
