@@ -26,6 +26,7 @@
 #include "kcbackup/backup_folder.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
+#include "tests/cli_fixture.h"
 #include "tests/cli_run.h"
 #include "tests/test_support.h"
 
@@ -36,17 +37,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 // No test may wait on a terminal, and no test may see a password from the environment.
-class CliBackup : public ::testing::Test {
+class CliBackup : public CliFixture {
  protected:
-  void SetUp() override {
-    previous_ = set_password_prompt([](std::string_view) { return std::optional<SecretBytes>(); });
-    unsetenv(kPasswordEnvVar);
-  }
-  void TearDown() override {
-    set_password_prompt(previous_);
-    unsetenv(kPasswordEnvVar);
-  }
-
   // A device with a WhenUnlocked and a WhenUnlockedThisDeviceOnly item.
   std::string make_phone(const std::string& name) {
     const std::string dir = tmp_ / name;
@@ -111,7 +103,6 @@ class CliBackup : public ::testing::Test {
   }
 
   TempDir tmp_;
-  PasswordPrompt previous_;
 };
 
 std::string oracle_outcome(Accessibility a, Journey j, Target t) {

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/password.h"
+#include "tests/cli_fixture.h"
 #include "tests/cli_run.h"
 
 namespace kcb::cli {
@@ -24,17 +25,8 @@ namespace {
 
 using json = nlohmann::json;
 
-class GateCli : public ::testing::Test {
+class GateCli : public CliFixture {
  protected:
-  void SetUp() override {
-    previous_ = set_password_prompt([](std::string_view) { return std::optional<SecretBytes>(); });
-    unsetenv(kPasswordEnvVar);
-  }
-  void TearDown() override {
-    set_password_prompt(previous_);
-    unsetenv(kPasswordEnvVar);
-  }
-
   std::string ok_run(const std::vector<std::string>& args) {
     const CliRun r = run_cli(args);
     EXPECT_EQ(r.exit_code, 0) << args[0] << ": " << r.err;
@@ -51,7 +43,6 @@ class GateCli : public ::testing::Test {
     ok_run(args);
   }
 
-  PasswordPrompt previous_;
   TempDir tmp_;
 };
 
