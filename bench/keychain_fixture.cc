@@ -265,7 +265,11 @@ void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
 }  // namespace
 
 SqliteFloor::SqliteFloor() {
-  require(sqlite3_open(":memory:", &db_) == SQLITE_OK, "floor: open");
+  // NOMUTEX, as the engine's own connections: one thread, no connection mutex.
+  require(sqlite3_open_v2(":memory:", &db_,
+                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                          nullptr) == SQLITE_OK,
+          "floor: open");
   std::string schema;
   for (ItemClass c : kAllItemClasses)
     schema += create_table_sql(c);

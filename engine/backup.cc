@@ -329,12 +329,12 @@ Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Devic
     return Status::Ok();
   }
   KCB_ASSIGN_OR_RETURN(auto placement, placement_of(archived.persistent_ref, c, target, store));
+  Bytes persistent_ref;
   auto added = DeviceInternals::insert_item(target, item, opened.plaintext.view(), placement.first,
-                                            std::move(placement.second), random);
+                                            std::move(placement.second), random, &persistent_ref);
   if (added.ok()) {
     fate.restored = true;
-    KCB_ASSIGN_OR_RETURN(KeychainRow row, store.get(c, *added));
-    fate.persistent_ref = DeviceInternals::persistent_ref_of(target, c, row.rowid, row.persistref);
+    fate.persistent_ref = std::move(persistent_ref);
     return Status::Ok();
   }
   if (!is_refusal(added.status())) return added.status();

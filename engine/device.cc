@@ -364,7 +364,7 @@ Result<int64_t> Device::add_item(const Item& item, ByteView canonical_plaintext,
 }
 
 Result<int64_t> Device::insert_item(const Item& item, ByteView canonical_plaintext, int64_t rowid,
-                                    Bytes uuid, Random& random) {
+                                    Bytes uuid, Random& random, Bytes* persistent_ref) {
   KCB_RETURN_IF_ERROR(check_item_parameters(item));
   KCB_ASSIGN_OR_RETURN(Bytes blob,
                        seal_plaintext(item.accessibility(), canonical_plaintext, random));
@@ -374,7 +374,11 @@ Result<int64_t> Device::insert_item(const Item& item, ByteView canonical_plainte
   if (row.persistref.empty() && persistent_refs_ == PersistentRefKind::kUuid) {
     row.persistref = new_persistent_ref_uuid(random);
   }
-  return store_->insert(row);
+  KCB_ASSIGN_OR_RETURN(const int64_t inserted, store_->insert(row));
+  if (persistent_ref != nullptr) {
+    *persistent_ref = persistent_ref_of(item.item_class(), inserted, row.persistref);
+  }
+  return inserted;
 }
 
 // A row's reference is the one it got when it was inserted: UUID-based when it has a UUID.

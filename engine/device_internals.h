@@ -19,8 +19,9 @@ struct DeviceInternals {
   // lets the store pick one; an empty `uuid` gets a fresh one on a device with UUID references.
   // The caller checks that the rowid and UUID are free (KeychainStore::has_rowid/has_persistref).
   static Result<int64_t> insert_item(Device& device, const Item& item, ByteView plaintext,
-                                     int64_t rowid, Bytes uuid, Random& random) {
-    return device.insert_item(item, plaintext, rowid, std::move(uuid), random);
+                                     int64_t rowid, Bytes uuid, Random& random,
+                                     Bytes* persistent_ref = nullptr) {
+    return device.insert_item(item, plaintext, rowid, std::move(uuid), random, persistent_ref);
   }
   static Bytes persistent_ref_of(const Device& device, ItemClass item_class, int64_t rowid,
                                  ByteView uuid) {

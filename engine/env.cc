@@ -68,8 +68,12 @@ Status sync_path(const std::filesystem::path& path, int flags) {
 }
 
 // Reads until EOF rather than trusting st_size: pipes, FIFOs and /dev/stdin have none.
-Result<Bytes> read_to_end(int fd, const std::filesystem::path& path, size_t max_bytes) {
+// size_hint: what fstat said (0 for a pipe); the buffer is reserved once instead of growing by
+// copies. Never more than the cap, so a hostile size costs nothing before the cap refuses it.
+Result<Bytes> read_to_end(int fd, const std::filesystem::path& path, size_t max_bytes,
+                          size_t size_hint = 0) {
   Bytes out;
+  out.reserve(std::min(size_hint, max_bytes));
   uint8_t chunk[64 * 1024];
   for (;;) {
     const ssize_t n = ::read(fd, chunk, sizeof chunk);
@@ -93,10 +97,10 @@ class PosixEnv final : public Env {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return os_error("open", path, errno);
     struct stat st {};
-    if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      return os_error("read", path, EISDIR);
-    }
-    return read_to_end(fd.get(), path, max_bytes);
+    const bool stat_ok = ::fstat(fd.get(), &st) == 0;
+    if (stat_ok && S_ISDIR(st.st_mode)) return os_error("read", path, EISDIR);
+    const bool regular = stat_ok && S_ISREG(st.st_mode) && st.st_size > 0;
+    return read_to_end(fd.get(), path, max_bytes, regular ? static_cast<size_t>(st.st_size) : 0);
   }
 
   Status write_file(const std::filesystem::path& path, ByteView bytes) override {

@@ -401,8 +401,11 @@ Status set_up(KeychainStore::Impl* impl, bool in_memory, const KeychainStoreOpti
 Result<std::unique_ptr<KeychainStore::Impl>> open_impl(const std::string& path, bool in_memory,
                                                        const KeychainStoreOptions& options) {
   auto impl = std::make_unique<KeychainStore::Impl>();
+  // NOMUTEX: a store is one thread's (keychain_store.h), so SQLite's per-call connection mutex
+  // guards nothing; other processes are kept apart by SQLite's file locks, which stay.
   const int flags =
-      options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+      (options.read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
   const int rc = sqlite3_open_v2(path.c_str(), &impl->db, flags, nullptr);
   const std::string where = "open '" + path + "'";
   if (rc != SQLITE_OK) return sqlite_error(impl->db, rc, where);

@@ -72,7 +72,10 @@ Status sqlite_status(sqlite3* db, std::string_view what) {
 Db open_memory_db() {
   sqlite3* raw = nullptr;
   const int rc =
-      sqlite3_open_v2(":memory:", &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+      // NOMUTEX: the connection is private to one reader or writer on one thread, so SQLite's
+      // per-call connection mutex (a tenth of a Manifest.db scan) guards nothing.
+      sqlite3_open_v2(":memory:", &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db(raw);
   KCB_ASSERT(rc == SQLITE_OK);  // only an allocation failure could stop an in-memory open
   return db;
@@ -235,14 +238,16 @@ class ManifestReader {
  public:
   explicit ManifestReader(const ManifestDbLimits& limits) : limits_(limits) {}
 
-  Status read(ByteView bytes, const ManifestRowVisitor& visit,
-              std::vector<std::pair<std::string, Bytes>>& properties) {
-    KCB_RETURN_IF_ERROR(check_header(bytes));
-    image_bytes_ = bytes.size();
-    value_budget_ = 2 * bytes.size();
-    KCB_RETURN_IF_ERROR(open(bytes));
+  // `image` becomes SQLite's: a caller whose plaintext is done with hands it over, and nothing of
+  // the image is copied again.
+  Status read(SecretBytes image, const ManifestRowVisitor& visit,
+              std::vector<std::pair<std::string, Bytes>>& properties, FileDigestIndex& ids) {
+    KCB_RETURN_IF_ERROR(check_header(image.view()));
+    image_bytes_ = image.size();
+    value_budget_ = 2 * image.size();
+    KCB_RETURN_IF_ERROR(open(std::move(image)));
     KCB_RETURN_IF_ERROR(check_schema());
-    KCB_RETURN_IF_ERROR(read_files(visit));
+    KCB_RETURN_IF_ERROR(read_files(visit, ids));
     return read_properties(properties);
   }
 
@@ -263,7 +268,7 @@ class ManifestReader {
 
   // Every guard is in place before SQLite sees the bytes (it reads the schema lazily, at the first
   // statement, but the limits also bound that parse).
-  Status open(ByteView bytes) {
+  Status open(SecretBytes bytes) {
     db_ = open_memory_db();
     sqlite3* db = db_.get();
     int on = 0;
@@ -293,7 +298,7 @@ class ManifestReader {
     // files are) has to be marked rollback-journal (1) for the in-memory VFS, which cannot open a
     // WAL. The copy is plaintext of an encrypted backup: SecretBytes wipes it after the database
     // is closed (image_ outlives db_), and it never leaves memory.
-    image_ = SecretBytes(bytes);
+    image_ = std::move(bytes);
     uint8_t* image = image_.data();
     if (image[18] == 2 && image[19] == 2) image[18] = image[19] = 1;
     const auto size = static_cast<sqlite3_int64>(image_.size());
@@ -405,11 +410,10 @@ class ManifestReader {
 
   // One SHA-1 per row, on a context fetched once (EVP_sha1() would fetch the algorithm again at
   // every call).
-  Status read_files(const ManifestRowVisitor& visit) {
+  Status read_files(const ManifestRowVisitor& visit, FileDigestIndex& ids) {
     KCB_ASSIGN_OR_RETURN(
         Statement s,
         prepare(db_.get(), "SELECT fileID, domain, relativePath, flags, file FROM Files", "Files"));
-    std::unordered_set<FileDigest, FileDigestHash> ids;
     Sha1 sha1;
     size_t row = 0;
     for (int rc = sqlite3_step(s.get()); rc != SQLITE_DONE; rc = sqlite3_step(s.get())) {
@@ -449,7 +453,7 @@ class ManifestReader {
             printable_text(std::string(f.domain) + "-" + std::string(f.relative_path)) + " (" +
             std::string(expected, sizeof expected) + ")");
       }
-      if (!ids.insert(digest).second) {
+      if (!ids.insert(digest, row - 1)) {
         return Status::Corruption(where.text() + ": fileID: appears twice");
       }
       f.file_id = id;
@@ -584,9 +588,61 @@ Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
 
 Status scan_manifest_db(ByteView bytes, const ManifestDbLimits& limits,
                         const ManifestRowVisitor& visit,
-                        std::vector<std::pair<std::string, Bytes>>* properties) {
+                        std::vector<std::pair<std::string, Bytes>>* properties,
+                        FileDigestIndex* index) {
+  return scan_manifest_db(SecretBytes(bytes), limits, visit, properties, index);
+}
+
+Status scan_manifest_db(SecretBytes&& image, const ManifestDbLimits& limits,
+                        const ManifestRowVisitor& visit,
+                        std::vector<std::pair<std::string, Bytes>>* properties,
+                        FileDigestIndex* index) {
   std::vector<std::pair<std::string, Bytes>> ignored;
-  return ManifestReader(limits).read(bytes, visit, properties != nullptr ? *properties : ignored);
+  FileDigestIndex own;
+  return ManifestReader(limits).read(std::move(image), visit,
+                                     properties != nullptr ? *properties : ignored,
+                                     index != nullptr ? *index : own);
+}
+
+bool FileDigestIndex::insert(const FileDigest& digest, size_t row) {
+  if (2 * (size_ + 1) > slots_.size()) rehash(std::max<size_t>(16, 2 * slots_.size()));
+  Slot& slot = slots_[slot_of(digest)];
+  if (slot.row_plus_one != 0) return false;
+  slot.digest = digest;
+  slot.row_plus_one = row + 1;
+  ++size_;
+  return true;
+}
+
+std::optional<size_t> FileDigestIndex::find(const FileDigest& digest) const {
+  if (slots_.empty()) return std::nullopt;
+  const Slot& slot = slots_[slot_of(digest)];
+  if (slot.row_plus_one == 0) return std::nullopt;
+  return slot.row_plus_one - 1;
+}
+
+void FileDigestIndex::reserve(size_t rows) {
+  size_t n = 16;
+  while (n < 2 * rows)
+    n *= 2;
+  if (n > slots_.size()) rehash(n);
+}
+
+size_t FileDigestIndex::slot_of(const FileDigest& digest) const {
+  uint64_t h = 0;
+  std::memcpy(&h, digest.data(), sizeof h);
+  const size_t mask = slots_.size() - 1;
+  // Linear probing: at most half full, so an empty slot ends every search.
+  for (size_t i = static_cast<size_t>(h) & mask;; i = (i + 1) & mask) {
+    if (slots_[i].row_plus_one == 0 || slots_[i].digest == digest) return i;
+  }
+}
+
+void FileDigestIndex::rehash(size_t slot_count) {
+  std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(slot_count));
+  for (const Slot& s : old) {
+    if (s.row_plus_one != 0) slots_[slot_of(s.digest)] = s;
+  }
 }
 
 Result<ManifestDb> read_manifest_db(ByteView bytes, const ManifestDbLimits& limits) {

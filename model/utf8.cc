@@ -1,10 +1,27 @@
 #include "kcbackup/utf8.h"
 
+#include <cstdint>
+#include <cstring>
+
 namespace kcb {
+
+namespace {
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;  // the top bit of each byte of a word
+}  // namespace
 
 size_t valid_utf8_prefix(const uint8_t* p, size_t n) {
   size_t i = 0;
   while (i < n) {
+    // ASCII eight bytes at a time: names and paths are mostly ASCII, and this loop runs for
+    // every text of every Manifest.db row.
+    if (n - i >= sizeof(uint64_t)) {
+      uint64_t word = 0;
+      std::memcpy(&word, p + i, sizeof word);
+      if ((word & kHighBits) == 0) {
+        i += sizeof word;
+        continue;
+      }
+    }
     uint8_t b = p[i];
     if (b < 0x80) {
       ++i;

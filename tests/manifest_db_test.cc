@@ -8,7 +8,9 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "engine/mbfile.h"
 
@@ -75,6 +77,41 @@ ManifestDb sample() {
   m.files.push_back({"AppDomain-com.example.app", "Documents/ü", kManifestSymlink, Bytes()});
   m.properties.push_back({"kcbackup", Bytes{1, 2, 3}});
   return m;
+}
+
+// The reader's table of fileIDs (also OpenedBackup's lookup): every digest found at the row it
+// was inserted with, through every growth; a second insert of a digest is refused and changes
+// nothing; digests that share their first eight bytes (the hash) are told apart.
+TEST(FileDigestIndex, FindsEveryRowThroughGrowthAndRefusesTwins) {
+  FileDigestIndex index;
+  EXPECT_FALSE(index.find(file_digest_of("d", "p")).has_value());
+  std::vector<FileDigest> digests;
+  for (size_t i = 0; i < 5000; ++i)
+    digests.push_back(file_digest_of("AppDomain-x", "f" + std::to_string(i)));
+  for (size_t i = 0; i < digests.size(); ++i)
+    ASSERT_TRUE(index.insert(digests[i], i)) << i;
+  EXPECT_EQ(index.size(), digests.size());
+  for (size_t i = 0; i < digests.size(); ++i) {
+    ASSERT_EQ(index.find(digests[i]), std::optional<size_t>(i)) << i;
+    EXPECT_FALSE(index.insert(digests[i], 99999)) << i;
+  }
+  EXPECT_EQ(index.size(), digests.size());
+  EXPECT_EQ(index.find(digests[7]), std::optional<size_t>(7));  // the refused twin changed nothing
+  EXPECT_FALSE(index.find(file_digest_of("AppDomain-x", "f5000")).has_value());
+
+  FileDigestIndex same_hash;
+  FileDigest a{}, b{};
+  b[19] = 1;  // equal first eight bytes: one probe chain
+  ASSERT_TRUE(same_hash.insert(a, 0));
+  ASSERT_TRUE(same_hash.insert(b, 1));
+  EXPECT_EQ(same_hash.find(a), std::optional<size_t>(0));
+  EXPECT_EQ(same_hash.find(b), std::optional<size_t>(1));
+  FileDigest c = b;
+  c[18] = 1;
+  EXPECT_FALSE(same_hash.find(c).has_value());
+  same_hash.reserve(1000);  // a rehash keeps every entry
+  EXPECT_EQ(same_hash.find(b), std::optional<size_t>(1));
+  EXPECT_EQ(same_hash.size(), 2u);
 }
 
 TEST(ManifestDb, FileIdKnownAnswer) {

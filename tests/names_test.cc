@@ -181,5 +181,51 @@ TEST(Names, TextOrHexKeepsUtf8AndHexesTheRest) {
   EXPECT_EQ(printable_text(std::string_view("a\nb")), "a\\x0ab");
 }
 
+// valid_utf8_prefix against known answers, with each sequence at every offset of an ASCII run so
+// the eight-bytes-at-a-time ASCII path meets it at every alignment, before and after a word.
+TEST(Utf8, PrefixIsWhereTheFirstIllFormedSequenceStartsAtEveryOffset) {
+  struct Case {
+    std::string bytes;
+    bool valid;
+  };
+  const Case cases[] = {
+      {"\xc3\xa9", true},
+      {"\xe2\x82\xac", true},
+      {"\xf0\x9f\x98\x80", true},
+      {"\xf4\x8f\xbf\xbf", true},
+      {"\x7f", true},
+      {"\x80", false},
+      {"\xff", false},
+      {"\xc0\x80", false},
+      {"\xc1\xbf", false},
+      {"\xe0\x9f\xbf", false},
+      {"\xed\xa0\x80", false},
+      {"\xf4\x90\x80\x80", false},
+      {"\xf5\x80\x80\x80", false},
+      {"\xc3", false},
+      {"\xe2\x82", false},
+  };
+  for (const Case& c : cases) {
+    for (size_t at = 0; at <= 17; ++at) {
+      for (size_t after : {size_t{0}, size_t{1}, size_t{9}}) {
+        const std::string text = std::string(at, 'a') + c.bytes + std::string(after, 'b');
+        const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+        const size_t expected = c.valid ? text.size() : at;
+        EXPECT_EQ(valid_utf8_prefix(p, text.size()), expected)
+            << "sequence " << to_hex(as_bytes(c.bytes)) << " at " << at << ", " << after
+            << " ASCII bytes after";
+        EXPECT_EQ(is_valid_utf8(text), c.valid);
+      }
+    }
+  }
+  // A high bit in any byte of a word stops the fast path there, not a word later.
+  for (size_t at = 0; at < 16; ++at) {
+    std::string text(16, 'x');
+    text[at] = static_cast<char>(0x80);
+    EXPECT_EQ(valid_utf8_prefix(reinterpret_cast<const uint8_t*>(text.data()), text.size()), at);
+  }
+  EXPECT_EQ(valid_utf8_prefix(nullptr, 0), 0u);
+}
+
 }  // namespace
 }  // namespace kcb

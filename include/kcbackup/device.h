@@ -246,9 +246,11 @@ class Device {
   Status remove_rows(std::string_view operation, size_t* deleted);
   // Erase's part of the app files (engine/device_files.cc): none afterwards.
   Status remove_app_files();
-  // add_item with the row's identity chosen (DeviceInternals::insert_item, for restore).
+  // add_item with the row's identity chosen (DeviceInternals::insert_item, for restore), and the
+  // new row's persistent reference in *persistent_ref when given (restore reports it: reading the
+  // row back for it was a seventh of a restore).
   Result<int64_t> insert_item(const Item& item, ByteView canonical_plaintext, int64_t rowid,
-                              Bytes uuid, Random& random);
+                              Bytes uuid, Random& random, Bytes* persistent_ref = nullptr);
   Bytes persistent_ref_of(ItemClass item_class, int64_t rowid, ByteView uuid) const;
 
   friend struct DeviceInternals;
