@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/output.h"
+#include "kcbackup/bytes.h"
 #include "kcbackup/model.h"
 #include "kcbackup/status.h"
 
@@ -20,6 +21,11 @@ Result<T> parsed(std::string_view option, Result<T> result) {
   if (!result.ok()) return result.status().with_context(option);
   return result;
 }
+
+// A value of `bytes` bytes given in hex (--uid-hex, --class-key): InvalidArgument naming the
+// option, the digits it takes and what (`what`: "UID") and the characters given otherwise.
+Result<SecretBytes> parse_hex_option(std::string_view option, std::string_view hex, size_t bytes,
+                                     std::string_view what);
 
 // --accessible, --class, --synchronizable, --token, --auth-constraint.
 struct TraitOptions {

@@ -273,8 +273,9 @@ TEST(CliConventions, CtrlDAtFirstPasswordPromptDoesNotAskAgainToConfirm) {
   ASSERT_TRUE(tty.ok()) << "no pseudo-terminal here";
   std::ostringstream err;
   auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  const auto password =
-      read_password(PasswordOptions{}, default_env(), "New backup password", Ask::kTwice);
+  BackupKeySources sources;
+  sources.prompt = ask_password;  // the terminal's, as the command line's options carry it
+  const auto password = read_password(sources, default_env(), "New backup password", Ask::kTwice);
   std::cerr.rdbuf(old_err);
   ASSERT_TRUE(password.ok()) << password.status().to_string();
   EXPECT_FALSE(password->has_value());
