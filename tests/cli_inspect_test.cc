@@ -351,9 +351,14 @@ TEST_F(CliInspect, BlobOpensWithItsClassKey) {
   std::string other = class6;
   other[0] = other[0] == '0' ? '1' : '0';
   EXPECT_EQ(run_cli({"inspect", "blob", blob, "--class-key", other}).exit_code, 2);
-  const CliRun bad_hex = run_cli({"inspect", "blob", blob, "--class-key", "abc"});
-  EXPECT_EQ(bad_hex.exit_code, 2);
-  EXPECT_NE(bad_hex.err.find("--class-key"), std::string::npos) << bad_hex.err;
+  for (const std::string& bad : {std::string("abc"), class6 + "00", class6.substr(2) + "zz"}) {
+    const CliRun bad_hex = run_cli({"inspect", "blob", blob, "--class-key", bad});
+    EXPECT_EQ(bad_hex.exit_code, 2);
+    EXPECT_NE(bad_hex.err.find("--class-key: expected 64 hex digits (a 32-byte class key), got " +
+                               std::to_string(bad.size()) + " characters"),
+              std::string::npos)
+        << bad_hex.err;
+  }
   spit(tmp_ / "short.blob",
        Bytes(archive->items[0][0].blob.begin(), archive->items[0][0].blob.begin() + 20));
   EXPECT_EQ(run_cli({"inspect", "blob", tmp_ / "short.blob"}).exit_code, 2);
