@@ -268,7 +268,6 @@ void add_item_commands(CLI::App& device, Status& status) {
   add_command(device, status, "add", run_device_add, [](CLI::App* cmd, DeviceAddOptions& o) {
     add_device_dir(cmd, &o.dir);
     add_trait_options(cmd, &o.traits);
-    add_app_clip_flag(cmd, &o.traits);
     cmd->add_option("--sysbound", o.sysbound,
                     "kSecAttrSysBound: none, or preserve (kept to the device: never in a backup, "
                     "put back after a restore)")

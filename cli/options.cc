@@ -32,9 +32,6 @@ void add_trait_options(CLI::App* cmd, TraitOptions* o) {
       ->capture_default_str();
   cmd->add_flag("--auth-constraint", o->auth_constraint,
                 "kSecAttrAccessControl with user presence, biometry or passcode");
-}
-
-void add_app_clip_flag(CLI::App* cmd, TraitOptions* o) {
   cmd->add_flag("--app-clip", o->app_clip,
                 "The item was added by an App Clip (clip = 1): in no backup or transfer (R10)");
 }

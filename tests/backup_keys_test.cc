@@ -26,6 +26,12 @@ using cli::FilesInMemory;
 using cli::slurp;
 using cli::TempDir;
 
+// `status` is `code` and its message holds `text`.
+void expect_refused(const Status& status, Code code, std::string_view text) {
+  EXPECT_EQ(status.code(), code) << status.to_string();
+  EXPECT_NE(status.message().find(text), std::string::npos) << status.message();
+}
+
 std::string text_of(const std::optional<SecretBytes>& password) {
   return password ? password_string(*password) : "(none)";
 }
@@ -100,12 +106,8 @@ TEST_F(BackupKeys, APasswordFileIsOneLineAndSmall) {
   env_.put("pw.txt", "crlf\r\n");
   EXPECT_EQ(read(s), "crlf");
   env_.put("pw.txt", "correct horse\nextra\n");  // the wrong file, or a second line by mistake
-  const auto two_lines = read_password(s, env_, "?");
-  EXPECT_EQ(two_lines.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(two_lines.status().message().find("--password-file pw.txt: more than one line (a line "
-                                              "break at byte 13)"),
-            std::string::npos)
-      << two_lines.status().message();
+  expect_refused(read_password(s, env_, "?").status(), Code::kInvalidArgument,
+                 "--password-file pw.txt: more than one line (a line break at byte 13)");
   env_.put("pw.txt", std::string(kMaxPasswordFileBytes + 1, 'x'));
   EXPECT_EQ(read_password(s, env_, "?").status().code(), Code::kResourceExhausted);
   s.password_file = "missing.txt";
@@ -153,20 +155,13 @@ TEST_F(BackupKeys, AKeyFileOfTheWrongSizeIsRefusedNamingTheOption) {
   env_.put("k", digits + "\n");
   EXPECT_TRUE(read_key_file(env_, "k").ok());
   env_.put("k", digits.substr(1) + "\n");
-  const auto short_key = read_key_file(env_, "k");
-  EXPECT_EQ(short_key.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(short_key.status().message().find("--key-file k: backup key file: 63 characters"),
-            std::string::npos)
-      << short_key.status().message();
+  expect_refused(read_key_file(env_, "k").status(), Code::kInvalidArgument,
+                 "--key-file k: backup key file: 63 characters");
   env_.put("k", std::string(kMaxKeyFileBytes, '\n'));  // at the cap: read, then refused as text
   EXPECT_EQ(read_key_file(env_, "k").status().code(), Code::kInvalidArgument);
   env_.put("k", std::string(kMaxKeyFileBytes + 1, 'a'));
-  const auto big = read_key_file(env_, "k");
-  EXPECT_EQ(big.status().code(), Code::kResourceExhausted);
-  EXPECT_NE(big.status().message().find("--key-file k: larger than 256 bytes; a key file holds 64 "
-                                        "hex digits"),
-            std::string::npos)
-      << big.status().message();
+  expect_refused(read_key_file(env_, "k").status(), Code::kResourceExhausted,
+                 "--key-file k: larger than 256 bytes; a key file holds 64 hex digits");
 }
 
 TEST_F(BackupKeys, AKeyFileReplacesThePasswordAndIsNotAskedFor) {
@@ -179,9 +174,8 @@ TEST_F(BackupKeys, AKeyFileReplacesThePasswordAndIsNotAskedFor) {
   EXPECT_EQ(keys->key, SecretBytes(Bytes(32, 0xbb)));
   EXPECT_EQ(keys->password, "");
   s.password_given = true;  // --password "" with --key-file: two sources
-  const auto both = read_backup_keys(s, env_, true);
-  EXPECT_EQ(both.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(both.status().message(), "--key-file replaces the password: give one of them");
+  expect_refused(read_backup_keys(s, env_, true).status(), Code::kInvalidArgument,
+                 "--key-file replaces the password: give one of them");
   EXPECT_TRUE(questions_.empty());
 }
 
@@ -194,9 +188,8 @@ TEST_F(BackupKeys, AnUnencryptedBackupTakesNoPasswordAndAsksForNone) {
   EXPECT_FALSE(keys->key);
   s.password = "wrong";
   s.password_given = true;
-  const auto given = read_backup_keys(s, env_, false);
-  EXPECT_EQ(given.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(given.status().message(), "the backup is not encrypted, so it takes no password");
+  expect_refused(read_backup_keys(s, env_, false).status(), Code::kInvalidArgument,
+                 "the backup is not encrypted, so it takes no password");
   EXPECT_TRUE(questions_.empty());
 }
 
@@ -269,10 +262,8 @@ TEST_F(BackupKeysFolder, AnUnencryptedFolderGivenAPasswordIsRefusedNamingIt) {
   ASSERT_TRUE(open_backup_folder(default_env(), plain_, s).ok());
   s.password_file = "pw.txt";
   env_.put("pw.txt", "pw\n");
-  const auto refused = open_backup_folder(env_, plain_, s);
-  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(refused.status().message(),
-            plain_ + ": the backup is not encrypted, so it takes no password");
+  expect_refused(open_backup_folder(env_, plain_, s).status(), Code::kInvalidArgument,
+                 plain_ + ": the backup is not encrypted, so it takes no password");
   EXPECT_TRUE(questions_.empty());
   EXPECT_EQ(env_.reads(), 0);  // refused before the file is read
 }

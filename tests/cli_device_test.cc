@@ -18,14 +18,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kUid = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-json run_json(std::vector<std::string> args) {
-  args.insert(args.end(), {"--format", "json"});
-  const CliRun r = run_cli(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.exit_code == 0 ? json::parse(r.out) : json();
-}
+constexpr const char* kUid = kTestUidHex;
 
 TEST(CliDevice, InitAddListPasscodeEraseRoundTrip) {
   TempDir tmp;
