@@ -20,12 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kUid = kTestUidHex;
-
 TEST(CliDeviceFiles, PutThenFilesListsThemSortedWithTheirClass) {
   TempDir tmp;
   const std::string phone = tmp / "phone";
-  run_json({"device", "init", phone, "--uid-hex", kUid, "--seed", "1"});
+  run_json({"device", "init", phone, "--uid-hex", kTestUidHex, "--seed", "1"});
   spit(tmp / "notes.txt", "hello notes\n");
   spit(tmp / "db.bin", std::string("\x00\x01\x02", 3));
   const json put = run_json({"device", "put", phone, "--domain", "AppDomain-com.example.app",
@@ -110,7 +108,7 @@ class CliFolder : public ::testing::Test {
  protected:
   void SetUp() override {
     phone_ = tmp_ / "phone";
-    run_json({"device", "init", phone_, "--uid-hex", kUid, "--seed", "10"});
+    run_json({"device", "init", phone_, "--uid-hex", kTestUidHex, "--seed", "10"});
     run_json({"device", "add", phone_, "--account", "alice", "--service", "example.com", "--secret",
               "s1", "--seed", "11"});
     run_json({"device", "add", phone_, "--account", "bob", "--service", "example.com", "-a",
