@@ -39,7 +39,7 @@ Status run_audit(const AuditOptions& options, Env& env, std::ostream& out, std::
     source = options.backup;  // a real path: SARIF and JUnit name it as the artifact
     KCB_ASSIGN_OR_RETURN(
         input, audit_input_from_backup(
-                   options.backup, options.access_group, options.keys, options.device,
+                   options.backup, options.access_group, options.keys,
                    format == ReportFormat::kText ? Format::kText : Format::kJson, err, env));
   } else {
     KCB_ASSIGN_OR_RETURN(const Bytes bytes, env.read_file(options.items_path, kMaxAuditFileBytes));
@@ -69,9 +69,8 @@ void add_audit_command(CLI::App& app, Status& status) {
                     "Audit the items of one app found in this real backup folder instead of ITEMS");
     cmd->add_option("--access-group", o.access_group,
                     "With --backup: the app's keychain access group (TEAMID.com.example.app)");
-    add_backup_key_options(cmd, &o.keys);
-    cmd->add_option("--device", o.device,
-                    "With --backup: the source device, whose key opens the device-layer classes");
+    add_backup_key_options(
+        cmd, &o.keys, "With --backup: the source device, whose key opens the device-layer classes");
     std::string wrapper_help =
         "Keychain wrapper whose default accessibility applies when an item omits "
         "`accessible`:";

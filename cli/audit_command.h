@@ -27,8 +27,7 @@ struct AuditOptions {
   // --backup DIR --access-group G: the items of one app found in a real backup replace ITEMS.
   std::string backup;
   std::string access_group;
-  BackupKeyOptions keys;
-  std::string device;
+  BackupKeySources keys;  // and --device
 };
 
 // Ok when the gate passes (no violated expectation; with --fail-on warning no warning either),

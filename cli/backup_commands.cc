@@ -42,8 +42,8 @@ Result<Journey> backup_journey(const std::string& text) {
 }
 
 // The password of a new encrypted backup: required, typed twice, not empty.
-Result<SecretBytes> new_backup_password(const PasswordOptions& o, Env& env) {
-  KCB_ASSIGN_OR_RETURN(auto password, read_password(o, env, "New backup password", Ask::kTwice));
+Result<SecretBytes> new_backup_password(const BackupKeySources& keys, Env& env) {
+  KCB_ASSIGN_OR_RETURN(auto password, read_password(keys, env, "New backup password", Ask::kTwice));
   if (!password) {
     return Status::InvalidArgument(
         "local-encrypted needs a password: --password-file, --password, " +
@@ -76,14 +76,14 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
   options.journey = journey;
   options.kdf = o.fast_kdf ? kFastKdf : KeybagKdf{};
   const bool encrypted = journey == Journey::kLocalEncrypted;
-  if (!encrypted && password_given(o.password)) {
+  if (!encrypted && o.keys.password_requested()) {
     // Silently writing an unencrypted backup for a user who gave a password would be the worst
     // answer.
     return Status::InvalidArgument("backup: --journey " + std::string(name_of(journey)) +
                                    " takes no password (only local-encrypted does)");
   }
   if (encrypted) {
-    KCB_ASSIGN_OR_RETURN(SecretBytes password, new_backup_password(o.password, env));
+    KCB_ASSIGN_OR_RETURN(SecretBytes password, new_backup_password(o.keys, env));
     options.password = password_string(password);
     if (!o.fast_kdf) note_kdf_cost(err, options.kdf.iterations, options.kdf.dp_iterations);
   }
@@ -106,20 +106,12 @@ Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, 
   auto manifest = read_folder_manifest(folder);
   if (!manifest.ok()) return manifest.status().with_context(context);
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.device));
+  auto keys = read_backup_keys(o.keys, env, manifest->is_encrypted);
+  if (!keys.ok()) return keys.status().with_context(context);
+  if (manifest->is_encrypted && !keys->key) note_restore_kdf_cost(err, *manifest);
   RestoreOptions options;
-  if (!o.key_file.empty()) {
-    KCB_ASSIGN_OR_RETURN(Bytes text, env.read_file(o.key_file, 4096));
-    KCB_ASSIGN_OR_RETURN(options.password_key, parse_backup_key_file(text));
-    wipe(text);
-  } else if (!manifest->is_encrypted && password_given(o.password)) {
-    // Ignoring it would let a wrong password "work" (issue 16): the user expected encryption.
-    return Status::InvalidArgument(context +
-                                   ": the backup is not encrypted, so it takes no password");
-  } else if (manifest->is_encrypted) {
-    KCB_ASSIGN_OR_RETURN(auto password, read_password(o.password, env, "Backup password"));
-    if (password) options.password = password_string(*password);
-    note_restore_kdf_cost(err, *manifest);
-  }
+  options.password = keys->password;
+  options.password_key = std::move(keys->key);
   auto report = restore_backup(folder, *device, options, *random);
   wipe_password(options.password);
   if (!report.ok()) return report.status().with_context(context);
@@ -154,7 +146,7 @@ void add_backup_commands(CLI::App& app, Status& status) {
         ->required();
     cmd->add_option("--journey,-j", o.journey, "local, local-encrypted or icloud-backup")
         ->required();
-    add_password_options(cmd, &o.password);
+    add_password_options(cmd, &o.keys);
     cmd->add_flag("--fast-kdf", o.fast_kdf,
                   "Tiny PBKDF2 counts (10 + 10) instead of 10,000,000 + 10,000: for tests and "
                   "demos only; such a backup's password protects nothing");
@@ -165,10 +157,7 @@ void add_backup_commands(CLI::App& app, Status& status) {
                     "The backup folder (written by kcbackup, Finder, iTunes or idevicebackup2)")
         ->required();
     cmd->add_option("DIR", o.device, "The target device directory")->required();
-    add_password_options(cmd, &o.password);
-    cmd->add_option("--key-file", o.key_file,
-                    "The backup key from `kcbackup unlock --key-out` instead of the password "
-                    "(skips the key derivation)");
+    add_backup_key_options(cmd, &o.keys);
     add_seed_and_format(cmd, &o.run);
   });
   add_command(app, status, "migrate", run_migrate, [](CLI::App* cmd, MigrateOptions& o) {

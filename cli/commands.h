@@ -163,7 +163,7 @@ struct BackupCommandOptions {
   std::string device;
   std::string bundle;
   std::string journey;
-  PasswordOptions password;
+  BackupKeySources keys;  // the password sources only
   bool fast_kdf = false;  // kFastKdf: for tests and demos; protects nothing
   SeedAndFormat run;
 };
@@ -172,8 +172,7 @@ Status run_backup(const BackupCommandOptions& o, Env& env, std::ostream& out, st
 struct RestoreCommandOptions {
   std::string bundle;  // the backup folder
   std::string device;
-  PasswordOptions password;
-  std::string key_file;  // `unlock --key-out`'s file, instead of the password
+  BackupKeySources keys;  // the password sources and --key-file
   SeedAndFormat run;
 };
 Status run_restore(const RestoreCommandOptions& o, Env& env, std::ostream& out, std::ostream& err);
@@ -190,16 +189,9 @@ void add_backup_commands(CLI::App& app, Status& status);
 
 // ---- inspect keybag|blob|archive|bundle (inspect_commands.cc) ----
 
-// What opens a bag: the password sources and --device DIR (its key 0x835 opens WRAP & 1).
-struct KeySources {
-  PasswordOptions password;
-  std::string key_file;  // `kcbackup unlock --key-out`'s file, instead of the password
-  std::string device;
-};
-
 struct InspectKeybagOptions {
-  std::string file;  // a bare keybag or a Manifest.plist holding BackupKeyBag
-  KeySources keys;
+  std::string file;       // a bare keybag or a Manifest.plist holding BackupKeyBag
+  BackupKeySources keys;  // the password sources, --key-file and --device
   bool show_secrets = false;
   Format format = Format::kText;
 };

@@ -17,7 +17,6 @@
 namespace kcb::cli {
 namespace {
 
-inline constexpr size_t kUidHexDigits = 64;
 // Keychain secrets are small; a larger file is almost certainly the wrong file.
 inline constexpr size_t kMaxSecretFileBytes = 1 << 20;
 
@@ -36,13 +35,9 @@ Result<DeviceConfig> config_from(const DeviceInitOptions& o) {
                        parsed("--persistent-refs", parse_persistent_ref_kind(o.persistent_refs)));
   KCB_ASSIGN_OR_RETURN(config.sos, parse_on_off("--sos", o.sos));
   if (!o.uid_hex.empty()) {
-    Bytes uid;
-    if (o.uid_hex.size() != kUidHexDigits || !from_hex(o.uid_hex, &uid)) {
-      return Status::InvalidArgument("--uid-hex: expected " + std::to_string(kUidHexDigits) +
-                                     " hex digits (a 32-byte UID), got " +
-                                     std::to_string(o.uid_hex.size()) + " characters");
-    }
-    config.uid = std::move(uid);
+    KCB_ASSIGN_OR_RETURN(const SecretBytes uid,
+                         parse_hex_option("--uid-hex", o.uid_hex, 32, "UID"));
+    config.uid.emplace(uid.view().begin(), uid.view().end());
   }
   return config;
 }
@@ -273,7 +268,6 @@ void add_item_commands(CLI::App& device, Status& status) {
   add_command(device, status, "add", run_device_add, [](CLI::App* cmd, DeviceAddOptions& o) {
     add_device_dir(cmd, &o.dir);
     add_trait_options(cmd, &o.traits);
-    add_app_clip_flag(cmd, &o.traits);
     cmd->add_option("--sysbound", o.sysbound,
                     "kSecAttrSysBound: none, or preserve (kept to the device: never in a backup, "
                     "put back after a restore)")

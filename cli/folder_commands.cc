@@ -2,17 +2,16 @@
 // opened with what the user has, the per-item report from the harness (kcbackup/backup_report.h),
 // printed as render/ lays it out (kcbackup/backup_render.h). Exit codes from the engine's Status: a
 // wrong password or key 3, a malformed folder 2, an unreadable one 4.
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <ostream>
-#include <set>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/folder_commands.h"
 #include "cli/seed.h"
 #include "kcbackup/backup_folder.h"
+#include "kcbackup/backup_keys.h"
 #include "kcbackup/backup_render.h"
 #include "kcbackup/backup_report.h"
 #include "kcbackup/device.h"
@@ -22,8 +21,6 @@
 namespace kcb::cli {
 namespace {
 
-// A key file is one line of 64 hex digits; anything much larger is the wrong file.
-inline constexpr size_t kMaxKeyFileBytes = 256;
 // One extracted file is held in memory once: the cap a real app's database stays under.
 inline constexpr size_t kMaxExtractBytes = size_t{2} << 30;
 
@@ -41,46 +38,15 @@ std::function<void(std::string_view, size_t, size_t)> progress_for(std::ostream&
   };
 }
 
-// Everything a folder command opens: the source, the --device (read-only) and the backup.
-struct Opened {
-  std::unique_ptr<DiskFolder> folder;
-  std::unique_ptr<Device> device;
-  std::optional<OpenedBackup> backup;
-  BackupKeys keys;
-};
-
-Result<Opened> open_folder(Env& env, const std::string& dir, const BackupKeyOptions& key_options,
-                           const std::string& device_dir, Format format, std::ostream& err) {
-  Opened o;
-  o.folder = std::make_unique<DiskFolder>(env, dir);
-  KCB_ASSIGN_OR_RETURN(o.keys, read_backup_keys(key_options, env, dir));
-  if (!device_dir.empty()) {
-    auto device = Device::open(env, device_dir, {DeviceAccess::kReadOnly});
-    if (!device.ok()) return device.status().with_context("--device");
-    o.device = std::move(*device);
-  }
-  BackupOpenOptions options;
-  options.password = o.keys.password;
-  options.password_key = o.keys.key;
-  options.device = o.device.get();
-  options.progress = progress_for(err, format);
-  auto backup = OpenedBackup::open(*o.folder, options);
-  wipe_password(options.password);  // o.keys keeps the one copy, wiped when it dies
-  if (options.progress) err << kEraseLine << std::flush;
-  if (!backup.ok()) return backup.status().with_context(dir);
-  o.backup.emplace(std::move(*backup));
-  return o;
-}
-
-// The harness's report of an opened folder, with what opened it (the --device, the password).
-Result<BackupReport> report_of(const Opened& opened, Random& random, const std::string& dir) {
-  BackupReportOptions options;
-  options.device = opened.device.get();
-  options.password = opened.keys.password;
-  auto report = report_backup(*opened.backup, options, random);
-  wipe_password(options.password);
-  if (!report.ok()) return report.status().with_context(dir);
-  return report;
+// The folder opened with what the user gave, its progress erased from the screen once it is open.
+Result<OpenedBackupFolder> open_folder(Env& env, const std::string& dir,
+                                       const BackupKeySources& keys, Format format,
+                                       std::ostream& err) {
+  auto progress = progress_for(err, format);
+  const bool shown = progress != nullptr;
+  auto opened = open_backup_folder(env, dir, keys, std::move(progress));
+  if (shown) err << kEraseLine << std::flush;
+  return opened;
 }
 
 // Refuses to replace what is there: an extracted file or a key never overwrites a user's file.
@@ -92,54 +58,18 @@ Status refuse_existing(Env& env, const std::string& path, std::string_view optio
 
 }  // namespace
 
-BackupKeys::~BackupKeys() {
-  wipe_password(password);
-}
-
-void add_backup_key_options(CLI::App* cmd, BackupKeyOptions* o) {
-  add_password_options(cmd, &o->password);
-  cmd->add_option("--key-file", o->key_file,
-                  "The derived backup key `kcbackup unlock --key-out` wrote, instead of the "
-                  "password (the KDF does not run)");
-}
-
-Result<BackupKeys> read_backup_keys(const BackupKeyOptions& o, Env& env, const std::string& dir) {
-  BackupKeys keys;
-  if (!o.key_file.empty()) {
-    if (password_given(o.password)) {
-      return Status::InvalidArgument("--key-file replaces the password: give one of them");
-    }
-    auto text = env.read_file(o.key_file, kMaxKeyFileBytes);
-    if (!text.ok()) return text.status().with_context("--key-file");
-    auto key = parse_backup_key_file(*text);
-    wipe(*text);
-    if (!key.ok()) return key.status().with_context("--key-file " + printable_text(o.key_file));
-    keys.key = std::move(*key);
-    return keys;
-  }
-  // Asked for only when the folder says it needs one; an unreadable Manifest is left to the open,
-  // which names the problem.
-  DiskFolder folder(env, dir);
-  auto manifest = read_folder_manifest(folder);
-  const Ask ask = manifest.ok() && manifest->is_encrypted ? Ask::kOnce : Ask::kNever;
-  KCB_ASSIGN_OR_RETURN(std::optional<SecretBytes> password,
-                       read_password(o.password, env, "Backup password", ask));
-  if (password) keys.password = password_string(*password);
-  return keys;
-}
-
 Status run_inspect_backup(const InspectBackupOptions& o, Env& env, std::ostream& out,
                           std::ostream& err) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(o.seed));
-  KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, o.dir, o.keys, o.device, o.format, err));
-  KCB_ASSIGN_OR_RETURN(BackupReport report, report_of(opened, *random, o.dir));
+  KCB_ASSIGN_OR_RETURN(OpenedBackupFolder opened, open_folder(env, o.dir, o.keys, o.format, err));
+  KCB_ASSIGN_OR_RETURN(BackupReport report, report_backup(opened, *random));
   out << render::backup_folder_report(o.dir, *opened.backup, report, o.files, o.format);
   return Status::Ok();
 }
 
 Status run_extract(const ExtractOptions& o, Env& env, std::ostream& out, std::ostream& err) {
   KCB_RETURN_IF_ERROR(refuse_existing(env, o.out, "-o"));
-  KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, o.dir, o.keys, o.device, o.format, err));
+  KCB_ASSIGN_OR_RETURN(OpenedBackupFolder opened, open_folder(env, o.dir, o.keys, o.format, err));
   const BackupFileEntry* entry = opened.backup->find(o.domain, o.path);
   if (entry == nullptr || entry->flags != 1) {
     return Status::NotFound(printable_text(o.dir) + ": no file " + printable_text(o.domain) +
@@ -156,20 +86,13 @@ Status run_extract(const ExtractOptions& o, Env& env, std::ostream& out, std::os
 
 Status run_unlock(const UnlockOptions& o, Env& env, std::ostream& out, std::ostream& err) {
   KCB_RETURN_IF_ERROR(refuse_existing(env, o.key_out, "--key-out"));
-  KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, o.dir, o.keys, "", o.format, err));
+  KCB_ASSIGN_OR_RETURN(OpenedBackupFolder opened, open_folder(env, o.dir, o.keys, o.format, err));
   const SecretBytes& key = opened.backup->password_key();
   if (key.empty()) {
     return Status::InvalidArgument(printable_text(o.dir) +
                                    ": no class of its keybag is wrapped with a password");
   }
-  Bytes text = backup_key_file_text(key);
-  // Env writes files 0644; a key that opens the backup is the owner's alone, from its first byte
-  // on disk (the temporary name included), so the umask is narrowed around the write.
-  const mode_t old_mask = ::umask(077);
-  const Status written = write_file_atomically(env, o.key_out, text);
-  ::umask(old_mask);
-  wipe(text);
-  KCB_RETURN_IF_ERROR(written.with_context("--key-out"));
+  KCB_RETURN_IF_ERROR(write_key_file(env, o.key_out, key).with_context("--key-out"));
   err << "warning: " << printable_text(o.key_out)
       << " opens the backup like its password: keep it as safe, delete it when done\n";
   out << render::unlock_report(o.dir, o.key_out, key.size(), o.format);
@@ -177,11 +100,11 @@ Status run_unlock(const UnlockOptions& o, Env& env, std::ostream& out, std::ostr
 }
 
 Result<AuditInput> audit_input_from_backup(const std::string& dir, const std::string& access_group,
-                                           const BackupKeyOptions& keys, const std::string& device,
-                                           Format format, std::ostream& err, Env& env) {
+                                           const BackupKeySources& keys, Format format,
+                                           std::ostream& err, Env& env) {
   KCB_ASSIGN_OR_RETURN(auto random, random_for(""));
-  KCB_ASSIGN_OR_RETURN(Opened opened, open_folder(env, dir, keys, device, format, err));
-  KCB_ASSIGN_OR_RETURN(BackupReport report, report_of(opened, *random, dir));
+  KCB_ASSIGN_OR_RETURN(OpenedBackupFolder opened, open_folder(env, dir, keys, format, err));
+  KCB_ASSIGN_OR_RETURN(BackupReport report, report_backup(opened, *random));
   std::vector<FoundItem> found;
   for (const ReportedItem* r : items_of_access_group(report, access_group))
     found.push_back({r->account, r->service, *r->traits});
@@ -192,13 +115,9 @@ Result<AuditInput> audit_input_from_backup(const std::string& dir, const std::st
         << (opened.device ? "" : " (give the source device with --device)") << "\n";
   }
   if (found.empty()) {
-    std::set<std::string> groups;
-    for (const ReportedItem& r : report.items) {
-      if (r.decoded) groups.insert(printable_text(r.access_group));
-    }
     std::string list;
-    for (const std::string& g : groups)
-      list += (list.empty() ? "" : ", ") + g;
+    for (const std::string& g : decoded_access_groups(report))
+      list += (list.empty() ? "" : ", ") + printable_text(g);
     return Status::InvalidArgument(
         "--access-group " + printable_text(access_group) + ": no item of " + printable_text(dir) +
         " has it; its decoded items' groups: " + (list.empty() ? "none" : list));
@@ -207,17 +126,16 @@ Result<AuditInput> audit_input_from_backup(const std::string& dir, const std::st
 }
 
 void add_inspect_backup_command(CLI::App& inspect, Status& status) {
-  add_command(inspect, status, "backup", run_inspect_backup,
-              [](CLI::App* cmd, InspectBackupOptions& o) {
-                cmd->add_option("DIR", o.dir, "The backup folder")->required();
-                add_backup_key_options(cmd, &o.keys);
-                cmd->add_option("--device", o.device,
-                                "The source device: its key 0x835 opens the device-layer classes");
-                cmd->add_flag("--files", o.files,
-                              "Also list every file: domain, path, size, protection class");
-                add_seed_option(cmd, &o.seed);
-                add_format_option(cmd, &o.format, false);
-              });
+  add_command(
+      inspect, status, "backup", run_inspect_backup, [](CLI::App* cmd, InspectBackupOptions& o) {
+        cmd->add_option("DIR", o.dir, "The backup folder")->required();
+        add_backup_key_options(cmd, &o.keys,
+                               "The source device: its key 0x835 opens the device-layer classes");
+        cmd->add_flag("--files", o.files,
+                      "Also list every file: domain, path, size, protection class");
+        add_seed_option(cmd, &o.seed);
+        add_format_option(cmd, &o.format, false);
+      });
 }
 
 void add_folder_commands(CLI::App& app, Status& status) {
@@ -227,14 +145,13 @@ void add_folder_commands(CLI::App& app, Status& status) {
         ->required();
     cmd->add_option("--path", o.path, "The file's path in its domain")->required();
     cmd->add_option("-o,--out", o.out, "Where to write the plaintext (must not exist)")->required();
-    add_backup_key_options(cmd, &o.keys);
-    cmd->add_option("--device", o.device,
-                    "The source device, for a file of a class with the device layer");
+    add_backup_key_options(cmd, &o.keys,
+                           "The source device, for a file of a class with the device layer");
     add_format_option(cmd, &o.format, false);
   });
   add_command(app, status, "unlock", run_unlock, [](CLI::App* cmd, UnlockOptions& o) {
     cmd->add_option("DIR", o.dir, "The backup folder")->required();
-    add_password_options(cmd, &o.keys.password);
+    add_password_options(cmd, &o.keys);
     cmd->add_option("--key-out", o.key_out, "Where to write the key (must not exist)")->required();
     add_format_option(cmd, &o.format, false);
   });

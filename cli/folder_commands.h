@@ -43,36 +43,13 @@ Status run_device_files(const DeviceFilesOptions& o, Env& env, std::ostream& out
 // Registers `put` and `files` in the `device` group (called from add_device_command).
 void add_device_files_commands(CLI::App& device, Status& status);
 
-// ---- what opens a backup folder: shared by inspect backup, extract, unlock, audit --backup and
-// (through fill_backup_keys) restore ----
-
-// --password-file / --password (cli/password.h's sources) or --key-file K: the 32-byte derived key
-// `unlock --key-out` wrote (64 hex digits and a newline), so the KDF does not run again.
-struct BackupKeyOptions {
-  PasswordOptions password;
-  std::string key_file;
-};
-void add_backup_key_options(CLI::App* cmd, BackupKeyOptions* o);
-
-// The password or key for the folder at `dir`: the key file when given (InvalidArgument naming
-// --key-file for a malformed one), else the password from its sources, asked on the terminal only
-// when the folder's Manifest.plist says it is encrypted. `password` stays empty and `key` nullopt
-// when none is needed or given (an encrypted folder then fails to open: exit 3).
-struct BackupKeys {
-  std::string password;  // wiped when the struct dies
-  std::optional<SecretBytes> key;
-  BackupKeys() = default;
-  BackupKeys(BackupKeys&&) = default;
-  BackupKeys& operator=(BackupKeys&&) = default;
-  ~BackupKeys();
-};
-Result<BackupKeys> read_backup_keys(const BackupKeyOptions& o, Env& env, const std::string& dir);
+// The folder commands below (and audit --backup, restore) take the password, --key-file and
+// --device from kcbackup/backup_keys.h's BackupKeySources (cli/password.h registers them).
 
 // `inspect backup DIR [keys] [--device DEV] [--files]`.
 struct InspectBackupOptions {
   std::string dir;
-  BackupKeyOptions keys;
-  std::string device;
+  BackupKeySources keys;
   bool files = false;
   std::string seed;  // the other-device trial's UID
   Format format = Format::kText;
@@ -87,8 +64,7 @@ struct ExtractOptions {
   std::string domain;
   std::string path;
   std::string out;
-  BackupKeyOptions keys;
-  std::string device;
+  BackupKeySources keys;
   Format format = Format::kText;
 };
 Status run_extract(const ExtractOptions& o, Env& env, std::ostream& out, std::ostream& err);
@@ -96,7 +72,7 @@ Status run_extract(const ExtractOptions& o, Env& env, std::ostream& out, std::os
 // `unlock DIR [password] --key-out FILE`: the derived password key, hex, mode 0600, a warning.
 struct UnlockOptions {
   std::string dir;
-  BackupKeyOptions keys;  // the password sources only: the point is to derive the key
+  BackupKeySources keys;  // the password sources only: the point is to derive the key
   std::string key_out;
   Format format = Format::kText;
 };
@@ -107,8 +83,8 @@ Status run_unlock(const UnlockOptions& o, Env& env, std::ostream& out, std::ostr
 // none of its decoded items is in G; a note on `err` when some items did not decode. `format`
 // kText shows the opening's progress on a terminal.
 Result<AuditInput> audit_input_from_backup(const std::string& dir, const std::string& access_group,
-                                           const BackupKeyOptions& keys, const std::string& device,
-                                           Format format, std::ostream& err, Env& env);
+                                           const BackupKeySources& keys, Format format,
+                                           std::ostream& err, Env& env);
 
 // `inspect backup` under the inspect group; `extract` and `unlock` at the top.
 void add_inspect_backup_command(CLI::App& inspect, Status& status);

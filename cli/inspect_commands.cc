@@ -11,6 +11,7 @@
 #include "cli/folder_commands.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup_folder.h"
+#include "kcbackup/backup_keys.h"
 #include "kcbackup/device.h"
 #include "kcbackup/inspect_render.h"
 #include "kcbackup/inspection.h"
@@ -22,36 +23,6 @@ namespace {
 inline constexpr size_t kMaxInspectFileBytes = size_t{16} << 20;
 // A keychain archive holds every item of a phone; 256 MiB is far beyond any real one.
 inline constexpr size_t kMaxArchiveFileBytes = size_t{256} << 20;
-inline constexpr size_t kClassKeyHexDigits = 64;
-
-// The password and device key the user gave, as the engine's unlock asks for them.
-Result<KeybagKeySources> key_sources(const KeySources& given, Env& env,
-                                     std::optional<bool> encrypted) {
-  KeybagKeySources sources;
-  sources.encrypted = encrypted;
-  if (!given.device.empty()) {
-    auto device = Device::open(env, given.device, {DeviceAccess::kReadOnly});
-    if (!device.ok()) return device.status().with_context("--device");
-    sources.device = std::move(device).value();
-  }
-  if (!given.key_file.empty()) {
-    // The same file and checks as the folder commands' --key-file.
-    KCB_ASSIGN_OR_RETURN(BackupKeys keys,
-                         read_backup_keys({given.password, given.key_file}, env, ""));
-    sources.password_key = std::move(keys.key);
-  }
-  sources.password = [&given, &env](bool may_ask) {
-    return read_password(given.password, env, "Backup password",
-                         may_ask ? Ask::kOnce : Ask::kNever);
-  };
-  return sources;
-}
-
-Status unlock(InspectedKeybag& bag, const KeySources& given, Env& env,
-              std::optional<bool> encrypted) {
-  KCB_ASSIGN_OR_RETURN(KeybagKeySources sources, key_sources(given, env, encrypted));
-  return bag.unlock(sources);
-}
 
 }  // namespace
 
@@ -68,26 +39,12 @@ Status run_inspect_keybag(const InspectKeybagOptions& o, Env& env, std::ostream&
     return bag.status().with_context(manifest ? "Manifest.plist: BackupKeyBag" : o.file);
   std::optional<bool> encrypted;
   if (manifest) encrypted = manifest->is_encrypted;
-  KCB_RETURN_IF_ERROR(unlock(*bag, o.keys, env, encrypted));
+  KCB_ASSIGN_OR_RETURN(KeybagKeySources sources, keybag_key_sources(o.keys, env, encrypted));
+  KCB_RETURN_IF_ERROR(bag->unlock(sources));
   out << render::keybag_report(o.file, manifest, bytes.size(), *bag, o.show_secrets,
                                {o.format, use_colour()});
   return Status::Ok();
 }
-
-namespace {
-
-Result<SecretBytes> class_key_from_hex(const std::string& hex) {
-  Bytes key;
-  if (hex.size() != kClassKeyHexDigits || !from_hex(hex, &key)) {
-    return Status::InvalidArgument("--class-key: expected " + std::to_string(kClassKeyHexDigits) +
-                                   " hex digits (a 32-byte class key)");
-  }
-  SecretBytes secret(key);
-  wipe(key);
-  return secret;
-}
-
-}  // namespace
 
 InspectBlobOptions::~InspectBlobOptions() {
   wipe_password(class_key_hex);
@@ -99,7 +56,8 @@ Status run_inspect_blob(const InspectBlobOptions& o, Env& env, std::ostream& out
   if (!blob.ok()) return blob.status().with_context(o.file);
   std::optional<DerDict> dict;
   if (!o.class_key_hex.empty()) {
-    KCB_ASSIGN_OR_RETURN(SecretBytes class_key, class_key_from_hex(o.class_key_hex));
+    KCB_ASSIGN_OR_RETURN(SecretBytes class_key,
+                         parse_hex_option("--class-key", o.class_key_hex, 32, "class key"));
     auto opened = open_blob_attributes(bytes, class_key.view());
     if (!opened.ok()) return opened.status().with_context(o.file);
     dict = std::move(*opened);
@@ -117,26 +75,14 @@ Status run_inspect_archive(const InspectArchiveOptions& o, Env& env, std::ostrea
   return Status::Ok();
 }
 
-namespace {
-
-void add_key_sources(CLI::App* cmd, KeySources* keys) {
-  add_password_options(cmd, &keys->password);
-  cmd->add_option("--key-file", keys->key_file,
-                  "The derived backup key `kcbackup unlock --key-out` wrote, instead of the "
-                  "password (the KDF does not run)");
-  cmd->add_option("--device", keys->device,
-                  "A device directory whose key 0x835 opens the device layer (WRAP & 1)");
-}
-
-}  // namespace
-
 void add_inspect_command(CLI::App& app, Status& status) {
   CLI::App& inspect = add_group(app, "inspect");
   add_command(
       inspect, status, "keybag", run_inspect_keybag, [](CLI::App* cmd, InspectKeybagOptions& o) {
         cmd->add_option("FILE", o.file, "A keybag or a Manifest.plist holding BackupKeyBag")
             ->required();
-        add_key_sources(cmd, &o.keys);
+        add_backup_key_options(
+            cmd, &o.keys, "A device directory whose key 0x835 opens the device layer (WRAP & 1)");
         cmd->add_flag("--show-secrets", o.show_secrets, "Print the unlocked class keys in hex");
         add_format_option(cmd, &o.format, false);
       });

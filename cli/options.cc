@@ -5,6 +5,20 @@
 
 namespace kcb::cli {
 
+Result<SecretBytes> parse_hex_option(std::string_view option, std::string_view hex, size_t bytes,
+                                     std::string_view what) {
+  Bytes value;
+  if (hex.size() != 2 * bytes || !from_hex(hex, &value)) {
+    return Status::InvalidArgument(std::string(option) + ": expected " + std::to_string(2 * bytes) +
+                                   " hex digits (a " + std::to_string(bytes) + "-byte " +
+                                   std::string(what) + "), got " + std::to_string(hex.size()) +
+                                   " characters");
+  }
+  SecretBytes secret(value);
+  wipe(value);
+  return secret;
+}
+
 void add_trait_options(CLI::App* cmd, TraitOptions* o) {
   cmd->add_option("--accessible,-a", o->accessible,
                   "kSecAttrAccessible value in any spelling: WhenUnlocked, whenUnlocked, "
@@ -18,9 +32,6 @@ void add_trait_options(CLI::App* cmd, TraitOptions* o) {
       ->capture_default_str();
   cmd->add_flag("--auth-constraint", o->auth_constraint,
                 "kSecAttrAccessControl with user presence, biometry or passcode");
-}
-
-void add_app_clip_flag(CLI::App* cmd, TraitOptions* o) {
   cmd->add_flag("--app-clip", o->app_clip,
                 "The item was added by an App Clip (clip = 1): in no backup or transfer (R10)");
 }

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/output.h"
+#include "kcbackup/bytes.h"
 #include "kcbackup/model.h"
 #include "kcbackup/status.h"
 
@@ -21,18 +22,21 @@ Result<T> parsed(std::string_view option, Result<T> result) {
   return result;
 }
 
-// --accessible, --class, --synchronizable, --token, --auth-constraint.
+// A value of `bytes` bytes given in hex (--uid-hex, --class-key): InvalidArgument naming the
+// option, the digits it takes and what (`what`: "UID") and the characters given otherwise.
+Result<SecretBytes> parse_hex_option(std::string_view option, std::string_view hex, size_t bytes,
+                                     std::string_view what);
+
+// --accessible, --class, --synchronizable, --token, --auth-constraint, --app-clip.
 struct TraitOptions {
   std::string accessible = "WhenUnlocked";
   std::string item_class = "genp";
   std::string token = "none";
   bool synchronizable = false;
   bool auth_constraint = false;
-  bool app_clip = false;  // --app-clip, where add_app_clip_flag registered it
+  bool app_clip = false;
 };
 void add_trait_options(CLI::App* cmd, TraitOptions* opts);
-// --app-clip (R10): separate, so that a command offers it only once it carries the trait through.
-void add_app_clip_flag(CLI::App* cmd, TraitOptions* opts);
 Result<Traits> parse_traits(const TraitOptions& opts);
 
 // --passcode on|off and --icloud-keychain on|off (unspecified when absent).

@@ -74,7 +74,6 @@ Status run_rules(const RulesOptions& o, Env&, std::ostream& out, std::ostream&) 
 void add_oracle_commands(CLI::App& app, Status& status) {
   add_command(app, status, "predict", run_predict, [](CLI::App* cmd, PredictOptions& o) {
     add_trait_options(cmd, &o.traits);
-    add_app_clip_flag(cmd, &o.traits);
     add_settings_options(cmd, &o.settings);
     cmd->add_option("--journey,-j", o.journey,
                     "local, local-encrypted, icloud-backup, quick-start or "
@@ -88,7 +87,6 @@ void add_oracle_commands(CLI::App& app, Status& status) {
                   "Print the seed's 12 measured rows (Apple DTS, iOS 12) beside the "
                   "oracle's answer; exit 1 if any disagrees");
     add_trait_options(cmd, &o.traits);
-    add_app_clip_flag(cmd, &o.traits);
     // table prints every class unless --accessible names one: no default to show in --help.
     cmd->get_option("--accessible")
         ->default_str("")

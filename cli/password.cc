@@ -3,9 +3,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <iostream>
 
 namespace kcb::cli {
@@ -62,40 +60,7 @@ PasswordPrompt& current_prompt() {
   return prompt;
 }
 
-// One line: a final "\n" or "\r\n" is the file's, not the password's. A second line means the
-// wrong file (or a password with a newline no prompt could type): refused, not silently kept.
-Result<SecretBytes> one_line(SecretBytes text) {
-  size_t n = text.size();
-  if (n > 0 && text.data()[n - 1] == '\n') --n;
-  if (n > 0 && text.data()[n - 1] == '\r') --n;
-  const ByteView line = text.view().first(n);
-  const auto newline = std::find(line.begin(), line.end(), uint8_t{'\n'});
-  if (newline != line.end()) {
-    return Status::InvalidArgument("more than one line (a line break at byte " +
-                                   std::to_string(newline - line.begin()) +
-                                   "); a password file holds the password on one line");
-  }
-  return SecretBytes(line);
-}
-
-Result<SecretBytes> read_password_file(Env& env, const std::string& path) {
-  auto secret = read_secret_file(env, path, kMaxPasswordFileBytes);
-  if (!secret.ok()) return secret.status().with_context("--password-file");
-  auto line = one_line(std::move(secret).value());
-  if (!line.ok()) return line.status().with_context("--password-file " + path);
-  return line;
-}
-
 }  // namespace
-
-void add_password_options(CLI::App* cmd, PasswordOptions* o) {
-  cmd->add_option("--password-file", o->file,
-                  "Read the backup password from this file (one line; first of the sources)");
-  cmd->add_option("--password", o->value,
-                  "The backup password (visible to other users in the process list: prefer "
-                  "--password-file, KCBACKUP_PASSWORD or the prompt)")
-      ->each([o](const std::string&) { o->value_given = true; });
-}
 
 PasswordPrompt set_password_prompt(PasswordPrompt prompt) {
   PasswordPrompt previous = std::move(current_prompt());
@@ -103,38 +68,27 @@ PasswordPrompt set_password_prompt(PasswordPrompt prompt) {
   return previous;
 }
 
-std::string password_string(const SecretBytes& password) {
-  return std::string(password.view().begin(), password.view().end());
+std::optional<SecretBytes> ask_password(std::string_view question) {
+  if (!current_prompt()) return std::nullopt;
+  return current_prompt()(question);
 }
 
-void wipe_password(std::string& password) {
-  wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(password.data()), password.size()));
-  password.clear();
+void add_password_options(CLI::App* cmd, BackupKeySources* keys) {
+  keys->prompt = ask_password;
+  cmd->add_option("--password-file", keys->password_file,
+                  "Read the backup password from this file (one line; first of the sources)");
+  cmd->add_option("--password", keys->password,
+                  "The backup password (visible to other users in the process list: prefer "
+                  "--password-file, KCBACKUP_PASSWORD or the prompt)")
+      ->each([keys](const std::string&) { keys->password_given = true; });
 }
 
-PasswordOptions::~PasswordOptions() {
-  wipe_password(value);
-}
-
-Result<std::optional<SecretBytes>> read_password(const PasswordOptions& o, Env& env,
-                                                 std::string_view question, Ask ask) {
-  std::optional<SecretBytes> out;
-  if (!o.file.empty()) {
-    KCB_ASSIGN_OR_RETURN(out, read_password_file(env, o.file));
-  } else if (o.value_given) {
-    out = SecretBytes(as_bytes(o.value));
-  } else if (const char* variable = std::getenv(kPasswordEnvVar); variable && variable[0] != 0) {
-    out = SecretBytes(as_bytes(variable));
-  } else if (ask != Ask::kNever && current_prompt()) {
-    out = current_prompt()(question);
-    if (out && ask == Ask::kTwice) {
-      std::optional<SecretBytes> again = current_prompt()("Again, to confirm");
-      if (!again || !(*again == *out)) {
-        return Status::InvalidArgument("the two passwords typed differ");
-      }
-    }
-  }
-  return out;
+void add_backup_key_options(CLI::App* cmd, BackupKeySources* keys, const char* device_help) {
+  add_password_options(cmd, keys);
+  cmd->add_option("--key-file", keys->key_file,
+                  "The derived backup key `kcbackup unlock --key-out` wrote, instead of the "
+                  "password (the KDF does not run)");
+  if (device_help != nullptr) cmd->add_option("--device", keys->device, device_help);
 }
 
 }  // namespace kcb::cli

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -11,6 +12,7 @@
 #include "engine/keybag.h"
 #include "kcbackup/backup.h"
 #include "kcbackup/backup_folder.h"
+#include "kcbackup/backup_keys.h"
 #include "kcbackup/device.h"
 #include "kcbackup/item.h"
 #include "kcbackup/names.h"
@@ -257,6 +259,24 @@ std::vector<const ReportedItem*> items_of_access_group(const BackupReport& repor
     if (item.decoded && item.access_group == access_group) out.push_back(&item);
   }
   return out;
+}
+
+std::vector<std::string> decoded_access_groups(const BackupReport& report) {
+  std::set<std::string> groups;
+  for (const ReportedItem& item : report.items) {
+    if (item.decoded) groups.insert(item.access_group);
+  }
+  return {groups.begin(), groups.end()};
+}
+
+Result<BackupReport> report_backup(const OpenedBackupFolder& opened, Random& random) {
+  BackupReportOptions options;
+  options.device = opened.device.get();
+  options.password = opened.keys.password;
+  auto report = report_backup(*opened.backup, options, random);
+  wipe_password(options.password);
+  if (!report.ok()) return report.status().with_context(opened.folder->dir().string());
+  return report;
 }
 
 }  // namespace kcb

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kcbackup/audit.h"
@@ -133,6 +134,25 @@ TEST(BackupReport, TheAccessGroupFilterAndTheAuditInput) {
   EXPECT_TRUE(items_of_access_group(*r, "TEAM.none").empty());
   std::vector<FoundItem> many(kMaxAuditItems + 1, found[0]);
   EXPECT_EQ(audit_input_of_found(many).status().code(), Code::kResourceExhausted);
+}
+
+// What `audit --backup` offers when the group asked for has no item: each decoded item's group,
+// once, sorted; an item that did not decode has no known group.
+TEST(BackupReport, DecodedAccessGroupsAreSortedOnceEach) {
+  BackupReport report;
+  for (const auto& [group, decoded] :
+       {std::pair{"TEAM.z", true}, std::pair{"TEAM.a", true}, std::pair{"TEAM.z", true},
+        std::pair{"TEAM.hidden", false}}) {
+    ReportedItem item;
+    item.access_group = group;
+    item.decoded = decoded;
+    report.items.push_back(item);
+  }
+  EXPECT_EQ(decoded_access_groups(report), (std::vector<std::string>{"TEAM.a", "TEAM.z"}));
+  Fixture f(Journey::kLocalEncrypted);
+  auto r = f.report(f.source.get());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(decoded_access_groups(*r), (std::vector<std::string>{"TEAM.app", "TEAM.other"}));
 }
 
 TEST(BackupReport, ProtectionClassNames) {

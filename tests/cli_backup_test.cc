@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <new>
 #include <optional>
 #include <string_view>
 
@@ -366,64 +365,7 @@ TEST_F(CliBackup, WithoutFastKdfTheRealCountsAreWritten) {
   std::cerr << "backup with the real KDF: " << seconds << " s\n";
 }
 
-// ---- Password sources: --password-file, --password, KCBACKUP_PASSWORD, the prompt. ----
-
-TEST_F(CliBackup, PasswordSourcesComeInTheirOrder) {
-  const std::string file = tmp_ / "pw.txt";
-  spit(file, "from-file\n");
-  auto read = [](PasswordOptions o) {
-    auto p = read_password(o, default_env(), "?");
-    EXPECT_TRUE(p.ok()) << p.status().to_string();
-    if (!p.ok() || !p->has_value()) return std::string("(none)");
-    return password_string(**p);
-  };
-  set_password_prompt(
-      [](std::string_view) { return std::optional(SecretBytes(as_bytes("typed"))); });
-  setenv(kPasswordEnvVar, "from-env", 1);
-  EXPECT_EQ(read({file, "from-flag", true}), "from-file");
-  EXPECT_EQ(read({"", "from-flag", true}), "from-flag");
-  EXPECT_EQ(read({"", "", true}), "");  // --password "" is given, and empty
-  EXPECT_EQ(read({"", "", false}), "from-env");
-  unsetenv(kPasswordEnvVar);
-  EXPECT_EQ(read({"", "", false}), "typed");
-  set_password_prompt([](std::string_view) { return std::optional<SecretBytes>(); });
-  EXPECT_EQ(read({"", "", false}), "(none)");
-
-  {
-    // The option's copy is wiped when the options die (commands read them const). The bytes of
-    // a short string live inside the object, so its storage shows whether they were wiped.
-    alignas(PasswordOptions) unsigned char storage[sizeof(PasswordOptions)];
-    auto* flag = new (storage) PasswordOptions{"", "secret-text", true};
-    ASSERT_EQ(password_string(**read_password(*flag, default_env(), "?")), "secret-text");
-    flag->~PasswordOptions();
-    const std::string_view bytes(reinterpret_cast<const char*>(storage), sizeof storage);
-    EXPECT_EQ(bytes.find("secret-text"), std::string_view::npos);
-  }
-
-  spit(file, "crlf\r\n");
-  EXPECT_EQ(read({file, "", false}), "crlf");
-  spit(file, "correct horse\nextra\n");  // the wrong file, or a second line by mistake
-  PasswordOptions two_lines{file, "", false};
-  const auto refused = read_password(two_lines, default_env(), "?");
-  EXPECT_EQ(refused.status().code(), Code::kInvalidArgument);
-  EXPECT_NE(refused.status().message().find("line break at byte 13"), std::string::npos)
-      << refused.status().message();
-  spit(file, std::string(kMaxPasswordFileBytes + 1, 'x'));
-  PasswordOptions big{file, "", false};
-  EXPECT_FALSE(read_password(big, default_env(), "?").ok());
-}
-
-TEST_F(CliBackup, ATypedNewPasswordMustBeTypedTwiceTheSame) {
-  int asked = 0;
-  set_password_prompt([&asked](std::string_view) {
-    return std::optional(SecretBytes(as_bytes(asked++ == 0 ? "one" : "two")));
-  });
-  PasswordOptions none;
-  EXPECT_EQ(read_password(none, default_env(), "?", Ask::kTwice).status().code(),
-            Code::kInvalidArgument);
-  PasswordOptions again;
-  EXPECT_TRUE(read_password(again, default_env(), "?", Ask::kNever)->has_value() == false);
-}
+// ---- Password sources end to end (their order and checks: tests/backup_keys_test.cc). ----
 
 TEST_F(CliBackup, EnvironmentAndFilePasswordsWorkEndToEnd) {
   const std::string phone = make_phone("phone");
@@ -447,7 +389,7 @@ TEST_F(CliBackup, ThePasswordFileIsReadThroughTheEnv) {
   o.device = make_phone("phone");
   o.bundle = tmp_ / "b";
   o.journey = "local-encrypted";
-  o.password.file = "in-memory/pw.txt";
+  o.keys.password_file = "in-memory/pw.txt";
   o.fast_kdf = true;
   FilesInMemory env;
   env.put("in-memory/pw.txt", "from-env-file\n");
@@ -464,7 +406,7 @@ TEST_F(CliBackup, ThePasswordFileIsReadThroughTheEnv) {
   RestoreCommandOptions wrong;
   wrong.bundle = o.bundle;
   wrong.device = new_device("other2");
-  wrong.password.file = "in-memory/elsewhere.txt";
+  wrong.keys.password_file = "in-memory/elsewhere.txt";
   const CommandRun missing = run_command(run_restore, wrong, env);
   EXPECT_EQ(missing.status.code(), Code::kIOError) << missing.status.to_string();
   EXPECT_EQ(missing.out + missing.err, "");

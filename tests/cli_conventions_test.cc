@@ -93,21 +93,34 @@ TEST(CliConventions, WrongBackupPasswordIsAuthenticationFailedNotPermissionDenie
   EXPECT_EQ(r.err.find("permission denied"), std::string::npos) << r.err;
 }
 
-// Standard output on a pseudo-terminal while the test body runs, so use_colour() sees a TTY.
+// A pseudo-terminal on `fd` (standard output: use_colour() sees a TTY; standard input: the
+// password prompt asks on it) while the object lives. With `keys`, its other end keeps typing them
+// until the scope ends: the prompt flushes pending input when it turns echo off (TCSAFLUSH), so
+// keys typed once, before it asks, could be lost and the prompt would wait forever.
 class OnTerminal {
  public:
-  OnTerminal() {
+  explicit OnTerminal(int fd = STDOUT_FILENO, std::string keys = "") : fd_(fd) {
     master_ = ::posix_openpt(O_RDWR | O_NOCTTY);
     if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0) return;
     const int slave = ::open(::ptsname(master_), O_RDWR | O_NOCTTY);
     if (slave < 0) return;
-    saved_ = ::dup(STDOUT_FILENO);
-    ::dup2(slave, STDOUT_FILENO);
+    saved_ = ::dup(fd_);
+    ::dup2(slave, fd_);
     ::close(slave);
+    if (keys.empty()) return;
+    typist_ = std::thread([this, keys = std::move(keys)] {
+      while (!done_) {
+        if (::write(master_, keys.data(), keys.size()) < 0) return;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    });
   }
   ~OnTerminal() {
+    done_ = true;
+    if (typist_.joinable()) typist_.join();
+    if (fd_ == STDIN_FILENO) std::clearerr(stdin);
     if (saved_ >= 0) {
-      ::dup2(saved_, STDOUT_FILENO);
+      ::dup2(saved_, fd_);
       ::close(saved_);
     }
     if (master_ >= 0) ::close(master_);
@@ -115,8 +128,11 @@ class OnTerminal {
   bool ok() const { return saved_ >= 0; }
 
  private:
+  int fd_;
   int master_ = -1;
   int saved_ = -1;
+  std::atomic<bool> done_{false};
+  std::thread typist_;
 };
 
 // Sets an environment variable for the scope; unset when `value` is null.
@@ -228,53 +244,15 @@ TEST(CliConventions, TableMeasuredWithFiltersItCannotHonourIsExitTwo) {
   EXPECT_EQ(run_cli({"table", "--measured"}).exit_code, 0);
 }
 
-// Standard input on a pseudo-terminal whose other end keeps typing `keys` until the scope ends:
-// the prompt flushes pending input when it turns echo off (TCSAFLUSH), so keys typed once,
-// before it asks, could be lost and the prompt would wait forever.
-class TypedOnTerminal {
- public:
-  explicit TypedOnTerminal(std::string keys) {
-    master_ = ::posix_openpt(O_RDWR | O_NOCTTY);
-    if (master_ < 0 || ::grantpt(master_) != 0 || ::unlockpt(master_) != 0) return;
-    const int slave = ::open(::ptsname(master_), O_RDWR | O_NOCTTY);
-    if (slave < 0) return;
-    saved_ = ::dup(STDIN_FILENO);
-    ::dup2(slave, STDIN_FILENO);
-    ::close(slave);
-    typist_ = std::thread([this, keys = std::move(keys)] {
-      while (!done_) {
-        if (::write(master_, keys.data(), keys.size()) < 0) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-    });
-  }
-  ~TypedOnTerminal() {
-    done_ = true;
-    if (typist_.joinable()) typist_.join();
-    std::clearerr(stdin);
-    if (saved_ >= 0) {
-      ::dup2(saved_, STDIN_FILENO);
-      ::close(saved_);
-    }
-    if (master_ >= 0) ::close(master_);
-  }
-  bool ok() const { return saved_ >= 0; }
-
- private:
-  int master_ = -1;
-  int saved_ = -1;
-  std::atomic<bool> done_{false};
-  std::thread typist_;
-};
-
 TEST(CliConventions, CtrlDAtFirstPasswordPromptDoesNotAskAgainToConfirm) {
   ScopedEnv no_env_password(kPasswordEnvVar, nullptr);
-  TypedOnTerminal tty("\x04");  // VEOF at the start of a line: end of input
+  OnTerminal tty(STDIN_FILENO, "\x04");  // VEOF at the start of a line: end of input
   ASSERT_TRUE(tty.ok()) << "no pseudo-terminal here";
   std::ostringstream err;
   auto* old_err = std::cerr.rdbuf(err.rdbuf());
-  const auto password =
-      read_password(PasswordOptions{}, default_env(), "New backup password", Ask::kTwice);
+  BackupKeySources sources;
+  sources.prompt = ask_password;  // the terminal's, as the command line's options carry it
+  const auto password = read_password(sources, default_env(), "New backup password", Ask::kTwice);
   std::cerr.rdbuf(old_err);
   ASSERT_TRUE(password.ok()) << password.status().to_string();
   EXPECT_FALSE(password->has_value());

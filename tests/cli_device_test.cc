@@ -18,19 +18,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kUid = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-json run_json(std::vector<std::string> args) {
-  args.insert(args.end(), {"--format", "json"});
-  const CliRun r = run_cli(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.exit_code == 0 ? json::parse(r.out) : json();
-}
-
 TEST(CliDevice, InitAddListPasscodeEraseRoundTrip) {
   TempDir tmp;
   const std::string phone = tmp / "phone";
-  const json init = run_json({"device", "init", phone, "--uid-hex", kUid, "--seed", "1"});
+  const json init = run_json({"device", "init", phone, "--uid-hex", kTestUidHex, "--seed", "1"});
   EXPECT_EQ(init["schema"], "kcbackup.device.init.v1");
   EXPECT_EQ(init["passcode"], true);
   EXPECT_EQ(init["icloud_keychain"], false);
@@ -93,8 +84,9 @@ TEST(CliDevice, InitAddListPasscodeEraseRoundTrip) {
 
 TEST(CliDevice, TheSameUidGivesTheSameUniqueDeviceId) {
   TempDir tmp;
-  const json a = run_json({"device", "init", tmp / "a", "--uid-hex", kUid});
-  const json b = run_json({"device", "init", tmp / "b", "--uid-hex", kUid, "--passcode", "off"});
+  const json a = run_json({"device", "init", tmp / "a", "--uid-hex", kTestUidHex});
+  const json b =
+      run_json({"device", "init", tmp / "b", "--uid-hex", kTestUidHex, "--passcode", "off"});
   const json c = run_json({"device", "init", tmp / "c"});
   EXPECT_EQ(a["unique_device_id"], b["unique_device_id"]);
   EXPECT_NE(a["unique_device_id"], c["unique_device_id"]);
@@ -103,8 +95,8 @@ TEST(CliDevice, TheSameUidGivesTheSameUniqueDeviceId) {
 
 TEST(CliDevice, BadInitOptionsExitTwoNamingTheOption) {
   TempDir tmp;
-  for (const std::string& uid :
-       {std::string("abcd"), std::string(kUid).substr(2) + "zz", std::string(kUid) + "00"}) {
+  for (const std::string& uid : {std::string("abcd"), std::string(kTestUidHex).substr(2) + "zz",
+                                 std::string(kTestUidHex) + "00"}) {
     const CliRun r = run_cli({"device", "init", tmp / "x", "--uid-hex", uid});
     EXPECT_EQ(r.exit_code, 2) << uid;
     EXPECT_NE(r.err.find("--uid-hex"), std::string::npos) << r.err;

@@ -20,19 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-constexpr const char* kUid = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
-
-json run_json(std::vector<std::string> args) {
-  args.insert(args.end(), {"--format", "json"});
-  const CliRun r = run_cli(args);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.exit_code == 0 ? json::parse(r.out) : json();
-}
-
 TEST(CliDeviceFiles, PutThenFilesListsThemSortedWithTheirClass) {
   TempDir tmp;
   const std::string phone = tmp / "phone";
-  run_json({"device", "init", phone, "--uid-hex", kUid, "--seed", "1"});
+  run_json({"device", "init", phone, "--uid-hex", kTestUidHex, "--seed", "1"});
   spit(tmp / "notes.txt", "hello notes\n");
   spit(tmp / "db.bin", std::string("\x00\x01\x02", 3));
   const json put = run_json({"device", "put", phone, "--domain", "AppDomain-com.example.app",
@@ -117,7 +108,7 @@ class CliFolder : public ::testing::Test {
  protected:
   void SetUp() override {
     phone_ = tmp_ / "phone";
-    run_json({"device", "init", phone_, "--uid-hex", kUid, "--seed", "10"});
+    run_json({"device", "init", phone_, "--uid-hex", kTestUidHex, "--seed", "10"});
     run_json({"device", "add", phone_, "--account", "alice", "--service", "example.com", "--secret",
               "s1", "--seed", "11"});
     run_json({"device", "add", phone_, "--account", "bob", "--service", "example.com", "-a",

@@ -21,6 +21,7 @@
 #include "engine/keybag.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup_folder.h"
+#include "tests/cli_fixture.h"
 #include "tests/cli_run.h"
 #include "tests/test_support.h"
 
@@ -69,11 +70,10 @@ Bytes backup_bag(uint32_t iter, uint32_t dpic) {
   return bag;
 }
 
-class CliInspect : public ::testing::Test {
+class CliInspect : public CliFixture {
  protected:
   void SetUp() override {
-    previous_ = set_password_prompt([](std::string_view) { return std::optional<SecretBytes>(); });
-    unsetenv(kPasswordEnvVar);
+    CliFixture::SetUp();
     phone_ = tmp_ / "phone";
     ASSERT_EQ(run_cli({"device", "init", phone_}).exit_code, 0);
     ASSERT_EQ(run_cli({"device", "add", phone_, "--account", "alice", "--service", "example.com",
@@ -92,8 +92,6 @@ class CliInspect : public ::testing::Test {
               0);
     ASSERT_EQ(run_cli({"backup", phone_, plain_, "-j", "local"}).exit_code, 0);
   }
-  void TearDown() override { set_password_prompt(previous_); }
-
   json inspect(std::vector<std::string> args) {
     args.insert(args.begin(), "inspect");
     args.insert(args.end(), {"--format", "json"});
@@ -134,7 +132,6 @@ class CliInspect : public ::testing::Test {
   }
 
   TempDir tmp_;
-  PasswordPrompt previous_;
   std::string phone_, encrypted_, plain_;
 };
 
@@ -249,7 +246,7 @@ TEST_F(CliInspect, KeybagAndPasswordFilesAreReadThroughTheEnv) {
   env.put("in-memory/pw.txt", "pw\n");
   InspectKeybagOptions o;
   o.file = "in-memory/Manifest.plist";
-  o.keys.password.file = "in-memory/pw.txt";
+  o.keys.password_file = "in-memory/pw.txt";
   o.keys.device = phone_;
   const CommandRun r = run_command(run_inspect_keybag, o, env);
   ASSERT_TRUE(r.status.ok()) << r.status.to_string();
@@ -354,9 +351,14 @@ TEST_F(CliInspect, BlobOpensWithItsClassKey) {
   std::string other = class6;
   other[0] = other[0] == '0' ? '1' : '0';
   EXPECT_EQ(run_cli({"inspect", "blob", blob, "--class-key", other}).exit_code, 2);
-  const CliRun bad_hex = run_cli({"inspect", "blob", blob, "--class-key", "abc"});
-  EXPECT_EQ(bad_hex.exit_code, 2);
-  EXPECT_NE(bad_hex.err.find("--class-key"), std::string::npos) << bad_hex.err;
+  for (const std::string& bad : {std::string("abc"), class6 + "00", class6.substr(2) + "zz"}) {
+    const CliRun bad_hex = run_cli({"inspect", "blob", blob, "--class-key", bad});
+    EXPECT_EQ(bad_hex.exit_code, 2);
+    EXPECT_NE(bad_hex.err.find("--class-key: expected 64 hex digits (a 32-byte class key), got " +
+                               std::to_string(bad.size()) + " characters"),
+              std::string::npos)
+        << bad_hex.err;
+  }
   spit(tmp_ / "short.blob",
        Bytes(archive->items[0][0].blob.begin(), archive->items[0][0].blob.begin() + 20));
   EXPECT_EQ(run_cli({"inspect", "blob", tmp_ / "short.blob"}).exit_code, 2);

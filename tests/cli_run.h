@@ -16,6 +16,9 @@
 #include <system_error>
 #include <vector>
 
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
 #include "cli/app.h"
 #include "kcbackup/env.h"
 #include "kcbackup/status.h"
@@ -37,6 +40,18 @@ inline CliRun run_cli(const std::vector<std::string>& args) {
   std::cerr.rdbuf(old_err);
   return {rc, out.str(), err.str()};
 }
+
+// The command line with --format json, which must exit 0; its document (null when it did not).
+inline nlohmann::json run_json(std::vector<std::string> args) {
+  args.insert(args.end(), {"--format", "json"});
+  const CliRun r = run_cli(args);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+}
+
+// A fixed 32-byte UID for `device init --uid-hex`, so that a device's bytes are reproducible.
+inline constexpr const char* kTestUidHex =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 
 // What one run_<cmd> function returned and printed.
 struct CommandRun {

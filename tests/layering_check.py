@@ -22,7 +22,7 @@ PUBLIC_OWNER = {
     "bytes.h": "model", "utf8.h": "model",
     "random.h": "engine", "env.h": "engine", "der.h": "engine",
     "item.h": "engine", "device.h": "engine", "backup.h": "engine", "archive.h": "engine",
-    "backup_folder.h": "engine",
+    "backup_folder.h": "engine", "backup_keys.h": "engine",
     "kdf.h": "engine", "inspection.h": "engine", "seed_experiment.h": "engine",
     "persistent_ref.h": "engine",
     "audit.h": "audit", "audit_render.h": "audit",

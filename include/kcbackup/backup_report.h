@@ -34,6 +34,7 @@ namespace kcb {
 
 class Device;
 class OpenedBackup;
+struct OpenedBackupFolder;  // kcbackup/backup_keys.h
 
 // Apple's names of the data-protection classes a file or a keybag class has: 1 "Complete",
 // 2 "CompleteUnlessOpen", 3 "CompleteUntilFirstUserAuthentication", 4 "None", 6-11 the keychain
@@ -123,5 +124,12 @@ Result<BackupReport> report_backup(const OpenedBackup& backup, const BackupRepor
 // --backup`). Items that did not decode have no known group: undecoded_count() says how many.
 std::vector<const ReportedItem*> items_of_access_group(const BackupReport& report,
                                                        std::string_view access_group);
+// The access groups of the decoded items, sorted, each once (what `audit --backup` offers when
+// the group asked for is not there).
+std::vector<std::string> decoded_access_groups(const BackupReport& report);
+
+// report_backup of a folder open_backup_folder opened, with what opened it (its device and
+// password); errors with the folder's path in front.
+Result<BackupReport> report_backup(const OpenedBackupFolder& opened, Random& random);
 
 }  // namespace kcb
