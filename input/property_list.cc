@@ -4,7 +4,9 @@
 #include <cctype>
 
 #include <cstdlib>
+#include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "kcbackup/utf8.h"
@@ -165,20 +167,31 @@ class BinaryPlistShape {
   // libplist keeps both entries of a dictionary with a repeated key, and readers that look keys up
   // or iterate would then see one field twice (a flipped bit in an archive's key references made
   // its cert array read as the keys array: the items changed class). Refused here, once per
-  // dictionary object.
-  Status check_unique_keys(uint64_t object, size_t at, uint64_t pairs) const {
-    std::vector<std::u32string> keys;
-    keys.reserve(pairs);
+  // dictionary object, by comparing each key's text id (key_id): a keychain archive's thousands of
+  // dictionaries share a few dozen key objects, whose text is then read once, not once per use.
+  Status check_unique_keys(uint64_t object, size_t at, uint64_t pairs) {
+    ids_.clear();
     for (uint64_t i = 0; i < pairs; ++i)
-      keys.push_back(key_text(read_be(at + i * ref_size_, ref_size_)));
-    std::sort(keys.begin(), keys.end());
-    const auto twice = std::adjacent_find(keys.begin(), keys.end());
-    if (twice == keys.end()) return Status::Ok();
+      ids_.push_back(key_id(read_be(at + i * ref_size_, ref_size_)));
+    std::sort(ids_.begin(), ids_.end());
+    const auto twice = std::adjacent_find(ids_.begin(), ids_.end());
+    if (twice == ids_.end()) return Status::Ok();
     std::string shown;
-    for (char32_t c : *twice)
+    for (char32_t c : texts_[*twice])
       shown.push_back(c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c));
     return Status::Corruption("invalid binary property list: object " + std::to_string(object) +
                               ": dictionary key '" + shown + "' appears twice");
+  }
+
+  // The same id for key objects of the same text. An ordered map of the texts: no hash a writer
+  // could flood, and it is consulted once per distinct key object.
+  uint32_t key_id(uint64_t key) {
+    if (auto known = id_of_object_.find(key); known != id_of_object_.end()) return known->second;
+    std::u32string text = key_text(key);
+    auto [it, added] = id_of_text_.emplace(text, static_cast<uint32_t>(texts_.size()));
+    if (added) texts_.push_back(std::move(text));
+    id_of_object_.emplace(key, it->second);
+    return it->second;
   }
 
   std::string_view b_;
@@ -186,6 +199,10 @@ class BinaryPlistShape {
   uint64_t table_ = 0, count_ = 0;
   std::vector<uint64_t> cost_;
   PlistLimits limits_;
+  std::unordered_map<uint64_t, uint32_t> id_of_object_;  // key object -> text id
+  std::map<std::u32string, uint32_t> id_of_text_;
+  std::vector<std::u32string> texts_;  // text id -> text
+  std::vector<uint32_t> ids_;          // check_unique_keys' scratch
 };
 
 // libplist decodes numeric character references; one that decodes to NUL inside a key aborts it.
