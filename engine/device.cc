@@ -579,20 +579,32 @@ Status Device::set_passcode(bool on, Random& random, size_t* deleted) {
   return commit_change(on ? kPasscodeOnOp : kPasscodeOffOp, on, false, random, deleted);
 }
 
+namespace {
+
+// One setting of device.plist: the Device takes the new value only once the file holds it, so a
+// refused or failed write (a read-only folder, a full disk) leaves the Device as the folder was.
+template <typename T, typename Save>
+Status set_and_save(T& setting, T value, const Save& save) {
+  const T before = setting;
+  setting = value;
+  Status st = save();
+  if (!st.ok()) setting = before;
+  return st;
+}
+
+}  // namespace
+
 Status Device::set_icloud_keychain(bool on) {
-  icloud_keychain_ = on;
-  return save_settings();
+  return set_and_save(icloud_keychain_, on, [this] { return save_settings(); });
 }
 
 Status Device::set_persistent_refs(PersistentRefKind kind, Random& random) {
   (void)random;  // the rows inserted from now on draw their UUIDs
-  persistent_refs_ = kind;
-  return save_settings();
+  return set_and_save(persistent_refs_, kind, [this] { return save_settings(); });
 }
 
 Status Device::set_sos(bool on) {
-  sos_ = on;
-  return save_settings();
+  return set_and_save(sos_, on, [this] { return save_settings(); });
 }
 
 Status Device::erase(Random& random) {

@@ -301,6 +301,13 @@ TEST_F(Concurrency, AReaderWritesNothing) {
   auto r = make_seeded_random(4);
   EXPECT_EQ((*reader)->add(item("y"), *r).status().code(), Code::kIOError);  // SQLite: read-only
   EXPECT_EQ((*reader)->set_icloud_keychain(true).code(), Code::kFailedPrecondition);
+  EXPECT_EQ((*reader)->set_sos(true).code(), Code::kFailedPrecondition);
+  EXPECT_EQ((*reader)->set_persistent_refs(PersistentRefKind::kUuid, *r).code(),
+            Code::kFailedPrecondition);
+  // Refused, so the Device still says what the folder holds.
+  EXPECT_FALSE((*reader)->icloud_keychain());
+  EXPECT_FALSE((*reader)->sos());
+  EXPECT_EQ((*reader)->persistent_refs(), PersistentRefKind::kRowid);
   EXPECT_EQ((*reader)->erase(*r).code(), Code::kFailedPrecondition);
   EXPECT_EQ((*reader)->list()->size(), 1u);
 }
