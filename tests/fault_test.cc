@@ -349,7 +349,8 @@ TEST_F(Faults, Init) {
             << opened.to_string();
         // A second init replaces what the first one left.
         auto r = make_seeded_random(7);
-        const auto again = Device::create_at(default_env(), dir, config, *r);
+        FaultEnv no_fsyncs(default_env(), FaultEnv::kHookSqliteModelSyncs);  // as state_of's
+        const auto again = Device::create_at(no_fsyncs, dir, config, *r);
         ASSERT_TRUE(again.ok()) << "a second init: " << again.status().to_string() << "\nafter "
                                 << st.to_string();
       }
