@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <system_error>
+#include <tuple>
 
 #include "engine/blob.h"
 #include "engine/crypto.h"
@@ -579,32 +580,29 @@ Status Device::set_passcode(bool on, Random& random, size_t* deleted) {
   return commit_change(on ? kPasscodeOnOp : kPasscodeOffOp, on, false, random, deleted);
 }
 
-namespace {
-
-// One setting of device.plist: the Device takes the new value only once the file holds it, so a
-// refused or failed write (a read-only folder, a full disk) leaves the Device as the folder was.
-template <typename T, typename Save>
-Status set_and_save(T& setting, T value, const Save& save) {
-  const T before = setting;
-  setting = value;
-  Status st = save();
-  if (!st.ok()) setting = before;
-  return st;
-}
-
-}  // namespace
-
 Status Device::set_icloud_keychain(bool on) {
-  return set_and_save(icloud_keychain_, on, [this] { return save_settings(); });
+  return change_settings({.icloud_keychain = on});
 }
 
 Status Device::set_persistent_refs(PersistentRefKind kind, Random& random) {
   (void)random;  // the rows inserted from now on draw their UUIDs
-  return set_and_save(persistent_refs_, kind, [this] { return save_settings(); });
+  return change_settings({.persistent_refs = kind});
 }
 
 Status Device::set_sos(bool on) {
-  return set_and_save(sos_, on, [this] { return save_settings(); });
+  return change_settings({.sos = on});
+}
+
+// The Device takes the new values only once the file holds them, so a refused or failed write (a
+// read-only folder, a full disk) leaves the Device as the folder was.
+Status Device::change_settings(const SettingsChange& change) {
+  const auto before = std::tuple(icloud_keychain_, persistent_refs_, sos_);
+  if (change.icloud_keychain) icloud_keychain_ = *change.icloud_keychain;
+  if (change.persistent_refs) persistent_refs_ = *change.persistent_refs;
+  if (change.sos) sos_ = *change.sos;
+  Status st = save_settings();
+  if (!st.ok()) std::tie(icloud_keychain_, persistent_refs_, sos_) = before;
+  return st;
 }
 
 Status Device::erase(Random& random) {

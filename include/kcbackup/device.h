@@ -213,6 +213,15 @@ class Device {
   // switch to UUID references re-inserts its items under new ones (R11).
   Status set_persistent_refs(PersistentRefKind kind, Random& random);
   Status set_sos(bool on);
+  // Several settings in one write of device.plist (`device set --persistent-refs K --sos S`): a
+  // failure leaves all of them as they were, in the folder and in this Device. The three setters
+  // above are this with one field.
+  struct SettingsChange {
+    std::optional<bool> icloud_keychain;
+    std::optional<PersistentRefKind> persistent_refs;
+    std::optional<bool> sos;
+  };
+  Status change_settings(const SettingsChange& change);
   // "Erase All Content and Settings": no app files, an empty keychain and a fresh keybag; the UID
   // stays.
   Status erase(Random& random);
