@@ -180,6 +180,32 @@ CLI::App& add_group(CLI::App& app, const std::string& name) {
 
 namespace {
 
+// Output that could not be written is an I/O error (exit 4), not a success: `kcbackup table >
+// /dev/full` used to exit 0. The C stream is flushed here, not at exit, to see its error.
+Status stdout_written() {
+  std::cout.flush();
+  errno = 0;
+  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout;
+  if (!failed) return Status::Ok();
+  const int err = errno;
+  std::clearerr(stdout);
+  std::cout.clear();
+  return Status::IOError(std::string("standard output: write failed") +
+                         (err != 0 ? std::string(": ") + std::strerror(err) : ""));
+}
+
+// A command's one error line and exit code, once its output is flushed. A report that could not
+// be written outranks the check it carried (exit 4, not 1: `audit > /dev/full` would otherwise say
+// "1 violated expectation" of a SARIF file that was never written); any other failure has its own
+// line, and the lost output is a consequence of it.
+int report_outcome(const Status& status) {
+  Status written = stdout_written();
+  if (!written.ok() && (status.ok() || status.code() == Code::kCheckFailed)) {
+    return report_error(written);
+  }
+  return status.ok() ? kExitOk : report_error(status);
+}
+
 int run_command_line(const std::vector<std::string>& args) {
   CLI::App app{
       "kcbackup: which iOS keychain items survive which backup, restore or migration, and why.\n"
@@ -219,27 +245,17 @@ int run_command_line(const std::vector<std::string>& args) {
     if (e.get_exit_code() == 0) return app.exit(e);
     return report_usage_error(e, words, *reached);
   }
-  return status.ok() ? kExitOk : report_error(status);
-}
-
-// Output that could not be written is an I/O error (exit 4), not a success: `kcbackup table >
-// /dev/full` used to exit 0. The C stream is flushed here, not at exit, to see its error.
-int check_stdout_written(int exit_code) {
-  std::cout.flush();
-  errno = 0;
-  const bool failed = std::fflush(stdout) != 0 || std::ferror(stdout) != 0 || !std::cout;
-  if (!failed || exit_code != kExitOk) return exit_code;  // a failed command has said why already
-  const int err = errno;
-  std::clearerr(stdout);
-  std::cout.clear();
-  return report_error(Status::IOError(std::string("standard output: write failed") +
-                                      (err != 0 ? std::string(": ") + std::strerror(err) : "")));
+  return report_outcome(status);
 }
 
 }  // namespace
 
 int run_kcbackup(const std::vector<std::string>& args) {
-  return check_stdout_written(run_command_line(args));
+  const int exit_code = run_command_line(args);
+  // --help, --version and usage errors end here; a command's outcome was reported after its flush.
+  if (exit_code != kExitOk) return exit_code;
+  const Status written = stdout_written();
+  return written.ok() ? kExitOk : report_error(written);
 }
 
 }  // namespace kcb::cli

@@ -131,8 +131,7 @@ Status run_device_set(const DeviceSetOptions& o, Env& env, std::ostream& out, st
   KCB_ASSIGN_OR_RETURN(auto device, Device::open(env, o.dir));
   const bool renews = kind && *kind != device->persistent_refs();
   KCB_ASSIGN_OR_RETURN(std::vector<RowInfo> rows, device->rows());
-  if (kind) KCB_RETURN_IF_ERROR(device->set_persistent_refs(*kind, *random));
-  if (sos) KCB_RETURN_IF_ERROR(device->set_sos(*sos));
+  KCB_RETURN_IF_ERROR(device->change_settings({.persistent_refs = kind, .sos = sos}));
   const size_t renewed = renews ? rows.size() : 0;
   out << render::device_settings_report(o.dir, *device, renews, renewed, o.run.format);
   return Status::Ok();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <system_error>
+#include <tuple>
 
 #include "engine/blob.h"
 #include "engine/crypto.h"
@@ -27,6 +28,12 @@ constexpr const char* kKeychainDbFile = "keychain-2.db";
 // (or the change itself) deletes the rows the operation removes, writes both files, then removes
 // the journal. Every step can be repeated, so a crash during the redo is finished by the next open.
 constexpr const char* kPendingFile = "pending.plist";
+// `device init`'s marker (docs/reliability.md): written durably before anything else of a new
+// device and removed last, once every file is durable. A folder holding it is an init that did not
+// finish: open() refuses it as no device, and a new init empties it and starts again.
+constexpr const char* kInitMarkerFile = "init-pending";
+constexpr std::string_view kInitMarkerText =
+    "kcbackup device init did not finish here: run `kcbackup device init` on this folder again\n";
 constexpr std::string_view kEraseOp = "erase";
 constexpr std::string_view kPasscodeOffOp = "passcode-off";
 constexpr std::string_view kPasscodeOnOp = "passcode-on";
@@ -209,13 +216,12 @@ Status Device::load_settings(ByteView settings_bytes) {
 }
 
 Result<std::unique_ptr<Device>> Device::create(Env* env, std::optional<std::filesystem::path> dir,
-                                               const DeviceConfig& config, Random& random) {
+                                               const DeviceConfig& config, Random& random,
+                                               std::unique_ptr<FileLock> lock) {
   std::unique_ptr<Device> d(new Device());
   d->env_ = env;
   d->dir_ = std::move(dir);
-  if (d->dir_) {
-    KCB_ASSIGN_OR_RETURN(d->lock_, lock_device_folder(*env, *d->dir_, {}));
-  }
+  d->lock_ = std::move(lock);
   d->passcode_ = config.passcode;
   d->icloud_keychain_ = config.icloud_keychain;
   d->persistent_refs_ = config.persistent_refs;
@@ -237,17 +243,108 @@ Result<std::unique_ptr<Device>> Device::create(Env* env, std::optional<std::file
 
 Result<std::unique_ptr<Device>> Device::create_in_memory(const DeviceConfig& config,
                                                          Random& random) {
-  return create(nullptr, std::nullopt, config, random);
+  return create(nullptr, std::nullopt, config, random, nullptr);
 }
 
+namespace {
+
+// create_dirs, then an fsync of the parent of each folder it made (top first): a new folder's name
+// is durable only then, and a device whose init said "Created" must survive a power loss.
+Status create_dir_durably(Env& env, const std::filesystem::path& dir) {
+  std::vector<std::filesystem::path> made;
+  for (std::filesystem::path p = dir; !p.empty() && env.kind_of(p) == FileKind::kMissing;
+       p = p.parent_path()) {
+    made.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  KCB_RETURN_IF_ERROR(env.create_dirs(dir));
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    KCB_RETURN_IF_ERROR(env.sync_dir(it->has_parent_path() ? it->parent_path() : "."));
+  }
+  return Status::Ok();
+}
+
+bool holds(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+Status refuse_not_empty(const std::filesystem::path& dir) {
+  return Status::AlreadyExists(dir.string() + ": exists and is not empty; choose a new directory");
+}
+
+// What init may build in: no folder, an empty one (its lock file aside), or the folder of an init
+// that did not finish (its marker), emptied here. Under the folder's lock, so a second init of the
+// same DIR waits for the first and then finds a device there.
+Status empty_interrupted_init(Env& env, const std::filesystem::path& dir,
+                              const std::vector<std::string>& names) {
+  for (const std::string& name : names) {
+    if (name == kDeviceLockFile || name == kInitMarkerFile) continue;
+    const std::filesystem::path path = dir / name;
+    if (env.kind_of(path) != FileKind::kFile) {
+      return Status::AlreadyExists(path.string() +
+                                   ": not made by `kcbackup device init`; remove it yourself");
+    }
+    KCB_RETURN_IF_ERROR(env.remove(path));
+  }
+  return env.sync_dir(dir);
+}
+
+Result<std::unique_ptr<FileLock>> prepare_device_dir(Env& env, const std::filesystem::path& dir) {
+  const auto only_ours = [](const std::vector<std::string>& names) {
+    return std::all_of(names.begin(), names.end(), [&](const std::string& n) {
+      return n == kDeviceLockFile || holds(names, kInitMarkerFile);
+    });
+  };
+  switch (env.kind_of(dir)) {
+    case FileKind::kMissing:
+      KCB_RETURN_IF_ERROR(create_dir_durably(env, dir));
+      break;
+    case FileKind::kDirectory: {
+      KCB_ASSIGN_OR_RETURN(std::vector<std::string> names, env.list_dir(dir));
+      if (!only_ours(names)) return refuse_not_empty(dir);
+      break;
+    }
+    default:
+      return refuse_not_empty(dir);
+  }
+  KCB_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, lock_device_folder(env, dir, {}));
+  // Again under the lock: another init may have finished a device here meanwhile.
+  KCB_ASSIGN_OR_RETURN(std::vector<std::string> names, env.list_dir(dir));
+  if (!only_ours(names)) return refuse_not_empty(dir);
+  if (holds(names, kInitMarkerFile)) {
+    KCB_RETURN_IF_ERROR(empty_interrupted_init(env, dir, names));
+  } else {
+    const std::filesystem::path marker = dir / kInitMarkerFile;
+    KCB_RETURN_IF_ERROR(env.write_file(marker, as_bytes(kInitMarkerText)));
+    KCB_RETURN_IF_ERROR(env.sync_file(marker));
+    KCB_RETURN_IF_ERROR(env.sync_dir(dir));
+  }
+  return lock;
+}
+
+}  // namespace
+
+// One step for every later reader (docs/reliability.md): the marker first, then the device's
+// files, then the marker's removal and the folder's fsync, the commit point.
 Result<std::unique_ptr<Device>> Device::create_at(Env& env, const std::filesystem::path& dir,
                                                   const DeviceConfig& config, Random& random) {
-  KCB_RETURN_IF_ERROR(create_empty_dir(env, dir));
-  return create(&env, dir, config, random);
+  KCB_ASSIGN_OR_RETURN(std::unique_ptr<FileLock> lock, prepare_device_dir(env, dir));
+  KCB_ASSIGN_OR_RETURN(std::unique_ptr<Device> d,
+                       create(&env, dir, config, random, std::move(lock)));
+  // One fsync makes the marker's removal durable with the names of the files beside it
+  // (keychain-2.db's among them: SQLite syncs only its data).
+  KCB_RETURN_IF_ERROR(env.remove(dir / kInitMarkerFile));
+  KCB_RETURN_IF_ERROR(env.sync_dir(dir));
+  return d;
 }
 
 Result<std::unique_ptr<Device>> Device::open(Env& env, const std::filesystem::path& dir,
                                              const DeviceOpenOptions& options) {
+  if (env.kind_of(dir / kInitMarkerFile) != FileKind::kMissing) {
+    return Status::IOError(dir.string() +
+                           ": not a device directory: its `kcbackup device init` did not finish "
+                           "(run it again on this directory)");
+  }
   if (env.kind_of(dir / kUidFile) != FileKind::kFile) {
     return Status::IOError(dir.string() +
                            ": not a device directory (no uid file; create one with "
@@ -488,19 +585,28 @@ Status Device::set_passcode(bool on, Random& random, size_t* deleted) {
 }
 
 Status Device::set_icloud_keychain(bool on) {
-  icloud_keychain_ = on;
-  return save_settings();
+  return change_settings({.icloud_keychain = on});
 }
 
 Status Device::set_persistent_refs(PersistentRefKind kind, Random& random) {
   (void)random;  // the rows inserted from now on draw their UUIDs
-  persistent_refs_ = kind;
-  return save_settings();
+  return change_settings({.persistent_refs = kind});
 }
 
 Status Device::set_sos(bool on) {
-  sos_ = on;
-  return save_settings();
+  return change_settings({.sos = on});
+}
+
+// The Device takes the new values only once the file holds them, so a refused or failed write (a
+// read-only folder, a full disk) leaves the Device as the folder was.
+Status Device::change_settings(const SettingsChange& change) {
+  const auto before = std::tuple(icloud_keychain_, persistent_refs_, sos_);
+  if (change.icloud_keychain) icloud_keychain_ = *change.icloud_keychain;
+  if (change.persistent_refs) persistent_refs_ = *change.persistent_refs;
+  if (change.sos) sos_ = *change.sos;
+  Status st = save_settings();
+  if (!st.ok()) std::tie(icloud_keychain_, persistent_refs_, sos_) = before;
+  return st;
 }
 
 Status Device::erase(Random& random) {

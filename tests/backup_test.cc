@@ -11,6 +11,8 @@
 
 #include "engine/blob.h"
 #include "engine/device_internals.h"
+#include "engine/folder_writer.h"
+#include "engine/keybag.h"
 #include "input/property_list.h"
 #include "kcbackup/backup.h"
 #include "kcbackup/names.h"
@@ -297,6 +299,78 @@ TEST(Restore, ARetaggedKeyClassIsNotRestored) {
   auto r = restore_backup(f.bundle, *f.target, {"hunter2", {}, {}}, *f.r);
   ASSERT_TRUE(r.ok());
   EXPECT_FALSE(r->items[0].restored);
+}
+
+// A backup whose keybag holds class 12 and an akpu item sealed under it: no export writes one (R1),
+// another tool or a hand-made folder can. Restored onto the same hardware (its UID) with the
+// passcode off, that item is refused by the device (errSecAuthFailed: no class-12 key there, R8)
+// and lost alone, with its reason; the rest of the backup restores. With the passcode on it
+// restores too.
+TEST(Restore, AnAkpuItemOntoADeviceWithoutAPasscodeIsRefusedAlone) {
+  auto r = make_seeded_random(61);
+  const Bytes uid(32, 0x61);
+  auto source = Device::create_in_memory({true, false, uid}, *r);
+  ASSERT_TRUE(source.ok());
+  ASSERT_TRUE((*source)->add(item(Accessibility::kWhenPasscodeSetThisDeviceOnly, "akpu"), *r).ok());
+  ASSERT_TRUE((*source)->add(item(Accessibility::kAfterFirstUnlock, "afu"), *r).ok());
+  auto plain = make_backup(**source, options(Journey::kLocal), *r);
+  ASSERT_TRUE(plain.ok());
+  auto manifest = read_folder_manifest(*plain);
+  ASSERT_TRUE(manifest.ok());
+
+  // The unencrypted backup bag (classes 1-4 under the empty password, 5-11 under it and the
+  // device key), plus class 12 as a ThisDeviceOnly class; every item sealed under its class.
+  std::vector<NewClassKey> classes;
+  for (uint32_t c = 1; c <= 12; ++c)
+    classes.push_back({c, c <= 4 ? kWrapPassword : kWrapDevice | kWrapPassword, std::nullopt});
+  auto bag = create_keybag(KeybagType::kBackup, classes, {}, DeviceInternals::device_key(**source),
+                           {1, false, 0}, *r);
+  ASSERT_TRUE(bag.ok()) << bag.status().to_string();
+  ASSERT_NE(bag->keys.kek_for(12), nullptr);
+  KeychainArchive archive;
+  archive.keybag_uuid = uuid_text(bag->bag.uuid);
+  ASSERT_TRUE((*source)
+                  ->for_each_item([&](int64_t, ByteView ref, Item& i, ByteView plaintext) {
+                    const uint32_t key_class = names_of(i.accessibility()).key_class;
+                    KCB_ASSIGN_OR_RETURN(
+                        Bytes blob,
+                        seal_blob(key_class, *bag->keys.kek_for(key_class), plaintext, *r));
+                    archive.items[static_cast<size_t>(i.item_class())].push_back(
+                        {std::move(blob), Bytes(ref.begin(), ref.end())});
+                    return Status::Ok();
+                  })
+                  .ok());
+  ASSERT_EQ(archive.items[0].size(), 2u);
+  FolderContents contents;
+  contents.manifest = *manifest;
+  contents.keychain = write_keychain_archive(archive);
+  auto folder = build_backup_folder(std::move(contents), *bag, *r);
+  ASSERT_TRUE(folder.ok()) << folder.status().to_string();
+
+  auto off = Device::create_in_memory({false, false, uid}, *r);
+  ASSERT_TRUE(off.ok());
+  auto report = restore_backup(*folder, **off, {"", {}, {}}, *r);
+  ASSERT_TRUE(report.ok()) << "one refused item aborted the restore: "
+                           << report.status().to_string();
+  ASSERT_EQ(report->items.size(), 2u);
+  for (const ItemFate& fate : report->items) {
+    if (fate.accessible == Accessibility::kWhenPasscodeSetThisDeviceOnly) {
+      EXPECT_FALSE(fate.restored);
+      EXPECT_EQ(fate.reason, LossReason::kRefusedByDevice);
+      EXPECT_NE(fate.detail.find("errSecAuthFailed"), std::string::npos) << fate.detail;
+    } else {
+      EXPECT_TRUE(fate.restored) << fate.detail;
+    }
+  }
+  EXPECT_TRUE(has_account(**off, "afu"));
+  EXPECT_FALSE(has_account(**off, "akpu"));
+
+  auto on = Device::create_in_memory({true, false, uid}, *r);
+  ASSERT_TRUE(on.ok());
+  auto with_passcode = restore_backup(*folder, **on, {"", {}, {}}, *r);
+  ASSERT_TRUE(with_passcode.ok()) << with_passcode.status().to_string();
+  EXPECT_TRUE(has_account(**on, "akpu"));
+  EXPECT_TRUE(has_account(**on, "afu"));
 }
 
 TEST(QuickStart, MovesMigratoryItemsOnly) {

@@ -10,7 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "kcbackup/device.h"
+#include "kcbackup/names.h"
 #include "tests/cli_run.h"
+#include "tests/fault_env.h"
 
 namespace kcb::cli {
 namespace {
@@ -315,6 +318,48 @@ TEST(CliDevice, BadSettingsAndTraitsExitTwoNamingTheOption) {
     EXPECT_NE(r.err.find(word), std::string::npos) << r.err;
   }
   EXPECT_TRUE(run_json({"device", "list", phone})["items"].empty()) << "nothing was added";
+}
+
+// `device set --persistent-refs uuid --sos on` is one change of device.plist: whichever of its
+// file-system changes fails, the folder keeps both settings old or has both new, never one of them
+// (it used to write the file once per setting).
+TEST(CliDeviceSet, BothSettingsChangeTogetherOrNotAtAll) {
+  TempDir tmp;
+  const std::string base = tmp / "base";
+  ASSERT_EQ(run_cli({"device", "init", base, "--seed", "1"}).exit_code, 0);
+  const std::string dir = tmp / "phone";
+  const auto settings = [&] {
+    auto d = Device::open(default_env(), dir, {DeviceAccess::kReadOnly});
+    EXPECT_TRUE(d.ok()) << d.status().to_string();
+    return d.ok() ? std::pair((*d)->persistent_refs(), (*d)->sos())
+                  : std::pair(PersistentRefKind::kRowid, true);
+  };
+  DeviceSetOptions o;
+  o.dir = dir;
+  o.persistent_refs = "uuid";
+  o.sos = "on";
+  const auto run = [&](size_t fail_at, size_t* changes) {
+    fs::remove_all(dir);
+    fs::copy(base, dir, fs::copy_options::recursive);
+    faults::FaultEnv env(default_env());
+    env.fail_change(fail_at);
+    const CommandRun r = run_command(run_device_set, o, env);
+    if (changes != nullptr) *changes = env.changes();
+    return r.status;
+  };
+  size_t changes = 0;
+  ASSERT_TRUE(run(0, &changes).ok());
+  const auto both = std::pair(PersistentRefKind::kUuid, true);
+  EXPECT_EQ(settings(), both);
+  ASSERT_GE(changes, 1u);
+  for (size_t n = 1; n <= changes; ++n) {
+    SCOPED_TRACE("change " + std::to_string(n) + " of " + std::to_string(changes) + " fails");
+    const Status st = run(n, nullptr);
+    EXPECT_FALSE(st.ok());
+    const auto found = settings();
+    EXPECT_TRUE(found == both || found == std::pair(PersistentRefKind::kRowid, false))
+        << st.to_string() << ": " << name_of(found.first) << ", SOS " << found.second;
+  }
 }
 
 }  // namespace

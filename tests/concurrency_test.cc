@@ -8,10 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -113,6 +115,17 @@ TEST_F(Concurrency, ParallelReadersAndWritersNeverFailAndLeaveNoHiddenRow) {
       if (d.ok()) record("erase", (*d)->erase(*r));
     }
   });
+  // The other keybag rewrite: passcode off (the akpu class key and rows go) and on again.
+  threads.emplace_back([&] {
+    auto r = make_seeded_random(21);
+    for (int i = 0; i < kRounds / 2; ++i) {
+      for (const bool on : {false, true}) {
+        auto d = Device::open(default_env(), dir_);
+        record("open to set the passcode", d.status());
+        if (d.ok()) record(on ? "passcode on" : "passcode off", (*d)->set_passcode(on, *r));
+      }
+    }
+  });
   for (int reader = 0; reader < 3; ++reader) {
     threads.emplace_back([&, reader] {
       auto r = make_seeded_random(30 + reader);
@@ -135,6 +148,73 @@ TEST_F(Concurrency, ParallelReadersAndWritersNeverFailAndLeaveNoHiddenRow) {
     t.join();
   EXPECT_TRUE(errors_.empty()) << errors_.size() << " failures, first: " << errors_.front();
   EXPECT_EQ(unreadable_seen.load(), 0u) << "a reader saw rows its keybag could not read";
+  const Census after = census();
+  EXPECT_EQ(after.unreadable, 0u);
+  EXPECT_EQ(static_cast<int64_t>(after.readable), after.rows) << "hidden rows";
+}
+
+// The measurement, as kcbackup processes (each its own SQLite locks, as a shell's parallel
+// commands have): `device list` and `backup` beside `device add`, `device passcode off|on` and
+// `device erase`, all at once on one folder. Every command exits 0 (none waits the 10 s after which
+// it would say busy), and the folder then lists every row it holds.
+TEST_F(Concurrency, ParallelCommandsAllSucceedAndLeaveNoHiddenRow) {
+  using cli::run_cli;
+  const int kRounds = std::max(2, rounds() / 3);
+  const std::string dir = dir_.string();
+  // Each child runs its commands in turn and exits with the first failing one's code, its error
+  // kept in ERR_FILE for the parent.
+  const auto spawn = [&](const std::string& name,
+                         const std::function<std::vector<std::string>(int)>& command) {
+    const pid_t child = fork();
+    if (child != 0) return child;
+    for (int i = 0; i < kRounds; ++i) {
+      const cli::CliRun run = run_cli(command(i));
+      if (run.exit_code != 0) {
+        cli::spit((root_ / (name + ".err")).string(), run.err);
+        _exit(run.exit_code);
+      }
+    }
+    _exit(0);
+  };
+  std::vector<std::pair<std::string, pid_t>> children;
+  for (int n = 0; n < 3; ++n) {
+    children.emplace_back("list" + std::to_string(n), spawn("list" + std::to_string(n), [&](int) {
+                            return std::vector<std::string>{"device", "list", dir};
+                          }));
+  }
+  children.emplace_back(
+      "backup", spawn("backup", [&](int i) {
+        return std::vector<std::string>{
+            "backup",         dir,     (root_ / ("b" + std::to_string(i))).string(),
+            "--journey",      "local", "--seed",
+            std::to_string(i)};
+      }));
+  for (int n = 0; n < 2; ++n) {
+    const std::string name = "add" + std::to_string(n);
+    children.emplace_back(
+        name, spawn(name, [&, name](int i) {
+          return std::vector<std::string>{
+              "device",    "add", dir,        "--account", name + "-" + std::to_string(i),
+              "--service", "s",   "--secret", "x"};
+        }));
+  }
+  children.emplace_back(
+      "passcode", spawn("passcode", [&](int i) {
+        return std::vector<std::string>{"device", "passcode", dir, i % 2 == 0 ? "off" : "on"};
+      }));
+  children.emplace_back("erase", spawn("erase", [&](int) {
+                          return std::vector<std::string>{"device", "erase", dir};
+                        }));
+  for (const auto& [name, pid] : children) {
+    int status = 0;
+    ASSERT_EQ(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << name;
+    EXPECT_EQ(WEXITSTATUS(status), 0)
+        << name << ": " << cli::slurp((root_ / (name + ".err")).string());
+  }
+  const cli::CliRun list = run_cli({"device", "list", dir, "--format", "json"});
+  EXPECT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("\"unreadable_rows\": 0"), std::string::npos) << list.out;
   const Census after = census();
   EXPECT_EQ(after.unreadable, 0u);
   EXPECT_EQ(static_cast<int64_t>(after.readable), after.rows) << "hidden rows";
@@ -221,6 +301,13 @@ TEST_F(Concurrency, AReaderWritesNothing) {
   auto r = make_seeded_random(4);
   EXPECT_EQ((*reader)->add(item("y"), *r).status().code(), Code::kIOError);  // SQLite: read-only
   EXPECT_EQ((*reader)->set_icloud_keychain(true).code(), Code::kFailedPrecondition);
+  EXPECT_EQ((*reader)->set_sos(true).code(), Code::kFailedPrecondition);
+  EXPECT_EQ((*reader)->set_persistent_refs(PersistentRefKind::kUuid, *r).code(),
+            Code::kFailedPrecondition);
+  // Refused, so the Device still says what the folder holds.
+  EXPECT_FALSE((*reader)->icloud_keychain());
+  EXPECT_FALSE((*reader)->sos());
+  EXPECT_EQ((*reader)->persistent_refs(), PersistentRefKind::kRowid);
   EXPECT_EQ((*reader)->erase(*r).code(), Code::kFailedPrecondition);
   EXPECT_EQ((*reader)->list()->size(), 1u);
 }

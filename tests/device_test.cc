@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "engine/blob.h"
 #include "engine/device_internals.h"
@@ -219,6 +220,58 @@ TEST(Device, PersistsInADirectory) {
   EXPECT_EQ(Device::open(default_env(), dir).status().code(), Code::kCorruption);
   EXPECT_FALSE(std::filesystem::exists(dir / "keychain-2.db")) << "open created a fresh keychain";
   std::filesystem::remove_all(dir);
+}
+
+// `device init` builds only where nothing of anyone else's is (docs/reliability.md): a new or empty
+// folder, or one an interrupted init left (its `init-pending` marker), which readers and writers
+// refuse as no device and a second init empties. A finished device, a folder with other files, or
+// an interrupted init's folder holding a subfolder it never makes, are left alone.
+TEST(Device, InitBuildsOnlyInANewEmptyOrInterruptedInitFolder) {
+  namespace fs = std::filesystem;
+  auto r = make_seeded_random(8);
+  const fs::path root = fs::temp_directory_path() / "kcb_device_init_test";
+  fs::remove_all(root);
+  const DeviceConfig config{true, false, std::nullopt};
+  const fs::path made = root / "a" / "b" / "phone";  // missing parents made too
+  ASSERT_TRUE(Device::create_at(default_env(), made, config, *r).ok());
+  EXPECT_FALSE(fs::exists(made / "init-pending"));
+  const Status twice = Device::create_at(default_env(), made, config, *r).status();
+  EXPECT_EQ(twice.code(), Code::kAlreadyExists) << twice.to_string();
+
+  const fs::path other = root / "other";
+  fs::create_directories(other);
+  std::ofstream(other / "notes.txt") << "mine";
+  EXPECT_EQ(Device::create_at(default_env(), other, config, *r).status().code(),
+            Code::kAlreadyExists);
+  EXPECT_TRUE(fs::exists(other / "notes.txt"));
+
+  // What a crash after the uid file leaves: refused by a writer and by a reader, then replaced.
+  const fs::path interrupted = root / "interrupted";
+  fs::create_directories(interrupted);
+  fs::copy_file(made / "uid", interrupted / "uid");
+  std::ofstream(interrupted / "keybag.tmp") << "half";
+  std::ofstream(interrupted / "init-pending") << "";
+  for (const DeviceAccess access : {DeviceAccess::kReadWrite, DeviceAccess::kReadOnly}) {
+    const Status refused = Device::open(default_env(), interrupted, {access}).status();
+    EXPECT_EQ(refused.code(), Code::kIOError);
+    EXPECT_EQ(refused.message(), interrupted.string() +
+                                     ": not a device directory: its `kcbackup device init` did "
+                                     "not finish (run it again on this directory)");
+  }
+  fs::create_directories(interrupted / "sub");
+  const Status sub = Device::create_at(default_env(), interrupted, config, *r).status();
+  EXPECT_EQ(sub.code(), Code::kAlreadyExists) << sub.to_string();
+  EXPECT_NE(sub.message().find("sub: not made by `kcbackup device init`"), std::string::npos)
+      << sub.to_string();
+  fs::remove(interrupted / "sub");
+  ASSERT_TRUE(Device::create_at(default_env(), interrupted, config, *r).ok());
+  EXPECT_FALSE(fs::exists(interrupted / "keybag.tmp"));
+  EXPECT_FALSE(fs::exists(interrupted / "init-pending"));
+  auto d = Device::open(default_env(), interrupted, {DeviceAccess::kReadOnly});
+  ASSERT_TRUE(d.ok()) << d.status().to_string();
+  EXPECT_TRUE((*d)->list()->empty());
+  d->reset();
+  fs::remove_all(root);
 }
 
 TEST(Device, SameUidGivesTheSameDeviceKeyAndUdid) {

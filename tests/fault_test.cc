@@ -260,6 +260,109 @@ TEST_F(Faults, Erase) {
   check_every_fault("erase", [](Device& d, Random& r) { return d.erase(r); });
 }
 
+// `device put`: a second app file beside the template's one, and the template's one replaced.
+TEST_F(Faults, PutAppFile) {
+  template_ = make_template();
+  check_every_fault("put", [](Device& d, Random&) {
+    const ByteView contents = as_bytes("another app file");
+    return d.put_app_file(
+        {"AppDomain-com.example.other", "Library/y", 4, Bytes(contents.begin(), contents.end())});
+  });
+}
+
+TEST_F(Faults, ReplaceAppFile) {
+  template_ = make_template();
+  check_every_fault("put (replacing)", [](Device& d, Random&) {
+    AppFile f = app_file();
+    f.contents = Bytes(3, 0x5a);
+    return d.put_app_file(std::move(f));
+  });
+}
+
+TEST_F(Faults, ICloudKeychainOn) {
+  template_ = make_template();
+  check_every_fault("icloud-keychain on",
+                    [](Device& d, Random&) { return d.set_icloud_keychain(true); });
+}
+
+TEST_F(Faults, PersistentRefsUuid) {
+  template_ = make_template();
+  check_every_fault("persistent refs uuid", [](Device& d, Random& r) {
+    return d.set_persistent_refs(PersistentRefKind::kUuid, r);
+  });
+}
+
+TEST_F(Faults, SosOn) {
+  template_ = make_template();
+  check_every_fault("sos on", [](Device& d, Random&) { return d.set_sos(true); });
+}
+
+// `device init`: DIR is no device (open refuses it as "not a device directory", and a second init
+// makes the device there) or a complete one, and a complete one whenever init said it succeeded,
+// after a power loss just afterwards too. The old state is DIR absent, inside a tracked folder.
+TEST_F(Faults, Init) {
+  const DeviceConfig config{true, false, std::nullopt};
+  const auto init = [&](const fs::path& parent, const std::function<void(FaultEnv&)>& arm,
+                        size_t* changes) {
+    fs::remove_all(parent);
+    fs::create_directories(parent);
+    FaultEnv env(default_env(), FaultEnv::kHookSqliteModelSyncs);
+    env.track(parent);
+    const size_t before = env.changes();
+    arm(env);
+    auto r = make_seeded_random(7);
+    const Status st = Device::create_at(env, parent / "phone", config, *r).status();
+    if (changes != nullptr) *changes = env.changes() - before;
+    env.settle_crash();
+    return st;
+  };
+  size_t changes = 0;
+  ASSERT_TRUE(init(
+                  root_ / "new", [](FaultEnv&) {}, &changes)
+                  .ok());
+  const DeviceState new_state = state_of(root_ / "new" / "phone");
+  ASSERT_FALSE(HasFailure()) << "the device init made does not survive a power loss";
+  ASSERT_GE(changes, 10u);  // the folder, the marker, uid, keybag, device.plist, the keychain
+  size_t refused = 0;
+  for (size_t n = 1; n <= changes; ++n) {
+    for (const bool crash : {false, true}) {
+      SCOPED_TRACE("init: change " + std::to_string(n) + " of " + std::to_string(changes) +
+                   (crash ? ": crash just after it" : ": it fails"));
+      const Status st = init(
+          root_ / "run",
+          [&](FaultEnv& env) {
+            if (crash) {
+              env.crash_after(n);
+            } else {
+              env.fail_change(n);
+            }
+          },
+          nullptr);
+      const fs::path dir = root_ / "run" / "phone";
+      const Status opened = Device::open(default_env(), dir).status();  // closed again at once
+      if (st.ok()) EXPECT_TRUE(opened.ok()) << "reported success: " << opened.to_string();
+      if (!opened.ok()) {
+        ++refused;
+        EXPECT_EQ(opened.code(), Code::kIOError) << opened.to_string();
+        EXPECT_NE(opened.message().find(dir.string() + ": not a device directory"),
+                  std::string::npos)
+            << opened.to_string();
+        // A second init replaces what the first one left.
+        auto r = make_seeded_random(7);
+        FaultEnv no_fsyncs(default_env(), FaultEnv::kHookSqliteModelSyncs);  // as state_of's
+        const auto again = Device::create_at(no_fsyncs, dir, config, *r);
+        ASSERT_TRUE(again.ok()) << "a second init: " << again.status().to_string() << "\nafter "
+                                << st.to_string();
+      }
+      EXPECT_EQ(state_of(dir), new_state) << st.to_string();
+      if (HasFailure()) return;
+    }
+  }
+  EXPECT_GE(refused, 1u);
+  std::printf("[ coverage ] init: %zu changes, %zu failing runs, %zu crash runs\n", changes,
+              changes, changes);
+}
+
 // A backup of another device with items of its own, restored onto the template device.
 TEST_F(Faults, Restore) {
   template_ = make_template();

@@ -149,7 +149,10 @@ class Device {
  public:
   static Result<std::unique_ptr<Device>> create_in_memory(const DeviceConfig& config,
                                                           Random& random);
-  // Creates DIR (which must not exist or be empty). Every later write of the device's files
+  // Creates DIR (which must not exist or be empty, or hold an init that did not finish) in one
+  // step: a crash or a failure at any point leaves no device there (open() refuses the folder as
+  // "not a device directory", a new create_at replaces it) or a complete, durable one
+  // (docs/reliability.md). Every later write of the device's files
   // (keybag and settings on set_passcode, set_icloud_keychain, erase) goes through `env`, which
   // must outlive the device. keychain-2.db is SQLite's own (env.h).
   static Result<std::unique_ptr<Device>> create_at(Env& env, const std::filesystem::path& dir,
@@ -210,6 +213,15 @@ class Device {
   // switch to UUID references re-inserts its items under new ones (R11).
   Status set_persistent_refs(PersistentRefKind kind, Random& random);
   Status set_sos(bool on);
+  // Several settings in one write of device.plist (`device set --persistent-refs K --sos S`): a
+  // failure leaves all of them as they were, in the folder and in this Device. The three setters
+  // above are this with one field.
+  struct SettingsChange {
+    std::optional<bool> icloud_keychain;
+    std::optional<PersistentRefKind> persistent_refs;
+    std::optional<bool> sos;
+  };
+  Status change_settings(const SettingsChange& change);
   // "Erase All Content and Settings": no app files, an empty keychain and a fresh keybag; the UID
   // stays.
   Status erase(Random& random);
@@ -225,9 +237,10 @@ class Device {
 
  private:
   Device();
-  // In memory when `dir` is empty; otherwise DIR exists and is empty.
+  // In memory when `dir` is empty; otherwise DIR is create_at's, and `lock` its folder lock.
   static Result<std::unique_ptr<Device>> create(Env* env, std::optional<std::filesystem::path> dir,
-                                                const DeviceConfig& config, Random& random);
+                                                const DeviceConfig& config, Random& random,
+                                                std::unique_ptr<FileLock> lock);
   Status init_keys(const Bytes& uid, Random& random);
   Status load_keys(const Bytes& uid, ByteView keybag);
   Status rebuild_keybag(bool with_passcode_class, Random& random);
