@@ -120,6 +120,23 @@ void copy_folder(const fs::path& from, const fs::path& to) {
 
 using Operation = std::function<Status(Device&, Random&)>;
 
+// Runs `op` in `parent`, a fresh folder the FaultEnv tracks, with the faults `arm` sets; counts
+// the changes it made into *changes (when given), then keeps only what was durable, as a crash
+// would. Init and backup each make their target inside such a folder.
+Status run_in_fresh_folder(const fs::path& parent, const std::function<void(FaultEnv&)>& arm,
+                           size_t* changes, const std::function<Status(FaultEnv&)>& op) {
+  fs::remove_all(parent);
+  fs::create_directories(parent);
+  FaultEnv env(default_env(), FaultEnv::kHookSqliteModelSyncs);
+  env.track(parent);
+  const size_t before = env.changes();
+  arm(env);
+  const Status st = op(env);
+  if (changes != nullptr) *changes = env.changes() - before;
+  env.settle_crash();
+  return st;
+}
+
 class Faults : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -304,17 +321,10 @@ TEST_F(Faults, Init) {
   const DeviceConfig config{true, false, std::nullopt};
   const auto init = [&](const fs::path& parent, const std::function<void(FaultEnv&)>& arm,
                         size_t* changes) {
-    fs::remove_all(parent);
-    fs::create_directories(parent);
-    FaultEnv env(default_env(), FaultEnv::kHookSqliteModelSyncs);
-    env.track(parent);
-    const size_t before = env.changes();
-    arm(env);
-    auto r = make_seeded_random(7);
-    const Status st = Device::create_at(env, parent / "phone", config, *r).status();
-    if (changes != nullptr) *changes = env.changes() - before;
-    env.settle_crash();
-    return st;
+    return run_in_fresh_folder(parent, arm, changes, [&](FaultEnv& env) {
+      auto r = make_seeded_random(7);
+      return Device::create_at(env, parent / "phone", config, *r).status();
+    });
   };
   size_t changes = 0;
   ASSERT_TRUE(init(
@@ -413,16 +423,9 @@ TEST_F(Faults, Backup) {
   // Each run writes DIR/backup inside a folder of its own, the tracked root.
   const auto write = [&](const fs::path& parent, const std::function<void(FaultEnv&)>& arm,
                          size_t* changes) {
-    fs::remove_all(parent);
-    fs::create_directories(parent);
-    FaultEnv env(default_env(), FaultEnv::kHookSqliteModelSyncs);
-    env.track(parent);
-    const size_t before = env.changes();
-    arm(env);
-    const Status st = write_backup_folder(env, parent / "backup", *folder);
-    if (changes != nullptr) *changes = env.changes() - before;
-    env.settle_crash();
-    return st;
+    return run_in_fresh_folder(parent, arm, changes, [&](FaultEnv& env) {
+      return write_backup_folder(env, parent / "backup", *folder);
+    });
   };
   size_t changes = 0;
   ASSERT_TRUE(write(
