@@ -120,6 +120,17 @@ void copy_folder(const fs::path& from, const fs::path& to) {
 
 using Operation = std::function<Status(Device&, Random&)>;
 
+// The fault of run n: the nth change fails, or the machine crashes just after it.
+std::function<void(FaultEnv&)> nth_fault(size_t n, bool crash) {
+  return [n, crash](FaultEnv& env) {
+    if (crash) {
+      env.crash_after(n);
+    } else {
+      env.fail_change(n);
+    }
+  };
+}
+
 // Runs `op` in `parent`, a fresh folder the FaultEnv tracks, with the faults `arm` sets; counts
 // the changes it made into *changes (when given), then keeps only what was durable, as a crash
 // would. Init and backup each make their target inside such a folder.
@@ -198,13 +209,7 @@ class Faults : public ::testing::Test {
         SCOPED_TRACE(name + ": change " + std::to_string(n) + " of " + std::to_string(changes) +
                      (crash ? ": crash just after it" : ": it fails"));
         const fs::path dir = root_ / "run";
-        const Status st = run(dir, op, [&](FaultEnv& env) {
-          if (crash) {
-            env.crash_after(n);
-          } else {
-            env.fail_change(n);
-          }
-        });
+        const Status st = run(dir, op, nth_fault(n, crash));
         const DeviceState s = state_of(dir);
         if (st.ok()) {
           EXPECT_EQ(s, new_state) << "reported success, found " << describe(s);
@@ -338,16 +343,7 @@ TEST_F(Faults, Init) {
     for (const bool crash : {false, true}) {
       SCOPED_TRACE("init: change " + std::to_string(n) + " of " + std::to_string(changes) +
                    (crash ? ": crash just after it" : ": it fails"));
-      const Status st = init(
-          root_ / "run",
-          [&](FaultEnv& env) {
-            if (crash) {
-              env.crash_after(n);
-            } else {
-              env.fail_change(n);
-            }
-          },
-          nullptr);
+      const Status st = init(root_ / "run", nth_fault(n, crash), nullptr);
       const fs::path dir = root_ / "run" / "phone";
       const Status opened = Device::open(default_env(), dir).status();  // closed again at once
       if (st.ok()) EXPECT_TRUE(opened.ok()) << "reported success: " << opened.to_string();
@@ -439,16 +435,7 @@ TEST_F(Faults, Backup) {
       SCOPED_TRACE("change " + std::to_string(n) + " of " + std::to_string(changes) +
                    (crash ? ": crash just after it" : ": it fails"));
       const fs::path parent = root_ / "run";
-      const Status st = write(
-          parent,
-          [&](FaultEnv& env) {
-            if (crash) {
-              env.crash_after(n);
-            } else {
-              env.fail_change(n);
-            }
-          },
-          nullptr);
+      const Status st = write(parent, nth_fault(n, crash), nullptr);
       DiskFolder disk(default_env(), parent / "backup");
       auto back = OpenedBackup::open(disk, {.password = "pw"});
       if (st.ok()) EXPECT_TRUE(back.ok()) << "reported success: " << back.status().to_string();
