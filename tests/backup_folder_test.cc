@@ -271,6 +271,23 @@ TEST(BackupFolder, AKeyFileRoundTripsAndOpensTheBackupWithoutThePassword) {
   EXPECT_EQ(parse_backup_key_file(as_bytes("abc")).status().code(), Code::kInvalidArgument);
 }
 
+// No password for an encrypted folder is its own refusal, not a wrong empty password: the user is
+// told to give one, where "wrong password" would send them hunting for a typo.
+TEST(BackupFolder, AnEncryptedFolderOpenedWithoutAPasswordAsksForIt) {
+  const Written w = backup_of(Journey::kLocalEncrypted, "pw");
+  auto none = OpenedBackup::open(w.folder, {});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(none.status().message().find("its password is needed"), std::string::npos)
+      << none.status().to_string();
+  BackupOpenOptions wrong;
+  wrong.password = "not-pw";
+  auto refused = OpenedBackup::open(w.folder, wrong);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(refused.status().message().find("its password is needed"), std::string::npos);
+}
+
 // decode_records false (what extract and audit --backup can use): open() lists the rows without
 // decoding their MBFile records, and a bad record is refused with open()'s own error, naming the
 // row and the field, the first time it is needed: by record() and by read_file, even in an
