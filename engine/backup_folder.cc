@@ -312,6 +312,8 @@ struct OpenedBackup::State {
 
   Result<MBFile> record(size_t i) const;
   Result<std::optional<FileEncryptionKey>> file_key(size_t i) const;
+  // The file's own key, unwrapped under its class key; `what` names the file in errors.
+  Result<SecretBytes> unwrap_file_key(const FileEncryptionKey& fk, const std::string& what) const;
 };
 
 namespace {
@@ -571,18 +573,34 @@ Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max
     return Status::Corruption(what + " (fileID " + e.file_id +
                               "): no EncryptionKey in an encrypted backup");
   }
-  const KeyWrapKey* kek = state_->keys.kek_for(fk->protection_class);
+  KCB_ASSIGN_OR_RETURN(SecretBytes file_key, state_->unwrap_file_key(*fk, what));
+  return decrypt_file_blob(file_key.view(), *blob, what);
+}
+
+// A class the bag does not have is a broken record. One it has but these keys cannot open is
+// FailedPrecondition, which a restore skips: the classes with the device layer (WRAP 3) open only
+// with the source device's key, and that layer has no check of its own, so on another device the
+// class key comes out wrong and only the file key's RFC 3394 check notices. A file of such a class
+// is then as lost as a ThisDeviceOnly item; refusing the folder over it would lose every item.
+Result<SecretBytes> OpenedBackup::State::unwrap_file_key(const FileEncryptionKey& fk,
+                                                         const std::string& what) const {
+  const std::string name = "protection class " + std::to_string(fk.protection_class);
+  const KeybagClass* c = bag.find_class(fk.protection_class);
+  if (c == nullptr) return Status::Corruption(what + ": " + name + " is not in BackupKeyBag");
+  const KeyWrapKey* kek = keys.kek_for(fk.protection_class);
   if (kek == nullptr) {
-    return Status::FailedPrecondition(what + ": protection class " +
-                                      std::to_string(fk->protection_class) +
+    return Status::FailedPrecondition(what + ": " + name +
                                       " is locked: it needs the source device's key (--device)");
   }
-  auto file_key = aes_key_unwrap(*kek, fk->wrapped_key);
-  if (!file_key.ok()) {
-    return Status::Corruption(what + ": EncryptionKey does not unwrap under class " +
-                              std::to_string(fk->protection_class) + "'s key");
+  auto file_key = aes_key_unwrap(*kek, fk.wrapped_key);
+  if (file_key.ok()) return file_key;
+  if (c->wrap & kWrapDevice) {
+    return Status::FailedPrecondition(
+        what + ": EncryptionKey does not unwrap under " + name +
+        "'s key, which is bound to the source device (WRAP 3): this is another device, or the key "
+        "was altered");
   }
-  return decrypt_file_blob(file_key->view(), *blob, what);
+  return Status::Corruption(what + ": EncryptionKey does not unwrap under " + name + "'s key");
 }
 
 Result<KeychainArchive> OpenedBackup::read_keychain() const {
@@ -611,9 +629,7 @@ Result<BackupFolder> with_keychain_file(const BackupFolder& folder, ByteView key
   const OpenedBackup::State& s = *backup.state_;
   KCB_ASSIGN_OR_RETURN(const std::optional<FileEncryptionKey> fk, s.file_key(backup.index_of(*e)));
   if (!fk) return Status::Corruption("keychain-backup.plist: no EncryptionKey");
-  const KeyWrapKey* kek = s.keys.kek_for(fk->protection_class);
-  if (kek == nullptr) return Status::FailedPrecondition("keychain-backup.plist: class is locked");
-  KCB_ASSIGN_OR_RETURN(SecretBytes file_key, aes_key_unwrap(*kek, fk->wrapped_key));
+  KCB_ASSIGN_OR_RETURN(SecretBytes file_key, s.unwrap_file_key(*fk, "keychain-backup.plist"));
   KCB_ASSIGN_OR_RETURN(blob, encrypt_file_blob(file_key.view(), keychain));
   return out;
 }

@@ -286,7 +286,7 @@ class TreeFromPlist {
         uint64_t length = 0;
         const char* s = plist_get_string_ptr(node, &length);
         const std::string_view text(s == nullptr ? "" : s, s == nullptr ? 0 : length);
-        // Binary and XML strings with a NUL were refused by parse_plist.
+        // parse_plist refused a NUL in a binary string and anywhere in XML.
         if (!is_valid_utf8(text)) return field_error(path, "a string that is not UTF-8");
         return Tree(std::string(text));
       }

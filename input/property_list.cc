@@ -205,8 +205,13 @@ class BinaryPlistShape {
   std::vector<uint32_t> ids_;          // check_unique_keys' scratch
 };
 
-// libplist decodes numeric character references; one that decodes to NUL inside a key aborts it.
-Status check_xml_nul_references(std::string_view text) {
+// XML allows no NUL, but libplist keeps a raw NUL byte inside a <string>, which text consumers
+// and our writers (through c_str()) would cut there; and it decodes numeric character references,
+// where one that decodes to NUL inside a key aborts it.
+Status check_xml_nul(std::string_view text) {
+  if (const size_t at = text.find('\0'); at != std::string_view::npos) {
+    return Status::Corruption("XML property list: a NUL byte at byte " + std::to_string(at));
+  }
   for (size_t i = text.find("&#"); i != std::string_view::npos; i = text.find("&#", i + 2)) {
     size_t j = i + 2;
     const bool hex = j < text.size() && (text[j] == 'x' || text[j] == 'X');
@@ -271,7 +276,7 @@ Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what, const PlistL
     KCB_RETURN_IF_ERROR(BinaryPlistShape(text, bounded).check().with_context(what));
   } else {
     KCB_RETURN_IF_ERROR(check_xml_nesting(text, limits.max_depth).with_context(what));
-    KCB_RETURN_IF_ERROR(check_xml_nul_references(text).with_context(what));
+    KCB_RETURN_IF_ERROR(check_xml_nul(text).with_context(what));
   }
   plist_t root = nullptr;
   plist_from_memory(reinterpret_cast<const char*>(bytes.data()),
@@ -350,8 +355,9 @@ Result<std::string_view> plist_string(plist_t node, std::string_view path) {
   uint64_t len = 0;
   const char* ptr = plist_get_string_ptr(node, &len);
   const std::string_view text(ptr, len);
-  // Our writers go through c_str(), and every consumer expects text: refuse what would not survive.
-  if (!is_valid_utf8(text) || text.find('\0') != std::string_view::npos) {
+  // Every consumer expects text. A NUL, which our writers' c_str() would cut at, cannot be here:
+  // parse_plist refused it in binary strings and anywhere in XML.
+  if (!is_valid_utf8(text)) {
     return Status::Corruption(std::string(path) + ": not valid UTF-8 text");
   }
   return text;

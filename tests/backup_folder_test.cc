@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -336,6 +337,150 @@ TEST(BackupFolder, ALazilyDecodedRecordIsCheckedBeforeItsFileIsRead) {
   auto facts = opened->record(*k);
   ASSERT_TRUE(facts.ok());
   EXPECT_EQ(facts->protection_class, 1u);
+}
+
+// Manifest.db's own key in an encrypted folder: what ManifestKey wraps under its class's key.
+SecretBytes manifest_db_key(const BackupFolder& folder, const std::string& password) {
+  auto m = read_folder_manifest(folder);
+  EXPECT_TRUE(m.ok() && m->manifest_key.has_value());
+  const Bytes& mk = *m->manifest_key;
+  auto keys = unlock_keybag(bag_of(folder), as_bytes(password), std::nullopt);
+  EXPECT_TRUE(keys.ok());
+  const uint32_t key_class = mk[0];
+  auto key = aes_key_unwrap(*keys->kek_for(key_class), ByteView(mk).subspan(4));
+  EXPECT_TRUE(key.ok());
+  return std::move(key).value();
+}
+
+// Manifest.plist with its BackupKeyBag changed by `edit` on the bag's records.
+void edit_backup_keybag(BackupFolder& folder, const std::function<void(Keybag&)>& edit) {
+  auto m = read_folder_manifest(folder);
+  ASSERT_TRUE(m.ok());
+  Keybag bag = bag_of(folder);
+  edit(bag);
+  m->backup_keybag = serialize_keybag(bag);
+  folder.files["Manifest.plist"] = write_manifest(*m);
+}
+
+// A bag whose TYPE is not 1 (a device's system bag, an escrow bag) holds other keys than the
+// backup's: refused by name, though the password unwraps its classes.
+TEST(BackupFolder, ABackupKeyBagOfAnotherTypeIsRefused) {
+  for (const uint8_t type : {0, 2, 3}) {
+    Written w = backup_of(Journey::kLocalEncrypted, "pw");
+    edit_backup_keybag(w.folder, [&](Keybag& bag) {
+      for (KeybagRecord& r : bag.header_records)
+        if (r.tag == "TYPE") r.value = Bytes{0, 0, 0, type};
+    });
+    ASSERT_EQ(bag_of(w.folder).type(), type);
+    BackupOpenOptions o;
+    o.password = "pw";
+    auto opened = OpenedBackup::open(w.folder, o);
+    ASSERT_FALSE(opened.ok()) << int{type};
+    EXPECT_EQ(opened.status().code(), Code::kCorruption);
+    EXPECT_NE(
+        opened.status().message().find("TYPE " + std::to_string(type) + " is not a backup keybag"),
+        std::string::npos)
+        << opened.status().to_string();
+  }
+}
+
+// ManifestKey names the class its key is wrapped under; we write 4, as iOS does, but a reader
+// takes the class it names (formats.md), and a class the bag lacks is refused by number.
+TEST(BackupFolder, ManifestKeyIsUnwrappedUnderTheClassItNames) {
+  Written w = backup_of(Journey::kLocalEncrypted, "pw");
+  const SecretBytes db_key = manifest_db_key(w.folder, "pw");
+  auto keys = unlock_keybag(bag_of(w.folder), as_bytes("pw"), std::nullopt);
+  ASSERT_TRUE(keys.ok());
+  auto m = read_folder_manifest(w.folder);
+  ASSERT_TRUE(m.ok());
+  auto rewrapped = aes_key_wrap(*keys->kek_for(3), db_key.view());
+  ASSERT_TRUE(rewrapped.ok());
+  Bytes mk{3, 0, 0, 0};
+  mk.insert(mk.end(), rewrapped->begin(), rewrapped->end());
+  m->manifest_key = mk;
+  w.folder.files["Manifest.plist"] = write_manifest(*m);
+  BackupOpenOptions o;
+  o.password = "pw";
+  auto opened = OpenedBackup::open(w.folder, o);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  EXPECT_TRUE(opened->read_keychain().ok());
+
+  mk[0] = 12;  // no such class in the bag
+  m->manifest_key = mk;
+  w.folder.files["Manifest.plist"] = write_manifest(*m);
+  auto refused = OpenedBackup::open(w.folder, o);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kCorruption);
+  EXPECT_NE(refused.status().message().find("ManifestKey: class 12 has no unlocked key"),
+            std::string::npos)
+      << refused.status().to_string();
+}
+
+// Class 5 has the device layer (WRAP 3) in an encrypted backup's bag. A file of that class opens
+// on the source device only: on another one the restore skips it and restores the items, and a
+// reader given no device is told the class is locked. A file claiming a class the bag does not
+// have is a broken record.
+TEST(BackupFolder, AFileOfADeviceBoundClassOpensOnlyOnItsSourceDevice) {
+  Written w = backup_of(Journey::kLocal);  // for its source device and item
+  ASSERT_TRUE(
+      w.source->put_app_file({"AppDomain-com.example.app", "Library/bound", 5, Bytes{'b'}}).ok());
+  auto folder = make_backup(*w.source, {Journey::kLocalEncrypted, "pw", kFastKdf}, *w.r);
+  ASSERT_TRUE(folder.ok());
+  auto other = in_memory_device(*w.r);
+  auto report = restore_backup(*folder, *other, {"pw", {}, {}}, *w.r);
+  ASSERT_TRUE(report.ok()) << report.status().to_string();
+  ASSERT_EQ(report->items.size(), 1u);
+  EXPECT_EQ(report->items[0].reason, LossReason::kNone);
+  EXPECT_EQ(other->rows().value().size(), 1u);
+
+  auto read_bound = [&](const Device* device) {
+    BackupOpenOptions o;
+    o.password = "pw";
+    o.device = device;
+    auto opened = OpenedBackup::open(*folder, o);
+    EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+    const BackupFileEntry* e = opened->find("AppDomain-com.example.app", "Library/bound");
+    EXPECT_NE(e, nullptr);
+    return opened->read_file(*e, 16);
+  };
+  auto on_source = read_bound(w.source.get());
+  ASSERT_TRUE(on_source.ok()) << on_source.status().to_string();
+  EXPECT_EQ(Bytes(on_source->view().begin(), on_source->view().end()), Bytes{'b'});
+  auto on_other = read_bound(other.get());
+  ASSERT_FALSE(on_other.ok());
+  EXPECT_EQ(on_other.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(on_other.status().message().find("bound to the source device"), std::string::npos)
+      << on_other.status().to_string();
+  auto no_device = read_bound(nullptr);
+  ASSERT_FALSE(no_device.ok());
+  EXPECT_EQ(no_device.status().code(), Code::kFailedPrecondition);
+  EXPECT_NE(no_device.status().message().find("protection class 5 is locked"), std::string::npos)
+      << no_device.status().to_string();
+
+  // The same file's record claiming class 12: Corruption on every device, and no restore.
+  Written bad{std::move(w.r), std::move(w.source), std::move(folder).value()};
+  const SecretBytes db_key = manifest_db_key(bad.folder, "pw");
+  auto plain = decrypt_file_blob(db_key.view(), bad.folder.files.at(kManifestDbName), "db");
+  ASSERT_TRUE(plain.ok());
+  auto db = read_manifest_db(plain->view());
+  ASSERT_TRUE(db.ok());
+  for (ManifestFile& f : db->files) {
+    if (f.relative_path != "Library/bound") continue;
+    MBFile mb = decode_mbfile(f.file).value();
+    mb.protection_class = 12;
+    mb.encryption_key->protection_class = 12;
+    f.file = encode_mbfile(mb);
+  }
+  bad.folder.files[kManifestDbName] =
+      encrypt_file_blob(db_key.view(), write_manifest_db(*db).value()).value();
+  const auto before = other->rows().value();
+  auto refused = restore_backup(bad.folder, *other, {"pw", {}, {}}, *bad.r);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), Code::kCorruption);
+  EXPECT_NE(refused.status().message().find("protection class 12 is not in BackupKeyBag"),
+            std::string::npos)
+      << refused.status().to_string();
+  EXPECT_EQ(other->rows().value(), before);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // readers shared and read-only: no operation fails, and no row is ever left that the folder's
 // keybag cannot read (the add/erase race of the issue left one in 6 runs of 8).
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -310,6 +311,47 @@ TEST_F(Concurrency, AReaderWritesNothing) {
   EXPECT_EQ((*reader)->persistent_refs(), PersistentRefKind::kRowid);
   EXPECT_EQ((*reader)->erase(*r).code(), Code::kFailedPrecondition);
   EXPECT_EQ((*reader)->list()->size(), 1u);
+}
+
+// A writer killed mid-transaction leaves a hot rollback journal: pages of keychain-2.db already
+// overwritten, their old contents in keychain-2.db-journal. A read-only connection cannot roll it
+// back ("attempt to write a readonly database"), so a reader's open lets a writer's open finish it
+// first: the reader then sees the rows as they were before the dead transaction. The child here
+// is the killed writer: SQLite itself, its page cache too small to hold the transaction, so the
+// journal is synced and the database written before it dies without committing.
+TEST_F(Concurrency, AReaderOpensAFolderAKilledWriterLeftMidTransaction) {
+  {
+    auto d = Device::open(default_env(), dir_);
+    auto r = make_seeded_random(7);
+    ASSERT_TRUE((*d)->add(item("kept"), *r).ok());
+  }
+  const fs::path db = dir_ / "keychain-2.db";
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    sqlite3* c = nullptr;
+    if (sqlite3_open(db.c_str(), &c) != SQLITE_OK) _exit(10);
+    const char* sql =
+        "PRAGMA cache_size=1; BEGIN; DELETE FROM genp; CREATE TABLE junk(x);"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 64)"
+        " INSERT INTO junk SELECT randomblob(4000) FROM n;";
+    if (sqlite3_exec(c, sql, nullptr, nullptr, nullptr) != SQLITE_OK) _exit(11);
+    _exit(0);  // no COMMIT, no close: as if killed
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "10 open, 11 the transaction";
+  ASSERT_TRUE(fs::exists(dir_ / "keychain-2.db-journal"));
+  ASSERT_GT(fs::file_size(dir_ / "keychain-2.db-journal"), 0u);
+
+  auto reader = Device::open(default_env(), dir_, {DeviceAccess::kReadOnly});
+  ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+  auto items = (*reader)->list();
+  ASSERT_TRUE(items.ok()) << items.status().to_string();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ(to_hex((*items)[0].item.account()), to_hex(as_bytes("kept")));
+  EXPECT_EQ(*DeviceInternals::store(**reader).count(), 1);
 }
 
 // A folder this process may not write (chmod; as root the check runs in a child that drops to

@@ -100,6 +100,23 @@ TEST(InputRefuses, NulByteAndNulCharacter) {
                  "items[0]: a key with a NUL character");
 }
 
+// libplist keeps a raw NUL byte inside an XML <string> (it refuses the reference "&#0;" itself),
+// so the XML route needs its own refusal; the binary route has one in parse_plist.
+TEST(InputRefuses, NulByteInsideAPropertyListString) {
+  const std::string raw =
+      xml_plist(std::string("<dict><key>items</key><array><dict><key>name"
+                            "</key><string>a\0b</string></dict></array>"
+                            "</dict>",
+                            92));
+  const size_t at = raw.find('\0');
+  ASSERT_NE(at, std::string::npos);
+  expect_refused(document(raw), Code::kInvalidArgument,
+                 "property list: XML property list: a NUL byte at byte " + std::to_string(at));
+  expect_refused(document(binary_from_xml(raw)), Code::kInvalidArgument,
+                 "property list: invalid binary property list: object 5: string with an embedded "
+                 "NUL");
+}
+
 TEST(InputRefuses, KeyGivenTwiceInJsonNamingPathAndParent) {
   expect_refused(json(R"({"items": [], "items": []})"), Code::kInvalidArgument,
                  "items: key 'items' appears twice in the document; give each key once");

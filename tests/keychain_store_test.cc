@@ -485,6 +485,36 @@ TEST(KeychainStoreFile, ReopenKeepsRowsAndDeletedBytesAreOverwritten) {
   std::remove(path.c_str());
 }
 
+// A keychain-2.db of a schema version we do not know (a newer kcbackup's, another tool's) is
+// refused by number before anything is written: opening it as ours would create or "upgrade"
+// tables over rows we cannot read.
+TEST(KeychainStoreFile, AnUnknownSchemaVersionIsRefusedAndTheFileIsUntouched) {
+  for (const int version : {3, 99, -1}) {
+    const std::string path = temp_path("newer.db");
+    {
+      sqlite3* db = nullptr;
+      ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+      const std::string sql =
+          "CREATE TABLE genp (rowid INTEGER PRIMARY KEY, future BLOB);"
+          "PRAGMA user_version=" +
+          std::to_string(version) + ";";
+      ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK)
+          << sqlite3_errmsg(db);
+      sqlite3_close(db);
+    }
+    const std::string before = file_contents(path);
+    auto store = KeychainStore::open(path);
+    ASSERT_FALSE(store.ok()) << version;
+    EXPECT_EQ(store.status().code(), Code::kCorruption) << store.status().to_string();
+    EXPECT_NE(
+        store.status().message().find("schema version " + std::to_string(version) + ", expected 2"),
+        std::string::npos)
+        << store.status().to_string();
+    EXPECT_EQ(file_contents(path), before) << version;
+    std::remove(path.c_str());
+  }
+}
+
 TEST(KeychainStoreFile, NotADatabaseIsCorruption) {
   const std::string path = temp_path("garbage.db");
   {
