@@ -86,8 +86,13 @@ Result<Bytes> DiskFolder::read(std::string_view name, size_t max_bytes) const {
   return env_.read_file(path, max_bytes);
 }
 
+std::string BackupFileEntry::file_id() const {
+  return to_hex(file_digest);
+}
+
 std::string BackupFileEntry::blob_name() const {
-  return file_id.substr(0, 2) + "/" + file_id;
+  const std::string id = file_id();
+  return id.substr(0, 2) + "/" + id;
 }
 
 // The top-level files go last, Status.plist the very last: readers refuse a folder without it.
@@ -318,8 +323,9 @@ struct OpenedBackup::State {
 
 namespace {
 
-std::string row_name(size_t i, const std::string& file_id) {
-  return "Manifest.db: Files row " + std::to_string(i + 1) + " (fileID " + file_id + ")";
+std::string row_name(size_t i, std::string_view file_id) {
+  return "Manifest.db: Files row " + std::to_string(i + 1) + " (fileID " + std::string(file_id) +
+         ")";
 }
 
 }  // namespace
@@ -330,7 +336,7 @@ Result<MBFile> OpenedBackup::State::record(size_t i) const {
   KCB_ASSERT(i < record_spans.size());
   const auto [offset, size] = record_spans[i];
   auto mb = decode_mbfile(ByteView(records).subspan(offset, size));
-  if (!mb.ok()) return mb.status().with_context(row_name(i, files[i].file_id) + ": file");
+  if (!mb.ok()) return mb.status().with_context(row_name(i, files[i].file_id()) + ": file");
   return mb;
 }
 
@@ -488,13 +494,13 @@ Result<SecretBytes> manifest_db_plaintext(const FolderSource& folder, const Mani
 // once, by the reader) and unique. Its record is decoded now (decode_records) or kept as bytes.
 Status add_file(const ManifestRowView& row, const BackupOpenOptions& o, OpenedBackup::State& s) {
   BackupFileEntry e;
-  e.file_id = std::string(row.file_id);
+  e.file_digest = row.digest;
   e.domain = std::string(row.domain);
   e.relative_path = std::string(row.relative_path);
   e.flags = row.flags;
   if (o.decode_records) {
     auto mb = decode_mbfile(row.file);
-    if (!mb.ok()) return mb.status().with_context(row_name(row.row - 1, e.file_id) + ": file");
+    if (!mb.ok()) return mb.status().with_context(row_name(row.row - 1, row.file_id) + ": file");
     e.record_decoded = true;
     e.size = mb->size;
     e.protection_class = mb->protection_class;
@@ -564,13 +570,13 @@ Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max
   const bool encrypted = state_->manifest.is_encrypted;
   auto blob = state_->folder->read(e.blob_name(), encrypted ? max_bytes + 16 : max_bytes);
   if (blob.status().code() == Code::kNotFound) {
-    return Status::Corruption(what + " (fileID " + e.file_id +
+    return Status::Corruption(what + " (fileID " + e.file_id() +
                               "): listed in Manifest.db but missing from the folder");
   }
   KCB_RETURN_IF_ERROR(blob.status());
   if (!encrypted) return SecretBytes(ByteView(*blob));
   if (!fk) {
-    return Status::Corruption(what + " (fileID " + e.file_id +
+    return Status::Corruption(what + " (fileID " + e.file_id() +
                               "): no EncryptionKey in an encrypted backup");
   }
   KCB_ASSIGN_OR_RETURN(SecretBytes file_key, state_->unwrap_file_key(*fk, what));

@@ -196,7 +196,7 @@ Json folder_files_json(const OpenedBackup& b) {
                     {"flags", f.flags},
                     {"size", f.size},
                     {"protection_class", f.protection_class},
-                    {"file_id", f.file_id}});
+                    {"file_id", f.file_id()}});
   }
   return list;
 }
@@ -366,7 +366,7 @@ std::string extract_report(const Extracted& e, Format format) {
     doc["backup"] = json_text(as_bytes(e.backup));
     doc["domain"] = json_text(as_bytes(e.domain));
     doc["path"] = json_text(as_bytes(e.path));
-    doc["file_id"] = e.entry->file_id;
+    doc["file_id"] = e.entry->file_id();
     doc["out"] = json_text(as_bytes(e.out));
     doc["bytes"] = e.bytes;
     doc["protection_class"] = e.entry->protection_class;

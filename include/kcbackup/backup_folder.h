@@ -24,6 +24,7 @@
 // to disk.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -148,7 +149,7 @@ struct FileRecordFacts {
 // here when the folder was opened with decode_records (the default; record_decoded is then true);
 // otherwise they are 0 and OpenedBackup::record decodes and checks them when asked.
 struct BackupFileEntry {
-  std::string file_id;  // 40 lowercase hex digits
+  std::array<uint8_t, 20> file_digest{};  // SHA-1 of "domain-relativePath": the fileID's bytes
   std::string domain;
   std::string relative_path;
   uint32_t flags = 1;  // 1 file, 2 folder, 4 symlink
@@ -156,6 +157,7 @@ struct BackupFileEntry {
   uint64_t size = 0;  // as recorded: never trusted
   uint32_t protection_class = 0;
   bool has_encryption_key = false;
+  std::string file_id() const;    // the fileID: 40 lowercase hex digits, "51a4..."
   std::string blob_name() const;  // "51/51a4..."
 };
 
