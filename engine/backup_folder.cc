@@ -298,6 +298,35 @@ std::optional<LockdownInfo> read_info_plist(const FolderSource& folder) {
 
 // --- Opening ------------------------------------------------------------------------------------
 
+namespace {
+
+// Names copied into blocks that never move, so views of them stay valid as more are added: one
+// allocation per 64 KiB of names, where a std::string per name was one per row.
+class NameArena {
+ public:
+  std::string_view keep(std::string_view name) {
+    if (name.size() > left_) {
+      const size_t n = std::max(name.size(), kBlockBytes);
+      blocks_.push_back(std::make_unique_for_overwrite<char[]>(n));
+      next_ = blocks_.back().get();
+      left_ = n;
+    }
+    std::copy(name.begin(), name.end(), next_);
+    const std::string_view kept(next_, name.size());
+    next_ += name.size();
+    left_ -= name.size();
+    return kept;
+  }
+
+ private:
+  static constexpr size_t kBlockBytes = 64 << 10;
+  std::vector<std::unique_ptr<char[]>> blocks_;
+  char* next_ = nullptr;
+  size_t left_ = 0;
+};
+
+}  // namespace
+
 struct OpenedBackup::State {
   const FolderSource* folder = nullptr;
   Manifest manifest;
@@ -312,6 +341,7 @@ struct OpenedBackup::State {
   std::vector<std::optional<FileEncryptionKey>> file_keys;
   Bytes records;
   std::vector<std::pair<size_t, size_t>> record_spans;  // offset and size in records
+  NameArena names;                                      // every entry's domain and path
   FileDigestIndex by_file_id;  // the reader's own table: row ordinal = position in files
   ArchiveLimits archive_limits;
 
@@ -495,8 +525,10 @@ Result<SecretBytes> manifest_db_plaintext(const FolderSource& folder, const Mani
 Status add_file(const ManifestRowView& row, const BackupOpenOptions& o, OpenedBackup::State& s) {
   BackupFileEntry e;
   e.file_digest = row.digest;
-  e.domain = std::string(row.domain);
-  e.relative_path = std::string(row.relative_path);
+  // Rows of one domain come together (the writer's order, and Apple's): one copy of it for them.
+  e.domain = !s.files.empty() && s.files.back().domain == row.domain ? s.files.back().domain
+                                                                     : s.names.keep(row.domain);
+  e.relative_path = s.names.keep(row.relative_path);
   e.flags = row.flags;
   if (o.decode_records) {
     auto mb = decode_mbfile(row.file);
@@ -558,7 +590,8 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
 
 Result<SecretBytes> OpenedBackup::read_file(const BackupFileEntry& e, size_t max_bytes) const {
   // The names are the folder writer's: shown escaped (a line break cannot forge a message line).
-  const std::string what = printable_text(e.domain + "/" + e.relative_path);
+  const std::string what =
+      printable_text(std::string(e.domain) + "/" + std::string(e.relative_path));
   if (e.flags != kManifestFile) {
     return Status::InvalidArgument(what + ": not a regular file (flags " + std::to_string(e.flags) +
                                    ")");

@@ -166,7 +166,9 @@ Result<BackupReport> report_backup(const OpenedBackup& backup, const BackupRepor
   for (const BackupFileEntry& f : backup.files()) {
     ++report.file_count;
     if (f.flags != 1) continue;
-    DomainCount& d = domains[f.domain];
+    auto at = domains.find(f.domain);
+    if (at == domains.end()) at = domains.emplace(std::string(f.domain), DomainCount{}).first;
+    DomainCount& d = at->second;
     d.domain = f.domain;
     ++d.files;
     KCB_ASSIGN_OR_RETURN(FileRecordFacts record, backup.record(f));

@@ -483,5 +483,33 @@ TEST(BackupFolder, AFileOfADeviceBoundClassOpensOnlyOnItsSourceDevice) {
   EXPECT_EQ(other->rows().value(), before);
 }
 
+// The entries' names are views into the OpenedBackup: they must stay right as the names outgrow
+// one block of its arena (64 KiB) and when the OpenedBackup is moved.
+TEST(BackupFolder, EveryListedNameSurvivesManyFilesAndAMove) {
+  auto r = make_seeded_random(43);
+  auto source = in_memory_device(*r);
+  std::set<std::pair<std::string, std::string>> want;
+  for (int i = 0; i < 3000; ++i) {
+    const std::string domain = "AppDomain-com.example.app" + std::to_string(i / 1000);
+    const std::string path = "Documents/a-rather-long-file-name-" + std::to_string(i);
+    ASSERT_TRUE(source->put_app_file({domain, path, 3, Bytes{1}}).ok());
+    want.emplace(domain, path);
+  }
+  auto folder = make_backup(*source, {Journey::kLocal, "", kFastKdf}, *r);
+  ASSERT_TRUE(folder.ok());
+  BackupOpenOptions o;
+  o.decode_records = false;
+  auto opened = OpenedBackup::open(*folder, o);
+  ASSERT_TRUE(opened.ok()) << opened.status().to_string();
+  const OpenedBackup moved = std::move(opened).value();
+  std::set<std::pair<std::string, std::string>> got;
+  for (const BackupFileEntry& e : moved.files()) {
+    if (e.flags != kManifestFile || e.domain == kKeychainDomain) continue;
+    got.emplace(std::string(e.domain), std::string(e.relative_path));
+    EXPECT_EQ(e.file_id(), file_id_of(e.domain, e.relative_path));
+  }
+  EXPECT_EQ(got, want);
+}
+
 }  // namespace
 }  // namespace kcb

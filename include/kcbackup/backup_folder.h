@@ -148,10 +148,12 @@ struct FileRecordFacts {
 // A file the Manifest lists. Its record's facts (size, protection_class, has_encryption_key) are
 // here when the folder was opened with decode_records (the default; record_decoded is then true);
 // otherwise they are 0 and OpenedBackup::record decodes and checks them when asked.
+// One Files row, as the OpenedBackup that listed it holds it: the views point into that
+// OpenedBackup (one buffer for every name, no allocation per row) and live as long as it does.
 struct BackupFileEntry {
   std::array<uint8_t, 20> file_digest{};  // SHA-1 of "domain-relativePath": the fileID's bytes
-  std::string domain;
-  std::string relative_path;
+  std::string_view domain;
+  std::string_view relative_path;
   uint32_t flags = 1;  // 1 file, 2 folder, 4 symlink
   bool record_decoded = false;
   uint64_t size = 0;  // as recorded: never trusted
