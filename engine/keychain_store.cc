@@ -448,11 +448,19 @@ Status replace_all_rows(KeychainStore::Impl* impl, const std::vector<KeychainRow
 
 // Idle in-memory connections of this thread: schema built, statements prepared, every table
 // empty. A connection is one thread's (keychain_store.h), so the pool is too.
+// A store destroyed after the pool (a static holding a Device: the main thread's thread_locals
+// are destroyed before its statics) must not touch it: it pushed into a freed vector, and glibc
+// aborted at exit ("corrupted double-linked list", seen in bench/archive_bench since session 7).
+// The flag is trivially destructible, so it can still be read once the pool is gone.
 constexpr size_t kMaxIdleStores = 8;
-thread_local std::vector<std::unique_ptr<KeychainStore::Impl>> t_idle_stores;
+thread_local bool t_idle_stores_gone = false;
+struct IdleStores : std::vector<std::unique_ptr<KeychainStore::Impl>> {
+  ~IdleStores() { t_idle_stores_gone = true; }
+};
+thread_local IdleStores t_idle_stores;
 
 void return_to_pool(std::unique_ptr<KeychainStore::Impl> impl) {
-  if (baseline_setup() || t_idle_stores.size() >= kMaxIdleStores) return;
+  if (t_idle_stores_gone || baseline_setup() || t_idle_stores.size() >= kMaxIdleStores) return;
   // A store destroyed inside a transaction loses it, as closing the connection would.
   if (sqlite3_get_autocommit(impl->db) == 0) (void)impl->run_simple(impl->rollback, "rollback");
   if (!replace_all_rows(impl.get(), {}).ok()) return;  // closed instead
@@ -474,7 +482,7 @@ Result<std::unique_ptr<KeychainStore>> KeychainStore::open(const std::string& pa
 }
 
 Result<std::unique_ptr<KeychainStore>> KeychainStore::open_in_memory() {
-  if (!baseline_setup() && !t_idle_stores.empty()) {
+  if (!t_idle_stores_gone && !baseline_setup() && !t_idle_stores.empty()) {
     std::unique_ptr<Impl> impl = std::move(t_idle_stores.back());
     t_idle_stores.pop_back();
     return std::unique_ptr<KeychainStore>(new KeychainStore(std::move(impl)));
@@ -484,7 +492,7 @@ Result<std::unique_ptr<KeychainStore>> KeychainStore::open_in_memory() {
 }
 
 size_t KeychainStore::idle_in_memory_stores() {
-  return t_idle_stores.size();
+  return t_idle_stores_gone ? 0 : t_idle_stores.size();
 }
 
 Result<std::string> KeychainStore::describe_schema() {

@@ -1,10 +1,12 @@
 #include "input/property_list.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 #include <cstdlib>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +50,8 @@ class BinaryPlistShape {
 
  private:
   static constexpr uint64_t kUnknown = ~uint64_t{0};
+  static constexpr size_t kSmallPairs = 16;  // check_small_dictionary's limits
+  static constexpr uint64_t kSmallKeyUnits = 64;
 
   uint8_t byte_at(size_t at) const { return static_cast<uint8_t>(b_[at]); }
   uint64_t read_be(size_t at, size_t n) const {
@@ -170,6 +174,10 @@ class BinaryPlistShape {
   // dictionary object, by comparing each key's text id (key_id): a keychain archive's thousands of
   // dictionaries share a few dozen key objects, whose text is then read once, not once per use.
   Status check_unique_keys(uint64_t object, size_t at, uint64_t pairs) {
+    if (pairs <= kSmallPairs) {
+      std::optional<Status> small = check_small_dictionary(object, at, pairs);
+      if (small) return *small;
+    }
     ids_.clear();
     for (uint64_t i = 0; i < pairs; ++i)
       ids_.push_back(key_id(read_be(at + i * ref_size_, ref_size_)));
@@ -179,6 +187,55 @@ class BinaryPlistShape {
     std::string shown;
     for (char32_t c : texts_[*twice])
       shown.push_back(c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c));
+    return repeated_key(object, shown);
+  }
+
+  // A string key's units in place: 1 byte each (ASCII, 0x5) or 2 (UTF-16, 0x6).
+  struct KeyUnits {
+    size_t at = 0;
+    uint64_t n = 0;
+    size_t unit = 1;
+  };
+  uint32_t unit_at(const KeyUnits& k, uint64_t i) const {
+    return k.unit == 1 ? byte_at(k.at + i)
+                       : uint32_t{byte_at(k.at + 2 * i)} << 8 | byte_at(k.at + 2 * i + 1);
+  }
+  bool same_text(const KeyUnits& a, const KeyUnits& b) const {
+    if (a.n != b.n) return false;
+    for (uint64_t i = 0; i < a.n; ++i)
+      if (unit_at(a, i) != unit_at(b, i)) return false;
+    return true;
+  }
+
+  // Most dictionaries are small with short keys (an MBFile record's, an archived item's): their
+  // keys are compared pairwise where they lie, at most 120 comparisons of at most 64 units, with
+  // no table to fill (per record, the table cost more than the rest of the check). Nothing when a
+  // key is long or not a string: the table then decides.
+  std::optional<Status> check_small_dictionary(uint64_t object, size_t at, uint64_t pairs) const {
+    std::array<KeyUnits, kSmallPairs> keys;
+    for (uint64_t i = 0; i < pairs; ++i) {
+      const uint64_t key = read_be(at + i * ref_size_, ref_size_);
+      size_t k = static_cast<size_t>(read_be(table_ + key * offset_size_, offset_size_));
+      const uint8_t type = byte_at(k) >> 4;
+      const uint8_t nibble = byte_at(k) & 0xF;
+      ++k;
+      auto n = read_count(key, k, nibble);
+      if (!n.ok() || (type != 0x5 && type != 0x6) || *n > kSmallKeyUnits) return std::nullopt;
+      keys[i] = KeyUnits{k, *n, type == 0x5 ? size_t{1} : size_t{2}};
+      for (uint64_t j = 0; j < i; ++j) {
+        if (!same_text(keys[j], keys[i])) continue;
+        std::string shown;
+        for (uint64_t u = 0; u < keys[i].n; ++u) {
+          const uint32_t c = unit_at(keys[i], u);
+          shown.push_back(c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c));
+        }
+        return repeated_key(object, shown);
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status repeated_key(uint64_t object, const std::string& shown) const {
     return Status::Corruption("invalid binary property list: object " + std::to_string(object) +
                               ": dictionary key '" + shown + "' appears twice");
   }
