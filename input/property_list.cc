@@ -186,7 +186,7 @@ class BinaryPlistShape {
     if (twice == ids_.end()) return Status::Ok();
     std::string shown;
     for (char32_t c : texts_[*twice])
-      shown.push_back(c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c));
+      shown.push_back(shown_char(c));
     return repeated_key(object, shown);
   }
 
@@ -226,8 +226,7 @@ class BinaryPlistShape {
         if (!same_text(keys[j], keys[i])) continue;
         std::string shown;
         for (uint64_t u = 0; u < keys[i].n; ++u) {
-          const uint32_t c = unit_at(keys[i], u);
-          shown.push_back(c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c));
+          shown.push_back(shown_char(unit_at(keys[i], u)));
         }
         return repeated_key(object, shown);
       }
@@ -235,6 +234,8 @@ class BinaryPlistShape {
     return Status::Ok();
   }
 
+  // A key's code unit as the error shows it: printable ASCII, anything else '?'.
+  static char shown_char(uint32_t c) { return c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c); }
   Status repeated_key(uint64_t object, const std::string& shown) const {
     return Status::Corruption("invalid binary property list: object " + std::to_string(object) +
                               ": dictionary key '" + shown + "' appears twice");
