@@ -111,10 +111,12 @@ bool run_cipher(const EVP_CIPHER* cipher, bool encrypt, ByteView key, const uint
 
 // ---- GCM on CRYPTO_gcm128 with an ECB context as its block cipher ----
 
+// EVP_Cipher, not EVP_CipherUpdate: whole blocks need none of Update's buffering, and a key wrap
+// makes 24 of these calls in a row (RFC 3394's steps depend on each other), where Update's
+// bookkeeping cost about half as much as the block (callgrind: -12% of a wrap's instructions).
 void ecb_block(const unsigned char in[16], unsigned char out[16], const void* key) {
   auto* ctx = static_cast<EVP_CIPHER_CTX*>(const_cast<void*>(key));
-  int n = 0;
-  KCB_ASSERT(EVP_CipherUpdate(ctx, out, &n, in, 16) == 1 && n == 16);
+  KCB_ASSERT(EVP_Cipher(ctx, out, in, 16) == 16);  // a provider's cipher returns the length
 }
 
 // GCM's counter mode increments only the low 32 bits of the counter block (inc32), so the counter
@@ -133,8 +135,7 @@ void ecb_ctr32(const unsigned char* in, unsigned char* out, size_t blocks, const
       store_be32(block + 12, counter);
     }
     const int len = static_cast<int>(16 * batch);
-    int n = 0;
-    KCB_ASSERT(EVP_EncryptUpdate(ctx, stream.data(), &n, stream.data(), len) == 1 && n == len);
+    KCB_ASSERT(EVP_Cipher(ctx, stream.data(), stream.data(), static_cast<unsigned>(len)) == len);
     for (int i = 0; i < len; ++i)
       out[i] = in[i] ^ stream[i];
     in += len;
