@@ -5,10 +5,8 @@
 #include <cctype>
 
 #include <cstdlib>
-#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "kcbackup/utf8.h"
@@ -149,48 +147,8 @@ class BinaryPlistShape {
     return cost;
   }
 
-  // A key's text for comparison: ASCII bytes as they are, UTF-16 code units each as one char32
-  // widened into the string, so "keys" compares equal in either encoding. Keys were checked by
-  // cost_of already (in bounds); a key that is not a string is libplist's to refuse.
-  std::u32string key_text(uint64_t key) const {
-    size_t at = static_cast<size_t>(read_be(table_ + key * offset_size_, offset_size_));
-    const uint8_t type = byte_at(at) >> 4;
-    const uint8_t nibble = byte_at(at) & 0xF;
-    ++at;
-    auto n = read_count(key, at, nibble);
-    if (!n.ok() || (type != 0x5 && type != 0x6))
-      return U"\uFFFF" + std::u32string(1, char32_t(key));
-    std::u32string text;
-    for (uint64_t i = 0; i < *n; ++i) {
-      text.push_back(type == 0x5 ? char32_t{byte_at(at + i)}
-                                 : char32_t{byte_at(at + 2 * i)} << 8 | byte_at(at + 2 * i + 1));
-    }
-    return text;
-  }
-
-  // libplist keeps both entries of a dictionary with a repeated key, and readers that look keys up
-  // or iterate would then see one field twice (a flipped bit in an archive's key references made
-  // its cert array read as the keys array: the items changed class). Refused here, once per
-  // dictionary object, by comparing each key's text id (key_id): a keychain archive's thousands of
-  // dictionaries share a few dozen key objects, whose text is then read once, not once per use.
-  Status check_unique_keys(uint64_t object, size_t at, uint64_t pairs) {
-    if (pairs <= kSmallPairs) {
-      std::optional<Status> small = check_small_dictionary(object, at, pairs);
-      if (small) return *small;
-    }
-    ids_.clear();
-    for (uint64_t i = 0; i < pairs; ++i)
-      ids_.push_back(key_id(read_be(at + i * ref_size_, ref_size_)));
-    std::sort(ids_.begin(), ids_.end());
-    const auto twice = std::adjacent_find(ids_.begin(), ids_.end());
-    if (twice == ids_.end()) return Status::Ok();
-    std::string shown;
-    for (char32_t c : texts_[*twice])
-      shown.push_back(shown_char(c));
-    return repeated_key(object, shown);
-  }
-
-  // A string key's units in place: 1 byte each (ASCII, 0x5) or 2 (UTF-16, 0x6).
+  // A string key's units in place: 1 byte each (ASCII, 0x5) or 2 (UTF-16, 0x6). unit 0 marks a key
+  // that is not a string (libplist's to refuse); `at` is then its object number.
   struct KeyUnits {
     size_t at = 0;
     uint64_t n = 0;
@@ -206,50 +164,85 @@ class BinaryPlistShape {
       if (unit_at(a, i) != unit_at(b, i)) return false;
     return true;
   }
+  // Keys were checked by cost_of already (in bounds).
+  KeyUnits key_units(uint64_t key) const {
+    size_t at = static_cast<size_t>(read_be(table_ + key * offset_size_, offset_size_));
+    const uint8_t type = byte_at(at) >> 4;
+    const uint8_t nibble = byte_at(at) & 0xF;
+    ++at;
+    auto n = read_count(key, at, nibble);
+    if (!n.ok() || (type != 0x5 && type != 0x6)) return KeyUnits{static_cast<size_t>(key), 0, 0};
+    return KeyUnits{at, *n, type == 0x5 ? size_t{1} : size_t{2}};
+  }
+  // Text order, unit by unit, so that "keys" is one text in ASCII and in UTF-16; keys that are not
+  // strings after every string, by object number. A key object is equal to itself at once: a long
+  // key referenced many times costs one step per comparison, not one per unit.
+  int compare_keys(const KeyUnits& a, const KeyUnits& b) const {
+    if (a.unit == 0 || b.unit == 0) {
+      if (a.unit != b.unit) return a.unit == 0 ? 1 : -1;
+      return a.at < b.at ? -1 : a.at > b.at ? 1 : 0;
+    }
+    if (a.at == b.at && a.unit == b.unit) return 0;
+    for (uint64_t i = 0; i < a.n && i < b.n; ++i) {
+      const uint32_t x = unit_at(a, i), y = unit_at(b, i);
+      if (x != y) return x < y ? -1 : 1;
+    }
+    return a.n < b.n ? -1 : a.n > b.n ? 1 : 0;
+  }
+  // A key's code units as the error shows them: printable ASCII, anything else '?'.
+  std::string shown_text(const KeyUnits& k) const {
+    if (k.unit == 0) return "(object " + std::to_string(k.at) + ", not a string)";
+    std::string shown;
+    for (uint64_t u = 0; u < k.n; ++u) {
+      const uint32_t c = unit_at(k, u);
+      shown.push_back(c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c));
+    }
+    return shown;
+  }
 
-  // Most dictionaries are small with short keys (an MBFile record's, an archived item's): their
-  // keys are compared pairwise where they lie, at most 120 comparisons of at most 64 units, with
-  // no table to fill (per record, the table cost more than the rest of the check). Nothing when a
-  // key is long or not a string: the table then decides.
-  std::optional<Status> check_small_dictionary(uint64_t object, size_t at, uint64_t pairs) const {
-    std::array<KeyUnits, kSmallPairs> keys;
-    for (uint64_t i = 0; i < pairs; ++i) {
-      const uint64_t key = read_be(at + i * ref_size_, ref_size_);
-      size_t k = static_cast<size_t>(read_be(table_ + key * offset_size_, offset_size_));
-      const uint8_t type = byte_at(k) >> 4;
-      const uint8_t nibble = byte_at(k) & 0xF;
-      ++k;
-      auto n = read_count(key, k, nibble);
-      if (!n.ok() || (type != 0x5 && type != 0x6) || *n > kSmallKeyUnits) return std::nullopt;
-      keys[i] = KeyUnits{k, *n, type == 0x5 ? size_t{1} : size_t{2}};
-      for (uint64_t j = 0; j < i; ++j) {
-        if (!same_text(keys[j], keys[i])) continue;
-        std::string shown;
-        for (uint64_t u = 0; u < keys[i].n; ++u) {
-          shown.push_back(shown_char(unit_at(keys[i], u)));
-        }
-        return repeated_key(object, shown);
+  // libplist keeps both entries of a dictionary with a repeated key, and readers that look keys up
+  // or iterate would then see one field twice (a flipped bit in an archive's key references made
+  // its cert array read as the keys array: the items changed class). Refused here, once per
+  // dictionary object: its keys' views sorted by text, each then compared with its neighbour.
+  // O(n log n) unit comparisons and no allocation per key (a table of texts cost a tree node and a
+  // u32string per key, and its look-ups grew with the table: a third of reading 1M junk keys).
+  Status check_unique_keys(uint64_t object, size_t at, uint64_t pairs) {
+    if (pairs <= kSmallPairs) {
+      std::optional<Status> small = check_small_dictionary(object, at, pairs);
+      if (small) return *small;
+    }
+    keys_.clear();
+    for (uint64_t i = 0; i < pairs; ++i)
+      keys_.push_back(key_units(read_be(at + i * ref_size_, ref_size_)));
+    std::sort(keys_.begin(), keys_.end(),
+              [this](const KeyUnits& a, const KeyUnits& b) { return compare_keys(a, b) < 0; });
+    for (size_t i = 1; i < keys_.size(); ++i) {
+      if (compare_keys(keys_[i - 1], keys_[i]) == 0) {
+        return repeated_key(object, shown_text(keys_[i]));
       }
     }
     return Status::Ok();
   }
 
-  // A key's code unit as the error shows it: printable ASCII, anything else '?'.
-  static char shown_char(uint32_t c) { return c < 0x20 || c > 0x7E ? '?' : static_cast<char>(c); }
+  // Most dictionaries are small with short keys (an MBFile record's, an archived item's): their
+  // keys are compared pairwise where they lie, at most 120 comparisons of at most 64 units, with
+  // nothing to sort (per record, sorting cost more than the rest of the check). Nothing when a key
+  // is long or not a string: the sort then decides.
+  std::optional<Status> check_small_dictionary(uint64_t object, size_t at, uint64_t pairs) const {
+    std::array<KeyUnits, kSmallPairs> keys;
+    for (uint64_t i = 0; i < pairs; ++i) {
+      keys[i] = key_units(read_be(at + i * ref_size_, ref_size_));
+      if (keys[i].unit == 0 || keys[i].n > kSmallKeyUnits) return std::nullopt;
+      for (uint64_t j = 0; j < i; ++j) {
+        if (same_text(keys[j], keys[i])) return repeated_key(object, shown_text(keys[i]));
+      }
+    }
+    return Status::Ok();
+  }
+
   Status repeated_key(uint64_t object, const std::string& shown) const {
     return Status::Corruption("invalid binary property list: object " + std::to_string(object) +
                               ": dictionary key '" + shown + "' appears twice");
-  }
-
-  // The same id for key objects of the same text. An ordered map of the texts: no hash a writer
-  // could flood, and it is consulted once per distinct key object.
-  uint32_t key_id(uint64_t key) {
-    if (auto known = id_of_object_.find(key); known != id_of_object_.end()) return known->second;
-    std::u32string text = key_text(key);
-    auto [it, added] = id_of_text_.emplace(text, static_cast<uint32_t>(texts_.size()));
-    if (added) texts_.push_back(std::move(text));
-    id_of_object_.emplace(key, it->second);
-    return it->second;
   }
 
   std::string_view b_;
@@ -257,10 +250,7 @@ class BinaryPlistShape {
   uint64_t table_ = 0, count_ = 0;
   std::vector<uint64_t> cost_;
   PlistLimits limits_;
-  std::unordered_map<uint64_t, uint32_t> id_of_object_;  // key object -> text id
-  std::map<std::u32string, uint32_t> id_of_text_;
-  std::vector<std::u32string> texts_;  // text id -> text
-  std::vector<uint32_t> ids_;          // check_unique_keys' scratch
+  std::vector<KeyUnits> keys_;  // check_unique_keys' scratch
 };
 
 // XML allows no NUL, but libplist keeps a raw NUL byte inside a <string>, which text consumers
