@@ -176,6 +176,51 @@ TEST(InputRefuses, KeyGivenTwiceInBinaryPlist) {
                  "appears twice");
 }
 
+// A dictionary of 18 keys (past the in-place check for small ones, so the sorted check decides)
+// whose last key spells "k03" again as its own object: in ASCII, or in UTF-16.
+std::string binary_plist_with_a_large_dictionary_repeating(bool utf16) {
+  constexpr size_t kKeys = 18;
+  std::vector<std::string> objects;
+  std::string dict = "\xDF\x10";
+  dict += static_cast<char>(kKeys);
+  for (size_t i = 0; i < kKeys; ++i)
+    dict += static_cast<char>(2 + i);  // key references
+  for (size_t i = 0; i < kKeys; ++i)
+    dict += '\x01';  // every value is object 1
+  objects.push_back(dict);
+  objects.push_back(std::string("\x51") + "v");
+  for (size_t i = 0; i + 1 < kKeys; ++i) {
+    const char name[] = {'k', static_cast<char>('0' + i / 10), static_cast<char>('0' + i % 10)};
+    objects.push_back(std::string("\x53") + std::string(name, 3));
+  }
+  objects.push_back(utf16 ? std::string("\x63\0k\0"
+                                        "0\0"
+                                        "3",
+                                        7)
+                          : std::string("\x53k03"));
+  std::string b = "bplist00";
+  std::string table;
+  for (const std::string& o : objects) {
+    table += static_cast<char>(b.size());
+    b += o;
+  }
+  std::string trailer(32, '\0');
+  trailer[6] = 1;  // offset size
+  trailer[7] = 1;  // reference size
+  trailer[15] = static_cast<char>(objects.size());
+  trailer[31] = static_cast<char>(b.size());
+  return b + table + trailer;
+}
+
+TEST(InputRefuses, KeyRepeatedAsAnotherObjectInALargeBinaryDictionary) {
+  for (const bool utf16 : {false, true}) {
+    expect_refused(document(binary_plist_with_a_large_dictionary_repeating(utf16)),
+                   Code::kInvalidArgument,
+                   "property list: invalid binary property list: object 0: dictionary key 'k03' "
+                   "appears twice");
+  }
+}
+
 TEST(InputRefuses, NumberNoDoubleHolds) {
   expect_refused(json(R"({"items": [{"x-n": 1e400}]})"), Code::kInvalidArgument,
                  "items[0].x-n: number overflow parsing '1e400' (a JSON number must fit a double)");
