@@ -341,7 +341,7 @@ Status import_item(const ArchivedItem& archived, const OpenedItem& opened, Devic
   if (added.status().code() == Code::kAlreadyExists) {
     // The row id and UUID were free: the primary key is taken.
     KCB_ASSIGN_OR_RETURN(std::optional<int64_t> holder,
-                         store.find_primary_key(keychain_row_for(item, {})));
+                         store.find_primary_key(keychain_row_view_for(item, {})));
     if (holder && on_target.count({c, *holder})) {
       fate.kept = true;  // R13
       KCB_ASSIGN_OR_RETURN(KeychainRow row, store.get(c, *holder));

@@ -465,11 +465,13 @@ Result<int64_t> Device::insert_item(const Item& item, ByteView canonical_plainte
   KCB_RETURN_IF_ERROR(check_item_parameters(item));
   KCB_ASSIGN_OR_RETURN(Bytes blob,
                        seal_plaintext(item.accessibility(), canonical_plaintext, random));
-  KeychainRow row = keychain_row_for(item, std::move(blob));
+  // Bound straight from the item and the blob: nothing of the row is copied.
+  KeychainRowView row = keychain_row_view_for(item, blob);
   row.rowid = rowid;
-  row.persistref = std::move(uuid);
+  row.persistref = uuid;
   if (row.persistref.empty() && persistent_refs_ == PersistentRefKind::kUuid) {
-    row.persistref = new_persistent_ref_uuid(random);
+    uuid = new_persistent_ref_uuid(random);
+    row.persistref = uuid;
   }
   KCB_ASSIGN_OR_RETURN(const int64_t inserted, store_->insert(row));
   if (persistent_ref != nullptr) {

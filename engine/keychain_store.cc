@@ -200,11 +200,12 @@ struct KeychainStore::Impl {
 
 namespace {
 
-void bind_text(sqlite3_stmt* s, int i, const std::string& v) {
-  sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
+void bind_text(sqlite3_stmt* s, int i, std::string_view v) {
+  // A null pointer (an empty view may have one) would bind NULL, which NOT NULL refuses.
+  sqlite3_bind_text(s, i, v.empty() ? "" : v.data(), static_cast<int>(v.size()), SQLITE_STATIC);
 }
 
-void bind_blob(sqlite3_stmt* s, int i, const Bytes& v) {
+void bind_blob(sqlite3_stmt* s, int i, ByteView v) {
   // A null pointer would bind NULL, which NOT NULL refuses: an empty blob is a zero blob.
   if (v.empty()) {
     sqlite3_bind_zeroblob(s, i, 0);
@@ -215,7 +216,7 @@ void bind_blob(sqlite3_stmt* s, int i, const Bytes& v) {
 
 // Binds columns 2..20 (everything but rowid) in kColumns order. A statement that uses fewer of
 // them (find_primary_key) ignores the rest: binding an index past its last one is SQLITE_RANGE.
-void bind_columns(sqlite3_stmt* s, const KeychainRow& r, const std::string& pdmn) {
+void bind_columns(sqlite3_stmt* s, const KeychainRowView& r, std::string_view pdmn) {
   if (r.persistref.empty()) {
     sqlite3_bind_null(s, 18);
   } else {
@@ -417,7 +418,7 @@ Result<std::unique_ptr<KeychainStore::Impl>> open_impl(const std::string& path, 
   return impl;
 }
 
-Status insert_row(KeychainStore::Impl* impl, const KeychainRow& row);
+Status insert_row(KeychainStore::Impl* impl, const KeychainRowView& row);
 
 // Every table emptied, then `rows` inserted with their rowids, in one transaction: what a fresh
 // store holding `rows` would answer. The tables have no AUTOINCREMENT, so the next rowid SQLite
@@ -437,7 +438,7 @@ Status replace_all_rows(KeychainStore::Impl* impl, const std::vector<KeychainRow
     impl->may_have_rows[class_index(c)] = false;
   }
   for (size_t i = 0; st.ok() && i < rows.size(); ++i)
-    st = insert_row(impl, rows[i]);
+    st = insert_row(impl, view_of(rows[i]));
   if (st.ok()) st = impl->run_simple(impl->commit, "commit");
   if (!st.ok()) {
     if (sqlite3_get_autocommit(impl->db) == 0) (void)impl->run_simple(impl->rollback, "rollback");
@@ -546,21 +547,31 @@ Result<KeychainTransaction> KeychainStore::transaction() {
 
 namespace {
 
-Status insert_row(KeychainStore::Impl* impl, const KeychainRow& row) {
+// "insert into genp": built once, not per inserted row.
+const std::string& insert_context(ItemClass c) {
+  static const std::array<std::string, 4> texts = [] {
+    std::array<std::string, 4> t;
+    for (ItemClass k : kAllItemClasses)
+      t[class_index(k)] = "insert into " + std::string(name_of(k));
+    return t;
+  }();
+  return texts[class_index(c)];
+}
+
+Status insert_row(KeychainStore::Impl* impl, const KeychainRowView& row) {
   // Before the insert: a failed one inside a transaction that later commits leaves nothing, and
   // "may have rows" stays true either way.
   impl->may_have_rows[class_index(row.item_class)] = true;
   sqlite3_stmt* s = impl->by_class[class_index(row.item_class)].insert.get();
   StatementUse use(s);
-  const std::string pdmn(names_of(row.pdmn).pdmn);
   if (row.rowid != 0) sqlite3_bind_int64(s, 1, row.rowid);  // else NULL: SQLite assigns one
-  bind_columns(s, row, pdmn);
-  return impl->run(s, "insert into " + std::string(name_of(row.item_class)));
+  bind_columns(s, row, names_of(row.pdmn).pdmn);
+  return impl->run(s, insert_context(row.item_class));
 }
 
 }  // namespace
 
-Result<int64_t> KeychainStore::insert(const KeychainRow& row) {
+Result<int64_t> KeychainStore::insert(const KeychainRowView& row) {
   KCB_RETURN_IF_ERROR(insert_row(impl_.get(), row));
   return static_cast<int64_t>(sqlite3_last_insert_rowid(impl_->db));
 }
@@ -568,9 +579,8 @@ Result<int64_t> KeychainStore::insert(const KeychainRow& row) {
 Status KeychainStore::update(const KeychainRow& row) {
   sqlite3_stmt* s = impl_->by_class[class_index(row.item_class)].update.get();
   StatementUse use(s);
-  const std::string pdmn(names_of(row.pdmn).pdmn);
   sqlite3_bind_int64(s, 1, row.rowid);
-  bind_columns(s, row, pdmn);
+  bind_columns(s, view_of(row), names_of(row.pdmn).pdmn);
   const std::string table(name_of(row.item_class));
   KCB_RETURN_IF_ERROR(impl_->run(s, "update " + table));
   if (sqlite3_changes(impl_->db) == 0) {
@@ -668,11 +678,10 @@ Result<bool> KeychainStore::has_persistref(ItemClass item_class, ByteView persis
   return returns_a_row(impl_.get(), s, "read " + std::string(name_of(item_class)));
 }
 
-Result<std::optional<int64_t>> KeychainStore::find_primary_key(const KeychainRow& row) {
+Result<std::optional<int64_t>> KeychainStore::find_primary_key(const KeychainRowView& row) {
   sqlite3_stmt* s = impl_->by_class[class_index(row.item_class)].find_primary_key.get();
   StatementUse use(s);
-  const std::string pdmn(names_of(row.pdmn).pdmn);
-  bind_columns(s, row, pdmn);
+  bind_columns(s, row, names_of(row.pdmn).pdmn);
   KCB_ASSIGN_OR_RETURN(
       const bool found,
       returns_a_row(impl_.get(), s, "read " + std::string(name_of(row.item_class))));
@@ -778,6 +787,36 @@ Status KeychainTransaction::commit() {
 Status KeychainTransaction::rollback() {
   if (store_ == nullptr) return Status::FailedPrecondition("keychain-store: transaction is over");
   return std::exchange(store_, nullptr)->rollback();
+}
+
+KeychainRowView view_of(const KeychainRow& row) {
+  return {row.item_class, row.rowid, row.cdat, row.mdat, row.labl,  row.agrp, row.acct,
+          row.svce,       row.srvr,  row.ptcl, row.port, row.path,  row.pdmn, row.sync,
+          row.tkid,       row.sysb,  row.accc, row.data, row.persistref, row.clip, row.tomb};
+}
+
+KeychainRowView keychain_row_view_for(const Item& item, ByteView data) {
+  KeychainRowView r;
+  r.item_class = item.item_class();
+  r.cdat = item.creation_date();
+  r.mdat = item.modification_date();
+  r.labl = item.label();
+  r.agrp = item.access_group();
+  r.acct = item.account();
+  r.svce = item.service();
+  r.srvr = item.server();
+  r.ptcl = item.protocol();
+  r.port = item.port();
+  r.path = item.path();
+  r.pdmn = item.accessibility();
+  r.sync = item.synchronizable();
+  r.tkid = item.token_id();
+  r.sysb = item.system_bound_flags();
+  r.accc = item.auth_constraint();
+  r.data = data;
+  r.clip = item.app_clip();
+  r.tomb = item.tombstone();
+  return r;
 }
 
 KeychainRow keychain_row_for(const Item& item, Bytes data) {

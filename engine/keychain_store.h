@@ -26,6 +26,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kcbackup/bytes.h"
@@ -65,7 +66,36 @@ struct KeychainRow {
   bool operator==(const KeychainRow&) const = default;
 };
 
-// The columns of `item` with `data` as the encrypted item; rowid 0.
+// A row to write, borrowing its strings and blobs (from an Item, a KeychainRow): insert and
+// find_primary_key bind straight from it, so a restored item's columns are never copied.
+struct KeychainRowView {
+  ItemClass item_class = ItemClass::kGenp;
+  int64_t rowid = 0;
+  DerDate cdat;
+  DerDate mdat;
+  std::string_view labl;
+  std::string_view agrp;
+  ByteView acct;
+  ByteView svce;
+  std::string_view srvr;
+  int64_t ptcl = 0;
+  int64_t port = 0;
+  std::string_view path;
+  Accessibility pdmn = Accessibility::kWhenUnlocked;
+  bool sync = false;
+  std::string_view tkid;
+  int64_t sysb = 0;
+  bool accc = false;
+  ByteView data;
+  ByteView persistref;
+  bool clip = false;
+  bool tomb = false;
+};
+
+KeychainRowView view_of(const KeychainRow& row);
+
+// The columns of `item` with `data` as the encrypted item; rowid 0. The view borrows from both.
+KeychainRowView keychain_row_view_for(const Item& item, ByteView data);
 KeychainRow keychain_row_for(const Item& item, Bytes data);
 
 struct KeychainStoreOptions {
@@ -129,7 +159,8 @@ class KeychainStore {
 
   // Returns the rowid (row.rowid if non-zero, else a fresh one). AlreadyExists on a duplicate
   // primary key or rowid.
-  Result<int64_t> insert(const KeychainRow& row);
+  Result<int64_t> insert(const KeychainRowView& row);
+  Result<int64_t> insert(const KeychainRow& row) { return insert(view_of(row)); }
   // Replaces every column of the row (row.item_class, row.rowid). NotFound, AlreadyExists.
   Status update(const KeychainRow& row);
   Status remove(ItemClass item_class, int64_t rowid);            // NotFound
@@ -140,7 +171,10 @@ class KeychainStore {
   Result<bool> has_persistref(ItemClass item_class, ByteView persistref);
   // The rowid of the row with `row`'s primary key in its class (keychain_store.cc lists the key
   // columns), or nullopt.
-  Result<std::optional<int64_t>> find_primary_key(const KeychainRow& row);
+  Result<std::optional<int64_t>> find_primary_key(const KeychainRowView& row);
+  Result<std::optional<int64_t>> find_primary_key(const KeychainRow& row) {
+    return find_primary_key(view_of(row));
+  }
 
   // R7: deletes every row with sync = 0 and sysb = 0, in all classes (R12: system-bound rows stay,
   // their rowid and UUID with them). Returns how many.
