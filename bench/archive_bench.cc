@@ -455,7 +455,7 @@ void register_benchmarks(size_t max_items) {
         ->Unit(benchmark::kMillisecond);
   }
   for (Size s :
-       {Size{1000, 20}, Size{10'000, 5}, Size{50'000, 3}, Size{100'000, 3}, Size{1'000'000, 3}}) {
+       {Size{1000, 20}, Size{10'000, 5}, Size{50'000, 2}, Size{100'000, 3}, Size{1'000'000, 3}}) {
     if (s.n > max_items) continue;
     const std::string n = std::to_string(s.n);
     benchmark::RegisterBenchmark(("junk_items/" + n).c_str(), BM_junk_items, s.n)

@@ -416,6 +416,10 @@ Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
   KCB_ASSIGN_OR_RETURN(report.replaced, store.delete_unbound_non_synchronizable());  // R7
   KCB_ASSIGN_OR_RETURN(std::vector<KeychainRow> aside, take_aside(store));           // R12
   KCB_ASSIGN_OR_RETURN(const auto on_target, rows_of(store));
+  size_t total = 0;
+  for (const auto& archived : archive.items)
+    total += archived.size();
+  report.items.reserve(total);
   // One pass inside the transaction: nothing decrypted waits in memory for the whole archive.
   for (ItemClass c : kAllItemClasses) {
     const auto& archived = archive.items[static_cast<size_t>(c)];

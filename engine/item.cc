@@ -39,8 +39,10 @@ constexpr AttributeType kKnownAttributes[] = {
 };
 
 const AttributeType* known_attribute(std::string_view name) {
+  if (name.empty()) return nullptr;
   for (const AttributeType& a : kKnownAttributes) {
-    if (a.name == name) return &a;
+    // Length and first byte before the bytes: most names are four letters long.
+    if (a.name.size() == name.size() && a.name[0] == name[0] && a.name == name) return &a;
   }
   return nullptr;
 }
