@@ -157,8 +157,8 @@ void report(benchmark::State& state, size_t n, const Samples& ours, const Sample
     state.counters[name + "_us_per_entry"] =
         other.sum / static_cast<double>(other.count) * per_entry;
     state.counters[name + "_best_us_per_entry"] = other.best * per_entry;
-    state.counters["ratio"] = ours.sum / other.sum * static_cast<double>(other.count) /
-                              static_cast<double>(ours.count);
+    state.counters["ratio"] =
+        ours.sum / other.sum * static_cast<double>(other.count) / static_cast<double>(ours.count);
     state.counters["best_ratio"] = ours.best / other.best;
   }
 }

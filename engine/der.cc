@@ -695,15 +695,14 @@ auto lower_bound_key(Entries& entries, std::string_view key) {
   // Bytewise order, as string_view's: the first byte decides most comparisons of the short
   // attribute names without a call to memcmp (an item's accessors search its dictionary ~30 times
   // per restored item).
-  return std::lower_bound(entries.begin(), entries.end(), key,
-                          [](const DerEntry& e, std::string_view k) {
-                            const std::string_view a(e.key);
-                            if (!a.empty() && !k.empty() && a[0] != k[0]) {
-                              return static_cast<unsigned char>(a[0]) <
-                                     static_cast<unsigned char>(k[0]);
-                            }
-                            return a < k;
-                          });
+  return std::lower_bound(
+      entries.begin(), entries.end(), key, [](const DerEntry& e, std::string_view k) {
+        const std::string_view a(e.key);
+        if (!a.empty() && !k.empty() && a[0] != k[0]) {
+          return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(k[0]);
+        }
+        return a < k;
+      });
 }
 }  // namespace
 

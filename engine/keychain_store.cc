@@ -790,8 +790,8 @@ Status KeychainTransaction::rollback() {
 }
 
 KeychainRowView view_of(const KeychainRow& row) {
-  return {row.item_class, row.rowid, row.cdat, row.mdat, row.labl,  row.agrp, row.acct,
-          row.svce,       row.srvr,  row.ptcl, row.port, row.path,  row.pdmn, row.sync,
+  return {row.item_class, row.rowid, row.cdat, row.mdat, row.labl,       row.agrp, row.acct,
+          row.svce,       row.srvr,  row.ptcl, row.port, row.path,       row.pdmn, row.sync,
           row.tkid,       row.sysb,  row.accc, row.data, row.persistref, row.clip, row.tomb};
 }
 
