@@ -428,44 +428,37 @@ void BM_folder_open(benchmark::State& state, size_t n, bool decode_records) {
   report(state, n, ours, floor_s, "floor");
 }
 
+struct Size {
+  size_t n;
+  int iterations;
+};
+
+// name/N, its own fixed iteration count, timed by the benchmark itself (thread CPU time).
+template <typename... Args>
+void register_sized(const std::string& name, Size s, void (*fn)(benchmark::State&, Args...),
+                    Args... args) {
+  benchmark::RegisterBenchmark((name + "/" + std::to_string(s.n)).c_str(), fn, args...)
+      ->Iterations(s.iterations)
+      ->UseManualTime()
+      ->Unit(benchmark::kMillisecond);
+}
+
 void register_benchmarks(size_t max_items) {
-  struct Size {
-    size_t n;
-    int iterations;
-  };
   // First, in a process whose heap is as a user's is when it starts: after the million-item
   // restore glibc keeps its pages and the floor's image-sized buffers stop costing page faults.
   for (Size s : {Size{1000, 20}, Size{100'000, 3}}) {
     if (s.n > max_items) continue;
-    for (const bool decode : {false, true}) {
-      const std::string name = decode ? "folder_open_records/" : "folder_open/";
-      benchmark::RegisterBenchmark((name + std::to_string(s.n)).c_str(), BM_folder_open, s.n,
-                                   decode)
-          ->Iterations(s.iterations)
-          ->UseManualTime()
-          ->Unit(benchmark::kMillisecond);
-    }
+    register_sized("folder_open", s, BM_folder_open, s.n, false);
+    register_sized("folder_open_records", s, BM_folder_open, s.n, true);
   }
   for (Size s : {Size{1000, 20}, Size{10'000, 5}, Size{100'000, 3}, Size{1'000'000, 2}}) {
-    if (s.n > max_items) continue;
-    const std::string n = std::to_string(s.n);
-    benchmark::RegisterBenchmark(("restore_from_disk/" + n).c_str(), BM_restore_from_disk, s.n)
-        ->Iterations(s.iterations)
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+    if (s.n <= max_items) register_sized("restore_from_disk", s, BM_restore_from_disk, s.n);
   }
   for (Size s :
        {Size{1000, 20}, Size{10'000, 5}, Size{50'000, 2}, Size{100'000, 3}, Size{1'000'000, 3}}) {
     if (s.n > max_items) continue;
-    const std::string n = std::to_string(s.n);
-    benchmark::RegisterBenchmark(("junk_items/" + n).c_str(), BM_junk_items, s.n)
-        ->Iterations(s.iterations)
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(("junk_keys/" + n).c_str(), BM_junk_keys, s.n)
-        ->Iterations(s.iterations)
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+    register_sized("junk_items", s, BM_junk_items, s.n);
+    register_sized("junk_keys", s, BM_junk_keys, s.n);
   }
 }
 
