@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <optional>
 
+#include "engine/archive_internal.h"
 #include "engine/binary_plist_writer.h"
 #include "input/property_list.h"
 #include "kcbackup/der.h"
@@ -24,33 +26,81 @@ std::string item_path(ItemClass c, size_t index, const char* field) {
          "]" + (*field != 0 ? "." : "") + field;
 }
 
-bool has_type(plist_t node, plist_type type) {
-  return node != nullptr && plist_get_node_type(node) == type;
-}
+// The reader's access to one parsed document, in either form: libplist's tree (an XML archive) or
+// a binary archive's bytes read in place (BinaryPlist: no tree, no copy of a key or blob per
+// entry). One reader below serves both, so they cannot drift apart.
+struct TreeDoc {
+  using Node = plist_t;
+  bool is(Node n, plist_type t) const { return n != nullptr && plist_get_node_type(n) == t; }
+  std::string_view type_name(Node n) const { return plist_type_name(n); }
+  Status expect(Node n, plist_type t, std::string_view path) const {
+    return expect_plist_type(n, t, path);
+  }
+  Result<ByteView> data(Node n, std::string_view path) const { return plist_data(n, path); }
+  Result<std::string> string(Node n, std::string_view path) const {
+    KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(n, path));
+    return std::string(text);
+  }
+  std::optional<Node> get(Node dict, const char* key) const {
+    plist_t v = plist_dict_get_item(dict, key);
+    return v == nullptr ? std::nullopt : std::optional<Node>(v);
+  }
+  Status for_each_item(Node n, std::string_view path,
+                       const std::function<Status(size_t, Node)>& f) const {
+    return for_each_plist_item(n, path, f);
+  }
+  Status for_each_entry(Node n, std::string_view path,
+                        const std::function<Status(std::string_view, Node)>& f) const {
+    return for_each_plist_entry(n, path, f);
+  }
+};
+
+struct BinaryDoc {
+  using Node = BinaryPlist::Node;
+  const BinaryPlist& plist;
+  bool is(Node n, plist_type t) const { return plist.type(n) == t; }
+  std::string_view type_name(Node n) const { return plist.type_name(n); }
+  Status expect(Node n, plist_type t, std::string_view path) const {
+    return plist.expect_type(n, t, path);
+  }
+  Result<ByteView> data(Node n, std::string_view path) const { return plist.data(n, path); }
+  Result<std::string> string(Node n, std::string_view path) const { return plist.string(n, path); }
+  std::optional<Node> get(Node dict, const char* key) const { return plist.dict_get(dict, key); }
+  Status for_each_item(Node n, std::string_view path,
+                       const std::function<Status(size_t, Node)>& f) const {
+    return plist.for_each_item(n, path, f);
+  }
+  Status for_each_entry(Node n, std::string_view path,
+                        const std::function<Status(std::string_view, Node)>& f) const {
+    return plist.for_each_entry(n, path, f);
+  }
+};
 
 // An item's field as data. Its path is built only for an error: building three path strings per
 // item cost 1.5 % of a restore's instructions.
-Result<ByteView> item_data(plist_t node, ItemClass c, size_t i, const char* field) {
-  return plist_data(node, has_type(node, PLIST_DATA) ? std::string() : item_path(c, i, field));
+template <typename Doc>
+Result<ByteView> item_data(const Doc& doc, std::optional<typename Doc::Node> node, ItemClass c,
+                           size_t i, const char* field) {
+  if (!node) return expect_plist_type(nullptr, PLIST_DATA, item_path(c, i, field));
+  if (!doc.is(*node, PLIST_DATA)) return doc.data(*node, item_path(c, i, field));
+  return doc.data(*node, std::string_view());
 }
 
 // R14: an item that is not a dictionary fails the restore (an item that does not decrypt is the
 // restore's to skip alone).
-Status read_archived_item(plist_t entry, ItemClass c, size_t i, const ArchiveLimits& limits,
-                          std::vector<ArchivedItem>* out) {
-  if (!has_type(entry, PLIST_DICT))
-    return expect_plist_type(entry, PLIST_DICT, item_path(c, i, ""));
+template <typename Doc>
+Status read_archived_item(const Doc& doc, typename Doc::Node entry, ItemClass c, size_t i,
+                          const ArchiveLimits& limits, std::vector<ArchivedItem>* out) {
+  if (!doc.is(entry, PLIST_DICT)) return doc.expect(entry, PLIST_DICT, item_path(c, i, ""));
   // Two look-ups in the item's own dictionary: linear in its size, once per item.
-  KCB_ASSIGN_OR_RETURN(ByteView blob,
-                       item_data(plist_dict_get_item(entry, "v_Data"), c, i, "v_Data"));
+  KCB_ASSIGN_OR_RETURN(ByteView blob, item_data(doc, doc.get(entry, "v_Data"), c, i, "v_Data"));
   if (blob.size() > limits.max_blob_bytes) {
     return Status::ResourceExhausted(item_path(c, i, "v_Data") + ": " +
                                      std::to_string(blob.size()) + " bytes is over the cap");
   }
   ArchivedItem item{Bytes(blob.begin(), blob.end()), {}};
-  plist_t ref = plist_dict_get_item(entry, "v_PersistentRef");
-  if (ref != nullptr) {
-    KCB_ASSIGN_OR_RETURN(ByteView r, item_data(ref, c, i, "v_PersistentRef"));
+  if (auto ref = doc.get(entry, "v_PersistentRef")) {
+    KCB_ASSIGN_OR_RETURN(ByteView r, item_data(doc, ref, c, i, "v_PersistentRef"));
     item.persistent_ref.assign(r.begin(), r.end());
   }
   out->push_back(std::move(item));
@@ -66,22 +116,24 @@ Status count_item(const std::string& path, const ArchiveLimits& limits, size_t* 
 }
 
 // R14: a class's value is an array of items or one item (a dictionary); anything else is ignored
-// with a warning. One pass over the array through its iterator (linear; see property_list.h).
-Status read_class(plist_t value, ItemClass c, const ArchiveLimits& limits, size_t* total_items,
-                  std::vector<ArchivedItem>* out, std::vector<std::string>* warnings) {
+// with a warning. One pass over the array (linear; see property_list.h).
+template <typename Doc>
+Status read_class(const Doc& doc, typename Doc::Node value, ItemClass c,
+                  const ArchiveLimits& limits, size_t* total_items, std::vector<ArchivedItem>* out,
+                  std::vector<std::string>* warnings) {
   const std::string path = std::string(kArchiveName) + ": " + std::string(name_of(c));
-  if (plist_get_node_type(value) == PLIST_DICT) {
+  if (doc.is(value, PLIST_DICT)) {
     KCB_RETURN_IF_ERROR(count_item(path, limits, total_items));
-    return read_archived_item(value, c, 0, limits, out);
+    return read_archived_item(doc, value, c, 0, limits, out);
   }
-  if (plist_get_node_type(value) != PLIST_ARRAY) {
-    warnings->push_back(path + ": " + std::string(plist_type_name(value)) +
+  if (!doc.is(value, PLIST_ARRAY)) {
+    warnings->push_back(path + ": " + std::string(doc.type_name(value)) +
                         ", neither an array nor a dictionary of items: ignored");
     return Status::Ok();
   }
-  return for_each_plist_item(value, path, [&](size_t i, plist_t entry) {
+  return doc.for_each_item(value, path, [&](size_t i, typename Doc::Node entry) {
     KCB_RETURN_IF_ERROR(count_item(path, limits, total_items));
-    return read_archived_item(entry, c, i, limits, out);
+    return read_archived_item(doc, entry, c, i, limits, out);
   });
 }
 
@@ -156,20 +208,23 @@ Bytes write_keychain_archive(const KeychainArchive& archive) {
   return w.finish(w.dict(root));
 }
 
-Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits) {
-  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
+namespace {
+
+template <typename Doc>
+Result<KeychainArchive> read_archive(const Doc& doc, typename Doc::Node root,
+                                     const ArchiveLimits& limits) {
   KeychainArchive archive;
   size_t total = 0;
   size_t unknown_keys = 0;
-  const Status read = for_each_plist_entry(
-      root.get(), kArchiveName, [&](std::string_view key, plist_t value) -> Status {
+  const Status read = doc.for_each_entry(
+      root, kArchiveName, [&](std::string_view key, typename Doc::Node value) -> Status {
         if (key == "keybag-uuid") {
           // R14: compared with the keybag only when present (older backups have none).
-          KCB_ASSIGN_OR_RETURN(std::string_view text,
-                               plist_string(value, std::string(kArchiveName) + ": keybag-uuid"));
+          KCB_ASSIGN_OR_RETURN(std::string text,
+                               doc.string(value, std::string(kArchiveName) + ": keybag-uuid"));
           KCB_RETURN_IF_ERROR(
               parse_uuid_text(text).status().with_context("keychain-backup.plist: keybag-uuid"));
-          archive.keybag_uuid = std::string(text);
+          archive.keybag_uuid = std::move(text);
           return Status::Ok();
         }
         if (key == "idnt") {
@@ -178,7 +233,7 @@ Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimit
               ": 'idnt' is not a stored class (an identity is a cert plus a key)");
         }
         if (const std::optional<ItemClass> c = class_named(key)) {
-          return read_class(value, *c, limits, &total, &archive.items[static_cast<size_t>(*c)],
+          return read_class(doc, value, *c, limits, &total, &archive.items[static_cast<size_t>(*c)],
                             &archive.warnings);
         }
         if (++unknown_keys <= kNamedUnknownKeys) {
@@ -196,6 +251,24 @@ Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimit
                                " more unknown top-level keys ignored");
   }
   return archive;
+}
+
+}  // namespace
+
+// A binary archive (what every writer makes) is read in place; an XML one through libplist.
+Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits) {
+  if (BinaryPlist::is_binary(bytes)) {
+    KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, kArchiveName));
+    return read_archive(BinaryDoc{plist}, plist.root(), limits);
+  }
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
+  return read_archive(TreeDoc{}, root.get(), limits);
+}
+
+Result<KeychainArchive> read_keychain_archive_through_libplist(ByteView bytes,
+                                                               const ArchiveLimits& limits) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
+  return read_archive(TreeDoc{}, root.get(), limits);
 }
 
 }  // namespace kcb

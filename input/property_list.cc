@@ -40,11 +40,18 @@ class BinaryPlistShape {
     }
     table_ = table;
     count_ = count;
+    root_ = root;
     cost_.assign(count, kUnknown);
     KCB_ASSIGN_OR_RETURN(uint64_t total, cost_of(root, 0));
     (void)total;
     return Status::Ok();
   }
+
+  // The trailer, once check() passed.
+  size_t offset_size() const { return offset_size_; }
+  size_t ref_size() const { return ref_size_; }
+  uint64_t table() const { return table_; }
+  uint64_t root() const { return root_; }
 
  private:
   static constexpr uint64_t kUnknown = ~uint64_t{0};
@@ -247,7 +254,7 @@ class BinaryPlistShape {
 
   std::string_view b_;
   size_t offset_size_ = 0, ref_size_ = 0;
-  uint64_t table_ = 0, count_ = 0;
+  uint64_t table_ = 0, count_ = 0, root_ = 0;
   std::vector<uint64_t> cost_;
   PlistLimits limits_;
   std::vector<KeyUnits> keys_;  // check_unique_keys' scratch
@@ -308,24 +315,35 @@ Status check_xml_nesting(std::string_view text, size_t max_depth) {
   return Status::Ok();
 }
 
-}  // namespace
+std::string_view text_of(ByteView bytes) {
+  return std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
 
-Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what, const PlistLimits& limits) {
+// What every document passes before anything reads it (parse_plist, BinaryPlist::parse). A binary
+// one's checked shape is left in `binary`.
+Status check_document(ByteView bytes, std::string_view what, const PlistLimits& limits,
+                      std::optional<BinaryPlistShape>* binary) {
   if (bytes.size() > kMaxPlistBytes) {
     return Status::ResourceExhausted(std::string(what) + ": " + std::to_string(bytes.size()) +
                                      " bytes is over the cap of " + std::to_string(kMaxPlistBytes));
   }
   if (bytes.empty()) return Status::Corruption(std::string(what) + ": empty file");
-  const std::string_view text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  const std::string_view text = text_of(bytes);
   if (text.starts_with("bplist")) {
     PlistLimits bounded = limits;
     // A legitimate document expands to about its own size; the cap stops reference bombs.
     if (bounded.max_expanded == 0) bounded.max_expanded = 4 * uint64_t{bytes.size()} + (64 << 10);
-    KCB_RETURN_IF_ERROR(BinaryPlistShape(text, bounded).check().with_context(what));
-  } else {
-    KCB_RETURN_IF_ERROR(check_xml_nesting(text, limits.max_depth).with_context(what));
-    KCB_RETURN_IF_ERROR(check_xml_nul(text).with_context(what));
+    return binary->emplace(text, bounded).check().with_context(what);
   }
+  KCB_RETURN_IF_ERROR(check_xml_nesting(text, limits.max_depth).with_context(what));
+  return check_xml_nul(text).with_context(what);
+}
+
+}  // namespace
+
+Result<PlistPtr> parse_plist(ByteView bytes, std::string_view what, const PlistLimits& limits) {
+  std::optional<BinaryPlistShape> binary;
+  KCB_RETURN_IF_ERROR(check_document(bytes, what, limits, &binary));
   plist_t root = nullptr;
   plist_from_memory(reinterpret_cast<const char*>(bytes.data()),
                     static_cast<uint32_t>(bytes.size()), &root);
@@ -352,9 +370,10 @@ Bytes to_xml_plist(plist_t node) {
   return take_plist_buffer(buf, len, plist_to_xml_free);
 }
 
-std::string_view plist_type_name(plist_t node) {
-  if (node == nullptr) return "nothing";
-  switch (plist_get_node_type(node)) {
+namespace {
+
+std::string_view type_name_of(plist_type type) {
+  switch (type) {
     case PLIST_BOOLEAN:
       return "a boolean";
     case PLIST_UINT:
@@ -380,15 +399,27 @@ std::string_view plist_type_name(plist_t node) {
   }
 }
 
-Status expect_plist_type(plist_t node, plist_type type, std::string_view path) {
-  if (node != nullptr && plist_get_node_type(node) == type) return Status::Ok();
+Status type_error(std::string_view path, plist_type expected_type, std::string_view found) {
   static constexpr std::string_view kExpected[] = {
       "a boolean",    "an integer", "a real", "a string", "an array",
       "a dictionary", "a date",     "data",   "a key",    "a UID"};
-  const std::string_view expected =
-      static_cast<size_t>(type) < std::size(kExpected) ? kExpected[type] : "another type";
+  const std::string_view expected = static_cast<size_t>(expected_type) < std::size(kExpected)
+                                        ? kExpected[expected_type]
+                                        : "another type";
   return Status::Corruption(std::string(path) + ": expected " + std::string(expected) + ", found " +
-                            std::string(plist_type_name(node)));
+                            std::string(found));
+}
+
+}  // namespace
+
+std::string_view plist_type_name(plist_t node) {
+  if (node == nullptr) return "nothing";
+  return type_name_of(plist_get_node_type(node));
+}
+
+Status expect_plist_type(plist_t node, plist_type type, std::string_view path) {
+  if (node != nullptr && plist_get_node_type(node) == type) return Status::Ok();
+  return type_error(path, type, plist_type_name(node));
 }
 
 Result<ByteView> plist_data(plist_t node, std::string_view path) {
@@ -453,6 +484,189 @@ Result<bool> plist_bool(plist_t node, std::string_view path) {
   uint8_t value = 0;
   plist_get_bool_val(node, &value);
   return value != 0;
+}
+
+// ---- BinaryPlist: the checked bytes read in place ----
+
+namespace {
+
+uint64_t be_at(std::string_view b, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i)
+    v = (v << 8) | static_cast<uint8_t>(b[at + i]);
+  return v;
+}
+
+// UTF-16BE code units as UTF-8. A lone surrogate keeps its own three-byte form, which is not
+// valid UTF-8: such a key matches no name, and a reader that shows it says it is not text.
+void append_utf16_as_utf8(std::string_view units, std::string& out) {
+  for (size_t i = 0; i + 1 < units.size(); i += 2) {
+    uint32_t c = static_cast<uint32_t>(be_at(units, i, 2));
+    if (c >= 0xD800 && c <= 0xDBFF && i + 3 < units.size()) {
+      const uint32_t low = static_cast<uint32_t>(be_at(units, i + 2, 2));
+      if (low >= 0xDC00 && low <= 0xDFFF) {
+        c = 0x10000 + ((c - 0xD800) << 10) + (low - 0xDC00);
+        i += 2;
+      }
+    }
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+}
+
+}  // namespace
+
+bool BinaryPlist::is_binary(ByteView bytes) {
+  return text_of(bytes).starts_with("bplist");
+}
+
+Result<BinaryPlist> BinaryPlist::parse(ByteView bytes, std::string_view what,
+                                       const PlistLimits& limits) {
+  if (!is_binary(bytes)) {
+    return Status::InvalidArgument(std::string(what) + ": not a binary property list");
+  }
+  std::optional<BinaryPlistShape> shape;
+  KCB_RETURN_IF_ERROR(check_document(bytes, what, limits, &shape));
+  return BinaryPlist(text_of(bytes), shape->offset_size(), shape->ref_size(), shape->table(),
+                     shape->root());
+}
+
+size_t BinaryPlist::start_of(Node n) const {
+  return static_cast<size_t>(be_at(b_, table_ + n * offset_size_, offset_size_));
+}
+
+uint8_t BinaryPlist::marker(Node n) const {
+  return static_cast<uint8_t>(b_[start_of(n)]);
+}
+
+// Where the object's payload starts and its count (the checked shape guarantees both).
+BinaryPlist::Container BinaryPlist::container(Node n) const {
+  size_t at = start_of(n);
+  const uint8_t nibble = static_cast<uint8_t>(b_[at]) & 0xF;
+  ++at;
+  uint64_t count = nibble;
+  if (nibble == 0xF) {
+    const size_t len = size_t{1} << (static_cast<uint8_t>(b_[at]) & 0x3);
+    count = be_at(b_, at + 1, len);
+    at += 1 + len;
+  }
+  return Container{at, count};
+}
+
+BinaryPlist::Node BinaryPlist::ref_at(size_t at) const {
+  return be_at(b_, at, ref_size_);
+}
+
+plist_type BinaryPlist::type(Node n) const {
+  const uint8_t m = marker(n);
+  switch (m >> 4) {
+    case 0x0:
+      return m == 0x08 || m == 0x09 ? PLIST_BOOLEAN : PLIST_NONE;
+    case 0x1:
+      return PLIST_UINT;
+    case 0x2:
+      return PLIST_REAL;
+    case 0x3:
+      return PLIST_DATE;
+    case 0x4:
+      return PLIST_DATA;
+    case 0x5:
+    case 0x6:
+      return PLIST_STRING;
+    case 0x8:
+      return PLIST_UID;
+    case 0xA:
+    case 0xC:
+      return PLIST_ARRAY;
+    case 0xD:
+      return PLIST_DICT;
+    default:
+      return PLIST_NONE;
+  }
+}
+
+std::string_view BinaryPlist::type_name(Node n) const {
+  return type_name_of(type(n));
+}
+
+Status BinaryPlist::expect_type(Node n, plist_type t, std::string_view path) const {
+  if (type(n) == t) return Status::Ok();
+  return type_error(path, t, type_name(n));
+}
+
+Result<ByteView> BinaryPlist::data(Node n, std::string_view path) const {
+  KCB_RETURN_IF_ERROR(expect_type(n, PLIST_DATA, path));
+  const Container c = container(n);
+  return ByteView(reinterpret_cast<const uint8_t*>(b_.data()) + c.refs, c.n);
+}
+
+Result<std::string> BinaryPlist::string(Node n, std::string_view path) const {
+  KCB_RETURN_IF_ERROR(expect_type(n, PLIST_STRING, path));
+  std::string scratch;
+  KCB_ASSIGN_OR_RETURN(std::string_view text, key_text(n, path, scratch));
+  // As plist_string: every consumer expects text.
+  if (!is_valid_utf8(text)) return Status::Corruption(std::string(path) + ": not valid UTF-8 text");
+  return std::string(text);
+}
+
+// An ASCII string's bytes as they are (libplist hands a key's bytes over unchecked too: readers
+// that show a key check it), a UTF-16 one converted.
+Result<std::string_view> BinaryPlist::key_text(Node key, std::string_view path,
+                                               std::string& scratch) const {
+  const Container c = container(key);
+  if (marker(key) >> 4 == 0x5) return b_.substr(c.refs, c.n);
+  if (marker(key) >> 4 != 0x6) {
+    return Status::Corruption(std::string(path) + ": a dictionary key that is not a string");
+  }
+  scratch.clear();
+  append_utf16_as_utf8(b_.substr(c.refs, 2 * c.n), scratch);
+  return std::string_view(scratch);
+}
+
+std::optional<BinaryPlist::Node> BinaryPlist::dict_get(Node dict, std::string_view key) const {
+  if (type(dict) != PLIST_DICT) return std::nullopt;
+  const Container c = container(dict);
+  std::string scratch;
+  for (uint64_t i = 0; i < c.n; ++i) {
+    auto text = key_text(ref_at(c.refs + i * ref_size_), "", scratch);
+    if (text.ok() && *text == key) return ref_at(c.refs + (c.n + i) * ref_size_);
+  }
+  return std::nullopt;
+}
+
+Status BinaryPlist::for_each_item(Node array, std::string_view path,
+                                  const std::function<Status(size_t, Node)>& f) const {
+  KCB_RETURN_IF_ERROR(expect_type(array, PLIST_ARRAY, path));
+  const Container c = container(array);
+  for (uint64_t i = 0; i < c.n; ++i)
+    KCB_RETURN_IF_ERROR(f(static_cast<size_t>(i), ref_at(c.refs + i * ref_size_)));
+  return Status::Ok();
+}
+
+Status BinaryPlist::for_each_entry(Node dict, std::string_view path,
+                                   const std::function<Status(std::string_view, Node)>& f) const {
+  KCB_RETURN_IF_ERROR(expect_type(dict, PLIST_DICT, path));
+  const Container c = container(dict);
+  std::string scratch;
+  for (uint64_t i = 0; i < c.n; ++i) {
+    KCB_ASSIGN_OR_RETURN(std::string_view key,
+                         key_text(ref_at(c.refs + i * ref_size_), path, scratch));
+    KCB_RETURN_IF_ERROR(f(key, ref_at(c.refs + (c.n + i) * ref_size_)));
+  }
+  return Status::Ok();
 }
 
 }  // namespace kcb

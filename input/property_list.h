@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -58,5 +59,58 @@ Status for_each_plist_item(plist_t array, std::string_view path,
                            const std::function<Status(size_t index, plist_t item)>& f);
 Status for_each_plist_entry(plist_t dict, std::string_view path,
                             const std::function<Status(std::string_view key, plist_t value)>& f);
+
+// A binary property list read in place, without libplist's tree: parse() applies parse_plist's
+// checks (the size cap and the walk of the whole object table: every object and reference in
+// bounds, nesting and expansion bounded, no NUL in a string, no dictionary key twice), and the
+// getters then read objects straight from the bytes, which must outlive this view. Types, paths
+// and messages are the tree getters' above. For large documents whose entries are only copied out
+// (the keychain archive): no node, key copy or blob copy per entry, and nothing to free after.
+// Unlike libplist it does not refuse objects it is never asked for (a null, a 16-byte integer):
+// what is read is typed; a dictionary with a key that is not a string is refused when read.
+class BinaryPlist {
+ public:
+  using Node = uint64_t;  // an object number
+
+  static bool is_binary(ByteView bytes);
+  static Result<BinaryPlist> parse(ByteView bytes, std::string_view what,
+                                   const PlistLimits& limits = {});
+
+  Node root() const { return root_; }
+  // libplist's type of the object (sets read as arrays); PLIST_NONE for a null or fill object.
+  plist_type type(Node n) const;
+  std::string_view type_name(Node n) const;
+  Status expect_type(Node n, plist_type type, std::string_view path) const;
+  Result<ByteView> data(Node n, std::string_view path) const;
+  // UTF-8 text: an ASCII string's bytes (checked as UTF-8, as plist_string does), a UTF-16 one
+  // converted.
+  Result<std::string> string(Node n, std::string_view path) const;
+  // The value of the first entry whose key is `key`; nullopt when none (or `dict` is no dict).
+  std::optional<Node> dict_get(Node dict, std::string_view key) const;
+  // Linear, in document order, stopping at the first error of `f`.
+  Status for_each_item(Node array, std::string_view path,
+                       const std::function<Status(size_t index, Node item)>& f) const;
+  Status for_each_entry(Node dict, std::string_view path,
+                        const std::function<Status(std::string_view key, Node value)>& f) const;
+
+ private:
+  struct Container {
+    size_t refs = 0;  // where the references start
+    uint64_t n = 0;   // items, or pairs of a dictionary
+  };
+  BinaryPlist(std::string_view b, size_t offset_size, size_t ref_size, uint64_t table, Node root)
+      : b_(b), offset_size_(offset_size), ref_size_(ref_size), table_(table), root_(root) {}
+  size_t start_of(Node n) const;
+  uint8_t marker(Node n) const;
+  Container container(Node n) const;  // the shape check made every count readable
+  Node ref_at(size_t at) const;
+  // A key's text: the bytes of an ASCII key in place, a UTF-16 one converted into `scratch`.
+  Result<std::string_view> key_text(Node key, std::string_view path, std::string& scratch) const;
+
+  std::string_view b_;
+  size_t offset_size_ = 0, ref_size_ = 0;
+  uint64_t table_ = 0;
+  Node root_ = 0;
+};
 
 }  // namespace kcb

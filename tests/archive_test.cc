@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
+#include "engine/archive_internal.h"
 #include "engine/binary_plist_writer.h"
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
@@ -214,6 +217,103 @@ TEST(Archive, ADictionaryKeyThatAppearsTwiceIsRefused) {
   ASSERT_TRUE(parsed.ok()) << parsed.status().to_string();
   EXPECT_EQ(plist_dict_get_size(parsed->get()), 1u);
   EXPECT_FALSE(*plist_bool(plist_dict_get_item(parsed->get(), "b"), "b"));
+}
+
+// A binary plist from its objects in order (object 0 is the root), one-byte offsets and references.
+Bytes binary_plist(const std::vector<std::string>& objects) {
+  std::string b = "bplist00";
+  std::string table;
+  for (const std::string& o : objects) {
+    table += static_cast<char>(b.size());
+    b += o;
+  }
+  std::string trailer(32, '\0');
+  trailer[6] = 1;  // offset size
+  trailer[7] = 1;  // reference size
+  trailer[15] = static_cast<char>(objects.size());
+  trailer[31] = static_cast<char>(b.size());
+  const std::string all = b + table + trailer;
+  return Bytes(all.begin(), all.end());
+}
+
+// A binary archive is read in place (property_list.h, BinaryPlist), every other one through
+// libplist: the same bytes read through libplist give the same archive, and UTF-16 keys (which
+// Apple's writer uses for any key that is not ASCII, and may use for any) name the same fields.
+TEST(Archive, ABinaryArchiveReadsInPlaceAsThroughLibplist) {
+  const std::vector<Bytes> documents = {
+      write_keychain_archive(sample_archive()),
+      archive_with([](plist_t r) { plist_dict_set_item(r, "extra", plist_new_bool(1)); }),
+      archive_with([](plist_t r) { plist_dict_remove_item(r, "keybag-uuid"); }),
+      archive_with([](plist_t r) {
+        plist_t item = plist_array_get_item(plist_dict_get_item(r, "genp"), 0);
+        plist_dict_set_item(r, "inet", plist_copy(item));       // one item as a dictionary (R14)
+        plist_dict_set_item(r, "cert", plist_new_string("x"));  // ignored with a warning
+      }),
+  };
+  for (size_t i = 0; i < documents.size(); ++i) {
+    SCOPED_TRACE(i);
+    auto in_place = read_keychain_archive(documents[i]);
+    auto tree = read_keychain_archive_through_libplist(documents[i]);
+    ASSERT_TRUE(in_place.ok() && tree.ok()) << in_place.status().to_string();
+    EXPECT_EQ(in_place->items, tree->items);
+    EXPECT_EQ(in_place->keybag_uuid, tree->keybag_uuid);
+    EXPECT_EQ(in_place->warnings, tree->warnings);
+  }
+  EXPECT_EQ(read_keychain_archive(documents[0])->items, sample_archive().items);
+
+  // {"genp" (UTF-16): [{"v_Data" (UTF-16): <42>, "v_PersistentRef": <78>}]}
+  const Bytes utf16_keys = binary_plist({
+      std::string("\xD1\x01\x02", 3),
+      std::string("\x64\0g\0e\0n\0p", 9),
+      std::string("\xA1\x03", 2),
+      std::string("\xD2\x04\x05\x06\x07", 5),
+      std::string("\x66\0v\0_\0D\0a\0t\0a", 13),
+      std::string("\x5F\x10\x0Fv_PersistentRef", 18),
+      std::string("\x41\x42", 2),
+      std::string("\x41x", 2),
+  });
+  for (const bool in_place : {true, false}) {
+    SCOPED_TRACE(in_place ? "in place" : "through libplist");
+    auto a = in_place ? read_keychain_archive(utf16_keys)
+                      : read_keychain_archive_through_libplist(utf16_keys);
+    ASSERT_TRUE(a.ok()) << a.status().to_string();
+    ASSERT_EQ(a->items[0].size(), 1u);
+    EXPECT_EQ(a->items[0][0].blob, Bytes{0x42});
+    EXPECT_EQ(a->items[0][0].persistent_ref, Bytes{'x'});
+    EXPECT_TRUE(a->warnings.empty());
+  }
+
+  // A class written as a set (marker 0xC), which libplist reads as an array.
+  const Bytes as_set = binary_plist({
+      std::string("\xD1\x01\x02", 3),
+      std::string("\x54genp", 5),
+      std::string("\xC1\x03", 2),
+      std::string("\xD1\x04\x05", 3),
+      std::string("\x56v_Data", 7),
+      std::string("\x41\x42", 2),
+  });
+  for (const bool in_place : {true, false}) {
+    SCOPED_TRACE(in_place ? "set, in place" : "set, through libplist");
+    auto a =
+        in_place ? read_keychain_archive(as_set) : read_keychain_archive_through_libplist(as_set);
+    ASSERT_TRUE(a.ok()) << a.status().to_string();
+    ASSERT_EQ(a->items[0].size(), 1u);
+    EXPECT_EQ(a->items[0][0].blob, Bytes{0x42});
+  }
+
+  // A keybag-uuid that is not text is refused, naming it, on both paths.
+  const Bytes bad_text = binary_plist({
+      std::string("\xD1\x01\x02", 3),
+      std::string("\x5Bkeybag-uuid", 12),
+      std::string("\x52\xC3\x28", 3),
+  });
+  for (const bool in_place : {true, false}) {
+    auto a = in_place ? read_keychain_archive(bad_text)
+                      : read_keychain_archive_through_libplist(bad_text);
+    ASSERT_FALSE(a.ok());
+    EXPECT_EQ(a.status().to_string(),
+              "corruption: keychain-backup.plist: keybag-uuid: not valid UTF-8 text");
+  }
 }
 
 // The nesting cap counts every spelling libplist accepts as a container, and only those.

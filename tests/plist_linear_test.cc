@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "engine/archive_internal.h"
 #include "input/document.h"
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
@@ -19,6 +20,7 @@ struct Calls {
   size_t array_get_item = 0;
   size_t array_next_item = 0;
   size_t dict_next_item = 0;
+  size_t from_memory = 0;
 };
 Calls calls;
 
@@ -43,6 +45,12 @@ void plist_array_next_item(plist_t node, plist_array_iter iter, plist_t* item) {
   ++calls.array_next_item;
   real(node, iter, item);
 }
+void plist_from_memory(const char* data, uint32_t length, plist_t* plist) {
+  static auto real =
+      next_definition<void (*)(const char*, uint32_t, plist_t*)>("plist_from_memory");
+  ++calls.from_memory;
+  real(data, length, plist);
+}
 void plist_dict_next_item(plist_t node, plist_dict_iter iter, char** key, plist_t* val) {
   static auto real =
       next_definition<void (*)(plist_t, plist_dict_iter, char**, plist_t*)>("plist_dict_next_item");
@@ -66,20 +74,46 @@ TEST(PlistLinear, TheSeamSeesLibplistCalls) {
   plist_free(a);
 }
 
-TEST(PlistLinear, TheArchiveReaderIteratesEveryClassOnce) {
-  constexpr size_t kItems = 3000;
+KeychainArchive archive_of(size_t items) {
   KeychainArchive a;
   a.keybag_uuid = "00112233-4455-6677-8899-AABBCCDDEEFF";
-  for (size_t i = 0; i < kItems; ++i)
+  for (size_t i = 0; i < items; ++i)
     a.items[i % 4].push_back({Bytes{uint8_t(i)}, make_persistent_ref(ItemClass::kGenp, 1)});
-  const Bytes bytes = write_keychain_archive(a);
+  return a;
+}
+
+// The tree path: an XML archive, and a binary one read through libplist for the comparison.
+TEST(PlistLinear, TheArchiveReaderIteratesEveryClassOnce) {
+  constexpr size_t kItems = 3000;
+  const KeychainArchive a = archive_of(kItems);
+  const Bytes binary = write_keychain_archive(a);
+  PlistPtr tree = *parse_plist(binary, "archive");
+  const Bytes xml = to_xml_plist(tree.get());
+  for (bool through_xml : {true, false}) {
+    SCOPED_TRACE(through_xml ? "XML" : "binary through libplist");
+    calls = {};
+    auto back =
+        through_xml ? read_keychain_archive(xml) : read_keychain_archive_through_libplist(binary);
+    ASSERT_TRUE(back.ok()) << back.status().to_string();
+    EXPECT_EQ(back->items, a.items);
+    EXPECT_EQ(calls.from_memory, 1u);
+    EXPECT_EQ(calls.array_get_item, 0u);
+    EXPECT_EQ(calls.array_next_item, kItems + 4);  // one past the end of each class
+    EXPECT_EQ(calls.dict_next_item, 5u + 1);       // the top level: 4 classes, the UUID, the end
+  }
+}
+
+// A binary archive (what every writer makes) is read in place: libplist builds no tree of it.
+TEST(PlistLinear, ABinaryArchiveIsReadWithoutLibplistsTree) {
+  const KeychainArchive a = archive_of(400);
+  const Bytes binary = write_keychain_archive(a);
   calls = {};
-  auto back = read_keychain_archive(bytes);
+  auto back = read_keychain_archive(binary);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(back->items, a.items);
-  EXPECT_EQ(calls.array_get_item, 0u);
-  EXPECT_EQ(calls.array_next_item, kItems + 4);  // one past the end of each class
-  EXPECT_EQ(calls.dict_next_item, 5u + 1);       // the top level: 4 classes, the UUID, the end
+  EXPECT_EQ(back->keybag_uuid, a.keybag_uuid);
+  EXPECT_EQ(calls.from_memory, 0u);
+  EXPECT_EQ(calls.array_next_item + calls.dict_next_item + calls.array_get_item, 0u);
 }
 
 TEST(PlistLinear, TheDocumentReaderIteratesArraysAndDictionaries) {
