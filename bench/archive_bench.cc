@@ -28,9 +28,13 @@
 // Counters: ours_us_per_entry (and floor/peer beside it), ratio; the same of the best iteration
 // (best_ratio; junk_items: marginal_best_us_per_entry), the figure flatness is judged on.
 #include <benchmark/benchmark.h>
+#include <spawn.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -301,6 +305,62 @@ void BM_junk_items(benchmark::State& state, size_t n) {
       (ours.best - empty.best) / static_cast<double>(n) * 1e6;
 }
 
+#ifdef KCB_CLI_PATH
+extern "C" char** environ;
+
+// CPU seconds (user + system) of one `kcbackup restore DIR TARGET --format json` in a process of
+// its own, its output to /dev/null: what a user's restore costs, in a heap that starts cold at
+// every size (in-process iterations reuse the heap of the one before at small sizes only).
+double cli_restore_seconds(const fs::path& dir, const fs::path& target) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::string cli = KCB_CLI_PATH, verb = "restore", from = dir.string(), to = target.string(),
+              format = "--format", json = "json";
+  std::array<char*, 7> argv = {cli.data(),    verb.data(), from.data(), to.data(),
+                               format.data(), json.data(), nullptr};
+  pid_t pid = 0;
+  const int rc = posix_spawn(&pid, cli.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) check(Status::IOError("posix_spawn " + cli), "junk_cli");
+  int status = 0;
+  rusage usage{};
+  if (wait4(pid, &status, 0, &usage) != pid || !WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+    check(Status::IOError("kcbackup restore failed"), "junk_cli");
+  }
+  const auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// junk_items through the program: each iteration a fresh target device folder (untimed), then
+// the restore of the junk folder and of the empty one, each in a new process; marginal as above.
+void BM_junk_cli(benchmark::State& state, size_t n) {
+  const fs::path dir = write_junk_folder(n);
+  const fs::path empty_dir = write_junk_folder(0);
+  auto random = make_seeded_random(kSeed);
+  Samples ours, empty;
+  for (auto _ : state) {
+    (void)fresh_device_folder(scratch("junk-cli-target"), *random);
+    const double t = cli_restore_seconds(dir, scratch("junk-cli-target"));
+    state.SetIterationTime(t);
+    ours.add(t);
+    (void)fresh_device_folder(scratch("junk-cli-target"), *random);
+    empty.add(cli_restore_seconds(empty_dir, scratch("junk-cli-target")));
+  }
+  fs::remove_all(dir);
+  fs::remove_all(empty_dir);
+  fs::remove_all(scratch("junk-cli-target"));
+  report(state, n, ours, {}, "");
+  const double iters = static_cast<double>(ours.count);
+  state.counters["fixed_us"] = empty.sum / iters * 1e6;
+  state.counters["marginal_us_per_entry"] =
+      (ours.sum - empty.sum) / iters / static_cast<double>(n) * 1e6;
+  state.counters["marginal_best_us_per_entry"] =
+      (ours.best - empty.best) / static_cast<double>(n) * 1e6;
+}
+#endif
+
 void BM_junk_keys(benchmark::State& state, size_t n) {
   const Bytes archive = junk_keys_archive(n);
   Samples ours;
@@ -460,6 +520,11 @@ void register_benchmarks(size_t max_items) {
     register_sized("junk_items", s, BM_junk_items, s.n);
     register_sized("junk_keys", s, BM_junk_keys, s.n);
   }
+#ifdef KCB_CLI_PATH
+  for (Size s : {Size{1000, 10}, Size{10'000, 5}, Size{100'000, 3}, Size{1'000'000, 3}}) {
+    if (s.n <= max_items) register_sized("junk_cli", s, BM_junk_cli, s.n);
+  }
+#endif
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <array>
 #include <cctype>
 
+#include <cstdint>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -207,28 +208,78 @@ class BinaryPlistShape {
     return shown;
   }
 
+  // A key's text as 32 bits (the top half of FNV-1a 64 over its code units, so that "keys" in
+  // ASCII and in UTF-16 agree); a key that is not a string by its object number (it equals only
+  // itself).
+  uint32_t fingerprint(const KeyUnits& k) const {
+    uint64_t h = 0xcbf29ce484222325u;
+    const auto mix = [&h](uint64_t v) { h = (h ^ v) * 0x100000001b3u; };
+    if (k.unit == 0) {
+      mix(0x1'0000'0000u);
+      mix(k.at);
+    } else {
+      for (uint64_t i = 0; i < k.n; ++i)
+        mix(unit_at(k, i));
+    }
+    const unsigned bits = std::min(limits_.key_fingerprint_bits, 32u);
+    return bits == 0 ? 0 : static_cast<uint32_t>(h >> (64 - bits));
+  }
+
   // libplist keeps both entries of a dictionary with a repeated key, and readers that look keys up
   // or iterate would then see one field twice (a flipped bit in an archive's key references made
   // its cert array read as the keys array: the items changed class). Refused here, once per
-  // dictionary object: its keys' views sorted by text, each then compared with its neighbour.
-  // O(n log n) unit comparisons and no allocation per key (a table of texts cost a tree node and a
-  // u32string per key, and its look-ups grew with the table: a third of reading 1M junk keys).
+  // dictionary object. The keys are put in order of their fingerprints by a radix sort (linear,
+  // in sequential passes over 8 bytes a key: a sort by text compared keys scattered over the whole
+  // file, n log n times), and only keys that share a fingerprint are compared: two directly, more
+  // (a file made to collide) sorted by text, so that the worst case stays n log n.
   Status check_unique_keys(uint64_t object, size_t at, uint64_t pairs) {
     if (pairs <= kSmallPairs) {
       std::optional<Status> small = check_small_dictionary(object, at, pairs);
       if (small) return *small;
     }
-    keys_.clear();
-    for (uint64_t i = 0; i < pairs; ++i)
-      keys_.push_back(key_units(read_be(at + i * ref_size_, ref_size_)));
-    std::sort(keys_.begin(), keys_.end(),
-              [this](const KeyUnits& a, const KeyUnits& b) { return compare_keys(a, b) < 0; });
-    for (size_t i = 1; i < keys_.size(); ++i) {
-      if (compare_keys(keys_[i - 1], keys_[i]) == 0) {
-        return repeated_key(object, shown_text(keys_[i]));
+    KCB_ASSERT(pairs <= UINT32_MAX);  // a pair takes two references: at most kMaxPlistBytes / 2
+    const auto key_at = [&](uint32_t i) {
+      return key_units(read_be(at + i * ref_size_, ref_size_));
+    };
+    prints_.clear();
+    for (uint32_t i = 0; i < pairs; ++i)
+      prints_.push_back({fingerprint(key_at(i)), i});
+    radix_sort_prints();
+    for (size_t start = 0, end = 0; start < prints_.size(); start = end) {
+      for (end = start + 1; end < prints_.size() && prints_[end].fp == prints_[start].fp; ++end) {
+      }
+      if (end - start < 2) continue;
+      run_.clear();
+      for (size_t i = start; i < end; ++i)
+        run_.push_back(key_at(prints_[i].index));
+      if (run_.size() > 2) {
+        std::sort(run_.begin(), run_.end(),
+                  [this](const KeyUnits& a, const KeyUnits& b) { return compare_keys(a, b) < 0; });
+      }
+      for (size_t i = 1; i < run_.size(); ++i) {
+        if (compare_keys(run_[i - 1], run_[i]) == 0) {
+          return repeated_key(object, shown_text(run_[i]));
+        }
       }
     }
     return Status::Ok();
+  }
+
+  // LSD radix sort of prints_ by fingerprint, a byte per pass; a pass in which every fingerprint
+  // has the same byte is skipped (all of them when the bits are 0).
+  void radix_sort_prints() {
+    sorted_.resize(prints_.size());
+    for (unsigned shift = 0; shift < 32; shift += 8) {
+      std::array<size_t, 257> start{};
+      for (const KeyPrint& p : prints_)
+        ++start[((p.fp >> shift) & 0xFF) + 1];
+      if (std::find(start.begin() + 1, start.end(), prints_.size()) != start.end()) continue;
+      for (size_t b = 1; b < start.size(); ++b)
+        start[b] += start[b - 1];
+      for (const KeyPrint& p : prints_)
+        sorted_[start[(p.fp >> shift) & 0xFF]++] = p;
+      prints_.swap(sorted_);
+    }
   }
 
   // Most dictionaries are small with short keys (an MBFile record's, an archived item's): their
@@ -257,7 +308,13 @@ class BinaryPlistShape {
   uint64_t table_ = 0, count_ = 0, root_ = 0;
   std::vector<uint64_t> cost_;
   PlistLimits limits_;
-  std::vector<KeyUnits> keys_;  // check_unique_keys' scratch
+  // check_unique_keys' scratch, kept across dictionaries.
+  struct KeyPrint {
+    uint32_t fp = 0;
+    uint32_t index = 0;  // the key's position in its dictionary
+  };
+  std::vector<KeyUnits> run_;
+  std::vector<KeyPrint> prints_, sorted_;
 };
 
 // XML allows no NUL, but libplist keeps a raw NUL byte inside a <string>, which text consumers

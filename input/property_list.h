@@ -31,6 +31,10 @@ inline constexpr size_t kMaxPlistBytes = size_t{1} << 30;
 struct PlistLimits {
   size_t max_depth = 16;
   uint64_t max_expanded = 0;  // expanded size in bytes; 0: 4x the input plus 64 KiB
+  // How many bits of a key's 32-bit fingerprint the repeated-key check of a large dictionary
+  // sorts by (property_list.cc). Fewer make keys collide on purpose: tests set 0 so that every key
+  // shares one fingerprint and the check sorts by text alone, its worst case.
+  unsigned key_fingerprint_bits = 32;
 };
 
 // Parses XML or binary property-list bytes. `what` names the document in errors.

@@ -316,6 +316,56 @@ TEST(Archive, ABinaryArchiveReadsInPlaceAsThroughLibplist) {
   }
 }
 
+// {k00: v, k01: v, ...} with `keys` keys, every value the string "v"; `last` replaces the last key
+// object (to repeat an earlier key in another spelling, or `same_object`: the last key references
+// the first key's object).
+Bytes large_dictionary(size_t keys, const std::string& last = "", bool same_object = false) {
+  std::vector<std::string> objects;
+  std::string dict = "\xDF\x10";
+  dict += static_cast<char>(keys);
+  for (size_t i = 0; i < keys; ++i)
+    dict += static_cast<char>(same_object && i + 1 == keys ? 2 : 2 + i);
+  for (size_t i = 0; i < keys; ++i)
+    dict += '\x01';
+  objects.push_back(dict);
+  objects.push_back(std::string("\x51") + "v");
+  for (size_t i = 0; i < keys; ++i) {
+    const char name[] = {'k', static_cast<char>('0' + i / 10), static_cast<char>('0' + i % 10)};
+    objects.push_back(i + 1 == keys && !last.empty() ? last
+                                                     : std::string("\x53") + std::string(name, 3));
+  }
+  return binary_plist(objects);
+}
+
+// The repeated-key check of a large dictionary orders keys by fingerprint and compares those that
+// share one; with 0 bits every key shares it and the check sorts by text alone (its worst case, a
+// file made to collide), with 8 bits some do. Each way: distinct keys of one length pass, a key
+// spelled twice (ASCII, or once in UTF-16) or one key object referenced twice is refused.
+TEST(PropertyList, ALargeDictionaryRepeatingAKeyIsRefusedWhateverItsFingerprints) {
+  const std::string k03_utf16(
+      "\x63\0k\0"
+      "0\0"
+      "3",
+      7);
+  for (const unsigned bits : {32u, 8u, 0u}) {
+    SCOPED_TRACE(bits);
+    PlistLimits limits;
+    limits.key_fingerprint_bits = bits;
+    EXPECT_TRUE(parse_plist(large_dictionary(30), "d", limits).ok());
+    for (const std::string& last : {std::string("\x53k03"), k03_utf16}) {
+      auto r = parse_plist(large_dictionary(30, last), "d", limits);
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.status().to_string(),
+                "corruption: d: invalid binary property list: object 0: dictionary key 'k03' "
+                "appears twice");
+    }
+    auto same = parse_plist(large_dictionary(30, "", true), "d", limits);
+    ASSERT_FALSE(same.ok());
+    EXPECT_NE(same.status().message().find("dictionary key 'k00' appears twice"), std::string::npos)
+        << same.status().to_string();
+  }
+}
+
 // The nesting cap counts every spelling libplist accepts as a container, and only those.
 TEST(PropertyList, XmlNestingCapCountsEverySpellingOfAContainer) {
   auto nested = [](std::string_view open, std::string_view close, int depth) {
