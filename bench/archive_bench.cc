@@ -167,6 +167,17 @@ void report(benchmark::State& state, size_t n, const Samples& ours, const Sample
   }
 }
 
+// fixed_us: the empty folder's restore; marginal_us_per_entry (mean) and
+// marginal_best_us_per_entry (best iteration minus best empty one): what each entry adds.
+void report_marginal(benchmark::State& state, size_t n, const Samples& ours, const Samples& empty) {
+  const double iters = static_cast<double>(ours.count);
+  state.counters["fixed_us"] = empty.sum / iters * 1e6;
+  state.counters["marginal_us_per_entry"] =
+      (ours.sum - empty.sum) / iters / static_cast<double>(n) * 1e6;
+  state.counters["marginal_best_us_per_entry"] =
+      (ours.best - empty.best) / static_cast<double>(n) * 1e6;
+}
+
 void BM_restore_from_disk(benchmark::State& state, size_t n) {
   DiskCorpus& c = disk_corpus_for(n);
   GcmFloor floor;
@@ -297,12 +308,7 @@ void BM_junk_items(benchmark::State& state, size_t n) {
   fs::remove_all(empty_dir);
   fs::remove_all(scratch("junk-target"));
   report(state, n, ours, old, "old_reader");
-  const double iters = static_cast<double>(ours.count);
-  state.counters["fixed_us"] = empty.sum / iters * 1e6;
-  state.counters["marginal_us_per_entry"] =
-      (ours.sum - empty.sum) / iters / static_cast<double>(n) * 1e6;
-  state.counters["marginal_best_us_per_entry"] =
-      (ours.best - empty.best) / static_cast<double>(n) * 1e6;
+  report_marginal(state, n, ours, empty);
 }
 
 #ifdef KCB_CLI_PATH
@@ -352,12 +358,7 @@ void BM_junk_cli(benchmark::State& state, size_t n) {
   fs::remove_all(empty_dir);
   fs::remove_all(scratch("junk-cli-target"));
   report(state, n, ours, {}, "");
-  const double iters = static_cast<double>(ours.count);
-  state.counters["fixed_us"] = empty.sum / iters * 1e6;
-  state.counters["marginal_us_per_entry"] =
-      (ours.sum - empty.sum) / iters / static_cast<double>(n) * 1e6;
-  state.counters["marginal_best_us_per_entry"] =
-      (ours.best - empty.best) / static_cast<double>(n) * 1e6;
+  report_marginal(state, n, ours, empty);
 }
 #endif
 

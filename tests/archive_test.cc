@@ -2,6 +2,7 @@
 // plists.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup_folder.h"
+#include "tests/binary_plist_bytes.h"
 
 namespace kcb {
 namespace {
@@ -219,21 +221,14 @@ TEST(Archive, ADictionaryKeyThatAppearsTwiceIsRefused) {
   EXPECT_FALSE(*plist_bool(plist_dict_get_item(parsed->get(), "b"), "b"));
 }
 
-// A binary plist from its objects in order (object 0 is the root), one-byte offsets and references.
 Bytes binary_plist(const std::vector<std::string>& objects) {
-  std::string b = "bplist00";
-  std::string table;
-  for (const std::string& o : objects) {
-    table += static_cast<char>(b.size());
-    b += o;
-  }
-  std::string trailer(32, '\0');
-  trailer[6] = 1;  // offset size
-  trailer[7] = 1;  // reference size
-  trailer[15] = static_cast<char>(objects.size());
-  trailer[31] = static_cast<char>(b.size());
-  const std::string all = b + table + trailer;
-  return Bytes(all.begin(), all.end());
+  const std::string bytes = test::binary_plist_bytes(objects);
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+// Both readers of a binary archive: in place, and through libplist's tree.
+std::array<Result<KeychainArchive>, 2> read_both_ways(const Bytes& bytes) {
+  return {read_keychain_archive(bytes), read_keychain_archive_through_libplist(bytes)};
 }
 
 // A binary archive is read in place (property_list.h, BinaryPlist), every other one through
@@ -272,10 +267,7 @@ TEST(Archive, ABinaryArchiveReadsInPlaceAsThroughLibplist) {
       std::string("\x41\x42", 2),
       std::string("\x41x", 2),
   });
-  for (const bool in_place : {true, false}) {
-    SCOPED_TRACE(in_place ? "in place" : "through libplist");
-    auto a = in_place ? read_keychain_archive(utf16_keys)
-                      : read_keychain_archive_through_libplist(utf16_keys);
+  for (const Result<KeychainArchive>& a : read_both_ways(utf16_keys)) {
     ASSERT_TRUE(a.ok()) << a.status().to_string();
     ASSERT_EQ(a->items[0].size(), 1u);
     EXPECT_EQ(a->items[0][0].blob, Bytes{0x42});
@@ -292,10 +284,7 @@ TEST(Archive, ABinaryArchiveReadsInPlaceAsThroughLibplist) {
       std::string("\x56v_Data", 7),
       std::string("\x41\x42", 2),
   });
-  for (const bool in_place : {true, false}) {
-    SCOPED_TRACE(in_place ? "set, in place" : "set, through libplist");
-    auto a =
-        in_place ? read_keychain_archive(as_set) : read_keychain_archive_through_libplist(as_set);
+  for (const Result<KeychainArchive>& a : read_both_ways(as_set)) {
     ASSERT_TRUE(a.ok()) << a.status().to_string();
     ASSERT_EQ(a->items[0].size(), 1u);
     EXPECT_EQ(a->items[0][0].blob, Bytes{0x42});
@@ -307,9 +296,7 @@ TEST(Archive, ABinaryArchiveReadsInPlaceAsThroughLibplist) {
       std::string("\x5Bkeybag-uuid", 12),
       std::string("\x52\xC3\x28", 3),
   });
-  for (const bool in_place : {true, false}) {
-    auto a = in_place ? read_keychain_archive(bad_text)
-                      : read_keychain_archive_through_libplist(bad_text);
+  for (const Result<KeychainArchive>& a : read_both_ways(bad_text)) {
     ASSERT_FALSE(a.ok());
     EXPECT_EQ(a.status().to_string(),
               "corruption: keychain-backup.plist: keybag-uuid: not valid UTF-8 text");

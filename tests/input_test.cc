@@ -2,6 +2,7 @@
 // same tree from JSON, XML and binary property lists, annotations dropped only when asked, the
 // typed getters and "did you mean", and no exception for any truncation or byte flip.
 #include "input/document.h"
+#include "tests/binary_plist_bytes.h"
 #include "tests/plist_text.h"
 
 #include <plist/plist.h>
@@ -155,18 +156,7 @@ std::string binary_plist_with_a_key_twice() {
       std::string("\x51") + "x",               // 4
       std::string("\x51") + "y",               // 5
   };
-  std::string b = "bplist00";
-  std::string table;
-  for (const std::string& o : objects) {
-    table += static_cast<char>(b.size());
-    b += o;
-  }
-  std::string trailer(32, '\0');
-  trailer[6] = 1;  // offset size
-  trailer[7] = 1;  // reference size
-  trailer[15] = static_cast<char>(objects.size());
-  trailer[31] = static_cast<char>(b.size());
-  return b + table + trailer;
+  return test::binary_plist_bytes(objects);
 }
 
 TEST(InputRefuses, KeyGivenTwiceInBinaryPlist) {
@@ -198,18 +188,7 @@ std::string binary_plist_with_a_large_dictionary_repeating(bool utf16) {
                                         "3",
                                         7)
                           : std::string("\x53k03"));
-  std::string b = "bplist00";
-  std::string table;
-  for (const std::string& o : objects) {
-    table += static_cast<char>(b.size());
-    b += o;
-  }
-  std::string trailer(32, '\0');
-  trailer[6] = 1;  // offset size
-  trailer[7] = 1;  // reference size
-  trailer[15] = static_cast<char>(objects.size());
-  trailer[31] = static_cast<char>(b.size());
-  return b + table + trailer;
+  return test::binary_plist_bytes(objects);
 }
 
 TEST(InputRefuses, KeyRepeatedAsAnotherObjectInALargeBinaryDictionary) {
