@@ -206,7 +206,9 @@ def archive_section(out_dir, m, standalone=False):
     p()
     p("Each size ran several iterations; \"mean\" is their average and \"best\" the fastest one, the")
     p("figure least disturbed by the machine's load (an iteration is only ever slowed by it);")
-    p("spreads are given for both.")
+    p("spreads are given for both. The best of many iterations is biased lower than the best of")
+    p("few, and small sizes run more (20 at 1k, 2-3 at 1M): the spread of the best figures")
+    p("overstates growth, that of the means does not.")
     p()
     e2e = sizes(archive, "restore_from_disk")
     if e2e:
