@@ -255,20 +255,19 @@ Result<KeychainArchive> read_archive(const Doc& doc, typename Doc::Node root,
 
 }  // namespace
 
+Result<KeychainArchive> read_keychain_archive_through_libplist(ByteView bytes,
+                                                               const ArchiveLimits& limits) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
+  return read_archive(TreeDoc{}, root.get(), limits);
+}
+
 // A binary archive (what every writer makes) is read in place; an XML one through libplist.
 Result<KeychainArchive> read_keychain_archive(ByteView bytes, const ArchiveLimits& limits) {
   if (BinaryPlist::is_binary(bytes)) {
     KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, kArchiveName));
     return read_archive(BinaryDoc{plist}, plist.root(), limits);
   }
-  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
-  return read_archive(TreeDoc{}, root.get(), limits);
-}
-
-Result<KeychainArchive> read_keychain_archive_through_libplist(ByteView bytes,
-                                                               const ArchiveLimits& limits) {
-  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kArchiveName));
-  return read_archive(TreeDoc{}, root.get(), limits);
+  return read_keychain_archive_through_libplist(bytes, limits);
 }
 
 }  // namespace kcb

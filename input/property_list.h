@@ -98,9 +98,11 @@ class BinaryPlist {
                         const std::function<Status(std::string_view key, Node value)>& f) const;
 
  private:
+  // An object's count and where its payload starts: the references of an array or dictionary,
+  // the bytes of data or of an ASCII string, the units of a UTF-16 one.
   struct Container {
-    size_t refs = 0;  // where the references start
-    uint64_t n = 0;   // items, or pairs of a dictionary
+    size_t refs = 0;
+    uint64_t n = 0;  // items, pairs of a dictionary, bytes, or units
   };
   BinaryPlist(std::string_view b, size_t offset_size, size_t ref_size, uint64_t table, Node root)
       : b_(b), offset_size_(offset_size), ref_size_(ref_size), table_(table), root_(root) {}
