@@ -4,9 +4,12 @@
 // context so that AES itself still runs on the provider's accelerated code.
 #include "engine/crypto.h"
 
+// SHA1_Init and friends: PBKDF2 below runs on the low-level hash interface (see PadStates).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/modes.h>
+#include <openssl/sha.h>
 
 #include <algorithm>
 #include <array>
@@ -232,8 +235,7 @@ Status check_same_size(std::string_view what, size_t in, size_t out) {
                                  " bytes for " + std::to_string(in) + " input bytes");
 }
 
-Result<SecretBytes> pbkdf2(const EVP_MD* md, ByteView password, ByteView salt, uint32_t iterations,
-                           size_t out_len) {
+Status check_pbkdf2_args(ByteView password, ByteView salt, uint32_t iterations, size_t out_len) {
   if (iterations == 0 || iterations > static_cast<uint32_t>(INT_MAX)) {
     return Status::InvalidArgument("PBKDF2: iteration count " + std::to_string(iterations) +
                                    " out of range 1.." + std::to_string(INT_MAX));
@@ -245,6 +247,13 @@ Result<SecretBytes> pbkdf2(const EVP_MD* md, ByteView password, ByteView salt, u
   if (!fits_int(password.size()) || !fits_int(salt.size())) {
     return Status::InvalidArgument("PBKDF2: password or salt too long");
   }
+  return Status::Ok();
+}
+
+// OpenSSL's own PBKDF2: the baseline set-up's (engine/setup_profile.h), and the peer the tests
+// compare the one below with.
+SecretBytes pbkdf2_evp(const EVP_MD* md, ByteView password, ByteView salt, uint32_t iterations,
+                       size_t out_len) {
   static const char kEmpty[1] = {0};
   const char* pass = password.empty() ? kEmpty : reinterpret_cast<const char*>(password.data());
   static const uint8_t kNoSalt[1] = {0};
@@ -253,6 +262,105 @@ Result<SecretBytes> pbkdf2(const EVP_MD* md, ByteView password, ByteView salt, u
   KCB_ASSERT(PKCS5_PBKDF2_HMAC(pass, static_cast<int>(password.size()), salt_bytes,
                                static_cast<int>(salt.size()), static_cast<int>(iterations), md,
                                static_cast<int>(out_len), out.data()) == 1);
+  return out;
+}
+
+// One hash of OpenSSL's low-level interface (the same compression functions EVP runs).
+template <typename C, size_t kDigestSize, size_t kBlockSize, int (*Init)(C*),
+          int (*Update)(C*, const void*, size_t), int (*Final)(unsigned char*, C*)>
+struct LowLevelHash {
+  using Ctx = C;
+  static constexpr size_t kDigest = kDigestSize, kBlock = kBlockSize;
+  static void init(Ctx* c) { Init(c); }
+  static void update(Ctx* c, const uint8_t* p, size_t n) { Update(c, p, n); }
+  static void final(Ctx* c, uint8_t* out) { Final(out, c); }
+};
+using Sha1 =
+    LowLevelHash<SHA_CTX, SHA_DIGEST_LENGTH, SHA_CBLOCK, SHA1_Init, SHA1_Update, SHA1_Final>;
+using Sha256 = LowLevelHash<SHA256_CTX, SHA256_DIGEST_LENGTH, SHA256_CBLOCK, SHA256_Init,
+                            SHA256_Update, SHA256_Final>;
+
+// HMAC (RFC 2104) with the key's inner and outer pad blocks hashed once: each PRF call then costs
+// a copy of a hash state and two short updates. PKCS5_PBKDF2_HMAC sets up a provider KDF, an HMAC
+// and two digest fetches per call (about 35 allocations and 50,000 instructions, five times the
+// 10 rounds a test bag asks for) and copies three digest contexts per round.
+template <typename H>
+class PadStates {
+ public:
+  explicit PadStates(ByteView key) {
+    std::array<uint8_t, H::kBlock> block{};
+    if (key.size() > H::kBlock) {
+      typename H::Ctx c;
+      H::init(&c);
+      H::update(&c, key.data(), key.size());
+      H::final(&c, block.data());
+      wipe_state(c);
+    } else {
+      std::copy(key.begin(), key.end(), block.begin());
+    }
+    inner_ = keyed(block, 0x36);
+    outer_ = keyed(block, 0x5c);
+    wipe(block);
+  }
+  ~PadStates() {
+    wipe_state(inner_);
+    wipe_state(outer_);
+  }
+  PadStates(const PadStates&) = delete;
+  PadStates& operator=(const PadStates&) = delete;
+
+  // out = HMAC(key, a || b).
+  void mac(ByteView a, ByteView b, uint8_t* out) const {
+    typename H::Ctx c = inner_;
+    H::update(&c, a.data(), a.size());
+    H::update(&c, b.data(), b.size());
+    H::final(&c, out);
+    c = outer_;
+    H::update(&c, out, H::kDigest);
+    H::final(&c, out);
+    wipe_state(c);
+  }
+
+  static void wipe_state(typename H::Ctx& c) {
+    wipe(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&c), sizeof c));
+  }
+
+ private:
+  static typename H::Ctx keyed(const std::array<uint8_t, H::kBlock>& key, uint8_t pad) {
+    std::array<uint8_t, H::kBlock> padded;
+    for (size_t i = 0; i < padded.size(); ++i)
+      padded[i] = key[i] ^ pad;
+    typename H::Ctx c;
+    H::init(&c);
+    H::update(&c, padded.data(), padded.size());
+    wipe(padded);
+    return c;
+  }
+  typename H::Ctx inner_, outer_;
+};
+
+// RFC 8018 section 5.2: block i is U_1 ^ ... ^ U_c, U_1 = PRF(P, S || INT(i)), U_j = PRF(P, U_j-1).
+template <typename H>
+SecretBytes pbkdf2_hmac(ByteView password, ByteView salt, uint32_t iterations, size_t out_len) {
+  const PadStates<H> prf(password);
+  SecretBytes out(out_len);
+  std::array<uint8_t, H::kDigest> u, t;
+  for (uint32_t i = 1, done = 0; done < out_len; ++i) {
+    std::array<uint8_t, 4> index;
+    store_be32(index.data(), i);
+    prf.mac(salt, index, u.data());
+    t = u;
+    for (uint32_t j = 1; j < iterations; ++j) {
+      prf.mac(u, {}, u.data());
+      for (size_t k = 0; k < t.size(); ++k)
+        t[k] ^= u[k];
+    }
+    const size_t n = std::min<size_t>(t.size(), out_len - done);
+    std::copy_n(t.begin(), n, out.data() + done);
+    done += n;
+  }
+  wipe(u);
+  wipe(t);
   return out;
 }
 
@@ -360,12 +468,16 @@ Status aes_gcm_open(ByteView key, ByteView iv, ByteView aad, ByteView ciphertext
 
 Result<SecretBytes> pbkdf2_hmac_sha256(ByteView password, ByteView salt, uint32_t iterations,
                                        size_t out_len) {
-  return pbkdf2(algorithms().sha256, password, salt, iterations, out_len);
+  KCB_RETURN_IF_ERROR(check_pbkdf2_args(password, salt, iterations, out_len));
+  if (baseline_setup()) return pbkdf2_evp(algorithms().sha256, password, salt, iterations, out_len);
+  return pbkdf2_hmac<Sha256>(password, salt, iterations, out_len);
 }
 
 Result<SecretBytes> pbkdf2_hmac_sha1(ByteView password, ByteView salt, uint32_t iterations,
                                      size_t out_len) {
-  return pbkdf2(algorithms().sha1, password, salt, iterations, out_len);
+  KCB_RETURN_IF_ERROR(check_pbkdf2_args(password, salt, iterations, out_len));
+  if (baseline_setup()) return pbkdf2_evp(algorithms().sha1, password, salt, iterations, out_len);
+  return pbkdf2_hmac<Sha1>(password, salt, iterations, out_len);
 }
 
 Result<Bytes> aes128_cbc_encrypt_zero_iv(ByteView key, ByteView plaintext) {

@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/idle_pool.h"
 #include "engine/setup_profile.h"
 #include "kcbackup/names.h"
 
@@ -449,23 +450,15 @@ Status replace_all_rows(KeychainStore::Impl* impl, const std::vector<KeychainRow
 
 // Idle in-memory connections of this thread: schema built, statements prepared, every table
 // empty. A connection is one thread's (keychain_store.h), so the pool is too.
-// A store destroyed after the pool (a static holding a Device: the main thread's thread_locals
-// are destroyed before its statics) must not touch it: it pushed into a freed vector, and glibc
-// aborted at exit ("corrupted double-linked list", seen in bench/archive_bench since session 7).
-// The flag is trivially destructible, so it can still be read once the pool is gone.
-constexpr size_t kMaxIdleStores = 8;
-thread_local bool t_idle_stores_gone = false;
-struct IdleStores : std::vector<std::unique_ptr<KeychainStore::Impl>> {
-  ~IdleStores() { t_idle_stores_gone = true; }
-};
-thread_local IdleStores t_idle_stores;
+struct IdleStoresTag;
+using IdleStores = IdlePool<IdleStoresTag, std::unique_ptr<KeychainStore::Impl>, 8>;
 
 void return_to_pool(std::unique_ptr<KeychainStore::Impl> impl) {
-  if (t_idle_stores_gone || baseline_setup() || t_idle_stores.size() >= kMaxIdleStores) return;
+  if (baseline_setup() || !IdleStores::has_room()) return;
   // A store destroyed inside a transaction loses it, as closing the connection would.
   if (sqlite3_get_autocommit(impl->db) == 0) (void)impl->run_simple(impl->rollback, "rollback");
   if (!replace_all_rows(impl.get(), {}).ok()) return;  // closed instead
-  t_idle_stores.push_back(std::move(impl));
+  IdleStores::give(std::move(impl));
 }
 
 }  // namespace
@@ -483,17 +476,15 @@ Result<std::unique_ptr<KeychainStore>> KeychainStore::open(const std::string& pa
 }
 
 Result<std::unique_ptr<KeychainStore>> KeychainStore::open_in_memory() {
-  if (!t_idle_stores_gone && !baseline_setup() && !t_idle_stores.empty()) {
-    std::unique_ptr<Impl> impl = std::move(t_idle_stores.back());
-    t_idle_stores.pop_back();
-    return std::unique_ptr<KeychainStore>(new KeychainStore(std::move(impl)));
+  if (auto idle = baseline_setup() ? std::nullopt : IdleStores::take()) {
+    return std::unique_ptr<KeychainStore>(new KeychainStore(std::move(*idle)));
   }
   KCB_ASSIGN_OR_RETURN(auto impl, open_impl(":memory:", true, KeychainStoreOptions{}));
   return std::unique_ptr<KeychainStore>(new KeychainStore(std::move(impl)));
 }
 
 size_t KeychainStore::idle_in_memory_stores() {
-  return t_idle_stores_gone ? 0 : t_idle_stores.size();
+  return IdleStores::size();
 }
 
 Result<std::string> KeychainStore::describe_schema() {

@@ -17,6 +17,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "engine/idle_pool.h"
 #include "engine/setup_profile.h"
 #include "kcbackup/utf8.h"
 
@@ -81,6 +82,32 @@ Db open_memory_db() {
   Db db(raw);
   KCB_ASSERT(rc == SQLITE_OK);  // only an allocation failure could stop an in-memory open
   return db;
+}
+
+// Idle connections of this thread, one pool for readers and one for writers (a reader's connection
+// is query-only). Opening one costs about 100 allocations (SQLite registers its built-in functions
+// and extensions on every connection: 5 % of a journey's instructions, more under ASan; issue 17).
+// Every use sets up the connection as a new one is set up (limits, flags, the database image);
+// what stays is only what that set-up would set again.
+struct ReaderConnectionsTag;
+struct WriterConnectionsTag;
+using ReaderConnections = IdlePool<ReaderConnectionsTag, Db, 2>;
+using WriterConnections = IdlePool<WriterConnectionsTag, Db, 2>;
+
+template <typename Pool>
+Db take_connection() {
+  if (auto idle = baseline_setup() ? std::nullopt : Pool::take()) return std::move(*idle);
+  return open_memory_db();
+}
+
+// Back to the pool holding no database: a reader's image is the caller's memory, about to be wiped
+// and freed, and a writer's last backup should not stay in memory. A connection that will not
+// detach (a statement still running) is closed instead.
+template <typename Pool>
+void release_connection(Db db) {
+  if (db == nullptr || baseline_setup() || !Pool::has_room()) return;
+  if (sqlite3_deserialize(db.get(), "main", nullptr, 0, 0, 0) != SQLITE_OK) return;
+  Pool::give(std::move(db));
 }
 
 Status exec(sqlite3* db, const std::string& sql, std::string_view what) {
@@ -226,6 +253,9 @@ void hex_of(const FileDigest& d, char out[2 * kFileDigestSize]) {
 class ManifestReader {
  public:
   explicit ManifestReader(const ManifestDbLimits& limits) : limits_(limits) {}
+  ~ManifestReader() { release_connection<ReaderConnections>(std::move(db_)); }
+  ManifestReader(const ManifestReader&) = delete;
+  ManifestReader& operator=(const ManifestReader&) = delete;
 
   // `image` becomes SQLite's: a caller whose plaintext is done with hands it over, and nothing of
   // the image is copied again.
@@ -258,7 +288,7 @@ class ManifestReader {
   // Every guard is in place before SQLite sees the bytes (it reads the schema lazily, at the first
   // statement, but the limits also bound that parse).
   Status open(SecretBytes bytes) {
-    db_ = open_memory_db();
+    db_ = take_connection<ReaderConnections>();
     sqlite3* db = db_.get();
     int on = 0;
     for (auto [option, value] : {std::pair{SQLITE_DBCONFIG_DEFENSIVE, 1},
@@ -489,6 +519,10 @@ class ManifestReader {
 
 }  // namespace
 
+size_t idle_manifest_db_connections() {
+  return ReaderConnections::size() + WriterConnections::size();
+}
+
 FileDigest file_digest_of(std::string_view domain, std::string_view relative_path) {
   return sha1_of_name(domain, relative_path);
 }
@@ -535,7 +569,7 @@ Result<const Bytes*> empty_schema_image() {
 // A new Manifest.db with the schema and a write transaction open. The baseline set-up
 // (engine/setup_profile.h) runs the schema SQL every time, as before.
 Result<Db> start_manifest_db() {
-  Db db = open_memory_db();
+  Db db = take_connection<WriterConnections>();
   if (baseline_setup()) {
     KCB_RETURN_IF_ERROR(exec(db.get(), "BEGIN;" + schema_sql(), "schema"));
     return db;
@@ -566,6 +600,7 @@ Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
   if (image == nullptr) return Status::ResourceExhausted("Manifest.db: out of memory");
   Bytes out(image, image + size);
   sqlite3_free(image);
+  release_connection<WriterConnections>(std::move(db));
   KCB_ASSERT(out.size() >= 100);  // a database has at least its header
   for (size_t at : kCommitFields)
     std::fill_n(out.data() + at, 4, uint8_t{0});

@@ -117,4 +117,8 @@ Status scan_manifest_db(SecretBytes&& image, const ManifestDbLimits& limits,
                         std::vector<std::pair<std::string, Bytes>>* properties = nullptr,
                         FileDigestIndex* index = nullptr);
 
+// Readers and writers take their SQLite connection from this thread's idle ones and give it back
+// holding no database (issue 17); how many are idle now, for tests.
+size_t idle_manifest_db_connections();
+
 }  // namespace kcb

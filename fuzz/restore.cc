@@ -41,14 +41,13 @@ namespace {
 // password and the target's key 0x835 open (random stand-ins for a class the bag lacks or that does
 // not open: the restore then refuses the folder, as it must). Nothing when a file does not parse:
 // the folder reader parses the same bytes the same way.
-std::optional<BackupFolder> folder_of(const BundleInput& in, const Device& target, Random& random) {
-  auto manifest = read_manifest(in.manifest);
-  if (!manifest.ok()) return std::nullopt;
+std::optional<BackupFolder> folder_of(Manifest manifest, const BundleInput& in,
+                                      const Device& target, Random& random) {
   KeybagLimits caps = restore_options(true).keybag_limits;
-  auto bag = parse_keybag(manifest->backup_keybag, caps);
+  auto bag = parse_keybag(manifest.backup_keybag, caps);
   if (!bag.ok()) return std::nullopt;
   NewKeybag keys{std::move(bag).value(), {}};
-  if (manifest->is_encrypted) {
+  if (manifest.is_encrypted) {
     auto unlocked = unlock_keybag(keys.bag, kPassword, DeviceInternals::device_key(target));
     if (unlocked.ok()) keys.keys = std::move(unlocked).value();
     for (uint32_t c : {1u, 4u}) {
@@ -60,8 +59,7 @@ std::optional<BackupFolder> folder_of(const BundleInput& in, const Device& targe
       keys.keys.classes.push_back(std::move(cls).value());
     }
   }
-  FolderContents contents{
-      std::move(manifest).value(), Bytes(in.archive.begin(), in.archive.end()), {}};
+  FolderContents contents{std::move(manifest), Bytes(in.archive.begin(), in.archive.end()), {}};
   auto folder = build_backup_folder(std::move(contents), keys, random);
   if (!folder.ok()) return std::nullopt;
   return std::move(folder).value();
@@ -74,10 +72,14 @@ void run_restore(const BundleInput& in) {
   if (!archive.ok()) return;
 
   FixedTarget& target = fixed_target((in.target & kTargetWithoutPasscode) == 0);
+  // Read once: the folder's own reader parses these same bytes again inside restore_backup.
+  auto manifest = read_manifest(in.manifest);
+  if (!manifest.ok()) return;
+  const bool encrypted = manifest->is_encrypted;
   auto random = make_seeded_random(kSeed);
-  std::optional<BackupFolder> folder = folder_of(in, *target.device, *random);
+  std::optional<BackupFolder> folder =
+      folder_of(std::move(manifest).value(), in, *target.device, *random);
   if (!folder) return;
-  const bool encrypted = read_manifest(in.manifest)->is_encrypted;
   auto report =
       restore_backup(*folder, *target.device,
                      restore_options((in.target & kRestoreWithoutPassword) == 0), *random);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/mbfile.h"
+#include "engine/setup_profile.h"
 
 namespace kcb {
 namespace {
@@ -389,6 +390,61 @@ TEST(ManifestDbHostile, OversizedValuesAndImagesAreCapped) {
   limits.max_properties = 0;
   EXPECT_EQ(error_of(read_manifest_db(*write_manifest_db(sample()), limits)),
             "resource exhausted: Manifest.db: Properties: more than 0 rows");
+}
+
+// Issue 17: readers and writers reuse this thread's idle connections. A reused connection must
+// read exactly as a new one: the same rows, the same refusal word for word, and no limit, flag or
+// schema carried over from the database it read before (a hostile one, or one read with other
+// limits). Every image is read with the baseline set-up (a new connection each time) and then
+// with the pool, in an order that puts each after a different predecessor.
+TEST(ManifestDbPool, AReusedConnectionReadsLikeANewOne) {
+  const Bytes good = *write_manifest_db(sample());
+  const Bytes trigger = db_from_sql(std::string(kAppleSchema) +
+                                    "CREATE TRIGGER t AFTER INSERT ON Files BEGIN DELETE FROM "
+                                    "Properties; END;" +
+                                    keychain_row());
+  const Bytes view = db_from_sql(
+      "CREATE VIEW Files AS SELECT 'a' AS fileID, 'b' AS domain, 'c' AS relativePath, 1 AS flags, "
+      "x'00' AS file; CREATE TABLE Properties (key TEXT PRIMARY KEY, value BLOB);");
+  const Bytes big_value =
+      db_from_sql(std::string(kAppleSchema) + keychain_row("1", "zeroblob(5000)"));
+  Bytes scrambled = good;
+  for (size_t i = 4096; i < scrambled.size(); i += 7)
+    scrambled[i] ^= 0xA5;
+  ManifestDbLimits small;
+  small.max_value_bytes = 4096;
+  struct Read {
+    const Bytes* image;
+    ManifestDbLimits limits;
+  };
+  const std::vector<Read> reads = {{&good, {}},         {&trigger, {}},   {&good, {}},
+                                   {&big_value, small}, {&big_value, {}}, {&view, {}},
+                                   {&scrambled, {}},    {&good, small},   {&good, {}}};
+  auto outcome = [](const Read& r) {
+    const auto db = read_manifest_db(*r.image, r.limits);
+    return db.ok() ? std::optional<ManifestDb>(*db) : std::nullopt;
+  };
+  auto error = [](const Read& r) { return error_of(read_manifest_db(*r.image, r.limits)); };
+  std::vector<std::optional<ManifestDb>> fresh_rows;
+  std::vector<std::string> fresh_errors;
+  const bool was_baseline = baseline_setup();
+  const size_t idle_before = idle_manifest_db_connections();
+  set_baseline_setup(true);
+  for (const Read& r : reads) {
+    fresh_rows.push_back(outcome(r));
+    fresh_errors.push_back(error(r));
+  }
+  EXPECT_EQ(idle_manifest_db_connections(), idle_before);  // the baseline opens and closes
+  set_baseline_setup(false);
+  for (size_t i = 0; i < reads.size(); ++i) {
+    EXPECT_EQ(error(reads[i]), fresh_errors[i]) << "read " << i;
+    EXPECT_EQ(outcome(reads[i]), fresh_rows[i]) << "read " << i;
+    EXPECT_GE(idle_manifest_db_connections(), 1u) << "read " << i << " gave none back";
+  }
+  EXPECT_EQ(fresh_errors[3].rfind("resource exhausted:", 0), 0u) << fresh_errors[3];
+  EXPECT_EQ(fresh_errors[4], "(accepted)");
+  EXPECT_EQ(fresh_rows.back(), sample());
+  set_baseline_setup(was_baseline);
 }
 
 }  // namespace
