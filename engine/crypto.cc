@@ -282,8 +282,8 @@ using Sha256 = LowLevelHash<SHA256_CTX, SHA256_DIGEST_LENGTH, SHA256_CBLOCK, SHA
 
 // HMAC (RFC 2104) with the key's inner and outer pad blocks hashed once: each PRF call then costs
 // a copy of a hash state and two short updates. PKCS5_PBKDF2_HMAC sets up a provider KDF, an HMAC
-// and two digest fetches per call (about 35 allocations and 50,000 instructions, five times the
-// 10 rounds a test bag asks for) and copies three digest contexts per round.
+// and two digest fetches per call (about 35 allocations, and in callgrind half the instructions
+// of a 10-round derivation, the count test bags use) and copies three digest contexts per round.
 template <typename H>
 class PadStates {
  public:
@@ -380,7 +380,7 @@ Status check_cbc_input(std::string_view what, ByteView key, size_t len) {
 
 // Each direction's schedule is built on its first use (issue 17): a keybag prepares a KeyWrapKey
 // for every class key, and most are only ever used one way (a backup's keys wrap, a restore's
-// unwrap). The key waits in a SecretBytes until then. The baseline set-up builds both at once.
+// unwrap). The key waits in its own array until then. The baseline set-up builds both at once.
 struct KeyWrapKey::Schedules {
   // The key in place rather than in a SecretBytes: one allocation per prepared key instead of two
   // (a journey prepares about fifty; issue 17). Wiped as SecretBytes would be.
