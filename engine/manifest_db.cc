@@ -84,30 +84,27 @@ Db open_memory_db() {
   return db;
 }
 
-// Idle connections of this thread, one pool for readers and one for writers (a reader's connection
-// is query-only). Opening one costs about 100 allocations (SQLite registers its built-in functions
-// and extensions on every connection: 5 % of a journey's instructions, more under ASan; issue 17).
-// Every use sets up the connection as a new one is set up (limits, flags, the database image);
-// what stays is only what that set-up would set again.
+// This thread's idle reader connections. Opening one costs about 100 allocations (SQLite registers
+// its built-in functions and extensions on every connection: 5 % of a journey's instructions, more
+// under ASan; issue 17). Every read sets the connection up as a new one is set up (limits, flags,
+// pragmas, the database image); what stays is only what that set-up would set again. Writers are
+// pooled too (below), with their schema.
 struct ReaderConnectionsTag;
-struct WriterConnectionsTag;
 using ReaderConnections = IdlePool<ReaderConnectionsTag, Db, 2>;
-using WriterConnections = IdlePool<WriterConnectionsTag, Db, 2>;
 
-template <typename Pool>
-Db take_connection() {
-  if (auto idle = baseline_setup() ? std::nullopt : Pool::take()) return std::move(*idle);
+Db take_reader_connection() {
+  if (auto idle = baseline_setup() ? std::nullopt : ReaderConnections::take()) {
+    return std::move(*idle);
+  }
   return open_memory_db();
 }
 
-// Back to the pool holding no database: a reader's image is the caller's memory, about to be wiped
-// and freed, and a writer's last backup should not stay in memory. A connection that will not
-// detach (a statement still running) is closed instead.
-template <typename Pool>
-void release_connection(Db db) {
-  if (db == nullptr || baseline_setup() || !Pool::has_room()) return;
+// Back to the pool holding no database: the reader's image is the caller's memory, about to be
+// wiped and freed. A connection that will not detach (a statement still running) is closed instead.
+void release_reader_connection(Db db) {
+  if (db == nullptr || baseline_setup() || !ReaderConnections::has_room()) return;
   if (sqlite3_deserialize(db.get(), "main", nullptr, 0, 0, 0) != SQLITE_OK) return;
-  Pool::give(std::move(db));
+  ReaderConnections::give(std::move(db));
 }
 
 Status exec(sqlite3* db, const std::string& sql, std::string_view what) {
@@ -143,38 +140,40 @@ void bind_blob(sqlite3_stmt* s, int i, ByteView b) {
                                  SQLITE_TRANSIENT) == SQLITE_OK);
 }
 
-Status insert_files(sqlite3* db, const std::vector<ManifestFile>& files) {
-  KCB_ASSIGN_OR_RETURN(
-      Statement s,
-      prepare(db,
-              "INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?,?,?,?,?)",
-              "insert"));
+constexpr std::string_view kInsertFile =
+    "INSERT INTO Files (fileID, domain, relativePath, flags, file) VALUES (?,?,?,?,?)";
+constexpr std::string_view kInsertProperty = "INSERT INTO Properties (key, value) VALUES (?,?)";
+
+Status insert_files(sqlite3* db, sqlite3_stmt* s, const std::vector<ManifestFile>& files) {
   for (const ManifestFile& f : files) {
     const std::string id = file_id_of(f.domain, f.relative_path);
-    KCB_RETURN_IF_ERROR(bind_text(s.get(), 1, id));
-    KCB_RETURN_IF_ERROR(bind_text(s.get(), 2, f.domain));
-    KCB_RETURN_IF_ERROR(bind_text(s.get(), 3, f.relative_path));
-    sqlite3_bind_int64(s.get(), 4, f.flags);
-    bind_blob(s.get(), 5, f.file);
-    if (sqlite3_step(s.get()) != SQLITE_DONE) {
-      return sqlite_status(db, "file " + printable_text(f.domain) + "-" +
-                                   printable_text(f.relative_path) + " (fileID " + id + ")");
+    KCB_RETURN_IF_ERROR(bind_text(s, 1, id));
+    KCB_RETURN_IF_ERROR(bind_text(s, 2, f.domain));
+    KCB_RETURN_IF_ERROR(bind_text(s, 3, f.relative_path));
+    sqlite3_bind_int64(s, 4, f.flags);
+    bind_blob(s, 5, f.file);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      Status st = sqlite_status(db, "file " + printable_text(f.domain) + "-" +
+                                        printable_text(f.relative_path) + " (fileID " + id + ")");
+      sqlite3_reset(s);  // a reused statement must not stay mid-step (the rollback needs it reset)
+      return st;
     }
-    sqlite3_reset(s.get());
+    sqlite3_reset(s);
   }
   return Status::Ok();
 }
 
-Status insert_properties(sqlite3* db, const std::vector<std::pair<std::string, Bytes>>& props) {
-  KCB_ASSIGN_OR_RETURN(Statement s,
-                       prepare(db, "INSERT INTO Properties (key, value) VALUES (?,?)", "insert"));
+Status insert_properties(sqlite3* db, sqlite3_stmt* s,
+                         const std::vector<std::pair<std::string, Bytes>>& props) {
   for (const auto& [key, value] : props) {
-    KCB_RETURN_IF_ERROR(bind_text(s.get(), 1, key));
-    bind_blob(s.get(), 2, value);
-    if (sqlite3_step(s.get()) != SQLITE_DONE) {
-      return sqlite_status(db, "property " + printable_text(key));
+    KCB_RETURN_IF_ERROR(bind_text(s, 1, key));
+    bind_blob(s, 2, value);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+      Status st = sqlite_status(db, "property " + printable_text(key));
+      sqlite3_reset(s);
+      return st;
     }
-    sqlite3_reset(s.get());
+    sqlite3_reset(s);
   }
   return Status::Ok();
 }
@@ -253,7 +252,7 @@ void hex_of(const FileDigest& d, char out[2 * kFileDigestSize]) {
 class ManifestReader {
  public:
   explicit ManifestReader(const ManifestDbLimits& limits) : limits_(limits) {}
-  ~ManifestReader() { release_connection<ReaderConnections>(std::move(db_)); }
+  ~ManifestReader() { release_reader_connection(std::move(db_)); }
   ManifestReader(const ManifestReader&) = delete;
   ManifestReader& operator=(const ManifestReader&) = delete;
 
@@ -288,7 +287,7 @@ class ManifestReader {
   // Every guard is in place before SQLite sees the bytes (it reads the schema lazily, at the first
   // statement, but the limits also bound that parse).
   Status open(SecretBytes bytes) {
-    db_ = take_connection<ReaderConnections>();
+    db_ = take_reader_connection();
     sqlite3* db = db_.get();
     int on = 0;
     for (auto [option, value] : {std::pair{SQLITE_DBCONFIG_DEFENSIVE, 1},
@@ -519,10 +518,6 @@ class ManifestReader {
 
 }  // namespace
 
-size_t idle_manifest_db_connections() {
-  return ReaderConnections::size() + WriterConnections::size();
-}
-
 FileDigest file_digest_of(std::string_view domain, std::string_view relative_path) {
   return sha1_of_name(domain, relative_path);
 }
@@ -543,68 +538,82 @@ std::string schema_sql() {
   return schema;
 }
 
-// The header fields a commit writes: the change counter (offset 24), the version-valid-for number
-// (92) and SQLITE_VERSION_NUMBER (96). A ":memory:" database never writes them (they stay 0); a
-// deserialized one writes them on its commit.
-constexpr size_t kCommitFields[] = {24, 92, 96};
+// A writer: an in-memory database holding the empty schema, and its two INSERT statements.
+struct Writer {
+  Db db;
+  Statement insert_file, insert_property;
+};
 
-// The empty schema as a database image, built once per thread by the same SQL (issue 17: parsing
-// and running the CREATE statements was a fifth of a journey's CPU). Rows committed over it give
-// the old way's pages; only the commit fields differ, and they are put back to the ":memory:"
-// database's 0, so the bytes are exactly the old way's (tests/device_reuse_test.cc compares).
-Result<const Bytes*> empty_schema_image() {
-  thread_local std::optional<Bytes> image;
-  if (image) return &*image;
-  Db db = open_memory_db();
-  KCB_RETURN_IF_ERROR(exec(db.get(), "BEGIN;" + schema_sql() + "COMMIT;", "schema"));
-  sqlite3_int64 size = 0;
-  unsigned char* raw = sqlite3_serialize(db.get(), "main", &size, 0);
-  if (raw == nullptr) return Status::ResourceExhausted("Manifest.db: out of memory");
-  Bytes bytes(raw, raw + size);
-  sqlite3_free(raw);
-  image = std::move(bytes);
-  return &*image;
+// Opens one and runs the schema SQL. The baseline set-up (engine/setup_profile.h) does this for
+// every Manifest.db and commits the rows, as before issue 17.
+Result<std::unique_ptr<Writer>> new_writer() {
+  auto w = std::make_unique<Writer>();
+  w->db = open_memory_db();
+  KCB_RETURN_IF_ERROR(exec(w->db.get(), "BEGIN;" + schema_sql() + "COMMIT;", "schema"));
+  KCB_ASSIGN_OR_RETURN(w->insert_file, prepare(w->db.get(), kInsertFile, "insert"));
+  KCB_ASSIGN_OR_RETURN(w->insert_property, prepare(w->db.get(), kInsertProperty, "insert"));
+  return w;
 }
 
-// A new Manifest.db with the schema and a write transaction open. The baseline set-up
-// (engine/setup_profile.h) runs the schema SQL every time, as before.
-Result<Db> start_manifest_db() {
-  Db db = take_connection<WriterConnections>();
-  if (baseline_setup()) {
-    KCB_RETURN_IF_ERROR(exec(db.get(), "BEGIN;" + schema_sql(), "schema"));
-    return db;
+// This thread's idle writers (issue 17: the schema SQL, and SQLite reading it back for the first
+// INSERT, were a tenth of a journey's CPU).
+struct IdleWritersTag;
+using IdleWriters = IdlePool<IdleWritersTag, std::unique_ptr<Writer>, 2>;
+
+// The rows in one transaction and the database as it stands inside it: sqlite3_serialize reads an
+// in-memory database's pages through its pager, so it sees the transaction's pages. A ":memory:"
+// database never writes the header fields a commit would (the change counter, the
+// version-valid-for number, SQLITE_VERSION_NUMBER: they stay 0), so these are the bytes the same
+// rows give after COMMIT, which is what the baseline set-up does (tests/device_reuse_test.cc
+// compares the two). The transaction is then rolled back, leaving the writer as it was: empty
+// schema, statements prepared, schema never read again.
+// *reusable: whether that rollback worked (if not, the writer is closed, not kept).
+Result<Bytes> write_rows(Writer& w, const ManifestDb& manifest, bool* reusable) {
+  *reusable = false;
+  sqlite3* db = w.db.get();
+  KCB_RETURN_IF_ERROR(exec(db, "BEGIN", "begin"));
+  Status st = insert_files(db, w.insert_file.get(), manifest.files);
+  if (st.ok()) st = insert_properties(db, w.insert_property.get(), manifest.properties);
+  if (st.ok() && baseline_setup()) st = exec(db, "COMMIT", "commit");
+  Bytes out;
+  if (st.ok()) {
+    sqlite3_int64 size = 0;
+    unsigned char* image = sqlite3_serialize(db, "main", &size, 0);
+    if (image != nullptr) {
+      out.assign(image, image + size);
+      sqlite3_free(image);
+    } else {
+      st = Status::ResourceExhausted("Manifest.db: out of memory");
+    }
   }
-  KCB_ASSIGN_OR_RETURN(const Bytes* image, empty_schema_image());
-  auto* copy = static_cast<unsigned char*>(sqlite3_malloc64(image->size()));
-  if (copy == nullptr) return Status::ResourceExhausted("Manifest.db: out of memory");
-  std::copy(image->begin(), image->end(), copy);
-  const auto size = static_cast<sqlite3_int64>(image->size());
-  if (sqlite3_deserialize(db.get(), "main", copy, size, size,
-                          SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE) !=
-      SQLITE_OK) {
-    return sqlite_status(db.get(), "schema image");  // sqlite3_deserialize freed the copy
+  if (sqlite3_get_autocommit(db) == 0) {
+    KCB_RETURN_IF_ERROR(exec(db, "ROLLBACK", "rollback"));
+    *reusable = true;
   }
-  KCB_RETURN_IF_ERROR(exec(db.get(), "BEGIN", "begin"));
-  return db;
+  KCB_RETURN_IF_ERROR(st);
+  KCB_ASSERT(out.size() >= 100);  // a database has at least its header
+  return out;
 }
 
 }  // namespace
 
 Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
-  KCB_ASSIGN_OR_RETURN(Db db, start_manifest_db());
-  KCB_RETURN_IF_ERROR(insert_files(db.get(), manifest.files));
-  KCB_RETURN_IF_ERROR(insert_properties(db.get(), manifest.properties));
-  KCB_RETURN_IF_ERROR(exec(db.get(), "COMMIT", "commit"));
-  sqlite3_int64 size = 0;
-  unsigned char* image = sqlite3_serialize(db.get(), "main", &size, 0);
-  if (image == nullptr) return Status::ResourceExhausted("Manifest.db: out of memory");
-  Bytes out(image, image + size);
-  sqlite3_free(image);
-  release_connection<WriterConnections>(std::move(db));
-  KCB_ASSERT(out.size() >= 100);  // a database has at least its header
-  for (size_t at : kCommitFields)
-    std::fill_n(out.data() + at, 4, uint8_t{0});
+  std::optional<std::unique_ptr<Writer>> idle =
+      baseline_setup() ? std::nullopt : IdleWriters::take();
+  std::unique_ptr<Writer> w;
+  if (idle) {
+    w = std::move(*idle);
+  } else {
+    KCB_ASSIGN_OR_RETURN(w, new_writer());
+  }
+  bool reusable = false;
+  Result<Bytes> out = write_rows(*w, manifest, &reusable);
+  if (reusable && !baseline_setup()) IdleWriters::give(std::move(w));
   return out;
+}
+
+size_t idle_manifest_db_connections() {
+  return ReaderConnections::size() + IdleWriters::size();
 }
 
 Status scan_manifest_db(ByteView bytes, const ManifestDbLimits& limits,

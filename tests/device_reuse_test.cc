@@ -308,9 +308,11 @@ TEST(KeybagWriter, ANewBagIsWhatParsingItsBytesGives) {
   EXPECT_EQ(bags, 36);
 }
 
-// write_manifest_db starts from a per-thread image of the empty schema (issue 17) instead of
-// running the schema SQL: the bytes must be exactly those of the old way, for small and large
-// folders (overflow pages, interior pages), with and without properties, and on reuse.
+// write_manifest_db reuses a per-thread writer that holds the empty schema, and takes the image
+// inside the rows' transaction before rolling it back (issue 17), instead of running the schema
+// SQL and committing: the bytes must be exactly those of the old way, for small and large folders
+// (overflow pages, interior pages), with and without properties, after a bigger write, and after
+// a refused one.
 ManifestDb manifest_of(size_t files, size_t blob_size, bool properties) {
   ManifestDb db;
   for (size_t i = 0; i < files; ++i) {
@@ -322,7 +324,7 @@ ManifestDb manifest_of(size_t files, size_t blob_size, bool properties) {
   return db;
 }
 
-TEST(ManifestDbWriter, TheSchemaImageWritesTheSameBytes) {
+TEST(ManifestDbWriter, APooledWriterWritesTheSameBytes) {
   const ManifestDb cases[] = {manifest_of(0, 0, false), manifest_of(1, 200, false),
                               manifest_of(3, 5000, true), manifest_of(400, 300, true),
                               manifest_of(1, 200, false)};
@@ -342,15 +344,24 @@ TEST(ManifestDbWriter, TheSchemaImageWritesTheSameBytes) {
       ASSERT_EQ((*bytes)[i], old_way[i])
           << m.files.size() << " files: first difference at byte " << i;
     }
+    EXPECT_GE(idle_manifest_db_connections(), 1u) << "the writer was not kept";
     auto read = read_manifest_db(*bytes);
     ASSERT_TRUE(read.ok()) << read.status().to_string();
     EXPECT_EQ(*read, m);
   }
-  SetupGuard fast(false);  // a refusal leaves the image usable
+  // A refusal in the middle of the rows leaves the writer usable and empty.
+  Bytes old_way;
+  {
+    SetupGuard baseline(true);
+    old_way = *write_manifest_db(manifest_of(2, 10, false));
+  }
+  SetupGuard fast(false);
   ManifestDb twice = manifest_of(2, 10, false);
   twice.files[1] = twice.files[0];
   EXPECT_EQ(write_manifest_db(twice).status().code(), Code::kInvalidArgument);
-  EXPECT_TRUE(write_manifest_db(manifest_of(2, 10, false)).ok());
+  auto after = write_manifest_db(manifest_of(2, 10, false));
+  ASSERT_TRUE(after.ok()) << after.status().to_string();
+  EXPECT_TRUE(*after == old_way);
 }
 
 }  // namespace
