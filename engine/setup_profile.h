@@ -5,11 +5,11 @@
 // of connections whose schema and statements are already built, emptied when they come back
 // (keychain_store.cc), and the journey runner uses a small escrow KDF cost, as backups in tests use
 // kFastKdf. Since then (session 7 and 14): a new keybag's fields are set as it is written instead
-// of parsed back, Manifest.db is written over a per-thread image of the empty schema, Manifest.db
-// readers and writers reuse a thread's idle SQLite connections, and PBKDF2 runs on the hash with
-// its HMAC pads prepared once (OpenSSL's PKCS5_PBKDF2_HMAC set up a KDF per call; the loop is
-// checked against it in tests/crypto_test.cc). Same SQLite, same hash and cipher code, same code
-// paths; less set-up.
+// of parsed back, Manifest.db readers reuse a thread's idle SQLite connections, a thread's
+// Manifest.db writer keeps its schema (each backup's rows are rolled back once the image is
+// taken), and PBKDF2 runs on the hash with its HMAC pads prepared once (OpenSSL's
+// PKCS5_PBKDF2_HMAC set up a KDF per call; the loop is checked against it in
+// tests/crypto_test.cc). Same SQLite, same hash and cipher code, same code paths; less set-up.
 //
 // The baseline switch brings the old set-up back so that a benchmark can put both side by side in
 // one run (bench/fuzz_speed.sh): KCB_BASELINE_SETUP=1 in the environment
