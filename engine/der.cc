@@ -200,22 +200,31 @@ class DerEncoder {
       case DerKind::kArray:
         return encode_array(*v.as_array(), depth, out);
       case DerKind::kDictionary:
-        return encode_dictionary(*v.as_dictionary(), depth, out);
+        return encode_dictionary(*v.as_dictionary(), nullptr, depth, out);
     }
     return Status::InvalidArgument("der: encode: unknown value kind");
   }
 
-  Status encode_dictionary(const DerDict& d, int depth, Bytes* out) {
+  // d's entries and, when given, `extra` (a key d must not hold).
+  Status encode_dictionary(const DerDict& d, const DerEntry* extra, int depth, Bytes* out) {
     KCB_RETURN_IF_ERROR(check_depth(depth));
+    if (extra != nullptr && d.contains(extra->key)) {
+      return Status::InvalidArgument("der: encode: key '" + printable_text(extra->key) +
+                                     "' given twice");
+    }
     struct Slot {
       const DerEntry* entry;
       size_t content;
     };
     std::vector<Slot> slots;
-    slots.reserve(d.size());
+    slots.reserve(d.size() + 1);
     size_t total = 0;
     for (const DerEntry& e : d.entries()) {
       slots.push_back({&e, entry_content_size(e)});
+      total += tlv_size(slots.back().content);
+    }
+    if (extra != nullptr) {
+      slots.push_back({extra, entry_content_size(*extra)});
       total += tlv_size(slots.back().content);
     }
     // Minimal length encodings compare bytewise in numeric order, and keys are unique, so the
@@ -760,7 +769,14 @@ Status encode_der(const DerValue& value, Bytes* out, const DerLimits& limits) {
 
 Status encode_der_dictionary(const DerDict& dict, Bytes* out, const DerLimits& limits) {
   out->reserve(out->size() + tlv_size(DerEncoder::dictionary_content_size(dict)));
-  return DerEncoder(limits).encode_dictionary(dict, 1, out);
+  return DerEncoder(limits).encode_dictionary(dict, nullptr, 1, out);
+}
+
+Status encode_der_dictionary_with(const DerDict& dict, const DerEntry& extra, Bytes* out,
+                                  const DerLimits& limits) {
+  out->reserve(out->size() + tlv_size(DerEncoder::dictionary_content_size(dict) +
+                                      tlv_size(DerEncoder::entry_content_size(extra))));
+  return DerEncoder(limits).encode_dictionary(dict, &extra, 1, out);
 }
 
 Result<Bytes> encode_der(const DerValue& value, const DerLimits& limits) {

@@ -300,6 +300,31 @@ TEST(DerDictionaryTop, RefusesOtherTopLevelTypes) {
 
 // A cheap stand-in for the der_item fuzz target: whatever mutated bytes are accepted must
 // re-encode to exactly themselves.
+// encode_der_dictionary_with (an item's attributes and its secret, issue 17): the bytes of the
+// dictionary that holds the extra entry, whichever place the entry's encoding sorts to, and a key
+// given twice refused.
+TEST(DerDictionaryWith, EncodesAsTheDictionaryHoldingTheEntry) {
+  DerDict attrs;
+  attrs.set("acct", DerValue::String("user@example.com"));
+  attrs.set("pdmn", DerValue::String("ak"));
+  attrs.set("labl", DerValue::String(std::string(300, 'l')));  // a long entry: it sorts last
+  for (const DerValue& v : {DerValue::Data(Bytes{}), DerValue::Data(Bytes(5, 1)),
+                            DerValue::Data(Bytes(200, 2)), DerValue::Data(Bytes(400, 3))}) {
+    const DerEntry extra{"v_Data", v};
+    Bytes with;
+    ASSERT_TRUE(encode_der_dictionary_with(attrs, extra, &with).ok());
+    DerDict whole = attrs;
+    whole.set(extra.key, extra.value);
+    Bytes expected;
+    ASSERT_TRUE(encode_der_dictionary(whole, &expected).ok());
+    EXPECT_EQ(with, expected) << v.as_data()->size() << "-byte value";
+  }
+  Bytes out;
+  const Status twice =
+      encode_der_dictionary_with(attrs, DerEntry{"pdmn", DerValue::String("ck")}, &out);
+  EXPECT_EQ(twice.code(), Code::kInvalidArgument) << twice.to_string();
+}
+
 TEST(DerRoundTrip, AcceptedMutationsReencodeByteForByte) {
   DerValue seed = dict_of({{"pdmn", DerValue::String("ck")},
                            {"sync", DerValue::Integer(1)},

@@ -165,6 +165,10 @@ Result<DerDict> decode_der_dictionary(ByteView der, const DerLimits& limits = {}
 // limits.max_depth. On error *out may hold a partial encoding.
 Status encode_der(const DerValue& value, Bytes* out, const DerLimits& limits = {});
 Status encode_der_dictionary(const DerDict& dict, Bytes* out, const DerLimits& limits = {});
+// The encoding of `dict` with one more entry, without copying the dictionary (an item's attributes
+// and its secret). InvalidArgument when dict already holds extra.key.
+Status encode_der_dictionary_with(const DerDict& dict, const DerEntry& extra, Bytes* out,
+                                  const DerLimits& limits = {});
 Result<Bytes> encode_der(const DerValue& value, const DerLimits& limits = {});
 
 // A value for people on one line: strings quoted and printable_text'ed, data as <hex>, dates as
