@@ -390,6 +390,7 @@ struct KeyWrapKey::Schedules {
   mutable CipherCtx decrypt;
 
   explicit Schedules(ByteView k) : key_size(k.size()) {
+    KCB_ASSERT(k.size() <= key.size());  // create() checked it is an AES key
     std::copy(k.begin(), k.end(), key.begin());
   }
   ~Schedules() { wipe(key); }
@@ -406,7 +407,7 @@ struct KeyWrapKey::Schedules {
 Result<KeyWrapKey> KeyWrapKey::create(ByteView kek) {
   KCB_RETURN_IF_ERROR(check_aes_key("AES key wrap", kek));
   KeyWrapKey k;
-  auto s = std::make_shared<Schedules>(kek);  // check_aes_key: at most 32 bytes
+  auto s = std::make_shared<Schedules>(kek);
   if (baseline_setup()) {
     s->get(true);
     s->get(false);
