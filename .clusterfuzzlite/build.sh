@@ -22,14 +22,15 @@ for bin in "$build"/fuzz/fuzz_*; do
   cp "$bin" "$OUT/$target"
   [ -f "$src/fuzz/$target.dict" ] && cp "$src/fuzz/$target.dict" "$OUT/$target.dict"
   # The options scripts/fuzz uses, measured in docs/fuzzing.md ("Speed"): shorter allocation
-  # stacks for every target, libFuzzer's entropic schedule off for journey only.
+  # stacks for every target, libFuzzer's entropic schedule off for journey and its list of rare
+  # features shorter for restore.
   {
     echo "[asan]"
     echo "malloc_context_size = 5"
-    if [ "$target" = journey ]; then
-      echo "[libfuzzer]"
-      echo "entropic = 0"
-    fi
+    case "$target" in
+      journey) printf '[libfuzzer]\nentropic = 0\n' ;;
+      restore) printf '[libfuzzer]\nentropic_feature_frequency_threshold = 16\n' ;;
+    esac
   } >"$OUT/$target.options"
   rm -f "$OUT/${target}_seed_corpus.zip"
   # cmake's own zip writer: no dependency on the zip program. Flat archive, SHA-1 file names.

@@ -70,18 +70,33 @@ KCB_BASELINE_SETUP=0 KCB_JOURNEY_VERDICTS="$work/v-new" "$build/fuzz/replay_jour
 cmp -s "$work/v-old" "$work/v-new" || { echo "journey verdicts differ (replay old/new)" >&2; exit 1; }
 
 if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
+  # journey's libFuzzer binary links the edge-coverage copies of the libraries (fuzz/CMakeLists.txt);
+  # with-cmp/fuzz_journey is the same target on the fully instrumented ones, as before issue 17,
+  # and is what the old set-up runs on. Without the copies (an OSS-Fuzz style build) both are
+  # fuzz_journey.
+  cmp_journey="$fuzz_build/fuzz/fuzz_journey"
+  if cmake --build "$fuzz_build" --target fuzz_journey_cmp >/dev/null 2>&1; then
+    cmp_journey="$fuzz_build/fuzz/with-cmp/fuzz_journey"
+  fi
   for t in journey restore; do
     n=$runs
     [ "$t" = restore ] && n=$((runs * 10))
-    fuzz=("$fuzz_build/fuzz/fuzz_$t" -runs="$n" -seed=1 -dict="$root/fuzz/$t.dict")
-    old=$(cpu_of 1 "${fuzz[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
-    new=$(cpu_of 0 "${fuzz[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+    args=(-runs="$n" -seed=1 -dict="$root/fuzz/$t.dict")
+    bin="$fuzz_build/fuzz/fuzz_$t"
+    full=$bin
+    [ "$t" = journey ] && full=$cmp_journey
+    old=$(cpu_of 1 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+    new=$(cpu_of 0 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
     row "fuzz_$t -runs=$n (ASan+UBSan, libFuzzer)" "$n" "$old" "$new"
+    if [ "$full" != "$bin" ]; then
+      edges=$(cpu_of 0 "$bin" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+      row "  new, edge coverage only (fuzz_$t)" "$n" "$old" "$edges"
+    fi
     # What scripts/fuzz adds: shorter ASan allocation stacks for every target, entropic off for
-    # journey only (docs/fuzzing.md measures each option).
-    flags=()
-    [ "$t" = journey ] && flags=(-entropic=0)
-    opt=$(ASAN_OPTIONS=malloc_context_size=5 cpu_of 0 "${fuzz[@]}" "${flags[@]}" \
+    # journey, a shorter list of rare features for restore (docs/fuzzing.md measures each option).
+    flags=(-entropic=0)
+    [ "$t" = restore ] && flags=(-entropic_feature_frequency_threshold=16)
+    opt=$(ASAN_OPTIONS=malloc_context_size=5 cpu_of 0 "$bin" "${args[@]}" "${flags[@]}" \
       "$(mktemp -d -p "$work")" "$root/corpus/$t")
     row "  new + scripts/fuzz options (see fuzzing.md)" "$n" "$old" "$opt"
   done

@@ -27,7 +27,42 @@ if(KCB_FUZZ AND NOT KCB_FUZZ_SANITIZERS STREQUAL "")
                          -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(kcb_instrumentation INTERFACE -fsanitize=${KCB_FUZZ_SANITIZERS}
                       -fno-sanitize-recover=all)
+  # The same sanitizers with edge coverage only: no trace-cmp hooks and no memcmp/strcmp value
+  # hooks (-fsanitize=fuzzer-no-link forces both and cannot be told to drop one). For targets whose
+  # input never meets a comparison it could be mutated to satisfy: the journey target's bytes
+  # become traits, settings and lengths through FuzzedDataProvider, and everything the engine
+  # compares after that is its own output (keys, DER, SQLite rows). Measured in docs/fuzzing.md.
+  set(KCB_FUZZ_EDGE_COPIES ON)
+  add_library(kcb_instrumentation_edges INTERFACE)
+  target_compile_options(kcb_instrumentation_edges INTERFACE
+                         -fsanitize=${KCB_FUZZ_SANITIZERS}
+                         -fsanitize-coverage=inline-8bit-counters,indirect-calls,pc-table,stack-depth
+                         -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(kcb_instrumentation_edges INTERFACE -fsanitize=${KCB_FUZZ_SANITIZERS}
+                      -fno-sanitize-recover=all)
 endif()
+
+# In a fuzz build with our own sanitizer flags, NAME_edges: the library again, from the same
+# sources, with kcb_instrumentation_edges, linked to the _edges copies of our libraries it uses.
+# Built only for a program that links it (EXCLUDE_FROM_ALL); never installed or exported.
+function(kcb_edges_copy name sources public_deps private_deps)
+  if(NOT KCB_FUZZ_EDGE_COPIES)
+    return()
+  endif()
+  foreach(kind public private)
+    set(mapped_${kind})
+    foreach(dep IN LISTS ${kind}_deps)
+      if(dep MATCHES "^kcb_[a-z_]+$")
+        set(dep ${dep}_edges)
+      endif()
+      list(APPEND mapped_${kind} ${dep})
+    endforeach()
+  endforeach()
+  add_library(${name}_edges STATIC EXCLUDE_FROM_ALL ${sources})
+  target_include_directories(${name}_edges PUBLIC ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(${name}_edges PUBLIC ${mapped_public} kcb_instrumentation_edges
+                        PRIVATE ${mapped_private} kcb_private_headers kcb_warnings)
+endfunction()
 
 # kcb_library(NAME EXPORT_NAME SOURCES... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
 # A static library with the public headers of include/kcbackup/, exported as kcbackup::EXPORT_NAME
@@ -47,6 +82,7 @@ function(kcb_library name export_name)
                         PRIVATE ${arg_PRIVATE_DEPS} $<BUILD_INTERFACE:kcb_private_headers>
                                 $<BUILD_INTERFACE:kcb_warnings>)
   set_property(GLOBAL APPEND PROPERTY KCB_EXPORTED_LIBRARIES ${name})
+  kcb_edges_copy(${name} "${arg_SOURCES}" "${arg_PUBLIC_DEPS}" "${arg_PRIVATE_DEPS}")
 endfunction()
 
 # kcb_test_program(NAME LIBS...): a test executable built from NAME.cc with GoogleTest's main,
