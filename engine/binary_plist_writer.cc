@@ -4,8 +4,10 @@
 
 #include <plist/plist.h>
 
+#include <algorithm>
 #include <cstdlib>
 
+#include "engine/setup_profile.h"
 #include "input/property_list.h"
 #include "kcbackup/der.h"
 #include "kcbackup/status.h"
@@ -41,11 +43,67 @@ std::u16string utf16_of(std::string_view text) {
   return units;
 }
 
+// FNV-1a: the table is per writer, its keys are the writer's own strings.
+uint64_t text_hash(std::string_view text) {
+  uint64_t h = 0xcbf29ce484222325u;
+  for (char c : text)
+    h = (h ^ static_cast<unsigned char>(c)) * 0x100000001b3u;
+  return h;
+}
+
+// Working memory bigger than this is not kept for the next writer (a million-item archive's
+// tables would otherwise stay allocated for the thread's life).
+constexpr size_t kMaxPooledBytes = 1 << 20;
+
 }  // namespace
 
+void BinaryPlistWriter::Scratch::clear() {
+  objects.clear();
+  refs.clear();
+  texts.clear();
+  std::fill(slots.begin(), slots.end(), 0);
+  strings = 0;
+}
+
+BinaryPlistWriter::BinaryPlistWriter() {
+  if (auto idle = baseline_setup() ? std::nullopt : ScratchPool::take()) s_ = std::move(*idle);
+}
+
+BinaryPlistWriter::~BinaryPlistWriter() {
+  const size_t bytes = s_.objects.capacity() * sizeof(Object) + s_.refs.capacity() * sizeof(Ref) +
+                       s_.texts.capacity() + s_.slots.capacity() * sizeof(uint64_t);
+  if (baseline_setup() || bytes > kMaxPooledBytes || !ScratchPool::has_room()) return;
+  s_.clear();
+  ScratchPool::give(std::move(s_));
+}
+
 BinaryPlistWriter::Ref BinaryPlistWriter::add(Object object) {
-  objects_.push_back(object);
-  return objects_.size() - 1;
+  s_.objects.push_back(object);
+  return s_.objects.size() - 1;
+}
+
+std::string_view BinaryPlistWriter::text_of(const Object& object) const {
+  return std::string_view(s_.texts).substr(object.value, object.size);
+}
+
+// The slot holding `text`'s object, or the free slot where it belongs.
+uint64_t* BinaryPlistWriter::slot_for(std::string_view text, uint64_t hash) {
+  const size_t mask = s_.slots.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    uint64_t& slot = s_.slots[i];
+    if (slot == 0 || text_of(s_.objects[slot - 1]) == text) return &slot;
+  }
+}
+
+// Doubles the table (16 slots at first), keeping it at most half full.
+void BinaryPlistWriter::grow_slots() {
+  std::vector<uint64_t> old =
+      std::exchange(s_.slots, std::vector<uint64_t>(std::max<size_t>(16, 2 * s_.slots.size()), 0));
+  for (uint64_t slot : old) {
+    if (slot == 0) continue;
+    const std::string_view text = text_of(s_.objects[slot - 1]);
+    *slot_for(text, text_hash(text)) = slot;
+  }
 }
 
 BinaryPlistWriter::Ref BinaryPlistWriter::boolean(bool value) {
@@ -77,51 +135,55 @@ BinaryPlistWriter::Ref BinaryPlistWriter::data(ByteView bytes) {
 BinaryPlistWriter::Ref BinaryPlistWriter::string(std::string_view text) {
   // Every writer is fed text it read (readers refuse invalid UTF-8) or made itself.
   KCB_ASSERT(is_valid_utf8(text));
-  auto [it, inserted] = strings_.try_emplace(std::string(text), objects_.size());
-  if (!inserted) return it->second;
-  const auto* bytes = reinterpret_cast<const uint8_t*>(it->first.data());
-  return add({Kind::kString, bytes, it->first.size()});
+  if (2 * (s_.strings + 1) > s_.slots.size()) grow_slots();
+  uint64_t* slot = slot_for(text, text_hash(text));
+  if (*slot != 0) return *slot - 1;
+  Object o{Kind::kString, nullptr, text.size()};
+  o.value = s_.texts.size();
+  s_.texts.append(text);
+  const Ref ref = add(o);
+  *slot = ref + 1;
+  ++s_.strings;
+  return ref;
 }
 
 BinaryPlistWriter::Ref BinaryPlistWriter::array(std::span<const Ref> items) {
-  const size_t first = refs_.size();
-  refs_.insert(refs_.end(), items.begin(), items.end());
+  const size_t first = s_.refs.size();
+  s_.refs.insert(s_.refs.end(), items.begin(), items.end());
   return add({Kind::kArray, nullptr, items.size(), first});
 }
 
 BinaryPlistWriter::Ref BinaryPlistWriter::dict(std::span<const std::pair<Ref, Ref>> entries) {
-  const size_t first = refs_.size();
+  const size_t first = s_.refs.size();
   for (const auto& entry : entries)
-    refs_.push_back(entry.first);
+    s_.refs.push_back(entry.first);
   for (const auto& entry : entries)
-    refs_.push_back(entry.second);
+    s_.refs.push_back(entry.second);
   return add({Kind::kDict, nullptr, entries.size(), first});
 }
 
 Bytes BinaryPlistWriter::finish(Ref top) {
-  KCB_ASSERT(top < objects_.size());
-  const size_t ref_size = bytes_for(objects_.size() - 1);
+  KCB_ASSERT(top < s_.objects.size());
+  const size_t ref_size = bytes_for(s_.objects.size() - 1);
   out_.assign({'b', 'p', 'l', 'i', 's', 't', '0', '0'});
-  std::vector<uint64_t> offsets;
-  offsets.reserve(objects_.size());
-  for (const Object& object : objects_) {
-    offsets.push_back(out_.size());
+  // Each object's offset, kept in the refs vector past the containers' references.
+  const size_t offsets = s_.refs.size();
+  for (const Object& object : s_.objects) {
+    s_.refs.push_back(out_.size());
     put_object(object, ref_size);
   }
   const uint64_t table = out_.size();
-  const size_t offset_size = bytes_for(offsets.back());
-  for (uint64_t offset : offsets)
-    put_be(offset, offset_size);
+  const size_t offset_size = bytes_for(s_.refs.back());
+  for (size_t i = offsets; i < s_.refs.size(); ++i)
+    put_be(s_.refs[i], offset_size);
   // Trailer: 5 unused bytes, the sort version, the two sizes, then three 8-byte numbers.
   out_.insert(out_.end(), 6, 0);
   out_.push_back(static_cast<uint8_t>(offset_size));
   out_.push_back(static_cast<uint8_t>(ref_size));
-  put_be(objects_.size(), 8);
+  put_be(s_.objects.size(), 8);
   put_be(top, 8);
   put_be(table, 8);
-  objects_.clear();
-  refs_.clear();
-  strings_.clear();
+  s_.clear();
   return std::move(out_);
 }
 
@@ -188,7 +250,7 @@ void BinaryPlistWriter::put_object(const Object& object, size_t ref_size) {
       out_.insert(out_.end(), object.bytes, object.bytes + object.size);
       break;
     case Kind::kString:
-      put_text(std::string_view(reinterpret_cast<const char*>(object.bytes), object.size));
+      put_text(text_of(object));
       break;
     case Kind::kArray:
     case Kind::kDict: {
@@ -196,7 +258,7 @@ void BinaryPlistWriter::put_object(const Object& object, size_t ref_size) {
       put_marker(is_dict ? 0xD : 0xA, object.size);
       const size_t refs = object.size * (is_dict ? 2 : 1);
       for (size_t i = 0; i < refs; ++i)
-        put_be(refs_[object.first_ref + i], ref_size);
+        put_be(s_.refs[object.first_ref + i], ref_size);
       break;
     }
   }

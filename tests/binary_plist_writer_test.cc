@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
+#include "engine/binary_plist_writer.h"
+#include "engine/setup_profile.h"
 #include "input/property_list.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup_folder.h"
@@ -109,6 +112,61 @@ TEST(BinaryPlistWriter, NonAsciiTextIsUtf16AndReadsBack) {
   auto back = read_manifest(written);
   ASSERT_TRUE(back.ok()) << back.status().to_string();
   EXPECT_EQ(back->lockdown.unique_device_id, m.lockdown.unique_device_id);
+}
+
+// A document of `n` distinct strings, each once as a key and once as a value (ASCII and not), in
+// a dictionary holding also an array of every third of them again: what the writer must unique.
+Bytes document_of(size_t n) {
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < n; ++i)
+    texts.push_back((i % 5 == 0 ? "cl\xC3\xA9-" : "key-") + std::to_string(i));
+  BinaryPlistWriter w;
+  std::vector<BinaryPlistWriter::Ref> again;
+  std::vector<std::pair<BinaryPlistWriter::Ref, BinaryPlistWriter::Ref>> entries;
+  for (size_t i = 0; i < n; ++i) {
+    entries.emplace_back(w.string(texts[i]), w.string(texts[(i + 1) % n]));
+    if (i % 3 == 0) again.push_back(w.string(texts[i]));
+  }
+  entries.emplace_back(w.string("again"), w.array(again));
+  return w.finish(w.dict(entries));
+}
+
+struct BaselineGuard {
+  explicit BaselineGuard(bool on) : before(baseline_setup()) { set_baseline_setup(on); }
+  ~BaselineGuard() { set_baseline_setup(before); }
+  bool before;
+};
+
+TEST(BinaryPlistWriter, APooledWriterWritesWhatAFreshOneWrites) {
+  // The working memory of a writer goes back to a per-thread pool; the next writer must not see
+  // anything of the last one's strings. Fresh writers first (the baseline set-up pools nothing),
+  // then pooled ones in an order that puts each size after a different one.
+  const std::vector<size_t> sizes = {1, 2000, 0, 17, 300, 2000, 1, 40'000, 5};
+  std::vector<Bytes> fresh;
+  {
+    BaselineGuard baseline(true);
+    for (size_t n : sizes)
+      fresh.push_back(document_of(n));
+  }
+  BaselineGuard pooled(false);
+  for (size_t i = 0; i < sizes.size(); ++i)
+    EXPECT_EQ(document_of(sizes[i]), fresh[i])
+        << sizes[i] << " strings after " << sizes[(i + 8) % 9];
+  // Each distinct string is one object: n texts, "again", the array and the dictionary.
+  for (size_t i = 0; i < sizes.size(); ++i)
+    EXPECT_EQ(trailer_of(fresh[i]).objects, sizes[i] + 3) << sizes[i];
+  // And libplist, an independent reader, reads every string back.
+  PlistPtr back(nullptr);
+  plist_t root = nullptr;
+  plist_from_bin(reinterpret_cast<const char*>(fresh[1].data()),
+                 static_cast<uint32_t>(fresh[1].size()), &root);
+  back.reset(root);
+  ASSERT_NE(root, nullptr);
+  ASSERT_EQ(plist_dict_get_size(root), 2001u);
+  plist_t value = plist_dict_get_item(root, "cl\xC3\xA9-1995");
+  ASSERT_NE(value, nullptr);
+  uint64_t length = 0;
+  EXPECT_EQ(std::string(plist_get_string_ptr(value, &length)), "key-1996");
 }
 
 }  // namespace
