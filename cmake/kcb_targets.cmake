@@ -22,11 +22,10 @@ set(KCB_FUZZ_SANITIZERS "address,undefined" CACHE STRING
 add_library(kcb_instrumentation INTERFACE)
 if(KCB_FUZZ AND NOT KCB_FUZZ_SANITIZERS STREQUAL "")
   # UBSan findings abort so that libFuzzer counts them as crashes.
-  target_compile_options(kcb_instrumentation INTERFACE
-                         -fsanitize=fuzzer-no-link,${KCB_FUZZ_SANITIZERS}
-                         -fno-sanitize-recover=all -fno-omit-frame-pointer)
-  target_link_options(kcb_instrumentation INTERFACE -fsanitize=${KCB_FUZZ_SANITIZERS}
-                      -fno-sanitize-recover=all)
+  set(kcb_sanitize -fsanitize=${KCB_FUZZ_SANITIZERS} -fno-sanitize-recover=all)
+  target_compile_options(kcb_instrumentation INTERFACE ${kcb_sanitize} -fsanitize=fuzzer-no-link
+                         -fno-omit-frame-pointer)
+  target_link_options(kcb_instrumentation INTERFACE ${kcb_sanitize})
   # The same sanitizers with edge coverage only: no trace-cmp hooks and no memcmp/strcmp value
   # hooks (-fsanitize=fuzzer-no-link forces both and cannot be told to drop one). For targets whose
   # input never meets a comparison it could be mutated to satisfy: the journey target's bytes
@@ -34,17 +33,17 @@ if(KCB_FUZZ AND NOT KCB_FUZZ_SANITIZERS STREQUAL "")
   # compares after that is its own output (keys, DER, SQLite rows). Measured in docs/fuzzing.md.
   set(KCB_FUZZ_EDGE_COPIES ON)
   add_library(kcb_instrumentation_edges INTERFACE)
-  target_compile_options(kcb_instrumentation_edges INTERFACE
-                         -fsanitize=${KCB_FUZZ_SANITIZERS}
+  target_compile_options(kcb_instrumentation_edges INTERFACE ${kcb_sanitize}
                          -fsanitize-coverage=inline-8bit-counters,indirect-calls,pc-table,stack-depth
-                         -fno-sanitize-recover=all -fno-omit-frame-pointer)
-  target_link_options(kcb_instrumentation_edges INTERFACE -fsanitize=${KCB_FUZZ_SANITIZERS}
-                      -fno-sanitize-recover=all)
+                         -fno-omit-frame-pointer)
+  target_link_options(kcb_instrumentation_edges INTERFACE ${kcb_sanitize})
 endif()
 
 # In a fuzz build with our own sanitizer flags, NAME_edges: the library again, from the same
 # sources, with kcb_instrumentation_edges, linked to the _edges copies of our libraries it uses.
-# Built only for a program that links it (EXCLUDE_FROM_ALL); never installed or exported.
+# Built only for a program that links it (EXCLUDE_FROM_ALL); never installed or exported. What a
+# CMakeLists.txt sets on NAME after kcb_library() is not copied: the libraries journey links
+# (model, input, oracle, engine, harness) set nothing; render's KCB_VERSION would be missing.
 function(kcb_edges_copy name sources public_deps private_deps)
   if(NOT KCB_FUZZ_EDGE_COPIES)
     return()

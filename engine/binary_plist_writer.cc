@@ -183,8 +183,7 @@ Bytes BinaryPlistWriter::finish(Ref top) {
   put_be(s_.objects.size(), 8);
   put_be(top, 8);
   put_be(table, 8);
-  s_.clear();
-  return std::move(out_);
+  return std::move(out_);  // the working memory is emptied when the writer goes
 }
 
 void BinaryPlistWriter::put_be(uint64_t value, size_t bytes) {
