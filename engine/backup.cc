@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "engine/backup_bag.h"
 #include "engine/blob.h"
 #include "engine/device_internals.h"
 #include "engine/folder_writer.h"
@@ -262,13 +263,13 @@ Status check_every_file(const OpenedBackup& backup) {
 }
 
 // R7: the keychain file must belong to the folder's bag. R14: compared only when it names one.
-Status check_keybag_uuid(const KeychainArchive& archive, const OpenedBackup& backup) {
+Status check_keybag_uuid(const KeychainArchive& archive, const std::string& bag_uuid_text) {
   if (archive.keybag_uuid.empty()) return Status::Ok();
   KCB_ASSIGN_OR_RETURN(Bytes archive_uuid, parse_uuid_text(archive.keybag_uuid));
-  KCB_ASSIGN_OR_RETURN(Bytes bag_uuid, parse_uuid_text(backup.keybag_uuid()));
+  KCB_ASSIGN_OR_RETURN(Bytes bag_uuid, parse_uuid_text(bag_uuid_text));
   if (archive_uuid != bag_uuid) {
     return Status::Corruption("keychain-backup.plist: keybag-uuid " + archive.keybag_uuid +
-                              " does not match the backup keybag's UUID " + backup.keybag_uuid());
+                              " does not match the backup keybag's UUID " + bag_uuid_text);
   }
   return Status::Ok();
 }
@@ -395,20 +396,11 @@ Result<std::vector<KeychainRow>> take_aside(KeychainStore& store) {
   return rows;
 }
 
-}  // namespace
-
-Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
-                                     const RestoreOptions& options, Random& random) {
-  BackupOpenOptions open;
-  open.password = options.password;
-  open.password_key = options.password_key;
-  open.device = &target;
-  open.keybag_limits = options.keybag_limits;
-  KCB_ASSIGN_OR_RETURN(OpenedBackup backup, OpenedBackup::open(folder, open));
-  KCB_RETURN_IF_ERROR(check_every_file(backup));
-  KCB_ASSIGN_OR_RETURN(KeychainArchive archive, backup.read_keychain());
-  KCB_RETURN_IF_ERROR(check_keybag_uuid(archive, backup));
-  const UnlockedKeybag& keys = backup.keys();
+// The restore proper, once the keychain file is read and belongs to the bag: R7's replacement,
+// R12's system-bound rows taken aside and put back, each item opened with the bag's keys and
+// imported (R11, R13), all in one transaction that an error rolls back.
+Result<RestoreReport> restore_archive(const KeychainArchive& archive, const UnlockedKeybag& keys,
+                                      Device& target, Random& random) {
   RestoreReport report;
   report.warnings = archive.warnings;
   KeychainStore& store = DeviceInternals::store(target);
@@ -440,6 +432,36 @@ Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
   }
   KCB_RETURN_IF_ERROR(tx.commit());
   return report;
+}
+
+BackupOpenOptions open_options_of(const RestoreOptions& options, const Device& target) {
+  BackupOpenOptions open;
+  open.password = options.password;
+  open.password_key = options.password_key;
+  open.device = &target;
+  open.keybag_limits = options.keybag_limits;
+  return open;
+}
+
+}  // namespace
+
+Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
+                                     const RestoreOptions& options, Random& random) {
+  KCB_ASSIGN_OR_RETURN(OpenedBackup backup,
+                       OpenedBackup::open(folder, open_options_of(options, target)));
+  KCB_RETURN_IF_ERROR(check_every_file(backup));
+  KCB_ASSIGN_OR_RETURN(KeychainArchive archive, backup.read_keychain());
+  KCB_RETURN_IF_ERROR(check_keybag_uuid(archive, backup.keybag_uuid()));
+  return restore_archive(archive, backup.keys(), target, random);
+}
+
+Result<RestoreReport> restore_keychain_archive(const Manifest& manifest,
+                                               const KeychainArchive& archive, Device& target,
+                                               const RestoreOptions& options, Random& random) {
+  KCB_ASSIGN_OR_RETURN(OpenedBackupKeybag bag,
+                       open_backup_keybag(manifest, open_options_of(options, target)));
+  KCB_RETURN_IF_ERROR(check_keybag_uuid(archive, uuid_text(bag.bag.uuid)));
+  return restore_archive(archive, bag.keys, target, random);
 }
 
 Result<RestoreReport> quick_start(Device& from, Device& to, const KeybagKdf& kdf, Random& random) {

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/backup_bag.h"
 #include "engine/binary_plist_writer.h"
 #include "engine/crypto.h"
 #include "engine/device_internals.h"
@@ -550,6 +551,18 @@ Status add_file(const ManifestRowView& row, const BackupOpenOptions& o, OpenedBa
 
 }  // namespace
 
+Result<OpenedBackupKeybag> open_backup_keybag(const Manifest& manifest,
+                                              const BackupOpenOptions& options) {
+  OpenedBackupKeybag out;
+  KCB_ASSIGN_OR_RETURN(out.bag, parse_backup_keybag(manifest, options.keybag_limits));
+  KCB_ASSIGN_OR_RETURN(out.password_key, password_key_for(out.bag, manifest, options));
+  std::optional<ByteView> device_key;
+  if (options.device != nullptr) device_key = DeviceInternals::device_key(*options.device);
+  KCB_ASSIGN_OR_RETURN(
+      out.keys, unlock_keybag_with_password_key(out.bag, out.password_key.view(), device_key));
+  return out;
+}
+
 Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
                                         const BackupOpenOptions& options) {
   auto s = std::make_unique<State>();
@@ -566,12 +579,10 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
                               "': the backup did not finish");
   }
   s->info = read_info_plist(folder);
-  KCB_ASSIGN_OR_RETURN(s->bag, parse_backup_keybag(s->manifest, options.keybag_limits));
-  KCB_ASSIGN_OR_RETURN(s->password_key, password_key_for(s->bag, s->manifest, options));
-  std::optional<ByteView> device_key;
-  if (options.device != nullptr) device_key = DeviceInternals::device_key(*options.device);
-  KCB_ASSIGN_OR_RETURN(s->keys,
-                       unlock_keybag_with_password_key(s->bag, s->password_key.view(), device_key));
+  KCB_ASSIGN_OR_RETURN(OpenedBackupKeybag opened, open_backup_keybag(s->manifest, options));
+  s->bag = std::move(opened.bag);
+  s->password_key = std::move(opened.password_key);
+  s->keys = std::move(opened.keys);
   KCB_ASSIGN_OR_RETURN(SecretBytes db_bytes,
                        manifest_db_plaintext(folder, s->manifest, s->keys, options));
   ManifestDbLimits limits;

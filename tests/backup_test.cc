@@ -275,6 +275,72 @@ TEST(Restore, ReplacesNonSynchronizableItemsAndReportsEachFate) {
   EXPECT_TRUE(has_account(*f.target, "a"));
 }
 
+// restore_keychain_archive: a folder's two decisive files, its Manifest.plist and the plaintext of
+// its keychain file, restore exactly as the folder does; its refusals change nothing either.
+
+// The folder's keychain file as a tool that decrypts a backup leaves it.
+SecretBytes keychain_plaintext(const BackupFolder& folder, const std::string& password) {
+  BackupOpenOptions o;
+  o.password = password;
+  auto opened = OpenedBackup::open(folder, o);
+  EXPECT_TRUE(opened.ok()) << opened.status().to_string();
+  if (!opened.ok()) return SecretBytes();
+  const BackupFileEntry* e = opened->find(kKeychainDomain, kKeychainRelativePath);
+  EXPECT_NE(e, nullptr);
+  if (e == nullptr) return SecretBytes();
+  auto plist = opened->read_file(*e, size_t{1} << 20);
+  EXPECT_TRUE(plist.ok()) << plist.status().to_string();
+  return plist.ok() ? std::move(plist).value() : SecretBytes();
+}
+
+TEST(RestoreKeychainFile, RestoresWhatTheFolderRestores) {
+  for (const Journey j : {Journey::kLocal, Journey::kLocalEncrypted}) {
+    const std::string password = options(j).password;
+    Fixture through_folder;
+    through_folder.bundle = *make_backup(*through_folder.source, options(j), *through_folder.r);
+    Fixture bare;
+    bare.bundle = *make_backup(*bare.source, options(j), *bare.r);
+    auto folder_report = restore_backup(through_folder.bundle, *through_folder.target,
+                                        {password, {}, {}}, *through_folder.r);
+    ASSERT_TRUE(folder_report.ok()) << folder_report.status().to_string();
+    auto archive = read_keychain_archive(keychain_plaintext(bare.bundle, password).view(), {});
+    ASSERT_TRUE(archive.ok()) << archive.status().to_string();
+    auto bare_report = restore_keychain_archive(*read_folder_manifest(bare.bundle), *archive,
+                                                *bare.target, {password, {}, {}}, *bare.r);
+    ASSERT_TRUE(bare_report.ok()) << bare_report.status().to_string();
+    EXPECT_EQ(bare_report->items, folder_report->items) << name_of(j);
+    EXPECT_EQ(bare_report->replaced, folder_report->replaced);
+    EXPECT_EQ(bare_report->warnings, folder_report->warnings);
+    EXPECT_EQ(bare.target_rows(), through_folder.target_rows()) << name_of(j);
+    // Onto another device: an unencrypted backup brings nothing (R2), an encrypted one both (R3).
+    EXPECT_EQ(bare_report->restored_count(), j == Journey::kLocal ? 0u : 2u);
+  }
+}
+
+TEST(RestoreKeychainFile, RefusesAWrongPasswordOrAnotherBagsFileAndChangesNothing) {
+  Fixture f;
+  const auto before = f.target_rows();
+  const Manifest manifest = *read_folder_manifest(f.bundle);
+  auto archive = read_keychain_archive(keychain_plaintext(f.bundle, "hunter2").view(), {});
+  ASSERT_TRUE(archive.ok()) << archive.status().to_string();
+  auto wrong = restore_keychain_archive(manifest, *archive, *f.target, {"hunter3", {}, {}}, *f.r);
+  EXPECT_EQ(wrong.status().code(), Code::kPermissionDenied) << wrong.status().to_string();
+  auto none = restore_keychain_archive(manifest, *archive, *f.target, {"", {}, {}}, *f.r);
+  EXPECT_EQ(none.status().code(), Code::kPermissionDenied) << none.status().to_string();
+  KeychainArchive other = *archive;
+  other.keybag_uuid = "00000000-0000-0000-0000-000000000000";
+  auto mismatch = restore_keychain_archive(manifest, other, *f.target, {"hunter2", {}, {}}, *f.r);
+  EXPECT_EQ(mismatch.status().code(), Code::kCorruption) << mismatch.status().to_string();
+  EXPECT_NE(mismatch.status().message().find("keybag-uuid"), std::string::npos);
+  Manifest unencrypted = manifest;
+  unencrypted.is_encrypted = false;
+  auto claim =
+      restore_keychain_archive(unencrypted, *archive, *f.target, {"hunter2", {}, {}}, *f.r);
+  EXPECT_EQ(claim.status().code(), Code::kCorruption) << claim.status().to_string();
+  EXPECT_NE(claim.status().message().find("IsEncrypted is false"), std::string::npos);
+  EXPECT_EQ(f.target_rows(), before);
+}
+
 // A flipped ciphertext bit under a class key that unwraps the item key is corruption; a flipped
 // wrapped-key bit looks exactly like a wrong class key. Either way the item goes alone.
 TEST(Restore, AFlippedBitInOneBlobDropsThatItemAloneWithItsReason) {

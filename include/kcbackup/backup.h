@@ -117,6 +117,7 @@ struct ItemFate {
   Bytes backup_ref;                       // v_PersistentRef as the backup carried it
   Bytes persistent_ref;  // restored or kept: the item's reference on the target afterwards
   Outcome outcome() const;
+  bool operator==(const ItemFate&) const = default;
 };
 
 struct RestoreReport {
@@ -144,6 +145,17 @@ struct RestoreOptions {
 // from the folder or the store. On any error the target is unchanged.
 Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
                                      const RestoreOptions& options, Random& random);
+
+// The restore of a backup's keychain without the folder around it: `manifest` is its
+// Manifest.plist (BackupKeyBag and IsEncrypted decide, as in restore_backup) and `archive` its
+// KeychainDomain/keychain-backup.plist as read_keychain_archive reads the plaintext a tool that
+// decrypts a backup's files leaves. Everything restore_backup does once it has read that file is
+// done the same way, with the same rules, report and errors; what it checks of the folder
+// (Status.plist, Manifest.db, every file's key and padding) is not there to check. The fuzz target
+// restore uses it; the folder target fuzzes restore_backup.
+Result<RestoreReport> restore_keychain_archive(const Manifest& manifest,
+                                               const KeychainArchive& archive, Device& target,
+                                               const RestoreOptions& options, Random& random);
 
 // Quick Start (R5): a one-time encrypted transfer from `from` to a new device `to`, wrapped like an
 // encrypted backup under a random one-time password. InvalidArgument when both devices have the
