@@ -447,8 +447,8 @@ BackupOpenOptions open_options_of(const RestoreOptions& options, const Device& t
 
 Result<RestoreReport> restore_backup(const FolderSource& folder, Device& target,
                                      const RestoreOptions& options, Random& random) {
-  KCB_ASSIGN_OR_RETURN(OpenedBackup backup,
-                       OpenedBackup::open(folder, open_options_of(options, target)));
+  const BackupOpenOptions open = open_options_of(options, target);
+  KCB_ASSIGN_OR_RETURN(OpenedBackup backup, OpenedBackup::open(folder, open));
   KCB_RETURN_IF_ERROR(check_every_file(backup));
   KCB_ASSIGN_OR_RETURN(KeychainArchive archive, backup.read_keychain());
   KCB_RETURN_IF_ERROR(check_keybag_uuid(archive, backup.keybag_uuid()));

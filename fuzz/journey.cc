@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/sqlite_memory.h"
 #include "kcbackup/journey.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
@@ -149,6 +150,13 @@ void check_agreement(const Case& c) {
 
 }  // namespace
 }  // namespace kcb::fuzz
+
+// SQLite's memory from free lists (engine/sqlite_memory.h): this target's SQLite reads only
+// databases the engine wrote.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  kcb::use_pooled_sqlite_memory();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);

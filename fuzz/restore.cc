@@ -32,6 +32,7 @@
 #include "engine/keybag.h"
 #include "engine/keychain_store.h"
 #include "engine/setup_profile.h"
+#include "engine/sqlite_memory.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_checks.h"
@@ -171,6 +172,13 @@ void run_restore(const BundleInput& in) {
 
 }  // namespace
 }  // namespace kcb::fuzz
+
+// SQLite's memory from free lists (engine/sqlite_memory.h): this target's SQLite reads only
+// databases the engine wrote.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  kcb::use_pooled_sqlite_memory();
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto input = kcb::fuzz::split_bundle_input(kcb::ByteView(data, size));

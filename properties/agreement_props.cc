@@ -17,6 +17,7 @@
 #include <sstream>
 #include <utility>
 
+#include "engine/sqlite_memory.h"
 #include "kcbackup/journey.h"
 #include "kcbackup/oracle.h"
 #include "kcbackup/rules.h"
@@ -24,6 +25,10 @@
 
 namespace kcb {
 namespace {
+
+// Thousands of journeys in one process: SQLite's memory from free lists (engine/sqlite_memory.h),
+// installed before anything here opens a database.
+const bool kPooledSqliteMemory = use_pooled_sqlite_memory();
 
 std::string shown(const harness::ItemSpec& spec) {
   std::ostringstream os;

@@ -1,0 +1,189 @@
+// The pooled SQLite allocator (engine/sqlite_memory.h).
+#include "engine/sqlite_memory.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/setup_profile.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KCB_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define KCB_ASAN 1
+#endif
+#ifdef KCB_ASAN
+#include <sanitizer/asan_interface.h>
+#define KCB_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define KCB_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define KCB_POISON(p, n) ((void)(p), (void)(n))
+#define KCB_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+namespace kcb {
+namespace {
+
+// Classes: 16-byte steps up to 256 bytes, then powers of two up to 4 KiB (SQLite's parse nodes,
+// expressions and cursors are small; a page is 4 KiB). Anything larger is malloc'd and freed as is.
+constexpr size_t kStepClasses = 16;
+constexpr size_t kClasses = kStepClasses + 4;  // 512, 1024, 2048, 4096
+constexpr size_t kBig = kClasses;
+// Idle blocks a thread keeps per class; past that a freed block goes back to malloc.
+constexpr size_t kMaxIdlePerClass = 1024;
+
+constexpr size_t class_of(size_t n) {
+  if (n <= 256) return n == 0 ? 0 : (n - 1) / 16;
+  if (n <= 512) return kStepClasses;
+  if (n <= 1024) return kStepClasses + 1;
+  if (n <= 2048) return kStepClasses + 2;
+  if (n <= 4096) return kStepClasses + 3;
+  return kBig;
+}
+
+constexpr size_t size_of_class(size_t c) {
+  return c < kStepClasses ? 16 * (c + 1) : size_t{512} << (c - kStepClasses);
+}
+
+// In front of every block, 16 bytes so that the block keeps malloc's alignment: its class (kBig:
+// `size` is the requested size) and, while it is idle, the next idle block of its class. Never
+// poisoned: LeakSanitizer does not follow pointers kept in poisoned memory, and would report every
+// idle block after the first of a list as leaked.
+struct Header {
+  uint32_t cls;
+  uint32_t size;  // big blocks: the size asked for (SQLite asks for at most 2^31 - 1 at once)
+  Header* next;
+};
+static_assert(sizeof(Header) == 16);
+
+Header* header_of(void* p) {
+  return reinterpret_cast<Header*>(static_cast<uint8_t*>(p) - sizeof(Header));
+}
+void* user_of(Header* h) {
+  return reinterpret_cast<uint8_t*>(h) + sizeof(Header);
+}
+
+// A thread's idle blocks, freed when the thread ends. A block freed after that (a pooled connection
+// closed by a thread_local destroyed later) goes straight back to malloc: `gone` is trivially
+// destructible, so it can still be read then.
+struct IdleLists {
+  std::array<Header*, kClasses> head{};
+  std::array<size_t, kClasses> count{};
+  ~IdleLists();
+};
+thread_local bool gone = false;
+thread_local IdleLists idle;
+
+IdleLists::~IdleLists() {
+  gone = true;
+  for (Header*& h : head) {
+    while (h != nullptr) {
+      Header* next = h->next;
+      std::free(h);
+      h = next;
+    }
+  }
+}
+
+void* pooled_malloc(int n) {
+  if (n <= 0) return nullptr;
+  const auto size = static_cast<size_t>(n);
+  const size_t c = class_of(size);
+  Header* h = nullptr;
+  if (c != kBig && !gone && idle.head[c] != nullptr) {
+    h = idle.head[c];
+    idle.head[c] = h->next;
+    --idle.count[c];
+  } else {
+    const size_t usable = c == kBig ? size : size_of_class(c);
+    h = static_cast<Header*>(std::malloc(sizeof(Header) + usable));
+    if (h == nullptr) return nullptr;
+    h->cls = static_cast<uint32_t>(c);
+    h->size = static_cast<uint32_t>(c == kBig ? size : 0);
+  }
+  h->next = nullptr;
+  void* p = user_of(h);
+  KCB_UNPOISON(p, c == kBig ? size : size_of_class(c));
+  return p;
+}
+
+void pooled_free(void* p) {
+  if (p == nullptr) return;
+  Header* h = header_of(p);
+  const size_t c = h->cls;
+  if (c == kBig || gone || idle.count[c] >= kMaxIdlePerClass) {
+    std::free(h);
+    return;
+  }
+  h->next = idle.head[c];
+  idle.head[c] = h;
+  ++idle.count[c];
+  KCB_POISON(p, size_of_class(c));
+}
+
+int pooled_size(void* p) {
+  if (p == nullptr) return 0;
+  const Header* h = header_of(p);
+  return static_cast<int>(h->cls == kBig ? h->size : size_of_class(h->cls));
+}
+
+void* pooled_realloc(void* p, int n) {
+  if (p == nullptr) return pooled_malloc(n);
+  if (n <= 0) {
+    pooled_free(p);
+    return nullptr;
+  }
+  const auto old_size = static_cast<size_t>(pooled_size(p));
+  if (n > 0 && static_cast<size_t>(n) <= old_size &&
+      class_of(static_cast<size_t>(n)) == class_of(old_size) && class_of(old_size) != kBig) {
+    return p;
+  }
+  void* q = pooled_malloc(n);
+  if (q == nullptr) return nullptr;  // SQLite keeps p, as after a failed realloc
+  std::memcpy(q, p, std::min(old_size, static_cast<size_t>(n)));
+  pooled_free(p);
+  return q;
+}
+
+int pooled_roundup(int n) {
+  if (n <= 0) return 0;
+  const size_t c = class_of(static_cast<size_t>(n));
+  return c == kBig ? (n + 7) & ~7 : static_cast<int>(size_of_class(c));
+}
+
+int pooled_init(void*) {
+  return SQLITE_OK;
+}
+void pooled_shutdown(void*) {}
+
+}  // namespace
+
+bool use_pooled_sqlite_memory() {
+  static const bool installed = [] {
+    if (baseline_setup()) return false;
+    static const sqlite3_mem_methods methods = {pooled_malloc,   pooled_free,    pooled_realloc,
+                                                pooled_size,     pooled_roundup, pooled_init,
+                                                pooled_shutdown, nullptr};
+    // Both fail with SQLITE_MISUSE once SQLite is initialized: then nothing is changed.
+    if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK) return false;
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  }();
+  return installed;
+}
+
+size_t pooled_sqlite_blocks_idle() {
+  if (gone) return 0;
+  size_t n = 0;
+  for (size_t c : idle.count)
+    n += c;
+  return n;
+}
+
+}  // namespace kcb
