@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/sqlite_memory.h"
+#include "engine/pooled_memory.h"
 #include "kcbackup/journey.h"
 #include "kcbackup/names.h"
 #include "kcbackup/oracle.h"
@@ -151,10 +151,10 @@ void check_agreement(const Case& c) {
 }  // namespace
 }  // namespace kcb::fuzz
 
-// SQLite's memory from free lists (engine/sqlite_memory.h): this target's SQLite reads only
-// databases the engine wrote.
+// SQLite's and OpenSSL's memory from free lists (engine/pooled_memory.h): this target's SQLite
+// reads only databases the engine wrote.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kcb::use_pooled_sqlite_memory();
+  kcb::use_pooled_library_memory();
   return 0;
 }
 

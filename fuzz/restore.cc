@@ -31,8 +31,8 @@
 #include "engine/folder_writer.h"
 #include "engine/keybag.h"
 #include "engine/keychain_store.h"
+#include "engine/pooled_memory.h"
 #include "engine/setup_profile.h"
-#include "engine/sqlite_memory.h"
 #include "fuzz/bundle_input.h"
 #include "fuzz/fixed_keys.h"
 #include "fuzz/restore_checks.h"
@@ -173,10 +173,10 @@ void run_restore(const BundleInput& in) {
 }  // namespace
 }  // namespace kcb::fuzz
 
-// SQLite's memory from free lists (engine/sqlite_memory.h): this target's SQLite reads only
-// databases the engine wrote.
+// SQLite's and OpenSSL's memory from free lists (engine/pooled_memory.h): this target's SQLite
+// reads only databases the engine wrote.
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  kcb::use_pooled_sqlite_memory();
+  kcb::use_pooled_library_memory();
   return 0;
 }
 

@@ -17,7 +17,8 @@
 #include <sstream>
 #include <utility>
 
-#include "engine/sqlite_memory.h"
+#include "engine/pooled_memory.h"
+#include "engine/setup_profile.h"
 #include "kcbackup/journey.h"
 #include "kcbackup/oracle.h"
 #include "kcbackup/rules.h"
@@ -26,9 +27,13 @@
 namespace kcb {
 namespace {
 
-// Thousands of journeys in one process: SQLite's memory from free lists (engine/sqlite_memory.h),
-// installed before anything here opens a database.
-const bool kPooledSqliteMemory = use_pooled_sqlite_memory();
+// Thousands of journeys in one process: SQLite's and OpenSSL's memory from free lists
+// (engine/pooled_memory.h), installed before anything here opens a database.
+const bool kPooledLibraryMemory = use_pooled_library_memory();
+
+TEST(Agreement, RunsOnPooledLibraryMemory) {
+  EXPECT_EQ(kPooledLibraryMemory, !baseline_setup());
+}
 
 std::string shown(const harness::ItemSpec& spec) {
   std::ostringstream os;

@@ -1,10 +1,12 @@
-// The pooled SQLite allocator (engine/sqlite_memory.h), installed in this process before SQLite's
-// first use as the fuzz targets and the agreement property install it: every size SQLite may ask
-// for gets at least that many bytes, of its own; realloc keeps the contents; freed blocks are taken
-// again instead of growing the lists; threads keep lists of their own; SQLite works on it.
-#include "engine/sqlite_memory.h"
+// The pooled allocator of SQLite and OpenSSL (engine/pooled_memory.h), installed in this process
+// before either library's first use, as the fuzz targets and the agreement property install it:
+// every size asked for gets at least that many bytes, of its own; realloc keeps the contents; freed
+// blocks are taken again instead of growing the lists; threads keep lists of their own; SQLite and
+// OpenSSL work on it.
+#include "engine/pooled_memory.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <cstring>
@@ -17,17 +19,17 @@
 namespace kcb {
 namespace {
 
-const bool kInstalled = use_pooled_sqlite_memory();
+const bool kInstalled = use_pooled_library_memory();
 
-TEST(SqliteMemory, IsInstalledBeforeSqlitesFirstUseAndOnlyThen) {
+TEST(PooledMemory, IsInstalledBeforeSqlitesFirstUseAndOnlyThen) {
   if (baseline_setup()) GTEST_SKIP() << "KCB_BASELINE_SETUP=1 keeps malloc";
   EXPECT_TRUE(kInstalled);
-  EXPECT_TRUE(use_pooled_sqlite_memory());  // a second call changes nothing
+  EXPECT_TRUE(use_pooled_library_memory());  // a second call changes nothing
 }
 
 // Every block alive at once, each filled to its full requested size with its own pattern: a block
 // smaller than asked for, or two blocks sharing bytes, shows as a changed pattern.
-TEST(SqliteMemory, EverySizeGetsItsOwnBytes) {
+TEST(PooledMemory, EverySizeGetsItsOwnBytes) {
   std::vector<std::pair<uint8_t*, int>> blocks;
   for (int n = 1; n <= 5000; n += (n < 600 ? 1 : 37)) {
     auto* p = static_cast<uint8_t*>(sqlite3_malloc(n));
@@ -43,7 +45,7 @@ TEST(SqliteMemory, EverySizeGetsItsOwnBytes) {
   }
 }
 
-TEST(SqliteMemory, ReallocKeepsTheContentsAcrossClasses) {
+TEST(PooledMemory, ReallocKeepsTheContentsAcrossClasses) {
   auto* p = static_cast<uint8_t*>(sqlite3_malloc(10));
   ASSERT_NE(p, nullptr);
   for (int i = 0; i < 10; ++i)
@@ -89,10 +91,10 @@ size_t one_round() {
   EXPECT_EQ(rows, 200);
   sqlite3_finalize(get);
   EXPECT_EQ(sqlite3_close(db), SQLITE_OK);
-  return pooled_sqlite_blocks_idle();
+  return pooled_blocks_idle();
 }
 
-TEST(SqliteMemory, SqliteRunsOnItAndTheListsStopGrowing) {
+TEST(PooledMemory, SqliteRunsOnItAndTheListsStopGrowing) {
   if (!kInstalled) GTEST_SKIP() << "not installed";
   const size_t first = one_round();
   EXPECT_GT(first, 0u);
@@ -101,19 +103,43 @@ TEST(SqliteMemory, SqliteRunsOnItAndTheListsStopGrowing) {
   EXPECT_LE(second, first + 16);
 }
 
-TEST(SqliteMemory, ThreadsKeepListsOfTheirOwn) {
+TEST(PooledMemory, ThreadsKeepListsOfTheirOwn) {
   if (!kInstalled) GTEST_SKIP() << "not installed";
-  const size_t mine = pooled_sqlite_blocks_idle();
+  const size_t mine = pooled_blocks_idle();
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t) {
     threads.emplace_back([] {
-      EXPECT_EQ(pooled_sqlite_blocks_idle(), 0u);
+      EXPECT_EQ(pooled_blocks_idle(), 0u);
       EXPECT_GT(one_round(), 0u);
     });
   }
   for (std::thread& t : threads)
     t.join();  // each thread's lists are freed as it ends
-  EXPECT_EQ(pooled_sqlite_blocks_idle(), mine);
+  EXPECT_EQ(pooled_blocks_idle(), mine);
+}
+
+// An OpenSSL context freed goes on the list, and the next one is that block again: a digest made
+// on it is the digest.
+TEST(PooledMemory, OpenSslRunsOnIt) {
+  if (!kInstalled) GTEST_SKIP() << "not installed";
+  std::thread([] {
+    EXPECT_EQ(pooled_blocks_idle(), 0u);
+    for (int round = 0; round < 3; ++round) {
+      EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+      ASSERT_NE(ctx, nullptr);
+      unsigned char digest[32];
+      unsigned int n = 0;
+      ASSERT_EQ(EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr), 1);
+      ASSERT_EQ(EVP_DigestUpdate(ctx, "abc", 3), 1);
+      ASSERT_EQ(EVP_DigestFinal_ex(ctx, digest, &n), 1);
+      EVP_MD_CTX_free(ctx);
+      EXPECT_EQ(n, 32u);
+      EXPECT_EQ(digest[0], 0xba);  // SHA-256("abc") = ba7816bf...
+      EXPECT_EQ(digest[31], 0xad);
+      if (round == 0) continue;
+      EXPECT_GT(pooled_blocks_idle(), 0u);
+    }
+  }).join();
 }
 
 }  // namespace

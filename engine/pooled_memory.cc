@@ -1,6 +1,7 @@
-// The pooled SQLite allocator (engine/sqlite_memory.h).
-#include "engine/sqlite_memory.h"
+// The pooled allocator of SQLite and OpenSSL (engine/pooled_memory.h).
+#include "engine/pooled_memory.h"
 
+#include <openssl/crypto.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -163,22 +164,44 @@ int pooled_init(void*) {
 }
 void pooled_shutdown(void*) {}
 
+// OpenSSL's hooks (file and line are its own allocation sites; ASan has the stacks anyway).
+void* openssl_malloc(size_t n, const char*, int) {
+  return n > INT32_MAX ? nullptr : pooled_malloc(static_cast<int>(n));
+}
+void* openssl_realloc(void* p, size_t n, const char*, int) {
+  return n > INT32_MAX ? nullptr : pooled_realloc(p, static_cast<int>(n));
+}
+void openssl_free(void* p, const char*, int) {
+  pooled_free(p);
+}
+
+bool pool_sqlite() {
+  static const sqlite3_mem_methods methods = {pooled_malloc,   pooled_free,    pooled_realloc,
+                                              pooled_size,     pooled_roundup, pooled_init,
+                                              pooled_shutdown, nullptr};
+  // Both fail with SQLITE_MISUSE once SQLite is initialized: then nothing is changed.
+  if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK) return false;
+  return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+}
+
+// Refused (0) once OpenSSL has allocated anything.
+bool pool_openssl() {
+  return CRYPTO_set_mem_functions(openssl_malloc, openssl_realloc, openssl_free) == 1;
+}
+
 }  // namespace
 
-bool use_pooled_sqlite_memory() {
+bool use_pooled_library_memory() {
   static const bool installed = [] {
     if (baseline_setup()) return false;
-    static const sqlite3_mem_methods methods = {pooled_malloc,   pooled_free,    pooled_realloc,
-                                                pooled_size,     pooled_roundup, pooled_init,
-                                                pooled_shutdown, nullptr};
-    // Both fail with SQLITE_MISUSE once SQLite is initialized: then nothing is changed.
-    if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK) return false;
-    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+    const bool sqlite = pool_sqlite();
+    const bool openssl = pool_openssl();
+    return sqlite && openssl;
   }();
   return installed;
 }
 
-size_t pooled_sqlite_blocks_idle() {
+size_t pooled_blocks_idle() {
   if (gone) return 0;
   size_t n = 0;
   for (size_t c : idle.count)
