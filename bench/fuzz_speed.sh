@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Issue 17: cases per CPU-second of the differential fuzz targets and the agreement property,
 # today's set-up (KCB_BASELINE_SETUP=1: a fresh SQL schema and ~50 prepared statements per
-# simulated device, 1,000 escrow rounds per iCloud key derivation) beside the new one (pooled
-# in-memory stores, fast escrow KDF), in one run on one machine. CPU time (user + sys of each
-# process), not wall time: the machine is shared. Verdicts are compared too (journey).
-#
+# simulated device, 1,000 escrow rounds per iCloud key derivation, malloc for SQLite and OpenSSL,
+# and the restore target's bundle wrapped into a whole backup folder) beside the new one (pooled
+# in-memory stores, fast escrow KDF, pooled library memory, the bundle's files restored as they
+# are), in one run on one machine. CPU time (user + sys of each process), not wall time: the
+# machine is shared. Verdicts are compared too (journey; restore through the folder and without).
 #   bench/fuzz_speed.sh [--build DIR] [--fuzz-build DIR] [--repeat N] [--cases N] [--runs N]
 #
 # --build: the GCC build with replay_* and agreement_props (default build); --fuzz-build: the
@@ -68,6 +69,9 @@ KCB_BASELINE_SETUP=1 KCB_JOURNEY_VERDICTS="$work/v-old" "$build/fuzz/replay_jour
 KCB_BASELINE_SETUP=0 KCB_JOURNEY_VERDICTS="$work/v-new" "$build/fuzz/replay_journey" \
   "$root/corpus/journey" >/dev/null 2>&1
 cmp -s "$work/v-old" "$work/v-new" || { echo "journey verdicts differ (replay old/new)" >&2; exit 1; }
+# restore: both ways on every input, the same report and rows wherever the folder restores.
+KCB_RESTORE_CROSS_CHECK=1 "$build/fuzz/replay_restore" "$root/corpus/restore" >/dev/null 2>&1 ||
+  { echo "restore: the bare files and the folder disagree (KCB_RESTORE_CROSS_CHECK=1)" >&2; exit 1; }
 
 if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
   # journey's libFuzzer binary links the edge-coverage copies of the libraries (fuzz/CMakeLists.txt);
@@ -110,6 +114,7 @@ if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
     exit 1
   fi
   echo "journey verdicts: replay_journey with the old and the new set-up identical on $(wc -l <"$work/v-new") inputs; fuzz_journey -runs=0 gives every one of them"
+  echo "restore: the folder way and the bare files agree on all $(ls "$root/corpus/restore" | wc -l) inputs (KCB_RESTORE_CROSS_CHECK=1)"
 else
   echo "($fuzz_build/fuzz/fuzz_journey not built: cmake --preset fuzz && cmake --build build-fuzz --target kcb_fuzz_all)"
 fi

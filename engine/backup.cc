@@ -440,6 +440,7 @@ BackupOpenOptions open_options_of(const RestoreOptions& options, const Device& t
   open.password_key = options.password_key;
   open.device = &target;
   open.keybag_limits = options.keybag_limits;
+  open.read_info = false;  // decides nothing
   return open;
 }
 

@@ -578,7 +578,7 @@ Result<OpenedBackup> OpenedBackup::open(const FolderSource& folder,
                               printable_text(s->status.snapshot_state) +
                               "': the backup did not finish");
   }
-  s->info = read_info_plist(folder);
+  if (options.read_info) s->info = read_info_plist(folder);
   KCB_ASSIGN_OR_RETURN(OpenedBackupKeybag opened, open_backup_keybag(s->manifest, options));
   s->bag = std::move(opened.bag);
   s->password_key = std::move(opened.password_key);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <map>
 
 #include "engine/crypto.h"
 #include "engine/setup_profile.h"
@@ -314,24 +313,34 @@ bool needs_password_key(const Keybag& bag) {
 
 Status check_new_classes(const std::vector<NewClassKey>& classes,
                          std::optional<ByteView> device_key) {
-  std::map<uint32_t, int> seen;
+  // The error texts are built only on an error: this runs for every keybag a simulated device or
+  // backup creates.
+  auto which = [](const NewClassKey& c) {
+    return "create keybag: class " + std::to_string(c.class_number) + ": ";
+  };
   for (const NewClassKey& c : classes) {
-    const std::string which = "create keybag: class " + std::to_string(c.class_number) + ": ";
-    if (!seen.emplace(c.class_number, 0).second) {
-      return Status::InvalidArgument(which + "given twice");
-    }
     if (c.wrap < 1 || c.wrap > 3) {
-      return Status::InvalidArgument(which + "WRAP " + std::to_string(c.wrap) +
+      return Status::InvalidArgument(which(c) + "WRAP " + std::to_string(c.wrap) +
                                      " is not 1, 2 or 3");
     }
     if ((c.wrap & kWrapDevice) && !device_key) {
-      return Status::InvalidArgument(which + "WRAP " + std::to_string(c.wrap) +
+      return Status::InvalidArgument(which(c) + "WRAP " + std::to_string(c.wrap) +
                                      " needs a device key");
     }
     if (c.key && c.key->size() != kClassKeySize) {
-      return Status::InvalidArgument(which + "key of " + std::to_string(c.key->size()) +
+      return Status::InvalidArgument(which(c) + "key of " + std::to_string(c.key->size()) +
                                      " bytes, expected 32");
     }
+  }
+  std::vector<uint32_t> numbers;
+  numbers.reserve(classes.size());
+  for (const NewClassKey& c : classes)
+    numbers.push_back(c.class_number);
+  std::sort(numbers.begin(), numbers.end());
+  const auto twice = std::adjacent_find(numbers.begin(), numbers.end());
+  if (twice != numbers.end()) {
+    return Status::InvalidArgument("create keybag: class " + std::to_string(*twice) +
+                                   ": given twice");
   }
   return Status::Ok();
 }

@@ -182,20 +182,35 @@ Status insert_properties(sqlite3* db, sqlite3_stmt* s,
 
 // Whitespace-insensitive and case-insensitive: SQLite keeps a CREATE statement's text as it was
 // typed, and a writer may space or case it differently; the tokens must be the same.
-std::string squeeze(std::string_view sql) {
-  std::string out;
-  for (char c : sql) {
-    if (std::isspace(static_cast<unsigned char>(c)) == 0) {
-      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-  }
-  return out;
+bool is_sql_space(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
 }
 
-std::string column_text(sqlite3_stmt* s, int i) {
+// The same SQL but for white space and letter case: the schema's text as SQLite stores it may be
+// spaced and cased otherwise than kSchema's. Compared in place (it runs for every object of every
+// database read).
+bool same_sql(std::string_view a, std::string_view b) {
+  size_t i = 0;
+  size_t j = 0;
+  for (;;) {
+    while (i < a.size() && is_sql_space(a[i]))
+      ++i;
+    while (j < b.size() && is_sql_space(b[j]))
+      ++j;
+    if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[j]))) {
+      return false;
+    }
+    ++i;
+    ++j;
+  }
+}
+
+std::string_view column_view(sqlite3_stmt* s, int i) {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s, i));
-  return p == nullptr ? std::string()
-                      : std::string(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
+  return p == nullptr ? std::string_view()
+                      : std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(s, i)));
 }
 
 std::string_view type_name(int type) {
@@ -350,21 +365,22 @@ class ManifestReader {
       if (++rows > kMaxSchemaRows) {
         return bad_schema("more than " + std::to_string(kMaxSchemaRows) + " objects");
       }
-      const std::string type = column_text(s.get(), 0);
-      const std::string name = column_text(s.get(), 1);
-      const std::string table = column_text(s.get(), 2);
+      // Views into the row (valid until the next step): no copy per object of every database.
+      const std::string_view type = column_view(s.get(), 0);
+      const std::string_view name = column_view(s.get(), 1);
+      const std::string_view table = column_view(s.get(), 2);
       const bool has_sql = sqlite3_column_type(s.get(), 3) != SQLITE_NULL;
-      const std::string sql = column_text(s.get(), 3);
+      const std::string_view sql = column_view(s.get(), 3);
       const auto known = std::find_if(kSchema.begin(), kSchema.end(),
                                       [&](const SchemaObject& o) { return o.name == name; });
-      const std::string shown = printable_text(type) + " " + printable_text(name);
-      if (known == kSchema.end()) return bad_schema("unexpected " + shown);
+      auto shown = [&] { return printable_text(type) + " " + printable_text(name); };
+      if (known == kSchema.end()) return bad_schema("unexpected " + shown());
       if (known->type != type || known->table != table) {
-        return bad_schema(shown + " on " + printable_text(table) + ", expected " +
+        return bad_schema(shown() + " on " + printable_text(table) + ", expected " +
                           std::string(known->type) + " " + std::string(known->name));
       }
-      if (has_sql != !known->sql.empty() || squeeze(sql) != squeeze(known->sql)) {
-        return bad_schema(shown + " is " + (has_sql ? printable_text(sql) : "SQLite's own") +
+      if (has_sql != !known->sql.empty() || !same_sql(sql, known->sql)) {
+        return bad_schema(shown() + " is " + (has_sql ? printable_text(sql) : "SQLite's own") +
                           ", expected " +
                           (known->sql.empty() ? "SQLite's own" : std::string(known->sql)));
       }

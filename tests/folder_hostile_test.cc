@@ -862,6 +862,19 @@ TEST(HostileFolder, InfoPlistTextThatIsNotUtf8IsLeftOut) {
   EXPECT_NE(backup->info()->product_type, "");
 }
 
+// read_info false (a restore's way): Info.plist is not read, and a restore does without one.
+TEST(HostileFolder, InfoPlistIsReadOnlyWhenAskedFor) {
+  SmallFolder f = small_folder("Documents/x");
+  BackupOpenOptions o = open_with(*f.device);
+  o.read_info = false;
+  auto backup = OpenedBackup::open(f.folder, o);
+  ASSERT_TRUE(backup.ok()) << backup.status().message();
+  EXPECT_FALSE(backup->info().has_value());
+  f.folder.files.erase(kInfoPlistName);
+  auto restored = restore_backup(f.folder, *f.device, {}, *make_seeded_random(3));
+  EXPECT_TRUE(restored.ok()) << restored.status().message();
+}
+
 TEST(HostileFolder, SnapshotStateIsShownEscaped) {
   SmallFolder f = small_folder("Documents/x");
   BackupStatus status;

@@ -258,6 +258,7 @@ TEST(Keybag, WriterRefusesBadRequests) {
         .code();
   };
   EXPECT_EQ(code(classes({{7, 2}, {7, 3}}), dk.view()), Code::kInvalidArgument);
+  EXPECT_EQ(code(classes({{9, 2}, {8, 2}, {10, 2}, {9, 2}}), dk.view()), Code::kInvalidArgument);
   EXPECT_EQ(code(classes({{7, 0}}), dk.view()), Code::kInvalidArgument);
   EXPECT_EQ(code(classes({{7, 4}}), dk.view()), Code::kInvalidArgument);
   EXPECT_EQ(code(classes({{7, 3}}), std::nullopt), Code::kInvalidArgument);

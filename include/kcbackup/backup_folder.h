@@ -180,6 +180,9 @@ struct BackupOpenOptions {
   // when it is first needed (read_file, record), with the same error naming the row and field.
   // What a restore uses: it needs the records of the files it reads, not of the folders.
   bool decode_records = true;
+  // Info.plist read for info() (false: info() is nullopt). Nothing is decided by it, so a restore
+  // does not read it.
+  bool read_info = true;
   // Called between long stages ("deriving the password key", "reading Manifest.db", "files").
   std::function<void(std::string_view stage, size_t done, size_t total)> progress;
 };
@@ -204,7 +207,8 @@ class OpenedBackup {
   ~OpenedBackup();
 
   const Manifest& manifest() const;
-  const std::optional<LockdownInfo>& info() const;  // Info.plist's facts, when it had them
+  // Info.plist's facts, when it had them and the options asked for them (read_info).
+  const std::optional<LockdownInfo>& info() const;
   const BackupStatus& status() const;
   const std::vector<BackupFileEntry>& files() const;
   const BackupFileEntry* find(std::string_view domain, std::string_view relative_path) const;
