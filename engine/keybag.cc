@@ -175,15 +175,15 @@ Status decode_header_record(const KeybagRecord& r, const KeybagLimits& limits, S
     KCB_ASSIGN_OR_RETURN(bag.type_field, read_u32(r));
   } else if (r.tag == "UUID") {
     KCB_RETURN_IF_ERROR(expect_length(r, kUuidSize));
-    bag.uuid = r.value;
+    bag.uuid = r.value.bytes();
   } else if (r.tag == "HMCK") {
     KCB_RETURN_IF_ERROR(expect_length(r, kWrappedHmacKeySize));
-    bag.hmac_key = r.value;
+    bag.hmac_key = r.value.bytes();
   } else if (r.tag == "WRAP") {
     KCB_ASSIGN_OR_RETURN(bag.wrap, read_u32(r));
   } else if (r.tag == "SALT") {
     KCB_RETURN_IF_ERROR(expect_length(r, kSaltSize));
-    bag.salt = r.value;
+    bag.salt = r.value.bytes();
   } else if (r.tag == "ITER") {
     KCB_ASSIGN_OR_RETURN(bag.iterations, read_rounds(r, limits.max_iterations));
   } else if (r.tag == "DPWT") {
@@ -192,7 +192,7 @@ Status decode_header_record(const KeybagRecord& r, const KeybagLimits& limits, S
     KCB_ASSIGN_OR_RETURN(bag.dp_iterations, read_rounds(r, limits.max_dp_iterations));
   } else if (r.tag == "DPSL") {
     KCB_RETURN_IF_ERROR(expect_length(r, kSaltSize));
-    bag.dp_salt = r.value;
+    bag.dp_salt = r.value.bytes();
   }
   return Status::Ok();
 }
@@ -228,7 +228,7 @@ Status decode_class_record(const KeybagRecord& r, SeenTags& seen, KeybagClass& c
   } else if (r.tag == "KTYP") {
     KCB_ASSIGN_OR_RETURN(c.key_type, read_u32(r));
   } else if (r.tag == "WPKY") {
-    c.wrapped_key = r.value;
+    c.wrapped_key = r.value.bytes();
   }
   return Status::Ok();
 }
@@ -261,7 +261,7 @@ Result<KeybagClass> decode_class_group(std::vector<KeybagRecord>& records, size_
   KeybagClass c;
   const KeybagRecord& uuid = records[*i];
   KCB_RETURN_IF_ERROR(expect_length(uuid, kUuidSize));
-  c.uuid = uuid.value;
+  c.uuid = uuid.value.bytes();
   c.offset = uuid.offset;
   SeenTags seen;
   seen.emplace("UUID", uuid.offset);
@@ -422,7 +422,7 @@ class BagWriter {
   }
   KeybagRecord record(std::string_view tag, ByteView value) {
     KCB_ASSERT(tag.size() == 4);
-    KeybagRecord r{std::string(tag), Bytes(value.begin(), value.end()), size_};
+    KeybagRecord r{std::string(tag), SmallBytes(value), size_};
     size_ += kRecordHeaderSize + value.size();
     return r;
   }

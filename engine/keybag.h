@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/crypto.h"
+#include "engine/small_bytes.h"
 #include "kcbackup/bytes.h"
 #include "kcbackup/kdf.h"
 #include "kcbackup/random.h"
@@ -41,8 +42,8 @@ std::string keybag_wrap_name(uint32_t wrap);
 inline constexpr size_t kClassKeySize = 32;
 
 struct KeybagRecord {
-  std::string tag;  // 4 printable ASCII characters
-  Bytes value;
+  std::string tag;    // 4 printable ASCII characters
+  SmallBytes value;   // most are 4-40 bytes: kept inside the record
   size_t offset = 0;  // of the record's tag in the parsed bytes
 };
 

@@ -539,8 +539,9 @@ RC_GTEST_PROP(Keybag, IterationCountsAboveTheCapAreRefused, ()) {
     std::vector<KeybagRecord> records = b.records;
     for (KeybagRecord& r : records) {
       if (r.tag != tag) continue;
-      r.value.clear();
-      append_be(r.value, rounds);
+      Bytes value;
+      append_be(value, rounds);
+      r.value = value;
     }
     return parse_keybag(write_records(records), limits);
   };
@@ -609,9 +610,9 @@ std::optional<size_t> find_tag(const std::vector<KeybagRecord>& records, std::st
 }
 
 KeybagRecord u32_record(std::string tag, uint32_t v) {
-  KeybagRecord r{std::move(tag), {}, 0};
-  append_be(r.value, v);
-  return r;
+  Bytes value;
+  append_be(value, v);
+  return KeybagRecord{std::move(tag), value, 0};
 }
 
 RC_GTEST_PROP(Keybag, AStructuralVariantIsRefusedNamingWhatIsWrong, ()) {

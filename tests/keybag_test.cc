@@ -479,3 +479,43 @@ TEST(Keybag, TypeAndWrapNamesComeFromOneTable) {
 
 }  // namespace
 }  // namespace kcb
+
+namespace kcb {
+namespace {
+
+// The record values' byte string (engine/small_bytes.h), against Bytes doing the same edits, on
+// each side of the inline size.
+TEST(SmallBytes, DoesWhatBytesDoesOnEachSideOfItsInlineSize) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{4}, SmallBytes::kInline - 1, SmallBytes::kInline,
+                   SmallBytes::kInline + 1, size_t{300}}) {
+    Bytes model(n);
+    for (size_t i = 0; i < n; ++i)
+      model[i] = static_cast<uint8_t>(i * 7 + 1);
+    SmallBytes s(model);
+    ASSERT_EQ(s.bytes(), model) << n;
+    SmallBytes copy = s;
+    EXPECT_TRUE(copy == s);
+    SmallBytes moved = std::move(copy);
+    EXPECT_EQ(moved.bytes(), model);
+    EXPECT_TRUE(copy.empty());  // NOLINT(bugprone-use-after-move): a moved-from value is empty
+    for (size_t grow : {n + 3, n + SmallBytes::kInline, n / 2}) {
+      Bytes m = model;
+      m.resize(grow, 0xA5);
+      SmallBytes g = s;
+      g.resize(grow, 0xA5);
+      EXPECT_EQ(g.bytes(), m) << n << " resized to " << grow;
+    }
+    SmallBytes self = s;
+    if (n > 2) {
+      self.assign(self.data() + 1, self.data() + n - 1);  // from its own bytes
+      EXPECT_EQ(self.bytes(), Bytes(model.begin() + 1, model.end() - 1)) << n;
+    }
+    SmallBytes other(Bytes(5, 9));
+    other = s;
+    EXPECT_EQ(other.bytes(), model);
+    EXPECT_FALSE(n > 0 && SmallBytes(Bytes(n, 0)) == s);
+  }
+}
+
+}  // namespace
+}  // namespace kcb
