@@ -10,24 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "engine/asan.h"
 #include "engine/setup_profile.h"
-
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KCB_ASAN 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define KCB_ASAN 1
-#endif
-#ifdef KCB_ASAN
-#include <sanitizer/asan_interface.h>
-#define KCB_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
-#define KCB_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
-#else
-#define KCB_POISON(p, n) ((void)(p), (void)(n))
-#define KCB_UNPOISON(p, n) ((void)(p), (void)(n))
-#endif
 
 namespace kcb {
 namespace {
