@@ -273,6 +273,16 @@ TEST(ManifestDbHostile, AFilesTableOfAnotherShapeIsRefused) {
             "corruption: Manifest.db: schema: index FilesFlagsIdx is CREATE INDEX FilesFlagsIdx ON "
             "Files(abs(flags)), expected CREATE INDEX FilesFlagsIdx ON Files(flags) (only Files, "
             "Properties and their indexes are accepted)");
+  // The expected text and more after it: a table stored another way (WITHOUT ROWID) is refused.
+  const Bytes without_rowid = db_from_sql(
+      "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, "
+      "file BLOB) WITHOUT ROWID;" +
+      props);
+  EXPECT_EQ(error_of(read_manifest_db(without_rowid)),
+            "corruption: Manifest.db: schema: table Files is CREATE TABLE Files (fileID TEXT "
+            "PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, file BLOB) WITHOUT ROWID, "
+            "expected CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, "
+            "flags INTEGER, file BLOB) (only Files, Properties and their indexes are accepted)");
   const Bytes no_properties = db_from_sql(
       "CREATE TABLE Files (fileID TEXT PRIMARY KEY, domain TEXT, relativePath TEXT, flags INTEGER, "
       "file BLOB);");
