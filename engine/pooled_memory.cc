@@ -126,10 +126,9 @@ void* pooled_realloc(void* p, int n) {
     return nullptr;
   }
   const auto old_size = static_cast<size_t>(pooled_size(p));
-  if (n > 0 && static_cast<size_t>(n) <= old_size &&
-      class_of(static_cast<size_t>(n)) == class_of(old_size) && class_of(old_size) != kBig) {
-    return p;
-  }
+  // Still within its block's class: the block stays.
+  const size_t c = class_of(old_size);
+  if (c != kBig && class_of(static_cast<size_t>(n)) == c) return p;
   void* q = pooled_malloc(n);
   if (q == nullptr) return nullptr;  // SQLite keeps p, as after a failed realloc
   std::memcpy(q, p, std::min(old_size, static_cast<size_t>(n)));

@@ -49,8 +49,6 @@ class SmallBytes {
   uint8_t* end() { return data() + size_; }
   const uint8_t* begin() const { return data(); }
   const uint8_t* end() const { return data() + size_; }
-  uint8_t& operator[](size_t i) { return data()[i]; }
-  uint8_t operator[](size_t i) const { return data()[i]; }
   ByteView view() const { return ByteView(data(), size_); }
   operator ByteView() const { return view(); }
   Bytes bytes() const { return Bytes(begin(), end()); }
@@ -80,10 +78,6 @@ class SmallBytes {
     }
     if (n > size_) std::memset(data() + size_, fill, n - size_);
     size_ = n;
-    poison_tail();
-  }
-  void clear() {
-    size_ = 0;
     poison_tail();
   }
 

@@ -89,26 +89,24 @@ Restored rows_after(Result<RestoreReport> report, const FixedTarget& target) {
 
 // The way of before: nothing when the folder cannot be built around the files.
 std::optional<Restored> restore_through_folder(const Manifest& manifest, const BundleInput& in,
-                                               FixedTarget& target) {
+                                               bool with_password, FixedTarget& target) {
   auto random = make_seeded_random(kSeed);
   bool stand_ins = false;
   std::optional<BackupFolder> folder = folder_of(manifest, in, *target.device, *random, stand_ins);
   if (!folder) return std::nullopt;
   auto restore_random = make_seeded_random(kSeed);
   Restored r = rows_after(
-      restore_backup(*folder, *target.device,
-                     restore_options((in.target & kRestoreWithoutPassword) == 0), *restore_random),
+      restore_backup(*folder, *target.device, restore_options(with_password), *restore_random),
       target);
   r.stand_in_keys = stand_ins;
   return r;
 }
 
 Restored restore_bare_file(const Manifest& manifest, const KeychainArchive& archive,
-                           const BundleInput& in, FixedTarget& target) {
+                           bool with_password, FixedTarget& target) {
   auto random = make_seeded_random(kSeed);
-  return rows_after(restore_keychain_archive(
-                        manifest, archive, *target.device,
-                        restore_options((in.target & kRestoreWithoutPassword) == 0), *random),
+  return rows_after(restore_keychain_archive(manifest, archive, *target.device,
+                                             restore_options(with_password), *random),
                     target);
 }
 
@@ -161,11 +159,11 @@ void run_restore(const BundleInput& in) {
   const bool with_password = (in.target & kRestoreWithoutPassword) == 0;
   std::optional<Restored> folder;
   if (baseline_setup() || cross_check()) {
-    folder = restore_through_folder(*manifest, in, target);
+    folder = restore_through_folder(*manifest, in, with_password, target);
     if (folder) check_and_reset(*folder, *archive, encrypted, with_password, target);
     if (!cross_check()) return;
   }
-  const Restored bare = restore_bare_file(*manifest, *archive, in, target);
+  const Restored bare = restore_bare_file(*manifest, *archive, with_password, target);
   check_and_reset(bare, *archive, encrypted, with_password, target);
   if (folder) check_same_restore(*folder, bare);
 }
