@@ -21,7 +21,7 @@ namespace {
 
 const bool kInstalled = use_pooled_library_memory();
 
-TEST(PooledMemory, IsInstalledBeforeSqlitesFirstUseAndOnlyThen) {
+TEST(PooledMemory, IsInstalledBeforeEitherLibrarysFirstUse) {
   if (baseline_setup()) GTEST_SKIP() << "KCB_BASELINE_SETUP=1 keeps malloc";
   EXPECT_TRUE(kInstalled);
   EXPECT_TRUE(use_pooled_library_memory());  // a second call changes nothing
