@@ -74,21 +74,19 @@ KCB_RESTORE_CROSS_CHECK=1 "$build/fuzz/replay_restore" "$root/corpus/restore" >/
   { echo "restore: the bare files and the folder disagree (KCB_RESTORE_CROSS_CHECK=1)" >&2; exit 1; }
 
 if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
-  # journey's libFuzzer binary links the edge-coverage copies of the libraries (fuzz/CMakeLists.txt);
-  # with-cmp/fuzz_journey is the same target on the fully instrumented ones, as before issue 17,
-  # and is what the old set-up runs on. Without the copies (an OSS-Fuzz style build) both are
-  # fuzz_journey.
-  cmp_journey="$fuzz_build/fuzz/fuzz_journey"
-  if cmake --build "$fuzz_build" --target fuzz_journey_cmp >/dev/null 2>&1; then
-    cmp_journey="$fuzz_build/fuzz/with-cmp/fuzz_journey"
-  fi
+  # journey's and restore's libFuzzer binaries link the edge-coverage copies of the libraries
+  # (fuzz/CMakeLists.txt); with-cmp/fuzz_<target> is the same target on the fully instrumented
+  # ones, as before issue 17, and is what the old set-up runs on. Without the copies (an OSS-Fuzz
+  # style build) both are fuzz_<target>.
   for t in journey restore; do
     n=$runs
     [ "$t" = restore ] && n=$((runs * 10))
     args=(-runs="$n" -seed=1 -dict="$root/fuzz/$t.dict")
     bin="$fuzz_build/fuzz/fuzz_$t"
     full=$bin
-    [ "$t" = journey ] && full=$cmp_journey
+    if cmake --build "$fuzz_build" --target "fuzz_${t}_cmp" >/dev/null 2>&1; then
+      full="$fuzz_build/fuzz/with-cmp/fuzz_$t"
+    fi
     old=$(cpu_of 1 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
     new=$(cpu_of 0 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
     row "fuzz_$t -runs=$n (ASan+UBSan, libFuzzer)" "$n" "$old" "$new"

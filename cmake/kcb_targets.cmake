@@ -27,10 +27,12 @@ if(KCB_FUZZ AND NOT KCB_FUZZ_SANITIZERS STREQUAL "")
                          -fno-omit-frame-pointer)
   target_link_options(kcb_instrumentation INTERFACE ${kcb_sanitize})
   # The same sanitizers with edge coverage only: no trace-cmp hooks and no memcmp/strcmp value
-  # hooks (-fsanitize=fuzzer-no-link forces both and cannot be told to drop one). For targets whose
-  # input never meets a comparison it could be mutated to satisfy: the journey target's bytes
+  # hooks (-fsanitize=fuzzer-no-link forces both and cannot be told to drop one). For targets
+  # whose input meets no comparison a spliced value could satisfy: the journey target's bytes
   # become traits, settings and lengths through FuzzedDataProvider, and everything the engine
-  # compares after that is its own output (keys, DER, SQLite rows). Measured in docs/fuzzing.md.
+  # compares after that is its own output (keys, DER, SQLite rows); restore's custom mutator
+  # changes the fields the restore decides on itself, and its items are sealed, so no byte of
+  # their DER can be steered. Measured in docs/fuzzing.md.
   set(KCB_FUZZ_EDGE_COPIES ON)
   add_library(kcb_instrumentation_edges INTERFACE)
   target_compile_options(kcb_instrumentation_edges INTERFACE ${kcb_sanitize}

@@ -35,6 +35,26 @@ Status corrupt(const KeybagRecord& r, const std::string& what) {
   return Status::Corruption(where(r) + what);
 }
 
+// A tag as the big-endian number of its four bytes (0 for a tag of another length, which no
+// known tag is). The parser dispatches on these numbers: comparing the text against each
+// candidate tag was a memcmp call per candidate, each intercepted and hooked under the fuzzers.
+constexpr uint32_t code_of(std::string_view tag) {
+  if (tag.size() != 4) return 0;
+  uint32_t code = 0;
+  for (char ch : tag)
+    code = (code << 8) | static_cast<uint8_t>(ch);
+  return code;
+}
+uint32_t code_of(const KeybagRecord& r) {
+  return code_of(std::string_view(r.tag));
+}
+
+constexpr uint32_t kVers = code_of("VERS"), kType = code_of("TYPE"), kUuid = code_of("UUID"),
+                   kHmck = code_of("HMCK"), kWrap = code_of("WRAP"), kSalt = code_of("SALT"),
+                   kIter = code_of("ITER"), kDpwt = code_of("DPWT"), kDpic = code_of("DPIC"),
+                   kDpsl = code_of("DPSL"), kClas = code_of("CLAS"), kKtyp = code_of("KTYP"),
+                   kWpky = code_of("WPKY"), kPbky = code_of("PBKY");
+
 bool is_printable_tag(const uint8_t* p) {
   for (int i = 0; i < 4; ++i) {
     if (p[i] < 0x20 || p[i] > 0x7E) return false;
@@ -118,9 +138,8 @@ Result<uint32_t> read_rounds(const KeybagRecord& r, uint32_t cap) {
 }
 
 // Every tag this parser decodes; the others are only kept.
-constexpr std::array<std::string_view, 14> kKnownTags = {"VERS", "TYPE", "UUID", "HMCK", "WRAP",
-                                                         "SALT", "ITER", "DPWT", "DPIC", "DPSL",
-                                                         "CLAS", "KTYP", "WPKY", "PBKY"};
+constexpr std::array<uint32_t, 14> kKnownTags = {kVers, kType, kUuid, kHmck, kWrap, kSalt, kIter,
+                                                 kDpwt, kDpic, kDpsl, kClas, kKtyp, kWpky, kPbky};
 
 // Known tags may appear once per header or group; unknown tags may repeat (they are only kept).
 // The first offset of each known tag seen, in a fixed table: a map here cost a heap node per
@@ -129,17 +148,18 @@ class SeenTags {
  public:
   SeenTags() { first_.fill(kUnseen); }
   // {offset of the first record with the tag, whether this one is that first}. tag: a known one.
-  std::pair<size_t, bool> emplace(std::string_view tag, size_t offset) {
+  std::pair<size_t, bool> emplace(uint32_t tag, size_t offset) {
     size_t& first = first_[index_of(tag)];
     if (first != kUnseen) return {first, false};
     first = offset;
     return {offset, true};
   }
-  size_t count(std::string_view tag) const { return first_[index_of(tag)] != kUnseen ? 1 : 0; }
+  size_t count(uint32_t tag) const { return first_[index_of(tag)] != kUnseen ? 1 : 0; }
+  size_t count(std::string_view tag) const { return count(code_of(tag)); }
 
  private:
   static constexpr size_t kUnseen = SIZE_MAX;
-  static size_t index_of(std::string_view tag) {
+  static size_t index_of(uint32_t tag) {
     const auto* it = std::find(kKnownTags.begin(), kKnownTags.end(), tag);
     KCB_ASSERT(it != kKnownTags.end());
     return static_cast<size_t>(it - kKnownTags.begin());
@@ -147,50 +167,51 @@ class SeenTags {
   std::array<size_t, kKnownTags.size()> first_;
 };
 
-Status note_once(SeenTags& seen, const KeybagRecord& r) {
-  auto [first, inserted] = seen.emplace(r.tag, r.offset);
+Status note_once(SeenTags& seen, uint32_t code, const KeybagRecord& r) {
+  auto [first, inserted] = seen.emplace(code, r.offset);
   if (inserted) return Status::Ok();
   return corrupt(r, "duplicate (first at offset " + std::to_string(first) + ")");
 }
 
-bool is_header_only_tag(std::string_view tag) {
-  return tag == "VERS" || tag == "TYPE" || tag == "HMCK" || tag == "SALT" || tag == "ITER" ||
-         tag == "DPWT" || tag == "DPIC" || tag == "DPSL";
+bool is_header_only_tag(uint32_t tag) {
+  return tag == kVers || tag == kType || tag == kHmck || tag == kSalt || tag == kIter ||
+         tag == kDpwt || tag == kDpic || tag == kDpsl;
 }
 
-bool is_class_only_tag(std::string_view tag) {
-  return tag == "CLAS" || tag == "KTYP" || tag == "WPKY" || tag == "PBKY";
+bool is_class_only_tag(uint32_t tag) {
+  return tag == kClas || tag == kKtyp || tag == kWpky || tag == kPbky;
 }
 
 Status decode_header_record(const KeybagRecord& r, const KeybagLimits& limits, SeenTags& seen,
                             Keybag& bag) {
-  if (is_class_only_tag(r.tag)) {
+  const uint32_t tag = code_of(r);
+  if (is_class_only_tag(tag)) {
     return corrupt(r, "class record before any class UUID (a class group starts with its UUID)");
   }
-  if (!is_header_only_tag(r.tag) && r.tag != "UUID" && r.tag != "WRAP") return Status::Ok();
-  KCB_RETURN_IF_ERROR(note_once(seen, r));
-  if (r.tag == "VERS") {
+  if (!is_header_only_tag(tag) && tag != kUuid && tag != kWrap) return Status::Ok();
+  KCB_RETURN_IF_ERROR(note_once(seen, tag, r));
+  if (tag == kVers) {
     KCB_ASSIGN_OR_RETURN(bag.version, read_u32(r));
-  } else if (r.tag == "TYPE") {
+  } else if (tag == kType) {
     KCB_ASSIGN_OR_RETURN(bag.type_field, read_u32(r));
-  } else if (r.tag == "UUID") {
+  } else if (tag == kUuid) {
     KCB_RETURN_IF_ERROR(expect_length(r, kUuidSize));
     bag.uuid = r.value.bytes();
-  } else if (r.tag == "HMCK") {
+  } else if (tag == kHmck) {
     KCB_RETURN_IF_ERROR(expect_length(r, kWrappedHmacKeySize));
     bag.hmac_key = r.value.bytes();
-  } else if (r.tag == "WRAP") {
+  } else if (tag == kWrap) {
     KCB_ASSIGN_OR_RETURN(bag.wrap, read_u32(r));
-  } else if (r.tag == "SALT") {
+  } else if (tag == kSalt) {
     KCB_RETURN_IF_ERROR(expect_length(r, kSaltSize));
     bag.salt = r.value.bytes();
-  } else if (r.tag == "ITER") {
+  } else if (tag == kIter) {
     KCB_ASSIGN_OR_RETURN(bag.iterations, read_rounds(r, limits.max_iterations));
-  } else if (r.tag == "DPWT") {
+  } else if (tag == kDpwt) {
     KCB_ASSIGN_OR_RETURN(bag.dp_wrap_type, read_u32(r));
-  } else if (r.tag == "DPIC") {
+  } else if (tag == kDpic) {
     KCB_ASSIGN_OR_RETURN(bag.dp_iterations, read_rounds(r, limits.max_dp_iterations));
-  } else if (r.tag == "DPSL") {
+  } else if (tag == kDpsl) {
     KCB_RETURN_IF_ERROR(expect_length(r, kSaltSize));
     bag.dp_salt = r.value.bytes();
   }
@@ -203,7 +224,7 @@ Status check_header_complete(const SeenTags& seen, Keybag& bag) {
       return Status::Corruption(std::string("keybag: header has no '") + tag + "' record");
     }
   }
-  const size_t dp = seen.count("DPWT") + seen.count("DPIC") + seen.count("DPSL");
+  const size_t dp = seen.count(kDpwt) + seen.count(kDpic) + seen.count(kDpsl);
   if (dp != 0 && dp != 3) {
     return Status::Corruption("keybag: header has only some of 'DPWT', 'DPIC', 'DPSL'");
   }
@@ -216,18 +237,19 @@ std::string group_where(const KeybagClass& c) {
 }
 
 Status decode_class_record(const KeybagRecord& r, SeenTags& seen, KeybagClass& c) {
-  if (is_header_only_tag(r.tag)) {
+  const uint32_t tag = code_of(r);
+  if (is_header_only_tag(tag)) {
     return corrupt(r, "header record inside the class group at offset " + std::to_string(c.offset));
   }
-  if (!is_class_only_tag(r.tag) && r.tag != "WRAP") return Status::Ok();
-  KCB_RETURN_IF_ERROR(note_once(seen, r));
-  if (r.tag == "CLAS") {
+  if (!is_class_only_tag(tag) && tag != kWrap) return Status::Ok();
+  KCB_RETURN_IF_ERROR(note_once(seen, tag, r));
+  if (tag == kClas) {
     KCB_ASSIGN_OR_RETURN(c.class_number, read_u32(r));
-  } else if (r.tag == "WRAP") {
+  } else if (tag == kWrap) {
     KCB_ASSIGN_OR_RETURN(c.wrap, read_u32(r));
-  } else if (r.tag == "KTYP") {
+  } else if (tag == kKtyp) {
     KCB_ASSIGN_OR_RETURN(c.key_type, read_u32(r));
-  } else if (r.tag == "WPKY") {
+  } else if (tag == kWpky) {
     c.wrapped_key = r.value.bytes();
   }
   return Status::Ok();
@@ -264,9 +286,9 @@ Result<KeybagClass> decode_class_group(std::vector<KeybagRecord>& records, size_
   c.uuid = uuid.value.bytes();
   c.offset = uuid.offset;
   SeenTags seen;
-  seen.emplace("UUID", uuid.offset);
+  seen.emplace(kUuid, uuid.offset);
   size_t end = *i + 1;
-  while (end < records.size() && records[end].tag != "UUID")
+  while (end < records.size() && code_of(records[end]) != kUuid)
     ++end;
   c.records.reserve(end - *i);
   c.records.push_back(std::move(records[*i]));
@@ -497,13 +519,32 @@ std::string keybag_wrap_name(uint32_t wrap) {
   return std::to_string(wrap);
 }
 
+namespace {
+
+// Room for the header's records (those before the second UUID) and one class per further UUID, at
+// most the cap: no doubling series of moves of records and groups.
+void reserve_for(const std::vector<KeybagRecord>& records, const KeybagLimits& limits,
+                 Keybag& bag) {
+  size_t uuids = 0;
+  size_t header = records.size();
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (code_of(records[i]) != kUuid) continue;
+    if (++uuids == 2) header = i;
+  }
+  bag.header_records.reserve(header);
+  bag.classes.reserve(std::min(uuids > 1 ? uuids - 1 : 0, limits.max_classes));
+}
+
+}  // namespace
+
 Result<Keybag> parse_keybag(ByteView bytes, const KeybagLimits& limits) {
   KCB_ASSIGN_OR_RETURN(std::vector<KeybagRecord> records, split_records(bytes, limits));
   Keybag bag;
+  reserve_for(records, limits, bag);
   SeenTags seen;
   size_t i = 0;
   // The header runs to the second UUID: its own UUID comes after VERS and TYPE, before HMCK.
-  for (; i < records.size() && !(records[i].tag == "UUID" && seen.count("UUID")); ++i) {
+  for (; i < records.size() && !(code_of(records[i]) == kUuid && seen.count(kUuid)); ++i) {
     KCB_RETURN_IF_ERROR(decode_header_record(records[i], limits, seen, bag));
     bag.header_records.push_back(std::move(records[i]));
   }

@@ -16,10 +16,11 @@
 namespace kcb {
 namespace {
 
-// Classes: 16-byte steps up to 256 bytes, then powers of two up to 4 KiB (SQLite's parse nodes,
-// expressions and cursors are small; a page is 4 KiB). Anything larger is malloc'd and freed as is.
+// Classes: 16-byte steps up to 256 bytes, then powers of two up to 8 KiB (SQLite's parse nodes,
+// expressions and cursors are small; a 4 KiB page and its header take the 8 KiB class). Anything
+// larger is malloc'd and freed as is.
 constexpr size_t kStepClasses = 16;
-constexpr size_t kClasses = kStepClasses + 4;  // 512, 1024, 2048, 4096
+constexpr size_t kClasses = kStepClasses + 5;  // 512, 1024, 2048, 4096, 8192
 constexpr size_t kBig = kClasses;
 // Idle blocks a thread keeps per class; past that a freed block goes back to malloc.
 constexpr size_t kMaxIdlePerClass = 1024;
@@ -30,6 +31,7 @@ constexpr size_t class_of(size_t n) {
   if (n <= 1024) return kStepClasses + 1;
   if (n <= 2048) return kStepClasses + 2;
   if (n <= 4096) return kStepClasses + 3;
+  if (n <= 8192) return kStepClasses + 4;
   return kBig;
 }
 
@@ -164,6 +166,8 @@ bool pool_sqlite() {
                                               pooled_shutdown, nullptr};
   // Both fail with SQLITE_MISUSE once SQLite is initialized: then nothing is changed.
   if (sqlite3_config(SQLITE_CONFIG_MALLOC, &methods) != SQLITE_OK) return false;
+  // No bulk block of pages per page cache: each page from its class (a pager per database opened).
+  if (sqlite3_config(SQLITE_CONFIG_PAGECACHE, nullptr, 0, 0) != SQLITE_OK) return false;
   return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
 }
 

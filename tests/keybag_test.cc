@@ -291,6 +291,24 @@ TEST(Keybag, UnknownTagsAndFileClassesAreKeptAndWrittenBack) {
   EXPECT_FALSE(bag->double_protection);
 }
 
+// The parser dispatches on a tag's four bytes as one number: a tag one letter's case or one byte
+// away from a known one is unknown, kept as it is and never decoded.
+TEST(Keybag, TagsAreMatchedOnAllFourBytes) {
+  std::vector<Tlv> records =
+      header() + std::vector<Tlv>{{"uuid", Bytes(16, 1)}, {"WRAp", be32(9)}, {"VERs", be32(1)}};
+  records = records + group(1, 3);
+  records.push_back({"clas", be32(99)});
+  records.push_back({"UUIe", Bytes(16, 2)});
+  const Bytes bytes = build(records);
+  auto bag = parse_keybag(bytes);
+  ASSERT_TRUE(bag.ok()) << bag.status().to_string();
+  EXPECT_EQ(bag->header_records.size(), header().size() + 3);
+  ASSERT_EQ(bag->classes.size(), 1u);
+  EXPECT_EQ(bag->classes[0].class_number, 1u);
+  EXPECT_EQ(bag->classes[0].records.back().tag, "UUIe");
+  EXPECT_EQ(serialize_keybag(*bag), bytes);
+}
+
 TEST(Keybag, TypeFlagsAreMasked) {
   std::vector<Tlv> records = header();
   records[1].value = be32(0x40000001);

@@ -31,7 +31,7 @@ TEST(PooledMemory, IsInstalledBeforeEitherLibrarysFirstUse) {
 // smaller than asked for, or two blocks sharing bytes, shows as a changed pattern.
 TEST(PooledMemory, EverySizeGetsItsOwnBytes) {
   std::vector<std::pair<uint8_t*, int>> blocks;
-  for (int n = 1; n <= 5000; n += (n < 600 ? 1 : 37)) {
+  for (int n = 1; n <= 9000; n += (n < 600 ? 1 : 37)) {
     auto* p = static_cast<uint8_t*>(sqlite3_malloc(n));
     ASSERT_NE(p, nullptr);
     ASSERT_GE(sqlite3_msize(p), static_cast<sqlite3_uint64>(n)) << n;
@@ -50,7 +50,7 @@ TEST(PooledMemory, ReallocKeepsTheContentsAcrossClasses) {
   ASSERT_NE(p, nullptr);
   for (int i = 0; i < 10; ++i)
     p[i] = static_cast<uint8_t>(i + 1);
-  for (int n : {12, 16, 17, 300, 5000, 100000, 4097, 64, 10}) {
+  for (int n : {12, 16, 17, 300, 5000, 100000, 4097, 8192, 8193, 64, 10}) {
     p = static_cast<uint8_t*>(sqlite3_realloc(p, n));
     ASSERT_NE(p, nullptr);
     ASSERT_GE(sqlite3_msize(p), static_cast<sqlite3_uint64>(n));
