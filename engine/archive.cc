@@ -10,6 +10,7 @@
 
 #include "engine/archive_internal.h"
 #include "engine/binary_plist_writer.h"
+#include "engine/plist_doc.h"
 #include "input/property_list.h"
 #include "kcbackup/der.h"
 #include "kcbackup/env.h"
@@ -25,56 +26,6 @@ std::string item_path(ItemClass c, size_t index, const char* field) {
   return std::string(kArchiveName) + ": " + std::string(name_of(c)) + "[" + std::to_string(index) +
          "]" + (*field != 0 ? "." : "") + field;
 }
-
-// The reader's access to one parsed document, in either form: libplist's tree (an XML archive) or
-// a binary archive's bytes read in place (BinaryPlist: no tree, no copy of a key or blob per
-// entry). One reader below serves both, so they cannot drift apart.
-struct TreeDoc {
-  using Node = plist_t;
-  bool is(Node n, plist_type t) const { return n != nullptr && plist_get_node_type(n) == t; }
-  std::string_view type_name(Node n) const { return plist_type_name(n); }
-  Status expect(Node n, plist_type t, std::string_view path) const {
-    return expect_plist_type(n, t, path);
-  }
-  Result<ByteView> data(Node n, std::string_view path) const { return plist_data(n, path); }
-  Result<std::string> string(Node n, std::string_view path) const {
-    KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(n, path));
-    return std::string(text);
-  }
-  std::optional<Node> get(Node dict, const char* key) const {
-    plist_t v = plist_dict_get_item(dict, key);
-    return v == nullptr ? std::nullopt : std::optional<Node>(v);
-  }
-  Status for_each_item(Node n, std::string_view path,
-                       const std::function<Status(size_t, Node)>& f) const {
-    return for_each_plist_item(n, path, f);
-  }
-  Status for_each_entry(Node n, std::string_view path,
-                        const std::function<Status(std::string_view, Node)>& f) const {
-    return for_each_plist_entry(n, path, f);
-  }
-};
-
-struct BinaryDoc {
-  using Node = BinaryPlist::Node;
-  const BinaryPlist& plist;
-  bool is(Node n, plist_type t) const { return plist.type(n) == t; }
-  std::string_view type_name(Node n) const { return plist.type_name(n); }
-  Status expect(Node n, plist_type t, std::string_view path) const {
-    return plist.expect_type(n, t, path);
-  }
-  Result<ByteView> data(Node n, std::string_view path) const { return plist.data(n, path); }
-  Result<std::string> string(Node n, std::string_view path) const { return plist.string(n, path); }
-  std::optional<Node> get(Node dict, const char* key) const { return plist.dict_get(dict, key); }
-  Status for_each_item(Node n, std::string_view path,
-                       const std::function<Status(size_t, Node)>& f) const {
-    return plist.for_each_item(n, path, f);
-  }
-  Status for_each_entry(Node n, std::string_view path,
-                        const std::function<Status(std::string_view, Node)>& f) const {
-    return plist.for_each_entry(n, path, f);
-  }
-};
 
 // An item's field as data. Its path is built only for an error: building three path strings per
 // item cost 1.5 % of a restore's instructions.

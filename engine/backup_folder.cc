@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "engine/archive_internal.h"
 #include "engine/backup_bag.h"
 #include "engine/binary_plist_writer.h"
 #include "engine/crypto.h"
@@ -16,6 +17,7 @@
 #include "engine/keybag.h"
 #include "engine/manifest_db.h"
 #include "engine/mbfile.h"
+#include "engine/plist_doc.h"
 #include "input/property_list.h"
 #include "kcbackup/utf8.h"
 
@@ -33,30 +35,67 @@ uint32_t read_le32(ByteView b) {
   return uint32_t{b[0]} | uint32_t{b[1]} << 8 | uint32_t{b[2]} << 16 | uint32_t{b[3]} << 24;
 }
 
-// A string member of a dictionary: absent is "", another type is Corruption naming it.
-Result<std::string> optional_string(plist_t dict, const char* key, const std::string& where) {
-  plist_t node = plist_dict_get_item(dict, key);
-  if (node == nullptr) return std::string();
-  KCB_ASSIGN_OR_RETURN(std::string_view text, plist_string(node, where + key));
-  return std::string(text);
-}
+// The members of one dictionary of a parsed plist, in place or from libplist's tree
+// (engine/plist_doc.h). A member's path ("Manifest.plist: Lockdown.DeviceName") is spelled out
+// only for an error: the getters are asked once without it and, when they refuse, again with it.
+template <typename Doc>
+class PlistFields {
+ public:
+  using Node = typename Doc::Node;
+  PlistFields(const Doc& doc, Node dict, std::string_view where)
+      : doc_(doc), dict_(dict), where_(where) {}
 
-Result<bool> optional_bool(plist_t dict, const char* key, const std::string& where) {
-  plist_t node = plist_dict_get_item(dict, key);
-  if (node == nullptr) return false;
-  return plist_bool(node, where + key);
-}
+  bool has(const char* key) const { return doc_.get(dict_, key).has_value(); }
+  // Required members: a missing one is "expected <type>, found nothing".
+  Result<ByteView> data(const char* key) const {
+    return read(key, PLIST_DATA, [&](Node n, std::string_view path) { return doc_.data(n, path); });
+  }
+  Result<std::string> string(const char* key) const {
+    return read(key, PLIST_STRING,
+                [&](Node n, std::string_view path) { return doc_.string(n, path); });
+  }
+  Result<bool> boolean(const char* key) const {
+    return read(key, PLIST_BOOLEAN,
+                [&](Node n, std::string_view path) { return doc_.boolean(n, path); });
+  }
+  Result<Node> dict(const char* key) const {
+    return read(key, PLIST_DICT, [&](Node n, std::string_view path) -> Result<Node> {
+      KCB_RETURN_IF_ERROR(doc_.expect(n, PLIST_DICT, path));
+      return n;
+    });
+  }
+  // Optional members: absent is "" or false; another type is Corruption naming it.
+  Result<std::string> optional_string(const char* key) const {
+    if (!has(key)) return std::string();
+    return string(key);
+  }
+  Result<bool> optional_bool(const char* key) const {
+    if (!has(key)) return false;
+    return boolean(key);
+  }
+  // A date as Unix seconds; absent or another type (real writers vary) is 0: nothing kcbackup
+  // decides depends on a date.
+  int64_t optional_date(const char* key) const {
+    const auto n = doc_.get(dict_, key);
+    const std::optional<int32_t> sec = n ? doc_.date_seconds(*n) : std::nullopt;
+    return sec ? int64_t{*sec} + kAppleEpochUnixSeconds : 0;
+  }
 
-// A date member as Unix seconds; absent or another type (real writers vary) is 0: nothing
-// kcbackup decides depends on a date.
-int64_t optional_date(plist_t dict, const char* key) {
-  plist_t node = plist_dict_get_item(dict, key);
-  if (node == nullptr || plist_get_node_type(node) != PLIST_DATE) return 0;
-  int32_t sec = 0;
-  int32_t usec = 0;
-  plist_get_date_val(node, &sec, &usec);
-  return int64_t{sec} + kAppleEpochUnixSeconds;
-}
+ private:
+  template <typename Get>
+  auto read(const char* key, plist_type type, const Get& get) const -> decltype(get(Node{}, "")) {
+    const auto n = doc_.get(dict_, key);
+    if (!n) return expect_plist_type(nullptr, type, path(key));
+    auto value = get(*n, std::string_view());
+    if (value.ok()) return value;
+    return get(*n, path(key));
+  }
+  std::string path(const char* key) const { return std::string(where_) + key; }
+
+  const Doc& doc_;
+  Node dict_;
+  std::string_view where_;
+};
 
 std::string missing(std::string_view name, std::string_view why) {
   return std::string(name) + ": missing: " + std::string(why);
@@ -152,39 +191,62 @@ Bytes write_manifest(const Manifest& m) {
   return w.finish(w.dict(root));
 }
 
-Result<Manifest> read_manifest(ByteView bytes) {
-  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kManifestPlistName));
-  const std::string p = std::string(kManifestPlistName) + ": ";
-  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kManifestPlistName));
-  plist_t r = root.get();
+namespace {
+
+template <typename Doc>
+Result<Manifest> read_manifest_from(const Doc& doc, typename Doc::Node root) {
+  KCB_RETURN_IF_ERROR(doc.expect(root, PLIST_DICT, kManifestPlistName));
+  const PlistFields<Doc> top(doc, root, "Manifest.plist: ");
   Manifest m;
-  KCB_ASSIGN_OR_RETURN(ByteView bag,
-                       plist_data(plist_dict_get_item(r, "BackupKeyBag"), p + "BackupKeyBag"));
+  KCB_ASSIGN_OR_RETURN(ByteView bag, top.data("BackupKeyBag"));
   m.backup_keybag.assign(bag.begin(), bag.end());
-  KCB_ASSIGN_OR_RETURN(m.is_encrypted,
-                       plist_bool(plist_dict_get_item(r, "IsEncrypted"), p + "IsEncrypted"));
-  if (plist_t key = plist_dict_get_item(r, "ManifestKey"); key != nullptr) {
-    KCB_ASSIGN_OR_RETURN(ByteView k, plist_data(key, p + "ManifestKey"));
+  KCB_ASSIGN_OR_RETURN(m.is_encrypted, top.boolean("IsEncrypted"));
+  if (top.has("ManifestKey")) {
+    KCB_ASSIGN_OR_RETURN(ByteView k, top.data("ManifestKey"));
     m.manifest_key = Bytes(k.begin(), k.end());
   }
-  plist_t lockdown = plist_dict_get_item(r, "Lockdown");
-  KCB_RETURN_IF_ERROR(expect_plist_type(lockdown, PLIST_DICT, p + "Lockdown"));
-  const std::string lp = p + "Lockdown.";
-  KCB_ASSIGN_OR_RETURN(
-      std::string_view udid,
-      plist_string(plist_dict_get_item(lockdown, "UniqueDeviceID"), lp + "UniqueDeviceID"));
+  KCB_ASSIGN_OR_RETURN(typename Doc::Node lockdown_dict, top.dict("Lockdown"));
+  const PlistFields<Doc> lockdown(doc, lockdown_dict, "Manifest.plist: Lockdown.");
   LockdownInfo& l = m.lockdown;
-  l.unique_device_id = std::string(udid);
-  KCB_ASSIGN_OR_RETURN(l.product_type, optional_string(lockdown, "ProductType", lp));
-  KCB_ASSIGN_OR_RETURN(l.product_version, optional_string(lockdown, "ProductVersion", lp));
-  KCB_ASSIGN_OR_RETURN(l.build_version, optional_string(lockdown, "BuildVersion", lp));
-  KCB_ASSIGN_OR_RETURN(l.device_name, optional_string(lockdown, "DeviceName", lp));
-  KCB_ASSIGN_OR_RETURN(l.serial_number, optional_string(lockdown, "SerialNumber", lp));
-  KCB_ASSIGN_OR_RETURN(m.version, optional_string(r, "Version", p));
-  KCB_ASSIGN_OR_RETURN(m.was_passcode_set, optional_bool(r, "WasPasscodeSet", p));
-  KCB_ASSIGN_OR_RETURN(m.journey, optional_string(r, "Journey", p));
-  m.date = optional_date(r, "Date");
+  KCB_ASSIGN_OR_RETURN(l.unique_device_id, lockdown.string("UniqueDeviceID"));
+  KCB_ASSIGN_OR_RETURN(l.product_type, lockdown.optional_string("ProductType"));
+  KCB_ASSIGN_OR_RETURN(l.product_version, lockdown.optional_string("ProductVersion"));
+  KCB_ASSIGN_OR_RETURN(l.build_version, lockdown.optional_string("BuildVersion"));
+  KCB_ASSIGN_OR_RETURN(l.device_name, lockdown.optional_string("DeviceName"));
+  KCB_ASSIGN_OR_RETURN(l.serial_number, lockdown.optional_string("SerialNumber"));
+  KCB_ASSIGN_OR_RETURN(m.version, top.optional_string("Version"));
+  KCB_ASSIGN_OR_RETURN(m.was_passcode_set, top.optional_bool("WasPasscodeSet"));
+  KCB_ASSIGN_OR_RETURN(m.journey, top.optional_string("Journey"));
+  m.date = top.optional_date("Date");
   return m;
+}
+
+template <typename Doc>
+Result<BackupStatus> read_backup_status_from(const Doc& doc, typename Doc::Node root) {
+  KCB_RETURN_IF_ERROR(doc.expect(root, PLIST_DICT, kStatusPlistName));
+  const PlistFields<Doc> top(doc, root, "Status.plist: ");
+  BackupStatus s;
+  KCB_ASSIGN_OR_RETURN(s.snapshot_state, top.string("SnapshotState"));
+  KCB_ASSIGN_OR_RETURN(s.is_full_backup, top.optional_bool("IsFullBackup"));
+  KCB_ASSIGN_OR_RETURN(s.uuid, top.optional_string("UUID"));
+  KCB_ASSIGN_OR_RETURN(s.version, top.optional_string("Version"));
+  s.date = top.optional_date("Date");
+  return s;
+}
+
+}  // namespace
+
+Result<Manifest> read_manifest_through_libplist(ByteView bytes) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kManifestPlistName));
+  return read_manifest_from(TreeDoc{}, root.get());
+}
+
+// A binary Manifest.plist (what real backups and our writer make) is read in place, an XML one
+// through libplist: restore and the fuzz targets read one per backup opened.
+Result<Manifest> read_manifest(ByteView bytes) {
+  if (!BinaryPlist::is_binary(bytes)) return read_manifest_through_libplist(bytes);
+  KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, kManifestPlistName));
+  return read_manifest_from(BinaryDoc{plist}, plist.root());
 }
 
 Bytes write_backup_status(const BackupStatus& s) {
@@ -199,20 +261,15 @@ Bytes write_backup_status(const BackupStatus& s) {
   return w.finish(w.dict(root));
 }
 
-Result<BackupStatus> read_backup_status(ByteView bytes) {
+Result<BackupStatus> read_backup_status_through_libplist(ByteView bytes) {
   KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kStatusPlistName));
-  const std::string p = std::string(kStatusPlistName) + ": ";
-  KCB_RETURN_IF_ERROR(expect_plist_type(root.get(), PLIST_DICT, kStatusPlistName));
-  BackupStatus s;
-  KCB_ASSIGN_OR_RETURN(
-      std::string_view state,
-      plist_string(plist_dict_get_item(root.get(), "SnapshotState"), p + "SnapshotState"));
-  s.snapshot_state = std::string(state);
-  KCB_ASSIGN_OR_RETURN(s.is_full_backup, optional_bool(root.get(), "IsFullBackup", p));
-  KCB_ASSIGN_OR_RETURN(s.uuid, optional_string(root.get(), "UUID", p));
-  KCB_ASSIGN_OR_RETURN(s.version, optional_string(root.get(), "Version", p));
-  s.date = optional_date(root.get(), "Date");
-  return s;
+  return read_backup_status_from(TreeDoc{}, root.get());
+}
+
+Result<BackupStatus> read_backup_status(ByteView bytes) {
+  if (!BinaryPlist::is_binary(bytes)) return read_backup_status_through_libplist(bytes);
+  KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, kStatusPlistName));
+  return read_backup_status_from(BinaryDoc{plist}, plist.root());
 }
 
 Result<Manifest> read_folder_manifest(const FolderSource& folder) {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -691,6 +691,25 @@ Result<std::string_view> BinaryPlist::key_text(Node key, std::string_view path,
   scratch.clear();
   append_utf16_as_utf8(b_.substr(c.refs, 2 * c.n), scratch);
   return std::string_view(scratch);
+}
+
+Result<bool> BinaryPlist::boolean(Node n, std::string_view path) const {
+  KCB_RETURN_IF_ERROR(expect_type(n, PLIST_BOOLEAN, path));
+  return marker(n) == 0x09;
+}
+
+std::optional<int32_t> BinaryPlist::date_seconds(Node n) const {
+  if (type(n) != PLIST_DATE) return std::nullopt;
+  const size_t at = start_of(n) + 1;
+  if (table_ - at < 8) return std::nullopt;  // the shape check does not bound scalars
+  const uint64_t bits = be_at(b_, at, 8);
+  double seconds = 0;
+  static_assert(sizeof seconds == sizeof bits);
+  std::memcpy(&seconds, &bits, sizeof seconds);
+  // (int32_t) of a double out of int32's range is undefined in C; libplist does it anyway, and
+  // x86-64's conversion instruction gives INT32_MIN for every such value and for NaN.
+  if (!(seconds > -2147483649.0 && seconds < 2147483648.0)) return INT32_MIN;
+  return static_cast<int32_t>(seconds);
 }
 
 std::optional<BinaryPlist::Node> BinaryPlist::dict_get(Node dict, std::string_view key) const {

@@ -89,6 +89,13 @@ class BinaryPlist {
   // UTF-8 text: an ASCII string's bytes (checked as UTF-8, as plist_string does), a UTF-16 one
   // converted.
   Result<std::string> string(Node n, std::string_view path) const;
+  // A boolean's value (type-checked like data and string).
+  Result<bool> boolean(Node n, std::string_view path) const;
+  // A date's seconds as libplist 2.2's plist_get_date_val hands them over: the 8-byte float of
+  // seconds since 2001-01-01 converted to int32 toward zero (INT32_MIN, what x86-64 gives for a
+  // value out of range or NaN). nullopt for an object of another type, or one whose eight bytes
+  // run past the object area.
+  std::optional<int32_t> date_seconds(Node n) const;
   // The value of the first entry whose key is `key`; nullopt when none (or `dict` is no dict).
   std::optional<Node> dict_get(Node dict, std::string_view key) const;
   // Linear, in document order, stopping at the first error of `f`.

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -409,6 +413,177 @@ TEST(Manifest, RoundTripsAndNamesMissingFields) {
   auto broken = read_manifest(to_binary_plist(parsed->get()));
   ASSERT_FALSE(broken.ok());
   EXPECT_NE(broken.status().message().find("Lockdown.UniqueDeviceID"), std::string::npos);
+}
+
+// Both readings of a binary Manifest.plist agree wherever libplist parses it: the same manifest,
+// or the same refusal (in place, objects never read are not refused: libplist's "not a property
+// list" is the one answer the in-place reader need not give).
+void expect_manifest_read_both_ways_alike(const Bytes& bytes) {
+  const Result<Manifest> in_place = read_manifest(bytes);
+  const Result<Manifest> tree = read_manifest_through_libplist(bytes);
+  if (!tree.ok() && tree.status().message().find("not a property list") != std::string::npos) {
+    return;
+  }
+  ASSERT_EQ(in_place.ok(), tree.ok())
+      << (in_place.ok() ? tree.status().to_string() : in_place.status().to_string());
+  if (tree.ok()) {
+    EXPECT_EQ(*in_place, *tree);
+  } else {
+    EXPECT_EQ(in_place.status().to_string(), tree.status().to_string());
+  }
+}
+
+// A big-endian IEEE double, as a binary plist stores a date's seconds since 2001.
+std::string be_double(double d) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &d, sizeof bits);
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    out[static_cast<size_t>(i)] = static_cast<char>(bits >> (56 - 8 * i));
+  return out;
+}
+
+// {BackupKeyBag: <abc>, IsEncrypted: true, Lockdown: {UniqueDeviceID: "u", DeviceName: <name
+// object, "é☃" in UTF-16 by default>}, Date: <date object>}, laid out by hand.
+Bytes manifest_with_date(const std::string& date_object,
+                         const std::string& name_object = std::string("\x62\x00\xE9\x26\x03", 5)) {
+  return binary_plist({
+      std::string("\xD4\x01\x02\x03\x04\x05\x06\x07\x08", 9),
+      "\x5C"
+      "BackupKeyBag",
+      "\x5B"
+      "IsEncrypted",
+      "\x58"
+      "Lockdown",
+      "\x54"
+      "Date",
+      "\x43"
+      "abc",
+      "\x09",
+      std::string("\xD2\x09\x0A\x0B\x0C", 5),
+      date_object,
+      "\x5E"
+      "UniqueDeviceID",
+      "\x5A"
+      "DeviceName",
+      "\x51"
+      "u",
+      name_object,
+  });
+}
+
+TEST(Manifest, ABinaryManifestReadsInPlaceAsThroughLibplist) {
+  Manifest m;
+  m.backup_keybag = Bytes{1, 2, 3};
+  m.manifest_key = Bytes(44, 0x44);
+  m.is_encrypted = true;
+  m.lockdown = {"udid", "iPhone14,2", "17.5", "21F90", "Test phone", "F2LXXXXXXXXX"};
+  m.version = "10.0";
+  m.date = 1'700'000'000;
+  m.was_passcode_set = true;
+  m.journey = "local-encrypted";
+  expect_manifest_read_both_ways_alike(write_manifest(m));
+
+  // Each field missing, or of another type, through the tree writer (which writes no dates).
+  using Edit = std::function<void(plist_t root, plist_t lockdown)>;
+  const std::vector<Edit> edits = {
+      [](plist_t, plist_t) {},
+      [](plist_t r, plist_t) { plist_dict_remove_item(r, "BackupKeyBag"); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "BackupKeyBag", plist_new_string("x")); },
+      [](plist_t r, plist_t) { plist_dict_remove_item(r, "IsEncrypted"); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "IsEncrypted", plist_new_data("x", 1)); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "ManifestKey", plist_new_bool(1)); },
+      [](plist_t r, plist_t) { plist_dict_remove_item(r, "ManifestKey"); },
+      [](plist_t r, plist_t) { plist_dict_remove_item(r, "Lockdown"); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "Lockdown", plist_new_string("x")); },
+      [](plist_t, plist_t l) { plist_dict_remove_item(l, "UniqueDeviceID"); },
+      [](plist_t, plist_t l) { plist_dict_set_item(l, "UniqueDeviceID", plist_new_data("x", 1)); },
+      [](plist_t, plist_t l) { plist_dict_set_item(l, "DeviceName", plist_new_bool(0)); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "Version", plist_new_data("x", 1)); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "WasPasscodeSet", plist_new_string("x")); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "Journey", plist_new_bool(1)); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "Date", plist_new_string("x")); },
+      [](plist_t r, plist_t) { plist_dict_set_item(r, "Extra", plist_new_bool(1)); },
+  };
+  for (size_t i = 0; i < edits.size(); ++i) {
+    SCOPED_TRACE(i);
+    auto parsed = parse_plist(write_manifest(m), "test");
+    ASSERT_TRUE(parsed.ok());
+    plist_dict_remove_item(parsed->get(), "Date");
+    edits[i](parsed->get(), plist_dict_get_item(parsed->get(), "Lockdown"));
+    expect_manifest_read_both_ways_alike(to_binary_plist(parsed->get()));
+  }
+
+  // Known answers for the paths (both readings build them alike): a member of another type, and
+  // a missing one.
+  auto parsed = parse_plist(write_manifest(m), "test");
+  ASSERT_TRUE(parsed.ok());
+  plist_dict_remove_item(parsed->get(), "Date");
+  plist_dict_set_item(parsed->get(), "IsEncrypted", plist_new_data("x", 1));
+  plist_dict_remove_item(plist_dict_get_item(parsed->get(), "Lockdown"), "UniqueDeviceID");
+  EXPECT_EQ(read_manifest(to_binary_plist(parsed->get())).status().to_string(),
+            "corruption: Manifest.plist: IsEncrypted: expected a boolean, found data");
+  plist_dict_set_item(parsed->get(), "IsEncrypted", plist_new_bool(0));
+  EXPECT_EQ(
+      read_manifest(to_binary_plist(parsed->get())).status().to_string(),
+      "corruption: Manifest.plist: Lockdown.UniqueDeviceID: expected a string, found nothing");
+
+  // Dates as libplist hands them over (seconds toward zero, INT32_MIN out of range), a UTF-16
+  // string, and a date whose eight bytes would run into the offset table.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  for (double d : {700'000'000.75, -1.5, -2147483648.5, 2147483647.9, 3e9, -3e9, 1e300, nan}) {
+    SCOPED_TRACE(d);
+    const Bytes bytes = manifest_with_date("\x33" + be_double(d));
+    expect_manifest_read_both_ways_alike(bytes);
+    auto read = read_manifest(bytes);
+    ASSERT_TRUE(read.ok()) << read.status().to_string();
+    EXPECT_EQ(read->lockdown.device_name, "\xC3\xA9\xE2\x98\x83");
+    const int64_t seconds = std::isnan(d) || d >= 2147483648.0 || d <= -2147483649.0
+                                ? INT32_MIN
+                                : static_cast<int64_t>(std::trunc(d));
+    EXPECT_EQ(read->date, seconds + kAppleEpochUnixSeconds);
+  }
+  expect_manifest_read_both_ways_alike(manifest_with_date("\x33\x41"));
+  // A DeviceName that is not UTF-8 (ASCII marker, byte 0xFF), and one that is a lone surrogate.
+  const std::string date = "\x33" + be_double(1.0);
+  expect_manifest_read_both_ways_alike(manifest_with_date(date, "\x51\xFF"));
+  EXPECT_FALSE(read_manifest(manifest_with_date(date, "\x51\xFF")).ok());
+  // The one other difference: libplist drops a lone UTF-16 surrogate (the name reads ""), in
+  // place it stays and the text is refused as not UTF-8, as the archive's keys are.
+  const Bytes lone = manifest_with_date(date, std::string("\x61\xD8\x00", 3));
+  auto lone_tree = read_manifest_through_libplist(lone);
+  ASSERT_TRUE(lone_tree.ok()) << lone_tree.status().to_string();
+  EXPECT_EQ(lone_tree->lockdown.device_name, "");
+  EXPECT_EQ(read_manifest(lone).status().to_string(),
+            "corruption: Manifest.plist: Lockdown.DeviceName: not valid UTF-8 text");
+}
+
+// Status.plist too: the writer's document, and one with a field of another type.
+TEST(BackupStatusPlist, ReadsInPlaceAsThroughLibplist) {
+  BackupStatus s;
+  s.snapshot_state = "finished";
+  s.is_full_backup = true;
+  s.uuid = "uuid";
+  s.version = "3.3";
+  s.date = 1'700'000'000;
+  const Bytes written = write_backup_status(s);
+  auto in_place = read_backup_status(written);
+  auto tree = read_backup_status_through_libplist(written);
+  ASSERT_TRUE(in_place.ok() && tree.ok()) << in_place.status().to_string();
+  EXPECT_EQ(in_place->snapshot_state, "finished");
+  EXPECT_EQ(*in_place, s);
+  EXPECT_EQ(*tree, s);
+
+  auto parsed = parse_plist(written, "test");
+  ASSERT_TRUE(parsed.ok());
+  plist_dict_remove_item(parsed->get(), "Date");
+  plist_dict_set_item(parsed->get(), "IsFullBackup", plist_new_string("yes"));
+  const Bytes edited = to_binary_plist(parsed->get());
+  auto bad_in_place = read_backup_status(edited);
+  auto bad_tree = read_backup_status_through_libplist(edited);
+  ASSERT_FALSE(bad_in_place.ok());
+  EXPECT_EQ(bad_in_place.status().to_string(), bad_tree.status().to_string());
+  EXPECT_NE(bad_in_place.status().message().find("Status.plist: IsFullBackup"), std::string::npos);
 }
 
 // write_backup_folder puts every file of a BackupFolder on disk under its name (blobs in their
