@@ -2,9 +2,10 @@
 #include "kcbackup/der.h"
 
 #include <algorithm>
-#include <cstring>
 #include <numeric>
 #include <utility>
+
+#include "engine/short_text.h"
 
 namespace kcb {
 
@@ -234,7 +235,7 @@ class DerEncoder {
       if (a.entry->key.size() != b.entry->key.size()) {
         return a.entry->key.size() < b.entry->key.size();
       }
-      return a.entry->key < b.entry->key;
+      return short_text_less(a.entry->key, b.entry->key);
     });
     append_header(kTagSet, total, out);
     for (const Slot& s : slots) {
@@ -456,8 +457,7 @@ class DerDecoder {
     const size_t content = pos_;
     const size_t end = pos_ + h.length;
     std::vector<DerEntry>& entries = out->entries_;
-    // The smallest entry (30 04 0C 00 05 00) takes 6 bytes.
-    entries.reserve(std::min<size_t>(h.length / 6, 64));
+    entries.reserve(count_entries(end));
     size_t prev_start = 0, prev_size = 0;
     bool key_sorted = true;
     while (pos_ < end) {
@@ -477,10 +477,35 @@ class DerDecoder {
       KCB_RETURN_IF_ERROR(decode_key(entry_end, &e.key));
       KCB_RETURN_IF_ERROR(decode_value(entry_end, depth + 1, &e.value));
       if (pos_ != entry_end) return corrupt(pos_, "trailing bytes in dictionary entry");
-      if (entries.size() > 1 && key_sorted) key_sorted = entries[entries.size() - 2].key < e.key;
+      if (entries.size() > 1 && key_sorted) {
+        key_sorted = short_text_less(entries[entries.size() - 2].key, e.key);
+      }
     }
     if (!key_sorted) return sort_unique_keys(content, end, &entries);
     return Status::Ok();
+  }
+
+  // How many TLVs follow from pos_ to end, counted by their lengths up to the first that does not
+  // read (the loop that decodes them says what is wrong there): one allocation of the right size
+  // for a dictionary's entries, where a guess from its length was twice too large and a DerEntry
+  // is 80 bytes.
+  size_t count_entries(size_t end) const {
+    size_t n = 0;
+    for (size_t at = pos_; end - at >= 2; ++n) {
+      size_t length = p_[at + 1];
+      at += 2;
+      if (length >= 0x80) {
+        const size_t bytes = length & 0x7Fu;
+        if (bytes > kMaxLengthBytes || end - at < bytes) return n + 1;
+        length = 0;
+        for (size_t i = 0; i < bytes; ++i)
+          length = (length << 8) | p_[at + i];
+        at += bytes;
+      }
+      if (length > end - at) return n + 1;
+      at += length;
+    }
+    return n;
   }
 
   Status decode_key(size_t entry_end, std::string* key) {
@@ -496,10 +521,13 @@ class DerDecoder {
     return Status::Ok();
   }
 
-  // memcmp order, shorter first on a tie; strict, so equal entries are refused too.
+  // memcmp order, shorter first on a tie; strict, so equal entries are refused too. Entries
+  // differ early (their lengths, then their keys): compared without a memcmp call.
   bool encoded_less(size_t a, size_t a_size, size_t b, size_t b_size) const {
-    const int c = std::memcmp(p_ + a, p_ + b, std::min(a_size, b_size));
-    return c < 0 || (c == 0 && a_size < b_size);
+    const auto text = [this](size_t at, size_t n) {
+      return std::string_view(reinterpret_cast<const char*>(p_ + at), n);
+    };
+    return short_text_less(text(a, a_size), text(b, b_size));
   }
 
   // Sorted through a permutation: an entry (a string and a variant) is dear to move and std::sort
@@ -509,19 +537,27 @@ class DerDecoder {
     std::vector<DerEntry>& e = *entries;
     std::vector<size_t> order(e.size());
     std::iota(order.begin(), order.end(), size_t{0});
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return e[a].key < e[b].key; });
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return short_text_less(e[a].key, e[b].key); });
     for (size_t i = 1; i < order.size(); ++i) {
       const std::string& key = e[order[i]].key;
-      if (e[order[i - 1]].key == key) {
+      if (same_short_text(e[order[i - 1]].key, key)) {
         return corrupt(offset_of_second_entry(key, content, end),
                        "duplicate dictionary key '" + key + "'");
       }
     }
-    std::vector<DerEntry> sorted;
-    sorted.reserve(e.size());
-    for (size_t i : order)
-      sorted.push_back(std::move(e[i]));
-    e = std::move(sorted);
+    // Into place cycle by cycle: e[i] takes e[order[i]], no second vector.
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (order[i] == i) continue;
+      DerEntry first = std::move(e[i]);
+      size_t j = i;
+      while (order[j] != i) {
+        e[j] = std::move(e[order[j]]);
+        j = std::exchange(order[j], j);
+      }
+      e[j] = std::move(first);
+      order[j] = j;
+    }
     return Status::Ok();
   }
 
@@ -701,33 +737,27 @@ DerDict::~DerDict() = default;
 namespace {
 template <typename Entries>
 auto lower_bound_key(Entries& entries, std::string_view key) {
-  // Bytewise order, as string_view's: the first byte decides most comparisons of the short
-  // attribute names without a call to memcmp (an item's accessors search its dictionary ~30 times
-  // per restored item).
+  // Bytewise order, as string_view's, without memcmp (engine/short_text.h): an item's accessors
+  // search its dictionary ~30 times per restored item.
   return std::lower_bound(
-      entries.begin(), entries.end(), key, [](const DerEntry& e, std::string_view k) {
-        const std::string_view a(e.key);
-        if (!a.empty() && !k.empty() && a[0] != k[0]) {
-          return static_cast<unsigned char>(a[0]) < static_cast<unsigned char>(k[0]);
-        }
-        return a < k;
-      });
+      entries.begin(), entries.end(), key,
+      [](const DerEntry& e, std::string_view k) { return short_text_less(e.key, k); });
 }
 }  // namespace
 
 const DerValue* DerDict::find(std::string_view key) const {
   auto it = lower_bound_key(entries_, key);
-  return it != entries_.end() && it->key == key ? &it->value : nullptr;
+  return it != entries_.end() && same_short_text(it->key, key) ? &it->value : nullptr;
 }
 
 DerValue* DerDict::find(std::string_view key) {
   auto it = lower_bound_key(entries_, key);
-  return it != entries_.end() && it->key == key ? &it->value : nullptr;
+  return it != entries_.end() && same_short_text(it->key, key) ? &it->value : nullptr;
 }
 
 void DerDict::set(std::string_view key, DerValue value) {
   auto it = lower_bound_key(entries_, key);
-  if (it != entries_.end() && it->key == key) {
+  if (it != entries_.end() && same_short_text(it->key, key)) {
     it->value = std::move(value);
   } else {
     entries_.insert(it, DerEntry{std::string(key), std::move(value)});

@@ -3,6 +3,7 @@
 
 #include <utility>
 
+#include "engine/short_text.h"
 #include "kcbackup/names.h"
 
 namespace kcb {
@@ -41,8 +42,8 @@ constexpr AttributeType kKnownAttributes[] = {
 const AttributeType* known_attribute(std::string_view name) {
   if (name.empty()) return nullptr;
   for (const AttributeType& a : kKnownAttributes) {
-    // Length and first byte before the bytes: most names are four letters long.
-    if (a.name.size() == name.size() && a.name[0] == name[0] && a.name == name) return &a;
+    // Most names are four letters long (engine/short_text.h: no memcmp per candidate).
+    if (same_short_text(a.name, name)) return &a;
   }
   return nullptr;
 }
@@ -66,11 +67,12 @@ Status check_item_attribute(std::string_view name, const DerValue& value) {
     return attribute_error(name, "expected " + expected_kinds(*a) + ", got " +
                                      std::string(der_kind_name(value.kind())));
   }
-  if (name == attr::kAccessible && !accessibility_from_pdmn(*value.as_string())) {
+  if (same_short_text(name, attr::kAccessible) && !accessibility_from_pdmn(*value.as_string())) {
     return attribute_error(name, "unknown protection class '" + *value.as_string() + "'");
   }
-  const bool is_flag =
-      name == attr::kSynchronizable || name == attr::kAppClip || name == attr::kTombstone;
+  const bool is_flag = same_short_text(name, attr::kSynchronizable) ||
+                       same_short_text(name, attr::kAppClip) ||
+                       same_short_text(name, attr::kTombstone);
   if (is_flag && *value.as_integer() != 0 && *value.as_integer() != 1) {
     return attribute_error(name, "expected 0 or 1, got " + std::to_string(*value.as_integer()));
   }
