@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/binary_plist_writer.h"
+#include "engine/plist_doc.h"
 #include "input/property_list.h"
 #include "kcbackup/utf8.h"
 
@@ -87,37 +88,20 @@ std::string plural(size_t n, std::string_view what) {
   return std::to_string(n) + " " + std::string(what) + (n == 1 ? "" : "s");
 }
 
-// The dictionary's entries by key, read once with an iterator. Keys not asked for are ignored.
-template <size_t N>
-std::array<plist_t, N> dict_fields(plist_t dict, const std::array<std::string_view, N>& keys) {
-  std::array<plist_t, N> found{};
-  plist_dict_iter it = nullptr;
-  plist_dict_new_iter(dict, &it);
-  for (;;) {
-    char* key = nullptr;
-    plist_t value = nullptr;
-    plist_dict_next_item(dict, it, &key, &value);
-    if (key == nullptr) break;
-    for (size_t i = 0; i < N; ++i) {
-      if (keys[i] == key) found[i] = value;
-    }
-    std::free(key);
-  }
-  std::free(it);
-  return found;
-}
-
+// One decoder for both readings of a record (engine/plist_doc.h): a binary one in place
+// (BinaryDoc, what decode_mbfile does with every record), or libplist's tree (TreeDoc: an XML
+// record, and decode_mbfile_through_libplist, which tests and the mbfile fuzz target hold to the
+// same answer). A Maybe with no node is nil: a missing field, or UID 0.
+template <typename Doc>
 class ArchiveReader {
  public:
-  explicit ArchiveReader(const MBFileLimits& limits) : limits_(limits) {}
+  using Node = typename Doc::Node;
+  using Maybe = std::optional<Node>;
 
-  Result<MBFile> decode(ByteView bytes) {
-    if (bytes.size() > limits_.max_bytes) {
-      return Status::ResourceExhausted("MBFile: " + plural(bytes.size(), "byte") +
-                                       ", over the cap of " + std::to_string(limits_.max_bytes));
-    }
-    KCB_ASSIGN_OR_RETURN(PlistPtr doc, parse_plist(bytes, "MBFile"));
-    KCB_ASSIGN_OR_RETURN(plist_t root, read_envelope(doc.get()));
+  ArchiveReader(const Doc& doc, const MBFileLimits& limits) : doc_(doc), limits_(limits) {}
+
+  Result<MBFile> read(Node doc_root) {
+    KCB_ASSIGN_OR_RETURN(Node root, read_envelope(doc_root));
     return read_root(root);
   }
 
@@ -126,72 +110,111 @@ class ArchiveReader {
     return Status::Corruption("MBFile: " + std::string(field) + ": " + std::string(what));
   }
 
+  // A getter of the document asked without a path and, only when it refuses, again with the
+  // field's ("MBFile: Size"): no path string is built for a field that reads.
+  template <typename Get>
+  static auto named(std::string_view field, const Get& get) -> decltype(get(std::string_view())) {
+    auto value = get(std::string_view());
+    if (value.ok()) return value;
+    return get("MBFile: " + std::string(field));
+  }
+
+  // The dictionary's entries by key, read once, in document order (a key given twice, which only
+  // an XML record can do, is its last value). Keys not asked for are ignored.
+  template <size_t N>
+  Result<std::array<Maybe, N>> fields(Node dict, std::string_view path,
+                                      const std::array<std::string_view, N>& keys) const {
+    std::array<Maybe, N> found{};
+    KCB_RETURN_IF_ERROR(doc_.for_each_entry(dict, path, [&](std::string_view key, Node value) {
+      for (size_t i = 0; i < N; ++i) {
+        if (keys[i] == key) found[i] = value;
+      }
+      return Status::Ok();
+    }));
+    return found;
+  }
+
   // $archiver, $version, $objects (indexed), $top.root: the root object's dictionary.
-  Result<plist_t> read_envelope(plist_t doc) {
-    KCB_RETURN_IF_ERROR(expect_plist_type(doc, PLIST_DICT, "MBFile"));
+  Result<Node> read_envelope(Node doc) {
+    KCB_RETURN_IF_ERROR(doc_.expect(doc, PLIST_DICT, "MBFile"));
     static constexpr std::array<std::string_view, 4> kKeys = {"$archiver", "$version", "$objects",
                                                               "$top"};
-    const auto [archiver, version, objects, top] = dict_fields(doc, kKeys);
-    KCB_ASSIGN_OR_RETURN(std::string_view name, plist_string(archiver, "MBFile: $archiver"));
+    KCB_ASSIGN_OR_RETURN(auto envelope, fields(doc, "MBFile", kKeys));
+    const auto [archiver, version, objects, top] = envelope;
+    KCB_ASSIGN_OR_RETURN(std::string name, string_of(archiver, "MBFile: $archiver"));
     if (name != kArchiver) {
       return bad("$archiver", "'" + printable_text(name) + "', expected NSKeyedArchiver");
     }
-    KCB_RETURN_IF_ERROR(expect_plist_type(version, PLIST_UINT, "MBFile: $version"));
-    uint64_t v = 0;
-    plist_get_uint_val(version, &v);
+    if (!version) return expect_plist_type(nullptr, PLIST_UINT, "MBFile: $version");
+    KCB_ASSIGN_OR_RETURN(uint64_t v, doc_.integer_bits(*version, "MBFile: $version"));
     if (v != kArchiveVersion) {
       return Status::Unsupported("MBFile: $version " + std::to_string(v) + ", expected 100000");
     }
     KCB_RETURN_IF_ERROR(index_objects(objects));
-    KCB_RETURN_IF_ERROR(expect_plist_type(top, PLIST_DICT, "MBFile: $top"));
+    if (!top) return expect_plist_type(nullptr, PLIST_DICT, "MBFile: $top");
+    KCB_RETURN_IF_ERROR(doc_.expect(*top, PLIST_DICT, "MBFile: $top"));
     static constexpr std::array<std::string_view, 1> kRoot = {"root"};
-    const plist_t root_uid = dict_fields(top, kRoot)[0];
-    KCB_RETURN_IF_ERROR(expect_plist_type(root_uid, PLIST_UID, "MBFile: $top.root"));
-    KCB_ASSIGN_OR_RETURN(plist_t root, follow(root_uid, "$top.root"));
-    KCB_RETURN_IF_ERROR(expect_plist_type(root, PLIST_DICT, "MBFile: $top.root"));
-    return root;
+    KCB_ASSIGN_OR_RETURN(auto top_fields, fields(*top, "MBFile: $top", kRoot));
+    const Maybe root_uid = top_fields[0];
+    if (!root_uid) return expect_plist_type(nullptr, PLIST_UID, "MBFile: $top.root");
+    KCB_RETURN_IF_ERROR(doc_.expect(*root_uid, PLIST_UID, "MBFile: $top.root"));
+    KCB_ASSIGN_OR_RETURN(Followed root, follow(*root_uid, "$top.root"));
+    if (!root.node) return expect_plist_type(nullptr, PLIST_DICT, "MBFile: $top.root");
+    KCB_RETURN_IF_ERROR(doc_.expect(*root.node, PLIST_DICT, "MBFile: $top.root"));
+    return *root.node;
   }
 
-  Status index_objects(plist_t objects) {
-    KCB_RETURN_IF_ERROR(expect_plist_type(objects, PLIST_ARRAY, "MBFile: $objects"));
-    const size_t count = plist_array_get_size(objects);
+  // A required string: missing is "expected a string, found nothing".
+  Result<std::string> string_of(Maybe value, std::string_view path) const {
+    if (!value) return expect_plist_type(nullptr, PLIST_STRING, path);
+    return doc_.string(*value, path);
+  }
+
+  Status index_objects(Maybe objects) {
+    if (!objects) return expect_plist_type(nullptr, PLIST_ARRAY, "MBFile: $objects");
+    KCB_RETURN_IF_ERROR(doc_.expect(*objects, PLIST_ARRAY, "MBFile: $objects"));
+    const size_t count = doc_.count(*objects);
     if (count > limits_.max_objects) {
       return Status::ResourceExhausted("MBFile: $objects: " + plural(count, "object") +
                                        ", over the cap of " + std::to_string(limits_.max_objects));
     }
     objects_.reserve(count);
-    plist_array_iter it = nullptr;
-    plist_array_new_iter(objects, &it);
-    for (;;) {
-      plist_t item = nullptr;
-      plist_array_next_item(objects, it, &item);
-      if (item == nullptr) break;
+    KCB_RETURN_IF_ERROR(doc_.for_each_item(*objects, "MBFile: $objects", [&](size_t, Node item) {
       objects_.push_back(item);
-    }
-    std::free(it);
+      return Status::Ok();
+    }));
     // UID 0 means nil because $objects[0] is the string "$null"; an archive without it would make
     // every nil a real object.
-    auto null = objects_.empty() ? Result<std::string_view>(bad("$objects", "empty"))
-                                 : plist_string(objects_[0], "MBFile: $objects[0]");
-    if (!null.ok()) return null.status();
-    if (*null != "$null")
-      return bad("$objects[0]", "'" + printable_text(*null) + "', expected $null");
+    if (objects_.empty()) return bad("$objects", "empty");
+    KCB_ASSIGN_OR_RETURN(std::string null, doc_.string(objects_[0], "MBFile: $objects[0]"));
+    if (null != "$null")
+      return bad("$objects[0]", "'" + printable_text(null) + "', expected $null");
     return Status::Ok();
   }
 
+  // Where a value led: the object (none: nil) and the $objects index of the last UID followed
+  // (0: the value was no UID). Indices, not nodes, identify objects on a chain: in place two
+  // $objects entries may be one object, which libplist's tree copies into two.
+  struct Followed {
+    Maybe node;
+    uint64_t index = 0;
+  };
+
   // The object a value stands for: a UID is looked up in $objects (checked), and a UID found there
   // is followed again, at most max_depth hops, never to an object already on the way. Anything
-  // else is its own value. nullptr means nil (UID 0).
-  Result<plist_t> follow(plist_t value, std::string_view field) {
+  // else is its own value.
+  Result<Followed> follow(Node value, std::string_view field) {
     std::vector<uint64_t> hops;
-    while (value != nullptr && plist_get_node_type(value) == PLIST_UID) {
-      uint64_t index = 0;
-      plist_get_uid_val(value, &index);
+    Followed at{value, 0};
+    while (doc_.is(*at.node, PLIST_UID)) {
+      const Node uid = *at.node;
+      KCB_ASSIGN_OR_RETURN(
+          uint64_t index, named(field, [&](std::string_view path) { return doc_.uid(uid, path); }));
       if (index >= objects_.size()) {
         return bad(field, "UID " + std::to_string(index) + " past $objects (" +
                               std::to_string(objects_.size()) + ")");
       }
-      if (index == 0) return plist_t{nullptr};
+      if (index == 0) return Followed{};
       for (uint64_t seen : hops) {
         if (seen == index) return bad(field, "UID cycle through object " + std::to_string(index));
       }
@@ -200,70 +223,78 @@ class ArchiveReader {
                                          std::to_string(limits_.max_depth) + " UID hops");
       }
       hops.push_back(index);
-      value = objects_[index];
+      at = Followed{objects_[index], index};
     }
-    return value;
+    return at;
   }
 
   // A string or data object, possibly wrapped as NSMutableString / NSMutableData ({NS.string:
   // ...} / {NS.data: ...}, the wrapped value itself maybe a UID), unwrapped at most max_depth
   // times: a wrapper that leads back to itself is a cycle.
-  Result<plist_t> leaf(plist_t value, std::string_view field, plist_type type,
-                       std::string_view wrapper_key) {
-    std::vector<plist_t> wrappers;
+  Result<Maybe> leaf(Node value, std::string_view field, plist_type type,
+                     std::string_view wrapper_key) {
+    std::vector<uint64_t> wrappers;  // the $objects indices of the wrappers reached by UID
+    size_t unwrapped = 0;
+    Maybe at = value;
     for (;;) {
-      KCB_ASSIGN_OR_RETURN(value, follow(value, field));
-      if (value == nullptr || plist_get_node_type(value) != PLIST_DICT) break;
-      for (plist_t seen : wrappers) {
-        if (seen == value)
+      KCB_ASSIGN_OR_RETURN(Followed f, follow(*at, field));
+      at = f.node;
+      if (!at || !doc_.is(*at, PLIST_DICT)) break;
+      for (uint64_t seen : wrappers) {
+        if (f.index != 0 && seen == f.index)
           return bad(field, "UID cycle through a " + std::string(wrapper_key) + " wrapper");
       }
-      if (wrappers.size() >= limits_.max_depth) {
+      if (unwrapped >= limits_.max_depth) {
         return Status::ResourceExhausted("MBFile: " + std::string(field) + ": more than " +
                                          std::to_string(limits_.max_depth) + " nested wrappers");
       }
-      wrappers.push_back(value);
+      ++unwrapped;
+      if (f.index != 0) wrappers.push_back(f.index);
       const std::array<std::string_view, 1> keys = {wrapper_key};
-      const plist_t inner = dict_fields(value, keys)[0];
-      if (inner == nullptr) {
-        return bad(field, "a dictionary without " + std::string(wrapper_key));
-      }
-      value = inner;
+      const Node wrapper = *at;
+      KCB_ASSIGN_OR_RETURN(auto inner, named(field, [&](std::string_view path) {
+                             return fields(wrapper, path, keys);
+                           }));
+      if (!inner[0]) return bad(field, "a dictionary without " + std::string(wrapper_key));
+      at = inner[0];
     }
-    if (value == nullptr) return plist_t{nullptr};
-    KCB_RETURN_IF_ERROR(expect_plist_type(value, type, "MBFile: " + std::string(field)));
-    return value;
+    if (!at) return Maybe{};
+    if (!doc_.is(*at, type)) return doc_.expect(*at, type, "MBFile: " + std::string(field));
+    return at;
   }
 
-  Result<std::optional<std::string>> text(plist_t value, std::string_view field) {
-    if (value == nullptr) return std::optional<std::string>();
-    KCB_ASSIGN_OR_RETURN(plist_t node, leaf(value, field, PLIST_STRING, "NS.string"));
-    if (node == nullptr) return std::optional<std::string>();
-    KCB_ASSIGN_OR_RETURN(std::string_view s, plist_string(node, "MBFile: " + std::string(field)));
-    return std::optional<std::string>(std::string(s));
+  Result<std::optional<std::string>> text(Maybe value, std::string_view field) {
+    if (!value) return std::optional<std::string>();
+    KCB_ASSIGN_OR_RETURN(Maybe node, leaf(*value, field, PLIST_STRING, "NS.string"));
+    if (!node) return std::optional<std::string>();
+    KCB_ASSIGN_OR_RETURN(std::string s, named(field, [&](std::string_view path) {
+                           return doc_.string(*node, path);
+                         }));
+    return std::optional<std::string>(std::move(s));
   }
 
-  Result<std::optional<Bytes>> data(plist_t value, std::string_view field) {
-    if (value == nullptr) return std::optional<Bytes>();
-    KCB_ASSIGN_OR_RETURN(plist_t node, leaf(value, field, PLIST_DATA, "NS.data"));
-    if (node == nullptr) return std::optional<Bytes>();
-    KCB_ASSIGN_OR_RETURN(ByteView b, plist_data(node, "MBFile: " + std::string(field)));
+  Result<std::optional<Bytes>> data(Maybe value, std::string_view field) {
+    if (!value) return std::optional<Bytes>();
+    KCB_ASSIGN_OR_RETURN(Maybe node, leaf(*value, field, PLIST_DATA, "NS.data"));
+    if (!node) return std::optional<Bytes>();
+    KCB_ASSIGN_OR_RETURN(
+        ByteView b, named(field, [&](std::string_view path) { return doc_.data(*node, path); }));
     return std::optional<Bytes>(Bytes(b.begin(), b.end()));
   }
 
   // Integers are stored inline. libplist 2.2 hands every integer over as 64 unsigned bits; an
   // 8-byte integer of a binary plist is signed, so the bits are reinterpreted.
-  Result<int64_t> integer(plist_t value, std::string_view field) {
-    if (value == nullptr) return int64_t{0};
-    KCB_RETURN_IF_ERROR(expect_plist_type(value, PLIST_UINT, "MBFile: " + std::string(field)));
-    uint64_t v = 0;
-    plist_get_uint_val(value, &v);
+  Result<int64_t> integer(Maybe value, std::string_view field) const {
+    if (!value) return int64_t{0};
+    KCB_ASSIGN_OR_RETURN(uint64_t v, named(field, [&](std::string_view path) {
+                           return doc_.integer_bits(*value, path);
+                         }));
     return static_cast<int64_t>(v);
   }
 
   // A 32-bit field (mode, ids, class): 0..2^32-1, or a negative 32-bit value as Darwin's uid_t
   // holds "nobody" (-2), kept as its unsigned bits.
-  Result<uint32_t> integer32(plist_t value, std::string_view field) {
+  Result<uint32_t> integer32(Maybe value, std::string_view field) const {
     KCB_ASSIGN_OR_RETURN(int64_t v, integer(value, field));
     if (v < INT32_MIN || v > int64_t{UINT32_MAX}) {
       return bad(field, std::to_string(v) + " does not fit in 32 bits");
@@ -271,26 +302,26 @@ class ArchiveReader {
     return static_cast<uint32_t>(v);
   }
 
-  Status check_class(plist_t value) {
-    if (value == nullptr) return bad("$class", "missing");
-    KCB_ASSIGN_OR_RETURN(plist_t cls, follow(value, "$class"));
-    if (cls == nullptr) return bad("$class", "UID 0 ($null)");
-    KCB_RETURN_IF_ERROR(expect_plist_type(cls, PLIST_DICT, "MBFile: $class"));
+  Status check_class(Maybe value) {
+    if (!value) return bad("$class", "missing");
+    KCB_ASSIGN_OR_RETURN(Followed cls, follow(*value, "$class"));
+    if (!cls.node) return bad("$class", "UID 0 ($null)");
+    KCB_RETURN_IF_ERROR(doc_.expect(*cls.node, PLIST_DICT, "MBFile: $class"));
     static constexpr std::array<std::string_view, 1> kName = {"$classname"};
-    KCB_ASSIGN_OR_RETURN(std::optional<std::string> name,
-                         text(dict_fields(cls, kName)[0], "$class.$classname"));
+    KCB_ASSIGN_OR_RETURN(auto name_field, fields(*cls.node, "MBFile: $class", kName));
+    KCB_ASSIGN_OR_RETURN(std::optional<std::string> name, text(name_field[0], "$class.$classname"));
     if (!name) return bad("$class", "no $classname");
     if (*name != kClassName)
       return bad("$class", "class '" + printable_text(*name) + "', expected MBFile");
     return Status::Ok();
   }
 
-  Result<MBFile> read_root(plist_t root) {
+  Result<MBFile> read_root(Node root) {
     static constexpr std::array<std::string_view, 15> kKeys = {
         "$class",           "RelativePath",    "Size",          "Mode",   "UserID",
         "GroupID",          "InodeNumber",     "Flags",         "Birth",  "LastModified",
         "LastStatusChange", "ProtectionClass", "EncryptionKey", "Target", "Digest"};
-    const std::array<plist_t, 15> v = dict_fields(root, kKeys);
+    KCB_ASSIGN_OR_RETURN(auto v, fields(root, "MBFile: $top.root", kKeys));
     KCB_RETURN_IF_ERROR(check_class(v[0]));
     MBFile f;
     KCB_ASSIGN_OR_RETURN(std::optional<std::string> path, text(v[1], "RelativePath"));
@@ -322,9 +353,17 @@ class ArchiveReader {
     return f;
   }
 
+  const Doc& doc_;
   MBFileLimits limits_;
-  std::vector<plist_t> objects_;
+  std::vector<Node> objects_;
 };
+
+// Refused before anything is parsed.
+Status check_size(ByteView bytes, const MBFileLimits& limits) {
+  if (bytes.size() <= limits.max_bytes) return Status::Ok();
+  return Status::ResourceExhausted("MBFile: " + plural(bytes.size(), "byte") +
+                                   ", over the cap of " + std::to_string(limits.max_bytes));
+}
 
 }  // namespace
 
@@ -359,8 +398,20 @@ Bytes encode_mbfile(const MBFile& f) {
   return w.finish(w.dict(doc));
 }
 
+Result<MBFile> decode_mbfile_through_libplist(ByteView bytes, const MBFileLimits& limits) {
+  KCB_RETURN_IF_ERROR(check_size(bytes, limits));
+  KCB_ASSIGN_OR_RETURN(PlistPtr doc, parse_plist(bytes, "MBFile"));
+  const TreeDoc tree;
+  return ArchiveReader<TreeDoc>(tree, limits).read(doc.get());
+}
+
+// Every record of a real backup is a binary plist: read in place, one per Manifest.db row.
 Result<MBFile> decode_mbfile(ByteView bytes, const MBFileLimits& limits) {
-  return ArchiveReader(limits).decode(bytes);
+  if (!BinaryPlist::is_binary(bytes)) return decode_mbfile_through_libplist(bytes, limits);
+  KCB_RETURN_IF_ERROR(check_size(bytes, limits));
+  KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, "MBFile"));
+  const BinaryDoc doc{plist};
+  return ArchiveReader<BinaryDoc>(doc, limits).read(plist.root());
 }
 
 }  // namespace kcb

@@ -58,6 +58,11 @@ struct MBFileLimits {
 // Asserts what the decoder would refuse (a wrapped key of the wrong size, text that is not UTF-8):
 // the engine only encodes records it built.
 Bytes encode_mbfile(const MBFile& file);
+// A binary record is read in place (input/property_list.h's BinaryPlist), an XML one through
+// libplist's tree.
 Result<MBFile> decode_mbfile(ByteView bytes, const MBFileLimits& limits = {});
+// The same decoder on libplist's tree whatever the form, for tests and the mbfile fuzz target:
+// wherever libplist parses a binary record, both readings give the same record or the same error.
+Result<MBFile> decode_mbfile_through_libplist(ByteView bytes, const MBFileLimits& limits = {});
 
 }  // namespace kcb

@@ -37,6 +37,22 @@ struct TreeDoc {
     plist_get_date_val(n, &sec, &usec);
     return sec;
   }
+  Result<uint64_t> integer_bits(Node n, std::string_view path) const {
+    KCB_RETURN_IF_ERROR(expect_plist_type(n, PLIST_UINT, path));
+    uint64_t v = 0;
+    plist_get_uint_val(n, &v);
+    return v;
+  }
+  Result<uint64_t> uid(Node n, std::string_view path) const {
+    KCB_RETURN_IF_ERROR(expect_plist_type(n, PLIST_UID, path));
+    uint64_t v = 0;
+    plist_get_uid_val(n, &v);
+    return v;
+  }
+  size_t count(Node n) const {
+    if (is(n, PLIST_ARRAY)) return plist_array_get_size(n);
+    return is(n, PLIST_DICT) ? plist_dict_get_size(n) : 0;
+  }
   std::optional<Node> get(Node dict, const char* key) const {
     plist_t v = plist_dict_get_item(dict, key);
     return v == nullptr ? std::nullopt : std::optional<Node>(v);
@@ -63,6 +79,11 @@ struct BinaryDoc {
   Result<std::string> string(Node n, std::string_view path) const { return plist.string(n, path); }
   Result<bool> boolean(Node n, std::string_view path) const { return plist.boolean(n, path); }
   std::optional<int32_t> date_seconds(Node n) const { return plist.date_seconds(n); }
+  Result<uint64_t> integer_bits(Node n, std::string_view path) const {
+    return plist.integer_bits(n, path);
+  }
+  Result<uint64_t> uid(Node n, std::string_view path) const { return plist.uid(n, path); }
+  size_t count(Node n) const { return plist.count(n); }
   std::optional<Node> get(Node dict, const char* key) const { return plist.dict_get(dict, key); }
   Status for_each_item(Node n, std::string_view path,
                        const std::function<Status(size_t, Node)>& f) const {

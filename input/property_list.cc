@@ -712,6 +712,49 @@ std::optional<int32_t> BinaryPlist::date_seconds(Node n) const {
   return static_cast<int32_t>(seconds);
 }
 
+namespace {
+// The payload of a scalar object (an integer, a UID): `width` bytes after its marker, inside the
+// object area (the shape check bounds only containers and strings).
+Status check_scalar(size_t at, size_t width, size_t area_end, std::string_view path,
+                    std::string_view what) {
+  if (area_end - at >= width) return Status::Ok();
+  return Status::Corruption(std::string(path) + ": " + std::string(what) +
+                            " runs past the object table");
+}
+}  // namespace
+
+Result<uint64_t> BinaryPlist::integer_bits(Node n, std::string_view path) const {
+  KCB_RETURN_IF_ERROR(expect_type(n, PLIST_UINT, path));
+  const size_t at = start_of(n) + 1;
+  const size_t width = size_t{1} << (marker(n) & 0xF);
+  if (width > 16) {
+    return Status::Corruption(std::string(path) + ": an integer of " + std::to_string(width) +
+                              " bytes");
+  }
+  KCB_RETURN_IF_ERROR(check_scalar(at, width, table_, path, "an integer"));
+  return be_at(b_, width == 16 ? at + 8 : at, std::min<size_t>(width, 8));
+}
+
+Result<uint64_t> BinaryPlist::uid(Node n, std::string_view path) const {
+  KCB_RETURN_IF_ERROR(expect_type(n, PLIST_UID, path));
+  const size_t at = start_of(n) + 1;
+  const size_t width = (marker(n) & 0xF) + size_t{1};
+  KCB_RETURN_IF_ERROR(check_scalar(at, width, table_, path, "a UID"));
+  // As libplist: the last eight of more bytes, and at most 2^32 - 1.
+  const uint64_t index = be_at(b_, width > 8 ? at + width - 8 : at, std::min<size_t>(width, 8));
+  if (index > UINT32_MAX) {
+    return Status::Corruption(std::string(path) + ": UID " + std::to_string(index) +
+                              " past 2^32 - 1");
+  }
+  return index;
+}
+
+size_t BinaryPlist::count(Node n) const {
+  const plist_type t = type(n);
+  if (t != PLIST_ARRAY && t != PLIST_DICT) return 0;
+  return static_cast<size_t>(container(n).n);
+}
+
 std::optional<BinaryPlist::Node> BinaryPlist::dict_get(Node dict, std::string_view key) const {
   if (type(dict) != PLIST_DICT) return std::nullopt;
   const Container c = container(dict);

@@ -96,6 +96,15 @@ class BinaryPlist {
   // value out of range or NaN). nullopt for an object of another type, or one whose eight bytes
   // run past the object area.
   std::optional<int32_t> date_seconds(Node n) const;
+  // An integer's 64 bits as libplist hands them over: 1, 2, 4 or 8 big-endian bytes, or the low
+  // 8 of 16. Corruption for a wider one or one that runs past the object area (libplist refuses
+  // the whole document for either).
+  Result<uint64_t> integer_bits(Node n, std::string_view path) const;
+  // An NSKeyedArchiver UID's index as libplist reads it: 1 to 16 big-endian bytes, of which the
+  // last 8 count; Corruption past 2^32 - 1 (libplist refuses the whole document).
+  Result<uint64_t> uid(Node n, std::string_view path) const;
+  // The items of an array, or the entries of a dictionary; 0 for any other object.
+  size_t count(Node n) const;
   // The value of the first entry whose key is `key`; nullopt when none (or `dict` is no dict).
   std::optional<Node> dict_get(Node dict, std::string_view key) const;
   // Linear, in document order, stopping at the first error of `f`.

@@ -11,6 +11,7 @@
 
 #include "engine/binary_plist_writer.h"
 #include "input/property_list.h"
+#include "tests/binary_plist_bytes.h"
 
 namespace kcb {
 namespace {
@@ -45,8 +46,19 @@ plist_t object(plist_t doc, uint32_t i) {
   return plist_array_get_item(objects_of(doc), i);
 }
 
+// Every record here is read both ways, in place and through libplist's tree (engine/mbfile.h):
+// the same record, or the same refusal word for word.
+Result<MBFile> decode_both_ways(const Bytes& bytes, const MBFileLimits& limits = {}) {
+  Result<MBFile> in_place = decode_mbfile(bytes, limits);
+  const Result<MBFile> tree = decode_mbfile_through_libplist(bytes, limits);
+  EXPECT_EQ(in_place.ok() ? "(accepted)" : in_place.status().to_string(),
+            tree.ok() ? "(accepted)" : tree.status().to_string());
+  if (in_place.ok() && tree.ok()) EXPECT_EQ(*in_place, *tree);
+  return in_place;
+}
+
 Result<MBFile> decode_tree(plist_t doc, const MBFileLimits& limits = {}) {
-  return decode_mbfile(to_binary_plist(doc), limits);
+  return decode_both_ways(to_binary_plist(doc), limits);
 }
 
 std::string error_of(const Result<MBFile>& r) {
@@ -205,6 +217,81 @@ TEST(MBFileHostile, UidPastObjectsNamesTheField) {
   Edited cls;
   plist_dict_set_item(cls.root(), "$class", plist_new_uid(65536));
   EXPECT_EQ(cls.decode(), "corruption: MBFile: $class: UID 65536 past $objects (6)");
+}
+
+// A record laid out by hand (one-byte offsets and references): $objects[3] and $objects[4] are
+// one object, {NS.string: <wrapped>}, which libplist's tree copies into two; RelativePath is
+// `path_uid` (UID 3), Size a 16-byte integer of which libplist keeps the low 8 bytes (42).
+Bytes shared_wrapper_record(
+    const std::string& wrapped, const std::string& path_uid,
+    const std::string& size =
+        std::string("\x14\x00\x00\x00\x00\x00\x00\x00\x07\x00\x00\x00\x00\x00\x00\x00\x2A", 17)) {
+  const std::string bytes = test::binary_plist_bytes({
+      std::string("\xD4\x01\x02\x03\x04\x05\x06\x07\x08", 9),
+      "\x59$archiver",
+      "\x58$version",
+      "\x58$objects",
+      "\x54$top",
+      "\x5F\x10\x0FNSKeyedArchiver",
+      std::string("\x12\x00\x01\x86\xA0", 5),  // 100000
+      std::string("\xA5\x09\x0A\x0E\x0F\x0F", 6),
+      std::string("\xD1\x10\x11", 3),
+      "\x55$null",
+      std::string("\xD3\x0B\x0C\x17\x0D\x12\x18", 7),
+      "\x56$class",
+      "\x5CRelativePath",
+      std::string("\x80\x02", 2),
+      std::string("\xD1\x13\x14", 3),
+      std::string("\xD1\x15\x16", 3),
+      "\x54root",
+      std::string("\x80\x01", 2),
+      path_uid,
+      "\x5A$classname",
+      "\x56MBFile",
+      "\x59NS.string",
+      wrapped,
+      "\x54Size",
+      size,
+  });
+  return Bytes(bytes.begin(), bytes.end());
+}
+
+// In place an object is identified by its $objects index, as libplist's copies are: a wrapper
+// met again through another index of the same object is a cycle at the same step both ways.
+TEST(MBFile, ABinaryRecordReadsInPlaceAsThroughLibplist) {
+  const std::string uid3("\x80\x03", 2);
+  auto cycle = decode_both_ways(shared_wrapper_record(std::string("\x80\x04", 2), uid3));
+  EXPECT_EQ(error_of(cycle),
+            "corruption: MBFile: RelativePath: UID cycle through a NS.string wrapper");
+  // A UID of three bytes (libplist takes one to four) to the same object; the wrapped text.
+  auto text = decode_both_ways(shared_wrapper_record("\x51p", std::string("\x82\x00\x00\x03", 4)));
+  ASSERT_TRUE(text.ok()) << text.status().to_string();
+  EXPECT_EQ(text->relative_path, "p");
+  EXPECT_EQ(text->size, 42u);
+  // UIDs of five and of nine bytes (libplist keeps the last eight, and at most 2^32 - 1), and
+  // one past 2^32 - 1, which libplist refuses with the record; in place it is refused when read.
+  for (const std::string& uid : {std::string("\x84\x00\x00\x00\x00\x03", 6),
+                                 std::string("\x88\x01\x00\x00\x00\x00\x00\x00\x00\x03", 10)}) {
+    auto long_uid = decode_both_ways(shared_wrapper_record("\x51p", uid));
+    ASSERT_TRUE(long_uid.ok()) << long_uid.status().to_string();
+    EXPECT_EQ(long_uid->relative_path, "p");
+  }
+  const Bytes too_far = shared_wrapper_record("\x51p", std::string("\x84\x01\x00\x00\x00\x03", 6));
+  EXPECT_FALSE(decode_mbfile_through_libplist(too_far).ok());
+  EXPECT_EQ(error_of(decode_mbfile(too_far)),
+            "corruption: MBFile: RelativePath: UID 4294967299 past 2^32 - 1");
+  // The last object an 8-byte integer with one byte left before the offset table: libplist
+  // refuses the record, in place Size is refused when read (nothing is read past the objects).
+  const Bytes cut = shared_wrapper_record("\x51p", uid3, "\x13\x01");
+  EXPECT_FALSE(decode_mbfile_through_libplist(cut).ok());
+  EXPECT_EQ(error_of(decode_mbfile(cut)),
+            "corruption: MBFile: Size: an integer runs past the object table");
+  for (const MBFile& f : {keychain_file(), MBFile{}}) {
+    const Bytes record = encode_mbfile(f);
+    auto both = decode_both_ways(record);
+    ASSERT_TRUE(both.ok());
+    EXPECT_EQ(*both, f);
+  }
 }
 
 TEST(MBFileHostile, UidCyclesAreRefused) {
