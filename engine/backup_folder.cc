@@ -234,19 +234,39 @@ Result<BackupStatus> read_backup_status_from(const Doc& doc, typename Doc::Node 
   return s;
 }
 
+// A binary document (what real backups and our writer make) is read in place, an XML one through
+// libplist: restore and the fuzz targets read a Manifest.plist per backup opened. `read` is a
+// reader template over both forms (engine/plist_doc.h).
+template <typename Read>
+auto read_through_libplist(ByteView bytes, const char* name, const Read& read)
+    -> decltype(read(TreeDoc{}, plist_t{})) {
+  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, name));
+  return read(TreeDoc{}, root.get());
+}
+
+template <typename Read>
+auto read_either_form(ByteView bytes, const char* name, const Read& read)
+    -> decltype(read(TreeDoc{}, plist_t{})) {
+  if (!BinaryPlist::is_binary(bytes)) return read_through_libplist(bytes, name, read);
+  KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, name));
+  return read(BinaryDoc{plist}, plist.root());
+}
+
+const auto kManifestReader = [](const auto& doc, auto root) {
+  return read_manifest_from(doc, root);
+};
+const auto kStatusReader = [](const auto& doc, auto root) {
+  return read_backup_status_from(doc, root);
+};
+
 }  // namespace
 
 Result<Manifest> read_manifest_through_libplist(ByteView bytes) {
-  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kManifestPlistName));
-  return read_manifest_from(TreeDoc{}, root.get());
+  return read_through_libplist(bytes, kManifestPlistName, kManifestReader);
 }
 
-// A binary Manifest.plist (what real backups and our writer make) is read in place, an XML one
-// through libplist: restore and the fuzz targets read one per backup opened.
 Result<Manifest> read_manifest(ByteView bytes) {
-  if (!BinaryPlist::is_binary(bytes)) return read_manifest_through_libplist(bytes);
-  KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, kManifestPlistName));
-  return read_manifest_from(BinaryDoc{plist}, plist.root());
+  return read_either_form(bytes, kManifestPlistName, kManifestReader);
 }
 
 Bytes write_backup_status(const BackupStatus& s) {
@@ -262,14 +282,11 @@ Bytes write_backup_status(const BackupStatus& s) {
 }
 
 Result<BackupStatus> read_backup_status_through_libplist(ByteView bytes) {
-  KCB_ASSIGN_OR_RETURN(PlistPtr root, parse_plist(bytes, kStatusPlistName));
-  return read_backup_status_from(TreeDoc{}, root.get());
+  return read_through_libplist(bytes, kStatusPlistName, kStatusReader);
 }
 
 Result<BackupStatus> read_backup_status(ByteView bytes) {
-  if (!BinaryPlist::is_binary(bytes)) return read_backup_status_through_libplist(bytes);
-  KCB_ASSIGN_OR_RETURN(BinaryPlist plist, BinaryPlist::parse(bytes, kStatusPlistName));
-  return read_backup_status_from(BinaryDoc{plist}, plist.root());
+  return read_either_form(bytes, kStatusPlistName, kStatusReader);
 }
 
 Result<Manifest> read_folder_manifest(const FolderSource& folder) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "engine/archive_internal.h"
+#include "fuzz/both_readings.h"
 #include "kcbackup/archive.h"
 #include "kcbackup/backup_folder.h"
 
@@ -45,29 +46,13 @@ void check_archive(kcb::ByteView input) {
   KCB_ASSERT(kcb::write_keychain_archive(*reread) == written);
 }
 
-// Manifest.plist and Status.plist are read the same two ways, and must agree the same way; the
-// one other difference: a UTF-16 string with a lone surrogate, which libplist drops and the
-// in-place reader keeps, is refused in place as not UTF-8.
-template <typename T>
-void check_read_both_ways_alike(const kcb::Result<T>& in_place, const kcb::Result<T>& tree) {
-  if (!tree.ok() && tree.status().message().find("not a property list") != std::string::npos) {
-    return;
-  }
-  // libplist read on past the dropped surrogate: accepted, or refused for a later field.
-  if (!in_place.ok() && in_place.status().message().ends_with(": not valid UTF-8 text")) return;
-  KCB_ASSERT(in_place.ok() == tree.ok());
-  if (tree.ok()) {
-    KCB_ASSERT(*in_place == *tree);
-  } else {
-    KCB_ASSERT(in_place.status().to_string() == tree.status().to_string());
-  }
-}
-
+// Manifest.plist and Status.plist are read the same two ways, and must agree the same way
+// (fuzz/both_readings.h).
 void check_manifest(kcb::ByteView input) {
   auto manifest = kcb::read_manifest(input);
-  check_read_both_ways_alike(manifest, kcb::read_manifest_through_libplist(input));
-  check_read_both_ways_alike(kcb::read_backup_status(input),
-                             kcb::read_backup_status_through_libplist(input));
+  kcb::fuzz::check_both_readings_agree(manifest, kcb::read_manifest_through_libplist(input));
+  kcb::fuzz::check_both_readings_agree(kcb::read_backup_status(input),
+                                       kcb::read_backup_status_through_libplist(input));
   if (!manifest.ok()) return;
   const kcb::Bytes written = kcb::write_manifest(*manifest);
   auto reread = kcb::read_manifest(written);

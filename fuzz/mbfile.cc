@@ -10,10 +10,10 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <string>
 #include <string_view>
 
 #include "engine/mbfile.h"
+#include "fuzz/both_readings.h"
 #include "kcbackup/utf8.h"
 
 namespace {
@@ -35,25 +35,6 @@ void check_refusal(const kcb::Status& s) {
 
 }  // namespace
 
-// A binary record is read in place; through libplist's tree it must read the same wherever
-// libplist parses it (record or message alike), but for a UTF-16 string with a lone surrogate,
-// which libplist drops and the in-place reader refuses as not UTF-8.
-void check_both_readings_agree(kcb::ByteView input, const kcb::Result<kcb::MBFile>& in_place,
-                               const kcb::MBFileLimits& limits) {
-  const auto tree = kcb::decode_mbfile_through_libplist(input, limits);
-  if (!tree.ok() && tree.status().message().find("not a property list") != std::string::npos) {
-    return;
-  }
-  // libplist read on past the dropped surrogate: accepted, or refused for a later field.
-  if (!in_place.ok() && in_place.status().message().ends_with(": not valid UTF-8 text")) return;
-  KCB_ASSERT(in_place.ok() == tree.ok());
-  if (tree.ok()) {
-    KCB_ASSERT(*in_place == *tree);
-  } else {
-    KCB_ASSERT(in_place.status().to_string() == tree.status().to_string());
-  }
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const kcb::ByteView input(data, size);
   const auto decoded = kcb::decode_mbfile(input);
@@ -61,8 +42,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   tight.max_depth = 1;
   tight.max_objects = 16;
   const auto decoded_tight = kcb::decode_mbfile(input, tight);
-  check_both_readings_agree(input, decoded, {});
-  check_both_readings_agree(input, decoded_tight, tight);
+  kcb::fuzz::check_both_readings_agree(decoded, kcb::decode_mbfile_through_libplist(input));
+  kcb::fuzz::check_both_readings_agree(decoded_tight,
+                                       kcb::decode_mbfile_through_libplist(input, tight));
 
   if (!decoded.ok()) {
     check_refusal(decoded.status());
