@@ -145,34 +145,35 @@ class ArchiveReader {
     if (name != kArchiver) {
       return bad("$archiver", "'" + printable_text(name) + "', expected NSKeyedArchiver");
     }
-    if (!version) return expect_plist_type(nullptr, PLIST_UINT, "MBFile: $version");
+    KCB_RETURN_IF_ERROR(expect(version, PLIST_UINT, "MBFile: $version"));
     KCB_ASSIGN_OR_RETURN(uint64_t v, doc_.integer_bits(*version, "MBFile: $version"));
     if (v != kArchiveVersion) {
       return Status::Unsupported("MBFile: $version " + std::to_string(v) + ", expected 100000");
     }
     KCB_RETURN_IF_ERROR(index_objects(objects));
-    if (!top) return expect_plist_type(nullptr, PLIST_DICT, "MBFile: $top");
-    KCB_RETURN_IF_ERROR(doc_.expect(*top, PLIST_DICT, "MBFile: $top"));
+    KCB_RETURN_IF_ERROR(expect(top, PLIST_DICT, "MBFile: $top"));
     static constexpr std::array<std::string_view, 1> kRoot = {"root"};
     KCB_ASSIGN_OR_RETURN(auto top_fields, fields(*top, "MBFile: $top", kRoot));
     const Maybe root_uid = top_fields[0];
-    if (!root_uid) return expect_plist_type(nullptr, PLIST_UID, "MBFile: $top.root");
-    KCB_RETURN_IF_ERROR(doc_.expect(*root_uid, PLIST_UID, "MBFile: $top.root"));
+    KCB_RETURN_IF_ERROR(expect(root_uid, PLIST_UID, "MBFile: $top.root"));
     KCB_ASSIGN_OR_RETURN(Followed root, follow(*root_uid, "$top.root"));
-    if (!root.node) return expect_plist_type(nullptr, PLIST_DICT, "MBFile: $top.root");
-    KCB_RETURN_IF_ERROR(doc_.expect(*root.node, PLIST_DICT, "MBFile: $top.root"));
+    KCB_RETURN_IF_ERROR(expect(root.node, PLIST_DICT, "MBFile: $top.root"));
     return *root.node;
+  }
+
+  // The type of a value that may be missing ("expected a dictionary, found nothing").
+  Status expect(Maybe value, plist_type type, std::string_view path) const {
+    return value ? doc_.expect(*value, type, path) : expect_plist_type(nullptr, type, path);
   }
 
   // A required string: missing is "expected a string, found nothing".
   Result<std::string> string_of(Maybe value, std::string_view path) const {
-    if (!value) return expect_plist_type(nullptr, PLIST_STRING, path);
+    KCB_RETURN_IF_ERROR(expect(value, PLIST_STRING, path));
     return doc_.string(*value, path);
   }
 
   Status index_objects(Maybe objects) {
-    if (!objects) return expect_plist_type(nullptr, PLIST_ARRAY, "MBFile: $objects");
-    KCB_RETURN_IF_ERROR(doc_.expect(*objects, PLIST_ARRAY, "MBFile: $objects"));
+    KCB_RETURN_IF_ERROR(expect(objects, PLIST_ARRAY, "MBFile: $objects"));
     const size_t count = doc_.count(*objects);
     if (count > limits_.max_objects) {
       return Status::ResourceExhausted("MBFile: $objects: " + plural(count, "object") +
