@@ -485,24 +485,27 @@ class DerDecoder {
     return Status::Ok();
   }
 
-  // How many TLVs follow from pos_ to end, counted by their lengths up to the first that does not
-  // read (the loop that decodes them says what is wrong there): one allocation of the right size
-  // for a dictionary's entries, where a guess from its length was twice too large and a DerEntry
-  // is 80 bytes.
+  // How many entries follow from pos_ to end, counted by their lengths up to the first that is
+  // not a SEQUENCE of at least the smallest entry's 4 content bytes or does not fit (the loop that
+  // decodes them says what is wrong there): one allocation of the right size for a dictionary's
+  // entries, where a guess from its length was twice too large. Each counted entry holds at least
+  // 6 input bytes, and the count stays within the element cap, so hostile bytes reserve no more
+  // than decoding as many real entries would.
   size_t count_entries(size_t end) const {
     size_t n = 0;
-    for (size_t at = pos_; end - at >= 2; ++n) {
+    for (size_t at = pos_; end - at >= 2 && p_[at] == kTagSequence && n < limits_.max_elements;
+         ++n) {
       size_t length = p_[at + 1];
       at += 2;
       if (length >= 0x80) {
         const size_t bytes = length & 0x7Fu;
-        if (bytes > kMaxLengthBytes || end - at < bytes) return n + 1;
+        if (bytes > kMaxLengthBytes || end - at < bytes) break;
         length = 0;
         for (size_t i = 0; i < bytes; ++i)
           length = (length << 8) | p_[at + i];
         at += bytes;
       }
-      if (length > end - at) return n + 1;
+      if (length < 4 || length > end - at) break;
       at += length;
     }
     return n;
