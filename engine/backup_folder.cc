@@ -86,9 +86,8 @@ class PlistFields {
   auto read(const char* key, plist_type type, const Get& get) const -> decltype(get(Node{}, "")) {
     const auto n = doc_.get(dict_, key);
     if (!n) return expect_plist_type(nullptr, type, path(key));
-    auto value = get(*n, std::string_view());
-    if (value.ok()) return value;
-    return get(*n, path(key));
+    return with_path_on_error([&](std::string_view p) { return get(*n, p); },
+                              [&] { return path(key); });
   }
   std::string path(const char* key) const { return std::string(where_) + key; }
 

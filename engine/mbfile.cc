@@ -110,13 +110,10 @@ class ArchiveReader {
     return Status::Corruption("MBFile: " + std::string(field) + ": " + std::string(what));
   }
 
-  // A getter of the document asked without a path and, only when it refuses, again with the
-  // field's ("MBFile: Size"): no path string is built for a field that reads.
+  // A getter of the document with the field's path ("MBFile: Size") for its error.
   template <typename Get>
-  static auto named(std::string_view field, const Get& get) -> decltype(get(std::string_view())) {
-    auto value = get(std::string_view());
-    if (value.ok()) return value;
-    return get("MBFile: " + std::string(field));
+  static auto named(std::string_view field, const Get& get) {
+    return with_path_on_error(get, [field] { return "MBFile: " + std::string(field); });
   }
 
   // The dictionary's entries by key, read once, in document order (a key given twice, which only

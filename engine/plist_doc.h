@@ -16,6 +16,15 @@
 
 namespace kcb {
 
+// get(path) asked once with no path and, only when it refuses, again with path() spelled out: a
+// reader builds a field's path string ("MBFile: Size") for an error only.
+template <typename Get, typename Path>
+auto with_path_on_error(const Get& get, const Path& path) -> decltype(get(std::string_view())) {
+  auto value = get(std::string_view());
+  if (value.ok()) return value;
+  return get(path());
+}
+
 struct TreeDoc {
   using Node = plist_t;
   bool is(Node n, plist_type t) const { return n != nullptr && plist_get_node_type(n) == t; }
