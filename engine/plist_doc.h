@@ -1,9 +1,10 @@
 // One parsed property list in either form, for readers written once for both: libplist's tree
 // (TreeDoc: an XML document, or a binary one read the old way for comparison) or a binary
 // document's bytes read in place (BinaryDoc over BinaryPlist: no tree, no copy of a key or blob
-// per entry). The archive and Manifest.plist readers are templates over these, so the two forms
-// cannot drift apart; their *_through_libplist twins (engine/archive_internal.h) let tests and the
-// archive fuzz target hold a binary document's two readings to the same answer.
+// per entry). The keychain archive, Manifest.plist, Status.plist and MBFile readers are templates
+// over these, so the two forms cannot drift apart; their *_through_libplist twins
+// (engine/archive_internal.h, engine/mbfile.h) let tests and the archive and mbfile fuzz targets
+// hold a binary document's two readings to the same answer (fuzz/both_readings.h).
 #pragma once
 
 #include <cstdint>
