@@ -22,11 +22,13 @@ for bin in "$build"/fuzz/fuzz_*; do
   cp "$bin" "$OUT/$target"
   [ -f "$src/fuzz/$target.dict" ] && cp "$src/fuzz/$target.dict" "$OUT/$target.dict"
   # The options scripts/fuzz uses, measured in docs/fuzzing.md ("Speed"): shorter allocation
-  # stacks for every target, libFuzzer's entropic schedule off for journey and its list of rare
+  # stacks and OSS-Fuzz's own 10 MB quarantine (which its runner image already sets) for every
+  # target, libFuzzer's entropic schedule off for journey and its list of rare
   # features shorter for restore.
   {
     echo "[asan]"
     echo "malloc_context_size = 5"
+    echo "quarantine_size_mb = 10"
     case "$target" in
       journey) printf '[libfuzzer]\nentropic = 0\n' ;;
       restore) printf '[libfuzzer]\nentropic_feature_frequency_threshold = 16\n' ;;

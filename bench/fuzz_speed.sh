@@ -98,12 +98,14 @@ if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
       edges=$(cpu_of 0 "$bin" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
       row "  new, edge coverage only (fuzz_$t)" "$n" "$old" "$edges"
     fi
-    # What scripts/fuzz adds: shorter ASan allocation stacks for every target, entropic off for
-    # journey, a shorter list of rare features for restore (docs/fuzzing.md measures each option).
+    # What scripts/fuzz adds: shorter ASan allocation stacks and OSS-Fuzz's 10 MB quarantine for
+    # every target, entropic off for journey, a shorter list of rare features for restore
+    # (docs/fuzzing.md measures each option).
     flags=(-entropic=0)
     [ "$t" = restore ] && flags=(-entropic_feature_frequency_threshold=16)
-    opt=$(ASAN_OPTIONS=malloc_context_size=5 cpu_of 0 "$bin" "${args[@]}" "${flags[@]}" \
-      "$(mktemp -d -p "$work")" "$root/corpus/$t")
+    asan=malloc_context_size=5:quarantine_size_mb=10
+    opt=$(ASAN_OPTIONS=$asan cpu_of 0 "$bin" "${args[@]}" "${flags[@]}" "$(mktemp -d -p "$work")" \
+      "$root/corpus/$t")
     row "  new + scripts/fuzz options (see fuzzing.md)" "$n" "$old" "$opt"
   done
   # libFuzzer's -runs=0 over the corpus runs every input (and a few executions of its own, e.g.

@@ -84,19 +84,37 @@ Db open_memory_db() {
   return db;
 }
 
+Status exec(sqlite3* db, const std::string& sql, std::string_view what) {
+  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) return Status::Ok();
+  return sqlite_status(db, what);
+}
+
+// The pragmas every image is read under. Each is a flag of the connection, not of the database
+// loaded into it, and sqlite3_deserialize keeps them: they are set once, when a reader's connection
+// is opened (four statements parsed and run per read were 3 % of a Release journey; issue 17),
+// and on every read in the baseline set-up. tests/manifest_db_test.cc reads them back on a
+// connection's second image.
+Status set_reader_pragmas(sqlite3* db) {
+  KCB_RETURN_IF_ERROR(exec(db, "PRAGMA cell_size_check=ON", "cell_size_check"));
+  KCB_RETURN_IF_ERROR(exec(db, "PRAGMA mmap_size=0", "mmap_size"));
+  KCB_RETURN_IF_ERROR(exec(db, "PRAGMA trusted_schema=OFF", "trusted_schema"));
+  return exec(db, "PRAGMA query_only=ON", "query_only");
+}
+
 // This thread's idle reader connections. Opening one costs about 100 allocations (SQLite registers
 // its built-in functions and extensions on every connection: 5 % of a journey's instructions, more
-// under ASan; issue 17). Every read sets the connection up as a new one is set up (limits, flags,
-// pragmas, the database image); what stays is only what that set-up would set again. Writers are
-// pooled too (below), with their schema.
+// under ASan; issue 17). Every read sets the limits and flags again and loads its own image; what
+// stays is the pragmas above and what the read's set-up would set again. Writers are pooled too
+// (below), with their schema.
 struct ReaderConnectionsTag;
 using ReaderConnections = IdlePool<ReaderConnectionsTag, Db, 2>;
 
-Db take_reader_connection() {
-  if (auto idle = baseline_setup() ? std::nullopt : ReaderConnections::take()) {
-    return std::move(*idle);
-  }
-  return open_memory_db();
+Result<Db> take_reader_connection() {
+  if (baseline_setup()) return open_memory_db();
+  if (auto idle = ReaderConnections::take()) return std::move(*idle);
+  Db db = open_memory_db();
+  KCB_RETURN_IF_ERROR(set_reader_pragmas(db.get()));
+  return db;
 }
 
 // Back to the pool holding no database: the reader's image is the caller's memory, about to be
@@ -105,11 +123,6 @@ void release_reader_connection(Db db) {
   if (db == nullptr || baseline_setup() || !ReaderConnections::has_room()) return;
   if (sqlite3_deserialize(db.get(), "main", nullptr, 0, 0, 0) != SQLITE_OK) return;
   ReaderConnections::give(std::move(db));
-}
-
-Status exec(sqlite3* db, const std::string& sql, std::string_view what) {
-  if (sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK) return Status::Ok();
-  return sqlite_status(db, what);
 }
 
 Result<Statement> prepare(sqlite3* db, std::string_view sql, std::string_view what) {
@@ -284,6 +297,21 @@ class ManifestReader {
     return read_properties(properties);
   }
 
+  // The pragmas SQLite reads `image` under (manifest_reader_pragmas). Not mmap_size: SQLite's
+  // in-memory VFS has no value to report for it.
+  Result<std::string> pragmas(SecretBytes image) {
+    KCB_RETURN_IF_ERROR(check_header(image.view()));
+    KCB_RETURN_IF_ERROR(open(std::move(image)));
+    std::string out;
+    for (std::string_view name : {"cell_size_check", "query_only", "trusted_schema"}) {
+      KCB_ASSIGN_OR_RETURN(Statement s, prepare(db_.get(), "PRAGMA " + std::string(name), name));
+      if (sqlite3_step(s.get()) != SQLITE_ROW) return sqlite_status(db_.get(), name);
+      if (!out.empty()) out += ' ';
+      out += std::string(name) + "=" + std::to_string(sqlite3_column_int64(s.get(), 0));
+    }
+    return out;
+  }
+
  private:
   Status check_header(ByteView bytes) const {
     if (bytes.size() > limits_.max_bytes) {
@@ -302,7 +330,7 @@ class ManifestReader {
   // Every guard is in place before SQLite sees the bytes (it reads the schema lazily, at the first
   // statement, but the limits also bound that parse).
   Status open(SecretBytes bytes) {
-    db_ = take_reader_connection();
+    KCB_ASSIGN_OR_RETURN(db_, take_reader_connection());
     sqlite3* db = db_.get();
     int on = 0;
     for (auto [option, value] : {std::pair{SQLITE_DBCONFIG_DEFENSIVE, 1},
@@ -339,11 +367,7 @@ class ManifestReader {
         SQLITE_OK) {
       return sqlite_status(db, "open");
     }
-    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA cell_size_check=ON", "cell_size_check"));
-    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA mmap_size=0", "mmap_size"));
-    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA trusted_schema=OFF", "trusted_schema"));
-    KCB_RETURN_IF_ERROR(exec(db, "PRAGMA query_only=ON", "query_only"));
-    return Status::Ok();
+    return baseline_setup() ? set_reader_pragmas(db) : Status::Ok();
   }
 
   Status bad_schema(const std::string& what) const {
@@ -626,6 +650,10 @@ Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
   Result<Bytes> out = write_rows(*w, manifest, &reusable);
   if (reusable && !baseline_setup()) IdleWriters::give(std::move(w));
   return out;
+}
+
+Result<std::string> manifest_reader_pragmas(ByteView image) {
+  return ManifestReader(ManifestDbLimits{}).pragmas(SecretBytes(image));
 }
 
 size_t idle_manifest_db_connections() {

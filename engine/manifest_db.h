@@ -120,5 +120,10 @@ Status scan_manifest_db(SecretBytes&& image, const ManifestDbLimits& limits,
 // Readers and writers take their SQLite connection from this thread's idle ones and give it back
 // holding no database (issue 17); how many are idle now, for tests.
 size_t idle_manifest_db_connections();
+// For tests: the pragmas the reader has SQLite read `image` under, through the reader's own
+// set-up (on an idle connection when there is one), as
+// "cell_size_check=1 query_only=1 trusted_schema=0" (mmap_size has no value to read back in
+// SQLite's in-memory VFS).
+Result<std::string> manifest_reader_pragmas(ByteView image);
 
 }  // namespace kcb

@@ -457,5 +457,31 @@ TEST(ManifestDbPool, AReusedConnectionReadsLikeANewOne) {
   set_baseline_setup(was_baseline);
 }
 
+// The reader's pragmas are set once per connection (issue 17): they must still be in effect for
+// every later image the connection reads, after a hostile one too, and be the same as the
+// baseline's (a new connection, every pragma set after the image is loaded).
+TEST(ManifestDbPool, EveryImageIsReadUnderTheReadersPragmas) {
+  constexpr std::string_view kExpected = "cell_size_check=1 query_only=1 trusted_schema=0";
+  const Bytes good = *write_manifest_db(sample());
+  const Bytes trigger = db_from_sql(std::string(kAppleSchema) +
+                                    "CREATE TRIGGER t AFTER INSERT ON Files BEGIN DELETE FROM "
+                                    "Properties; END;" +
+                                    keychain_row());
+  const bool was_baseline = baseline_setup();
+  set_baseline_setup(true);
+  const Result<std::string> baseline = manifest_reader_pragmas(good);
+  ASSERT_TRUE(baseline.ok()) << baseline.status().to_string();
+  EXPECT_EQ(*baseline, kExpected) << "baseline";
+  set_baseline_setup(false);
+  for (const Bytes* image : {&good, &trigger, &good, &good}) {
+    EXPECT_TRUE(read_manifest_db(*image).ok() || image == &trigger);
+    const Result<std::string> pragmas = manifest_reader_pragmas(*image);
+    ASSERT_TRUE(pragmas.ok()) << pragmas.status().to_string();
+    EXPECT_EQ(*pragmas, kExpected);
+    EXPECT_GE(idle_manifest_db_connections(), 1u);
+  }
+  set_baseline_setup(was_baseline);
+}
+
 }  // namespace
 }  // namespace kcb
