@@ -34,9 +34,16 @@ if(KCB_FUZZ AND NOT KCB_FUZZ_SANITIZERS STREQUAL "")
   # changes the fields the restore decides on itself, and its items are sealed, so no byte of
   # their DER can be steered. Measured in docs/fuzzing.md.
   set(KCB_FUZZ_EDGE_COPIES ON)
+  # The ignore list is passed as a copy named by its digest: a compiler cache keys on the command
+  # line, not on the list's content (and ccache's preprocessed mode ignores -D definitions).
+  set(kcb_coverage_ignore ${PROJECT_SOURCE_DIR}/fuzz/coverage_ignore.txt)
+  file(MD5 ${kcb_coverage_ignore} kcb_coverage_ignore_md5)
+  set(kcb_coverage_ignore_copy ${CMAKE_BINARY_DIR}/coverage_ignore.${kcb_coverage_ignore_md5}.txt)
+  configure_file(${kcb_coverage_ignore} ${kcb_coverage_ignore_copy} COPYONLY)
   add_library(kcb_instrumentation_edges INTERFACE)
   target_compile_options(kcb_instrumentation_edges INTERFACE ${kcb_sanitize}
                          -fsanitize-coverage=inline-8bit-counters,indirect-calls,pc-table,stack-depth
+                         -fsanitize-coverage-ignorelist=${kcb_coverage_ignore_copy}
                          -fno-omit-frame-pointer)
   target_link_options(kcb_instrumentation_edges INTERFACE ${kcb_sanitize})
 endif()

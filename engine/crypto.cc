@@ -177,7 +177,10 @@ CipherCtx new_ecb_ctx(ByteView key, bool encrypt) {
   const EVP_CIPHER* ecb = algorithms().ecb[aes_key_index(key.size())];
   KCB_ASSERT(EVP_CipherInit_ex2(ctx.get(), ecb, key.data(), nullptr, encrypt ? 1 : 0, nullptr) ==
              1);
-  EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
+  // No EVP_CIPHER_CTX_set_padding: these contexts only go through EVP_Cipher, which hands whole
+  // blocks to the provider and never pads (padding is EVP_CipherUpdate's and Final's). The call
+  // was a parameter lookup by name per context, strcmp through ASan's interceptor and
+  // libFuzzer's hook under the fuzzers (issue 17).
   return ctx;
 }
 
@@ -207,6 +210,18 @@ KCB_CIPHER_LOOP void key_wrap_blocks(EVP_CIPHER_CTX* ecb, ByteView in, uint8_t* 
     }
   }
   std::copy(b.begin(), b.begin() + 8, out);
+  wipe(b);
+}
+
+// CBC chaining over single ECB blocks, from a zero IV: out_i = E(in_i ^ out_(i-1)), out_(-1) = 0.
+KCB_CIPHER_LOOP void cbc_zero_iv_blocks(EVP_CIPHER_CTX* ecb, ByteView in, uint8_t* out) {
+  std::array<uint8_t, 16> b{};
+  for (size_t at = 0; at < in.size(); at += 16) {
+    for (size_t k = 0; k < 16; ++k)
+      b[k] ^= in[at + k];
+    ecb_block(b.data(), b.data(), ecb);
+    std::copy(b.begin(), b.end(), out + at);
+  }
   wipe(b);
 }
 
@@ -458,6 +473,17 @@ Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped) {
     out.clear();
     return Status::DataLoss("AES key unwrap: integrity check failed (wrong key or altered bytes)");
   }
+  return out;
+}
+
+Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext) {
+  KCB_ASSERT(!key.empty());
+  if (plaintext.empty() || plaintext.size() % kAesBlockSize != 0) {
+    return Status::InvalidArgument("AES-CBC encrypt: " + std::to_string(plaintext.size()) +
+                                   " bytes, expected a non-empty multiple of 16");
+  }
+  Bytes out(plaintext.size());
+  cbc_zero_iv_blocks(key.schedules_->get(true), plaintext, out.data());
   return out;
 }
 

@@ -43,11 +43,16 @@ class KeyWrapKey {
  private:
   friend Result<Bytes> aes_key_wrap(const KeyWrapKey& kek, ByteView key_data);
   friend Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped);
+  friend Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext);
   std::shared_ptr<const Schedules> schedules_;
 };
 
 Result<Bytes> aes_key_wrap(const KeyWrapKey& kek, ByteView key_data);
 Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped);
+// AES-CBC encryption with a zero IV of whole blocks under a prepared key's encrypt schedule (the
+// same bytes as aes128_cbc_encrypt_zero_iv for a 16-byte key): a keybag's device layer, one
+// schedule for all of its classes instead of a cipher context per class (issue 17).
+Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext);
 
 // AES-GCM (key 16, 24 or 32 bytes) with an IV of ANY length, the empty IV included (Apple's backup
 // export uses it; J0 is then GHASH of the lone length block, i.e. the zero block). 16-byte tags.

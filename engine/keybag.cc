@@ -401,15 +401,21 @@ struct PasswordKek {
 };
 
 // Writer order of layers: device (CBC) first, then password (RFC 3394); unlock undoes them.
+// `device_layer` is the device key prepared once for the bag (nullptr in the baseline set-up,
+// which opens a cipher context per class).
 Result<Bytes> wrap_class_key(ByteView key, uint32_t wrap, const PasswordKek& password_key,
-                             std::optional<ByteView> device_key) {
-  SecretBytes inner(key);
-  if (wrap & kWrapDevice) {
-    KCB_ASSIGN_OR_RETURN(Bytes device_layer, aes128_cbc_encrypt_zero_iv(*device_key, key));
-    inner = SecretBytes(device_layer);
+                             std::optional<ByteView> device_key, const KeyWrapKey* device_layer) {
+  if (!(wrap & kWrapDevice)) {
+    if (wrap & kWrapPassword) return password_key.wrap(key);
+    return Bytes(key.begin(), key.end());
   }
-  if (wrap & kWrapPassword) return password_key.wrap(inner.view());
-  return Bytes(inner.view().begin(), inner.view().end());
+  KCB_ASSIGN_OR_RETURN(Bytes inner, device_layer != nullptr
+                                        ? aes_cbc_encrypt_zero_iv(*device_layer, key)
+                                        : aes128_cbc_encrypt_zero_iv(*device_key, key));
+  if (!(wrap & kWrapPassword)) return inner;
+  Result<Bytes> out = password_key.wrap(inner);
+  wipe(inner);  // the class key under the device key alone
+  return out;
 }
 
 // The writer's half of a bag: the records parse_keybag would split its bytes into, each with the
@@ -419,7 +425,10 @@ Result<Bytes> wrap_class_key(ByteView key, uint32_t wrap, const PasswordKek& pas
 // tests/device_reuse_test.cc checks that both give the same Keybag.
 class BagWriter {
  public:
-  explicit BagWriter(size_t classes) { bag_.classes.reserve(classes); }
+  explicit BagWriter(size_t classes) {
+    bag_.header_records.reserve(kHeaderRecords);
+    bag_.classes.reserve(classes);
+  }
   void header(std::string_view tag, ByteView value) {
     bag_.header_records.push_back(record(tag, value));
   }
@@ -437,6 +446,7 @@ class BagWriter {
 
  private:
   static constexpr size_t kRecordsPerClass = 5;  // UUID CLAS WRAP KTYP WPKY
+  static constexpr size_t kHeaderRecords = 10;   // VERS TYPE UUID HMCK WRAP SALT ITER DPWT DPIC DPSL
   static std::array<uint8_t, 4> be32(uint32_t v) {
     std::array<uint8_t, 4> b;
     store_be32(b.data(), v);
@@ -679,12 +689,17 @@ Result<NewKeybag> create_keybag(KeybagType type, const std::vector<NewClassKey>&
     w.header_u32("DPIC", kdf.dp_iterations);
     w.header("DPSL", dp_salt);
   }
+  KeyWrapKey device_layer;
+  if (device_key && (header_wrap & kWrapDevice) && !baseline_setup()) {
+    KCB_ASSIGN_OR_RETURN(device_layer, KeyWrapKey::create(*device_key));
+  }
   UnlockedKeybag keys;
   keys.classes.reserve(classes.size());
   for (const NewClassKey& c : classes) {
     SecretBytes key = c.key ? *c.key : SecretBytes(kClassKeySize);
     if (!c.key) random.fill(key.span());
-    KCB_ASSIGN_OR_RETURN(Bytes wpky, wrap_class_key(key.view(), c.wrap, password_kek, device_key));
+    KCB_ASSIGN_OR_RETURN(Bytes wpky, wrap_class_key(key.view(), c.wrap, password_kek, device_key,
+                                                    device_layer.empty() ? nullptr : &device_layer));
     w.start_class();
     KeybagClass& group = bag.classes.back();
     group.uuid = uuid;

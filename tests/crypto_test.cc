@@ -360,6 +360,36 @@ TEST(Cbc, ZeroIvKnownAnswer) {
   EXPECT_EQ(to_hex(back->view()), to_hex(pt));
 }
 
+// The prepared-key CBC (a keybag's device layer, issue 17) chains ECB blocks itself: the same
+// known answers, SP 800-38A F.2.1 (CBC-AES128) with its IV folded into the first plaintext block,
+// and the same bytes as the EVP CBC above for every length up to five blocks.
+TEST(Cbc, PreparedKeyZeroIvKnownAnswersAndAgreesWithEvpCbc) {
+  const Bytes key = hex("000102030405060708090a0b0c0d0e0f");
+  auto prepared = KeyWrapKey::create(key);
+  ASSERT_TRUE(prepared.ok());
+  const Bytes pt = hex("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+  auto ct = aes_cbc_encrypt_zero_iv(*prepared, pt);
+  ASSERT_TRUE(ct.ok());
+  EXPECT_EQ(to_hex(*ct), "69c4e0d86a7b0430d8cdb78070b4c55a7d7786be32d059a60ca8021a65dd9f09");
+  // SP 800-38A: P1 6bc1bee22e409f96e93d7e117393172a xor IV 000102030405060708090a0b0c0d0e0f.
+  auto nist = KeyWrapKey::create(hex("2b7e151628aed2a6abf7158809cf4f3c"));
+  ASSERT_TRUE(nist.ok());
+  auto f21 = aes_cbc_encrypt_zero_iv(
+      *nist, hex("6bc0bce12a459991e134741a7f9e1925ae2d8a571e03ac9c9eb76fac45af8e51"));
+  ASSERT_TRUE(f21.ok());
+  EXPECT_EQ(to_hex(*f21), "7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2");
+  Bytes text;
+  for (size_t blocks = 1; blocks <= 5; ++blocks) {
+    for (size_t i = 0; i < 16; ++i)
+      text.push_back(static_cast<uint8_t>(blocks * 31 + i * 7));
+    EXPECT_EQ(*aes_cbc_encrypt_zero_iv(*prepared, text), *aes128_cbc_encrypt_zero_iv(key, text))
+        << blocks << " blocks";
+  }
+  EXPECT_EQ(aes_cbc_encrypt_zero_iv(*prepared, Bytes(33, 0)).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(aes_cbc_encrypt_zero_iv(*prepared, Bytes()).status().code(), Code::kInvalidArgument);
+}
+
 TEST(Cbc, BadLengthsAreInvalidArgument) {
   EXPECT_EQ(aes128_cbc_encrypt_zero_iv(Bytes(32, 0), Bytes(32, 0)).status().code(),
             Code::kInvalidArgument);
