@@ -7,9 +7,13 @@
 # are), in one run on one machine. CPU time (user + sys of each process), not wall time: the
 # machine is shared. Verdicts are compared too (journey; restore through the folder and without).
 #   bench/fuzz_speed.sh [--build DIR] [--fuzz-build DIR] [--repeat N] [--cases N] [--runs N]
+#                       [--seconds S]
 #
 # --build: the GCC build with replay_* and agreement_props (default build); --fuzz-build: the
-# clang ASan+UBSan libFuzzer build (default build-fuzz; skipped when absent).
+# clang ASan+UBSan libFuzzer build (default build-fuzz; skipped when absent). The libFuzzer rows
+# run a fixed number of executions (--runs; ten times as many for restore), and then, as issue 17
+# measured its starting point, each binary for S seconds from the corpus (--seconds, default 20;
+# 0 skips them): the faster one spends less of its time loading the corpus.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
@@ -17,6 +21,7 @@ fuzz_build="$root/build-fuzz"
 repeat=3
 cases=2000
 runs=2000
+seconds=20
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$(realpath "$2"); shift 2 ;;
@@ -24,7 +29,8 @@ while [ $# -gt 0 ]; do
     --repeat) repeat=$2; shift 2 ;;
     --cases) cases=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
-    -h | --help) sed -n 2,12p "$0"; exit 0 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    -h | --help) sed -n 2,17p "$0"; exit 0 ;;
     *) echo "bench/fuzz_speed.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +44,20 @@ cpu_of() {
   KCB_BASELINE_SETUP=$baseline /usr/bin/time -f "%U %S" -o "$work/time" "$@" >"$work/out" 2>&1 ||
     { cat "$work/out" >&2; echo "bench/fuzz_speed.sh: failed: $*" >&2; exit 1; }
   awk '{ printf "%.2f", $1 + $2 }' "$work/time"
+}
+
+# timed BASELINE SECONDS CMD...: runs libFuzzer CMD for SECONDS; prints "executions CPU-seconds".
+timed() {
+  local baseline=$1 secs=$2
+  shift 2
+  cpu=$(cpu_of "$baseline" "$@" -max_total_time="$secs" -print_final_stats=1)
+  echo "$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$work/out") $cpu"
+}
+
+row_timed() {  # name runs_old cpu_old runs_new cpu_new
+  awk -v n="$1" -v ro="$2" -v a="$3" -v rn="$4" -v b="$5" 'BEGIN {
+    printf "| %-44s | %7s | %7.2f | %7.2f | %9.0f | %9.0f | %5.1fx |\n", n, ro "/" rn, a, b, ro / a,
+      rn / b, (rn / b) / (ro / a) }'
 }
 
 row() {  # name cases cpu_old cpu_new
@@ -107,6 +127,15 @@ if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
     opt=$(ASAN_OPTIONS=$asan cpu_of 0 "$bin" "${args[@]}" "${flags[@]}" "$(mktemp -d -p "$work")" \
       "$root/corpus/$t")
     row "  new + scripts/fuzz options (see fuzzing.md)" "$n" "$old" "$opt"
+    if [ "$seconds" -gt 0 ]; then
+      # shellcheck disable=SC2046
+      read -r old_runs old_cpu < <(timed 1 "$seconds" "$full" -seed=1 -dict="$root/fuzz/$t.dict" \
+        "$(mktemp -d -p "$work")" "$root/corpus/$t")
+      read -r new_runs new_cpu < <(ASAN_OPTIONS=$asan timed 0 "$seconds" "$bin" -seed=1 \
+        -dict="$root/fuzz/$t.dict" "${flags[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+      row_timed "  ${seconds} s each (old / new + options)" "$old_runs" "$old_cpu" "$new_runs" \
+        "$new_cpu"
+    fi
   done
   # libFuzzer's -runs=0 over the corpus runs every input (and a few executions of its own, e.g.
   # inputs it re-runs while loading): every verdict the replay main gave must be among its lines.
