@@ -24,4 +24,9 @@ struct FolderContents {
 Result<BackupFolder> build_backup_folder(FolderContents contents, const NewKeybag& bag,
                                          Random& random);
 
+// Info.plist (XML, as Finder writes it), `date` in Unix seconds: written directly, and through
+// libplist's tree for tests to hold the first to (the same bytes).
+Bytes write_info_plist(const LockdownInfo& info, int64_t date);
+Bytes write_info_plist_through_libplist(const LockdownInfo& info, int64_t date);
+
 }  // namespace kcb

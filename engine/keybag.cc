@@ -446,7 +446,7 @@ class BagWriter {
 
  private:
   static constexpr size_t kRecordsPerClass = 5;  // UUID CLAS WRAP KTYP WPKY
-  static constexpr size_t kHeaderRecords = 10;   // VERS TYPE UUID HMCK WRAP SALT ITER DPWT DPIC DPSL
+  static constexpr size_t kHeaderRecords = 10;  // VERS TYPE UUID HMCK WRAP SALT ITER DPWT DPIC DPSL
   static std::array<uint8_t, 4> be32(uint32_t v) {
     std::array<uint8_t, 4> b;
     store_be32(b.data(), v);
@@ -698,8 +698,9 @@ Result<NewKeybag> create_keybag(KeybagType type, const std::vector<NewClassKey>&
   for (const NewClassKey& c : classes) {
     SecretBytes key = c.key ? *c.key : SecretBytes(kClassKeySize);
     if (!c.key) random.fill(key.span());
-    KCB_ASSIGN_OR_RETURN(Bytes wpky, wrap_class_key(key.view(), c.wrap, password_kek, device_key,
-                                                    device_layer.empty() ? nullptr : &device_layer));
+    KCB_ASSIGN_OR_RETURN(Bytes wpky,
+                         wrap_class_key(key.view(), c.wrap, password_kek, device_key,
+                                        device_layer.empty() ? nullptr : &device_layer));
     w.start_class();
     KeybagClass& group = bag.classes.back();
     group.uuid = uuid;

@@ -46,18 +46,28 @@ ObjectPlan plan_objects(const MBFile& f) {
 
 using Entry = std::pair<BinaryPlistWriter::Ref, BinaryPlistWriter::Ref>;
 
+// A class chain of at most three names (NSMutableData, NSData, NSObject), on the stack: every
+// record of every backup writes one or two (issue 17).
 BinaryPlistWriter::Ref class_object(BinaryPlistWriter& w,
                                     std::initializer_list<std::string_view> classes) {
-  std::vector<BinaryPlistWriter::Ref> names;
+  std::array<BinaryPlistWriter::Ref, 3> names{};
+  KCB_ASSERT(classes.size() >= 1 && classes.size() <= names.size());
+  size_t n = 0;
   for (std::string_view c : classes)
-    names.push_back(w.string(c));
-  const std::array<Entry, 2> entries{Entry{w.string("$classes"), w.array(names)},
-                                     Entry{w.string("$classname"), names.front()}};
+    names[n++] = w.string(c);
+  const std::array<Entry, 2> entries{
+      Entry{w.string("$classes"),
+            w.array(std::span<const BinaryPlistWriter::Ref>(names.data(), n))},
+      Entry{w.string("$classname"), names.front()}};
   return w.dict(entries);
 }
 
+// The record's fields, at most 15 (MBFile's eleven numbers and four references).
+constexpr size_t kMaxRootFields = 15;
+
 BinaryPlistWriter::Ref root_object(BinaryPlistWriter& w, const MBFile& f, const ObjectPlan& p) {
   std::vector<Entry> e;
+  e.reserve(kMaxRootFields);
   auto number = [&](std::string_view key, int64_t value) {
     e.emplace_back(w.string(key), w.integer(value));
   };

@@ -9,7 +9,9 @@
 #include <set>
 #include <string>
 
+#include "engine/binary_plist_writer.h"
 #include "engine/file_crypto.h"
+#include "engine/folder_writer.h"
 #include "engine/keybag.h"
 #include "engine/manifest_db.h"
 #include "engine/mbfile.h"
@@ -509,6 +511,48 @@ TEST(BackupFolder, EveryListedNameSurvivesManyFilesAndAMove) {
     EXPECT_EQ(e.file_id(), file_id_of(e.domain, e.relative_path));
   }
   EXPECT_EQ(got, want);
+}
+
+// Info.plist is written directly (issue 17); libplist's XML writer is the known answer. Every
+// field carries text that needs escaping or that libplist passes through raw (quotes, tabs,
+// newlines, control characters, non-ASCII), and the date runs over the whole int32 range of
+// seconds since 2001 that plist_new_date takes, both ends and the epochs included, and past it.
+TEST(InfoPlist, WrittenDirectlyAsLibplistWritesIt) {
+  const std::vector<std::string> texts = {"",
+                                          "iPhone 15",
+                                          "a<b>&c",
+                                          "&amp; already",
+                                          "\"quoted\" 'one'",
+                                          "tab\there",
+                                          "line\nbreak\r\n",
+                                          std::string("\x01\x1f\x7f", 3),
+                                          "caf\xc3\xa9 \xf0\x9f\x94\x91",
+                                          "]]>",
+                                          "<![CDATA[x]]>",
+                                          "<key>fake</key>"};
+  const std::vector<int64_t> dates = {
+      0, kAppleEpochUnixSeconds, 1'765'000'000, kAppleEpochUnixSeconds + INT32_MAX,
+      kAppleEpochUnixSeconds + INT32_MIN, kAppleEpochUnixSeconds - 1, -1,
+      // past int32 from 2001: libplist takes the truncated value
+      kAppleEpochUnixSeconds + int64_t{INT32_MAX} + 1000, 5'000'000'000};
+  size_t i = 0;
+  for (const std::string& text : texts) {
+    for (int64_t date : dates) {
+      LockdownInfo l;
+      l.build_version = text;
+      l.device_name = texts[(i + 1) % texts.size()];
+      l.product_type = texts[(i + 2) % texts.size()];
+      l.product_version = texts[(i + 3) % texts.size()];
+      l.serial_number = texts[(i + 4) % texts.size()];
+      l.unique_device_id = texts[(i + 5) % texts.size()];
+      ++i;
+      const Bytes direct = write_info_plist(l, date);
+      const Bytes reference = write_info_plist_through_libplist(l, date);
+      EXPECT_EQ(std::string(direct.begin(), direct.end()),
+                std::string(reference.begin(), reference.end()))
+          << "text " << printable_text(text) << ", date " << date;
+    }
+  }
 }
 
 }  // namespace
