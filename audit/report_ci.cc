@@ -127,27 +127,7 @@ std::string xml_text(std::string_view text) {
     start = end + 1;
   }
   std::string out;
-  for (char c : shown) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
-  }
+  append_xml_escaped(out, shown, true);
   return out;
 }
 

@@ -350,29 +350,11 @@ namespace {
 
 // libplist's XML for a dictionary entry: a tab, the key, a tab, the value, each on its line; in
 // text only &, < and > are escaped (everything else, control characters too, goes out as it is).
-void append_escaped(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      default:
-        out += c;
-    }
-  }
-}
-
 void append_string_entry(std::string& out, std::string_view key, std::string_view value) {
   out += "\t<key>";
-  append_escaped(out, key);
+  append_xml_escaped(out, key);
   out += "</key>\n\t<string>";
-  append_escaped(out, value);
+  append_xml_escaped(out, value);
   out += "</string>\n";
 }
 
@@ -387,7 +369,7 @@ void append_date_entry(std::string& out, std::string_view key, int64_t unix_seco
   const size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
   KCB_ASSERT(n > 0);
   out += "\t<key>";
-  append_escaped(out, key);
+  append_xml_escaped(out, key);
   out += "</key>\n\t<date>";
   out.append(text, n);
   out += "</date>\n";

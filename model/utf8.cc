@@ -81,4 +81,28 @@ std::string text_or_hex(ByteView bytes) {
   return std::string(text);
 }
 
+void append_xml_escaped(std::string& out, std::string_view text, bool quotes) {
+  for (char c : text) {
+    switch (c) {
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += quotes ? "&quot;" : "\"";
+        break;
+      case '\'':
+        out += quotes ? "&apos;" : "'";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
 }  // namespace kcb

@@ -30,4 +30,9 @@ inline std::string text_or_hex(std::string_view text) {
   return text_or_hex(as_bytes(text));
 }
 
+// Text appended to `out` as XML character data: &, < and > as entities; with `quotes` (for an
+// attribute value) " and ' too. Every other byte goes as it is: the caller decides what may be in
+// the text (printable_text first, for XML 1.0, which cannot carry control characters).
+void append_xml_escaped(std::string& out, std::string_view text, bool quotes = false);
+
 }  // namespace kcb
