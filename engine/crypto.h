@@ -26,9 +26,10 @@ Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data);
 // The inverse. DataLoss when the integrity check fails (wrong KEK or altered bytes).
 Result<SecretBytes> aes_key_unwrap(ByteView kek, ByteView wrapped);
 
-// A key-encryption key prepared once for many RFC 3394 calls: its AES encrypt and decrypt key
-// schedules, each built when first used. A restore or a backup wraps or unwraps one item key per
-// item under the same few class keys, and building the schedule was half of each call. Copies
+// A key-encryption key prepared once for many RFC 3394 calls (and for a keybag's zero-IV CBC
+// device layer, aes_cbc_encrypt_zero_iv): its AES encrypt and decrypt key schedules, each built
+// when first used. A restore or a backup wraps or unwraps one item key per item under the same few
+// class keys, and building the schedule was half of each call. Copies
 // share the schedules (and the kept key), which are wiped (EVP_CIPHER_CTX_free cleanses) when the
 // last copy goes. An empty KeyWrapKey is not usable; one KeyWrapKey and its copies must not be
 // used by two threads at once (the engine is single-threaded).
