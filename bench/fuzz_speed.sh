@@ -128,7 +128,6 @@ if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
       "$root/corpus/$t")
     row "  new + scripts/fuzz options (see fuzzing.md)" "$n" "$old" "$opt"
     if [ "$seconds" -gt 0 ]; then
-      # shellcheck disable=SC2046
       read -r old_runs old_cpu < <(timed 1 "$seconds" "$full" -seed=1 -dict="$root/fuzz/$t.dict" \
         "$(mktemp -d -p "$work")" "$root/corpus/$t")
       read -r new_runs new_cpu < <(ASAN_OPTIONS=$asan timed 0 "$seconds" "$bin" -seed=1 \
