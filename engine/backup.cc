@@ -13,6 +13,7 @@
 #include "engine/manifest_db.h"
 #include "kcbackup/names.h"
 #include "kcbackup/persistent_ref.h"
+#include "kcbackup/utf8.h"
 
 namespace kcb {
 namespace {
@@ -187,7 +188,7 @@ Result<BackupFolder> make_backup(Device& source, const BackupOptions& options, R
   // Lower case, as SecServerCopyKeychainPlist writes it (formats.md); readers take either.
   archive.keybag_uuid = uuid_text(bag.bag.uuid);
   for (char& ch : archive.keybag_uuid)
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    ch = ascii_lower(ch);
   FolderContents contents;
   contents.manifest.is_encrypted = is_encrypted_journey(options.journey);
   contents.manifest.lockdown = lockdown_of(source);

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -193,26 +192,20 @@ Status insert_properties(sqlite3* db, sqlite3_stmt* s,
 
 // ---- reading ----
 
-// Whitespace-insensitive and case-insensitive: SQLite keeps a CREATE statement's text as it was
-// typed, and a writer may space or case it differently; the tokens must be the same.
-bool is_sql_space(char c) {
-  return std::isspace(static_cast<unsigned char>(c)) != 0;
-}
-
 // The same SQL but for white space and letter case: the schema's text as SQLite stores it may be
 // spaced and cased otherwise than kSchema's. Compared in place (it runs for every object of every
-// database read).
+// database read), ASCII only: SQL keywords and kSchema's names are ASCII, and a non-ASCII byte
+// differs from every byte of kSchema's text either way.
 bool same_sql(std::string_view a, std::string_view b) {
   size_t i = 0;
   size_t j = 0;
   for (;;) {
-    while (i < a.size() && is_sql_space(a[i]))
+    while (i < a.size() && is_ascii_space(a[i]))
       ++i;
-    while (j < b.size() && is_sql_space(b[j]))
+    while (j < b.size() && is_ascii_space(b[j]))
       ++j;
     if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[j]))) {
+    if (ascii_lower(a[i]) != ascii_lower(b[j])) {
       return false;
     }
     ++i;

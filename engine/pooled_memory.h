@@ -8,7 +8,8 @@
 // mutex around every malloc) are turned off as well, and its page cache takes its pages one at a
 // time from the pool instead of twenty at once in one block malloc'd for every database opened (a
 // page with its header is just over 4 KiB: the largest class is 8 KiB). OpenSSL cleanses what it
-// keeps secret before it frees it, so idle blocks hold no key.
+// keeps secret before it frees it, so idle blocks hold no key. glibc's own heap is kept between
+// cases too (trim and mmap thresholds fixed and high): see keep_heap_between_cases.
 //
 // What ASan still sees: every block is a malloc of its own, so a write past the block's usable size
 // hits ASan's redzone, and a block on a free list is poisoned, so a use after free is reported
@@ -24,9 +25,9 @@
 
 namespace kcb {
 
-// Installs the pooled allocator for both libraries; false when KCB_BASELINE_SETUP=1 asks for the
-// old set-up, or when either had already allocated (each library that had not is then pooled
-// alone). Safe to call more than once.
+// Installs the pooled allocator for both libraries and keeps glibc's heap; false when
+// KCB_BASELINE_SETUP=1 asks for the old set-up, or when either had already allocated (each library
+// that had not is then pooled alone). Safe to call more than once.
 bool use_pooled_library_memory();
 
 // Blocks this thread holds on its free lists (tests).

@@ -93,31 +93,93 @@ inline rc::Gen<Target> gen_target_for(Journey j) {
   return rc::gen::elementOf(std::vector(std::begin(kAllTargets), std::end(kAllTargets)));
 }
 
+// Several values drawn in one generator call from one rc::Random, its numbers taken in turn.
+// RapidCheck's combinators (apply, weightedOneOf, elementOf, container) give every field its own
+// generator, random split and shrink tree: in the agreement property that was a sixth of a case's
+// CPU time (session 19). The generators below draw the same distributions this way and shrink
+// each field as those combinators would, towards the same simplest values.
+class Draws {
+ public:
+  explicit Draws(const rc::Random& random) : random_(random) {}
+  uint64_t below(uint64_t n) { return random_.next() % n; }  // uniform enough for n << 2^64
+  bool one_in(uint64_t n) { return below(n) == 0; }
+
+ private:
+  rc::Random random_;
+};
+
+// Where `value` is in `all` (a kAll... table): fields are drawn and shrunk by their index.
+template <typename T, size_t N>
+size_t index_in(const T (&all)[N], T value) {
+  return static_cast<size_t>(std::find(std::begin(all), std::end(all), value) - std::begin(all));
+}
+
+// The values `value` shrinks to as elementOf(all) shrinks it: the index towards 0.
+template <typename T, size_t N, typename Out>
+void add_index_shrinks(const T (&all)[N], T value, Out&& out) {
+  auto indices = rc::shrink::towards<size_t>(index_in(all, value), 0);
+  while (auto i = indices.next())
+    out(all[*i]);
+}
+
 // Every combination of accessibility x class x sync x token x auth (x system-bound, rarely),
 // addable or not, then now and then an App Clip's item (R10) or a tombstone (R15): suites that need
-// an addable item filter with oracle::check_add or accept the add error.
+// an addable item filter with oracle::check_add or accept the add error. A token, an auth
+// constraint and a system binding each come one time in 4, 4 and 8; with extras, an App Clip one
+// time in 6 and a tombstone one time in 8.
+inline Traits draw_traits(Draws& d, bool extras) {
+  Traits t;
+  t.accessible = kAllAccessibilities[d.below(std::size(kAllAccessibilities))];
+  t.item_class = kAllItemClasses[d.below(std::size(kAllItemClasses))];
+  t.synchronizable = d.one_in(2);
+  t.token = d.one_in(4) ? Token::kSecureEnclave : Token::kNone;
+  t.auth_constraint = d.one_in(4);
+  t.system_bound = d.one_in(8) ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
+  if (extras) {
+    t.app_clip = d.one_in(6);
+    t.tombstone = d.one_in(8);
+  }
+  return t;
+}
+
+// Field by field, in declaration order: an enum towards the first of its table, a flag or a token
+// or a binding towards none.
+inline rc::Seq<Traits> shrink_traits(const Traits& t) {
+  std::vector<Traits> out;
+  auto with = [&](auto change) {
+    Traits s = t;
+    change(s);
+    out.push_back(s);
+  };
+  add_index_shrinks(kAllAccessibilities, t.accessible,
+                    [&](Accessibility a) { with([a](Traits& s) { s.accessible = a; }); });
+  add_index_shrinks(kAllItemClasses, t.item_class,
+                    [&](ItemClass c) { with([c](Traits& s) { s.item_class = c; }); });
+  if (t.synchronizable) with([](Traits& s) { s.synchronizable = false; });
+  if (t.token != Token::kNone) with([](Traits& s) { s.token = Token::kNone; });
+  if (t.auth_constraint) with([](Traits& s) { s.auth_constraint = false; });
+  if (t.system_bound != SystemBound::kNone) {
+    with([](Traits& s) { s.system_bound = SystemBound::kNone; });
+  }
+  if (t.app_clip) with([](Traits& s) { s.app_clip = false; });
+  if (t.tombstone) with([](Traits& s) { s.tombstone = false; });
+  return rc::seq::fromContainer(std::move(out));
+}
+
+inline rc::Gen<Traits> gen_traits_with(bool extras) {
+  return [extras](const rc::Random& random, int) {
+    Draws d(random);
+    return rc::shrinkable::shrinkRecur(draw_traits(d, extras), &shrink_traits);
+  };
+}
+
+// Never an App Clip's item or a tombstone.
 inline rc::Gen<Traits> gen_base_traits() {
-  return rc::gen::apply(
-      [](Accessibility a, ItemClass c, bool sync, bool token, bool auth, bool sysb) {
-        const SystemBound bound = sysb ? SystemBound::kPreserveDuringRestore : SystemBound::kNone;
-        return Traits{a, c, sync, token ? Token::kSecureEnclave : Token::kNone, auth, bound};
-      },
-      gen_accessibility(), gen_item_class(), rc::gen::arbitrary<bool>(),
-      rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}}),
-      rc::gen::weightedOneOf<bool>({{3, rc::gen::just(false)}, {1, rc::gen::just(true)}}),
-      rc::gen::weightedOneOf<bool>({{7, rc::gen::just(false)}, {1, rc::gen::just(true)}}));
+  return gen_traits_with(false);
 }
 
 inline rc::Gen<Traits> gen_traits() {
-  return rc::gen::apply(
-      [](Traits t, bool clip, bool tomb) {
-        t.app_clip = clip;
-        t.tombstone = tomb;
-        return t;
-      },
-      gen_base_traits(),
-      rc::gen::weightedOneOf<bool>({{5, rc::gen::just(false)}, {1, rc::gen::just(true)}}),
-      rc::gen::weightedOneOf<bool>({{7, rc::gen::just(false)}, {1, rc::gen::just(true)}}));
+  return gen_traits_with(true);
 }
 
 // Traits SecItemAdd accepts on a device with or without a passcode (R8/R9 by the oracle).
@@ -132,16 +194,46 @@ inline rc::Gen<PersistentRefKind> gen_persistent_ref_kind() {
       std::vector(std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds)));
 }
 
-// Passcode, iCloud Keychain, the source's and the target's kinds of persistent reference (R11) and
-// the source's SOS setting (R15).
+// Passcode (on 3 times in 4), iCloud Keychain (off, on or unspecified), the source's and the
+// target's kinds of persistent reference (R11) and the source's SOS setting (R15). Shrinks
+// towards passcode on, iCloud Keychain off, old-style references and no SOS.
+inline DeviceSettings draw_settings(Draws& d) {
+  static constexpr Switch kSwitches[] = {Switch::kOff, Switch::kOn, Switch::kUnspecified};
+  DeviceSettings s;
+  s.passcode = !d.one_in(4);
+  s.icloud_keychain = kSwitches[d.below(std::size(kSwitches))];
+  s.persistent_refs = kAllPersistentRefKinds[d.below(std::size(kAllPersistentRefKinds))];
+  s.target_persistent_refs = kAllPersistentRefKinds[d.below(std::size(kAllPersistentRefKinds))];
+  s.sos = d.one_in(2);
+  return s;
+}
+
+inline rc::Seq<DeviceSettings> shrink_settings(const DeviceSettings& s) {
+  static constexpr Switch kSwitches[] = {Switch::kOff, Switch::kOn, Switch::kUnspecified};
+  std::vector<DeviceSettings> out;
+  auto with = [&](auto change) {
+    DeviceSettings t = s;
+    change(t);
+    out.push_back(t);
+  };
+  if (!s.passcode) with([](DeviceSettings& t) { t.passcode = true; });
+  add_index_shrinks(kSwitches, s.icloud_keychain,
+                    [&](Switch v) { with([v](DeviceSettings& t) { t.icloud_keychain = v; }); });
+  add_index_shrinks(kAllPersistentRefKinds, s.persistent_refs, [&](PersistentRefKind k) {
+    with([k](DeviceSettings& t) { t.persistent_refs = k; });
+  });
+  add_index_shrinks(kAllPersistentRefKinds, s.target_persistent_refs, [&](PersistentRefKind k) {
+    with([k](DeviceSettings& t) { t.target_persistent_refs = k; });
+  });
+  if (s.sos) with([](DeviceSettings& t) { t.sos = false; });
+  return rc::seq::fromContainer(std::move(out));
+}
+
 inline rc::Gen<DeviceSettings> gen_settings() {
-  return rc::gen::apply(
-      [](bool passcode, Switch s, PersistentRefKind refs, PersistentRefKind target_refs, bool sos) {
-        return DeviceSettings{passcode, s, refs, target_refs, sos};
-      },
-      rc::gen::weightedOneOf<bool>({{3, rc::gen::just(true)}, {1, rc::gen::just(false)}}),
-      rc::gen::element(Switch::kOff, Switch::kOn, Switch::kUnspecified), gen_persistent_ref_kind(),
-      gen_persistent_ref_kind(), rc::gen::arbitrary<bool>());
+  return [](const rc::Random& random, int) {
+    Draws d(random);
+    return rc::shrinkable::shrinkRecur(draw_settings(d), &shrink_settings);
+  };
 }
 
 // UTF-8 text from code points of several scripts (ASCII, Latin-1, Greek, CJK, emoji); never a
@@ -168,25 +260,40 @@ inline std::string utf8_of(const std::vector<uint32_t>& code_points) {
   return out;
 }
 
-inline rc::Gen<uint32_t> gen_code_point() {
-  return rc::gen::weightedOneOf<uint32_t>({
-      {6, rc::gen::inRange<uint32_t>(0x20, 0x7F)},
-      {1, rc::gen::inRange<uint32_t>(0x1, 0x20)},
-      {2, rc::gen::inRange<uint32_t>(0xA0, 0x100)},
-      {1, rc::gen::inRange<uint32_t>(0x391, 0x3CA)},
-      {1, rc::gen::inRange<uint32_t>(0x4E00, 0x9FB0)},
-      {1, rc::gen::inRange<uint32_t>(0x1F600, 0x1F650)},
-  });
+// The code points text is drawn from, weighted: printable ASCII 6, controls 1, Latin-1 2, Greek 1,
+// CJK 1, emoji 1 (of 12).
+struct CodePointRange {
+  uint32_t first, end;  // [first, end)
+  uint64_t weight;
+};
+inline constexpr CodePointRange kCodePointRanges[] = {
+    {0x20, 0x7F, 6},   {0x1, 0x20, 1},      {0xA0, 0x100, 2},
+    {0x391, 0x3CA, 1}, {0x4E00, 0x9FB0, 1}, {0x1F600, 0x1F650, 1},
+};
+
+inline uint32_t draw_code_point(Draws& d) {
+  uint64_t w = d.below(12);
+  for (const CodePointRange& r : kCodePointRanges) {
+    if (w < r.weight) return r.first + static_cast<uint32_t>(d.below(r.end - r.first));
+    w -= r.weight;
+  }
+  return 0x20;  // unreachable: the weights add up to 12
 }
 
-// A count drawn the way RapidCheck's containers draw their length (uniformly from 0..size), then
-// capped at `max`; it shrinks towards 0.
-inline rc::Gen<size_t> gen_count_up_to(size_t max) {
-  return [max](const rc::Random& random, int size) {
-    const size_t drawn = rc::Random(random).next() % (static_cast<size_t>(size) + 1);
-    return rc::shrinkable::shrinkRecur(std::min(drawn, max),
-                                       [](size_t n) { return rc::shrink::towards<size_t>(n, 0); });
-  };
+inline bool is_drawn_code_point(uint32_t cp) {
+  return std::any_of(std::begin(kCodePointRanges), std::end(kCodePointRanges),
+                     [cp](const CodePointRange& r) { return cp >= r.first && cp < r.end; });
+}
+
+// Towards a space, only through code points the generator draws (so never a surrogate or NUL).
+inline rc::Seq<uint32_t> shrink_code_point(uint32_t cp) {
+  return rc::seq::filter(rc::shrink::towards<uint32_t>(cp, 0x20), &is_drawn_code_point);
+}
+
+// As RapidCheck shrinks a container: chunks removed, then each element.
+inline rc::Seq<std::vector<uint32_t>> shrink_code_points(const std::vector<uint32_t>& cps) {
+  return rc::seq::concat(rc::shrink::removeChunks(cps),
+                         rc::shrink::eachElement(cps, &shrink_code_point));
 }
 
 // Bytes drawn as rc::gen::container<Bytes>(rc::gen::arbitrary<uint8_t>()) draws them (the length
@@ -207,14 +314,37 @@ inline rc::Gen<Bytes> gen_bytes() {
   };
 }
 
-// Text of at most max_code_points code points: the length as if a container of the whole size had
-// been drawn and cut, without drawing the code points that would be cut.
+// Text of at most max_code_points code points: the length drawn as a container of the whole size
+// draws it (uniformly from 0..size), then cut, and only the code points kept are drawn.
 inline rc::Gen<std::string> gen_utf8_text(size_t max_code_points) {
-  return rc::gen::map(
-      rc::gen::mapcat(
-          gen_count_up_to(max_code_points),
-          [](size_t n) { return rc::gen::container<std::vector<uint32_t>>(n, gen_code_point()); }),
-      [](const std::vector<uint32_t>& cps) { return utf8_of(cps); });
+  return [max_code_points](const rc::Random& random, int size) {
+    Draws d(random);
+    std::vector<uint32_t> cps(
+        std::min<size_t>(d.below(static_cast<uint64_t>(size) + 1), max_code_points));
+    for (uint32_t& cp : cps)
+      cp = draw_code_point(d);
+    return rc::shrinkable::map(rc::shrinkable::shrinkRecur(std::move(cps), &shrink_code_points),
+                               &utf8_of);
+  };
+}
+
+// 1..size printable ASCII characters other than space (0x21..0x7E), as
+// nonEmpty(container(inRange(0x21, 0x7F))) draws and shrinks them.
+inline rc::Gen<std::string> gen_ascii_password() {
+  return [](const rc::Random& random, int size) {
+    Draws d(random);
+    std::vector<uint32_t> cps(1 + d.below(static_cast<uint64_t>(std::max(size, 1))));
+    for (uint32_t& cp : cps)
+      cp = 0x21 + static_cast<uint32_t>(d.below(0x7F - 0x21));
+    auto shrink = [](const std::vector<uint32_t>& v) {
+      return rc::seq::concat(
+          rc::seq::filter(rc::shrink::removeChunks(v),
+                          [](const std::vector<uint32_t>& w) { return !w.empty(); }),
+          rc::shrink::eachElement(
+              v, [](uint32_t cp) { return rc::shrink::towards<uint32_t>(cp, 0x21); }));
+    };
+    return rc::shrinkable::map(rc::shrinkable::shrinkRecur(std::move(cps), shrink), &utf8_of);
+  };
 }
 
 // Years 0000..9999 at millisecond precision (der.h).
@@ -258,9 +388,7 @@ inline rc::Gen<DerValue> gen_der_value(int depth) {
 // an encrypted journey requires one.
 inline rc::Gen<std::string> gen_password() {
   return rc::gen::weightedOneOf<std::string>({
-      {4, rc::gen::map(rc::gen::nonEmpty(rc::gen::container<std::vector<uint32_t>>(
-                           rc::gen::inRange<uint32_t>(0x21, 0x7F))),
-                       [](const std::vector<uint32_t>& cps) { return utf8_of(cps); })},
+      {4, gen_ascii_password()},
       {2, rc::gen::suchThat(gen_utf8_text(24), [](const std::string& s) { return !s.empty(); })},
       {1, rc::gen::map(rc::gen::inRange<size_t>(64, 1025),
                        [](size_t n) { return std::string(n, 'p') + "!"; })},

@@ -446,6 +446,53 @@ TEST(SeededRandom, SplitDrawsEqualOneDraw) {
   EXPECT_EQ(joined, draw(*b, 64));
 }
 
+// Keystream bytes [0, 32) and [300, 332) of three seeds, from tests/interop/seeded_random_kat.py
+// (SHA-256 and ChaCha20 per RFC 8439 in Python, without OpenSSL). Drawn in pieces that cross the
+// Random's 256-byte buffer, empty draws, and one draw of whole buffers that bypasses it: however
+// the stream is cut, these are its bytes (a failing seed replays the exact keys).
+TEST(SeededRandom, KeystreamKnownAnswers) {
+  struct Answer {
+    uint64_t seed;
+    const char* first;  // bytes 0..31
+    const char* at300;  // bytes 300..331
+  };
+  const Answer answers[] = {
+      {0, "138fbe4ad2db86a035f20c48d131e9e351308c55000d85b6332d7d5f1b71731f",
+       "3c67761b57c09ab1498df860d270ddc290c8f3dbc00f33320d4ff5d4a6f8f9a4"},
+      {42, "0d0231cc322b22a46dd76a34b43fd826eb57695accfa4d07579ea98bbe15043b",
+       "1667ec01d13dc7d74d7b48bb4a23b1736b92a080601f2bb2438d8c9642ade85b"},
+      {UINT64_MAX, "2b8eb65da0e6e1b8e7f2f77b635d02c53d2573023af483bb4df719736f86fc47",
+       "47ceb170ed74a4ca8c59f3ccf428f2128d9bd4f8f1862c44b629c91422965019"},
+  };
+  const std::vector<std::vector<size_t>> cuts = {
+      {332}, {1, 31, 0, 224, 44, 32}, {32, 268, 32}, {255, 2, 75}, {300, 0, 32}};
+  for (const Answer& a : answers) {
+    for (const std::vector<size_t>& cut : cuts) {
+      auto r = make_seeded_random(a.seed);
+      Bytes stream;
+      for (size_t n : cut) {
+        const Bytes piece = draw(*r, n);
+        stream.insert(stream.end(), piece.begin(), piece.end());
+      }
+      ASSERT_EQ(stream.size(), 332u);
+      EXPECT_EQ(to_hex(ByteView(stream.data(), 32)), a.first) << a.seed;
+      EXPECT_EQ(to_hex(ByteView(stream.data() + 300, 32)), a.at300) << a.seed;
+    }
+  }
+}
+
+// A draw of several whole buffers after a partial one, against byte-at-a-time draws.
+TEST(SeededRandom, LargeDrawsEqualSmallDraws) {
+  auto a = make_seeded_random(77), b = make_seeded_random(77);
+  Bytes big = draw(*a, 3);
+  const Bytes rest = draw(*a, 5000);
+  big.insert(big.end(), rest.begin(), rest.end());
+  Bytes small;
+  for (size_t i = 0; i < big.size(); ++i)
+    small.push_back(draw(*b, 1)[0]);
+  EXPECT_EQ(big, small);
+}
+
 TEST(SeededRandom, SeedTextIsADecimalNumberOrNothing) {
   auto seeded = make_random("18446744073709551615");
   ASSERT_TRUE(seeded.ok());

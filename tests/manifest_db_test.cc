@@ -174,9 +174,9 @@ TEST(ManifestDb, WritesApplesSchemaAndFileIds) {
 
 TEST(ManifestDb, ReadsADatabaseInWalModeAndOtherSpacing) {
   // Real Manifest.db files are WAL-mode (header bytes 18 and 19 are 2), and another writer may
-  // space and case the same CREATE statements differently.
+  // space and case the same CREATE statements differently (tabs, CR LF, several spaces).
   std::string schema(kAppleSchema);
-  schema.replace(0, 18, "create   table Files\n");
+  schema.replace(0, 18, "create \t table\r\nFiles\n");
   Bytes bytes = db_from_sql(schema + keychain_row());
   bytes[18] = bytes[19] = 2;
   auto back = read_manifest_db(bytes);

@@ -35,4 +35,14 @@ inline std::string text_or_hex(std::string_view text) {
 // the text (printable_text first, for XML 1.0, which cannot carry control characters).
 void append_xml_escaped(std::string& out, std::string_view text, bool quotes = false);
 
+// ASCII case and space, independent of the C locale (std::tolower and std::isspace consult it, a
+// call into libc per byte): for formats whose keywords are ASCII (SQL, UUID text).
+constexpr char ascii_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+// The C locale's white space: space, \t, \n, \v, \f and \r.
+constexpr bool is_ascii_space(char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r');
+}
+
 }  // namespace kcb
