@@ -7,6 +7,7 @@
 
 #include <rapidcheck.h>
 #include <rapidcheck/detail/BitStream.h>
+#include <rapidcheck/gen/detail/ScaleInteger.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -103,6 +104,11 @@ class Draws {
   explicit Draws(const rc::Random& random) : random_(random) {}
   uint64_t below(uint64_t n) { return random_.next() % n; }  // uniform enough for n << 2^64
   bool one_in(uint64_t n) { return below(n) == 0; }
+  // As rc::gen::inRange(first, end) draws at `size`: from the first size/100 of the range (so
+  // small sizes give values near `first`), uniformly.
+  uint64_t in_range(uint64_t first, uint64_t end, int size) {
+    return first + below(rc::gen::detail::scaleInteger(end - first - 1, size) + 1);
+  }
 
  private:
   rc::Random random_;
@@ -271,10 +277,12 @@ inline constexpr CodePointRange kCodePointRanges[] = {
     {0x391, 0x3CA, 1}, {0x4E00, 0x9FB0, 1}, {0x1F600, 0x1F650, 1},
 };
 
-inline uint32_t draw_code_point(Draws& d) {
+// The range by weight (weightedOneOf's choice does not depend on the size), the code point in it as
+// inRange draws it.
+inline uint32_t draw_code_point(Draws& d, int size) {
   uint64_t w = d.below(12);
   for (const CodePointRange& r : kCodePointRanges) {
-    if (w < r.weight) return r.first + static_cast<uint32_t>(d.below(r.end - r.first));
+    if (w < r.weight) return static_cast<uint32_t>(d.in_range(r.first, r.end, size));
     w -= r.weight;
   }
   return 0x20;  // unreachable: the weights add up to 12
@@ -300,31 +308,45 @@ inline rc::Seq<std::vector<uint32_t>> shrink_code_points(const std::vector<uint3
 // uniformly from 0..size, each byte with as many random bits as the size allows) and shrunk as it
 // shrinks them (chunks removed, then each byte towards 0), from one bit stream: not a generator,
 // a random split and a shrink tree per byte, which were a tenth of an agreement case.
+inline Bytes draw_bytes(const rc::Random& random, int size) {
+  rc::Random r = random;
+  Bytes bytes(r.split().next() % (static_cast<size_t>(size) + 1));
+  auto bits = rc::detail::bitStreamOf(r);
+  for (uint8_t& b : bytes)
+    b = bits.nextWithSize<uint8_t>(size);
+  return bytes;
+}
+
+inline rc::Seq<Bytes> shrink_bytes(const Bytes& b) {
+  return rc::seq::concat(rc::shrink::removeChunks(b),
+                         rc::shrink::eachElement(b, &rc::shrink::integral<uint8_t>));
+}
+
 inline rc::Gen<Bytes> gen_bytes() {
   return [](const rc::Random& random, int size) {
-    rc::Random r = random;
-    Bytes bytes(r.split().next() % (static_cast<size_t>(size) + 1));
-    auto bits = rc::detail::bitStreamOf(r);
-    for (uint8_t& b : bytes)
-      b = bits.nextWithSize<uint8_t>(size);
-    return rc::shrinkable::shrinkRecur(std::move(bytes), [](const Bytes& b) {
-      return rc::seq::concat(rc::shrink::removeChunks(b),
-                             rc::shrink::eachElement(b, &rc::shrink::integral<uint8_t>));
-    });
+    return rc::shrinkable::shrinkRecur(draw_bytes(random, size), &shrink_bytes);
   };
 }
 
-// Text of at most max_code_points code points: the length drawn as a container of the whole size
-// draws it (uniformly from 0..size), then cut, and only the code points kept are drawn.
+// At most max_code_points code points: the length drawn as a container of the whole size draws it
+// (uniformly from 0..size), then cut, and only the code points kept are drawn.
+inline std::vector<uint32_t> draw_code_points(const rc::Random& random, int size,
+                                              size_t max_code_points) {
+  Draws d(random);
+  std::vector<uint32_t> cps(
+      std::min<size_t>(d.below(static_cast<uint64_t>(size) + 1), max_code_points));
+  for (uint32_t& cp : cps)
+    cp = draw_code_point(d, size);
+  return cps;
+}
+
+// Text of at most max_code_points code points (draw_code_points).
 inline rc::Gen<std::string> gen_utf8_text(size_t max_code_points) {
   return [max_code_points](const rc::Random& random, int size) {
-    Draws d(random);
-    std::vector<uint32_t> cps(
-        std::min<size_t>(d.below(static_cast<uint64_t>(size) + 1), max_code_points));
-    for (uint32_t& cp : cps)
-      cp = draw_code_point(d);
-    return rc::shrinkable::map(rc::shrinkable::shrinkRecur(std::move(cps), &shrink_code_points),
-                               &utf8_of);
+    return rc::shrinkable::map(
+        rc::shrinkable::shrinkRecur(draw_code_points(random, size, max_code_points),
+                                    &shrink_code_points),
+        &utf8_of);
   };
 }
 
@@ -335,7 +357,7 @@ inline rc::Gen<std::string> gen_ascii_password() {
     Draws d(random);
     std::vector<uint32_t> cps(1 + d.below(static_cast<uint64_t>(std::max(size, 1))));
     for (uint32_t& cp : cps)
-      cp = 0x21 + static_cast<uint32_t>(d.below(0x7F - 0x21));
+      cp = static_cast<uint32_t>(d.in_range(0x21, 0x7F, size));
     auto shrink = [](const std::vector<uint32_t>& v) {
       return rc::seq::concat(
           rc::seq::filter(rc::shrink::removeChunks(v),
@@ -412,20 +434,72 @@ inline rc::Gen<std::string> gen_wrong_password(const std::string& right) {
                            [right](const std::string& w) { return w != right; });
 }
 
-// Secret bytes: empty, small, or large (up to 16 KiB).
+// Secret bytes as drawn: empty (1 time in 8), bytes as draw_bytes draws them (6 in 8), or a large
+// pattern of 1..16 KiB (1 in 8). Shrunk as weightedOneOf shrank the three: to empty first, then
+// within its kind (a pattern's length towards 1 KiB, its first byte towards 0).
+struct DrawnSecret {
+  enum class Kind : uint8_t { kEmpty, kBytes, kPattern };
+  Kind kind = Kind::kEmpty;
+  Bytes bytes;        // kBytes
+  size_t length = 0;  // kPattern: 1024..16384 bytes,
+  uint8_t first = 0;  // the first of them; each next one is 31 more
+};
+
+inline Bytes secret_of(const DrawnSecret& s) {
+  if (s.kind == DrawnSecret::Kind::kBytes) return s.bytes;
+  Bytes b(s.kind == DrawnSecret::Kind::kPattern ? s.length : 0);
+  for (size_t i = 0; i < b.size(); ++i)
+    b[i] = static_cast<uint8_t>(s.first + i * 31);
+  return b;
+}
+
+inline DrawnSecret draw_secret(const rc::Random& random, int size) {
+  rc::Random r = random;
+  const uint64_t kind = r.split().next() % 8;
+  DrawnSecret s;
+  if (kind == 0) return s;
+  if (kind < 7) {
+    s.kind = DrawnSecret::Kind::kBytes;
+    s.bytes = draw_bytes(r, size);
+    return s;
+  }
+  // As pair(inRange<size_t>(1024, 16385), arbitrary<uint8_t>()) drew them.
+  s.kind = DrawnSecret::Kind::kPattern;
+  s.length = Draws(r.split()).in_range(1024, 16385, size);
+  s.first = rc::detail::bitStreamOf(r).nextWithSize<uint8_t>(size);
+  return s;
+}
+
+inline rc::Seq<DrawnSecret> shrink_secret(const DrawnSecret& s) {
+  if (s.kind == DrawnSecret::Kind::kEmpty) return rc::Seq<DrawnSecret>();
+  auto empty = rc::seq::just(DrawnSecret{});
+  if (s.kind == DrawnSecret::Kind::kBytes) {
+    return rc::seq::concat(std::move(empty), rc::seq::map(shrink_bytes(s.bytes), [](Bytes b) {
+                             DrawnSecret t;
+                             t.kind = DrawnSecret::Kind::kBytes;
+                             t.bytes = std::move(b);
+                             return t;
+                           }));
+  }
+  return rc::seq::concat(std::move(empty),
+                         rc::seq::map(rc::shrink::towards<size_t>(s.length, 1024),
+                                      [s](size_t n) {
+                                        DrawnSecret t = s;
+                                        t.length = n;
+                                        return t;
+                                      }),
+                         rc::seq::map(rc::shrink::towards<uint8_t>(s.first, 0), [s](uint8_t v) {
+                           DrawnSecret t = s;
+                           t.first = v;
+                           return t;
+                         }));
+}
+
 inline rc::Gen<Bytes> gen_secret() {
-  return rc::gen::weightedOneOf<Bytes>({
-      {1, rc::gen::just(Bytes{})},
-      {6, gen_bytes()},
-      {1, rc::gen::map(
-              rc::gen::pair(rc::gen::inRange<size_t>(1024, 16385), rc::gen::arbitrary<uint8_t>()),
-              [](const std::pair<size_t, uint8_t>& p) {
-                Bytes b(p.first);
-                for (size_t i = 0; i < b.size(); ++i)
-                  b[i] = static_cast<uint8_t>(p.second + i * 31);
-                return b;
-              })},
-  });
+  return [](const rc::Random& random, int size) {
+    return rc::shrinkable::map(
+        rc::shrinkable::shrinkRecur(draw_secret(random, size), &shrink_secret), &secret_of);
+  };
 }
 
 // Bytes that occur nowhere by chance: 16..64 bytes expanded from a seed and an index with
@@ -457,23 +531,73 @@ inline void showValue(const ItemSpec& s, std::ostream& os) {
 
 namespace kcb::props {
 
-// A batch of 0..max_items items with unique accounts. Accounts mix an index (uniqueness) with
-// generated unicode (encoding coverage).
+// One item of a batch as drawn: its traits (from the batch's traits generator, with their own
+// shrinks), the code points of its account's tag and its secret.
+struct DrawnItem {
+  rc::Shrinkable<Traits> traits;
+  std::vector<uint32_t> tag;
+  DrawnSecret secret;
+};
+
+// Part by part: the traits as their generator shrinks them, then the tag, then the secret.
+inline rc::Seq<DrawnItem> shrink_drawn_item(const DrawnItem& item) {
+  return rc::seq::concat(rc::seq::map(item.traits.shrinks(),
+                                      [item](rc::Shrinkable<Traits> t) {
+                                        DrawnItem s = item;
+                                        s.traits = std::move(t);
+                                        return s;
+                                      }),
+                         rc::seq::map(shrink_code_points(item.tag),
+                                      [item](std::vector<uint32_t> t) {
+                                        DrawnItem s = item;
+                                        s.tag = std::move(t);
+                                        return s;
+                                      }),
+                         rc::seq::map(shrink_secret(item.secret), [item](DrawnSecret t) {
+                           DrawnItem s = item;
+                           s.secret = std::move(t);
+                           return s;
+                         }));
+}
+
+inline std::vector<ItemSpec> specs_of(const std::vector<DrawnItem>& items) {
+  std::vector<ItemSpec> out;
+  out.reserve(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    out.push_back({items[i].traits.value(),
+                   "item-" + std::to_string(i) + "-" + utf8_of(items[i].tag),
+                   secret_of(items[i].secret)});
+  }
+  return out;
+}
+
+// A batch of min_items..max_items items (uniformly many) with unique accounts. Accounts mix an
+// index (uniqueness) with generated unicode of up to 8 code points (encoding coverage). Drawn in
+// one generator call, not a container of tuples of generators (issue 17: that structure was a
+// twentieth of an agreement case), and shrunk as a container: items removed (never below
+// min_items), then each item part by part.
 inline rc::Gen<std::vector<ItemSpec>> gen_item_batch(size_t min_items, size_t max_items,
                                                      rc::Gen<Traits> traits = gen_traits()) {
-  using Part = std::tuple<Traits, std::string, Bytes>;
-  auto part = rc::gen::tuple(traits, gen_utf8_text(8), gen_secret());
-  return rc::gen::map(
-      rc::gen::mapcat(rc::gen::inRange(min_items, max_items + 1),
-                      [part](size_t n) { return rc::gen::container<std::vector<Part>>(n, part); }),
-      [](const std::vector<Part>& parts) {
-        std::vector<ItemSpec> out;
-        for (size_t i = 0; i < parts.size(); ++i) {
-          const auto& [t, tag, secret] = parts[i];
-          out.push_back({t, "item-" + std::to_string(i) + "-" + tag, secret});
-        }
-        return out;
-      });
+  return [min_items, max_items, traits](const rc::Random& random, int size) {
+    rc::Random r = random;
+    const size_t n = Draws(r.split()).in_range(min_items, max_items + 1, size);
+    std::vector<DrawnItem> items;
+    items.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      rc::Random item = r.split();
+      rc::Shrinkable<Traits> t = traits(item.split(), size);
+      std::vector<uint32_t> tag = draw_code_points(item.split(), size, 8);
+      items.push_back({std::move(t), std::move(tag), draw_secret(item, size)});
+    }
+    auto shrink = [min_items](const std::vector<DrawnItem>& v) {
+      return rc::seq::concat(rc::seq::filter(rc::shrink::removeChunks(v),
+                                             [min_items](const std::vector<DrawnItem>& w) {
+                                               return w.size() >= min_items;
+                                             }),
+                             rc::shrink::eachElement(v, &shrink_drawn_item));
+    };
+    return rc::shrinkable::map(rc::shrinkable::shrinkRecur(std::move(items), shrink), &specs_of);
+  };
 }
 
 // A batch whose secrets are distinctive (see distinctive_bytes) and whose accounts carry a
