@@ -97,8 +97,12 @@ inline rc::Gen<Target> gen_target_for(Journey j) {
 // Several values drawn in one generator call from one rc::Random, its numbers taken in turn.
 // RapidCheck's combinators (apply, weightedOneOf, elementOf, container) give every field its own
 // generator, random split and shrink tree: in the agreement property that was a sixth of a case's
-// CPU time (session 19). The generators below draw the same distributions this way and shrink
-// each field as those combinators would, towards the same simplest values.
+// CPU time (session 19). The generators below draw the same distributions this way (elementOf and
+// the choice of weightedOneOf are uniform by weight at every size; inRange and integral scale
+// with the size, as in_range and nextWithSize do here). They shrink at least as far as those
+// combinators did: containers and integers as RapidCheck shrinks them, and also the choices that
+// elementOf and weightedOneOf never shrink (an enum towards the first of its table, a weighted
+// flag towards its common value), so a counterexample comes out simpler than before.
 class Draws {
  public:
   explicit Draws(const rc::Random& random) : random_(random) {}
@@ -120,7 +124,8 @@ size_t index_in(const T (&all)[N], T value) {
   return static_cast<size_t>(std::find(std::begin(all), std::end(all), value) - std::begin(all));
 }
 
-// The values `value` shrinks to as elementOf(all) shrinks it: the index towards 0.
+// The values `value` shrinks to: the index in `all` towards 0, as inRange shrinks (elementOf never
+// shrinks its choice).
 template <typename T, size_t N, typename Out>
 void add_index_shrinks(const T (&all)[N], T value, Out&& out) {
   auto indices = rc::shrink::towards<size_t>(index_in(all, value), 0);
@@ -435,8 +440,9 @@ inline rc::Gen<std::string> gen_wrong_password(const std::string& right) {
 }
 
 // Secret bytes as drawn: empty (1 time in 8), bytes as draw_bytes draws them (6 in 8), or a large
-// pattern of 1..16 KiB (1 in 8). Shrunk as weightedOneOf shrank the three: to empty first, then
-// within its kind (a pattern's length towards 1 KiB, its first byte towards 0).
+// pattern of 1..16 KiB (1 in 8), as weightedOneOf over the three drew them. Shrunk to empty first
+// (weightedOneOf never shrank its choice), then within its kind as before: bytes as containers,
+// a pattern's length towards 1 KiB and its first byte towards 0.
 struct DrawnSecret {
   enum class Kind : uint8_t { kEmpty, kBytes, kPattern };
   Kind kind = Kind::kEmpty;

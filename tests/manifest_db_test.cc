@@ -174,9 +174,13 @@ TEST(ManifestDb, WritesApplesSchemaAndFileIds) {
 
 TEST(ManifestDb, ReadsADatabaseInWalModeAndOtherSpacing) {
   // Real Manifest.db files are WAL-mode (header bytes 18 and 19 are 2), and another writer may
-  // space and case the same CREATE statements differently (tabs, CR LF, several spaces).
+  // space and case the same CREATE statements differently. SQLite keeps the text from the name
+  // on (it writes "CREATE TABLE " itself), so the differences are after it: tabs, CR LF, several
+  // spaces and lower case.
   std::string schema(kAppleSchema);
-  schema.replace(0, 18, "create \t table\r\nFiles\n");
+  const std::string_view typed = "CREATE TABLE Files (fileID TEXT PRIMARY KEY,";
+  ASSERT_EQ(schema.find(typed), 0u);
+  schema.replace(0, typed.size(), "create   table Files\t\r\n(fileID text  primary\nkey,");
   Bytes bytes = db_from_sql(schema + keychain_row());
   bytes[18] = bytes[19] = 2;
   auto back = read_manifest_db(bytes);
