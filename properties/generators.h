@@ -208,11 +208,13 @@ inline rc::Gen<PersistentRefKind> gen_persistent_ref_kind() {
 // Passcode (on 3 times in 4), iCloud Keychain (off, on or unspecified), the source's and the
 // target's kinds of persistent reference (R11) and the source's SOS setting (R15). Shrinks
 // towards passcode on, iCloud Keychain off, old-style references and no SOS.
+inline constexpr Switch kSwitchesInShrinkOrder[] = {Switch::kOff, Switch::kOn,
+                                                    Switch::kUnspecified};
+
 inline DeviceSettings draw_settings(Draws& d) {
-  static constexpr Switch kSwitches[] = {Switch::kOff, Switch::kOn, Switch::kUnspecified};
   DeviceSettings s;
   s.passcode = !d.one_in(4);
-  s.icloud_keychain = kSwitches[d.below(std::size(kSwitches))];
+  s.icloud_keychain = kSwitchesInShrinkOrder[d.below(std::size(kSwitchesInShrinkOrder))];
   s.persistent_refs = kAllPersistentRefKinds[d.below(std::size(kAllPersistentRefKinds))];
   s.target_persistent_refs = kAllPersistentRefKinds[d.below(std::size(kAllPersistentRefKinds))];
   s.sos = d.one_in(2);
@@ -220,7 +222,6 @@ inline DeviceSettings draw_settings(Draws& d) {
 }
 
 inline rc::Seq<DeviceSettings> shrink_settings(const DeviceSettings& s) {
-  static constexpr Switch kSwitches[] = {Switch::kOff, Switch::kOn, Switch::kUnspecified};
   std::vector<DeviceSettings> out;
   auto with = [&](auto change) {
     DeviceSettings t = s;
@@ -228,7 +229,7 @@ inline rc::Seq<DeviceSettings> shrink_settings(const DeviceSettings& s) {
     out.push_back(t);
   };
   if (!s.passcode) with([](DeviceSettings& t) { t.passcode = true; });
-  add_index_shrinks(kSwitches, s.icloud_keychain,
+  add_index_shrinks(kSwitchesInShrinkOrder, s.icloud_keychain,
                     [&](Switch v) { with([v](DeviceSettings& t) { t.icloud_keychain = v; }); });
   add_index_shrinks(kAllPersistentRefKinds, s.persistent_refs, [&](PersistentRefKind k) {
     with([k](DeviceSettings& t) { t.persistent_refs = k; });
