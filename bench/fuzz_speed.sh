@@ -7,13 +7,17 @@
 # are), in one run on one machine. CPU time (user + sys of each process), not wall time: the
 # machine is shared. Verdicts are compared too (journey; restore through the folder and without).
 #   bench/fuzz_speed.sh [--build DIR] [--fuzz-build DIR] [--repeat N] [--cases N] [--runs N]
-#                       [--seconds S]
+#                       [--seconds S] [--trials T]
 #
 # --build: the GCC build with replay_* and agreement_props (default build); --fuzz-build: the
 # clang ASan+UBSan libFuzzer build (default build-fuzz; skipped when absent). The libFuzzer rows
 # run a fixed number of executions (--runs; ten times as many for restore), and then, as issue 17
 # measured its starting point, each binary for S seconds from the corpus (--seconds, default 20;
-# 0 skips them): the faster one spends less of its time loading the corpus.
+# 0 skips them): the faster one spends less of its time loading the corpus. --trials T (default 1)
+# runs every row T times, old and new taking turns, and reports each side's least CPU time (the
+# most runs per CPU-second for the timed rows): on a shared machine a neighbour's load only ever
+# adds time, so the least is the closest to the code's own cost, and taking turns gives both sides
+# the same neighbours.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
@@ -22,6 +26,7 @@ repeat=3
 cases=2000
 runs=2000
 seconds=20
+trials=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$(realpath "$2"); shift 2 ;;
@@ -30,7 +35,8 @@ while [ $# -gt 0 ]; do
     --cases) cases=$2; shift 2 ;;
     --runs) runs=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
-    -h | --help) sed -n 2,17p "$0"; exit 0 ;;
+    --trials) trials=$2; shift 2 ;;
+    -h | --help) sed -n 2,20p "$0"; exit 0 ;;
     *) echo "bench/fuzz_speed.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -65,27 +71,57 @@ row() {  # name cases cpu_old cpu_new
     printf "| %-44s | %7d | %7.2f | %7.2f | %9.0f | %9.0f | %5.1fx |\n", n, c, a, b, c / a, c / b, a / b }'
 }
 
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)"
+case "$trials" in
+  '' | *[!0-9]* | 0) echo "bench/fuzz_speed.sh: --trials takes a whole number of at least 1" >&2; exit 2 ;;
+esac
+
+# least CPU-SECONDS...: the smallest of them.
+least() { printf '%s\n' "$@" | sort -g | head -n1; }
+
+# fastest "EXECUTIONS CPU-SECONDS"...: the pair with the most executions per CPU-second.
+fastest() {
+  printf '%s\n' "$@" | awk '$2 > 0 && (best == "" || $1 / $2 > rate) { rate = $1 / $2; best = $0 }
+    END { print best }'
+}
+
+# A row's two sides are measured in turns, trial after trial: "old new old new ...". Each
+# measure_* call runs one side once and appends its CPU-seconds to the named array.
+measure() {  # ARRAY BASELINE CMD...
+  local -n into=$1
+  local cpu
+  cpu=$(cpu_of "${@:2}")
+  into+=("$cpu")
+}
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores, $(date -u +%FT%TZ)," \
+  "least CPU of $trials trial(s)"
 echo "| what | cases | CPU-s old | CPU-s new | old cases/CPU-s | new cases/CPU-s | new/old |"
 echo "|---|---|---|---|---|---|---|"
 
 dirs() { for _ in $(seq "$repeat"); do printf '%s ' "$root/corpus/$1"; done; }
 for t in journey restore; do
   n=$(( $(ls "$root/corpus/$t" | wc -l) * repeat ))
-  # shellcheck disable=SC2046
-  old=$(cpu_of 1 "$build/fuzz/replay_$t" $(dirs $t))
-  # shellcheck disable=SC2046
-  new=$(cpu_of 0 "$build/fuzz/replay_$t" $(dirs $t))
-  row "replay_$t corpus/$t x$repeat ($(basename "$build"))" "$n" "$old" "$new"
+  old=() new=()
+  for _ in $(seq "$trials"); do
+    # shellcheck disable=SC2046
+    measure old 1 "$build/fuzz/replay_$t" $(dirs $t)
+    # shellcheck disable=SC2046
+    measure new 0 "$build/fuzz/replay_$t" $(dirs $t)
+  done
+  row "replay_$t corpus/$t x$repeat ($(basename "$build"))" "$n" "$(least "${old[@]}")" \
+    "$(least "${new[@]}")"
 done
 
 # The agreement property alone (its binary also holds the oracle's own, cheaper properties).
 agreement=(--gtest_filter=Agreement.EngineOutcomeAndRoadEqualPredict)
-old=$(RC_PARAMS="seed=20240601 max_success=$cases" cpu_of 1 "$build/properties/agreement_props" \
-  "${agreement[@]}")
-new=$(RC_PARAMS="seed=20240601 max_success=$cases" cpu_of 0 "$build/properties/agreement_props" \
-  "${agreement[@]}")
-row "agreement property, $cases cases" "$cases" "$old" "$new"
+old=() new=()
+for _ in $(seq "$trials"); do
+  RC_PARAMS="seed=20240601 max_success=$cases" measure old 1 \
+    "$build/properties/agreement_props" "${agreement[@]}"
+  RC_PARAMS="seed=20240601 max_success=$cases" measure new 0 \
+    "$build/properties/agreement_props" "${agreement[@]}"
+done
+row "agreement property, $cases cases" "$cases" "$(least "${old[@]}")" "$(least "${new[@]}")"
 
 # The same corpus through the replay main, old and new set-up: the same verdict for every input.
 KCB_BASELINE_SETUP=1 KCB_JOURNEY_VERDICTS="$work/v-old" "$build/fuzz/replay_journey" \
@@ -111,27 +147,40 @@ if [ -x "$fuzz_build/fuzz/fuzz_journey" ]; then
     if cmake --build "$fuzz_build" --target "fuzz_${t}_cmp" >/dev/null 2>&1; then
       full="$fuzz_build/fuzz/with-cmp/fuzz_$t"
     fi
-    old=$(cpu_of 1 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
-    new=$(cpu_of 0 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
-    row "fuzz_$t -runs=$n (ASan+UBSan, libFuzzer)" "$n" "$old" "$new"
-    if [ "$full" != "$bin" ]; then
-      edges=$(cpu_of 0 "$bin" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
-      row "  new, edge coverage only (fuzz_$t)" "$n" "$old" "$edges"
-    fi
     # What scripts/fuzz adds: shorter ASan allocation stacks and OSS-Fuzz's 10 MB quarantine for
     # every target, entropic off for journey, a shorter list of rare features for restore
     # (docs/fuzzing.md measures each option).
     flags=(-entropic=0)
     [ "$t" = restore ] && flags=(-entropic_feature_frequency_threshold=16)
     asan=malloc_context_size=5:quarantine_size_mb=10
-    opt=$(ASAN_OPTIONS=$asan cpu_of 0 "$bin" "${args[@]}" "${flags[@]}" "$(mktemp -d -p "$work")" \
-      "$root/corpus/$t")
-    row "  new + scripts/fuzz options (see fuzzing.md)" "$n" "$old" "$opt"
+    old=() new=() edges=() opt=()
+    for _ in $(seq "$trials"); do
+      measure old 1 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t"
+      measure new 0 "$full" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t"
+      if [ "$full" != "$bin" ]; then
+        measure edges 0 "$bin" "${args[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t"
+      fi
+      ASAN_OPTIONS=$asan measure opt 0 "$bin" "${args[@]}" "${flags[@]}" \
+        "$(mktemp -d -p "$work")" "$root/corpus/$t"
+    done
+    old_cpu=$(least "${old[@]}")
+    row "fuzz_$t -runs=$n (ASan+UBSan, libFuzzer)" "$n" "$old_cpu" "$(least "${new[@]}")"
+    if [ "$full" != "$bin" ]; then
+      row "  new, edge coverage only (fuzz_$t)" "$n" "$old_cpu" "$(least "${edges[@]}")"
+    fi
+    row "  new + scripts/fuzz options (see fuzzing.md)" "$n" "$old_cpu" "$(least "${opt[@]}")"
     if [ "$seconds" -gt 0 ]; then
-      read -r old_runs old_cpu < <(timed 1 "$seconds" "$full" -seed=1 -dict="$root/fuzz/$t.dict" \
-        "$(mktemp -d -p "$work")" "$root/corpus/$t")
-      read -r new_runs new_cpu < <(ASAN_OPTIONS=$asan timed 0 "$seconds" "$bin" -seed=1 \
-        -dict="$root/fuzz/$t.dict" "${flags[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+      old=() new=()
+      for _ in $(seq "$trials"); do
+        pair=$(timed 1 "$seconds" "$full" -seed=1 -dict="$root/fuzz/$t.dict" \
+          "$(mktemp -d -p "$work")" "$root/corpus/$t")
+        old+=("$pair")
+        pair=$(ASAN_OPTIONS=$asan timed 0 "$seconds" "$bin" -seed=1 -dict="$root/fuzz/$t.dict" \
+          "${flags[@]}" "$(mktemp -d -p "$work")" "$root/corpus/$t")
+        new+=("$pair")
+      done
+      read -r old_runs old_cpu <<<"$(fastest "${old[@]}")"
+      read -r new_runs new_cpu <<<"$(fastest "${new[@]}")"
       row_timed "  ${seconds} s each (old / new + options)" "$old_runs" "$old_cpu" "$new_runs" \
         "$new_cpu"
     fi
