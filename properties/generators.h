@@ -124,14 +124,36 @@ size_t index_in(const T (&all)[N], T value) {
   return static_cast<size_t>(std::find(std::begin(all), std::end(all), value) - std::begin(all));
 }
 
-// The values `value` shrinks to: the index in `all` towards 0, as inRange shrinks (elementOf never
-// shrinks its choice).
-template <typename T, size_t N, typename Out>
-void add_index_shrinks(const T (&all)[N], T value, Out&& out) {
-  auto indices = rc::shrink::towards<size_t>(index_in(all, value), 0);
-  while (auto i = indices.next())
-    out(all[*i]);
-}
+// The one-step shrinks of a record, each a copy of it with one field changed, in the order added.
+template <typename Record>
+class FieldShrinks {
+ public:
+  explicit FieldShrinks(const Record& base) : base_(base) {}
+
+  // A copy with `field` set to `value`, when the field holds anything else.
+  template <typename V>
+  void to(V Record::*field, V value) {
+    if (base_.*field == value) return;
+    Record s = base_;
+    s.*field = value;
+    out_.push_back(std::move(s));
+  }
+
+  // A copy per value the field shrinks to: its index in `all` towards 0, as inRange shrinks
+  // (elementOf never shrinks its choice).
+  template <typename V, size_t N>
+  void towards_first(V Record::*field, const V (&all)[N]) {
+    auto indices = rc::shrink::towards<size_t>(index_in(all, base_.*field), 0);
+    while (auto i = indices.next())
+      to(field, all[*i]);
+  }
+
+  rc::Seq<Record> done() && { return rc::seq::fromContainer(std::move(out_)); }
+
+ private:
+  const Record& base_;
+  std::vector<Record> out_;
+};
 
 // Every combination of accessibility x class x sync x token x auth (x system-bound, rarely),
 // addable or not, then now and then an App Clip's item (R10) or a tombstone (R15): suites that need
@@ -156,25 +178,16 @@ inline Traits draw_traits(Draws& d, bool extras) {
 // Field by field, in declaration order: an enum towards the first of its table, a flag or a token
 // or a binding towards none.
 inline rc::Seq<Traits> shrink_traits(const Traits& t) {
-  std::vector<Traits> out;
-  auto with = [&](auto change) {
-    Traits s = t;
-    change(s);
-    out.push_back(s);
-  };
-  add_index_shrinks(kAllAccessibilities, t.accessible,
-                    [&](Accessibility a) { with([a](Traits& s) { s.accessible = a; }); });
-  add_index_shrinks(kAllItemClasses, t.item_class,
-                    [&](ItemClass c) { with([c](Traits& s) { s.item_class = c; }); });
-  if (t.synchronizable) with([](Traits& s) { s.synchronizable = false; });
-  if (t.token != Token::kNone) with([](Traits& s) { s.token = Token::kNone; });
-  if (t.auth_constraint) with([](Traits& s) { s.auth_constraint = false; });
-  if (t.system_bound != SystemBound::kNone) {
-    with([](Traits& s) { s.system_bound = SystemBound::kNone; });
-  }
-  if (t.app_clip) with([](Traits& s) { s.app_clip = false; });
-  if (t.tombstone) with([](Traits& s) { s.tombstone = false; });
-  return rc::seq::fromContainer(std::move(out));
+  FieldShrinks<Traits> out(t);
+  out.towards_first(&Traits::accessible, kAllAccessibilities);
+  out.towards_first(&Traits::item_class, kAllItemClasses);
+  out.to(&Traits::synchronizable, false);
+  out.to(&Traits::token, Token::kNone);
+  out.to(&Traits::auth_constraint, false);
+  out.to(&Traits::system_bound, SystemBound::kNone);
+  out.to(&Traits::app_clip, false);
+  out.to(&Traits::tombstone, false);
+  return std::move(out).done();
 }
 
 inline rc::Gen<Traits> gen_traits_with(bool extras) {
@@ -222,23 +235,13 @@ inline DeviceSettings draw_settings(Draws& d) {
 }
 
 inline rc::Seq<DeviceSettings> shrink_settings(const DeviceSettings& s) {
-  std::vector<DeviceSettings> out;
-  auto with = [&](auto change) {
-    DeviceSettings t = s;
-    change(t);
-    out.push_back(t);
-  };
-  if (!s.passcode) with([](DeviceSettings& t) { t.passcode = true; });
-  add_index_shrinks(kSwitchesInShrinkOrder, s.icloud_keychain,
-                    [&](Switch v) { with([v](DeviceSettings& t) { t.icloud_keychain = v; }); });
-  add_index_shrinks(kAllPersistentRefKinds, s.persistent_refs, [&](PersistentRefKind k) {
-    with([k](DeviceSettings& t) { t.persistent_refs = k; });
-  });
-  add_index_shrinks(kAllPersistentRefKinds, s.target_persistent_refs, [&](PersistentRefKind k) {
-    with([k](DeviceSettings& t) { t.target_persistent_refs = k; });
-  });
-  if (s.sos) with([](DeviceSettings& t) { t.sos = false; });
-  return rc::seq::fromContainer(std::move(out));
+  FieldShrinks<DeviceSettings> out(s);
+  out.to(&DeviceSettings::passcode, true);
+  out.towards_first(&DeviceSettings::icloud_keychain, kSwitchesInShrinkOrder);
+  out.towards_first(&DeviceSettings::persistent_refs, kAllPersistentRefKinds);
+  out.towards_first(&DeviceSettings::target_persistent_refs, kAllPersistentRefKinds);
+  out.to(&DeviceSettings::sos, false);
+  return std::move(out).done();
 }
 
 inline rc::Gen<DeviceSettings> gen_settings() {
