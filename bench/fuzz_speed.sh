@@ -85,7 +85,7 @@ fastest() {
 }
 
 # A row's two sides are measured in turns, trial after trial: "old new old new ...". Each
-# measure_* call runs one side once and appends its CPU-seconds to the named array.
+# measure call runs one side once and appends its CPU-seconds to the named array.
 measure() {  # ARRAY BASELINE CMD...
   local -n into=$1
   local cpu

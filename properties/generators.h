@@ -218,12 +218,13 @@ inline rc::Gen<PersistentRefKind> gen_persistent_ref_kind() {
       std::vector(std::begin(kAllPersistentRefKinds), std::end(kAllPersistentRefKinds)));
 }
 
-// Passcode (on 3 times in 4), iCloud Keychain (off, on or unspecified), the source's and the
-// target's kinds of persistent reference (R11) and the source's SOS setting (R15). Shrinks
-// towards passcode on, iCloud Keychain off, old-style references and no SOS.
+// The iCloud Keychain switch's values, drawn uniformly; a setting shrinks towards the first.
 inline constexpr Switch kSwitchesInShrinkOrder[] = {Switch::kOff, Switch::kOn,
                                                     Switch::kUnspecified};
 
+// Passcode (on 3 times in 4), iCloud Keychain (off, on or unspecified), the source's and the
+// target's kinds of persistent reference (R11) and the source's SOS setting (R15). Shrinks
+// towards passcode on, iCloud Keychain off, old-style references and no SOS.
 inline DeviceSettings draw_settings(Draws& d) {
   DeviceSettings s;
   s.passcode = !d.one_in(4);
