@@ -859,11 +859,13 @@ class FolderBuilder {
     KCB_RETURN_IF_ERROR(add_parent_folders(domain, path));
     MBFile mb = record(path, kRegularFileMode, protection_class);
     mb.size = plaintext.size();
-    Bytes blob(plaintext.begin(), plaintext.end());
+    Bytes blob;  // the plaintext copied only when it is what the folder stores
     if (encrypted_) {
       KCB_ASSIGN_OR_RETURN(auto key, new_file_key(bag_, protection_class, random_));
       KCB_ASSIGN_OR_RETURN(blob, encrypt_file_blob(key.first.view(), plaintext));
       mb.encryption_key = std::move(key.second);
+    } else {
+      blob.assign(plaintext.begin(), plaintext.end());
     }
     const std::string id = file_id_of(domain, path);
     db_.files.push_back({domain, path, kManifestFile, encode_mbfile(mb)});
@@ -874,14 +876,17 @@ class FolderBuilder {
   // Manifest.db (encrypted under a ManifestKey when the backup is), Manifest.plist, Status.plist
   // and Info.plist around the files added so far.
   Result<BackupFolder> finish(Manifest manifest) {
-    KCB_ASSIGN_OR_RETURN(Bytes db, write_manifest_db(db_));
-    if (encrypted_) {
+    // An encrypted backup's database is sealed straight from SQLite's image: its plaintext is
+    // never copied.
+    auto seal = [&](ByteView image) -> Result<Bytes> {
       KCB_ASSIGN_OR_RETURN(auto key, new_file_key(bag_, kManifestKeyClass, random_));
-      KCB_ASSIGN_OR_RETURN(db, encrypt_file_blob(key.first.view(), db));
       Bytes mk = le32(kManifestKeyClass);
       mk.insert(mk.end(), key.second.wrapped_key.begin(), key.second.wrapped_key.end());
       manifest.manifest_key = std::move(mk);
-    }
+      return encrypt_file_blob(key.first.view(), image);
+    };
+    KCB_ASSIGN_OR_RETURN(Bytes db,
+                         encrypted_ ? write_manifest_db(db_, seal) : write_manifest_db(db_));
     manifest.backup_keybag = serialize_keybag(bag_.bag);
     manifest.date = now_;
     BackupStatus status;

@@ -225,6 +225,18 @@ KCB_CIPHER_LOOP void cbc_zero_iv_blocks(EVP_CIPHER_CTX* ecb, ByteView in, uint8_
   wipe(b);
 }
 
+// Its inverse: out_i = D(in_i) ^ in_(i-1), in_(-1) = 0.
+KCB_CIPHER_LOOP void cbc_zero_iv_decrypt_blocks(EVP_CIPHER_CTX* ecb_decrypt, ByteView in,
+                                                uint8_t* out) {
+  std::array<uint8_t, 16> b;
+  for (size_t at = 0; at < in.size(); at += 16) {
+    ecb_block(in.data() + at, b.data(), ecb_decrypt);
+    for (size_t k = 0; k < 16; ++k)
+      out[at + k] = b[k] ^ (at == 0 ? 0 : in[at - 16 + k]);
+  }
+  wipe(b);
+}
+
 // in: n + 1 semiblocks; out: n semiblocks. False when the integrity check fails.
 KCB_CIPHER_LOOP bool key_unwrap_blocks(EVP_CIPHER_CTX* ecb_decrypt, ByteView in, uint8_t* out) {
   const size_t n = in.size() / 8 - 1;
@@ -487,6 +499,17 @@ Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext)
   return out;
 }
 
+Result<SecretBytes> aes_cbc_decrypt_zero_iv(const KeyWrapKey& key, ByteView ciphertext) {
+  KCB_ASSERT(!key.empty());
+  if (ciphertext.empty() || ciphertext.size() % kAesBlockSize != 0) {
+    return Status::InvalidArgument("AES-CBC decrypt: " + std::to_string(ciphertext.size()) +
+                                   " bytes, expected a non-empty multiple of 16");
+  }
+  SecretBytes out(ciphertext.size());
+  cbc_zero_iv_decrypt_blocks(key.schedules_->get(false), ciphertext, out.data());
+  return out;
+}
+
 Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data) {
   KCB_ASSIGN_OR_RETURN(KeyWrapKey prepared, KeyWrapKey::create(kek));
   return aes_key_wrap(prepared, key_data);
@@ -540,6 +563,15 @@ Result<SecretBytes> pbkdf2_hmac_sha1(ByteView password, ByteView salt, uint32_t 
   KCB_RETURN_IF_ERROR(check_pbkdf2_args(password, salt, iterations, out_len));
   if (baseline_setup()) return pbkdf2_evp(algorithms().sha1, password, salt, iterations, out_len);
   return pbkdf2_hmac<Sha1>(password, salt, iterations, out_len);
+}
+
+std::array<uint8_t, 20> sha1_digest(ByteView data) {
+  std::array<uint8_t, 20> out;
+  unsigned int len = 0;
+  KCB_ASSERT(EVP_Digest(data.data(), data.size(), out.data(), &len, algorithms().sha1, nullptr) ==
+                 1 &&
+             len == out.size());
+  return out;
 }
 
 Result<Bytes> aes128_cbc_encrypt_zero_iv(ByteView key, ByteView plaintext) {

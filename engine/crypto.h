@@ -4,6 +4,7 @@
 // in SecretBytes. Ciphers and digests are fetched from the provider once per process and reused.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -27,9 +28,9 @@ Result<Bytes> aes_key_wrap(ByteView kek, ByteView key_data);
 Result<SecretBytes> aes_key_unwrap(ByteView kek, ByteView wrapped);
 
 // A key-encryption key prepared once for many RFC 3394 calls (and for a keybag's zero-IV CBC
-// device layer, aes_cbc_encrypt_zero_iv): its AES encrypt and decrypt key schedules, each built
-// when first used. A restore or a backup wraps or unwraps one item key per item under the same few
-// class keys, and building the schedule was half of each call. Copies
+// device layer, aes_cbc_encrypt_zero_iv and aes_cbc_decrypt_zero_iv): its AES encrypt and decrypt
+// key schedules, each built when first used. A restore or a backup wraps or unwraps one item key
+// per item under the same few class keys, and building the schedule was half of each call. Copies
 // share the schedules (and the kept key), which are wiped (EVP_CIPHER_CTX_free cleanses) when the
 // last copy goes. An empty KeyWrapKey is not usable; one KeyWrapKey and its copies must not be
 // used by two threads at once (the engine is single-threaded).
@@ -45,6 +46,7 @@ class KeyWrapKey {
   friend Result<Bytes> aes_key_wrap(const KeyWrapKey& kek, ByteView key_data);
   friend Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped);
   friend Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext);
+  friend Result<SecretBytes> aes_cbc_decrypt_zero_iv(const KeyWrapKey& key, ByteView ciphertext);
   std::shared_ptr<const Schedules> schedules_;
 };
 
@@ -54,6 +56,9 @@ Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped);
 // same bytes as aes128_cbc_encrypt_zero_iv for a 16-byte key): a keybag's device layer, one
 // schedule for all of its classes instead of a cipher context per class (issue 17).
 Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext);
+// Its inverse under the decrypt schedule (the same bytes as aes128_cbc_decrypt_zero_iv): a keybag's
+// unlock, one schedule for all of its classes.
+Result<SecretBytes> aes_cbc_decrypt_zero_iv(const KeyWrapKey& key, ByteView ciphertext);
 
 // AES-GCM (key 16, 24 or 32 bytes) with an IV of ANY length, the empty IV included (Apple's backup
 // export uses it; J0 is then GHASH of the lone length block, i.e. the zero block). 16-byte tags.
@@ -76,6 +81,10 @@ Result<SecretBytes> pbkdf2_hmac_sha1(ByteView password, ByteView salt, uint32_t 
 // a non-empty multiple of 16 bytes.
 Result<Bytes> aes128_cbc_encrypt_zero_iv(ByteView key, ByteView plaintext);
 Result<SecretBytes> aes128_cbc_decrypt_zero_iv(ByteView key, ByteView ciphertext);
+
+// SHA-1 of `data` on the digest fetched once (EVP_sha1() in EVP_Digest fetches it on every call:
+// a fifth of creating a simulated device's keys; issue 17).
+std::array<uint8_t, 20> sha1_digest(ByteView data);
 
 // Key 0x835 as real hardware derives it: AES-256-encrypt one block of sixteen 0x01 bytes with the
 // 32-byte UID as the key. The 16-byte result is an AES-128 key.

@@ -1,7 +1,5 @@
 #include "kcbackup/device.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <system_error>
 #include <tuple>
@@ -64,10 +62,7 @@ Status refuse_read_only_write() {
 }
 
 std::string udid_from_uid(ByteView uid) {
-  uint8_t digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  KCB_ASSERT(EVP_Digest(uid.data(), uid.size(), digest, &len, EVP_sha1(), nullptr) == 1);
-  return to_hex(ByteView(digest, len));
+  return to_hex(sha1_digest(uid));
 }
 
 }  // namespace

@@ -5,11 +5,13 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <climits>
 #include <memory>
 #include <string>
 
 #include "engine/crypto.h"
+#include "engine/setup_profile.h"
 
 namespace kcb {
 namespace {
@@ -38,27 +40,39 @@ Status check_input(std::string_view what, ByteView key, size_t len) {
 }
 
 // EVP takes int lengths: a blob of any size goes through in chunks of whole blocks (CBC chains
-// across EVP_CipherUpdate calls).
-void run_cbc(bool encrypt, ByteView key, std::span<const uint8_t, 16> iv, ByteView in,
-             uint8_t* out) {
+// across EVP_CipherUpdate calls). `last`, when not empty, is one more block after `in` (written at
+// out + in.size()): encrypt_file_blob's padded final block, so the rest is never copied.
+void run_cbc(bool encrypt, ByteView key, std::span<const uint8_t, 16> iv, ByteView in, uint8_t* out,
+             ByteView last = {}) {
   std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree> ctx(EVP_CIPHER_CTX_new());
   KCB_ASSERT(ctx != nullptr);
   KCB_ASSERT(EVP_CipherInit_ex2(ctx.get(), aes256_cbc(), key.data(), iv.data(), encrypt ? 1 : 0,
                                 nullptr) == 1);
   EVP_CIPHER_CTX_set_padding(ctx.get(), 0);
-  constexpr size_t kChunk = size_t{1} << 20;
-  for (size_t at = 0; at < in.size(); at += kChunk) {
-    const size_t n = std::min(kChunk, in.size() - at);
+  const auto update = [&](const uint8_t* from, size_t n, uint8_t* to) {
     int written = 0;
-    KCB_ASSERT(
-        EVP_CipherUpdate(ctx.get(), out + at, &written, in.data() + at, static_cast<int>(n)) == 1 &&
-        static_cast<size_t>(written) == n);
-  }
+    KCB_ASSERT(EVP_CipherUpdate(ctx.get(), to, &written, from, static_cast<int>(n)) == 1 &&
+               static_cast<size_t>(written) == n);
+  };
+  constexpr size_t kChunk = size_t{1} << 20;
+  for (size_t at = 0; at < in.size(); at += kChunk)
+    update(in.data() + at, std::min(kChunk, in.size() - at), out + at);
+  if (!last.empty()) update(last.data(), last.size(), out + in.size());
   int tail = 0;
-  KCB_ASSERT(EVP_CipherFinal_ex(ctx.get(), out + in.size(), &tail) == 1 && tail == 0);
+  KCB_ASSERT(EVP_CipherFinal_ex(ctx.get(), out + in.size() + last.size(), &tail) == 1 && tail == 0);
 }
 
 constexpr uint8_t kZeroIv[kAesBlockSize] = {};
+
+// The way of before issue 17: the whole padded file copied, then encrypted.
+Result<Bytes> encrypt_padded_copy(ByteView key, ByteView plaintext) {
+  const size_t pad = kAesBlockSize - plaintext.size() % kAesBlockSize;  // 1..16, never 0
+  SecretBytes padded(plaintext.size() + pad);
+  std::copy(plaintext.begin(), plaintext.end(), padded.data());
+  std::fill(padded.data() + plaintext.size(), padded.data() + padded.size(),
+            static_cast<uint8_t>(pad));
+  return aes256_cbc_encrypt_blocks(key, kZeroIv, padded.view());
+}
 
 }  // namespace
 
@@ -78,13 +92,20 @@ Result<SecretBytes> aes256_cbc_decrypt_blocks(ByteView key, std::span<const uint
   return out;
 }
 
+// The whole blocks straight from `plaintext`, then its tail and the PKCS#7 pad as one more block:
+// no padded copy of the file to fill, wipe and free (a Manifest.db is 32 KiB; issue 17).
 Result<Bytes> encrypt_file_blob(ByteView key, ByteView plaintext) {
-  const size_t pad = kAesBlockSize - plaintext.size() % kAesBlockSize;  // 1..16, never 0
-  SecretBytes padded(plaintext.size() + pad);
-  std::copy(plaintext.begin(), plaintext.end(), padded.data());
-  std::fill(padded.data() + plaintext.size(), padded.data() + padded.size(),
-            static_cast<uint8_t>(pad));
-  return aes256_cbc_encrypt_blocks(key, kZeroIv, padded.view());
+  if (baseline_setup()) return encrypt_padded_copy(key, plaintext);
+  KCB_RETURN_IF_ERROR(check_input("AES-256-CBC encrypt", key, 0));
+  const size_t whole = plaintext.size() - plaintext.size() % kAesBlockSize;
+  const size_t pad = kAesBlockSize - (plaintext.size() - whole);  // 1..16, never 0
+  std::array<uint8_t, kAesBlockSize> last;
+  std::copy(plaintext.begin() + whole, plaintext.end(), last.begin());
+  std::fill(last.begin() + (kAesBlockSize - pad), last.end(), static_cast<uint8_t>(pad));
+  Bytes out(whole + kAesBlockSize);
+  run_cbc(true, key, kZeroIv, plaintext.first(whole), out.data(), last);
+  wipe(last);
+  return out;
 }
 
 Result<SecretBytes> decrypt_file_blob(ByteView key, ByteView ciphertext, std::string_view what) {

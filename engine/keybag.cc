@@ -613,13 +613,25 @@ Result<UnlockedKeybag> unlock_keybag_with_password_key(const Keybag& bag, ByteVi
     return Status::InvalidArgument("keybag: password key of " +
                                    std::to_string(password_key.size()) + " bytes, expected 32");
   }
+  // Each key prepared once for all of the bag's classes (issue 17: a key schedule and a cipher
+  // context per class and layer were a quarter of an unlock), but in the baseline set-up.
+  KeyWrapKey password_kek, device_layer;
+  if (!baseline_setup()) {
+    if (needs_password_key(bag)) {
+      KCB_ASSIGN_OR_RETURN(password_kek, KeyWrapKey::create(password_key));
+    }
+    if (device_key) {
+      KCB_ASSIGN_OR_RETURN(device_layer, KeyWrapKey::create(*device_key));
+    }
+  }
   UnlockedKeybag out;
   for (const KeybagClass& c : bag.classes) {
     UnlockedClass u;
     u.class_number = c.class_number;
     SecretBytes key(c.wrapped_key);
     if (c.wrap & kWrapPassword) {
-      auto unwrapped = aes_key_unwrap(password_key, c.wrapped_key);
+      auto unwrapped = password_kek.empty() ? aes_key_unwrap(password_key, c.wrapped_key)
+                                            : aes_key_unwrap(password_kek, c.wrapped_key);
       if (!unwrapped.ok()) {
         return Status::PermissionDenied("wrong backup password: keybag: the class " +
                                         std::to_string(c.class_number) + " key (group at offset " +
@@ -635,7 +647,9 @@ Result<UnlockedKeybag> unlock_keybag_with_password_key(const Keybag& bag, ByteVi
         out.classes.push_back(std::move(u));
         continue;
       }
-      KCB_ASSIGN_OR_RETURN(key, aes128_cbc_decrypt_zero_iv(*device_key, key.view()));
+      KCB_ASSIGN_OR_RETURN(key, device_layer.empty()
+                                    ? aes128_cbc_decrypt_zero_iv(*device_key, key.view())
+                                    : aes_cbc_decrypt_zero_iv(device_layer, key.view()));
     }
     KCB_ASSIGN_OR_RETURN(u, UnlockedClass::unlocked_with(c.class_number, std::move(key)));
     out.classes.push_back(std::move(u));

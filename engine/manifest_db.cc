@@ -601,7 +601,8 @@ using IdleWriters = IdlePool<IdleWritersTag, std::unique_ptr<Writer>, 2>;
 // compares the two). The transaction is then rolled back, leaving the writer as it was: empty
 // schema, statements prepared, schema never read again.
 // *reusable: whether that rollback worked (if not, the writer is closed, not kept).
-Result<Bytes> write_rows(Writer& w, const ManifestDb& manifest, bool* reusable) {
+Result<Bytes> write_rows(Writer& w, const ManifestDb& manifest, const ManifestDbSeal& seal,
+                         bool* reusable) {
   *reusable = false;
   sqlite3* db = w.db.get();
   KCB_RETURN_IF_ERROR(exec(db, "BEGIN", "begin"));
@@ -613,8 +614,13 @@ Result<Bytes> write_rows(Writer& w, const ManifestDb& manifest, bool* reusable) 
     sqlite3_int64 size = 0;
     unsigned char* image = sqlite3_serialize(db, "main", &size, 0);
     if (image != nullptr) {
-      out.assign(image, image + size);
+      Result<Bytes> sealed = seal(ByteView(image, static_cast<size_t>(size)));
       sqlite3_free(image);
+      if (sealed.ok()) {
+        out = std::move(sealed).value();
+      } else {
+        st = sealed.status();
+      }
     } else {
       st = Status::ResourceExhausted("Manifest.db: out of memory");
     }
@@ -624,13 +630,19 @@ Result<Bytes> write_rows(Writer& w, const ManifestDb& manifest, bool* reusable) 
     *reusable = true;
   }
   KCB_RETURN_IF_ERROR(st);
-  KCB_ASSERT(out.size() >= 100);  // a database has at least its header
   return out;
 }
 
 }  // namespace
 
 Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
+  return write_manifest_db(manifest, [](ByteView image) -> Result<Bytes> {
+    KCB_ASSERT(image.size() >= 100);  // a database has at least its header
+    return Bytes(image.begin(), image.end());
+  });
+}
+
+Result<Bytes> write_manifest_db(const ManifestDb& manifest, const ManifestDbSeal& seal) {
   std::optional<std::unique_ptr<Writer>> idle =
       baseline_setup() ? std::nullopt : IdleWriters::take();
   std::unique_ptr<Writer> w;
@@ -640,7 +652,7 @@ Result<Bytes> write_manifest_db(const ManifestDb& manifest) {
     KCB_ASSIGN_OR_RETURN(w, new_writer());
   }
   bool reusable = false;
-  Result<Bytes> out = write_rows(*w, manifest, &reusable);
+  Result<Bytes> out = write_rows(*w, manifest, seal, &reusable);
   if (reusable && !baseline_setup()) IdleWriters::give(std::move(w));
   return out;
 }

@@ -100,6 +100,11 @@ using ManifestRowVisitor = std::function<Status(const ManifestRowView&)>;
 
 // InvalidArgument for two files with the same domain and path, or text that is not UTF-8.
 Result<Bytes> write_manifest_db(const ManifestDb& db);
+// The same image handed to `seal` while SQLite still holds it, and what `seal` makes of it
+// returned: an encrypted backup's CBC reads SQLite's copy instead of a copy of its own (32 KiB per
+// backup; issue 17). write_manifest_db is this with a plain copy.
+using ManifestDbSeal = std::function<Result<Bytes>(ByteView image)>;
+Result<Bytes> write_manifest_db(const ManifestDb& db, const ManifestDbSeal& seal);
 Result<ManifestDb> read_manifest_db(ByteView bytes, const ManifestDbLimits& limits = {});
 // The same reader without the copies: each Files row handed to `visit` as it is stepped (an error
 // from it stops the scan and is returned), then Properties read into `properties` (checked even

@@ -390,6 +390,37 @@ TEST(Cbc, PreparedKeyZeroIvKnownAnswersAndAgreesWithEvpCbc) {
   EXPECT_EQ(aes_cbc_encrypt_zero_iv(*prepared, Bytes()).status().code(), Code::kInvalidArgument);
 }
 
+// Its inverse (a keybag's unlock): the same known answers back, and the EVP CBC's plaintext for
+// every length up to five blocks of arbitrary ciphertext.
+TEST(Cbc, PreparedKeyZeroIvDecryptKnownAnswersAndAgreesWithEvpCbc) {
+  const Bytes key = hex("000102030405060708090a0b0c0d0e0f");
+  auto prepared = KeyWrapKey::create(key);
+  ASSERT_TRUE(prepared.ok());
+  auto back = aes_cbc_decrypt_zero_iv(
+      *prepared, hex("69c4e0d86a7b0430d8cdb78070b4c55a7d7786be32d059a60ca8021a65dd9f09"));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(to_hex(back->view()),
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+  auto nist = KeyWrapKey::create(hex("2b7e151628aed2a6abf7158809cf4f3c"));
+  ASSERT_TRUE(nist.ok());
+  auto f22 = aes_cbc_decrypt_zero_iv(
+      *nist, hex("7649abac8119b246cee98e9b12e9197d5086cb9b507219ee95db113a917678b2"));
+  ASSERT_TRUE(f22.ok());
+  EXPECT_EQ(to_hex(f22->view()),
+            "6bc0bce12a459991e134741a7f9e1925ae2d8a571e03ac9c9eb76fac45af8e51");
+  Bytes text;
+  for (size_t blocks = 1; blocks <= 5; ++blocks) {
+    for (size_t i = 0; i < 16; ++i)
+      text.push_back(static_cast<uint8_t>(blocks * 29 + i * 11));
+    EXPECT_EQ(to_hex(aes_cbc_decrypt_zero_iv(*prepared, text)->view()),
+              to_hex(aes128_cbc_decrypt_zero_iv(key, text)->view()))
+        << blocks << " blocks";
+  }
+  EXPECT_EQ(aes_cbc_decrypt_zero_iv(*prepared, Bytes(33, 0)).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(aes_cbc_decrypt_zero_iv(*prepared, Bytes()).status().code(), Code::kInvalidArgument);
+}
+
 TEST(Cbc, BadLengthsAreInvalidArgument) {
   EXPECT_EQ(aes128_cbc_encrypt_zero_iv(Bytes(32, 0), Bytes(32, 0)).status().code(),
             Code::kInvalidArgument);
@@ -506,6 +537,12 @@ TEST(SeededRandom, SeedTextIsADecimalNumberOrNothing) {
     EXPECT_EQ(refused.status().message(),
               "'" + std::string(bad) + "' is not a whole number from 0 to 18446744073709551615");
   }
+}
+
+// FIPS 180-2 appendix A: SHA-1 of "abc", and of the empty message.
+TEST(Sha1, KnownAnswers) {
+  EXPECT_EQ(to_hex(sha1_digest(as_bytes("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(to_hex(sha1_digest({})), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
 }
 
 TEST(SystemRandom, FillsAndTells) {

@@ -84,6 +84,25 @@ TEST(FileCrypto, EveryLengthRoundTripsAcrossChunkBoundaries) {
   }
 }
 
+// encrypt_file_blob encrypts the whole blocks in place and the padded tail as one more block
+// (issue 17): the same bytes as CBC over the padded copy, built here, at every tail length and
+// across the 1 MiB chunks.
+TEST(FileCrypto, BlobIsCbcOfThePaddedFile) {
+  for (size_t n : {size_t{0}, size_t{1}, size_t{15}, size_t{16}, size_t{17}, size_t{31},
+                   size_t{32768}, (size_t{1} << 20) - 1, (size_t{1} << 20) + 5}) {
+    Bytes plain(n);
+    for (size_t i = 0; i < n; ++i)
+      plain[i] = static_cast<uint8_t>(i * 13 + 1);
+    Bytes padded = plain;
+    const size_t pad = 16 - n % 16;
+    padded.insert(padded.end(), pad, static_cast<uint8_t>(pad));
+    auto expected = aes256_cbc_encrypt_blocks(key_0_to_31(), kZeroIv, padded);
+    auto blob = encrypt_file_blob(key_0_to_31(), plain);
+    ASSERT_TRUE(expected.ok() && blob.ok()) << n;
+    EXPECT_EQ(*blob, *expected) << n;
+  }
+}
+
 // A blob whose decryption is exactly `last_block` (one block, zero IV): how a hostile writer
 // would make the padding say what it likes.
 Bytes blob_decrypting_to(std::string_view last_block_hex) {
