@@ -481,7 +481,7 @@ Bytes Device::persistent_ref_of(ItemClass item_class, int64_t rowid, ByteView uu
   return make_persistent_ref(item_class, rowid);
 }
 
-Result<int64_t> Device::add(const NewItem& n, Random& random) {
+Result<int64_t> Device::add(const NewItem& n, Random& random, Bytes* persistent_ref) {
   Item item(n.item_class, n.accessible, n.secret);
   item.set_synchronizable(n.synchronizable);
   if (n.token == Token::kSecureEnclave) item.set_token_id(std::string(kSecureEnclaveTokenId));
@@ -496,7 +496,8 @@ Result<int64_t> Device::add(const NewItem& n, Random& random) {
   const DerDate now = der_date_from_unix_seconds(random.now_unix_seconds());
   item.set_creation_date(now);
   item.set_modification_date(now);
-  return add_item(item, random);
+  KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, item.encode());
+  return insert_item(item, plaintext.view(), 0, {}, random, persistent_ref);
 }
 
 namespace {

@@ -94,19 +94,21 @@ Result<SecretBytes> CloudAccount::sync_key_for(const Device& device) const {
 
 Result<SyncReport> CloudAccount::sync(Device& device, Random& random) {
   KCB_ASSIGN_OR_RETURN(SecretBytes key, sync_key_for(device));
-  KCB_ASSIGN_OR_RETURN(std::vector<StoredItem> items, device.list());
   SyncReport report;
   std::map<std::string, bool> present;
-  for (const StoredItem& stored : items) {
-    const std::string id = sync_identity(stored.item);
-    present[id] = true;
-    if (!travels_by_icloud_keychain(stored.item)) continue;
-    KCB_ASSIGN_OR_RETURN(SecretBytes plaintext, stored.item.encode());
-    const uint32_t key_class = names_of(stored.item.accessibility()).key_class;
-    KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, key.view(), plaintext.view(), random));
-    records_[id] = {stored.item.item_class(), std::move(blob)};
-    ++report.pushed;
-  }
+  // Every readable item as it is stored: its plaintext sealed as it is (the canonical encoding,
+  // which item.encode() would rebuild), with no list of copies first (issue 17).
+  KCB_RETURN_IF_ERROR(
+      device.for_each_item([&](int64_t, ByteView, Item& item, ByteView plaintext) -> Status {
+        const std::string id = sync_identity(item);
+        present[id] = true;
+        if (!travels_by_icloud_keychain(item)) return Status::Ok();
+        const uint32_t key_class = names_of(item.accessibility()).key_class;
+        KCB_ASSIGN_OR_RETURN(Bytes blob, seal_blob(key_class, key.view(), plaintext, random));
+        records_[id] = {item.item_class(), std::move(blob)};
+        ++report.pushed;
+        return Status::Ok();
+      }));
   for (const auto& [id, record] : records_) {
     if (present.count(id)) continue;
     KCB_ASSIGN_OR_RETURN(ParsedBlob parsed, parse_blob(record.second));

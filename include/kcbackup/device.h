@@ -170,8 +170,9 @@ class Device {
   // Key 0x835, the class keys and the raw store never leave the engine: its own code and tests
   // reach them through engine/device_internals.h.
 
-  // SecItemAdd. Returns the new row id.
-  Result<int64_t> add(const NewItem& item, Random& random);
+  // SecItemAdd. Returns the new row id; `persistent_ref`, when given, gets the row's persistent
+  // reference (kSecReturnPersistentRef: what an app keeps to find the item again).
+  Result<int64_t> add(const NewItem& item, Random& random, Bytes* persistent_ref = nullptr);
   // Adds a decoded item as it is (restore and sync use this): same checks as add.
   Result<int64_t> add_item(const Item& item, Random& random);
   // The same, sealing `canonical_plaintext`, which must be item.encode()'s bytes — such as the
