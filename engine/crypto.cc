@@ -488,23 +488,27 @@ Result<SecretBytes> aes_key_unwrap(const KeyWrapKey& kek, ByteView wrapped) {
   return out;
 }
 
-Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext) {
+namespace {
+
+// The prepared-key CBC's input: whole blocks, at least one.
+Status check_cbc_blocks(std::string_view what, const KeyWrapKey& key, size_t len) {
   KCB_ASSERT(!key.empty());
-  if (plaintext.empty() || plaintext.size() % kAesBlockSize != 0) {
-    return Status::InvalidArgument("AES-CBC encrypt: " + std::to_string(plaintext.size()) +
-                                   " bytes, expected a non-empty multiple of 16");
-  }
+  if (len != 0 && len % kAesBlockSize == 0) return Status::Ok();
+  return Status::InvalidArgument(std::string(what) + ": " + std::to_string(len) +
+                                 " bytes, expected a non-empty multiple of 16");
+}
+
+}  // namespace
+
+Result<Bytes> aes_cbc_encrypt_zero_iv(const KeyWrapKey& key, ByteView plaintext) {
+  KCB_RETURN_IF_ERROR(check_cbc_blocks("AES-CBC encrypt", key, plaintext.size()));
   Bytes out(plaintext.size());
   cbc_zero_iv_blocks(key.schedules_->get(true), plaintext, out.data());
   return out;
 }
 
 Result<SecretBytes> aes_cbc_decrypt_zero_iv(const KeyWrapKey& key, ByteView ciphertext) {
-  KCB_ASSERT(!key.empty());
-  if (ciphertext.empty() || ciphertext.size() % kAesBlockSize != 0) {
-    return Status::InvalidArgument("AES-CBC decrypt: " + std::to_string(ciphertext.size()) +
-                                   " bytes, expected a non-empty multiple of 16");
-  }
+  KCB_RETURN_IF_ERROR(check_cbc_blocks("AES-CBC decrypt", key, ciphertext.size()));
   SecretBytes out(ciphertext.size());
   cbc_zero_iv_decrypt_blocks(key.schedules_->get(false), ciphertext, out.data());
   return out;

@@ -47,6 +47,28 @@ TEST(Device, AddedItemsAreReadableWithTheirTraits) {
   EXPECT_EQ(traits_of((*items)[1].item).item_class, ItemClass::kKeys);
 }
 
+// kSecReturnPersistentRef: the reference add hands out is the one a listing shows for that row, of
+// the device's kind (row id or UUID), and a refused add hands out none.
+TEST(Device, AddReturnsTheRowsPersistentReference) {
+  for (PersistentRefKind kind : {PersistentRefKind::kRowid, PersistentRefKind::kUuid}) {
+    auto r = make_seeded_random(5);
+    auto d = Device::create_in_memory({true, false, std::nullopt, kind}, *r);
+    ASSERT_TRUE(d.ok());
+    Bytes first, second, refused;
+    ASSERT_TRUE((*d)->add(item(Accessibility::kWhenUnlocked, "a"), *r, &first).ok());
+    ASSERT_TRUE((*d)->add(item(Accessibility::kAfterFirstUnlock, "b"), *r, &second).ok());
+    EXPECT_FALSE((*d)->add(item(Accessibility::kWhenUnlocked, "a"), *r, &refused).ok());
+    EXPECT_TRUE(refused.empty());
+    auto listed = (*d)->list();
+    ASSERT_TRUE(listed.ok());
+    ASSERT_EQ(listed->size(), 2u);
+    EXPECT_EQ((*listed)[0].persistent_ref, first) << static_cast<int>(kind);
+    EXPECT_EQ((*listed)[1].persistent_ref, second) << static_cast<int>(kind);
+    EXPECT_NE(first, second);
+    EXPECT_EQ(first.size(), kind == PersistentRefKind::kUuid ? 20u : 12u) << static_cast<int>(kind);
+  }
+}
+
 TEST(Device, StreamedItemsCarryTheirCanonicalPlaintextAndSkipUnreadableRows) {
   auto r = make_seeded_random(2);
   auto d = device(*r);
