@@ -572,9 +572,8 @@ Result<SecretBytes> pbkdf2_hmac_sha1(ByteView password, ByteView salt, uint32_t 
 std::array<uint8_t, 20> sha1_digest(ByteView data) {
   std::array<uint8_t, 20> out;
   unsigned int len = 0;
-  KCB_ASSERT(EVP_Digest(data.data(), data.size(), out.data(), &len, algorithms().sha1, nullptr) ==
-                 1 &&
-             len == out.size());
+  const int ok = EVP_Digest(data.data(), data.size(), out.data(), &len, algorithms().sha1, nullptr);
+  KCB_ASSERT(ok == 1 && len == out.size());
   return out;
 }
 

@@ -96,7 +96,7 @@ Result<SecretBytes> aes256_cbc_decrypt_blocks(ByteView key, std::span<const uint
 // no padded copy of the file to fill, wipe and free (a Manifest.db is 32 KiB; issue 17).
 Result<Bytes> encrypt_file_blob(ByteView key, ByteView plaintext) {
   if (baseline_setup()) return encrypt_padded_copy(key, plaintext);
-  KCB_RETURN_IF_ERROR(check_input("AES-256-CBC encrypt", key, 0));
+  KCB_RETURN_IF_ERROR(check_input("AES-256-CBC encrypt", key, 0));  // the key; any length pads
   const size_t whole = plaintext.size() - plaintext.size() % kAesBlockSize;
   const size_t pad = kAesBlockSize - (plaintext.size() - whole);  // 1..16, never 0
   std::array<uint8_t, kAesBlockSize> last;

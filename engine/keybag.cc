@@ -613,8 +613,8 @@ Result<UnlockedKeybag> unlock_keybag_with_password_key(const Keybag& bag, ByteVi
     return Status::InvalidArgument("keybag: password key of " +
                                    std::to_string(password_key.size()) + " bytes, expected 32");
   }
-  // Each key prepared once for all of the bag's classes (issue 17: a key schedule and a cipher
-  // context per class and layer were a quarter of an unlock), but in the baseline set-up.
+  // Each key prepared once for all of the bag's classes, except in the baseline set-up (issue 17: a
+  // key schedule and a cipher context per class and layer were a quarter of an unlock).
   KeyWrapKey password_kek, device_layer;
   if (!baseline_setup()) {
     if (needs_password_key(bag)) {
