@@ -100,7 +100,8 @@ Result<Bytes> encrypt_file_blob(ByteView key, ByteView plaintext) {
   const size_t whole = plaintext.size() - plaintext.size() % kAesBlockSize;
   const size_t pad = kAesBlockSize - (plaintext.size() - whole);  // 1..16, never 0
   std::array<uint8_t, kAesBlockSize> last;
-  std::copy(plaintext.begin() + whole, plaintext.end(), last.begin());
+  const ByteView tail = plaintext.subspan(whole);
+  std::copy(tail.begin(), tail.end(), last.begin());
   std::fill(last.begin() + (kAesBlockSize - pad), last.end(), static_cast<uint8_t>(pad));
   Bytes out(whole + kAesBlockSize);
   run_cbc(true, key, kZeroIv, plaintext.first(whole), out.data(), last);
